@@ -1,0 +1,133 @@
+"""Identity-balanced mini-batches: P identities × K samples each."""
+
+import math
+import warnings
+
+import numpy as np
+from torch.utils.data import Sampler
+
+__all__ = ["IdentityBatchSampler"]
+
+
+class IdentityBatchSampler(Sampler):
+    """Batch sampler drawing ``n_identities`` identities × ``n_samples`` each.
+
+    EERLoss (like every pair-based loss) needs genuine and impostor pairs in
+    every batch: a batch of P identities with K samples each holds
+    P·K·(K−1)/2 genuine and P·(P−1)·K²/2 impostor pairs. Identities are drawn
+    without replacement within a batch; an identity's samples are drawn
+    without replacement when it has at least K of them and with replacement
+    otherwise. Identities with a single sample cannot form a genuine pair and
+    are skipped, with one warning counting them.
+
+    Use it as ``DataLoader(dataset, batch_sampler=IdentityBatchSampler(...))``.
+
+    Parameters
+    ----------
+    labels : array-like of shape (n_samples,)
+        Identity of each sample of the dataset.
+    n_identities : int, default=40
+        Identities per batch (P). Capped at the number of usable identities.
+    n_samples : int, default=8
+        Samples per identity in a batch (K), at least 2.
+    n_batches : int or None, default=None
+        Batches per iteration (epoch). ``None`` means enough batches to
+        draw as many samples as the dataset has usable ones:
+        ``ceil(n_usable_samples / (P·K))``.
+    random_state : int, numpy Generator or None, default=None
+        Seed of the draw. An integer makes every epoch's batches
+        reproducible; a sampler keeps one generator across epochs, so
+        successive epochs differ.
+    reseed_each_epoch : bool, default=False
+        If True, every iteration restarts from ``random_state``, so each
+        epoch yields the same batches (used for a stable validation loss).
+
+    Attributes
+    ----------
+    n_skipped_ : int
+        Number of identities skipped because they have a single sample.
+
+    Examples
+    --------
+    >>> from skeer.sampler import IdentityBatchSampler
+    >>> labels = [0, 0, 0, 1, 1, 1, 2, 2, 2]
+    >>> sampler = IdentityBatchSampler(
+    ...     labels, n_identities=2, n_samples=2, n_batches=3, random_state=0
+    ... )
+    >>> batches = list(sampler)
+    >>> len(batches), [len(b) for b in batches]
+    (3, [4, 4, 4])
+    >>> all(len(set(labels[i] for i in b)) == 2 for b in batches)
+    True
+    """
+
+    def __init__(
+        self,
+        labels,
+        n_identities=40,
+        n_samples=8,
+        *,
+        n_batches=None,
+        random_state=None,
+        reseed_each_epoch=False,
+    ):
+        labels = np.asarray(labels)
+        if labels.ndim != 1 or labels.size == 0:
+            raise ValueError(
+                f"labels must be a non-empty 1-D array, got shape {labels.shape}."
+            )
+        if int(n_identities) != n_identities or n_identities < 2:
+            raise ValueError(
+                f"n_identities must be an integer >= 2, got {n_identities!r}."
+            )
+        if int(n_samples) != n_samples or n_samples < 2:
+            raise ValueError(f"n_samples must be an integer >= 2, got {n_samples!r}.")
+        if n_batches is not None and (int(n_batches) != n_batches or n_batches < 1):
+            raise ValueError(
+                f"n_batches must be a positive integer or None, got {n_batches!r}."
+            )
+        _, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
+        order = np.argsort(inverse, kind="stable")
+        groups = np.split(order, np.cumsum(counts)[:-1])
+        self.groups_ = [g for g in groups if len(g) >= 2]
+        self.n_skipped_ = len(groups) - len(self.groups_)
+        if self.n_skipped_:
+            warnings.warn(
+                f"{self.n_skipped_} identities have a single sample and cannot "
+                "form a genuine pair; they are not drawn into training batches.",
+                UserWarning,
+                stacklevel=2,
+            )
+        if len(self.groups_) < 2:
+            raise ValueError(
+                "labels must contain at least 2 identities with 2 or more samples "
+                f"each, got {len(self.groups_)}."
+            )
+        self.n_identities = int(min(n_identities, len(self.groups_)))
+        self.n_samples = int(n_samples)
+        n_usable = sum(len(g) for g in self.groups_)
+        batch = self.n_identities * self.n_samples
+        self.n_batches = (
+            int(n_batches) if n_batches is not None else math.ceil(n_usable / batch)
+        )
+        self.random_state = random_state
+        self.reseed_each_epoch = reseed_each_epoch
+        self._rng = np.random.default_rng(random_state)
+
+    def __len__(self):
+        return self.n_batches
+
+    def __iter__(self):
+        rng = (
+            np.random.default_rng(self.random_state)
+            if self.reseed_each_epoch
+            else self._rng
+        )
+        groups, k = self.groups_, self.n_samples
+        for _ in range(self.n_batches):
+            chosen = rng.choice(len(groups), size=self.n_identities, replace=False)
+            batch = []
+            for g in chosen:
+                members = groups[g]
+                batch.append(rng.choice(members, size=k, replace=len(members) < k))
+            yield np.concatenate(batch).tolist()
