@@ -1,0 +1,666 @@
+"""Loader for the raw files of the Aalto "136M Keystrokes" study.
+
+The study logged 168,000 participants typing 15 sentences each; its download holds
+one tab-separated ``<PARTICIPANT_ID>_keystrokes.txt`` per participant. This module
+parses such files (a folder, a ``.zip`` or a tar archive of them) into sessions,
+in parallel if asked, and keeps an ``.npz`` cache so that a second load is fast.
+"""
+
+import csv
+import hashlib
+import io
+import os
+import posixpath
+import tarfile
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from ._base import (
+    SESSION_COLUMNS,
+    _bunch,
+    _check_path,
+    _long_frame,
+    _pack_strings,
+    _split_sessions,
+    _unpack_strings,
+    _warn_dropped,
+    get_data_home,
+)
+
+__all__ = ["load_aalto"]
+
+_COLUMNS = (
+    "PARTICIPANT_ID",
+    "TEST_SECTION_ID",
+    "SENTENCE",
+    "USER_INPUT",
+    "KEYSTROKE_ID",
+    "PRESS_TIME",
+    "RELEASE_TIME",
+    "LETTER",
+    "KEYCODE",
+)
+_NUMERIC = (
+    "PARTICIPANT_ID",
+    "TEST_SECTION_ID",
+    "PRESS_TIME",
+    "RELEASE_TIME",
+    "KEYCODE",
+)
+_TEXT = ("SENTENCE", "USER_INPUT")
+_SUFFIX = "_keystrokes.txt"
+_CHUNK_BYTES = 32 * 2**20  # text parsed per pandas call
+_MIN_CHUNK_BYTES = 2**20  # smallest task handed to a worker
+_CACHE_VERSION = 1
+
+_ROW_REASONS = ("malformed", "release before press")
+_SESSION_REASONS = ("fewer than 2 keys", "press times going backwards")
+_LABELS = {
+    "release before press": "with release before press",
+    "fewer than 2 keys": "with fewer than 2 keys",
+    "press times going backwards": "with press times going backwards",
+}
+
+DESCR = """\
+Aalto "136M Keystrokes" (desktop study), raw keystroke logs
+============================================================
+
+Over 168,000 volunteers took an online typing test and typed 15 sentences each
+(about 136 million keystrokes). Each ``<PARTICIPANT_ID>_keystrokes.txt`` holds one
+row per key press: PARTICIPANT_ID, TEST_SECTION_ID (one typed sentence), SENTENCE,
+USER_INPUT, KEYSTROKE_ID, PRESS_TIME, RELEASE_TIME (epoch ms), LETTER, KEYCODE
+(JavaScript key code). The KVC-onGoing desktop benchmark was built from this data.
+
+Here one TEST_SECTION_ID is one session: an (n_keys, 3) float64 array of press
+time (ms), release time (ms) and key code, in the order of the file; the target
+is the participant id.
+
+Terms: non-commercial research use, with attribution. Cite
+
+    Vivek Dhakal, Anna Maria Feit, Per Ola Kristensson, Antti Oulasvirta.
+    Observations on Typing from 136 Million Keystrokes. In Proceedings of the
+    2018 CHI Conference on Human Factors in Computing Systems (CHI '18), ACM.
+    https://doi.org/10.1145/3173574.3174220
+
+Home page: https://userinterfaces.aalto.fi/136Mkeystrokes
+"""
+
+
+# --------------------------------------------------------------------- sources
+
+
+def _is_member(name):
+    base = posixpath.basename(name.replace("\\", "/"))
+    return (
+        base.endswith(_SUFFIX)
+        and not base.startswith("._")  # macOS AppleDouble companions
+        and "__MACOSX/" not in name
+    )
+
+
+def _source_kind(path):
+    if path.is_dir():
+        return "dir"
+    if zipfile.is_zipfile(path):
+        return "zip"
+    if tarfile.is_tarfile(path):
+        return "tar"
+    if path.name.endswith(_SUFFIX):
+        return "file"
+    raise ValueError(
+        f"path {str(path)!r} is neither a folder, a .zip or tar archive of "
+        f"'*{_SUFFIX}' files, nor such a file."
+    )
+
+
+def _dir_members(path):
+    """Sorted (relative name, size) of the participant files under a folder."""
+    out = []
+    for root, _, files in os.walk(path):
+        for f in files:
+            if _is_member(f):
+                p = os.path.join(root, f)
+                out.append((os.path.relpath(p, path), os.path.getsize(p)))
+    out.sort()
+    return out
+
+
+def _cache_key(path, kind):
+    """Hash of the source's identity: resolved path, size(s) and mtime(s)."""
+    path = path.resolve()
+    if kind == "dir":
+        members = _dir_members(path)
+        stats = [os.stat(path / name) for name, _ in members]
+        ident = (
+            len(members),
+            sum(s.st_size for s in stats),
+            max((s.st_mtime_ns for s in stats), default=0),
+        )
+    else:
+        st = os.stat(path)
+        ident = (st.st_size, st.st_mtime_ns)
+    text = f"{path}|{kind}|{ident}|v{_CACHE_VERSION}"
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+
+
+# --------------------------------------------------------------------- parsing
+
+
+def _split_header(raw):
+    """-> (columns tuple or None, body bytes ending with a newline)."""
+    nl = raw.find(b"\n")
+    first, body = (raw, b"") if nl < 0 else (raw[:nl], raw[nl + 1 :])
+    first = first.rstrip(b"\r")
+    if first.startswith(b"\xef\xbb\xbf"):
+        first = first[3:]
+    columns = tuple(c.strip() for c in first.decode("latin-1").split("\t"))
+    if not set(_NUMERIC + _TEXT) <= set(columns):
+        return None, b""
+    if body and not body.endswith(b"\n"):
+        body += b"\n"
+    return columns, body
+
+
+def _fix_text(s):
+    """Latin-1 decoded text: re-decode as UTF-8 when it was UTF-8 after all."""
+    if s.isascii():
+        return s
+    try:
+        return s.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return s
+
+
+def _empty_part():
+    return {
+        "keys": np.empty((0, 3)),
+        "pid": np.empty(0, np.int64),
+        "sid": np.empty(0, np.int64),
+        "length": np.empty(0, np.int64),
+        "sentence": np.empty(0, object),
+        "user_input": np.empty(0, object),
+    }
+
+
+def _parse_buffer(buf, columns):
+    """Parse concatenated bodies sharing one header -> (runs part, row counts)."""
+    import pandas as pd
+
+    n_fields = len(columns)
+    counts = dict.fromkeys(_ROW_REASONS, 0)
+    if b"\r" in buf:
+        buf = buf.replace(b"\r\n", b"\n")
+    n_lines = buf.count(b"\n")
+    if buf.count(b"\t") != (n_fields - 1) * n_lines:
+        # Some line has a tab inside a text field or lost fields: keep only the
+        # lines with exactly n_fields fields (blank lines hold no data).
+        kept = []
+        for line in buf.split(b"\n")[:-1]:
+            if line.count(b"\t") == n_fields - 1:
+                kept.append(line)
+            elif line.strip():
+                counts["malformed"] += 1
+        buf = b"\n".join(kept) + b"\n" if kept else b""
+    if not buf:
+        return _empty_part(), counts
+
+    idx = {c: columns.index(c) for c in _NUMERIC + _TEXT}
+    df = pd.read_csv(
+        io.BytesIO(buf),
+        sep="\t",
+        header=None,
+        names=range(n_fields),
+        usecols=sorted(idx.values()),
+        dtype={idx[c]: "category" for c in _TEXT},
+        quoting=csv.QUOTE_NONE,
+        encoding="latin-1",
+        engine="c",
+        lineterminator="\n",
+        skip_blank_lines=False,
+        keep_default_na=False,
+        na_values=[""],
+    )
+    num = {}
+    for c in _NUMERIC:
+        col = df[idx[c]]
+        if not pd.api.types.is_numeric_dtype(col.dtype):
+            col = pd.to_numeric(col, errors="coerce")
+        num[c] = col.to_numpy(np.float64, na_value=np.nan)
+    pid, sid = num["PARTICIPANT_ID"], num["TEST_SECTION_ID"]
+    press, release = num["PRESS_TIME"], num["RELEASE_TIME"]
+    ok = np.isfinite(np.column_stack(list(num.values()))).all(axis=1)
+    ok &= (pid == np.floor(pid)) & (sid == np.floor(sid))
+    counts["malformed"] += int(np.count_nonzero(~ok))
+    backwards = ok & (release < press)
+    counts["release before press"] += int(np.count_nonzero(backwards))
+    ok &= ~backwards
+    rows = np.flatnonzero(ok)
+    if not len(rows):
+        return _empty_part(), counts
+
+    pid, sid = pid[rows].astype(np.int64), sid[rows].astype(np.int64)
+    keys = np.column_stack([press[rows], release[rows], num["KEYCODE"][rows]])
+    new = np.ones(len(rows), dtype=bool)
+    new[1:] = (pid[1:] != pid[:-1]) | (sid[1:] != sid[:-1])
+    starts = np.flatnonzero(new)
+    part = {
+        "keys": keys,
+        "pid": pid[starts],
+        "sid": sid[starts],
+        "length": np.diff(np.append(starts, len(rows))),
+    }
+    for c, name in zip(_TEXT, ("sentence", "user_input")):
+        cat = df[idx[c]]
+        cats = np.array([_fix_text(s) for s in cat.cat.categories] + [""], object)
+        part[name] = cats[cat.cat.codes.to_numpy()[rows[starts]]]
+    return part, counts
+
+
+def _parse_raw_files(raws):
+    """Parse raw file contents (header + body each) -> (parts, counts)."""
+    groups = {}
+    counts = dict.fromkeys(_ROW_REASONS, 0)
+    counts["files"] = 0
+    for raw in raws:
+        columns, body = _split_header(raw)
+        if columns is None:
+            counts["files"] += 1
+        elif body:
+            groups.setdefault(columns, []).append(body)
+    parts = []
+    for columns, bodies in groups.items():
+        part, c = _parse_buffer(b"".join(bodies), columns)
+        parts.append(part)
+        for k, v in c.items():
+            counts[k] += v
+    return parts, counts
+
+
+def _read_members(path, kind, names):
+    """Worker task: read the named members of a folder/zip/file and parse them."""
+    if kind == "zip":
+        with zipfile.ZipFile(path) as zf:
+            raws = [zf.read(n) for n in names]
+    elif kind == "dir":
+        raws = [(Path(path) / n).read_bytes() for n in names]
+    else:  # single file
+        raws = [Path(path).read_bytes()]
+    return _parse_raw_files(raws)
+
+
+def _batched(items, size_of, limit):
+    batch, total = [], 0
+    for item in items:
+        batch.append(item)
+        total += size_of(item)
+        if total >= limit:
+            yield batch
+            batch, total = [], 0
+    if batch:
+        yield batch
+
+
+def _tar_batches(path, limit):
+    with tarfile.open(path, "r|*") as tf:
+        raws = (
+            tf.extractfile(m).read() for m in tf if m.isfile() and _is_member(m.name)
+        )
+        yield from _batched(raws, len, limit)
+
+
+def _parse_source(path, kind, n_jobs):
+    """All (parts, counts) of a source, serially or with joblib workers."""
+    from joblib import Parallel, delayed, effective_n_jobs
+
+    n_jobs = effective_n_jobs(n_jobs)
+    if kind == "tar":
+        batches = _tar_batches(path, _CHUNK_BYTES)
+        if n_jobs == 1:
+            results = (_parse_raw_files(b) for b in batches)
+        else:  # this thread decompresses (zlib frees the GIL) while others parse
+            results = Parallel(n_jobs=n_jobs, prefer="threads", return_as="generator")(
+                delayed(_parse_raw_files)(b) for b in batches
+            )
+    else:
+        if kind == "zip":
+            with zipfile.ZipFile(path) as zf:
+                members = sorted(
+                    (i.filename, i.file_size)
+                    for i in zf.infolist()
+                    if not i.is_dir() and _is_member(i.filename)
+                )
+        elif kind == "dir":
+            members = _dir_members(path)
+        else:
+            members = [(path.name, path.stat().st_size)]
+        if not members:
+            results = iter(())
+        else:
+            total = sum(s for _, s in members)
+            limit = max(min(_CHUNK_BYTES, total // (4 * n_jobs)), _MIN_CHUNK_BYTES)
+            if n_jobs == 1:
+                limit = _CHUNK_BYTES
+            batches = [
+                [n for n, _ in b] for b in _batched(members, lambda m: m[1], limit)
+            ]
+            if n_jobs == 1 or len(batches) == 1:
+                results = (_read_members(path, kind, b) for b in batches)
+            else:
+                results = Parallel(n_jobs=n_jobs, return_as="generator")(
+                    delayed(_read_members)(path, kind, b) for b in batches
+                )
+    parts = []
+    counts = dict.fromkeys(_ROW_REASONS, 0)
+    counts["files"] = 0
+    n_batches = 0
+    for p, c in results:
+        n_batches += 1
+        parts.extend(p)
+        for k, v in c.items():
+            counts[k] += v
+    if not n_batches:
+        raise ValueError(f"path {str(path)!r} holds no '*{_SUFFIX}' file.")
+    return parts, counts
+
+
+def _assemble(parts, counts):
+    """Concatenate parsed runs into sessions sorted by (participant, session)."""
+    parts = [p for p in parts if len(p["pid"])] or [_empty_part()]
+    keys = np.concatenate([p["keys"] for p in parts])
+    pid = np.concatenate([p["pid"] for p in parts])
+    sid = np.concatenate([p["sid"] for p in parts])
+    length = np.concatenate([p["length"] for p in parts])
+    texts = {
+        name: np.concatenate([p[name] for p in parts])
+        for name in ("sentence", "user_input")
+    }
+    del parts
+    n_rows = len(keys) + sum(counts[r] for r in _ROW_REASONS)
+
+    # Sessions ordered by (participant, session id); rows keep file order. A
+    # session whose rows are split into several runs is joined (stable sort).
+    order = np.lexsort((sid, pid))
+    if np.any(order[1:] < order[:-1]):
+        starts = np.concatenate([[0], np.cumsum(length)[:-1]])
+        length, pid, sid = length[order], pid[order], sid[order]
+        texts = {k: v[order] for k, v in texts.items()}
+        new_starts = np.concatenate([[0], np.cumsum(length)[:-1]])
+        gather = np.arange(len(keys)) + np.repeat(starts[order] - new_starts, length)
+        keys = keys[gather]
+        del gather
+    first = np.ones(len(pid), dtype=bool)
+    first[1:] = (pid[1:] != pid[:-1]) | (sid[1:] != sid[:-1])
+    if not first.all():
+        heads = np.flatnonzero(first)
+        length = np.add.reduceat(length, heads)
+        pid, sid = pid[heads], sid[heads]
+        texts = {k: v[heads] for k, v in texts.items()}
+
+    # Sessions the feature transformer cannot use.
+    n_sessions = len(length)
+    too_short = length < 2
+    session_of_row = np.repeat(np.arange(n_sessions), length)
+    step_back = np.flatnonzero(np.diff(keys[:, 0]) < 0)
+    step_back = step_back[session_of_row[step_back] == session_of_row[step_back + 1]]
+    backwards = np.zeros(n_sessions, dtype=bool)
+    backwards[session_of_row[step_back]] = True
+    backwards &= ~too_short
+    keep = ~(too_short | backwards)
+    if not keep.all():
+        keys = keys[np.repeat(keep, length)]
+        length, pid, sid = length[keep], pid[keep], sid[keep]
+        texts = {k: v[keep] for k, v in texts.items()}
+    offsets = np.zeros(len(length) + 1, dtype=np.int64)
+    np.cumsum(length, out=offsets[1:])
+    dropped = {
+        "rows": n_rows,
+        "malformed": counts["malformed"],
+        "release before press": counts["release before press"],
+        "sessions": n_sessions,
+        "fewer than 2 keys": int(too_short.sum()),
+        "press times going backwards": int(backwards.sum()),
+        "files": counts["files"],
+    }
+    return {
+        "keys": np.ascontiguousarray(keys, dtype=np.float64),
+        "offsets": offsets,
+        "target": pid,
+        "session": sid,
+        **texts,
+        "dropped": dropped,
+    }
+
+
+# ----------------------------------------------------------------------- cache
+
+_DROP_FIELDS = (
+    "rows",
+    "malformed",
+    "release before press",
+    "sessions",
+    "fewer than 2 keys",
+    "press times going backwards",
+    "files",
+)
+
+
+def _save_cache(file, result):
+    arrays = {
+        "keys": result["keys"],
+        "offsets": result["offsets"],
+        "target": result["target"],
+        "session": result["session"],
+        "dropped": np.array([result["dropped"][k] for k in _DROP_FIELDS], np.int64),
+    }
+    for name in ("sentence", "user_input"):
+        codes, blob, offsets = _pack_strings(result[name])
+        arrays[f"{name}_codes"] = codes
+        arrays[f"{name}_blob"] = blob
+        arrays[f"{name}_offsets"] = offsets
+    file.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=file.parent, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, file)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _load_cache(file):
+    with np.load(file, allow_pickle=False) as z:
+        result = {k: z[k] for k in ("keys", "offsets", "target", "session")}
+        result["dropped"] = dict(zip(_DROP_FIELDS, (int(v) for v in z["dropped"])))
+        for name in ("sentence", "user_input"):
+            result[name] = _unpack_strings(
+                z[f"{name}_codes"], z[f"{name}_blob"], z[f"{name}_offsets"]
+            )
+    return result
+
+
+# ----------------------------------------------------------------------- public
+
+
+def load_aalto(
+    path,
+    *,
+    data_home=None,
+    n_jobs=None,
+    cache=True,
+    as_frame=False,
+    return_X_y=False,
+):
+    """Load raw files of the Aalto "136M Keystrokes" study as sessions.
+
+    Reads the study's ``<PARTICIPANT_ID>_keystrokes.txt`` files (tab-separated,
+    one row a key press) from a folder (searched recursively), a ``.zip``, a tar
+    archive (``.tar``, ``.tar.gz``, ...) or a single such file. One
+    ``TEST_SECTION_ID`` (one typed sentence) is one session; the target is the
+    participant id. Other files in the source (readme, metadata) are ignored.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Folder, archive or file holding the raw ``*_keystrokes.txt`` files.
+    data_home : str or path-like, default=None
+        Folder of the on-disk cache; see :func:`get_data_home` (``SKEER_DATA``
+        or ``~/skeer_data``). The cache goes to its ``aalto/`` sub-folder.
+    n_jobs : int, default=None
+        Number of joblib workers parsing chunks of files. ``None`` means 1
+        unless in a :func:`joblib.parallel_config` context; -1 means all cores.
+        For a folder or a zip, worker processes read and parse their own
+        files; for a tar archive (one compressed stream) this thread
+        decompresses while worker threads parse. Worth it for the full study
+        on a machine with idle cores; on a small or busy machine ``n_jobs=1``
+        is as fast.
+    cache : bool, default=True
+        Read and write the cache: arrays in an ``.npz`` file (no pickle) keyed
+        by the source's resolved path, size and modification time (for a
+        folder: the number, total size and latest mtime of its files).
+    as_frame : bool, default=False
+        If True, ``data`` (and ``frame``) is a long-format
+        :class:`pandas.DataFrame`, one row a key, with columns
+        ``participant``, ``session``, ``press``, ``release``, ``keycode``, and
+        ``target`` is a :class:`pandas.Series`, one entry a session.
+    return_X_y : bool, default=False
+        If True, return ``(data, target)`` instead of a Bunch.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        Dictionary-like object with attributes:
+
+        data : list of ndarray of shape (n_keys, 3), or DataFrame
+            Sessions: float64 press time (ms), release time (ms), JavaScript
+            key code, rows in file order. Sessions are ordered by
+            (participant, session id).
+        target : ndarray of shape (n_sessions,), int64, or Series
+            Participant id (``PARTICIPANT_ID``) of each session.
+        session : ndarray of shape (n_sessions,), int64
+            ``TEST_SECTION_ID`` of each session.
+        sentence : ndarray of shape (n_sessions,), object
+            The sentence presented (``SENTENCE``).
+        user_input : ndarray of shape (n_sessions,), object
+            What the participant submitted (``USER_INPUT``).
+        feature_names : list of str
+            ``["press", "release", "keycode"]``, the columns of a session.
+        dropped : dict
+            Counts of what was read and dropped: ``"rows"`` (rows read),
+            ``"malformed"``, ``"release before press"``, ``"sessions"``
+            (sessions formed), ``"fewer than 2 keys"``, ``"press times going
+            backwards"`` and ``"files"`` (files skipped, no Aalto header).
+        frame : DataFrame or None
+            The long-format frame when ``as_frame=True``.
+        DESCR : str
+            Description, citation and terms of the dataset.
+
+    (data, target) : tuple if ``return_X_y`` is True
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        If ``path`` is not a folder, archive or file of the format, or holds
+        no ``*_keystrokes.txt`` file.
+
+    Warns
+    -----
+    UserWarning
+        One warning summarising what was dropped, with counts per reason
+        (also on a cache hit).
+
+    Notes
+    -----
+    Reading: bytes are decoded as latin-1 (the files are not pure UTF-8; text
+    that is valid UTF-8 is re-decoded as such), quote characters are literal
+    (the files contain unbalanced ``"``), and numbers may be written in
+    scientific notation (``1.472007e+12``), which is parsed exactly.
+
+    Dropped, with counts in one warning:
+
+    - rows that do not have exactly the header's number of fields (a tab or
+      newline inside a text field), or whose participant, session, press,
+      release or key code is missing, non-numeric or non-finite
+      (``"malformed"``);
+    - rows whose release time precedes their press time (``"release before
+      press"``): only that key is removed, the session keeps its other keys;
+    - then sessions with fewer than 2 keys, and sessions whose press times
+      decrease anywhere (typing order is kept as given, never re-sorted);
+    - files whose first line is not a header naming the columns (``"files"``).
+
+    Terms: non-commercial research use with attribution; cite Dhakal, Feit,
+    Kristensson and Oulasvirta, "Observations on Typing from 136 Million
+    Keystrokes", CHI 2018 (see ``DESCR``).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from skeer.datasets import load_aalto
+    >>> from skeer.datasets._testing import write_aalto_files
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = write_aalto_files(folder, n_participants=3, n_sessions=2)
+    >>> bunch = load_aalto(folder, data_home=folder / "cache")
+    >>> len(bunch.data), sorted(set(bunch.target.tolist()))
+    (6, [1, 2, 3])
+    >>> bunch.data[0].shape[1], bunch.feature_names
+    (3, ['press', 'release', 'keycode'])
+    """
+    path = _check_path(path, "path")
+    kind = _source_kind(path)
+    result = None
+    cache_file = None
+    if cache:
+        key = _cache_key(path, kind)
+        stem = path.name.split(".")[0] or "source"
+        cache_file = get_data_home(data_home) / "aalto" / f"{stem}-{key}.npz"
+        if cache_file.exists():
+            try:
+                result = _load_cache(cache_file)
+            except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile):
+                result = None  # unreadable cache: rebuild it
+    if result is None:
+        parts, counts = _parse_source(path, kind, n_jobs)
+        result = _assemble(parts, counts)
+        if cache_file is not None:
+            _save_cache(cache_file, result)
+
+    d = result["dropped"]
+    _warn_dropped(
+        "load_aalto",
+        rows=(d["rows"], {_LABELS.get(r, r): d[r] for r in _ROW_REASONS}),
+        sessions=(d["sessions"], {_LABELS[r]: d[r] for r in _SESSION_REASONS}),
+        files=(None, {"no Aalto header line": d["files"]}),
+    )
+    keys, offsets = result["keys"], result["offsets"]
+    target, session = result["target"], result["session"]
+    frame = None
+    if as_frame:
+        import pandas as pd
+
+        frame = _long_frame(
+            keys, offsets, (target, session), ("participant", "session")
+        )
+        data = frame
+        target = pd.Series(target, name="participant")
+    else:
+        data = _split_sessions(keys, offsets)
+    if return_X_y:
+        return data, target
+    return _bunch(
+        data=data,
+        target=target,
+        session=session,
+        sentence=result["sentence"],
+        user_input=result["user_input"],
+        feature_names=list(SESSION_COLUMNS),
+        dropped=d,
+        frame=frame,
+        DESCR=DESCR,
+    )

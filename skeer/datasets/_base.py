@@ -1,0 +1,139 @@
+"""Helpers shared by the dataset loaders: data home, path checks, warnings, Bunches.
+
+Nothing here imports torch.
+"""
+
+import hashlib
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+from sklearn.utils import Bunch
+
+__all__ = ["get_data_home"]
+
+#: Column names of one session array: press time (ms), release time (ms), key code.
+SESSION_COLUMNS = ("press", "release", "keycode")
+
+
+def get_data_home(data_home=None):
+    """Return the folder where skeer keeps downloaded data and caches.
+
+    The folder is, in order of precedence: ``data_home`` when given, the
+    ``SKEER_DATA`` environment variable when set, else ``~/skeer_data``. A
+    leading ``~`` is expanded. The folder is not created here: the loaders
+    create it (and their sub-folder) only when they write to it.
+
+    Parameters
+    ----------
+    data_home : str or path-like, default=None
+        Explicit folder; overrides the environment variable.
+
+    Returns
+    -------
+    data_home : pathlib.Path
+        The resolved folder.
+
+    Examples
+    --------
+    >>> from skeer.datasets import get_data_home
+    >>> get_data_home("/tmp/skeer_cache").as_posix()
+    '/tmp/skeer_cache'
+    """
+    if data_home is None:
+        data_home = os.environ.get("SKEER_DATA") or Path("~") / "skeer_data"
+    return Path(data_home).expanduser()
+
+
+def _check_path(path, name="path"):
+    """Return ``path`` as a Path, raising FileNotFoundError naming ``name``."""
+    if path is None or not isinstance(path, str | os.PathLike):
+        raise ValueError(f"{name} must be a str or path-like, got {path!r}.")
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise FileNotFoundError(f"{name}: no such file or folder: {str(path)!r}.")
+    return path
+
+
+def _warn_dropped(loader, rows=None, sessions=None, files=None, stacklevel=3):
+    """Emit ONE warning that summarises what ``loader`` dropped, with counts.
+
+    ``rows``/``sessions``/``files`` are ``(total, {reason: count})`` or None.
+    Nothing is emitted when every count is zero.
+    """
+    parts = []
+    for noun, spec in (("rows", rows), ("sessions", sessions), ("files", files)):
+        if spec is None:
+            continue
+        total, reasons = spec
+        reasons = {k: int(v) for k, v in reasons.items() if v}
+        n = sum(reasons.values())
+        if not n:
+            continue
+        why = ", ".join(f"{v:,} {k}" for k, v in reasons.items())
+        of = f" of {total:,}" if total is not None else ""
+        noun = noun[:-1] if n == 1 and total is None else noun
+        parts.append(f"{n:,}{of} {noun} ({why})")
+    if parts:
+        warnings.warn(
+            f"{loader} dropped " + "; ".join(parts) + ".",
+            UserWarning,
+            stacklevel=stacklevel,
+        )
+
+
+def _file_md5(path, block=1 << 20):
+    h = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as f:
+        while chunk := f.read(block):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _split_sessions(keys, offsets):
+    """List of row blocks ``keys[offsets[i]:offsets[i + 1]]`` (views, no copy)."""
+    if len(offsets) <= 1:
+        return []
+    return np.split(keys, offsets[1:-1])
+
+
+def _long_frame(sessions_keys, offsets, ids, id_names):
+    """Long-format DataFrame: one row a key, id columns repeated per session."""
+    import pandas as pd
+
+    lengths = np.diff(offsets)
+    cols = {name: np.repeat(np.asarray(v), lengths) for name, v in zip(id_names, ids)}
+    keys = np.asarray(sessions_keys, dtype=np.float64).reshape(-1, 3)
+    for j, name in enumerate(SESSION_COLUMNS):
+        cols[name] = keys[:, j]
+    return pd.DataFrame(cols)
+
+
+def _pack_strings(strings):
+    """Strings -> (codes int64, utf-8 bytes uint8, offsets int64): no pickle."""
+    import pandas as pd
+
+    codes, uniques = pd.factorize(np.asarray(strings, dtype=object))
+    encoded = [str(s).encode("utf-8", "surrogatepass") for s in uniques]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum([len(b) for b in encoded], out=offsets[1:])
+    blob = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+    return codes.astype(np.int64), blob, offsets
+
+
+def _unpack_strings(codes, blob, offsets):
+    raw = blob.tobytes()
+    uniques = np.array(
+        [
+            raw[a:b].decode("utf-8", "surrogatepass")
+            for a, b in zip(offsets[:-1], offsets[1:])
+        ]
+        + [""],  # code -1 (missing) maps to ""
+        dtype=object,
+    )
+    return uniques[codes]
+
+
+def _bunch(**fields):
+    return Bunch(**fields)

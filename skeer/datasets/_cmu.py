@@ -1,0 +1,251 @@
+"""Loader of the CMU keystroke dynamics benchmark (Killourhy & Maxion, DSN 2009).
+
+Fifty-one subjects typed the password ``.tie5Roanl`` 400 times each (8 sessions of
+50 repetitions); each repetition is a vector of 31 timing features in seconds.
+"""
+
+import os
+import shutil
+import tempfile
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+from ._base import _bunch, _check_path, _file_md5, get_data_home
+
+__all__ = ["load_cmu", "fetch_cmu"]
+
+CMU_URL = "https://www.cs.cmu.edu/~keystroke/DSL-StrongPasswordData.csv"
+CMU_FILENAME = "DSL-StrongPasswordData.csv"
+CMU_MD5 = "470235f96568f28f9ea0da62234ec857"
+
+_KEYS = ("period", "t", "i", "e", "five", "Shift.r", "o", "a", "n", "l", "Return")
+#: The 31 timing features, in the file's order: hold (H), keydown-keydown (DD) and
+#: keyup-keydown (UD) times, in seconds.
+FEATURE_NAMES = [
+    name
+    for a, b in zip(_KEYS[:-1], _KEYS[1:])
+    for name in (f"H.{a}", f"DD.{a}.{b}", f"UD.{a}.{b}")
+] + [f"H.{_KEYS[-1]}"]
+_ID_COLUMNS = ["subject", "sessionIndex", "rep"]
+
+DESCR = """\
+CMU keystroke dynamics benchmark (DSL-StrongPasswordData)
+=========================================================
+
+51 subjects typed the password ".tie5Roanl" followed by Return 400 times each,
+in 8 sessions of 50 repetitions at least one day apart: 20,400 rows. Each row
+holds the subject ("s002", ...), sessionIndex (1-8), rep (1-50) and 31 timing
+features in seconds: H.<key> (hold time), DD.<key1>.<key2> (keydown to keydown)
+and UD.<key1>.<key2> (keyup to keydown, negative when keys overlap).
+
+Source: https://www.cs.cmu.edu/~keystroke/
+
+Cite: Kevin S. Killourhy and Roy A. Maxion. "Comparing Anomaly-Detection
+Algorithms for Keystroke Dynamics". In International Conference on Dependable
+Systems & Networks (DSN-09), pages 125-134, IEEE, 2009.
+"""
+
+
+def load_cmu(path, *, as_frame=False, return_X_y=False):
+    """Load the CMU benchmark file ``DSL-StrongPasswordData.csv``.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The CSV file (columns ``subject``, ``sessionIndex``, ``rep``, then the
+        31 timing features).
+    as_frame : bool, default=False
+        If True, ``data`` is a :class:`pandas.DataFrame` of the 31 features,
+        ``target`` a :class:`pandas.Series`, and ``frame`` the whole table.
+    return_X_y : bool, default=False
+        If True, return ``(data, target)`` instead of a Bunch.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        Dictionary-like object with attributes:
+
+        data : ndarray of shape (n_samples, 31), float64, or DataFrame
+            Timing features in seconds (20,400 rows in the real file).
+        target : ndarray of shape (n_samples,), object
+            Subject of each row, as in the file (``"s002"``, ...).
+        session : ndarray of shape (n_samples,), int64
+            ``sessionIndex`` (1-8).
+        rep : ndarray of shape (n_samples,), int64
+            Repetition within the session (1-50).
+        feature_names : list of str
+            The 31 feature names (``H.period``, ``DD.period.t``, ...).
+        frame : DataFrame or None
+            The whole table when ``as_frame=True``.
+        DESCR : str
+            Description and citation.
+
+    (data, target) : tuple if ``return_X_y`` is True
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        If the file lacks a column of the benchmark's layout or holds a
+        missing or non-numeric timing.
+
+    Notes
+    -----
+    The protocol of Killourhy and Maxion enrols each subject with its first
+    200 repetitions (sessions 1-4) and probes with the last 200, using the
+    first 5 repetitions of every other subject as impostors.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from skeer.datasets import load_cmu
+    >>> from skeer.datasets._testing import write_cmu_csv
+    >>> csv = write_cmu_csv(Path(tempfile.mkdtemp()) / "cmu.csv", n_subjects=3)
+    >>> cmu = load_cmu(csv)
+    >>> cmu.data.shape, cmu.target[0], cmu.feature_names[:2]
+    ((30, 31), 's002', ['H.period', 'DD.period.t'])
+    """
+    import pandas as pd
+
+    path = _check_path(path, "path")
+    if not path.is_file():
+        raise ValueError(f"path must be a CSV file, got the folder {str(path)!r}.")
+    try:
+        df = pd.read_csv(path, dtype={"subject": str})
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise ValueError(f"path {str(path)!r} is not a readable CSV: {exc}") from None
+    missing = [c for c in _ID_COLUMNS + FEATURE_NAMES if c not in df.columns]
+    if missing:
+        raise ValueError(
+            f"path {str(path)!r} lacks the CMU benchmark columns {missing[:5]}"
+            f"{' ...' if len(missing) > 5 else ''}."
+        )
+    features = df[FEATURE_NAMES].apply(pd.to_numeric, errors="coerce")
+    ids = df[["sessionIndex", "rep"]].apply(pd.to_numeric, errors="coerce")
+    bad = ~np.isfinite(features.to_numpy(np.float64)).all(axis=1)
+    bad |= ~np.isfinite(ids.to_numpy(np.float64)).all(axis=1)
+    bad |= df["subject"].isna().to_numpy()
+    if bad.any():
+        rows = (np.flatnonzero(bad) + 2)[:5].tolist()  # file line numbers
+        raise ValueError(
+            f"path {str(path)!r}: {int(bad.sum())} rows have a missing or "
+            f"non-numeric value (file lines {rows}...)."
+        )
+    X = features.to_numpy(np.float64)
+    target = df["subject"].to_numpy(dtype=object)
+    session = ids["sessionIndex"].to_numpy(np.int64)
+    rep = ids["rep"].to_numpy(np.int64)
+    frame = None
+    if as_frame:
+        frame = pd.concat(
+            [df[["subject"]], ids.astype(np.int64), features.astype(np.float64)],
+            axis=1,
+        )
+        X = frame[FEATURE_NAMES]
+        target = frame["subject"]
+    if return_X_y:
+        return X, target
+    return _bunch(
+        data=X,
+        target=target,
+        session=session,
+        rep=rep,
+        feature_names=list(FEATURE_NAMES),
+        frame=frame,
+        DESCR=DESCR,
+    )
+
+
+def _download(url, dest, timeout=60):
+    """Fetch ``url`` into ``dest`` (the whole file, then an atomic rename)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, suffix=".part")
+    try:
+        with (
+            os.fdopen(fd, "wb") as out,
+            urllib.request.urlopen(url, timeout=timeout) as response,
+        ):
+            shutil.copyfileobj(response, out)
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def fetch_cmu(
+    data_home=None, *, download_if_missing=True, as_frame=False, return_X_y=False
+):
+    """Load the CMU benchmark, downloading it into ``data_home`` if needed.
+
+    The file is ``data_home/cmu/DSL-StrongPasswordData.csv``; its MD5 checksum
+    is verified before every load (and after a download), so a present, intact
+    file is loaded without touching the network.
+
+    Parameters
+    ----------
+    data_home : str or path-like, default=None
+        Data folder; see :func:`get_data_home`.
+    download_if_missing : bool, default=True
+        If False, raise an OSError instead of downloading a missing file.
+    as_frame : bool, default=False
+        See :func:`load_cmu`.
+    return_X_y : bool, default=False
+        See :func:`load_cmu`.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch` or tuple
+        As :func:`load_cmu`.
+
+    Raises
+    ------
+    OSError
+        If the file is missing and ``download_if_missing`` is False, or the
+        download fails, or the file's checksum does not match (a download
+        that fails the check is deleted; a corrupt local file is kept and
+        named so that you can remove it).
+
+    Notes
+    -----
+    Source: https://www.cs.cmu.edu/~keystroke/DSL-StrongPasswordData.csv
+    (MD5 ``470235f96568f28f9ea0da62234ec857``). See :func:`load_cmu` for the
+    citation.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from skeer.datasets import fetch_cmu
+    >>> try:  # no file in an empty data_home, and no download asked
+    ...     fetch_cmu(tempfile.mkdtemp(), download_if_missing=False)
+    ... except OSError:
+    ...     print("not downloaded")
+    not downloaded
+    """
+    folder = get_data_home(data_home) / "cmu"
+    file = folder / CMU_FILENAME
+    if not file.is_file():
+        if not download_if_missing:
+            raise OSError(
+                f"{CMU_FILENAME} is not in {str(folder)!r} and download_if_missing "
+                "is False."
+            )
+        try:
+            _download(CMU_URL, file)
+        except OSError as exc:
+            raise OSError(f"could not download {CMU_URL}: {exc}") from exc
+        if _file_md5(file) != CMU_MD5:
+            file.unlink()
+            raise OSError(
+                f"the file downloaded from {CMU_URL} does not have the expected "
+                f"MD5 checksum {CMU_MD5}; it was deleted."
+            )
+    elif (md5 := _file_md5(file)) != CMU_MD5:
+        raise OSError(
+            f"{str(file)!r} has MD5 {md5}, expected {CMU_MD5}: the file is "
+            "corrupt or not the benchmark's; delete it to download it again."
+        )
+    return load_cmu(file, as_frame=as_frame, return_X_y=return_X_y)

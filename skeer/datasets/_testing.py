@@ -1,0 +1,233 @@
+"""Writers of small files in the real datasets' formats, for tests and examples.
+
+Private: the layout of what they return may change. Each writer also returns
+what a correct loader must read back, derived from the values it wrote.
+"""
+
+import tarfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+from sklearn.utils import Bunch
+
+from ._aalto import _COLUMNS
+from ._cmu import FEATURE_NAMES
+
+__all__ = ["write_aalto_files", "archive_folder", "write_kvc_files", "write_cmu_csv"]
+
+_T0 = 1471995141966  # epoch ms, as in the study (August 2016)
+
+
+def _aalto_row(fields):
+    return "\t".join(str(v) for v in fields)
+
+
+def write_aalto_files(
+    folder, n_participants=3, n_sessions=2, *, quirks=False, random_state=0
+):
+    """Write ``<pid>_keystrokes.txt`` files in the raw Aalto format.
+
+    Participants are ``1..n_participants``; session ids ``pid * 100 + s``.
+    With ``quirks=True`` the files also hold what the real data holds (latin-1
+    bytes, literal quote characters, a time in scientific notation, CRLF line
+    ends) and what a loader must drop: 3 malformed rows (an extra field, a
+    missing field, a non-numeric time), 1 row released before pressed, one
+    session left with a single key, one session whose press times go
+    backwards, and one file without a header. A readme that is not a
+    participant file is written too.
+
+    Returns
+    -------
+    truth : Bunch
+        ``sessions``: dict (pid, sid) -> (n, 3) float64 array that a loader
+        must return; ``sentence``: dict (pid, sid) -> str; ``dropped``: the
+        counts a loader must report; ``folder``: the folder written.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(random_state)
+    header = "\t".join(_COLUMNS)
+    sessions, sentences = {}, {}
+    dropped = {
+        "malformed": 0,
+        "release before press": 0,
+        "fewer than 2 keys": 0,
+        "press times going backwards": 0,
+        "files": 0,
+    }
+    kid = 1000
+    for pid in range(1, n_participants + 1):
+        lines = [header]
+        t = _T0 + pid * 10_000_000
+        for s in range(n_sessions):
+            sid = pid * 100 + s
+            n = int(rng.integers(8, 20))
+            press = t + np.cumsum(rng.integers(40, 300, size=n))
+            release = press + rng.integers(50, 160, size=n)
+            codes = rng.integers(65, 91, size=n)
+            if quirks and pid == 1 and s == 0:
+                # shift so that key 3 is released at 1472007000000 ms exactly,
+                # which the study's files write as 1.472007e+12
+                shift = 1472007000000 - int(release[3])
+                press, release = press + shift, release + shift
+            sentence = f"Sentence {s} of participant {pid}."
+            typed = sentence
+            rows = []
+            for k in range(n):
+                rows.append(
+                    [pid, sid, sentence, typed, kid, press[k], release[k],
+                     chr(codes[k]), codes[k]]
+                )  # fmt: skip
+                kid += 1
+            keep = np.ones(n, dtype=bool)
+            session_ok = True
+            if quirks and pid == 1 and s == 0:
+                # real-data quirks that must be read correctly
+                rows[0][3] = typed = 'don\xb4t say "hi"'  # latin-1 byte, quote
+                for r in rows:
+                    r[3] = typed
+                rows[1][7], rows[1][8] = '"', 222
+                codes[1] = 222
+                rows[2][7] = "\xe7"
+                rows[2][4] = "9e+05"
+                rows[3][6] = "1.472007e+12"
+                # dropped rows
+                rows[4][6] = press[4] - 5  # release before press
+                release[4] = press[4] - 5
+                keep[4] = False
+                dropped["release before press"] += 1
+                rows[5][3] = typed + "\textra"  # a tab in a text field
+                rows[6] = rows[6][:6]  # a truncated row
+                rows[7][5] = "n/a"  # a non-numeric time
+                keep[5:8] = False
+                dropped["malformed"] += 3
+            if quirks and pid == 1 and s == 1:
+                keep[1:] = False  # only one key survives -> session dropped
+                for r in rows[1:]:
+                    r[8] = "?"
+                dropped["malformed"] += n - 1
+                dropped["fewer than 2 keys"] += 1
+                session_ok = False
+            if quirks and pid == 2 and s == 0:
+                rows[3][5] = press[3] = press[1] - 1  # press goes backwards
+                dropped["press times going backwards"] += 1
+                session_ok = False
+            for r in rows:
+                lines.append(_aalto_row(r))
+            if session_ok:
+                arr = np.column_stack([press, release, codes]).astype(np.float64)
+                sessions[(pid, sid)] = arr[keep]
+                sentences[(pid, sid)] = sentence
+            t = int(press[-1]) + 100_000
+        eol = "\r\n" if quirks and pid == 2 else "\n"
+        (folder / f"{pid}_keystrokes.txt").write_bytes(
+            (eol.join(lines) + eol).encode("latin-1")
+        )
+    if quirks:
+        (folder / "999_keystrokes.txt").write_bytes(b"not a keystroke log\n1\t2\n")
+        dropped["files"] += 1
+        (folder / "readme.txt").write_text("not a participant file\n")
+    return Bunch(sessions=sessions, sentence=sentences, dropped=dropped, folder=folder)
+
+
+def archive_folder(folder, dest, *, prefix="keystroke-samples"):
+    """Pack every file of ``folder`` into ``dest`` (``.zip`` or ``.tar.gz``)
+    under ``prefix/``, in reverse name order (archive order must not matter)."""
+    folder, dest = Path(folder), Path(dest)
+    files = sorted((p for p in folder.iterdir() if p.is_file()), reverse=True)
+    if dest.name.endswith(".zip"):
+        with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as zf:
+            for p in files:
+                zf.write(p, f"{prefix}/{p.name}")
+    else:
+        with tarfile.open(dest, "w:gz") as tf:
+            for p in files:
+                tf.add(p, f"{prefix}/{p.name}")
+    return dest
+
+
+def _random_session(rng, n):
+    press = 1_600_000_000_000 + np.cumsum(rng.integers(40, 300, size=n))
+    release = press + rng.integers(50, 160, size=n)
+    return np.column_stack([press, release, rng.integers(32, 127, size=n)]).astype(
+        np.float64
+    )
+
+
+def write_kvc_files(
+    folder, scenario="desktop", n_users=3, n_sessions=4, n_test=5, random_state=0
+):
+    """Write a small KVC-onGoing release: dev set, test sessions, comparisons.
+
+    Users are ints ``100, 101, ...``; dev session ids ``"u<user>_s<k>"``; test
+    session ids ``"t<k>"``; comparisons all pairs (i, j), i < j, of the test
+    sessions, written one pair a line separated by a space.
+
+    Returns
+    -------
+    truth : Bunch
+        ``dev`` and ``test`` (the dicts written) and ``pairs`` (list of id pairs).
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(random_state)
+    dev = {
+        100 + u: {
+            f"u{100 + u}_s{k}": _random_session(rng, int(rng.integers(5, 30)))
+            for k in range(n_sessions)
+        }
+        for u in range(n_users)
+    }
+    test = {
+        f"t{k}": _random_session(rng, int(rng.integers(5, 30))) for k in range(n_test)
+    }
+    ids = list(test)
+    pairs = [(a, b) for i, a in enumerate(ids) for b in ids[i + 1 :]]
+    np.save(folder / f"{scenario}_dev_set.npy", dev, allow_pickle=True)
+    np.save(folder / f"{scenario}_test_sessions.npy", test, allow_pickle=True)
+    (folder / f"{scenario}_comparisons.txt").write_text(
+        "".join(f"{a} {b}\n" for a, b in pairs)
+    )
+    return Bunch(dev=dev, test=test, pairs=pairs, folder=folder)
+
+
+def write_cmu_csv(path, n_subjects=3, n_sessions=2, n_reps=5, random_state=0):
+    """Write a CSV in the layout of the CMU ``DSL-StrongPasswordData.csv``.
+
+    Subjects are ``"s002", "s003", ...``, each with its own mean timings, so a
+    verifier can tell them apart; ``n_subjects=51, n_sessions=8, n_reps=50`` gives
+    the real file's shape (20,400 rows). Values have 4 decimals as in the real
+    file; each DD equals the preceding H plus the UD (up to rounding), like real
+    timings.
+
+    Returns
+    -------
+    path : pathlib.Path
+        The file written.
+    """
+    import pandas as pd
+
+    path = Path(path)
+    rng = np.random.default_rng(random_state)
+    n_keys = 11
+    rows = []
+    for i in range(n_subjects):
+        hold_mu = rng.uniform(0.06, 0.14, n_keys)
+        gap_mu = rng.uniform(-0.02, 0.35, n_keys - 1)
+        n = n_sessions * n_reps
+        hold = np.abs(hold_mu + 0.015 * rng.standard_normal((n, n_keys))) + 0.005
+        ud = gap_mu + 0.04 * rng.standard_normal((n, n_keys - 1))
+        dd = hold[:, :-1] + ud
+        feats = np.empty((n, 31))
+        feats[:, 0:30:3] = hold[:, :-1]
+        feats[:, 1:30:3] = dd
+        feats[:, 2:30:3] = ud
+        feats[:, 30] = hold[:, -1]
+        frame = pd.DataFrame(np.round(feats, 4), columns=FEATURE_NAMES)
+        frame.insert(0, "rep", np.tile(np.arange(1, n_reps + 1), n_sessions))
+        frame.insert(0, "sessionIndex", np.repeat(np.arange(1, n_sessions + 1), n_reps))
+        frame.insert(0, "subject", f"s{i + 2:03d}")
+        rows.append(frame)
+    pd.concat(rows, ignore_index=True).to_csv(path, index=False, float_format="%.4f")
+    return path
