@@ -7,8 +7,10 @@ skeer.features`` never imports torch.
 Examples
 --------
 >>> import skeer
->>> skeer.equal_error_rate([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
-0.5
+>>> y = [0] * 10 + [1] * 10  # 10 impostor, then 10 genuine comparisons
+>>> scores = [0, 1, 2, 3, 4, 5, 6, 7, 9, 12, 8, 10, 11, 13, 14, 15, 16, 17, 18, 19]
+>>> skeer.equal_error_rate(y, scores)
+0.1
 """
 
 import importlib
@@ -22,11 +24,17 @@ _LAZY = {
     "fnmr_at_fmr": "metrics",
     "fmr_at_fnmr": "metrics",
     "det_points": "metrics",
+    "verification_pairs": "metrics",
+    "UnreliableMetricWarning": "metrics",
+    "StreamingVerificationMetrics": "streaming",
     # scorers
     "eer_scorer": "scorers",
     "make_verification_scorer": "scorers",
+    "make_fnmr_scorer": "scorers",
+    "VERIFICATION_SCORERS": "scorers",
     # features (numpy only)
     "KeystrokeFeatures": "features",
+    "sessions_from_frame": "features",
     # losses (torch)
     "EERLoss": "losses",
     "TripletMarginLoss": "losses",
@@ -38,19 +46,26 @@ _LAZY = {
     "MLPEmbedder": "networks",
     # estimator
     "KeystrokeVerifier": "verifier",
+    "IdentityBatchSampler": "sampler",
     # protocols
     "evaluate_verification": "protocols",
+    "evaluate_fixed_text": "protocols",
     "IdentityKFold": "protocols",
+    "train_test_split_identities": "protocols",
 }
 
 _SUBMODULES = [
+    "cli",
     "datasets",
     "features",
     "losses",
     "metrics",
     "networks",
+    "plotting",
     "protocols",
+    "sampler",
     "scorers",
+    "streaming",
     "verifier",
 ]
 

@@ -4,6 +4,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
+
+# One intra-op thread: the tests' networks are tiny, and on a shared 2-core
+# machine two threads oversubscribe the cores and slow training by 10x or more.
+torch.set_num_threads(1)
 
 #: ``../shared/data`` beside the repository (development data; absent on users'
 #: machines, where the tests that need it skip).

@@ -1,0 +1,143 @@
+"""Pair distances and genuine/impostor masks of a batch (private).
+
+Every comparison of a batch becomes one entry of a flat *pair vector* of static
+length (no ``masked_select``, no ``nonzero``), so the losses built on it never
+synchronise with the host and compile with ``torch.compile(fullgraph=True)``:
+
+- without a reference set: each unordered pair ``i < j`` of the batch once
+  (the strict upper triangle, gathered with ``torch.triu_indices``);
+- with a reference set: every (query, reference) pair, as in
+  pytorch-metric-learning's ``ref_emb`` convention (self pairs are not
+  removed: the reference set is a different set).
+
+Labels decide which pairs are genuine (same label) and which are impostor
+(different labels); the batch layout does not matter.
+"""
+
+import torch
+import torch.nn.functional as F
+
+__all__ = ["DISTANCES", "PairBatch", "pair_batch", "pairwise_distances"]
+
+DISTANCES = ("euclidean", "cosine")
+
+
+def pairwise_distances(a, b, distance):
+    """Distance matrix ``(len(a), len(b))``, NaN-free gradient at 0.
+
+    Euclidean distances come from the Gram matrix of the centred inputs
+    (centring removes most of the cancellation of ``|a|² + |b|² − 2ab``) and
+    ``sqrt(clamp(d², eps))``: the clamp (``eps`` = the dtype's machine epsilon)
+    keeps the gradient of identical embeddings finite (zero) instead of NaN.
+    Cosine distance is ``1 − cos(a, b)``.
+    """
+    if distance == "cosine":
+        a = F.normalize(a, dim=1)
+        b = F.normalize(b, dim=1)
+        return 1.0 - a @ b.T
+    return _sqrt_clamped(_squared_euclidean(a, b))
+
+
+def _squared_euclidean(a, b):
+    center = a.mean(dim=0, keepdim=True).detach()
+    a = a - center
+    b = b - center
+    sq_a = (a * a).sum(dim=1)
+    sq_b = (b * b).sum(dim=1)
+    return torch.addmm(sq_a[:, None] + sq_b[None, :], a, b.T, alpha=-2.0)
+
+
+def _sqrt_clamped(d2):
+    return torch.sqrt(d2.clamp_min(torch.finfo(d2.dtype).eps))
+
+
+class PairBatch:
+    """The pairs of a batch as flat vectors (a plain record).
+
+    Attributes
+    ----------
+    x : Tensor of shape (n_pairs,)
+        Pair distances (differentiable).
+    sign : Tensor of shape (n_pairs,)
+        ``+1`` for genuine, ``-1`` for impostor pairs.
+    weights : Tensor of shape (2, n_pairs)
+        Row 0: genuine indicator, row 1: impostor indicator (both 0 for a
+        pair excluded by ``indices_tuple``).
+    counts : Tensor of shape (2,)
+        Number of genuine and of impostor pairs (a tensor: no host sync).
+    restricted : bool
+        Whether some pairs may carry zero weight (``indices_tuple`` given).
+    """
+
+    __slots__ = ("counts", "restricted", "sign", "weights", "x")
+
+    def __init__(self, x, sign, weights, counts, restricted):
+        self.x = x
+        self.sign = sign
+        self.weights = weights
+        self.counts = counts
+        self.restricted = restricted
+
+
+def _indices_mask(indices_tuple, n, m, device):
+    """Boolean (n, m) matrix of the pairs an ``indices_tuple`` lists."""
+    if not isinstance(indices_tuple, (tuple, list)) or len(indices_tuple) not in (3, 4):
+        raise ValueError(
+            "indices_tuple must be pytorch-metric-learning pairs (a1, p, a2, n) "
+            f"or triplets (a, p, n), got {type(indices_tuple).__name__}"
+            + (
+                f" of length {len(indices_tuple)}"
+                if hasattr(indices_tuple, "__len__")
+                else ""
+            )
+            + "."
+        )
+    idx = [torch.as_tensor(t, device=device).long() for t in indices_tuple]
+    keep = torch.zeros(n, m, dtype=torch.bool, device=device)
+    if len(idx) == 3:
+        anchors, positives, negatives = idx
+        pairs = ((anchors, positives), (anchors, negatives))
+    else:
+        pairs = ((idx[0], idx[1]), (idx[2], idx[3]))
+    for rows, cols in pairs:
+        keep[rows, cols] = True
+    return keep
+
+
+def pair_batch(
+    embeddings, labels, distance, ref_emb=None, ref_labels=None, indices_tuple=None
+):
+    """Build the :class:`PairBatch` of a batch (see the module docstring)."""
+    n = embeddings.shape[0]
+    dtype = embeddings.dtype
+    if ref_emb is None:
+        rows, cols = torch.triu_indices(n, n, offset=1, device=embeddings.device)
+        flat = rows * n + cols  # index_select: its backward (index_add) is cheap
+        same = (labels[:, None] == labels[None, :]).reshape(-1).index_select(0, flat)
+        if distance == "cosine":
+            unit = F.normalize(embeddings, dim=1)
+            x = (1.0 - unit @ unit.T).reshape(-1).index_select(0, flat)
+        else:
+            d2 = _squared_euclidean(embeddings, embeddings).reshape(-1)
+            x = _sqrt_clamped(d2.index_select(0, flat))
+        keep = None
+        if indices_tuple is not None:
+            mask = _indices_mask(indices_tuple, n, n, embeddings.device)
+            keep = (mask | mask.T).reshape(-1).index_select(0, flat)
+    else:
+        same = (labels[:, None] == ref_labels[None, :]).reshape(-1)
+        x = pairwise_distances(embeddings, ref_emb, distance).reshape(-1)
+        keep = None
+        if indices_tuple is not None:
+            keep = _indices_mask(
+                indices_tuple, n, ref_emb.shape[0], embeddings.device
+            ).reshape(-1)
+    genuine = same
+    impostor = ~same
+    if keep is not None:
+        genuine = genuine & keep
+        impostor = impostor & keep
+    weights = torch.stack([genuine, impostor]).to(dtype)
+    sign = same.to(dtype) * 2.0 - 1.0
+    counts = weights.sum(dim=1)
+    return PairBatch(x, sign, weights, counts, restricted=keep is not None)

@@ -1,0 +1,22 @@
+"""Keystroke datasets: loaders of public formats and synthetic data.
+
+Loaders return a :class:`sklearn.utils.Bunch`; a session is a float64 array of
+shape (n_keys, 3): press time (ms), release time (ms), key code, in typing order.
+Nothing here imports torch.
+"""
+
+from ._aalto import load_aalto
+from ._base import get_data_home
+from ._cmu import fetch_cmu, load_cmu
+from ._kvc import load_kvc, write_kvc_predictions
+from ._synthetic import make_keystrokes
+
+__all__ = [
+    "fetch_cmu",
+    "get_data_home",
+    "load_aalto",
+    "load_cmu",
+    "load_kvc",
+    "make_keystrokes",
+    "write_kvc_predictions",
+]

@@ -1,0 +1,685 @@
+"""Metric-learning losses: EERLoss and the baselines it is compared with.
+
+Every loss is a :class:`torch.nn.Module` called with pytorch-metric-learning's
+convention, ``loss(embeddings, labels, indices_tuple=None, ref_emb=None,
+ref_labels=None)``, and returns a scalar tensor. Labels decide which pairs are
+genuine (same label) and which are impostor: batches may hold any number of
+samples per identity, in any order.
+"""
+
+import contextlib
+import numbers
+import warnings
+
+import torch
+
+from ._pairs import DISTANCES, pair_batch, pairwise_distances
+from ._smooth import (
+    SMOOTHINGS,
+    area_terms,
+    implicit_threshold,
+    smooth_rates,
+    soft_bisection,
+)
+
+__all__ = ["ContrastiveLoss", "EERLoss", "Set2SetLoss", "TripletMarginLoss"]
+
+_VARIANTS = ("area", "direct")
+_MININGS = ("semihard", "hard", "all")
+
+
+# ----------------------------------------------------------------------
+# shared plumbing
+def _check_choice(name, value, choices):
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}.")
+
+
+def _check_real(name, value, low=None, high=None, *, low_open=True, high_open=True):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a real number, got {value!r}.")
+    bad_low = low is not None and (value <= low if low_open else value < low)
+    bad_high = high is not None and (value >= high if high_open else value > high)
+    if bad_low or bad_high or value != value:
+        lb = "(" if low_open else "["
+        hb = ")" if high_open else "]"
+        lo = "-inf" if low is None else low
+        hi = "inf" if high is None else high
+        raise ValueError(f"{name} must be in {lb}{lo}, {hi}{hb}, got {value!r}.")
+
+
+def _check_operating_point(value):
+    if isinstance(value, str):
+        if value != "eer":
+            raise ValueError(
+                f'operating_point must be "eer" or a float in (0, 1), got {value!r}.'
+            )
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(
+            f'operating_point must be "eer" or a float in (0, 1), got {value!r}.'
+        )
+    if not 0.0 < float(value) < 1.0:
+        raise ValueError(
+            f"operating_point, a target false-match rate, must be in (0, 1), "
+            f"got {value!r}."
+        )
+    return float(value)
+
+
+def _as_labels(labels, n, name, device):
+    if labels is None:
+        raise ValueError(f"{name} are required.")
+    labels = torch.as_tensor(labels, device=device)
+    if labels.ndim != 1 or labels.shape[0] != n:
+        raise ValueError(
+            f"{name} must be 1-D with one label per embedding ({n}), got shape "
+            f"{tuple(labels.shape)}."
+        )
+    return labels
+
+
+def _as_embeddings(emb, name):
+    if not isinstance(emb, torch.Tensor):
+        raise ValueError(f"{name} must be a torch.Tensor, got {type(emb).__name__}.")
+    if emb.ndim != 2:
+        raise ValueError(
+            f"{name} must be 2-D (n_samples, n_dims), got shape {tuple(emb.shape)}."
+        )
+    if not emb.is_floating_point():
+        raise ValueError(f"{name} must be floating point, got {emb.dtype}.")
+    if emb.dtype in (torch.float16, torch.bfloat16):
+        emb = emb.float()  # half precision is computed in float32
+    return emb
+
+
+def _prepare(embeddings, labels, ref_emb, ref_labels):
+    """Validate and cast the call arguments (shapes only: no host sync)."""
+    embeddings = _as_embeddings(embeddings, "embeddings")
+    labels = _as_labels(labels, embeddings.shape[0], "labels", embeddings.device)
+    if ref_emb is None:
+        if ref_labels is not None:
+            raise ValueError("ref_labels was given without ref_emb.")
+        return embeddings, labels, None, None
+    ref_emb = _as_embeddings(ref_emb, "ref_emb").to(embeddings.dtype)
+    if ref_emb.shape[1] != embeddings.shape[1]:
+        raise ValueError(
+            f"ref_emb must have {embeddings.shape[1]} columns like embeddings, got "
+            f"{ref_emb.shape[1]}."
+        )
+    ref_labels = _as_labels(
+        ref_labels, ref_emb.shape[0], "ref_labels", embeddings.device
+    )
+    return embeddings, labels, ref_emb, ref_labels
+
+
+def _autocast_off(device_type):
+    """Context manager that disables autocast on ``device_type``."""
+    if torch.amp.is_autocast_available(device_type):
+        return torch.autocast(device_type=device_type, enabled=False)
+    return contextlib.nullcontext()
+
+
+def _import_pml(what):
+    try:
+        from pytorch_metric_learning import distances, losses, miners
+    except ImportError as exc:  # pragma: no cover - exercised without the extra
+        raise ImportError(
+            f"{what} wraps pytorch-metric-learning, which is not installed: "
+            "pip install skeer[baselines]"
+        ) from exc
+    return distances, losses, miners
+
+
+def _pml_distance(distances, distance):
+    if distance == "cosine":
+        return distances.CosineSimilarity()
+    return distances.LpDistance(normalize_embeddings=False, p=2, power=1)
+
+
+# ----------------------------------------------------------------------
+class EERLoss(torch.nn.Module):
+    """Smooth equal-error-rate loss (EERLoss, Gonzalez et al. 2026).
+
+    From a batch of embeddings and identity labels it takes every genuine
+    (same label) and impostor (different labels) pair once, smooths the two
+    error rates of the distance threshold ``d``,
+
+    - ``FRR_s(d) = mean_L phi(K·(l − d))`` (false non-match rate),
+    - ``FAR_s(d) = mean_I phi(K·(d − i))`` (false match rate),
+
+    finds the threshold of the operating point and penalises the errors
+    there. ``phi`` is ``tanh(max(0, ·))`` (the paper's one-sided smoothing) or
+    the logistic sigmoid.
+
+    Parameters
+    ----------
+    operating_point : "eer" or float in (0, 1), default="eer"
+        ``"eer"``: the threshold solves ``FAR_s(d) = FRR_s(d)``. A float
+        ``f``: a target false-match rate, the threshold solves
+        ``FAR_s(d) = f`` and the loss penalises the miss side there.
+    variant : {"area", "direct"}, default="area"
+        ``"area"``, the paper's training loss: the overlap of the genuine and
+        impostor distributions around the threshold ``d``,
+        ``100·[(mean_L max(eps, (l − (1−α)·d)/d)^β)^(1/β)
+        + (mean_I max(eps, ((1+α)·d − i)/d)^β)^(1/β)]``, with ``d`` from the
+        paper's smooth bisection (gradients flow through its soft weights).
+        ``"direct"``: the smooth error rate itself at a threshold with an
+        exact implicit gradient (see Notes).
+    beta : float in (0, 2), default=0.85
+        Exponent β of the area variant's generalised means.
+    alpha : float in [0, 1), default=0.0
+        Margin α of the area variant, relative to the threshold.
+    distance : {"euclidean", "cosine"}, default="euclidean"
+        Pair distance: L2, or ``1 − cosine similarity``.
+        :class:`~skeer.verifier.KeystrokeVerifier` uses ``"euclidean"`` on
+        L2-normalised embeddings, which is ``sqrt(2·(1 − cos))``: monotone in
+        the cosine score it reports.
+    search_steps : int, default=16
+        Steps of the threshold search: the paper's smooth bisection for
+        ``"area"``; plain bisection steps (followed by three Newton steps)
+        for ``"direct"``.
+    smoothing : {"auto", "tanh", "sigmoid"}, default="auto"
+        ``phi``. ``"tanh"``: ``tanh(K·max(0, ·))``, one-sided as in the
+        paper; ``"sigmoid"``: ``sigmoid(K·(·))``, two-sided. ``"auto"`` is
+        ``"tanh"`` for ``"area"`` (the paper's) and ``"sigmoid"`` for
+        ``"direct"`` (trained best with implicit gradients on L2-normalised
+        embeddings in prior experiments).
+    sharpness : float > 0, default=100.0
+        ``K``, in inverse distance units (the paper's ``K = 100``); it also
+        sets the softness ``exp(K·Δrate%)`` of the area variant's bisection.
+        The direct loss approaches the batch's exact EER as ``K`` grows; ``K``
+        up to ``1e4`` is supported (tested) for distances of order 1.
+    eps : float > 0, default=1e-7
+        Floor ``eps`` of the area variant's ratios (the paper's ``1e-7``).
+
+    Attributes
+    ----------
+    threshold_ : Tensor (0-d) or None
+        The threshold (a distance) of the last call, detached; ``None`` before
+        the first call. Kept on the loss's device: reading it is the caller's
+        (possible) synchronisation, never the loss's.
+
+    Notes
+    -----
+    Pairs: without ``ref_emb`` every unordered pair ``i < j`` of the batch
+    once; with ``ref_emb`` every (query, reference) pair. ``indices_tuple``
+    (pytorch-metric-learning pairs ``(a1, p, a2, n)`` or triplets
+    ``(a, p, n)``) restricts the pairs to those it lists, each once whatever
+    its role; labels still decide genuine versus impostor. This keeps a
+    wrapper's choice (e.g. removing self comparisons from a memory bank)
+    intact; a hard-pair miner biases the rates the loss estimates.
+
+    Returned value:
+
+    - ``"area"``: the paper's value, percent-scaled (100 × the sum of the two
+      overlap terms, each at least ``100·eps``); not a rate. For a target
+      false-match rate the same formula is evaluated at the threshold where
+      ``FAR_s(d) = f`` (the bisection compares ``FAR_s(m)`` with ``100·f``
+      where the EER search compares it with ``FRR_s(m)``).
+    - ``"direct"``: a fraction in [0, 1]: ``(FAR_s + FRR_s)/2`` at the root
+      of ``FAR_s(d) = FRR_s(d)`` (the smooth EER), or ``FRR_s(d)`` at the root
+      of ``FAR_s(d) = f`` (the smooth false non-match rate at false-match
+      rate ``f``). The root is found without a graph (bisection on a bracket
+      that always holds it, then Newton) and the gradient through it is the
+      exact implicit one, ``dd/dθ = −(∂g/∂θ)/(∂g/∂d)`` with
+      ``g = FAR_s − FRR_s`` (or ``FAR_s − f``), not the search's.
+
+    Everything is computed on flat pair vectors with masked means, static
+    shapes and a fixed number of steps: no ``.item()``, no host
+    synchronisation, no data-dependent Python branch, so
+    ``torch.compile(loss, fullgraph=True)`` works. Half-precision and
+    bfloat16 inputs (autocast) are computed in float32; float64 stays
+    float64.
+
+    A batch without a genuine or without an impostor pair gives a zero that
+    keeps the graph (zero gradient, never NaN), computed branch-free. It
+    warns once per loss object, only for CPU tensors outside
+    ``torch.compile``: elsewhere the check would need a host sync.
+
+    References
+    ----------
+    Gonzalez, Robledo-Moreno, DeAndres-Tame, Vera-Rodriguez, Tolosana.
+    "EERLoss: A Novel Loss Function for Training Deep Biometric Models. A
+    Case Study in Keystroke Dynamics", arXiv 2606.24586, 2026.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skeer.losses import EERLoss
+    >>> g = torch.Generator().manual_seed(0)
+    >>> labels = torch.arange(4).repeat_interleave(5)
+    >>> centers = torch.randn(4, 8, generator=g)
+    >>> emb = centers[labels] + 0.3 * torch.randn(20, 8, generator=g)
+    >>> emb = torch.nn.functional.normalize(emb, dim=1).requires_grad_()
+    >>> loss = EERLoss()(emb, labels)
+    >>> loss.backward()
+    >>> loss.shape, bool(torch.isfinite(emb.grad).all())
+    (torch.Size([]), True)
+    >>> shuffled = labels[torch.randperm(20, generator=g)]
+    >>> bool(EERLoss()(emb, labels) < EERLoss()(emb, shuffled))
+    True
+    >>> smooth_eer = EERLoss(variant="direct")(emb, labels)
+    >>> 0.0 <= smooth_eer.item() <= 1.0
+    True
+    """
+
+    def __init__(
+        self,
+        operating_point="eer",
+        *,
+        variant="area",
+        beta=0.85,
+        alpha=0.0,
+        distance="euclidean",
+        search_steps=16,
+        smoothing="auto",
+        sharpness=100.0,
+        eps=1e-7,
+    ):
+        super().__init__()
+        _check_operating_point(operating_point)
+        _check_choice("variant", variant, _VARIANTS)
+        _check_real("beta", beta, 0.0, 2.0)
+        _check_real("alpha", alpha, 0.0, 1.0, low_open=False)
+        _check_choice("distance", distance, DISTANCES)
+        if (
+            isinstance(search_steps, bool)
+            or not isinstance(search_steps, numbers.Integral)
+            or search_steps < 1
+        ):
+            raise ValueError(
+                f"search_steps must be a positive integer, got {search_steps!r}."
+            )
+        _check_choice("smoothing", smoothing, ("auto", *SMOOTHINGS))
+        _check_real("sharpness", sharpness, 0.0)
+        _check_real("eps", eps, 0.0, 1.0)
+        self.operating_point = operating_point
+        self.variant = variant
+        self.beta = float(beta)
+        self.alpha = float(alpha)
+        self.distance = distance
+        self.search_steps = int(search_steps)
+        self.smoothing = smoothing
+        self.sharpness = float(sharpness)
+        self.eps = float(eps)
+        self.threshold_ = None
+        self._warned_empty = False
+
+    def extra_repr(self):
+        return (
+            f"operating_point={self.operating_point!r}, variant={self.variant!r}, "
+            f"beta={self.beta}, alpha={self.alpha}, distance={self.distance!r}, "
+            f"search_steps={self.search_steps}, smoothing={self.smoothing!r}, "
+            f"sharpness={self.sharpness}"
+        )
+
+    @property
+    def _target(self):
+        return _check_operating_point(self.operating_point)
+
+    @property
+    def _smoothing(self):
+        if self.smoothing != "auto":
+            return self.smoothing
+        return "tanh" if self.variant == "area" else "sigmoid"
+
+    def forward(
+        self, embeddings, labels, indices_tuple=None, ref_emb=None, ref_labels=None
+    ):
+        """Loss of a batch.
+
+        Parameters
+        ----------
+        embeddings : Tensor of shape (n_samples, n_dims)
+            Query embeddings (float16/bfloat16 are computed in float32).
+        labels : Tensor of shape (n_samples,)
+            Identity of each embedding.
+        indices_tuple : tuple of Tensors, default=None
+            Restricts the pairs (pytorch-metric-learning pairs or triplets);
+            see Notes of the class.
+        ref_emb : Tensor of shape (n_ref, n_dims), default=None
+            Reference embeddings: pairs are then query × reference.
+        ref_labels : Tensor of shape (n_ref,), default=None
+            Identities of ``ref_emb``; required with it.
+
+        Returns
+        -------
+        loss : Tensor (0-d)
+            See "Returned value" in the class Notes.
+        """
+        embeddings, labels, ref_emb, ref_labels = _prepare(
+            embeddings, labels, ref_emb, ref_labels
+        )
+        with _autocast_off(embeddings.device.type):
+            pairs = pair_batch(
+                embeddings,
+                labels,
+                self.distance,
+                ref_emb=ref_emb,
+                ref_labels=ref_labels,
+                indices_tuple=indices_tuple,
+            )
+            if pairs.x.shape[0] == 0:  # static shape: a single sample
+                self._warn_empty(None)
+                return embeddings.sum() * 0.0
+            loss, threshold = self._loss(pairs)
+            self.threshold_ = threshold.detach()
+            valid = (pairs.counts > 0).all()
+            self._warn_empty(pairs.counts)
+            return loss * valid.to(loss.dtype)
+
+    def _loss(self, pairs):
+        smoothing = self._smoothing
+        if self.variant == "area":
+            threshold = soft_bisection(
+                pairs, self._target, self.sharpness, smoothing, self.search_steps
+            )
+            # a degenerate batch (zeroed by the caller) must stay finite
+            safe = torch.where(
+                (pairs.counts > 0).all(), threshold, torch.ones_like(threshold)
+            )
+            terms = area_terms(pairs, safe, self.beta, self.alpha, self.eps)
+            return 100.0 * terms.sum(), threshold
+        threshold, rates, slopes = implicit_threshold(
+            pairs, self._target, self.sharpness, smoothing, self.search_steps
+        )
+        # rates/slopes at the root: add the threshold's implicit dependence
+        # to first order (value unchanged: threshold - threshold.detach() == 0)
+        shift = threshold - threshold.detach()
+        if self._target is None:
+            loss = 0.5 * (rates.sum() + slopes.sum() * shift)
+        else:
+            loss = rates[0] + slopes[0] * shift
+        return loss, threshold
+
+    def _warn_empty(self, counts):
+        if self._warned_empty or torch.compiler.is_compiling():
+            return
+        if counts is not None and (
+            counts.device.type != "cpu" or bool((counts > 0).all())
+        ):
+            return
+        self._warned_empty = True
+        if counts is None:
+            detail = "a single sample has no pair"
+        else:
+            detail = f"{int(counts[0])} genuine and {int(counts[1])} impostor pairs"
+        warnings.warn(
+            f"EERLoss needs genuine and impostor pairs, the batch has {detail}; "
+            "returning a zero loss (zero gradient). This warning is shown once "
+            "per loss object.",
+            UserWarning,
+            stacklevel=3,
+        )
+
+    def smooth_rates(self, embeddings, labels, threshold):
+        """Smooth ``[FRR_s, FAR_s]`` (fractions) of a batch at ``threshold``.
+
+        Uses the loss's distance, smoothing and sharpness; for inspection
+        (e.g. checking ``threshold_``).
+
+        Parameters
+        ----------
+        embeddings : Tensor of shape (n_samples, n_dims)
+        labels : Tensor of shape (n_samples,)
+        threshold : float or Tensor (0-d)
+            A distance.
+
+        Returns
+        -------
+        rates : Tensor of shape (2,)
+            False non-match and false match rate, smoothed.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from skeer.losses import EERLoss
+        >>> emb = torch.tensor([[0.0], [0.1], [1.0], [1.1]])
+        >>> rates = EERLoss(sharpness=1000).smooth_rates(emb, [0, 0, 1, 1], 1.05)
+        >>> [round(r, 3) for r in rates.tolist()]
+        [0.0, 0.75]
+        """
+        embeddings, labels, _, _ = _prepare(embeddings, labels, None, None)
+        pairs = pair_batch(embeddings, labels, self.distance)
+        threshold = torch.as_tensor(threshold, dtype=embeddings.dtype)
+        return smooth_rates(pairs, threshold, self.sharpness, self._smoothing)
+
+
+# ----------------------------------------------------------------------
+# baselines
+class TripletMarginLoss(torch.nn.Module):
+    """Triplet margin loss with online mining (TypeNet's loss).
+
+    ``max(0, d(a, p) − d(a, n) + margin)`` averaged over the mined triplets
+    with a non-zero loss (pytorch-metric-learning's ``TripletMarginLoss``
+    with its default ``AvgNonZeroReducer``), on the embeddings as given (no
+    normalisation inside). Needs the optional dependency
+    pytorch-metric-learning (``pip install skeer[baselines]``).
+
+    Parameters
+    ----------
+    margin : float >= 0, default=1.5
+        Triplet margin (TypeNet's and Type2Branch's 1.5). On L2-normalised
+        embeddings distances lie in [0, 2], so 1.5 keeps almost every triplet
+        active; smaller margins (0.1–0.5) are common there.
+    mining : {"semihard", "hard", "all"}, default="semihard"
+        ``"semihard"``: triplets with ``0 < d(a, n) − d(a, p) <= margin``;
+        ``"hard"``: batch-hard, for each anchor its farthest positive and its
+        nearest negative; ``"all"``: every triplet. Ignored when an
+        ``indices_tuple`` is passed (the caller mined already).
+    distance : {"euclidean", "cosine"}, default="euclidean"
+        With ``"cosine"`` the margin applies to cosine similarities.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skeer.losses import TripletMarginLoss
+    >>> emb = torch.tensor([[0.0, 0.0], [0.0, 0.5], [1.0, 0.0], [1.0, 0.5]])
+    >>> loss = TripletMarginLoss(margin=1.5, mining="all")(emb, [0, 0, 1, 1])
+    >>> round(float(loss), 3)
+    0.941
+    """
+
+    def __init__(self, margin=1.5, *, mining="semihard", distance="euclidean"):
+        super().__init__()
+        _check_real("margin", margin, 0.0, low_open=False)
+        _check_choice("mining", mining, _MININGS)
+        _check_choice("distance", distance, DISTANCES)
+        distances, losses, miners = _import_pml("TripletMarginLoss")
+        self.margin = float(margin)
+        self.mining = mining
+        self.distance = distance
+        self._pml_loss = losses.TripletMarginLoss(
+            margin=self.margin, distance=_pml_distance(distances, distance)
+        )
+        if mining == "semihard":
+            self._pml_miner = miners.TripletMarginMiner(
+                margin=self.margin,
+                type_of_triplets="semihard",
+                distance=_pml_distance(distances, distance),
+            )
+        elif mining == "hard":
+            self._pml_miner = miners.BatchHardMiner(
+                distance=_pml_distance(distances, distance)
+            )
+        else:
+            self._pml_miner = None
+
+    def forward(
+        self, embeddings, labels, indices_tuple=None, ref_emb=None, ref_labels=None
+    ):
+        """Loss of a batch (arguments as :meth:`EERLoss.forward`)."""
+        embeddings, labels, ref_emb, ref_labels = _prepare(
+            embeddings, labels, ref_emb, ref_labels
+        )
+        with _autocast_off(embeddings.device.type):
+            if indices_tuple is None and self._pml_miner is not None:
+                indices_tuple = self._pml_miner(embeddings, labels, ref_emb, ref_labels)
+            return self._pml_loss(
+                embeddings, labels, indices_tuple, ref_emb, ref_labels
+            )
+
+
+class ContrastiveLoss(torch.nn.Module):
+    """Contrastive loss over all pairs of the batch.
+
+    ``relu(d − pos_margin)`` over genuine pairs plus ``relu(neg_margin − d)``
+    over impostor pairs, each averaged over its pairs with a non-zero loss
+    (pytorch-metric-learning's ``ContrastiveLoss``). Needs
+    pytorch-metric-learning (``pip install skeer[baselines]``).
+
+    Parameters
+    ----------
+    pos_margin : float >= 0, default=0.0
+        Genuine distances below it cost nothing.
+    neg_margin : float >= 0, default=1.0
+        Impostor distances above it cost nothing.
+    distance : {"euclidean", "cosine"}, default="euclidean"
+        With ``"cosine"`` the margins apply to cosine similarities (genuine
+        similarities above ``pos_margin`` and impostor similarities below
+        ``neg_margin`` cost nothing).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skeer.losses import ContrastiveLoss
+    >>> emb = torch.tensor([[0.0], [0.5], [0.8], [2.0]])
+    >>> loss = ContrastiveLoss()(emb, [0, 0, 1, 1])
+    >>> round(float(loss), 3)
+    1.3
+    """
+
+    def __init__(self, pos_margin=0.0, neg_margin=1.0, *, distance="euclidean"):
+        super().__init__()
+        _check_real("pos_margin", pos_margin, 0.0, low_open=False)
+        _check_real("neg_margin", neg_margin, 0.0, low_open=False)
+        _check_choice("distance", distance, DISTANCES)
+        distances, losses, _ = _import_pml("ContrastiveLoss")
+        self.pos_margin = float(pos_margin)
+        self.neg_margin = float(neg_margin)
+        self.distance = distance
+        self._pml_loss = losses.ContrastiveLoss(
+            pos_margin=self.pos_margin,
+            neg_margin=self.neg_margin,
+            distance=_pml_distance(distances, distance),
+        )
+
+    def forward(
+        self, embeddings, labels, indices_tuple=None, ref_emb=None, ref_labels=None
+    ):
+        """Loss of a batch (arguments as :meth:`EERLoss.forward`)."""
+        embeddings, labels, ref_emb, ref_labels = _prepare(
+            embeddings, labels, ref_emb, ref_labels
+        )
+        with _autocast_off(embeddings.device.type):
+            return self._pml_loss(
+                embeddings, labels, indices_tuple, ref_emb, ref_labels
+            )
+
+
+class Set2SetLoss(torch.nn.Module):
+    """Set-to-set loss of the KVC-onGoing winner (Type2Branch, Gonzalez et al.).
+
+    The sets are the identities of the batch. For every ordered pair of sets
+    ``A != B``, the mean over ``i < j`` in ``A`` (batch order) and ``k`` in
+    ``B`` of ``max(0, d(a_i, a_j) − d(a_i, b_k) + margin)``; these means are
+    averaged over the pairs of sets, plus ``beta`` times the mean over sets of
+    ``|r_s / r̄ − 1|``, where ``r_s`` is a set's mean distance to its centroid
+    and ``r̄`` the mean of the ``r_s``. A set with a single sample has no
+    ``i < j`` and no spread: it only plays the role of ``B``. With equal set
+    sizes (P × K batches) the first term is the plain mean over all such
+    triplets.
+
+    Vectorised over label masks (one row per genuine pair), not compiled:
+    it uses ``nonzero``/``unique``, which synchronise with the host.
+
+    Parameters
+    ----------
+    margin : float >= 0, default=1.5
+    beta : float >= 0, default=0.05
+        Weight of the spread-balancing term.
+    distance : {"euclidean", "cosine"}, default="euclidean"
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skeer.losses import Set2SetLoss
+    >>> emb = torch.tensor([[0.0], [1.0], [3.0], [4.0]])
+    >>> round(float(Set2SetLoss()(emb, [0, 0, 1, 1])), 3)
+    0.125
+    """
+
+    def __init__(self, margin=1.5, beta=0.05, *, distance="euclidean"):
+        super().__init__()
+        _check_real("margin", margin, 0.0, low_open=False)
+        _check_real("beta", beta, 0.0, low_open=False)
+        _check_choice("distance", distance, DISTANCES)
+        self.margin = float(margin)
+        self.beta = float(beta)
+        self.distance = distance
+        self._warned_empty = False
+
+    def forward(
+        self, embeddings, labels, indices_tuple=None, ref_emb=None, ref_labels=None
+    ):
+        """Loss of a batch.
+
+        ``indices_tuple`` and ``ref_emb`` are accepted for the call convention
+        but must be ``None``: the loss is defined on the sets of one batch.
+        """
+        if indices_tuple is not None or ref_emb is not None:
+            raise ValueError(
+                "Set2SetLoss is defined on the identity sets of one batch: "
+                "indices_tuple and ref_emb must be None."
+            )
+        embeddings, labels, _, _ = _prepare(embeddings, labels, None, None)
+        with _autocast_off(embeddings.device.type):
+            return self._loss(embeddings, labels)
+
+    def _loss(self, emb, labels):
+        n = emb.shape[0]
+        _, inverse = torch.unique(labels, return_inverse=True)
+        onehot = torch.nn.functional.one_hot(inverse).to(emb.dtype)  # (n, S)
+        sizes = onehot.sum(dim=0)
+        n_sets = sizes.shape[0]
+        big = sizes >= 2
+        n_big = int(big.sum())
+        if n_big == 0 or n_sets < 2:
+            if not self._warned_empty:
+                self._warned_empty = True
+                warnings.warn(
+                    f"Set2SetLoss needs two identities, one with two samples; the "
+                    f"batch has {n_sets} identities, {n_big} with two or more "
+                    "samples. Returning a zero loss.",
+                    UserWarning,
+                    stacklevel=3,
+                )
+            return emb.sum() * 0.0
+
+        dist = pairwise_distances(emb, emb, self.distance)
+        same = inverse[:, None] == inverse[None, :]
+        upper = torch.ones(n, n, dtype=torch.bool, device=emb.device).triu(1)
+        ii, jj = (same & upper).nonzero(as_tuple=True)
+        # one row per genuine pair (i < j), one column per candidate negative k
+        hinge = torch.relu(dist[ii, jj][:, None] - dist[ii] + self.margin)
+        n_pairs = sizes * (sizes - 1) / 2
+        col_w = (1.0 / sizes)[inverse]  # 1/|B|
+        row_w = (1.0 / n_pairs.clamp_min(1.0))[inverse[ii]]  # 1/#pairs(A)
+        weights = (~same[ii]).to(emb.dtype) * col_w[None, :] * row_w[:, None]
+        triplet = (hinge * weights).sum() / (n_big * (n_sets - 1))
+
+        centroids = (onehot.T @ emb) / sizes[:, None]
+        own = centroids[inverse]
+        if self.distance == "cosine":
+            spread = 1.0 - torch.nn.functional.cosine_similarity(emb, own, dim=1)
+        else:
+            diff = emb - own
+            spread = torch.sqrt(
+                (diff * diff).sum(dim=1).clamp_min(torch.finfo(emb.dtype).eps)
+            )
+        radius = (onehot.T @ spread) / sizes  # r_s
+        radius = radius[big]
+        mean_radius = radius.mean().clamp_min(torch.finfo(emb.dtype).tiny)
+        balance = (radius / mean_radius - 1.0).abs().mean()
+        return triplet + self.beta * balance

@@ -1,0 +1,481 @@
+"""Tests of the ``skeer`` command, run in-process through ``skeer.cli.main``."""
+
+import contextlib
+import io
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from skeer import __version__, cli
+from skeer.cli import main
+from skeer.datasets import load_cmu, load_kvc, make_keystrokes
+from skeer.datasets._testing import write_aalto_files, write_cmu_csv, write_kvc_files
+from skeer.features import KeystrokeFeatures
+from skeer.protocols import (
+    evaluate_fixed_text,
+    evaluate_verification,
+    train_test_split_identities,
+)
+from skeer.verifier import KeystrokeVerifier
+
+# tiny problem: 12 synthetic subjects x 15 sessions, short sequences, small batches
+TINY = ["--subjects", "12", "--max-len", "20", "--batch", "4", "4"]
+METRIC_KEYS = {
+    "eer",
+    "mean_identity_eer",
+    "std_identity_eer",
+    "fnmr_at_fmr_0.001",
+    "fnmr_at_fmr_0.01",
+    "fnmr_at_fmr_0.1",
+    "auc",
+    "n_identities",
+    "n_genuine",
+    "n_impostor",
+}
+
+
+def run(argv):
+    """``(exit code, stdout, stderr)`` of ``main(argv)``."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([str(a) for a in argv])
+    return code, out.getvalue(), err.getvalue()
+
+
+def error_lines(stderr):
+    return [line for line in stderr.splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("train") / "out"
+    code, stdout, stderr = run(["train", *TINY, "--epochs", "2", "--out", out])
+    return {"out": out, "code": code, "stdout": stdout, "stderr": stderr}
+
+
+def test_train_writes_every_output(trained):
+    assert trained["code"] == 0, trained["stderr"]
+    out = trained["out"]
+    for name in (
+        "model.skeer",
+        "features.json",
+        "report.json",
+        "det.png",
+        "training.png",
+    ):
+        assert (out / name).is_file(), name
+        assert (out / name).stat().st_size > 0
+    for name in ("det.png", "training.png"):
+        assert (out / name).read_bytes()[:4] == b"\x89PNG"
+    assert "Traceback" not in trained["stderr"]
+
+
+def test_train_report_contents(trained):
+    report = json.loads((trained["out"] / "report.json").read_text())
+    assert METRIC_KEYS <= set(report["metrics"])
+    assert METRIC_KEYS <= set(report["baseline"]["metrics"])
+    assert {"python", "torch", "skeer", "sklearn", "skorch"} <= set(report["versions"])
+    assert report["versions"]["skeer"] == __version__
+    assert {"data_load_s", "training_s", "evaluation_s"} <= set(report["timings"])
+    assert all(v >= 0 for v in report["timings"].values())
+    cfg = report["config"]
+    assert cfg["data"] == "synthetic" and cfg["model"] == "typenet"
+    assert cfg["loss"] == "eer" and cfg["epochs"] == 2 and cfg["batch"] == [4, 4]
+    assert report["data"]["n_identities"] == 12
+    assert (
+        report["data"]["n_train_identities"] + report["data"]["n_test_identities"] == 12
+    )
+    assert len(report["history"]) == report["epochs_run"] <= 2
+    assert {"train_loss", "valid_eer", "dur"} <= set(report["history"][0])
+    assert set(report["files"]) >= {"model", "features", "report", "det", "training"}
+    features = json.loads((trained["out"] / "features.json").read_text())
+    assert features["params"]["max_len"] == 20 and features["fixed_text"] is False
+
+
+def test_train_report_matches_saved_model_on_unseen_identities(trained):
+    """Re-derive the reported metrics from the saved files and the same split."""
+    out = trained["out"]
+    verifier = KeystrokeVerifier.load(out / "model.skeer")
+    params = json.loads((out / "features.json").read_text())["params"]
+    features = KeystrokeFeatures(**params)
+    X, y = make_keystrokes(n_subjects=12, n_sessions=15, random_state=0)
+    _, X_test, y_train, y_test = train_test_split_identities(
+        X, y, test_size=1 / 3, random_state=0
+    )
+    # identity-disjoint: no test identity was enrolled in training
+    assert not set(y_test) & set(verifier.classes_.tolist())
+    assert set(verifier.classes_.tolist()) == set(y_train.tolist())
+    emb = verifier.transform(features.transform(X_test))
+    expected = evaluate_verification(emb, None, y_test)
+    report = json.loads((out / "report.json").read_text())
+    for key in ("eer", "mean_identity_eer", "fnmr_at_fmr_0.01", "auc"):
+        assert report["metrics"][key] == pytest.approx(expected[key], abs=1e-6)
+
+
+def test_train_prints_table(trained):
+    stdout = trained["stdout"]
+    assert "global EER" in stdout and "FNMR @ FMR 1 %" in stdout
+    assert "baseline" in stdout and "wrote" in stdout
+
+
+def test_evaluate_saved_model(trained, tmp_path):
+    model = trained["out"] / "model.skeer"
+    dest = tmp_path / "eval"
+    code, stdout, stderr = run(
+        [
+            "evaluate",
+            model,
+            "--data",
+            "synthetic",
+            "--subjects",
+            "6",
+            "--data-seed",
+            "1",
+            "--out",
+            dest,
+        ]
+    )
+    assert code == 0, stderr
+    report = json.loads((dest / "report.json").read_text())
+    assert METRIC_KEYS <= set(report["metrics"])
+    # all identities of the new data are test identities
+    assert report["metrics"]["n_identities"] == 6
+    assert (dest / "det.png").read_bytes()[:4] == b"\x89PNG"
+    assert "global EER" in stdout
+
+    code, stdout, _ = run(
+        ["evaluate", model, "--data", "synthetic", "--subjects", "6", "--quiet"]
+    )
+    assert code == 0 and stdout == ""
+
+
+def test_evaluate_on_aalto_files(trained, tmp_path, monkeypatch):
+    monkeypatch.setenv("SKEER_DATA", str(tmp_path / "cache"))
+    write_aalto_files(tmp_path / "aalto", n_participants=4, n_sessions=6)
+    code, stdout, stderr = run(
+        [
+            "evaluate",
+            trained["out"] / "model.skeer",
+            "--data",
+            f"aalto:{tmp_path / 'aalto'}",
+            "--n-enroll",
+            "3",
+            "--n-probe",
+            "3",
+        ]
+    )
+    assert code == 0, stderr
+    assert "global EER" in stdout
+
+
+def test_evaluate_without_matplotlib_skips_plots(trained, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    dest = tmp_path / "eval"
+    code, _, stderr = run(
+        [
+            "evaluate",
+            trained["out"] / "model.skeer",
+            "--data",
+            "synthetic",
+            "--subjects",
+            "6",
+            "--out",
+            dest,
+            "--quiet",
+        ]
+    )
+    assert code == 0, stderr
+    assert (dest / "report.json").is_file()
+    assert not (dest / "det.png").exists()
+    lines = error_lines(stderr)
+    assert len(lines) == 1 and "matplotlib" in lines[0] and "skeer[plots]" in lines[0]
+
+
+def test_kvc_predict(trained, tmp_path):
+    truth = write_kvc_files(
+        tmp_path / "kvc", "mobile", n_users=3, n_sessions=4, n_test=6
+    )
+    pred = tmp_path / "preds" / "mobile_predictions.txt"
+    code, _, stderr = run(
+        [
+            "kvc-predict",
+            trained["out"] / "model.skeer",
+            "--data",
+            f"kvc:{tmp_path / 'kvc'}",
+            "--scenario",
+            "mobile",
+            "--out",
+            pred,
+            "--quiet",
+        ]
+    )
+    assert code == 0, stderr
+    scores = np.loadtxt(pred)
+    assert scores.shape == (len(truth.pairs),) == (15,)
+    # independently: cosine similarity of the two sessions' embeddings
+    verifier = KeystrokeVerifier.load(trained["out"] / "model.skeer")
+    kvc = load_kvc(tmp_path / "kvc", "mobile")
+    emb = verifier.transform(KeystrokeFeatures(max_len=20).transform(kvc.test_data))
+    a, b = kvc.comparison_index.T
+    np.testing.assert_allclose(scores, (emb[a] * emb[b]).sum(axis=1), atol=1e-6)
+
+
+def test_train_on_kvc_dev_set(tmp_path):
+    write_kvc_files(tmp_path / "kvc", "desktop", n_users=8, n_sessions=8, n_test=3)
+    out = tmp_path / "out"
+    code, _, stderr = run(
+        [
+            "train",
+            "--data",
+            f"kvc:{tmp_path / 'kvc'}",
+            "--epochs",
+            "1",
+            "--max-len",
+            "20",
+            "--batch",
+            "4",
+            "4",
+            "--n-enroll",
+            "3",
+            "--n-probe",
+            "3",
+            "--test-size",
+            "0.4",
+            "--out",
+            out,
+            "--quiet",
+        ]
+    )
+    assert code == 0, stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["data"]["n_identities"] == 8
+    assert report["metrics"]["n_identities"] == report["data"]["n_test_identities"]
+
+
+def test_train_and_evaluate_cmu(tmp_path):
+    csv = write_cmu_csv(tmp_path / "cmu.csv", n_subjects=9, n_sessions=2, n_reps=10)
+    out = tmp_path / "out"
+    protocol = ["--n-enroll", "10", "--n-impostor", "3"]
+    code, stdout, stderr = run(
+        [
+            "train",
+            "--data",
+            f"cmu:{csv}",
+            "--epochs",
+            "2",
+            "--batch",
+            "4",
+            "4",
+            *protocol,
+            "--out",
+            out,
+        ]
+    )
+    assert code == 0, stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["config"]["model"] == "mlp"
+    assert {"mean_eer", "std_eer", "n_subjects"} <= set(report["metrics"])
+    assert "Manhattan" in report["baseline"]["name"]
+    # the baseline is Killourhy & Maxion's scaled Manhattan on the test subjects
+    cmu = load_cmu(csv)
+    _, X_test, _, y_test = train_test_split_identities(
+        cmu.data, cmu.target, test_size=1 / 3, random_state=0
+    )
+    expected = evaluate_fixed_text(None, X_test, y_test, n_train=10, n_impostor_reps=3)
+    assert report["baseline"]["metrics"]["mean_eer"] == pytest.approx(
+        expected["mean_eer"]
+    )
+    assert report["metrics"]["n_subjects"] == len(set(y_test))
+    assert "mean per-subject EER" in stdout
+    assert (out / "training.png").is_file()
+
+    code, stdout, stderr = run(
+        ["evaluate", out / "model.skeer", "--data", f"cmu:{csv}", *protocol]
+    )
+    assert code == 0, stderr
+    assert "mean per-subject EER" in stdout
+    # a fixed-text model cannot score free text, and vice versa
+    code, _, stderr = run(
+        [
+            "evaluate",
+            out / "model.skeer",
+            "--data",
+            "synthetic",
+            "--subjects",
+            "4",
+            "--quiet",
+        ]
+    )
+    assert code == 1 and "fixed-text" in stderr
+    code, _, stderr = run(["train", "--data", f"cmu:{csv}", "--model", "typenet"])
+    assert code == 2 and "--model mlp" in stderr
+
+
+def test_bench(tmp_path):
+    out = tmp_path / "bench"
+    code, stdout, stderr = run(
+        [
+            "bench",
+            *TINY,
+            "--epochs",
+            "2",
+            "--seeds",
+            "1",
+            "--losses",
+            "eer-area,triplet",
+            "--out",
+            out,
+        ]
+    )
+    assert code == 0, stderr
+    assert {p.name for p in out.iterdir()} == {
+        "bench.md",
+        "bench.json",
+        "convergence.png",
+    }
+    result = json.loads((out / "bench.json").read_text())
+    assert list(result["summary"]) == ["eer-area", "triplet"]
+    for label, summary in result["summary"].items():
+        assert set(summary) == {
+            "global_eer",
+            "mean_identity_eer",
+            "fnmr_at_fmr_0.01",
+            "epochs_to_triplet_best",
+            "seconds_per_epoch",
+        }
+        (run_,) = result["runs"][label]
+        assert run_["epochs"] == 2  # no early stopping: the same budget for all
+        assert summary["global_eer"]["mean"] == pytest.approx(run_["metrics"]["eer"])
+        assert summary["global_eer"]["sd"] == 0.0
+    # the triplet run reaches its own best validation EER at its best epoch
+    trip = result["runs"]["triplet"][0]
+    assert trip["epochs_to_triplet_best"] == int(np.argmin(trip["valid_eer"])) + 1
+    md = (out / "bench.md").read_text()
+    assert md.count("\n| eer-area |") == 1 and md.count("\n| triplet |") == 1
+    assert "| eer-area |" in stdout
+
+
+def test_bench_skips_unavailable_loss(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "pytorch_metric_learning", None)
+    out = tmp_path / "bench"
+    code, _, stderr = run(
+        [
+            "bench",
+            *TINY,
+            "--epochs",
+            "1",
+            "--seeds",
+            "1",
+            "--losses",
+            "eer-direct,contrastive",
+            "--out",
+            out,
+            "--quiet",
+        ]
+    )
+    assert code == 0, stderr
+    warnings_ = [line for line in error_lines(stderr) if "contrastive" in line]
+    assert len(warnings_) == 1 and "skipping" in warnings_[0]
+    result = json.loads((out / "bench.json").read_text())
+    assert list(result["summary"]) == ["eer-direct"]
+    assert result["summary"]["eer-direct"]["epochs_to_triplet_best"]["mean"] is None
+    assert "no triplet run" in (out / "bench.md").read_text()
+
+
+def test_version():
+    code, stdout, _ = run(["--version"])
+    assert code == 0 and stdout.strip() == f"skeer {__version__}"
+    proc = subprocess.run(
+        [sys.executable, "-m", "skeer", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0 and proc.stdout.strip() == f"skeer {__version__}"
+
+
+def test_help_lists_commands():
+    code, stdout, _ = run(["--help"])
+    assert code == 0
+    for command in ("train", "evaluate", "bench", "kvc-predict"):
+        assert command in stdout
+
+
+@pytest.mark.parametrize(
+    "argv, code, message",
+    [
+        (["train", "--data", "foo:bar"], 2, "unknown data format"),
+        (["train", "--data", "aalto"], 2, "need a path"),
+        (["train", "--model", "lstm"], 2, "invalid choice"),
+        (["train", "--loss", "focal"], 2, "invalid choice"),
+        (["train", "--operating-point", "2"], 2, "invalid operating point"),
+        (["train", "--epochs", "0"], 2, "positive integer"),
+        (["bench", "--losses", "eer-area,focal"], 2, "unknown loss"),
+        (["train", "--bogus"], 2, "unrecognized arguments"),
+        (["--bogus"], 2, "unrecognized arguments"),
+        (["train", "--device", "gpu"], 2, "unknown device"),
+        (["frobnicate"], 2, "invalid choice"),
+        (["train", "--data", "aalto:/nonexistent/skeer"], 1, "no such file"),
+        (["train", "--data", "cmu:/nonexistent/skeer.csv"], 1, "no such file"),
+        (
+            ["evaluate", "/nonexistent/model.skeer", "--data", "synthetic"],
+            1,
+            "no such file",
+        ),
+        (["evaluate", "/nonexistent/model.skeer"], 2, "--data"),
+        (
+            ["kvc-predict", "/nonexistent/model.skeer", "--data", "synthetic"],
+            2,
+            "kvc:PATH",
+        ),
+        (["train", "--subjects", "12", "--model", "mlp"], 2, "fixed-text"),
+    ],
+)
+def test_errors_are_one_line(argv, code, message):
+    got, stdout, stderr = run(argv)
+    assert got == code
+    lines = error_lines(stderr)
+    assert len(lines) == 1, stderr
+    assert message in lines[0] and "error" in lines[0]
+    assert "Traceback" not in stderr
+
+
+@pytest.mark.skipif(
+    __import__("torch").cuda.is_available(), reason="needs a machine without CUDA"
+)
+def test_error_on_unavailable_cuda():
+    code, _, stderr = run(["train", *TINY, "--device", "cuda", "--quiet"])
+    assert code == 1
+    lines = error_lines(stderr)
+    assert len(lines) == 1 and "CUDA is not available" in lines[0]
+
+
+def test_error_on_a_file_that_is_not_a_model(tmp_path):
+    bogus = tmp_path / "model.skeer"
+    bogus.write_text("not a model")
+    code, _, stderr = run(["evaluate", bogus, "--data", "synthetic"])
+    assert code == 1
+    lines = error_lines(stderr)
+    assert len(lines) == 1 and "not a skeer model" in lines[0]
+
+
+@pytest.mark.slow
+def test_main_job_defaults(tmp_path, monkeypatch):
+    """``skeer`` with no arguments: the README's main job (about 2 minutes)."""
+    monkeypatch.chdir(tmp_path)
+    code, stdout, stderr = run([])
+    assert code == 0, stderr
+    report = json.loads((tmp_path / "skeer_out" / "report.json").read_text())
+    assert report["config"]["subjects"] is None
+    assert report["data"]["n_identities"] == cli._DEFAULT_SUBJECTS
+    # the learned verifier beats the non-learned baseline on unseen identities
+    assert report["metrics"]["eer"] < report["baseline"]["metrics"]["eer"]
+    assert (
+        report["metrics"]["mean_identity_eer"]
+        < report["baseline"]["metrics"]["mean_identity_eer"]
+    )
+    assert report["timings"]["total_s"] < 180

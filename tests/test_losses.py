@@ -1,0 +1,532 @@
+"""Tests of skeer.losses against independent (loop / numpy) computations."""
+
+import itertools
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from skeer._pairs import pair_batch
+from skeer._smooth import implicit_threshold
+from skeer.losses import ContrastiveLoss, EERLoss, Set2SetLoss, TripletMarginLoss
+from skeer.metrics import equal_error_rate
+
+
+# ----------------------------------------------------------------------
+# independent oracles (plain loops / numpy, written apart from the module)
+def _np_distance(a, b, distance):
+    if distance == "cosine":
+        return 1.0 - float(a @ b) / (np.linalg.norm(a) * np.linalg.norm(b))
+    return float(np.sqrt(np.sum((a - b) ** 2)))
+
+
+def _np_pairs(X, y, distance="euclidean", ref=None, ref_y=None):
+    """Genuine and impostor distances: pairs i < j, or every query x reference."""
+    gen, imp = [], []
+    if ref is None:
+        for i in range(len(X)):
+            for j in range(i + 1, len(X)):
+                d = _np_distance(X[i], X[j], distance)
+                (gen if y[i] == y[j] else imp).append(d)
+    else:
+        for i in range(len(X)):
+            for j in range(len(ref)):
+                d = _np_distance(X[i], ref[j], distance)
+                (gen if y[i] == ref_y[j] else imp).append(d)
+    return np.array(gen), np.array(imp)
+
+
+def _np_area_loss(
+    gen, imp, *, target=None, k=100.0, steps=16, beta=0.85, alpha=0.0, eps=1e-7
+):
+    """The paper's area loss, straight from its description."""
+
+    def frr(d):
+        return 100.0 * np.mean(np.tanh(k * (np.maximum(d, gen) - d)))
+
+    def far(d):
+        return 100.0 * np.mean(np.tanh(k * (d - np.minimum(d, imp))))
+
+    lo, hi = 0.5 * gen.mean(), 1.5 * imp.mean()
+    for _ in range(steps):
+        m = (lo + hi) / 2.0
+        left_rate = frr(m) if target is None else 100.0 * target
+        right_rate = far(m)
+        top = max(left_rate, right_rate)
+        c_left = math.exp(k * (left_rate - top))
+        c_right = math.exp(k * (right_rate - top))
+        lo = (1.0 - c_left) * lo + c_left * m
+        hi = (1.0 - c_right) * hi + c_right * m
+    d = (lo + hi) / 2.0
+    t_gen = np.mean(np.maximum(eps, (gen - (1.0 - alpha) * d) / d) ** beta) ** (
+        1 / beta
+    )
+    t_imp = np.mean(np.maximum(eps, ((1.0 + alpha) * d - imp) / d) ** beta) ** (
+        1 / beta
+    )
+    return 100.0 * (t_gen + t_imp), d
+
+
+def _np_exact_eer(gen, imp):
+    """Brute force: min over thresholds t of max(FNMR(t), FMR(t)), accept d <= t."""
+    thresholds = np.concatenate([[-np.inf], np.unique(np.concatenate([gen, imp]))])
+    fnmr = 1.0 - np.searchsorted(np.sort(gen), thresholds, side="right") / len(gen)
+    fmr = np.searchsorted(np.sort(imp), thresholds, side="right") / len(imp)
+    return float(np.min(np.maximum(fnmr, fmr)))
+
+
+def _np_smooth(u, smoothing, k):
+    """phi(k·u): one-sided tanh or sigmoid."""
+    if smoothing == "tanh":
+        return np.tanh(k * np.maximum(u, 0.0))
+    return 1.0 / (1.0 + np.exp(-k * u))
+
+
+def _batch(n_ids, n_per, dim=16, noise=0.8, seed=0, dtype=torch.float64):
+    """Shuffled, L2-normalised batch of n_ids identities x n_per samples."""
+    rng = np.random.default_rng(seed)
+    y = np.repeat(np.arange(n_ids), n_per)
+    X = rng.normal(size=(n_ids, dim))[y] + noise * rng.normal(size=(len(y), dim))
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    perm = rng.permutation(len(y))
+    return torch.tensor(X[perm], dtype=dtype), torch.tensor(y[perm])
+
+
+# ----------------------------------------------------------------------
+# the paper's area formula
+@pytest.mark.parametrize("n_per", [8, 15])
+def test_area_matches_the_paper_formula(n_per):
+    emb, labels = _batch(40, n_per)
+    gen, imp = _np_pairs(emb.numpy(), labels.numpy())
+    expected, d_expected = _np_area_loss(gen, imp)
+    loss = EERLoss()
+    value = float(loss(emb, labels))
+    assert value == pytest.approx(expected, rel=1e-5)
+    assert float(loss.threshold_) == pytest.approx(d_expected, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("target", "beta", "alpha", "distance"),
+    [(0.05, 0.85, 0.0, "euclidean"), (None, 1.5, 0.1, "cosine")],
+)
+def test_area_options_match_the_formula(target, beta, alpha, distance):
+    emb, labels = _batch(12, 5, seed=1)
+    gen, imp = _np_pairs(emb.numpy(), labels.numpy(), distance)
+    expected, _ = _np_area_loss(gen, imp, target=target, beta=beta, alpha=alpha)
+    loss = EERLoss(
+        "eer" if target is None else target, beta=beta, alpha=alpha, distance=distance
+    )
+    assert float(loss(emb, labels)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_labels_decide_not_the_layout():
+    # uneven identity sizes (2 to 7 samples), shuffled
+    rng = np.random.default_rng(3)
+    y = np.repeat(np.arange(6), [2, 7, 3, 5, 4, 6])
+    X = rng.normal(size=(6, 8))[y] + 0.7 * rng.normal(size=(len(y), 8))
+    perm = rng.permutation(len(y))
+    emb, labels = torch.tensor(X[perm]), torch.tensor(y[perm])
+    gen, imp = _np_pairs(X[perm], y[perm])
+    expected, _ = _np_area_loss(gen, imp)
+    assert float(EERLoss()(emb, labels)) == pytest.approx(expected, rel=1e-5)
+    # any relabelling / reordering that keeps the identities gives the same loss
+    perm2 = torch.randperm(len(y), generator=torch.Generator().manual_seed(0))
+    relabelled = labels * 10 + 7
+    assert float(EERLoss()(emb[perm2], relabelled[perm2])) == pytest.approx(
+        expected, rel=1e-9
+    )
+
+
+@pytest.mark.parametrize("variant", ["area", "direct"])
+@pytest.mark.parametrize("smoothing", ["tanh", "sigmoid"])
+def test_search_converges_where_the_smooth_rates_are_equal(variant, smoothing):
+    emb, labels = _batch(40, 8)
+    loss = EERLoss(variant=variant, smoothing=smoothing)
+    loss(emb, labels)
+    gen, imp = _np_pairs(emb.numpy(), labels.numpy())
+    d = float(loss.threshold_)
+    frr = np.mean(_np_smooth(gen - d, smoothing, 100.0))
+    far = np.mean(_np_smooth(d - imp, smoothing, 100.0))
+    # the interval starts ~1 wide, so a wrong-way search would end far away
+    tol = 1e-3 if variant == "area" else 1e-9
+    assert abs(frr - far) < tol
+    assert 0.01 < frr < 0.5
+
+
+@pytest.mark.parametrize("variant", ["area", "direct"])
+@pytest.mark.parametrize("target", [0.01, 0.1])
+def test_fmr_operating_point_threshold(variant, target):
+    emb, labels = _batch(40, 8)
+    gen, imp = _np_pairs(emb.numpy(), labels.numpy())
+    assert len(imp) * target >= 10
+    loss = EERLoss(target, variant=variant)
+    value = float(loss(emb, labels))
+    smoothing = "tanh" if variant == "area" else "sigmoid"
+    d = float(loss.threshold_)
+    fmr = np.mean(_np_smooth(d - imp, smoothing, 100.0))
+    assert fmr == pytest.approx(target, rel=0.1)
+    if variant == "direct":  # the smooth FNMR at that threshold
+        fnmr = np.mean(_np_smooth(gen - d, smoothing, 100.0))
+        assert value == pytest.approx(fnmr, rel=1e-9)
+        assert 0.0 <= value <= 1.0
+
+
+# ----------------------------------------------------------------------
+# the direct variant
+@pytest.mark.parametrize("smoothing", ["sigmoid", "tanh"])
+def test_direct_approaches_the_exact_eer(smoothing):
+    emb, labels = _batch(40, 8, noise=1.0)
+    gen, imp = _np_pairs(emb.numpy(), labels.numpy())
+    # skeer.metrics on scores = -distance; the brute force agrees to 1/|L|
+    y_true = np.r_[np.ones(len(gen)), np.zeros(len(imp))]
+    exact = equal_error_rate(y_true, -np.r_[gen, imp])
+    assert exact == pytest.approx(_np_exact_eer(gen, imp), abs=1.0 / len(gen))
+    assert 0.05 < exact < 0.4  # a batch with a real overlap
+    errors = []
+    for k in [10.0, 100.0, 1e3, 1e4]:  # 1e4: the sharpest documented setting
+        value = float(
+            EERLoss(variant="direct", smoothing=smoothing, sharpness=k)(emb, labels)
+        )
+        assert 0.0 <= value <= 1.0
+        errors.append(abs(value - exact))
+    assert errors[-1] < 0.005
+    assert errors[-1] < errors[0]
+
+
+def test_direct_value_is_the_smooth_eer():
+    emb, labels = _batch(10, 6, seed=2)
+    loss = EERLoss(variant="direct", smoothing="sigmoid", sharpness=30.0)
+    value = float(loss(emb, labels))
+    gen, imp = _np_pairs(emb.numpy(), labels.numpy())
+    d = float(loss.threshold_)
+    frr = np.mean(_np_smooth(gen - d, "sigmoid", 30.0))
+    far = np.mean(_np_smooth(d - imp, "sigmoid", 30.0))
+    assert value == pytest.approx((frr + far) / 2, rel=1e-9)
+
+
+@pytest.mark.parametrize("target", [None, 0.2])
+@pytest.mark.parametrize("smoothing", ["sigmoid", "tanh"])
+def test_implicit_threshold_gradient_matches_finite_differences(target, smoothing):
+    emb, labels = _batch(4, 3, dim=3, seed=5)
+    emb.requires_grad_()
+
+    def threshold(e):
+        pairs = pair_batch(e, labels, "euclidean")
+        return implicit_threshold(pairs, target, 10.0, smoothing, 16)[0]
+
+    assert torch.autograd.gradcheck(threshold, (emb,), eps=1e-6, atol=1e-7, rtol=1e-5)
+    # and the threshold does depend on the embeddings (non-vacuous check)
+    (grad,) = torch.autograd.grad(threshold(emb), emb)
+    assert grad.abs().max() > 1e-3
+
+
+@pytest.mark.parametrize(
+    ("variant", "operating_point", "distance"),
+    list(itertools.product(["area", "direct"], ["eer", 0.2], ["euclidean", "cosine"])),
+)
+def test_gradcheck(variant, operating_point, distance):
+    emb, labels = _batch(4, 3, dim=3, seed=1)
+    noise = torch.randn(
+        emb.shape, dtype=emb.dtype, generator=torch.Generator().manual_seed(0)
+    )
+    emb = (emb + 0.1 * noise).requires_grad_()
+    loss = EERLoss(operating_point, variant=variant, distance=distance, sharpness=10.0)
+    # the area search is stiff (soft weights exp(K·Δrate%)): small FD step
+    assert torch.autograd.gradcheck(
+        lambda e: loss(e, labels), (emb,), eps=1e-7, atol=1e-5, rtol=1e-4
+    )
+
+
+# ----------------------------------------------------------------------
+# pairs: indices_tuple and ref_emb
+def test_indices_tuple_restricts_the_pairs():
+    pml = pytest.importorskip("pytorch_metric_learning.utils.loss_and_miner_utils")
+    emb, labels = _batch(6, 4, seed=4)
+    loss = EERLoss(variant="direct", sharpness=30.0)
+    full = float(loss(emb, labels))
+    all_pairs = pml.get_all_pairs_indices(labels)
+    assert float(loss(emb, labels, all_pairs)) == pytest.approx(full, rel=1e-12)
+    # pairs of the first 12 samples only == the loss of that sub-batch
+    a1, p, a2, n = all_pairs
+    keep1 = (a1 < 12) & (p < 12)
+    keep2 = (a2 < 12) & (n < 12)
+    sub = (a1[keep1], p[keep1], a2[keep2], n[keep2])
+    assert float(loss(emb, labels, sub)) == pytest.approx(
+        float(loss(emb[:12], labels[:12])), rel=1e-9
+    )
+
+
+def test_ref_emb_pairs_are_query_times_reference():
+    emb, labels = _batch(5, 4, seed=6)
+    query, q_labels = emb[:8], labels[:8]
+    ref, r_labels = emb[8:], labels[8:]
+    gen, imp = _np_pairs(
+        query.numpy(), q_labels.numpy(), ref=ref.numpy(), ref_y=r_labels.numpy()
+    )
+    expected, _ = _np_area_loss(gen, imp)
+    value = EERLoss()(query, q_labels, ref_emb=ref, ref_labels=r_labels)
+    assert float(value) == pytest.approx(expected, rel=1e-5)
+
+
+# ----------------------------------------------------------------------
+# robustness
+@pytest.mark.parametrize("variant", ["area", "direct"])
+@pytest.mark.parametrize("labels", [[0, 0, 0, 0, 0], [0, 1, 2, 3, 4], [7]])
+def test_batch_without_genuine_or_impostor_pairs(variant, labels):
+    emb = torch.randn(len(labels), 3, dtype=torch.float64, requires_grad=True)
+    loss = EERLoss(variant=variant)
+    with pytest.warns(UserWarning, match="returning a zero loss"):
+        value = loss(emb, torch.tensor(labels))
+    value.backward()
+    assert value.item() == 0.0
+    assert torch.equal(emb.grad, torch.zeros_like(emb))
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # warns once per loss object
+        loss(emb, torch.tensor(labels))
+
+
+@pytest.mark.parametrize("variant", ["area", "direct"])
+@pytest.mark.parametrize("distance", ["euclidean", "cosine"])
+def test_identical_embeddings_give_finite_gradients(variant, distance):
+    base = torch.randn(3, 4, dtype=torch.float32)
+    emb = base.repeat_interleave(3, dim=0).requires_grad_()  # exact duplicates
+    labels = torch.tensor([0, 0, 1, 1, 1, 2, 2, 2, 0])
+    value = EERLoss(variant=variant, distance=distance)(emb, labels)
+    value.backward()
+    assert torch.isfinite(value)
+    assert torch.isfinite(emb.grad).all()
+    same = torch.zeros(9, 4, requires_grad=True)  # every distance 0
+    EERLoss(variant=variant, distance=distance)(same, labels).backward()
+    assert torch.isfinite(same.grad).all()
+
+
+@pytest.mark.parametrize("variant", ["area", "direct"])
+def test_float32_matches_float64(variant):
+    # ~10^5 pairs: the sums that make the value must not lose float32 digits
+    emb, labels = _batch(40, 15, dim=32, noise=1.2)
+    loss = EERLoss(variant=variant)
+    expected = loss(emb, labels).item()
+    assert loss(emb.float(), labels).item() == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.parametrize("variant", ["area", "direct"])
+def test_half_precision_is_computed_in_float32(variant):
+    emb, labels = _batch(8, 4, dtype=torch.float32)
+    loss = EERLoss(variant=variant, sharpness=30.0)
+    reference = loss(emb.bfloat16().float(), labels)
+    value = loss(emb.bfloat16(), labels)
+    assert value.dtype == torch.float32
+    assert float(value) == pytest.approx(float(reference), rel=1e-5)
+    lin = torch.nn.Linear(16, 16)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = lin(emb)
+        assert out.dtype == torch.bfloat16
+        value = loss(out, labels)
+    assert value.dtype == torch.float32
+    assert value.item() == pytest.approx(loss(out.float(), labels).item(), rel=1e-5)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("variant", ["area", "direct"])
+def test_compiles_fullgraph(variant):
+    emb, labels = _batch(8, 4, dtype=torch.float32)
+    loss = EERLoss(variant=variant)
+    eager = loss(emb, labels)
+    loss.threshold_ = None
+    compiled = torch.compile(loss, fullgraph=True)
+    leaf = emb.clone().requires_grad_()
+    value = compiled(leaf, labels)
+    value.backward()
+    assert value.item() == pytest.approx(eager.item(), rel=1e-4)
+    assert torch.isfinite(leaf.grad).all() and leaf.grad.abs().sum() > 0
+    assert loss.threshold_ is not None
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"operating_point": "fmr"}, "operating_point"),
+        ({"operating_point": 1.0}, "operating_point"),
+        ({"operating_point": 0}, "operating_point"),
+        ({"operating_point": True}, "operating_point"),
+        ({"variant": "exact"}, "variant"),
+        ({"beta": 2.0}, "beta"),
+        ({"beta": 0}, "beta"),
+        ({"alpha": -0.1}, "alpha"),
+        ({"alpha": 1.0}, "alpha"),
+        ({"distance": "manhattan"}, "distance"),
+        ({"search_steps": 0}, "search_steps"),
+        ({"search_steps": 2.5}, "search_steps"),
+        ({"smoothing": "relu"}, "smoothing"),
+        ({"sharpness": 0.0}, "sharpness"),
+        ({"eps": -1.0}, "eps"),
+    ],
+)
+def test_parameter_validation(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        EERLoss(**kwargs)
+
+
+def test_call_validation():
+    emb = torch.randn(6, 3)
+    loss = EERLoss()
+    with pytest.raises(ValueError, match="labels"):
+        loss(emb, torch.tensor([0, 0, 1, 1, 2]))
+    with pytest.raises(ValueError, match="embeddings"):
+        loss(emb[0], torch.tensor([0]))
+    with pytest.raises(ValueError, match="ref_labels"):
+        loss(emb, torch.zeros(6), ref_emb=emb)
+    with pytest.raises(ValueError, match="indices_tuple"):
+        loss(emb, torch.zeros(6), indices_tuple=(torch.tensor([0]),))
+
+
+@pytest.mark.parametrize("variant", ["area", "direct"])
+def test_training_separates_identities(variant):
+    # embeddings as free parameters: the loss alone must pull identities apart
+    gen = torch.Generator().manual_seed(0)
+    labels = torch.arange(10).repeat_interleave(6)
+    raw = torch.nn.Parameter(torch.randn(60, 8, generator=gen))
+    loss = EERLoss(variant=variant)
+    opt = torch.optim.Adam([raw], lr=0.05)
+
+    def eer():
+        e = torch.nn.functional.normalize(raw.detach(), dim=1).double()
+        return _np_exact_eer(*_np_pairs(e.numpy(), labels.numpy()))
+
+    before = eer()
+    for _ in range(60):
+        opt.zero_grad()
+        loss(torch.nn.functional.normalize(raw, dim=1), labels).backward()
+        opt.step()
+    assert before > 0.2
+    assert eer() < 0.5 * before
+
+
+# ----------------------------------------------------------------------
+# baselines against loops
+def _small_batch():
+    rng = np.random.default_rng(7)
+    y = np.array([0, 1, 0, 2, 1, 2, 0, 1, 3, 2])
+    X = rng.normal(size=(4, 3))[y] + 0.6 * rng.normal(size=(len(y), 3))
+    return X, y
+
+
+def _avg_nonzero(values):
+    values = np.asarray(values, dtype=float)
+    nonzero = values[values > 0]
+    return float(nonzero.mean()) if len(nonzero) else 0.0
+
+
+def _np_triplets(X, y, margin, mining):
+    n = len(y)
+    d = np.array(
+        [[_np_distance(X[i], X[j], "euclidean") for j in range(n)] for i in range(n)]
+    )
+    losses = []
+    for a in range(n):
+        pos = [p for p in range(n) if p != a and y[p] == y[a]]
+        neg = [k for k in range(n) if y[k] != y[a]]
+        if mining == "hard":
+            if pos and neg:
+                p = max(pos, key=lambda j: d[a, j])
+                k = min(neg, key=lambda j: d[a, j])
+                losses.append(max(0.0, d[a, p] - d[a, k] + margin))
+            continue
+        for p in pos:
+            for k in neg:
+                gap = d[a, k] - d[a, p]
+                if mining == "semihard" and not (0 < gap <= margin):
+                    continue
+                losses.append(max(0.0, d[a, p] - d[a, k] + margin))
+    return _avg_nonzero(losses)
+
+
+@pytest.mark.parametrize("mining", ["all", "hard", "semihard"])
+@pytest.mark.parametrize("margin", [0.3, 1.5])
+def test_triplet_matches_loops(mining, margin):
+    X, y = _small_batch()
+    value = TripletMarginLoss(margin, mining=mining)(torch.tensor(X), torch.tensor(y))
+    assert float(value) == pytest.approx(_np_triplets(X, y, margin, mining), rel=1e-9)
+
+
+def test_contrastive_matches_loops():
+    X, y = _small_batch()
+    pos, neg = [], []
+    for i in range(len(y)):
+        for j in range(len(y)):
+            if i == j:
+                continue
+            d = _np_distance(X[i], X[j], "euclidean")
+            if y[i] == y[j]:
+                pos.append(max(0.0, d - 0.2))
+            else:
+                neg.append(max(0.0, 1.5 - d))
+    expected = _avg_nonzero(pos) + _avg_nonzero(neg)
+    value = ContrastiveLoss(0.2, 1.5)(torch.tensor(X), torch.tensor(y))
+    assert float(value) == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.parametrize("distance", ["euclidean", "cosine"])
+def test_set2set_matches_loops(distance):
+    X, y = _small_batch()  # sets of 3, 3, 3 and a singleton
+    margin, beta = 1.5, 0.05
+    sets = {s: [i for i in range(len(y)) if y[i] == s] for s in np.unique(y)}
+    means = []
+    for a, b in itertools.permutations(sets, 2):
+        members = sets[a]
+        if len(members) < 2:
+            continue
+        terms = [
+            max(
+                0.0,
+                _np_distance(X[i], X[j], distance)
+                - _np_distance(X[i], X[k], distance)
+                + margin,
+            )
+            for i, j in itertools.combinations(members, 2)
+            for k in sets[b]
+        ]
+        means.append(np.mean(terms))
+    radii = []
+    for members in sets.values():
+        if len(members) < 2:
+            continue
+        centroid = X[members].mean(axis=0)
+        radii.append(np.mean([_np_distance(X[i], centroid, distance) for i in members]))
+    radii = np.array(radii)
+    expected = np.mean(means) + beta * np.mean(np.abs(radii / radii.mean() - 1))
+    value = Set2SetLoss(margin, beta, distance=distance)(
+        torch.tensor(X), torch.tensor(y)
+    )
+    assert float(value) == pytest.approx(expected, rel=1e-9)
+
+
+def test_set2set_gradient_and_empty_batch():
+    X, y = _small_batch()
+    emb = torch.tensor(X, requires_grad=True)
+    Set2SetLoss()(emb, torch.tensor(y)).backward()
+    assert torch.isfinite(emb.grad).all() and emb.grad.abs().sum() > 0
+    with pytest.warns(UserWarning, match="Set2SetLoss needs two identities"):
+        assert Set2SetLoss()(emb, torch.zeros(len(y))).item() == 0.0
+    with pytest.raises(ValueError, match="ref_emb"):
+        Set2SetLoss()(emb, torch.tensor(y), ref_emb=emb, ref_labels=torch.tensor(y))
+
+
+def test_baselines_without_pytorch_metric_learning(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pytorch_metric_learning", None)
+    with pytest.raises(ImportError, match=r"pip install skeer\[baselines\]"):
+        TripletMarginLoss()
+    with pytest.raises(ImportError, match=r"pip install skeer\[baselines\]"):
+        ContrastiveLoss()
+
+
+def test_importing_losses_does_not_import_pytorch_metric_learning():
+    code = (
+        "import sys, skeer.losses; assert 'pytorch_metric_learning' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

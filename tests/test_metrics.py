@@ -1,0 +1,445 @@
+"""skeer.metrics against brute-force oracles, scikit-learn, and on bad input."""
+
+import math
+import subprocess
+import sys
+import tracemalloc
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.metrics import det_curve
+
+from skeer.metrics import (
+    UnreliableMetricWarning,
+    det_points,
+    equal_error_rate,
+    fmr_at_fnmr,
+    fnmr_at_fmr,
+    verification_pairs,
+)
+
+quiet = pytest.mark.filterwarnings("ignore::skeer.metrics.UnreliableMetricWarning")
+
+
+# --------------------------------------------------------------------------
+# brute-force oracles: one loop iteration per threshold
+
+
+def oracle_points(genuine, impostor):
+    """(thresholds, FMR, FNMR) at every distinct score, then +inf."""
+    genuine, impostor = list(genuine), list(impostor)
+    thresholds = sorted(set(genuine) | set(impostor)) + [math.inf]
+    fmr, fnmr = [], []
+    for t in thresholds:
+        fnmr.append(sum(g < t for g in genuine) / len(genuine))
+        fmr.append(sum(s >= t for s in impostor) / len(impostor))
+    return thresholds, fmr, fnmr
+
+
+def oracle_eer(genuine, impostor):
+    """Killourhy & Maxion's calculateEqualError, transcribed, plus a threshold."""
+    thresholds, fmr, fnmr = oracle_points(genuine, impostor)
+    dists = [m - f for m, f in zip(fnmr, fmr)]
+    idx1 = dists.index(min(d for d in dists if d >= 0))
+    idx2 = dists.index(max(d for d in dists if d < 0))
+    assert abs(idx1 - idx2) == 1
+    x = (fnmr[idx1], fmr[idx1])
+    y = (fnmr[idx2], fmr[idx2])
+    a = (x[0] - x[1]) / (y[1] - x[1] - y[0] + x[0])
+    eer = x[0] + a * (y[0] - x[0])
+    # the threshold, with the same weight from the point at/after the crossing
+    t1, t2 = thresholds[idx1], thresholds[idx2]
+    if t1 == math.inf:
+        t1 = math.nextafter(t2, math.inf)
+    return eer, t1 + a * (t2 - t1)
+
+
+def oracle_fnmr_at_fmr(genuine, impostor, target):
+    _, fmr, fnmr = oracle_points(genuine, impostor)
+    return min(m for f, m in zip(fmr, fnmr) if f <= target)
+
+
+def oracle_fmr_at_fnmr(genuine, impostor, target):
+    _, fmr, fnmr = oracle_points(genuine, impostor)
+    return min(f for f, m in zip(fmr, fnmr) if m <= target)
+
+
+def binary(genuine, impostor, dtype=np.float64):
+    y = np.r_[np.ones(len(genuine), dtype=int), np.zeros(len(impostor), dtype=int)]
+    return y, np.r_[genuine, impostor].astype(dtype)
+
+
+# small samples with many ties: integer scores on a short range
+tied = st.lists(st.integers(0, 6), min_size=1, max_size=14)
+floats = st.lists(
+    st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False, width=32),
+    min_size=1,
+    max_size=14,
+)
+targets = st.floats(0, 1)
+
+
+# --------------------------------------------------------------------------
+# the definition
+
+
+@quiet
+@settings(max_examples=300, deadline=None)
+@given(genuine=tied, impostor=tied)
+def test_eer_and_threshold_match_brute_force_with_ties(genuine, impostor):
+    y, s = binary(genuine, impostor)
+    eer, threshold = equal_error_rate(y, s, return_threshold=True)
+    expected_eer, expected_threshold = oracle_eer(genuine, impostor)
+    assert eer == pytest.approx(expected_eer, rel=1e-12, abs=1e-15)
+    assert threshold == pytest.approx(expected_threshold, rel=1e-12, abs=1e-12)
+    # shuffling the comparisons changes nothing (ties never split by order)
+    order = np.random.default_rng(len(s)).permutation(len(s))
+    assert equal_error_rate(y[order], s[order]) == eer
+
+
+@quiet
+@settings(max_examples=150, deadline=None)
+@given(genuine=floats, impostor=floats)
+def test_eer_matches_brute_force_float32(genuine, impostor):
+    y, s = binary(genuine, impostor, np.float32)
+    eer, threshold = equal_error_rate(y, s, return_threshold=True)
+    g32 = [float(np.float32(v)) for v in genuine]
+    i32 = [float(np.float32(v)) for v in impostor]
+    expected_eer, expected_threshold = oracle_eer(g32, i32)
+    assert eer == pytest.approx(expected_eer, rel=1e-12, abs=1e-15)
+    assert threshold == pytest.approx(expected_threshold, rel=1e-9, abs=1e-9)
+
+
+@quiet
+@settings(max_examples=200, deadline=None)
+@given(genuine=tied, impostor=tied, fmr=targets, fnmr=targets)
+def test_rates_at_targets_match_brute_force(genuine, impostor, fmr, fnmr):
+    y, s = binary(genuine, impostor)
+    assert fnmr_at_fmr(y, s, fmr=fmr) == oracle_fnmr_at_fmr(genuine, impostor, fmr)
+    assert fmr_at_fnmr(y, s, fnmr=fnmr) == oracle_fmr_at_fnmr(genuine, impostor, fnmr)
+
+
+@quiet
+@pytest.mark.parametrize("n", [3, 7, 100, 300])
+def test_targets_exactly_at_achievable_rates(n):
+    """Targets like 0.29 with 100 comparisons (0.29 * 100 < 29 in floating point)."""
+    rng = np.random.default_rng(n)
+    genuine = rng.integers(0, 50, n).tolist()
+    impostor = rng.integers(0, 50, n).tolist()
+    y, s = binary(genuine, impostor)
+    levels = sorted({k / n for k in range(n + 1)} | {round(k / n, 2) for k in range(n)})
+    _, fmr, fnmr = oracle_points(genuine, impostor)
+    expected_fnmr = [min(m for f, m in zip(fmr, fnmr) if f <= t) for t in levels]
+    expected_fmr = [min(f for f, m in zip(fmr, fnmr) if m <= t) for t in levels]
+    assert fnmr_at_fmr(y, s, fmr=levels).tolist() == expected_fnmr
+    assert fmr_at_fnmr(y, s, fnmr=levels).tolist() == expected_fmr
+
+
+@quiet
+@settings(max_examples=200, deadline=None)
+@given(genuine=tied, impostor=tied, fmr=targets)
+def test_fnmr_at_fmr_never_overshoots_the_target(genuine, impostor, fmr):
+    y, s = binary(genuine, impostor)
+    result = fnmr_at_fmr(y, s, fmr=fmr)
+    # some threshold attains the result with an FMR within the target...
+    imp, gen = np.asarray(impostor), np.asarray(genuine)
+    attained = [
+        t
+        for t in [*np.unique(s), np.inf]
+        if np.mean(imp >= t) <= fmr and np.mean(gen < t) == result
+    ]
+    assert attained
+    # ...and no threshold within the target does better
+    for t in [*np.unique(s), np.inf]:
+        if np.mean(imp >= t) <= fmr:
+            assert np.mean(gen < t) >= result
+
+
+@quiet
+@settings(max_examples=200, deadline=None)
+@given(genuine=tied, impostor=tied)
+def test_det_points_match_brute_force(genuine, impostor):
+    y, s = binary(genuine, impostor)
+    fmr, fnmr, thresholds = det_points(y, s)
+    t, f, m = oracle_points(genuine, impostor)
+    np.testing.assert_array_equal(thresholds, t)
+    np.testing.assert_array_equal(fmr, f)
+    np.testing.assert_array_equal(fnmr, m)
+    assert thresholds.dtype == fmr.dtype == fnmr.dtype == np.float64
+
+
+@settings(max_examples=100, deadline=None)
+@given(genuine=tied, impostor=tied)
+def test_det_points_agree_with_sklearn_det_curve(genuine, impostor):
+    y, s = binary(genuine, impostor)
+    fmr, fnmr, thresholds = det_points(y, s)
+    ref_fpr, ref_fnr, ref_thr = det_curve(y, s)
+    # sklearn trims the curve; every point it keeps is one of ours
+    idx = np.searchsorted(thresholds, ref_thr)
+    np.testing.assert_array_equal(thresholds[idx], ref_thr)
+    np.testing.assert_allclose(fmr[idx], ref_fpr, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(fnmr[idx], ref_fnr, rtol=0, atol=1e-15)
+
+
+def test_large_sample_agrees_with_sklearn_det_curve_interpolation():
+    """1e5 rounded scores (many ties): EER from sklearn's curve, interpolated."""
+    rng = np.random.default_rng(0)
+    g = np.round(rng.normal(1.5, 1, 20_000), 2)
+    i = np.round(rng.normal(0, 1, 80_000), 2)
+    y, s = binary(g, i)
+    fpr, fnr, thr = det_curve(y, s)
+    d = fnr - fpr
+    k = np.flatnonzero(d >= 0)[0]
+    lam = d[k - 1] / (d[k - 1] - d[k])
+    expected = fnr[k - 1] + lam * (fnr[k] - fnr[k - 1])
+    eer, threshold = equal_error_rate(y, s, return_threshold=True)
+    assert eer == pytest.approx(expected, rel=1e-12)
+    assert threshold == pytest.approx(thr[k - 1] + lam * (thr[k] - thr[k - 1]))
+    # float32 copies of the same values give the same answer
+    assert equal_error_rate(y, s.astype(np.float32)) == pytest.approx(
+        equal_error_rate(y, s.astype(np.float32).astype(np.float64)), rel=0, abs=0
+    )
+
+
+@pytest.mark.parametrize(
+    ("genuine", "impostor", "expected"),
+    [
+        # docs example: at t=0.4 FNMR = FMR = 1/2
+        ([0.35, 0.8], [0.1, 0.4], 0.5),
+        # perfectly separated: FNMR = FMR = 0 from the lowest genuine score on
+        ([2, 3], [0, 1], 0.0),
+        # perfectly inverted: at t=1 FNMR = 1 and FMR = 1
+        ([0], [1], 1.0),
+        # all tied: (FMR, FNMR) jumps from (1, 0) at t=5 to (0, 1) at +inf
+        ([5, 5], [5, 5], 0.5),
+        # 3 impostors tied at the top: (1, 0) at t=1 -> (0, 1) at +inf
+        ([0, 0, 0], [1, 1, 1], 1.0),
+        # (1, 0) at t=0, (2/3, 1/2) at t=1, (0, 1) at +inf: crossing on the
+        # segment from (2/3, 1/2): 1/2 + l/2 = 2/3 - 2l/3 -> l = 1/7 -> 4/7
+        ([0, 1], [1, 1, 0], 4 / 7),
+    ],
+)
+@quiet
+def test_hand_worked_cases(genuine, impostor, expected):
+    y, s = binary(genuine, impostor)
+    assert equal_error_rate(y, s) == pytest.approx(expected, rel=1e-15)
+
+
+@quiet
+def test_threshold_at_a_meeting_point_has_equal_rates():
+    # genuine 4..13 and impostors 0..9: FNMR = FMR = 0.3 at t = 7
+    y, s = binary(np.arange(4, 14), np.arange(10))
+    eer, threshold = equal_error_rate(y, s, return_threshold=True)
+    assert (eer, threshold) == pytest.approx((0.3, 7.0))
+    accepted = s >= threshold
+    assert np.mean(~accepted[y == 1]) == np.mean(accepted[y == 0]) == eer
+
+
+@quiet
+def test_threshold_towards_reject_all_stays_finite():
+    y, s = binary([1.0, 1.0], [1.0])
+    eer, threshold = equal_error_rate(y, s, return_threshold=True)
+    assert eer == 0.5
+    assert math.isfinite(threshold) and 1.0 <= threshold <= math.nextafter(1.0, 2)
+
+
+# --------------------------------------------------------------------------
+# the two input layouts
+
+
+@quiet
+@settings(max_examples=60, deadline=None)
+@given(
+    n_ids=st.integers(2, 5),
+    n_rows=st.integers(1, 12),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_identity_matrix_agrees_with_binary_layout(n_ids, n_rows, seed):
+    rng = np.random.default_rng(seed)
+    names = np.array([f"user{k}" for k in range(n_ids)])
+    y = names[rng.integers(0, n_ids, n_rows)]
+    y[0] = names[0]  # labels are given, so some columns may have no probe
+    S = rng.integers(0, 4, (n_rows, n_ids)).astype(float)  # ties across cells
+    own = y[:, None] == names[None, :]
+    y_bin, scores = own.ravel().astype(int), S.ravel()
+    for func, kw in [
+        (equal_error_rate, {}),
+        (equal_error_rate, {"return_threshold": True}),
+        (fnmr_at_fmr, {"fmr": 0.25}),
+        (fmr_at_fnmr, {"fnmr": 0.25}),
+    ]:
+        assert func(y, S, labels=names, **kw) == func(y_bin, scores, **kw)
+    for a, b in zip(det_points(y, S, labels=names), det_points(y_bin, scores)):
+        np.testing.assert_array_equal(a, b)
+    # columns in another order, labels following them
+    perm = rng.permutation(n_ids)
+    assert equal_error_rate(y, S[:, perm], labels=names[perm]) == equal_error_rate(
+        y_bin, scores
+    )
+    got_bin, got_scores = verification_pairs(y, S, labels=names)
+    np.testing.assert_array_equal(got_bin, y_bin)
+    np.testing.assert_array_equal(got_scores, scores)
+
+
+@quiet
+def test_default_labels_are_the_sorted_identities():
+    y = np.array([3, 1, 2, 1])
+    S = np.zeros((4, 3))
+    S[[0, 1, 2, 3], [2, 0, 1, 0]] = 1.0  # own column high if columns are 1, 2, 3
+    assert equal_error_rate(y, S) == equal_error_rate(y, S, labels=[1, 2, 3]) == 0
+    assert equal_error_rate(y, S, labels=[3, 2, 1]) > 0
+
+
+@quiet
+@pytest.mark.parametrize(
+    "convert",
+    [
+        lambda y: y.astype(bool),
+        lambda y: 2 * y - 1,
+        lambda y: y.astype(float),
+        lambda y: y.tolist(),
+    ],
+    ids=["bool", "minus_one", "float", "list"],
+)
+def test_binary_label_forms_agree(convert):
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 50)
+    s = rng.normal(size=50) + y
+    assert equal_error_rate(convert(y), s) == equal_error_rate(y, s)
+    np.testing.assert_array_equal(verification_pairs(convert(y), s)[0], y)
+
+
+@quiet
+def test_targets_scalar_or_array():
+    rng = np.random.default_rng(2)
+    y = rng.integers(0, 2, 200)
+    s = rng.normal(size=200) + y
+    levels = np.array([[0.0, 0.01], [0.1, 1.0]])
+    out = fnmr_at_fmr(y, s, fmr=levels)
+    assert out.shape == (2, 2)
+    assert out.tolist() == [[fnmr_at_fmr(y, s, fmr=v) for v in r] for r in levels]
+    assert isinstance(fnmr_at_fmr(y, s, fmr=0.1), float)
+    out = fmr_at_fnmr(y, s, fnmr=[0.5, 0.05])
+    assert out.tolist() == [fmr_at_fnmr(y, s, fnmr=v) for v in (0.5, 0.05)]
+    assert isinstance(equal_error_rate(y, s), float)
+    eer, threshold = equal_error_rate(y, s, return_threshold=True)
+    assert type(eer) is float and type(threshold) is float
+
+
+# --------------------------------------------------------------------------
+# bad input
+
+
+GOOD_Y, GOOD_S = np.array([0, 1, 0, 1]), np.array([0.1, 0.9, 0.3, 0.7])
+MATRIX_Y = np.array(["a", "b", "c"])
+MATRIX = np.eye(3)
+
+
+@pytest.mark.parametrize(
+    ("y_true", "y_score", "kwargs", "match"),
+    [
+        ([], [], {}, "empty"),
+        (np.empty(0), np.empty((0, 3)), {}, "empty"),
+        ([1, 1, 1], [0.1, 0.2, 0.3], {}, "y_true holds only one class"),
+        ([0, 0], [0.1, 0.2], {}, "y_true holds only one class"),
+        (["a", "a"], np.ones((2, 1)), {}, "single column"),
+        (GOOD_Y, [0.1, np.nan, 0.3, 0.4], {}, "y_score must be finite.*1 NaN"),
+        (GOOD_Y, [0.1, np.inf, 0.3, -np.inf], {}, "y_score must be finite.*2 inf"),
+        (MATRIX_Y, np.where(MATRIX, np.nan, 0), {}, "y_score must be finite"),
+        (GOOD_Y, GOOD_S[:3], {}, "y_true and y_score have different lengths"),
+        (MATRIX_Y, MATRIX[:2], {}, "y_true has 3 samples but y_score has 2 rows"),
+        (GOOD_Y[:, None], GOOD_S, {}, "y_true must be 1-D"),
+        (GOOD_Y, GOOD_S.reshape(1, 2, 2), {}, "y_score must be 1-D.*or 2-D"),
+        ([0, 1, 2, 1], GOOD_S, {}, "y_true must be binary"),
+        ([-1, 0, 1, 1], GOOD_S, {}, "y_true must be binary"),
+        (["no", "yes", "no", "yes"], GOOD_S, {}, "y_true must be binary"),
+        (GOOD_Y, ["a", "b", "c", "d"], {}, "y_score must hold real numbers"),
+        (GOOD_Y, GOOD_S, {"labels": [0, 1]}, "labels .* must be None"),
+        (MATRIX_Y[:2], MATRIX[:2], {}, "3 columns but y_true has 2 distinct"),
+        (MATRIX_Y, MATRIX, {"labels": ["a", "b"]}, "3 columns but labels has 2"),
+        (MATRIX_Y, MATRIX, {"labels": ["a", "b", "x"]}, "y_true has 1 sample.*labels"),
+        (MATRIX_Y, MATRIX, {"labels": [1, 2, 3]}, "y_true has 3 sample.*labels"),
+        (MATRIX_Y, MATRIX, {"labels": ["a", "b", "a"]}, "labels must be distinct"),
+        (MATRIX_Y, MATRIX, {"labels": [["a", "b", "c"]]}, "labels must be 1-D"),
+    ],
+)
+@pytest.mark.parametrize(
+    "func",
+    [
+        equal_error_rate,
+        lambda y, s, **kw: fnmr_at_fmr(y, s, fmr=0.1, **kw),
+        lambda y, s, **kw: fmr_at_fnmr(y, s, fnmr=0.1, **kw),
+        det_points,
+        verification_pairs,
+    ],
+    ids=["eer", "fnmr_at_fmr", "fmr_at_fnmr", "det_points", "pairs"],
+)
+def test_bad_input_raises_value_error_naming_the_argument(
+    func, y_true, y_score, kwargs, match
+):
+    with pytest.raises(ValueError, match=match):
+        func(y_true, y_score, **kwargs)
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5, np.nan, "0.1", [0.1, 2.0], True, []])
+def test_bad_target_rates(bad):
+    with pytest.raises(ValueError, match="fmr"):
+        fnmr_at_fmr(GOOD_Y, GOOD_S, fmr=bad)
+    with pytest.raises(ValueError, match="fnmr"):
+        fmr_at_fnmr(GOOD_Y, GOOD_S, fnmr=bad)
+
+
+# --------------------------------------------------------------------------
+# the warning
+
+
+@pytest.mark.parametrize(
+    "func",
+    [
+        equal_error_rate,
+        lambda y, s: fnmr_at_fmr(y, s, fmr=0.1),
+        lambda y, s: fmr_at_fnmr(y, s, fnmr=0.1),
+    ],
+)
+def test_few_genuine_comparisons_warn(func):
+    y, s = binary(np.arange(9) + 0.5, np.arange(20))
+    with pytest.warns(UnreliableMetricWarning, match="9 genuine"):
+        func(y, s)
+    assert issubclass(UnreliableMetricWarning, UserWarning)
+    y, s = binary(np.arange(10) + 0.5, np.arange(20))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        func(y, s)
+
+
+# --------------------------------------------------------------------------
+# implementation properties
+
+
+def test_float32_is_not_upcast_and_memory_stays_small():
+    rng = np.random.default_rng(3)
+    n = 1_000_000
+    y = (rng.random(n) < 0.1).astype(np.int8)
+    s = (rng.normal(size=n) + y).astype(np.float32)
+    tracemalloc.start()
+    try:
+        eer = equal_error_rate(y, s)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # sorted genuine + impostor copies (1x) and two boolean masks: a float64
+    # copy alone would be 2x the input
+    assert peak < 1.8 * s.nbytes
+    assert eer == equal_error_rate(y, s.astype(np.float64))
+    assert verification_pairs(y, s)[1].dtype == np.float32
+
+
+def test_importing_metrics_does_not_import_torch():
+    code = (
+        "import sys, skeer.metrics, skeer._validation; "
+        "assert 'torch' not in sys.modules, 'torch imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
