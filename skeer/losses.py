@@ -137,6 +137,58 @@ def _pml_distance(distances, distance):
     return distances.LpDistance(normalize_embeddings=False, p=2, power=1)
 
 
+def _check_gather(gather):
+    if gather is not None and not isinstance(gather, bool):
+        raise ValueError(f"gather must be None, True or False, got {gather!r}.")
+
+
+def _gather_active(gather):
+    """Whether a loss with this ``gather`` setting all-gathers its batch now."""
+    if gather is False:
+        return False
+    dist = torch.distributed
+    ready = dist.is_available() and dist.is_initialized()
+    if gather and not ready:
+        raise RuntimeError(
+            "gather=True needs an initialised torch.distributed process group "
+            "(torch.distributed.init_process_group, torchrun or accelerate "
+            "launch); there is none. Use gather=None to gather only when "
+            "distributed."
+        )
+    return ready and dist.get_world_size() > 1
+
+
+def _gather_rows(values, labels):
+    """Rows of every process, concatenated in rank order (a collective).
+
+    Batch sizes may differ between processes: they are exchanged first (the
+    one host synchronisation of the distributed path), smaller batches are
+    zero-padded for the all-gather and unpadded after. ``values`` goes through
+    ``torch.distributed.nn.functional.all_gather``, whose backward sums each
+    row's gradient over the processes and returns it to the process that owns
+    the row; ``labels`` need no gradient.
+    """
+    from torch.distributed.nn.functional import all_gather as all_gather_grad
+
+    dist = torch.distributed
+    world = dist.get_world_size()
+    size = torch.tensor([values.shape[0]], dtype=torch.int64, device=values.device)
+    sizes = [torch.empty_like(size) for _ in range(world)]
+    dist.all_gather(sizes, size)
+    sizes = torch.cat(sizes).tolist()  # host sync: the padded shape depends on it
+    top = max(sizes)
+    pad = top - values.shape[0]
+    if pad:
+        values = torch.cat([values, values.new_zeros((pad, *values.shape[1:]))])
+        labels = torch.cat([labels, labels.new_zeros((pad,))])
+    value_parts = all_gather_grad(values)
+    label_parts = [torch.empty_like(labels) for _ in range(world)]
+    dist.all_gather(label_parts, labels.contiguous())
+    values = torch.cat([part[:n] for part, n in zip(value_parts, sizes)])
+    labels = torch.cat([part[:n] for part, n in zip(label_parts, sizes)])
+    return values, labels
+
+
 # ----------------------------------------------------------------------
 class EERLoss(torch.nn.Module):
     """Smooth equal-error-rate loss (EERLoss, Gonzalez et al. 2026).
@@ -192,6 +244,15 @@ class EERLoss(torch.nn.Module):
         up to ``1e4`` is supported (tested) for distances of order 1.
     eps : float > 0, default=1e-7
         Floor ``eps`` of the area variant's ratios (the paper's ``1e-7``).
+    gather : bool or None, default=None
+        Compute the loss on the global batch of a distributed run: every
+        process's embeddings and labels are all-gathered (rank order) before
+        the pairs are formed, so the threshold and the rates see every pair
+        of the global batch. ``None``: on when ``torch.distributed`` is
+        initialised with more than one process, off otherwise (no effect on a
+        single process). ``True``: always (``RuntimeError`` without an
+        initialised process group); ``False``: never, each process's loss
+        sees its own rows only. See "Distributed training" in the Notes.
 
     Attributes
     ----------
@@ -237,6 +298,35 @@ class EERLoss(torch.nn.Module):
     warns once per loss object, only for CPU tensors outside
     ``torch.compile``: elsewhere the check would need a host sync.
 
+    Distributed training (``gather`` on). Each process passes its own rows;
+    the returned value, on every process, is the loss of the global batch:
+    what one process computes on the concatenation of every process's batch
+    (rank order). The gradient a process's own rows receive is the sum, over
+    the processes, of what each process's copy of that loss sends them, that
+    is ``world_size`` times the single-process gradient.
+    ``DistributedDataParallel`` (and Accelerate, which uses it) averages
+    parameter gradients over the processes, which cancels that factor: the
+    parameter gradient is exactly that of one process training on the global
+    batch, so the loss must **not** be scaled by ``world_size``. (When
+    gradients are summed over processes instead of averaged, divide the loss
+    by ``world_size``.)
+
+    - Labels must name identities globally: the same identity has the same
+      label on every process.
+    - Batch sizes may differ between processes: they are exchanged first,
+      a small collective and a host synchronisation (so the distributed path
+      does not compile with ``fullgraph=True``), and padded rows are dropped
+      after the all-gather.
+    - The loss is a collective: every process must call it, and backward
+      through it, the same number of times, as with any
+      ``DistributedDataParallel`` step.
+    - ``ref_emb``/``ref_labels`` are gathered the same way;
+      ``indices_tuple`` (indices into one process's rows) cannot be combined
+      with gathering and raises ``ValueError``.
+    - With the sharded :class:`~skeer.sampler.IdentityBatchSampler`
+      (``rank``/``world_size``) the processes draw disjoint identities and
+      the global batch is a P·world_size × K batch.
+
     References
     ----------
     Gonzalez, Robledo-Moreno, DeAndres-Tame, Vera-Rodriguez, Tolosana.
@@ -276,6 +366,7 @@ class EERLoss(torch.nn.Module):
         smoothing="auto",
         sharpness=100.0,
         eps=1e-7,
+        gather=None,
     ):
         super().__init__()
         _check_operating_point(operating_point)
@@ -294,6 +385,7 @@ class EERLoss(torch.nn.Module):
         _check_choice("smoothing", smoothing, ("auto", *SMOOTHINGS))
         _check_real("sharpness", sharpness, 0.0)
         _check_real("eps", eps, 0.0, 1.0)
+        _check_gather(gather)
         self.operating_point = operating_point
         self.variant = variant
         self.beta = float(beta)
@@ -303,6 +395,7 @@ class EERLoss(torch.nn.Module):
         self.smoothing = smoothing
         self.sharpness = float(sharpness)
         self.eps = float(eps)
+        self.gather = gather
         self.threshold_ = None
         self._warned_empty = False
 
@@ -311,7 +404,7 @@ class EERLoss(torch.nn.Module):
             f"operating_point={self.operating_point!r}, variant={self.variant!r}, "
             f"beta={self.beta}, alpha={self.alpha}, distance={self.distance!r}, "
             f"search_steps={self.search_steps}, smoothing={self.smoothing!r}, "
-            f"sharpness={self.sharpness}"
+            f"sharpness={self.sharpness}, gather={self.gather}"
         )
 
     @property
@@ -334,10 +427,10 @@ class EERLoss(torch.nn.Module):
         embeddings : Tensor of shape (n_samples, n_dims)
             Query embeddings (float16/bfloat16 are computed in float32).
         labels : Tensor of shape (n_samples,)
-            Identity of each embedding.
+            Identity of each embedding (global identities when gathering).
         indices_tuple : tuple of Tensors, default=None
             Restricts the pairs (pytorch-metric-learning pairs or triplets);
-            see Notes of the class.
+            see Notes of the class. Not with gathering.
         ref_emb : Tensor of shape (n_ref, n_dims), default=None
             Reference embeddings: pairs are then query × reference.
         ref_labels : Tensor of shape (n_ref,), default=None
@@ -346,11 +439,29 @@ class EERLoss(torch.nn.Module):
         Returns
         -------
         loss : Tensor (0-d)
-            See "Returned value" in the class Notes.
+            See "Returned value" in the class Notes; when gathering, the loss
+            of the global batch (the same on every process).
+
+        Raises
+        ------
+        ValueError
+            On malformed inputs, or ``indices_tuple`` while gathering.
+        RuntimeError
+            With ``gather=True`` and no initialised process group.
         """
         embeddings, labels, ref_emb, ref_labels = _prepare(
             embeddings, labels, ref_emb, ref_labels
         )
+        if _gather_active(self.gather):
+            if indices_tuple is not None:
+                raise ValueError(
+                    "indices_tuple indexes one process's rows and cannot be "
+                    "combined with gathering the batch across processes; pass "
+                    "gather=False to use it."
+                )
+            embeddings, labels = _gather_rows(embeddings, labels)
+            if ref_emb is not None:
+                ref_emb, ref_labels = _gather_rows(ref_emb, ref_labels)
         with _autocast_off(embeddings.device.type):
             pairs = pair_batch(
                 embeddings,

@@ -9,6 +9,10 @@ from torch.utils.data import Sampler
 __all__ = ["IdentityBatchSampler"]
 
 
+def _is_int(value):
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
 class IdentityBatchSampler(Sampler):
     """Batch sampler drawing ``n_identities`` identities × ``n_samples`` each.
 
@@ -22,25 +26,46 @@ class IdentityBatchSampler(Sampler):
 
     Use it as ``DataLoader(dataset, batch_sampler=IdentityBatchSampler(...))``.
 
+    Sharded for distributed training (``world_size > 1``): every process
+    builds the sampler with the same labels and seed and its own ``rank``.
+    Each batch then draws ``P·world_size`` distinct identities (and their
+    samples) with the shared generator, and process ``rank`` takes the
+    identities ``rank·P`` to ``(rank + 1)·P − 1`` of the draw: the processes
+    hold disjoint identities, and their batches, concatenated in rank order,
+    are exactly the batch of an unsharded sampler with
+    ``n_identities = P·world_size`` (the global batch that
+    :class:`~skeer.losses.EERLoss` sees when it gathers).
+
     Parameters
     ----------
     labels : array-like of shape (n_samples,)
         Identity of each sample of the dataset.
     n_identities : int, default=40
-        Identities per batch (P). Capped at the number of usable identities.
+        Identities per batch (P), per process when sharded. Capped at the
+        number of usable identities divided by ``world_size``. At least 2,
+        or at least 1 when ``world_size > 1`` (the global batch then still
+        holds ``world_size`` identities).
     n_samples : int, default=8
         Samples per identity in a batch (K), at least 2.
     n_batches : int or None, default=None
-        Batches per iteration (epoch). ``None`` means enough batches to
-        draw as many samples as the dataset has usable ones:
-        ``ceil(n_usable_samples / (P·K))``.
+        Batches per iteration (epoch), the same on every process. ``None``
+        means enough batches for the processes together to draw as many
+        samples as the dataset has usable ones:
+        ``ceil(n_usable_samples / (P·K·world_size))``.
     random_state : int, numpy Generator or None, default=None
         Seed of the draw. An integer makes every epoch's batches
         reproducible; a sampler keeps one generator across epochs, so
-        successive epochs differ.
+        successive epochs differ. Must be an integer, the same on every
+        process, when ``world_size > 1``.
     reseed_each_epoch : bool, default=False
         If True, every iteration restarts from ``random_state``, so each
         epoch yields the same batches (used for a stable validation loss).
+    rank : int, default=0
+        This process's index among the ``world_size`` processes that share
+        the draw (e.g. ``torch.distributed.get_rank()`` or Accelerate's
+        ``accelerator.process_index``).
+    world_size : int, default=1
+        Number of processes sharing the draw; 1 = not sharded.
 
     Attributes
     ----------
@@ -59,6 +84,22 @@ class IdentityBatchSampler(Sampler):
     (3, [4, 4, 4])
     >>> all(len(set(labels[i] for i in b)) == 2 for b in batches)
     True
+
+    Two processes draw disjoint identities from one shared draw:
+
+    >>> labels = [i // 4 for i in range(40)]  # 10 identities x 4 samples
+    >>> shards = [
+    ...     IdentityBatchSampler(labels, n_identities=2, n_samples=2, n_batches=3,
+    ...                          random_state=0, rank=r, world_size=2)
+    ...     for r in (0, 1)
+    ... ]
+    >>> first = [next(iter(s)) for s in shards]
+    >>> [sorted({labels[i] for i in b}) for b in first]
+    [[2, 4], [5, 7]]
+    >>> whole = IdentityBatchSampler(labels, n_identities=4, n_samples=2,
+    ...                              n_batches=3, random_state=0)
+    >>> next(iter(whole)) == first[0] + first[1]
+    True
     """
 
     def __init__(
@@ -70,15 +111,33 @@ class IdentityBatchSampler(Sampler):
         n_batches=None,
         random_state=None,
         reseed_each_epoch=False,
+        rank=0,
+        world_size=1,
     ):
         labels = np.asarray(labels)
         if labels.ndim != 1 or labels.size == 0:
             raise ValueError(
                 f"labels must be a non-empty 1-D array, got shape {labels.shape}."
             )
-        if int(n_identities) != n_identities or n_identities < 2:
+        if not _is_int(world_size) or world_size < 1:
             raise ValueError(
-                f"n_identities must be an integer >= 2, got {n_identities!r}."
+                f"world_size must be a positive integer, got {world_size!r}."
+            )
+        if not _is_int(rank) or not 0 <= rank < world_size:
+            raise ValueError(
+                f"rank must be an integer in [0, world_size={world_size}), got "
+                f"{rank!r}."
+            )
+        if world_size > 1 and not _is_int(random_state):
+            raise ValueError(
+                "random_state must be an integer, the same on every process, when "
+                f"world_size > 1 (the processes share one draw), got {random_state!r}."
+            )
+        min_identities = 2 if world_size == 1 else 1
+        if int(n_identities) != n_identities or n_identities < min_identities:
+            raise ValueError(
+                f"n_identities must be an integer >= {min_identities}, got "
+                f"{n_identities!r}."
             )
         if int(n_samples) != n_samples or n_samples < 2:
             raise ValueError(f"n_samples must be an integer >= 2, got {n_samples!r}.")
@@ -103,10 +162,17 @@ class IdentityBatchSampler(Sampler):
                 "labels must contain at least 2 identities with 2 or more samples "
                 f"each, got {len(self.groups_)}."
             )
-        self.n_identities = int(min(n_identities, len(self.groups_)))
+        if len(self.groups_) < world_size:
+            raise ValueError(
+                f"labels must contain at least world_size={world_size} identities "
+                f"with 2 or more samples each, got {len(self.groups_)}."
+            )
+        self.rank = int(rank)
+        self.world_size = int(world_size)
+        self.n_identities = int(min(n_identities, len(self.groups_) // world_size))
         self.n_samples = int(n_samples)
         n_usable = sum(len(g) for g in self.groups_)
-        batch = self.n_identities * self.n_samples
+        batch = self.n_identities * self.n_samples * self.world_size
         self.n_batches = (
             int(n_batches) if n_batches is not None else math.ceil(n_usable / batch)
         )
@@ -123,11 +189,14 @@ class IdentityBatchSampler(Sampler):
             if self.reseed_each_epoch
             else self._rng
         )
-        groups, k = self.groups_, self.n_samples
+        groups, k, p = self.groups_, self.n_samples, self.n_identities
+        # every process draws the whole global batch (same generator, same
+        # stream) and keeps its slice of identities
+        mine = slice(self.rank * p, (self.rank + 1) * p)
         for _ in range(self.n_batches):
-            chosen = rng.choice(len(groups), size=self.n_identities, replace=False)
+            chosen = rng.choice(len(groups), size=p * self.world_size, replace=False)
             batch = []
             for g in chosen:
                 members = groups[g]
                 batch.append(rng.choice(members, size=k, replace=len(members) < k))
-            yield np.concatenate(batch).tolist()
+            yield np.concatenate(batch[mine]).tolist()

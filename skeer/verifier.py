@@ -28,6 +28,9 @@ from .sampler import IdentityBatchSampler
 __all__ = ["KeystrokeVerifier"]
 
 _SAVE_FORMAT = "skeer.KeystrokeVerifier"
+#: Entries of one block of scores (samples x templates) computed at a time by
+#: ``predict`` / ``decision_function``: 2**24 float32 = 64 MiB.
+_SCORE_BLOCK = 2**24
 _SAVE_FORMAT_VERSION = 1
 
 
@@ -371,7 +374,12 @@ class KeystrokeVerifier(ClassifierMixin, TransformerMixin, NeuralNet):
     def _get_param_names(self):
         # skorch reports every attribute not ending in "_" as a parameter,
         # its private bookkeeping (_params_to_validate) included; keep it out
-        return [k for k in super()._get_param_names() if not k.startswith("_")]
+        # and the dataset / train_split this estimator fixes itself
+        return [
+            k
+            for k in super()._get_param_names()
+            if not k.startswith("_") and k not in ("dataset", "train_split")
+        ]
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "templates_") and getattr(self, "initialized_", False)
@@ -856,7 +864,16 @@ class KeystrokeVerifier(ClassifierMixin, TransformerMixin, NeuralNet):
         (3, 4)
         """
         self._check_fitted()
-        return self.transform(X) @ self.templates_.T
+        emb = self.transform(X)
+        out = np.empty((len(emb), len(self.templates_)), dtype=np.float32)
+        for rows in self._score_blocks(len(emb)):
+            np.matmul(emb[rows], self.templates_.T, out=out[rows])
+        return out
+
+    def _score_blocks(self, n_samples):
+        """Row slices whose score block stays under ``_SCORE_BLOCK`` entries."""
+        step = max(1, _SCORE_BLOCK // max(1, len(self.templates_)))
+        return (slice(i, i + step) for i in range(0, n_samples, step))
 
     def predict(self, X):
         """Identity of the most similar template.
@@ -883,7 +900,11 @@ class KeystrokeVerifier(ClassifierMixin, TransformerMixin, NeuralNet):
         (3,)
         """
         self._check_fitted()
-        return self.classes_[np.argmax(self.decision_function(X), axis=1)]
+        emb = self.transform(X)
+        best = np.empty(len(emb), dtype=np.intp)
+        for rows in self._score_blocks(len(emb)):  # never the full score matrix
+            best[rows] = np.argmax(emb[rows] @ self.templates_.T, axis=1)
+        return self.classes_[best]
 
     @property
     def predict_proba(self):

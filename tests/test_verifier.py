@@ -319,3 +319,15 @@ def test_cross_validate_open_set_with_group_kfold():
     assert result["test_eer"].shape == (3,)
     assert ((result["test_eer"] <= 0) & (result["test_eer"] >= -1)).all()
     assert ((result["test_fnmr"] <= 0) & (result["test_fnmr"] >= -1)).all()
+
+
+def test_scores_are_computed_in_bounded_blocks(fixed_text_data, monkeypatch):
+    import skeer.verifier as verifier_module
+
+    X, y = fixed_text_data
+    clf = KeystrokeVerifier(**FAST).fit(X, y)
+    full = clf.transform(X) @ clf.templates_.T
+    monkeypatch.setattr(verifier_module, "_SCORE_BLOCK", 20)  # 2 rows a block
+    assert len(list(clf._score_blocks(len(X)))) == 48
+    np.testing.assert_allclose(clf.decision_function(X), full, atol=1e-6)
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[full.argmax(1)])
