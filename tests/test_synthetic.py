@@ -7,10 +7,10 @@ from importlib import resources
 
 import numpy as np
 import pytest
-from skeer.metrics import equal_error_rate
 
 from skeer.datasets import make_keystrokes
 from skeer.features import KeystrokeFeatures
+from skeer.metrics import equal_error_rate
 
 ALLOWED_CODES = set(range(65, 91)) | {8, 16, 32, 188, 190}
 
