@@ -47,6 +47,7 @@ _LAZY = {
     # estimator
     "KeystrokeVerifier": "verifier",
     "IdentityBatchSampler": "sampler",
+    "AcceleratedKeystrokeVerifier": "distributed",
     # protocols
     "evaluate_verification": "protocols",
     "evaluate_fixed_text": "protocols",
@@ -57,6 +58,7 @@ _LAZY = {
 _SUBMODULES = [
     "cli",
     "datasets",
+    "distributed",
     "features",
     "losses",
     "metrics",

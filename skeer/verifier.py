@@ -937,6 +937,44 @@ class KeystrokeVerifier(ClassifierMixin, TransformerMixin, NeuralNet):
             )
         return cols
 
+    def claim_scores(self, X, claimed):
+        """Similarity of each sample to the template of the identity it claims.
+
+        Parameters
+        ----------
+        X : array-like
+            Input as in ``fit``.
+        claimed : array-like of shape (n_samples,) or scalar
+            The identity each sample claims; must be enrolled.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            Cosine similarity to the claimed identity's template, computed in
+            bounded blocks (never an ``(n_samples, d)`` copy of templates).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skeer import KeystrokeVerifier
+        >>> X = np.random.default_rng(0).normal(size=(40, 5)).astype("float32")
+        >>> y = np.repeat(np.arange(4), 10)
+        >>> clf = KeystrokeVerifier(max_epochs=1, validation_size=0,
+        ...                         random_state=0).fit(X, y)
+        >>> clf.claim_scores(X[:3], 0).shape
+        (3,)
+        """
+        self._check_fitted()
+        X = self._validate_X(X, reset=False)
+        cols = self._claimed_columns(claimed, len(X))
+        emb = self._embed(X)
+        scores = np.empty(len(emb), dtype=np.float32)
+        step = max(1, _SCORE_BLOCK // max(1, emb.shape[1]))
+        for i in range(0, len(emb), step):
+            rows = slice(i, i + step)
+            scores[rows] = np.einsum("ij,ij->i", emb[rows], self.templates_[cols[rows]])
+        return scores
+
     def verify(self, X, claimed):
         """Accept or reject identity claims at ``threshold_``.
 
@@ -950,8 +988,7 @@ class KeystrokeVerifier(ClassifierMixin, TransformerMixin, NeuralNet):
         Returns
         -------
         accepted : ndarray of bool, shape (n_samples,)
-            True where the similarity to the claimed identity's template is
-            ``>= threshold_``.
+            True where :meth:`claim_scores` is ``>= threshold_``.
 
         Examples
         --------
@@ -964,12 +1001,7 @@ class KeystrokeVerifier(ClassifierMixin, TransformerMixin, NeuralNet):
         >>> clf.verify(X[:2], [0, 1]).dtype
         dtype('bool')
         """
-        self._check_fitted()
-        X = self._validate_X(X, reset=False)
-        cols = self._claimed_columns(claimed, len(X))
-        emb = self._embed(X)
-        scores = np.einsum("ij,ij->i", emb, self.templates_[cols])
-        return scores >= self.threshold_
+        return self.claim_scores(X, claimed) >= self.threshold_
 
     def score(self, X, y, sample_weight=None):
         """Negative closed-set EER (greater is better).

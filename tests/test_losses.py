@@ -102,7 +102,7 @@ def test_area_matches_the_paper_formula(n_per):
     emb, labels = _batch(40, n_per)
     gen, imp = _np_pairs(emb.numpy(), labels.numpy())
     expected, d_expected = _np_area_loss(gen, imp)
-    loss = EERLoss()
+    loss = EERLoss(variant="area")
     value = float(loss(emb, labels))
     assert value == pytest.approx(expected, rel=1e-5)
     assert float(loss.threshold_) == pytest.approx(d_expected, rel=1e-6)
@@ -117,7 +117,11 @@ def test_area_options_match_the_formula(target, beta, alpha, distance):
     gen, imp = _np_pairs(emb.numpy(), labels.numpy(), distance)
     expected, _ = _np_area_loss(gen, imp, target=target, beta=beta, alpha=alpha)
     loss = EERLoss(
-        "eer" if target is None else target, beta=beta, alpha=alpha, distance=distance
+        "eer" if target is None else target,
+        variant="area",
+        beta=beta,
+        alpha=alpha,
+        distance=distance,
     )
     assert float(loss(emb, labels)) == pytest.approx(expected, rel=1e-5)
 
@@ -131,20 +135,22 @@ def test_labels_decide_not_the_layout():
     emb, labels = torch.tensor(X[perm]), torch.tensor(y[perm])
     gen, imp = _np_pairs(X[perm], y[perm])
     expected, _ = _np_area_loss(gen, imp)
-    assert float(EERLoss()(emb, labels)) == pytest.approx(expected, rel=1e-5)
+    assert float(EERLoss(variant="area")(emb, labels)) == pytest.approx(
+        expected, rel=1e-5
+    )
     # any relabelling / reordering that keeps the identities gives the same loss
     perm2 = torch.randperm(len(y), generator=torch.Generator().manual_seed(0))
     relabelled = labels * 10 + 7
-    assert float(EERLoss()(emb[perm2], relabelled[perm2])) == pytest.approx(
-        expected, rel=1e-9
-    )
+    assert float(
+        EERLoss(variant="area")(emb[perm2], relabelled[perm2])
+    ) == pytest.approx(expected, rel=1e-9)
 
 
 @pytest.mark.parametrize("variant", ["area", "direct"])
 @pytest.mark.parametrize("smoothing", ["tanh", "sigmoid"])
 def test_search_converges_where_the_smooth_rates_are_equal(variant, smoothing):
     emb, labels = _batch(40, 8)
-    loss = EERLoss(variant=variant, smoothing=smoothing)
+    loss = EERLoss(variant=variant, smoothing=smoothing, sharpness=100.0)
     loss(emb, labels)
     gen, imp = _np_pairs(emb.numpy(), labels.numpy())
     d = float(loss.threshold_)
@@ -162,7 +168,7 @@ def test_fmr_operating_point_threshold(variant, target):
     emb, labels = _batch(40, 8)
     gen, imp = _np_pairs(emb.numpy(), labels.numpy())
     assert len(imp) * target >= 10
-    loss = EERLoss(target, variant=variant)
+    loss = EERLoss(target, variant=variant, sharpness=100.0)
     value = float(loss(emb, labels))
     smoothing = "tanh" if variant == "area" else "sigmoid"
     d = float(loss.threshold_)
@@ -267,7 +273,7 @@ def test_ref_emb_pairs_are_query_times_reference():
         query.numpy(), q_labels.numpy(), ref=ref.numpy(), ref_y=r_labels.numpy()
     )
     expected, _ = _np_area_loss(gen, imp)
-    value = EERLoss()(query, q_labels, ref_emb=ref, ref_labels=r_labels)
+    value = EERLoss(variant="area")(query, q_labels, ref_emb=ref, ref_labels=r_labels)
     assert float(value) == pytest.approx(expected, rel=1e-5)
 
 
