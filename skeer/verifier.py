@@ -502,17 +502,12 @@ class KeystrokeVerifier(ClassifierMixin, TransformerMixin, NeuralNet):
                         patience=self.patience,
                         lower_is_better=True,
                         load_best=True,
-                        sink=self._sink_quiet,
                     ),
                 ),
             )
         if self.verbose:
             callbacks.insert(-1, ("progress_bar", ProgressBar()))
         return callbacks
-
-    def _sink_quiet(self, msg):
-        if self.verbose:
-            print(msg)
 
     def initialize_module(self):
         kwargs = self.get_params_for("module")
