@@ -187,8 +187,9 @@ class KeystrokeVerifier(ClassifierMixin, TransformerMixin, NeuralNet):
         ``module__n_features``. Other arguments go as ``module__<name>``.
     criterion : torch.nn.Module class or instance, default=EERLoss
         A metric-learning loss called as ``loss(embeddings, labels)``. If it
-        accepts ``operating_point``, the estimator's ``operating_point`` is
-        passed to it unless ``criterion__operating_point`` is set.
+        is a class accepting ``operating_point``, the estimator's
+        ``operating_point`` is passed to it unless
+        ``criterion__operating_point`` is set; an instance is used as given.
     operating_point : "eer" or float in (0, 1), default="eer"
         The target on the DET curve: the equal error rate, or a target
         false-match rate. It sets what the loss optimises and where
