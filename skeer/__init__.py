@@ -53,9 +53,13 @@ _LAZY = {
     "evaluate_fixed_text": "protocols",
     "IdentityKFold": "protocols",
     "train_test_split_identities": "protocols",
+    # persistence
+    "save": "persistence",
+    "load": "persistence",
 }
 
 _SUBMODULES = [
+    "baselines",
     "cli",
     "datasets",
     "distributed",
@@ -63,8 +67,10 @@ _SUBMODULES = [
     "losses",
     "metrics",
     "networks",
+    "persistence",
     "plotting",
     "protocols",
+    "registry",
     "sampler",
     "scorers",
     "streaming",

@@ -12,6 +12,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ._keys import N_KEY_CODES, decode_key_codes, sequence_lengths
+
 __all__ = [
     "ChannelAttention",
     "MaskedBatchNorm",
@@ -32,9 +34,6 @@ __all__ = [
 #: a softmax never sees ``-inf`` (no NaN even if every step were masked) and it
 #: survives bfloat16/float16 casts.
 MASK_VALUE = -1e4
-
-#: Number of key codes in the ``KeystrokeFeatures`` key channel.
-N_KEY_CODES = 256
 
 
 # ----------------------------------------------------------------------
@@ -79,19 +78,18 @@ def check_input(x, n_features, ndim, cls_name):
 def valid_lengths(x):
     """Lengths and validity mask of a zero-padded batch ``(n, L, C)``.
 
-    The length of a sequence is one past its last row that is not all zero
-    (equal to ``(x != 0).any(-1).sum(-1)`` when padding is only at the end, and
-    robust to an all-zero row inside a sequence), clamped to at least 1 so that
-    an all-padding sequence still has one (zero) step to read.
+    The length of a sequence is :func:`skeer._keys.sequence_lengths` (one past
+    its last row that is not all zero, robust to an all-zero row inside a
+    sequence), clamped to at least 1 so that an all-padding sequence still has
+    one (zero) step to read.
 
     Returns
     -------
     lengths : LongTensor of shape (n,)
     mask : BoolTensor of shape (n, L)
     """
+    lengths = sequence_lengths(x).clamp_min(1)
     steps = torch.arange(1, x.shape[1] + 1, device=x.device)
-    nonzero = (x != 0).any(-1)
-    lengths = (nonzero * steps).amax(-1).clamp_min(1)
     mask = steps[None, :] <= lengths[:, None]
     return lengths, mask
 
@@ -121,12 +119,13 @@ def masked_mean(x, mask):
 
 
 def key_codes(key):
-    """Integer key codes from the key channel: ``round(key * 256) - 1`` in [0, 255].
+    """Integer key codes from the key channel, clamped to embedding indices.
 
-    Padding (``key == 0``) maps to code 0; its rows are masked downstream.
+    :func:`skeer._keys.decode_key_codes` (``round(key * 256) - 1``), clamped
+    to ``[0, N_KEY_CODES - 1]``: padding (``key == 0``) maps to code 0; its
+    rows are masked downstream.
     """
-    codes = torch.round(key.float() * N_KEY_CODES).long() - 1
-    return codes.clamp(0, N_KEY_CODES - 1)
+    return decode_key_codes(key).clamp(0, N_KEY_CODES - 1)
 
 
 # ----------------------------------------------------------------------

@@ -1,13 +1,30 @@
-"""Input checks shared by :mod:`skeer.metrics` and :mod:`skeer.streaming`.
+"""Input checks shared across skeer (private module, NumPy only).
 
-NumPy only. Every check raises :class:`ValueError` naming the argument and what
-was wrong with it. The checks make no more than one copy of large inputs and
-never upcast floating-point scores.
+Every check raises :class:`ValueError` naming the argument and what was wrong
+with it. The array checks make no more than one copy of large inputs and never
+upcast floating-point scores. The scalar checks (:func:`check_operating_point`,
+:func:`check_positive_int`, :func:`check_real`) are the one home of those
+rules: estimators, losses, samplers and the command line use them.
 """
+
+import math
+import numbers
 
 import numpy as np
 
-__all__ = ["check_binary", "check_scores", "check_target_rates"]
+__all__ = [
+    "check_binary",
+    "check_both_classes",
+    "check_comparisons",
+    "check_identity_matrix",
+    "check_layout",
+    "check_operating_point",
+    "check_positive_int",
+    "check_real",
+    "check_scores",
+    "check_target_rates",
+    "is_integer",
+]
 
 _BINARY_FORMS = "{0, 1}, {False, True} or {-1, 1}"
 
@@ -119,13 +136,136 @@ def check_binary(y_true, y_score, *, require_both=True):
                 f"y_score is 1-D, got values {_preview(y)}. For identities, pass "
                 "y_score as a 2-D matrix of shape (n_samples, n_identities)."
             )
-    if require_both and n_genuine in (0, len(y)):
+    if require_both:
+        check_both_classes(n_genuine, len(y) - n_genuine)
+    return genuine, scores, negative
+
+
+def check_both_classes(n_genuine, n_impostor):
+    """Raise unless there is at least one genuine and one impostor comparison."""
+    if n_genuine == 0 or n_impostor == 0:
         missing = "genuine (1)" if n_genuine == 0 else "impostor (0 or -1)"
         raise ValueError(
-            f"y_true holds only one class: no {missing} comparison among {len(y)}; "
-            "the error rates need both."
+            f"y_true holds only one class: no {missing} comparison among "
+            f"{n_genuine + n_impostor}; the error rates need both."
         )
-    return genuine, scores, negative
+
+
+def _identity_columns(y, labels, n_columns):
+    """Column of ``labels`` holding each identity of ``y``."""
+    if labels is None:
+        labels = np.unique(y)
+        if len(labels) != n_columns:
+            raise ValueError(
+                f"y_score has {n_columns} columns but y_true has {len(labels)} "
+                "distinct identities; pass labels (the identity of each column, "
+                "e.g. the estimator's classes_) when they differ."
+            )
+        return np.searchsorted(labels, y)
+    labels = np.asarray(labels)
+    if labels.ndim != 1:
+        raise ValueError(f"labels must be 1-D, got shape {labels.shape}.")
+    if len(labels) != n_columns:
+        raise ValueError(
+            f"y_score has {n_columns} columns but labels has {len(labels)} "
+            "entries: one label per column is needed."
+        )
+    try:
+        sorter = np.argsort(labels, kind="stable")
+        ordered = labels[sorter]
+        if len(ordered) > 1 and np.any(ordered[1:] == ordered[:-1]):
+            dup = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+            raise ValueError(f"labels must be distinct, got duplicates {dup[:5]}.")
+        pos = np.searchsorted(ordered, y).clip(0, len(ordered) - 1)
+        found = ordered[pos] == y
+    except TypeError:
+        raise ValueError(
+            f"y_true ({y.dtype}) and labels ({labels.dtype}) cannot be compared."
+        ) from None
+    found = np.asarray(found, dtype=bool)
+    if found.shape != y.shape or not found.all():
+        missing = y[~found] if found.shape == y.shape else y
+        raise ValueError(
+            f"y_true has {len(missing)} sample(s) whose identity is not in labels "
+            f"(e.g. {np.unique(missing)[:5].tolist()}); every row's identity must "
+            "name a column of y_score."
+        )
+    return sorter[pos]
+
+
+def check_identity_matrix(y_true, y_score, labels):
+    """Identities with a score matrix (one column per identity).
+
+    Returns
+    -------
+    y : ndarray of shape (n,)
+        The identities.
+    scores : ndarray of shape (n, n_identities)
+        The scores (floating point, dtype kept).
+    cols : ndarray of int, shape (n,)
+        The column of each row's own identity (its genuine comparison).
+    """
+    y = np.asarray(y_true)
+    if y.ndim != 1:
+        raise ValueError(f"y_true must be 1-D, got shape {y.shape}.")
+    scores = np.asarray(y_score)
+    if len(y) != scores.shape[0]:
+        raise ValueError(
+            f"y_true has {len(y)} samples but y_score has {scores.shape[0]} rows."
+        )
+    if scores.size == 0:
+        raise ValueError(f"y_true and y_score are empty (shape {scores.shape}).")
+    scores = check_scores(scores, ndim=(2,))
+    if scores.shape[1] < 2:
+        raise ValueError(
+            "y_score has a single column: with one identity there is no impostor "
+            "comparison, and the error rates need both."
+        )
+    return y, scores, _identity_columns(y, labels, scores.shape[1])
+
+
+def check_layout(y_score, labels):
+    """``y_score``'s ndim: 1 (binary labels, no ``labels``) or 2 (identities)."""
+    ndim = np.ndim(y_score)
+    if ndim == 1 and labels is not None:
+        raise ValueError(
+            "labels names the columns of a 2-D y_score; it must be None with "
+            "binary y_true and 1-D y_score."
+        )
+    if ndim not in (1, 2):
+        raise ValueError(
+            "y_score must be 1-D (with binary y_true) or 2-D (n_samples, "
+            f"n_identities) (with identities), got shape {np.shape(y_score)}."
+        )
+    return ndim
+
+
+def check_comparisons(y_true, y_score, labels=None, *, require_both=True):
+    """Genuine and impostor scores of either input layout.
+
+    Binary labels with 1-D scores, or identities with a score matrix whose
+    columns follow ``labels`` (see :mod:`skeer.metrics`).
+
+    Returns
+    -------
+    genuine : ndarray of shape (n_genuine,)
+        Genuine scores, a fresh array (safe to sort in place).
+    impostor : ndarray of shape (n_impostor,)
+        Impostor scores, a fresh array.
+    negative : int or None
+        With binary labels, the impostor label used (see :func:`check_binary`);
+        None with a score matrix.
+    """
+    if check_layout(y_score, labels) == 2:
+        _, scores, cols = check_identity_matrix(y_true, y_score, labels)
+        rows = np.arange(scores.shape[0])
+        mask = np.ones(scores.shape, dtype=bool)
+        mask[rows, cols] = False
+        return scores[rows, cols], scores[mask], None
+    is_genuine, scores, negative = check_binary(
+        y_true, y_score, require_both=require_both
+    )
+    return scores[is_genuine], scores[~is_genuine], negative
 
 
 def check_target_rates(value, name):
@@ -142,3 +282,161 @@ def check_target_rates(value, name):
             f"{name} must lie in [0, 1], got {arr[bad].ravel()[:5].tolist()}."
         )
     return arr, arr.ndim == 0
+
+
+def check_operating_point(value, name="operating_point"):
+    """An operating point: ``"eer"`` or a target false-match rate in (0, 1).
+
+    Parameters
+    ----------
+    value : "eer" or float
+        The operating point to check. Booleans, NaN and strings other than
+        ``"eer"`` are refused.
+    name : str, default="operating_point"
+        The argument's name, for the error message.
+
+    Returns
+    -------
+    operating_point : "eer" or float
+        The string ``"eer"``, or the rate as a Python float in (0, 1).
+
+    Raises
+    ------
+    ValueError
+        When ``value`` is neither.
+
+    Examples
+    --------
+    >>> from skeer._validation import check_operating_point
+    >>> check_operating_point("eer"), check_operating_point(0.01)
+    ('eer', 0.01)
+    >>> check_operating_point(1.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: operating_point must be 'eer' or a target false-match rate in (0, 1), got 1.0.
+    """  # noqa: E501
+    if isinstance(value, str) and value == "eer":
+        return "eer"
+    if (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, bool | np.bool_)
+        and 0.0 < float(value) < 1.0  # False for NaN
+    ):
+        return float(value)
+    raise ValueError(
+        f"{name} must be 'eer' or a target false-match rate in (0, 1), got {value!r}."
+    )
+
+
+def is_integer(value):
+    """Whether ``value`` is a Python or NumPy integer (booleans are not).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skeer._validation import is_integer
+    >>> is_integer(3), is_integer(np.int8(3)), is_integer(3.0), is_integer(True)
+    (True, True, False, False)
+    """
+    return isinstance(value, numbers.Integral) and not isinstance(
+        value, bool | np.bool_
+    )
+
+
+def check_positive_int(value, name, *, allow_none=False):
+    """A positive integer (>= 1), as a Python int.
+
+    Parameters
+    ----------
+    value : int
+        The value to check. Python and NumPy integers are accepted; booleans
+        and floats (even integral ones) are refused.
+    name : str
+        The argument's name, for the error message.
+    allow_none : bool, default=False
+        Whether ``None`` is accepted (and returned unchanged).
+
+    Returns
+    -------
+    value : int or None
+        ``int(value)``, or ``None`` when allowed and given.
+
+    Raises
+    ------
+    ValueError
+        When ``value`` is not a positive integer (nor an allowed ``None``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skeer._validation import check_positive_int
+    >>> check_positive_int(np.int64(3), "n_samples")
+    3
+    >>> check_positive_int(None, "n_batches", allow_none=True) is None
+    True
+    >>> check_positive_int(0, "n_samples")
+    Traceback (most recent call last):
+    ...
+    ValueError: n_samples must be a positive integer, got 0.
+    """
+    if value is None and allow_none:
+        return None
+    if is_integer(value) and value >= 1:
+        return int(value)
+    allowed = " or None" if allow_none else ""
+    raise ValueError(f"{name} must be a positive integer{allowed}, got {value!r}.")
+
+
+def check_real(value, name, *, low=None, high=None, low_open=True, high_open=True):
+    """A finite real number within an interval, as a Python float.
+
+    Parameters
+    ----------
+    value : float
+        The value to check. Booleans, non-numbers, NaN and infinities are
+        refused.
+    name : str
+        The argument's name, for the error message.
+    low, high : float or None, default=None
+        Bounds of the interval; ``None`` leaves that side unbounded.
+    low_open, high_open : bool, default=True
+        Whether the bound itself is excluded.
+
+    Returns
+    -------
+    value : float
+        ``float(value)``.
+
+    Raises
+    ------
+    ValueError
+        Naming the argument and the interval.
+
+    Examples
+    --------
+    >>> from skeer._validation import check_real
+    >>> check_real(2, "margin", low=0.0, low_open=False)
+    2.0
+    >>> check_real(float("inf"), "sharpness", low=0.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: sharpness must be a finite real number in (0.0, inf), got inf.
+    """
+    lb = "(" if low_open or low is None else "["
+    hb = ")" if high_open or high is None else "]"
+    interval = (
+        f"{lb}{'-inf' if low is None else low}, {'inf' if high is None else high}{hb}"
+    )
+    if (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, bool | np.bool_)
+        and math.isfinite(value)
+    ):
+        x = float(value)
+        ok_low = low is None or (x > low if low_open else x >= low)
+        ok_high = high is None or (x < high if high_open else x <= high)
+        if ok_low and ok_high:
+            return x
+    raise ValueError(
+        f"{name} must be a finite real number in {interval}, got {value!r}."
+    )

@@ -83,48 +83,14 @@ identities, one million comparisons) this way and reports time and peak
 memory.
 """
 
-import warnings
-
 import numpy as np
 import torch
 from skorch.callbacks import LRScheduler
 from skorch.hf import AccelerateMixin
 
-from .sampler import IdentityBatchSampler
 from .verifier import KeystrokeVerifier
 
 __all__ = ["AcceleratedKeystrokeVerifier"]
-
-
-#: AcceleratedKeystrokeVerifier's parameters that KeystrokeVerifier has not.
-_ACCELERATE_PARAMS = ("accelerator", "unwrap_after_train", "callbacks__print_log__sink")
-#: What KeystrokeVerifier.save reads from a fitted verifier.
-_SAVED_STATE = (
-    "initialized_",
-    "module_",
-    "classes_",
-    "templates_",
-    "threshold_",
-    "n_features_in_",
-    "input_ndim_",
-)
-
-
-def _with_batch_sampler(loader, batch_sampler, pin_memory):
-    """The same DataLoader, drawing its batches from ``batch_sampler``."""
-    kwargs = {
-        "num_workers": loader.num_workers,
-        "collate_fn": loader.collate_fn,
-        "pin_memory": pin_memory,
-        "timeout": loader.timeout,
-        "worker_init_fn": loader.worker_init_fn,
-        "multiprocessing_context": loader.multiprocessing_context,
-        "generator": loader.generator,
-        "persistent_workers": loader.persistent_workers,
-    }
-    if loader.num_workers > 0:
-        kwargs["prefetch_factor"] = loader.prefetch_factor
-    return type(loader)(loader.dataset, batch_sampler=batch_sampler, **kwargs)
 
 
 class AcceleratedKeystrokeVerifier(AccelerateMixin, KeystrokeVerifier):
@@ -393,39 +359,24 @@ class AcceleratedKeystrokeVerifier(AccelerateMixin, KeystrokeVerifier):
                 "The module is still wrapped by the accelerator; fit with "
                 "unwrap_after_train=True (the default) to save it."
             )
-        params = {
-            key: value
-            for key, value in self.get_params(deep=False).items()
-            if key not in _ACCELERATE_PARAMS
-        }
-        plain = KeystrokeVerifier(**params)
-        # a transient view sharing the fitted state (skorch's __setattr__
-        # guards module_ outside initialize: write the attributes directly)
-        plain.__dict__.update({name: getattr(self, name) for name in _SAVED_STATE})
-        return plain.save(path)
+        from .persistence import save
+
+        return save(self, path)
 
     def get_iterator(self, dataset, training=False):
-        # not accelerator.prepare(): see the class Notes
-        loader = KeystrokeVerifier.get_iterator(self, dataset, training=training)
-        sampler = getattr(loader, "batch_sampler", None)
+        # not the mixin's accelerator.prepare(): see the class Notes; the
+        # batches are sharded by get_batch_sampler instead
+        return KeystrokeVerifier.get_iterator(self, dataset, training=training)
+
+    def get_batch_sampler(self, dataset, training=False, **kwargs):
         world = self.accelerator.num_processes
-        if world == 1 or not isinstance(sampler, IdentityBatchSampler):
-            return loader
-        with warnings.catch_warnings():
-            # the unsharded sampler has already warned about skipped identities
-            warnings.simplefilter("ignore", UserWarning)
-            sharded = IdentityBatchSampler(
-                dataset.y,
-                self.n_identities_per_batch,
-                self.n_samples_per_identity,
-                n_batches=self.batches_per_epoch if training else None,
-                random_state=sampler.random_state,
-                reseed_each_epoch=sampler.reseed_each_epoch,
-                rank=self.accelerator.process_index,
-                world_size=world,
-            )
-        pin = self.accelerator.device.type == "cuda"
-        return _with_batch_sampler(loader, sharded, pin)
+        if world > 1:
+            kwargs.setdefault("rank", self.accelerator.process_index)
+            kwargs.setdefault("world_size", world)
+        return super().get_batch_sampler(dataset, training=training, **kwargs)
+
+    def _pin_memory(self):
+        return self.accelerator.device.type == "cuda"
 
     def infer(self, x, **fit_params):
         if self.device is None and isinstance(x, torch.Tensor):

@@ -14,7 +14,9 @@ embedding networks take. Channels, in this order (the key channel is LAST):
 Times are in seconds; the last key's latencies are 0. Every real key has
 ``key > 0`` and padding rows are all zero, so the true length is the number of
 rows whose key channel is positive (:func:`sequence_lengths`) and the integer
-key code is ``round(key * 256) - 1`` (:func:`key_codes`).
+key code is ``round(key * 256) - 1`` (:func:`key_codes`). The encoding and the
+length are defined once, in the private :mod:`skeer._keys`, which the networks
+read too.
 
 Nothing here imports torch.
 """
@@ -25,6 +27,8 @@ import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils.validation import check_array, validate_data
+
+from . import _keys
 
 __all__ = [
     "FEATURE_NAMES",
@@ -52,7 +56,9 @@ def sequence_lengths(Xt, *, key_channel=-1):
     Returns
     -------
     lengths : ndarray of shape (n_sessions,), dtype int64
-        Number of rows whose key channel is positive.
+        Number of real keys: one past the last row whose key channel is
+        non-zero (for the output of :class:`KeystrokeFeatures`, the number of
+        rows whose key channel is positive).
 
     Raises
     ------
@@ -73,7 +79,7 @@ def sequence_lengths(Xt, *, key_channel=-1):
         raise ValueError(
             f"Xt must be 3-D (n_sessions, max_len, n_features), got shape {Xt.shape}."
         )
-    return (Xt[..., key_channel] > 0).sum(axis=1).astype(np.int64)
+    return _keys.sequence_lengths(Xt[..., [key_channel]])
 
 
 def key_codes(Xt, *, key_channel=-1):
@@ -110,8 +116,7 @@ def key_codes(Xt, *, key_channel=-1):
         raise ValueError(
             f"Xt must be 3-D (n_sessions, max_len, n_features), got shape {Xt.shape}."
         )
-    key = Xt[..., key_channel].astype(np.float64)
-    return np.rint(key * 256).astype(np.int64) - 1
+    return _keys.decode_key_codes(Xt[..., key_channel])
 
 
 def _is_frame(X):
@@ -291,7 +296,7 @@ def _featurize(sessions, max_len, clip):
     feats[:, :4] /= 1000.0
     if clip is not None:
         np.clip(feats[:, :4], -clip, clip, out=feats[:, :4])
-    feats[:, 4] = (np.clip(np.rint(code), 0, 255) + 1) / 256
+    feats[:, 4] = _keys.encode_key_codes(code)
     out = np.zeros((n, max_len, 5), dtype=np.float32)
     out[sess[keep], pos[keep]] = feats[keep]
     return out
@@ -328,8 +333,6 @@ class KeystrokeFeatures(TransformerMixin, BaseEstimator):
     ----------
     n_features_in_ : int
         Number of features, set only by ``fit`` on fixed-text vectors.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Column names, set only by ``fit`` on a fixed-text DataFrame.
 
     See Also
     --------
@@ -341,10 +344,14 @@ class KeystrokeFeatures(TransformerMixin, BaseEstimator):
     -----
     What ``X`` is taken to be, in this order:
 
-    1. a pandas DataFrame having any of the columns ``press_col``,
-       ``release_col``, ``keycode_col``: long-format keystrokes (one row a key;
-       see :func:`sessions_from_frame`); sessions come out in the order of
-       their first row. Any other DataFrame is a fixed-text table (rule 3).
+    1. a pandas DataFrame: long-format keystrokes (one row a key; see
+       :func:`sessions_from_frame`); sessions come out in the order of their
+       first row. It must have the columns ``press_col``, ``release_col``,
+       ``keycode_col``, ``session_col`` and ``subject_col`` (unless None):
+       any other DataFrame is refused with a ValueError listing its columns,
+       so that a frame whose columns are named otherwise (say ``Press``) is
+       never taken, ids and all, for fixed-text vectors. Fixed-text vectors
+       in a DataFrame are passed as an array (``X.to_numpy()``).
     2. a 3-D array, or a sequence whose first element is 2-D: sessions.
     3. anything else, in particular a 2-D numeric array or a list of rows of
        numbers: fixed-text timing vectors ``(n_samples, n_features)``, returned
@@ -427,11 +434,37 @@ class KeystrokeFeatures(TransformerMixin, BaseEstimator):
                 f"{self.subject_col!r}."
             )
 
+    def _check_frame(self, X):
+        """Refuse a DataFrame lacking a named column, listing the ones it has."""
+        named = {
+            "subject_col": self.subject_col,
+            "session_col": self.session_col,
+            "press_col": self.press_col,
+            "release_col": self.release_col,
+            "keycode_col": self.keycode_col,
+        }
+        missing = [
+            f"{arg}={col!r}"
+            for arg, col in named.items()
+            if col is not None and col not in X.columns
+        ]
+        if missing:
+            shown = [str(c) for c in X.columns[:20]]
+            more = f" and {len(X.columns) - 20} more" if len(X.columns) > 20 else ""
+            raise ValueError(
+                f"X is a DataFrame without the column(s) {', '.join(missing)}; "
+                f"its columns are {shown}{more}. A DataFrame must be long-format "
+                "keystrokes (one row a key): name its columns with subject_col, "
+                "session_col, press_col, release_col and keycode_col "
+                "(subject_col=None groups by session alone). Pass fixed-text "
+                "vectors as an array (X.to_numpy())."
+            )
+
     def _kind(self, X):
         """'frame', 'sessions' or 'fixed' (see the class Notes)."""
         if _is_frame(X):
-            timing = {self.press_col, self.release_col, self.keycode_col}
-            return "frame" if timing & set(X.columns) else "fixed"
+            self._check_frame(X)
+            return "frame"
         if sparse.issparse(X):
             return "fixed"
         if not isinstance(X, list | tuple) and hasattr(X, "__array__"):
@@ -473,8 +506,7 @@ class KeystrokeFeatures(TransformerMixin, BaseEstimator):
         Returns
         -------
         self : KeystrokeFeatures
-            Sets ``n_features_in_`` (and ``feature_names_in_``) for fixed-text
-            input only.
+            Sets ``n_features_in_`` for fixed-text vectors only.
 
         Raises
         ------

@@ -8,7 +8,7 @@ samples per identity, in any order.
 """
 
 import contextlib
-import numbers
+import typing
 import warnings
 
 import torch
@@ -21,6 +21,7 @@ from ._smooth import (
     smooth_rates,
     soft_bisection,
 )
+from ._validation import check_operating_point, check_positive_int, check_real
 
 __all__ = ["ContrastiveLoss", "EERLoss", "Set2SetLoss", "TripletMarginLoss"]
 
@@ -33,38 +34,6 @@ _MININGS = ("semihard", "hard", "all")
 def _check_choice(name, value, choices):
     if not isinstance(value, str) or value not in choices:
         raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}.")
-
-
-def _check_real(name, value, low=None, high=None, *, low_open=True, high_open=True):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a real number, got {value!r}.")
-    bad_low = low is not None and (value <= low if low_open else value < low)
-    bad_high = high is not None and (value >= high if high_open else value > high)
-    if bad_low or bad_high or value != value:
-        lb = "(" if low_open else "["
-        hb = ")" if high_open else "]"
-        lo = "-inf" if low is None else low
-        hi = "inf" if high is None else high
-        raise ValueError(f"{name} must be in {lb}{lo}, {hi}{hb}, got {value!r}.")
-
-
-def _check_operating_point(value):
-    if isinstance(value, str):
-        if value != "eer":
-            raise ValueError(
-                f'operating_point must be "eer" or a float in (0, 1), got {value!r}.'
-            )
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(
-            f'operating_point must be "eer" or a float in (0, 1), got {value!r}.'
-        )
-    if not 0.0 < float(value) < 1.0:
-        raise ValueError(
-            f"operating_point, a target false-match rate, must be in (0, 1), "
-            f"got {value!r}."
-        )
-    return float(value)
 
 
 def _as_labels(labels, n, name, device):
@@ -214,8 +183,104 @@ def _gather_rows(values, labels):
     return values, labels
 
 
+class _MetricLoss(torch.nn.Module):
+    """Base class of skeer's losses: the call contract, its checks, autocast.
+
+    It owns :meth:`forward`, pytorch-metric-learning's call convention
+    ``loss(embeddings, labels, indices_tuple=None, ref_emb=None,
+    ref_labels=None)``: the inputs are validated and cast (half precision to
+    float32), and the loss is computed with autocast off, so in float32 (or
+    float64). A subclass implements :meth:`compute_loss` only. Its
+    parameters are attributes read when the loss is computed (a change after
+    construction takes effect); its ``__init__`` stores them and validates
+    them with the check the computation uses.
+    """
+
+    #: Whether the loss is defined on the identity sets of one batch only
+    #: (then ``indices_tuple`` and ``ref_emb`` must be None).
+    _one_batch_only = False
+
+    def __init__(self):
+        super().__init__()
+        self._warned_empty = False
+
+    def forward(
+        self, embeddings, labels, indices_tuple=None, ref_emb=None, ref_labels=None
+    ):
+        """Loss of a batch.
+
+        Parameters
+        ----------
+        embeddings : Tensor of shape (n_samples, n_dims)
+            Query embeddings (float16/bfloat16 are computed in float32).
+        labels : Tensor of shape (n_samples,)
+            Identity of each embedding.
+        indices_tuple : tuple of Tensors, default=None
+            Restricts the comparisons (pytorch-metric-learning pairs
+            ``(a1, p, a2, n)`` or triplets ``(a, p, n)``).
+        ref_emb : Tensor of shape (n_ref, n_dims), default=None
+            Reference embeddings: the comparisons are then query × reference.
+        ref_labels : Tensor of shape (n_ref,), default=None
+            Identities of ``ref_emb``; required with it.
+
+        Returns
+        -------
+        loss : Tensor (0-d)
+            The loss (see the subclass).
+
+        Raises
+        ------
+        ValueError
+            On malformed inputs (or an ``indices_tuple`` or ``ref_emb`` the
+            loss does not accept) and on invalid parameters.
+        """
+        if self._one_batch_only and (indices_tuple is not None or ref_emb is not None):
+            raise ValueError(
+                f"{type(self).__name__} is defined on the identity sets of one "
+                "batch: indices_tuple and ref_emb must be None."
+            )
+        embeddings, labels, ref_emb, ref_labels = _prepare(
+            embeddings, labels, ref_emb, ref_labels
+        )
+        with _autocast_off(embeddings.device.type):
+            return self.compute_loss(
+                embeddings, labels, indices_tuple, ref_emb, ref_labels
+            )
+
+    def compute_loss(self, embeddings, labels, indices_tuple, ref_emb, ref_labels):
+        """The loss of validated inputs, autocast off (implemented by subclasses)."""
+        raise NotImplementedError
+
+    def _warn_zero_loss(self, need, detail):
+        """Warn, once per loss object, that a batch gives a zero loss."""
+        if self._warned_empty:
+            return
+        self._warned_empty = True
+        warnings.warn(
+            f"{type(self).__name__} needs {need}; the batch has {detail}: "
+            "returning a zero loss (zero gradient). This warning is shown once "
+            "per loss object.",
+            UserWarning,
+            stacklevel=4,
+        )
+
+
+class _EERSettings(typing.NamedTuple):
+    """:class:`EERLoss`'s parameters, validated and resolved for one call."""
+
+    target: float | None  # None: the EER
+    variant: str
+    beta: float
+    alpha: float
+    distance: str
+    search_steps: int
+    smoothing: str
+    sharpness: float
+    eps: float
+
+
 # ----------------------------------------------------------------------
-class EERLoss(torch.nn.Module):
+class EERLoss(_MetricLoss):
     """Smooth equal-error-rate loss (EERLoss, Gonzalez et al. 2026).
 
     From a batch of embeddings and identity labels it takes every genuine
@@ -266,10 +331,11 @@ class EERLoss(torch.nn.Module):
         ``K``, in inverse distance units. ``None``: the paper's ``K = 100``
         for ``"area"`` and ``K = 10`` for ``"direct"``, which trained best of
         10 / 30 / 100 on L2-normalised embeddings of real keystrokes (Aalto,
-        TypeNet; see the benchmarks page). It also
-        sets the softness ``exp(K·Δrate%)`` of the area variant's bisection.
-        The direct loss approaches the batch's exact EER as ``K`` grows; ``K``
-        up to ``1e4`` is supported (tested) for distances of order 1.
+        TypeNet; see the benchmarks page); resolved at each call, from the
+        variant set then. It also sets the softness ``exp(K·Δrate%)`` of the
+        area variant's bisection. The direct loss approaches the batch's exact
+        EER as ``K`` grows; ``K`` up to ``1e4`` is supported (tested) for
+        distances of order 1.
     eps : float > 0, default=1e-7
         Floor ``eps`` of the area variant's ratios (the paper's ``1e-7``).
     gather : bool or None, default=None
@@ -291,6 +357,10 @@ class EERLoss(torch.nn.Module):
 
     Notes
     -----
+    The parameters are read each time the loss is computed: setting one
+    after construction (``loss.sharpness = 40``) takes effect at the next
+    call, and is validated there.
+
     Pairs: without ``ref_emb`` every unordered pair ``i < j`` of the batch
     once; with ``ref_emb`` every (query, reference) pair. ``indices_tuple``
     (pytorch-metric-learning pairs ``(a1, p, a2, n)`` or triplets
@@ -397,41 +467,18 @@ class EERLoss(torch.nn.Module):
         gather=None,
     ):
         super().__init__()
-        _check_operating_point(operating_point)
-        _check_choice("variant", variant, _VARIANTS)
-        _check_real("beta", beta, 0.0, 2.0)
-        _check_real("alpha", alpha, 0.0, 1.0, low_open=False)
-        _check_choice("distance", distance, DISTANCES)
-        if (
-            isinstance(search_steps, bool)
-            or not isinstance(search_steps, numbers.Integral)
-            or search_steps < 1
-        ):
-            raise ValueError(
-                f"search_steps must be a positive integer, got {search_steps!r}."
-            )
-        _check_choice("smoothing", smoothing, ("auto", *SMOOTHINGS))
-        if sharpness is not None:
-            _check_real("sharpness", sharpness, 0.0)
-        _check_real("eps", eps, 0.0, 1.0)
-        _check_gather(gather)
         self.operating_point = operating_point
         self.variant = variant
-        self.beta = float(beta)
-        self.alpha = float(alpha)
+        self.beta = beta
+        self.alpha = alpha
         self.distance = distance
-        self.search_steps = int(search_steps)
+        self.search_steps = search_steps
         self.smoothing = smoothing
-        self.sharpness = None if sharpness is None else float(sharpness)
-        self._k = (
-            self.sharpness
-            if self.sharpness is not None
-            else _DEFAULT_SHARPNESS[variant]
-        )
-        self.eps = float(eps)
+        self.sharpness = sharpness
+        self.eps = eps
         self.gather = gather
         self.threshold_ = None
-        self._warned_empty = False
+        self._params()  # validates
 
     def extra_repr(self):
         return (
@@ -441,51 +488,42 @@ class EERLoss(torch.nn.Module):
             f"sharpness={self.sharpness}, gather={self.gather}"
         )
 
-    @property
-    def _target(self):
-        return _check_operating_point(self.operating_point)
-
-    @property
-    def _smoothing(self):
+    def _params(self):
+        """The parameters as they are now, validated, with defaults resolved."""
+        operating_point = check_operating_point(self.operating_point)
+        _check_choice("variant", self.variant, _VARIANTS)
+        _check_choice("distance", self.distance, DISTANCES)
+        _check_choice("smoothing", self.smoothing, ("auto", *SMOOTHINGS))
+        _check_gather(self.gather)
         if self.smoothing != "auto":
-            return self.smoothing
-        return "tanh" if self.variant == "area" else "sigmoid"
-
-    def forward(
-        self, embeddings, labels, indices_tuple=None, ref_emb=None, ref_labels=None
-    ):
-        """Loss of a batch.
-
-        Parameters
-        ----------
-        embeddings : Tensor of shape (n_samples, n_dims)
-            Query embeddings (float16/bfloat16 are computed in float32).
-        labels : Tensor of shape (n_samples,)
-            Identity of each embedding (global identities when gathering).
-        indices_tuple : tuple of Tensors, default=None
-            Restricts the pairs (pytorch-metric-learning pairs or triplets);
-            see Notes of the class. Not with gathering.
-        ref_emb : Tensor of shape (n_ref, n_dims), default=None
-            Reference embeddings: pairs are then query × reference.
-        ref_labels : Tensor of shape (n_ref,), default=None
-            Identities of ``ref_emb``; required with it.
-
-        Returns
-        -------
-        loss : Tensor (0-d)
-            See "Returned value" in the class Notes; when gathering, the loss
-            of the global batch (the same on every process).
-
-        Raises
-        ------
-        ValueError
-            On malformed inputs, or ``indices_tuple`` while gathering.
-        RuntimeError
-            With ``gather=True`` and no initialised process group.
-        """
-        embeddings, labels, ref_emb, ref_labels = _prepare(
-            embeddings, labels, ref_emb, ref_labels
+            smoothing = self.smoothing
+        else:
+            smoothing = "tanh" if self.variant == "area" else "sigmoid"
+        if self.sharpness is None:
+            sharpness = _DEFAULT_SHARPNESS[self.variant]
+        else:
+            sharpness = check_real(self.sharpness, "sharpness", low=0.0)
+        return _EERSettings(
+            target=None if operating_point == "eer" else operating_point,
+            variant=self.variant,
+            beta=check_real(self.beta, "beta", low=0.0, high=2.0),
+            alpha=check_real(self.alpha, "alpha", low=0.0, high=1.0, low_open=False),
+            distance=self.distance,
+            search_steps=check_positive_int(self.search_steps, "search_steps"),
+            smoothing=smoothing,
+            sharpness=sharpness,
+            eps=check_real(self.eps, "eps", low=0.0, high=1.0),
         )
+
+    def compute_loss(self, embeddings, labels, indices_tuple, ref_emb, ref_labels):
+        """The loss of validated inputs (see "Returned value" in the Notes).
+
+        When gathering, the loss of the global batch (the same on every
+        process); ``indices_tuple`` cannot be combined with gathering
+        (``ValueError``), ``gather=True`` needs an initialised process group
+        (``RuntimeError``).
+        """
+        settings = self._params()
         if _gather_active(self.gather):
             if indices_tuple is not None:
                 raise ValueError(
@@ -496,67 +534,65 @@ class EERLoss(torch.nn.Module):
             embeddings, labels = _gather_rows(embeddings, labels)
             if ref_emb is not None:
                 ref_emb, ref_labels = _gather_rows(ref_emb, ref_labels)
-        with _autocast_off(embeddings.device.type):
-            pairs = pair_batch(
-                embeddings,
-                labels,
-                self.distance,
-                ref_emb=ref_emb,
-                ref_labels=ref_labels,
-                indices_tuple=indices_tuple,
-            )
-            if pairs.x.shape[0] == 0:  # static shape: a single sample
-                self._warn_empty(None)
-                return embeddings.sum() * 0.0
-            loss, threshold = self._loss(pairs)
-            self.threshold_ = threshold.detach()
-            valid = (pairs.counts > 0).all()
-            self._warn_empty(pairs.counts)
-            return loss * valid.to(loss.dtype)
+        pairs = pair_batch(
+            embeddings,
+            labels,
+            settings.distance,
+            ref_emb=ref_emb,
+            ref_labels=ref_labels,
+            indices_tuple=indices_tuple,
+        )
+        if pairs.x.shape[0] == 0:  # static shape: a single sample
+            self._warn_empty(None)
+            return embeddings.sum() * 0.0
+        loss, threshold = self._loss(pairs, settings)
+        self.threshold_ = threshold.detach()
+        valid = (pairs.counts > 0).all()
+        self._warn_empty(pairs.counts)
+        return loss * valid.to(loss.dtype)
 
-    def _loss(self, pairs):
-        smoothing = self._smoothing
-        if self.variant == "area":
+    @staticmethod
+    def _loss(pairs, settings):
+        target, k, smoothing = settings.target, settings.sharpness, settings.smoothing
+        if settings.variant == "area":
             threshold = soft_bisection(
-                pairs, self._target, self._k, smoothing, self.search_steps
+                pairs, target, k, smoothing, settings.search_steps
             )
             # a degenerate batch (zeroed by the caller) must stay finite
             safe = torch.where(
                 (pairs.counts > 0).all(), threshold, torch.ones_like(threshold)
             )
-            terms = area_terms(pairs, safe, self.beta, self.alpha, self.eps)
+            terms = area_terms(pairs, safe, settings.beta, settings.alpha, settings.eps)
             return 100.0 * terms.sum(), threshold
         threshold, rates, slopes = implicit_threshold(
-            pairs, self._target, self._k, smoothing, self.search_steps
+            pairs, target, k, smoothing, settings.search_steps
         )
         # rates/slopes at the root: add the threshold's implicit dependence
         # to first order (value unchanged: threshold - threshold.detach() == 0)
         shift = threshold - threshold.detach()
-        if self._target is None:
+        if target is None:
             loss = 0.5 * (rates.sum() + slopes.sum() * shift)
         else:
             loss = rates[0] + slopes[0] * shift
         return loss, threshold
 
     def _warn_empty(self, counts):
+        """Warn (once) about a batch without genuine or impostor pairs.
+
+        Only for CPU tensors outside ``torch.compile``: elsewhere reading the
+        counts would need a host sync.
+        """
         if self._warned_empty or torch.compiler.is_compiling():
             return
         if counts is not None and (
             counts.device.type != "cpu" or bool((counts > 0).all())
         ):
             return
-        self._warned_empty = True
         if counts is None:
-            detail = "a single sample has no pair"
+            detail = "a single sample, no pair"
         else:
             detail = f"{int(counts[0])} genuine and {int(counts[1])} impostor pairs"
-        warnings.warn(
-            f"EERLoss needs genuine and impostor pairs, the batch has {detail}; "
-            "returning a zero loss (zero gradient). This warning is shown once "
-            "per loss object.",
-            UserWarning,
-            stacklevel=3,
-        )
+        self._warn_zero_loss("genuine and impostor pairs", detail)
 
     def smooth_rates(self, embeddings, labels, threshold):
         """Smooth ``[FRR_s, FAR_s]`` (fractions) of a batch at ``threshold``.
@@ -585,15 +621,44 @@ class EERLoss(torch.nn.Module):
         >>> [round(r, 3) for r in rates.tolist()]
         [0.0, 0.75]
         """
+        settings = self._params()
         embeddings, labels, _, _ = _prepare(embeddings, labels, None, None)
-        pairs = pair_batch(embeddings, labels, self.distance)
+        pairs = pair_batch(embeddings, labels, settings.distance)
         threshold = torch.as_tensor(threshold, dtype=embeddings.dtype)
-        return smooth_rates(pairs, threshold, self._k, self._smoothing)
+        return smooth_rates(pairs, threshold, settings.sharpness, settings.smoothing)
 
 
 # ----------------------------------------------------------------------
 # baselines
-class TripletMarginLoss(torch.nn.Module):
+class _PMLLoss(_MetricLoss):
+    """A pytorch-metric-learning loss (and miner) with skeer's call contract.
+
+    A subclass defines ``_params()`` (its parameters, validated, as a tuple)
+    and ``_build(distances, losses, miners, *params)`` (the pml loss and
+    miner, or None). They are built at the first call and rebuilt when a
+    parameter has changed since.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self._pml = None  # (params, pml loss, pml miner or None)
+
+    def _pml_objects(self):
+        params = self._params()
+        if self._pml is None or self._pml[0] != params:
+            modules = _import_pml(type(self).__name__)
+            self._pml = (params, *self._build(*modules, *params))
+        return self._pml[1:]
+
+    def compute_loss(self, embeddings, labels, indices_tuple, ref_emb, ref_labels):
+        """The pml loss, with the miner's pairs unless ``indices_tuple`` is given."""
+        loss, miner = self._pml_objects()
+        if indices_tuple is None and miner is not None:
+            indices_tuple = miner(embeddings, labels, ref_emb, ref_labels)
+        return loss(embeddings, labels, indices_tuple, ref_emb, ref_labels)
+
+
+class TripletMarginLoss(_PMLLoss):
     """Triplet margin loss with online mining (TypeNet's loss).
 
     ``max(0, d(a, p) − d(a, n) + margin)`` averaged over the mined triplets
@@ -630,45 +695,36 @@ class TripletMarginLoss(torch.nn.Module):
 
     def __init__(self, margin=0.5, *, mining="all", distance="euclidean"):
         super().__init__()
-        _check_real("margin", margin, 0.0, low_open=False)
-        _check_choice("mining", mining, _MININGS)
-        _check_choice("distance", distance, DISTANCES)
-        distances, losses, miners = _import_pml("TripletMarginLoss")
-        self.margin = float(margin)
+        self.margin = margin
         self.mining = mining
         self.distance = distance
-        self._pml_loss = losses.TripletMarginLoss(
-            margin=self.margin, distance=_pml_distance(distances, distance)
+        self._pml_objects()  # validates; ImportError without the extra
+
+    def _params(self):
+        _check_choice("mining", self.mining, _MININGS)
+        _check_choice("distance", self.distance, DISTANCES)
+        margin = check_real(self.margin, "margin", low=0.0, low_open=False)
+        return margin, self.mining, self.distance
+
+    @staticmethod
+    def _build(distances, losses, miners, margin, mining, distance):
+        loss = losses.TripletMarginLoss(
+            margin=margin, distance=_pml_distance(distances, distance)
         )
         if mining == "semihard":
-            self._pml_miner = miners.TripletMarginMiner(
-                margin=self.margin,
+            miner = miners.TripletMarginMiner(
+                margin=margin,
                 type_of_triplets="semihard",
                 distance=_pml_distance(distances, distance),
             )
         elif mining == "hard":
-            self._pml_miner = miners.BatchHardMiner(
-                distance=_pml_distance(distances, distance)
-            )
+            miner = miners.BatchHardMiner(distance=_pml_distance(distances, distance))
         else:
-            self._pml_miner = None
-
-    def forward(
-        self, embeddings, labels, indices_tuple=None, ref_emb=None, ref_labels=None
-    ):
-        """Loss of a batch (arguments as :meth:`EERLoss.forward`)."""
-        embeddings, labels, ref_emb, ref_labels = _prepare(
-            embeddings, labels, ref_emb, ref_labels
-        )
-        with _autocast_off(embeddings.device.type):
-            if indices_tuple is None and self._pml_miner is not None:
-                indices_tuple = self._pml_miner(embeddings, labels, ref_emb, ref_labels)
-            return self._pml_loss(
-                embeddings, labels, indices_tuple, ref_emb, ref_labels
-            )
+            miner = None
+        return loss, miner
 
 
-class ContrastiveLoss(torch.nn.Module):
+class ContrastiveLoss(_PMLLoss):
     """Contrastive loss over all pairs of the batch.
 
     ``relu(d − pos_margin)`` over genuine pairs plus ``relu(neg_margin − d)``
@@ -699,33 +755,28 @@ class ContrastiveLoss(torch.nn.Module):
 
     def __init__(self, pos_margin=0.0, neg_margin=1.0, *, distance="euclidean"):
         super().__init__()
-        _check_real("pos_margin", pos_margin, 0.0, low_open=False)
-        _check_real("neg_margin", neg_margin, 0.0, low_open=False)
-        _check_choice("distance", distance, DISTANCES)
-        distances, losses, _ = _import_pml("ContrastiveLoss")
-        self.pos_margin = float(pos_margin)
-        self.neg_margin = float(neg_margin)
+        self.pos_margin = pos_margin
+        self.neg_margin = neg_margin
         self.distance = distance
-        self._pml_loss = losses.ContrastiveLoss(
-            pos_margin=self.pos_margin,
-            neg_margin=self.neg_margin,
+        self._pml_objects()  # validates; ImportError without the extra
+
+    def _params(self):
+        pos = check_real(self.pos_margin, "pos_margin", low=0.0, low_open=False)
+        neg = check_real(self.neg_margin, "neg_margin", low=0.0, low_open=False)
+        _check_choice("distance", self.distance, DISTANCES)
+        return pos, neg, self.distance
+
+    @staticmethod
+    def _build(distances, losses, miners, pos_margin, neg_margin, distance):
+        loss = losses.ContrastiveLoss(
+            pos_margin=pos_margin,
+            neg_margin=neg_margin,
             distance=_pml_distance(distances, distance),
         )
-
-    def forward(
-        self, embeddings, labels, indices_tuple=None, ref_emb=None, ref_labels=None
-    ):
-        """Loss of a batch (arguments as :meth:`EERLoss.forward`)."""
-        embeddings, labels, ref_emb, ref_labels = _prepare(
-            embeddings, labels, ref_emb, ref_labels
-        )
-        with _autocast_off(embeddings.device.type):
-            return self._pml_loss(
-                embeddings, labels, indices_tuple, ref_emb, ref_labels
-            )
+        return loss, None
 
 
-class Set2SetLoss(torch.nn.Module):
+class Set2SetLoss(_MetricLoss):
     """Set-to-set loss of the KVC-onGoing winner (Type2Branch, Gonzalez et al.).
 
     The sets are the identities of the batch. For every ordered pair of sets
@@ -757,34 +808,25 @@ class Set2SetLoss(torch.nn.Module):
     0.125
     """
 
+    _one_batch_only = True
+
     def __init__(self, margin=1.5, beta=0.05, *, distance="euclidean"):
         super().__init__()
-        _check_real("margin", margin, 0.0, low_open=False)
-        _check_real("beta", beta, 0.0, low_open=False)
-        _check_choice("distance", distance, DISTANCES)
-        self.margin = float(margin)
-        self.beta = float(beta)
+        self.margin = margin
+        self.beta = beta
         self.distance = distance
-        self._warned_empty = False
+        self._params()  # validates
 
-    def forward(
-        self, embeddings, labels, indices_tuple=None, ref_emb=None, ref_labels=None
-    ):
-        """Loss of a batch.
+    def _params(self):
+        margin = check_real(self.margin, "margin", low=0.0, low_open=False)
+        beta = check_real(self.beta, "beta", low=0.0, low_open=False)
+        _check_choice("distance", self.distance, DISTANCES)
+        return margin, beta, self.distance
 
-        ``indices_tuple`` and ``ref_emb`` are accepted for the call convention
-        but must be ``None``: the loss is defined on the sets of one batch.
-        """
-        if indices_tuple is not None or ref_emb is not None:
-            raise ValueError(
-                "Set2SetLoss is defined on the identity sets of one batch: "
-                "indices_tuple and ref_emb must be None."
-            )
-        embeddings, labels, _, _ = _prepare(embeddings, labels, None, None)
-        with _autocast_off(embeddings.device.type):
-            return self._loss(embeddings, labels)
-
-    def _loss(self, emb, labels):
+    def compute_loss(self, embeddings, labels, indices_tuple, ref_emb, ref_labels):
+        """The loss of the identity sets of one batch (see the class)."""
+        margin, beta, distance = self._params()
+        emb = embeddings
         n = emb.shape[0]
         _, inverse = torch.unique(labels, return_inverse=True)
         onehot = torch.nn.functional.one_hot(inverse).to(emb.dtype)  # (n, S)
@@ -793,23 +835,18 @@ class Set2SetLoss(torch.nn.Module):
         big = sizes >= 2
         n_big = int(big.sum())
         if n_big == 0 or n_sets < 2:
-            if not self._warned_empty:
-                self._warned_empty = True
-                warnings.warn(
-                    f"Set2SetLoss needs two identities, one with two samples; the "
-                    f"batch has {n_sets} identities, {n_big} with two or more "
-                    "samples. Returning a zero loss.",
-                    UserWarning,
-                    stacklevel=3,
-                )
+            self._warn_zero_loss(
+                "two identities, one with two samples",
+                f"{n_sets} identities, {n_big} with two or more samples",
+            )
             return emb.sum() * 0.0
 
-        dist = pairwise_distances(emb, emb, self.distance)
+        dist = pairwise_distances(emb, emb, distance)
         same = inverse[:, None] == inverse[None, :]
         upper = torch.ones(n, n, dtype=torch.bool, device=emb.device).triu(1)
         ii, jj = (same & upper).nonzero(as_tuple=True)
         # one row per genuine pair (i < j), one column per candidate negative k
-        hinge = torch.relu(dist[ii, jj][:, None] - dist[ii] + self.margin)
+        hinge = torch.relu(dist[ii, jj][:, None] - dist[ii] + margin)
         n_pairs = sizes * (sizes - 1) / 2
         col_w = (1.0 / sizes)[inverse]  # 1/|B|
         row_w = (1.0 / n_pairs.clamp_min(1.0))[inverse[ii]]  # 1/#pairs(A)
@@ -818,7 +855,7 @@ class Set2SetLoss(torch.nn.Module):
 
         centroids = (onehot.T @ emb) / sizes[:, None]
         own = centroids[inverse]
-        if self.distance == "cosine":
+        if distance == "cosine":
             spread = 1.0 - torch.nn.functional.cosine_similarity(emb, own, dim=1)
         else:
             diff = emb - own
@@ -829,4 +866,4 @@ class Set2SetLoss(torch.nn.Module):
         radius = radius[big]
         mean_radius = radius.mean().clamp_min(torch.finfo(emb.dtype).tiny)
         balance = (radius / mean_radius - 1.0).abs().mean()
-        return triplet + self.beta * balance
+        return triplet + beta * balance

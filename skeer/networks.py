@@ -18,9 +18,9 @@ import numbers
 import torch
 from torch import nn
 
+from ._keys import N_KEY_CODES
 from ._layers import (
     MASK_VALUE,
-    N_KEY_CODES,
     ChannelAttention,
     MaskedBatchNorm,
     MaskedBiGRU,

@@ -6,11 +6,9 @@ import warnings
 import numpy as np
 from torch.utils.data import Sampler
 
+from ._validation import check_positive_int, is_integer
+
 __all__ = ["IdentityBatchSampler"]
-
-
-def _is_int(value):
-    return isinstance(value, int | np.integer) and not isinstance(value, bool)
 
 
 class IdentityBatchSampler(Sampler):
@@ -119,32 +117,26 @@ class IdentityBatchSampler(Sampler):
             raise ValueError(
                 f"labels must be a non-empty 1-D array, got shape {labels.shape}."
             )
-        if not _is_int(world_size) or world_size < 1:
-            raise ValueError(
-                f"world_size must be a positive integer, got {world_size!r}."
-            )
-        if not _is_int(rank) or not 0 <= rank < world_size:
+        world_size = check_positive_int(world_size, "world_size")
+        if not is_integer(rank) or not 0 <= rank < world_size:
             raise ValueError(
                 f"rank must be an integer in [0, world_size={world_size}), got "
                 f"{rank!r}."
             )
-        if world_size > 1 and not _is_int(random_state):
+        if world_size > 1 and not is_integer(random_state):
             raise ValueError(
                 "random_state must be an integer, the same on every process, when "
                 f"world_size > 1 (the processes share one draw), got {random_state!r}."
             )
         min_identities = 2 if world_size == 1 else 1
-        if int(n_identities) != n_identities or n_identities < min_identities:
+        if not is_integer(n_identities) or n_identities < min_identities:
             raise ValueError(
                 f"n_identities must be an integer >= {min_identities}, got "
                 f"{n_identities!r}."
             )
-        if int(n_samples) != n_samples or n_samples < 2:
+        if not is_integer(n_samples) or n_samples < 2:
             raise ValueError(f"n_samples must be an integer >= 2, got {n_samples!r}.")
-        if n_batches is not None and (int(n_batches) != n_batches or n_batches < 1):
-            raise ValueError(
-                f"n_batches must be a positive integer or None, got {n_batches!r}."
-            )
+        n_batches = check_positive_int(n_batches, "n_batches", allow_none=True)
         _, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
         order = np.argsort(inverse, kind="stable")
         groups = np.split(order, np.cumsum(counts)[:-1])
@@ -168,13 +160,13 @@ class IdentityBatchSampler(Sampler):
                 f"with 2 or more samples each, got {len(self.groups_)}."
             )
         self.rank = int(rank)
-        self.world_size = int(world_size)
+        self.world_size = world_size
         self.n_identities = int(min(n_identities, len(self.groups_) // world_size))
         self.n_samples = int(n_samples)
         n_usable = sum(len(g) for g in self.groups_)
         batch = self.n_identities * self.n_samples * self.world_size
         self.n_batches = (
-            int(n_batches) if n_batches is not None else math.ceil(n_usable / batch)
+            n_batches if n_batches is not None else math.ceil(n_usable / batch)
         )
         self.random_state = random_state
         self.reseed_each_epoch = reseed_each_epoch

@@ -7,18 +7,18 @@ Two settings:
   treat each row's own column as a genuine comparison, the others as impostor
   comparisons;
 - open set (new people, ``GroupKFold`` / :class:`~skeer.protocols.IdentityKFold`):
-  :func:`make_verification_scorer` enrols part of each held-out identity's
-  samples and probes with the rest, through ``transform`` alone, so it works on
-  a ``Pipeline`` whose last step transforms to embeddings.
+  :func:`make_verification_scorer` enrols part of each held-out subject's
+  samples and probes with the rest, through the estimator's own enrolment and
+  scoring (a ``Pipeline``'s last step), or cosine over ``transform`` for any
+  other embedding model.
 
 Every scorer follows scikit-learn's convention: greater is better, so error
 rates are negated.
 """
 
-import numbers
-
 from sklearn.metrics import make_scorer
 
+from ._validation import check_positive_int, check_real
 from .metrics import equal_error_rate, fnmr_at_fmr
 
 __all__ = [
@@ -36,13 +36,7 @@ eer_scorer = make_scorer(
 
 
 def _check_rate(value, name):
-    if (
-        not isinstance(value, numbers.Real)
-        or isinstance(value, bool)
-        or not 0 < value < 1
-    ):
-        raise ValueError(f"{name} must be a float in (0, 1), got {value!r}.")
-    return float(value)
+    return check_real(value, name, low=0, high=1)
 
 
 def make_fnmr_scorer(fmr):
@@ -83,7 +77,7 @@ VERIFICATION_SCORERS = {
     "neg_fnmr_at_fmr_0.1": make_fnmr_scorer(0.1),
 }
 
-_OPEN_SET_METRICS = ("eer", "mean_identity_eer", "fnmr_at_fmr", "auc")
+_OPEN_SET_METRICS = ("eer", "mean_subject_eer", "fnmr_at_fmr", "auc")
 
 
 class _OpenSetScorer:
@@ -126,18 +120,20 @@ class _OpenSetScorer:
 def make_verification_scorer(metric="eer", *, fmr=None, n_enroll=5, n_probe=5):
     """Open-set scorer for identity-disjoint cross-validation.
 
-    For each identity of the held-out fold, the first ``n_enroll`` samples
-    enrol and the last ``n_probe`` probe; one sample of every other identity
+    For each subject of the held-out fold, the first ``n_enroll`` samples
+    enrol and the last ``n_probe`` probe; one sample of every other subject
     is an impostor probe (see
-    :func:`~skeer.protocols.evaluate_verification`). Only ``transform`` is
-    called, so any fitted object producing embeddings works, including a
-    ``Pipeline`` ending in :class:`~skeer.KeystrokeVerifier`, and the net
-    itself inside skorch's ``EpochScoring`` (use ``use_caching=False``,
-    ``lower_is_better=False``).
+    :func:`~skeer.protocols.evaluate_verification`). A
+    :class:`~skeer.KeystrokeVerifier`, a :mod:`skeer.baselines` detector or a
+    ``Pipeline`` ending in one is judged through its own enrolment and scoring
+    (its ``template`` geometry, never changing its enrolled identities); any
+    other fitted object producing embeddings with ``transform`` is scored by
+    cosine similarity, including the net inside skorch's ``EpochScoring``
+    (use ``use_caching=False``, ``lower_is_better=False``).
 
     Parameters
     ----------
-    metric : {"eer", "mean_identity_eer", "fnmr_at_fmr", "auc"}, default="eer"
+    metric : {"eer", "mean_subject_eer", "fnmr_at_fmr", "auc"}, default="eer"
         What to report. Error rates are negated (greater is better).
     fmr : float in (0, 1) or None, default=None
         Target false-match rate; required for ``metric="fnmr_at_fmr"``.
@@ -174,7 +170,6 @@ def make_verification_scorer(metric="eer", *, fmr=None, n_enroll=5, n_probe=5):
         fmr = _check_rate(fmr, "fmr")
     elif fmr is not None:
         fmr = _check_rate(fmr, "fmr")
-    for name, value in (("n_enroll", n_enroll), ("n_probe", n_probe)):
-        if not isinstance(value, numbers.Integral) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-    return _OpenSetScorer(metric, fmr, int(n_enroll), int(n_probe))
+    n_enroll = check_positive_int(n_enroll, "n_enroll")
+    n_probe = check_positive_int(n_probe, "n_probe")
+    return _OpenSetScorer(metric, fmr, n_enroll, n_probe)

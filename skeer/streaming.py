@@ -13,16 +13,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ._validation import check_binary, check_target_rates
-from .metrics import (
-    _at_targets,
-    _check_identity_matrix,
-    _det_sorted,
-    _eer_sorted,
-    _fmr_at_fnmr_sorted,
-    _fnmr_at_fmr_sorted,
-    _warn_few_genuine,
+from ._sweep import (
+    det_sorted,
+    eer_sorted,
+    fmr_at_fnmr_sorted,
+    fnmr_at_fmr_sorted,
+    rates_at_targets,
+    warn_few_genuine,
 )
+from ._validation import check_both_classes, check_comparisons, check_positive_int
 
 __all__ = ["StreamingVerificationMetrics"]
 
@@ -162,15 +161,7 @@ class StreamingVerificationMetrics:
     """
 
     def __init__(self, *, memory_budget=256 * 2**20, temp_dir=None, dtype=None):
-        if (
-            not isinstance(memory_budget, int | np.integer)
-            or isinstance(memory_budget, bool)
-            or memory_budget <= 0
-        ):
-            raise ValueError(
-                f"memory_budget must be a positive integer (bytes), got "
-                f"{memory_budget!r}."
-            )
+        memory_budget = check_positive_int(memory_budget, "memory_budget")
         if dtype is not None:
             try:
                 dtype = np.dtype(dtype)
@@ -179,7 +170,7 @@ class StreamingVerificationMetrics:
                 raise ValueError(msg) from None
             if dtype.kind != "f":
                 raise ValueError(f"dtype must be a float dtype, got {dtype}.")
-        self.memory_budget = int(memory_budget)
+        self.memory_budget = memory_budget
         self.temp_dir = temp_dir
         self.dtype = dtype
         self._reset()
@@ -284,30 +275,15 @@ class StreamingVerificationMetrics:
         >>> acc.n_genuine, acc.n_impostor
         (3, 2)
         """
-        negative = self._negative
-        if np.ndim(y_score) == 2:
-            _, scores, cols = _check_identity_matrix(y_true, y_score, labels)
-            scores = self._convert(scores)
-            rows = np.arange(scores.shape[0])
-            mask = np.ones(scores.shape, dtype=bool)
-            mask[rows, cols] = False
-            genuine, impostor = scores[rows, cols], scores[mask]
-        else:
-            if labels is not None:
-                raise ValueError(
-                    "labels names the columns of a 2-D y_score; it must be None "
-                    "with binary y_true and 1-D y_score."
-                )
-            if np.shape(y_true) == (0,) and np.shape(y_score) == (0,):
-                return self  # an empty chunk adds nothing
-            is_genuine, scores, chunk_negative = check_binary(
-                y_true, y_score, require_both=False
-            )
-            negative = self._check_negative(chunk_negative, "y_true")
-            scores = self._convert(scores)
-            genuine, impostor = scores[is_genuine], scores[~is_genuine]
+        if labels is None and np.shape(y_true) == np.shape(y_score) == (0,):
+            return self  # an empty chunk adds nothing
+        genuine, impostor, chunk_negative = check_comparisons(
+            y_true, y_score, labels, require_both=False
+        )
+        negative = self._check_negative(chunk_negative, "y_true")
+        genuine, impostor = self._convert(genuine), self._convert(impostor)
         # every check passed: now change the state
-        self.dtype, self._negative = scores.dtype, negative
+        self.dtype, self._negative = genuine.dtype, negative
         self._genuine.add(genuine)
         self._impostor.add(impostor)
         self._spill_if_needed()
@@ -443,12 +419,7 @@ class StreamingVerificationMetrics:
     def _sorted(self):
         if self.n_genuine + self.n_impostor == 0:
             raise ValueError("No comparison has been added yet: call update() first.")
-        if self.n_genuine == 0 or self.n_impostor == 0:
-            missing = "genuine (1)" if self.n_genuine == 0 else "impostor (0 or -1)"
-            raise ValueError(
-                f"y_true holds only one class: no {missing} comparison among "
-                f"{self.n_genuine + self.n_impostor}; the error rates need both."
-            )
+        check_both_classes(self.n_genuine, self.n_impostor)
         return (
             self._genuine.runs(),
             self._impostor.runs(),
@@ -490,8 +461,8 @@ class StreamingVerificationMetrics:
         (0.3, 7.0)
         """
         runs = self._sorted()
-        _warn_few_genuine(self.n_genuine)
-        eer, threshold = _eer_sorted(*runs)
+        warn_few_genuine(self.n_genuine)
+        eer, threshold = eer_sorted(*runs)
         return (eer, threshold) if return_threshold else eer
 
     def fnmr_at_fmr(self, fmr):
@@ -525,10 +496,7 @@ class StreamingVerificationMetrics:
         >>> acc.fnmr_at_fmr(0.1)
         0.7
         """
-        targets, scalar = check_target_rates(fmr, "fmr")
-        runs = self._sorted()
-        _warn_few_genuine(self.n_genuine)
-        return _at_targets(targets, scalar, lambda t: _fnmr_at_fmr_sorted(*runs, t))
+        return rates_at_targets(fnmr_at_fmr_sorted, fmr, "fmr", self._sorted)
 
     def fmr_at_fnmr(self, fnmr):
         """Lowest FMR with an FNMR not above ``fnmr``, over every comparison.
@@ -561,10 +529,7 @@ class StreamingVerificationMetrics:
         >>> acc.fmr_at_fnmr(0.0)
         0.5
         """
-        targets, scalar = check_target_rates(fnmr, "fnmr")
-        runs = self._sorted()
-        _warn_few_genuine(self.n_genuine)
-        return _at_targets(targets, scalar, lambda t: _fmr_at_fnmr_sorted(*runs, t))
+        return rates_at_targets(fmr_at_fnmr_sorted, fnmr, "fnmr", self._sorted)
 
     def det_points(self):
         """Every operating point of the DET curve of all comparisons.
@@ -589,4 +554,4 @@ class StreamingVerificationMetrics:
         >>> fmr.tolist(), fnmr.tolist()
         ([1.0, 0.5, 0.5, 0.0, 0.0], [0.0, 0.0, 0.5, 0.5, 1.0])
         """
-        return _det_sorted(*self._sorted())
+        return det_sorted(*self._sorted())

@@ -1,10 +1,7 @@
 """KeystrokeVerifier: a skorch estimator trained on the metric it is judged by."""
 
 import inspect
-import json
-import numbers
 import warnings
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -14,135 +11,103 @@ from sklearn.exceptions import DataConversionWarning, NotFittedError
 from sklearn.utils.multiclass import check_classification_targets
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping, ProgressBar
-from skorch.dataset import Dataset as SkorchDataset
 from skorch.utils import to_tensor
 from torch.utils.data import DataLoader, Dataset
 
-from . import losses as _losses
+from . import _enrol
 from . import networks as _networks
-from ._version import __version__
+from ._data import ArrayDataset, IdentitySplit, collate_batch
+from ._validation import (
+    check_operating_point,
+    check_positive_int,
+    check_real,
+    is_integer,
+)
+from ._verification import VerificationMixin
 from .losses import EERLoss
-from .metrics import equal_error_rate
+from .metrics import UnreliableMetricWarning, equal_error_rate
 from .sampler import IdentityBatchSampler
 
-__all__ = ["KeystrokeVerifier"]
-
-_SAVE_FORMAT = "skeer.KeystrokeVerifier"
-#: Entries of one block of scores (samples x templates) computed at a time by
-#: ``predict`` / ``decision_function``: 2**24 float32 = 64 MiB.
-_SCORE_BLOCK = 2**24
-_SAVE_FORMAT_VERSION = 1
-
-
-class _ArrayDataset(SkorchDataset):
-    """In-memory dataset with batched fetching (``__getitems__``).
-
-    Fetching a whole batch with one fancy index avoids building and collating
-    hundreds of per-sample tensors, which is most of a DataLoader's overhead on
-    small keystroke inputs. It subclasses skorch's ``Dataset`` only so that
-    skorch callbacks (``EpochScoring``) can read ``X`` and ``y`` back.
-    """
-
-    def __init__(self, X, y=None):
-        self.X = X
-        self.y = y
-        self._X = torch.from_numpy(X)
-        self._y = None if y is None else torch.from_numpy(y)
-
-    def __len__(self):
-        return len(self.X)
-
-    def __getitem__(self, i):
-        return self._X[i], (None if self._y is None else self._y[i])
-
-    def __getitems__(self, indices):
-        idx = torch.as_tensor(indices, dtype=torch.long)
-        return self._X[idx], (None if self._y is None else self._y[idx])
-
-
-def _collate_batch(batch):
-    # ``__getitems__`` already returns a collated (X, y) batch.
-    return batch
+__all__ = ["KeystrokeVerifier", "TrainingDivergedError"]
 
 
 class _ValidationEER(Callback):
-    """Record ``valid_eer``: the open-set EER on the held-out identities."""
+    """Record ``valid_eer``: the open-set EER on the held-out identities.
+
+    It is :func:`~skeer.protocols.evaluate_verification`'s global EER with
+    ``n_enroll`` enrolment samples and every later sample probing, in the
+    verifier's own template geometry (the one ``threshold_`` is set in).
+    """
 
     def on_epoch_end(self, net, dataset_valid=None, **kwargs):
         if dataset_valid is None:
             return
-        emb = net._embed(dataset_valid.X)
-        y_bin, scores = _heldout_scores(emb, dataset_valid.y, net.n_enroll)
+        F = net._template_features(dataset_valid.X, validate=False)
+        y_true, scores = net._open_set_scores(F, dataset_valid.y)
+        if y_true is None:
+            return
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            eer = equal_error_rate(y_bin, scores)
+            warnings.simplefilter("ignore", UnreliableMetricWarning)
+            eer = equal_error_rate(y_true, scores)
         net.history.record("valid_eer", float(eer))
 
 
-def _templates(emb, codes, n_codes):
-    """Renormalised mean embedding of each code ``0..n_codes-1``."""
-    sums = np.zeros((n_codes, emb.shape[1]), dtype=np.float64)
-    np.add.at(sums, codes, emb)
-    norms = np.linalg.norm(sums, axis=1, keepdims=True)
-    return (sums / np.maximum(norms, 1e-12)).astype(np.float32)
+class TrainingDivergedError(ValueError):
+    """Training produced a non-finite loss or embedding (e.g. a too high ``lr``).
 
+    Raised by :meth:`KeystrokeVerifier.fit` at the first non-finite training
+    loss, naming the epoch; a ``ValueError``, so existing handlers catch it.
 
-def _heldout_scores(emb, codes, n_enroll):
-    """Genuine/impostor scores of held-out identities, template geometry.
-
-    For each identity with at least 2 samples, the first
-    ``min(n_enroll, n_i - 1)`` samples (in the given order) enrol a template
-    (renormalised mean) and the others probe: every probe is scored against its
-    own template (genuine) and every other template (impostor).
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skeer.verifier import KeystrokeVerifier, TrainingDivergedError
+    >>> X = np.random.default_rng(0).normal(size=(40, 5)).astype("float32")
+    >>> y = np.repeat(np.arange(4), 10)
+    >>> try:
+    ...     KeystrokeVerifier(lr=1e30, optimizer=__import__("torch").optim.SGD,
+    ...                       validation_size=0, random_state=0).fit(X, y)
+    ... except TrainingDivergedError as exc:
+    ...     print(str(exc).split(":")[0])
+    Training diverged at epoch 1
     """
-    order = np.argsort(codes, kind="stable")
-    _, ident, counts = np.unique(codes[order], return_inverse=True, return_counts=True)
-    keep = (counts >= 2)[ident]
-    order, ident = order[keep], ident[keep]
-    _, ident, counts = np.unique(ident, return_inverse=True, return_counts=True)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    rank = np.arange(len(order)) - starts[ident]
-    enrol = rank < np.minimum(n_enroll, counts - 1)[ident]
-    templates = _templates(emb[order[enrol]], ident[enrol], len(counts))
-    scores = emb[order[~enrol]] @ templates.T
-    y_bin = np.zeros(scores.shape, dtype=np.int8)
-    y_bin[np.arange(len(scores)), ident[~enrol]] = 1
-    return y_bin.ravel(), scores.ravel().astype(np.float64)
 
 
-def _threshold_at(y_bin, scores, operating_point):
-    """Decision threshold (accept if score >= threshold) at the operating point."""
-    if operating_point == "eer":
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            _, thr = equal_error_rate(y_bin, scores, return_threshold=True)
-        return float(thr)
-    impostor = np.sort(scores[y_bin == 0])[::-1]
-    allowed = int(np.floor(operating_point * len(impostor)))
-    if allowed >= len(impostor):
-        return float(-np.inf)
-    # lowest threshold whose false-match rate does not exceed the target
-    return float(np.nextafter(impostor[allowed], np.inf))
+class _DivergenceCheck(Callback):
+    """Stop at the first non-finite training loss, saying where and why.
 
+    skorch already reads every batch loss back to the host to record it, so
+    the check costs nothing more.
+    """
 
-def _check_operating_point(operating_point):
-    if isinstance(operating_point, str):
-        if operating_point != "eer":
-            raise ValueError(
-                "operating_point must be 'eer' or a target false-match rate in "
-                f"(0, 1), got {operating_point!r}."
+    def on_batch_end(self, net, batch=None, training=None, **kwargs):
+        if not training:
+            return
+        loss = net.history[-1, "batches", -1].get("train_loss")
+        if loss is not None and not np.isfinite(loss):
+            raise TrainingDivergedError(
+                f"Training diverged at epoch {len(net.history)}: the training loss "
+                f"is {loss}. Lower lr (now {net.lr}), or use amp=False."
             )
-        return operating_point
-    if (
-        not isinstance(operating_point, numbers.Real)
-        or isinstance(operating_point, bool)
-        or not 0 < operating_point < 1
-    ):
-        raise ValueError(
-            "operating_point must be 'eer' or a target false-match rate in "
-            f"(0, 1), got {operating_point!r}."
-        )
-    return float(operating_point)
+
+
+class _EarlyStopping(EarlyStopping):
+    """skorch's EarlyStopping, idle when no ``valid_eer`` is recorded.
+
+    Whether a fit has held-out identities is known only once it has seen
+    ``y``; without them there is nothing to monitor and training runs all
+    ``max_epochs``.
+    """
+
+    def on_epoch_end(self, net, **kwargs):
+        if self.monitor not in net.history[-1]:
+            return None
+        return super().on_epoch_end(net, **kwargs)
+
+    def on_train_end(self, net, **kwargs):
+        if self.load_best and getattr(self, "best_model_weights_", None) is None:
+            return None
+        return super().on_train_end(net, **kwargs)
 
 
 def _accepts(cls_or_instance, name):
@@ -158,7 +123,9 @@ def _accepts(cls_or_instance, name):
     )
 
 
-class KeystrokeVerifier(ClassifierMixin, TransformerMixin, NeuralNet):
+class KeystrokeVerifier(
+    VerificationMixin, ClassifierMixin, TransformerMixin, NeuralNet
+):
     """Keystroke-dynamics verifier trained with EERLoss (a skorch ``NeuralNet``).
 
     A verifier is a nearest-template classifier over a learned embedding. ``fit``
@@ -197,6 +164,8 @@ class KeystrokeVerifier(ClassifierMixin, TransformerMixin, NeuralNet):
     optimizer : torch optimizer class, default=torch.optim.Adam
     lr : float, default=1e-3
     max_epochs : int, default=30
+        Training epochs at most (early stopping may end sooner); ``0`` enrols
+        and calibrates the untrained network.
     batch_size : int, default=256
         Batch size for inference (``transform``, ``decision_function``).
     n_identities_per_batch : int, default=40
@@ -214,7 +183,22 @@ class KeystrokeVerifier(ClassifierMixin, TransformerMixin, NeuralNet):
         switched off with a warning.
     n_enroll : int, default=5
         Samples per held-out identity that enrol a template when computing
-        ``valid_eer`` and calibrating ``threshold_``; the others probe.
+        ``valid_eer`` and calibrating ``threshold_``; every later sample
+        probes (the open-set protocol of
+        :func:`~skeer.protocols.evaluate_verification`, with
+        ``n_probe=None``). Held-out identities with fewer than
+        ``n_enroll + 1`` samples are left out of both (counted in a warning).
+    template : {"cosine", "scaled_manhattan", "manhattan", "euclidean"}, \
+            default="cosine"
+        The template geometry over the embedding: how enrolment samples
+        become a template and how a probe is scored against it. ``"cosine"``:
+        the renormalised mean embedding and the cosine similarity;
+        ``"scaled_manhattan"``: the per-dimension mean and mean absolute
+        deviation of the enrolee's embeddings, scored by the negative scaled
+        Manhattan distance (keeps each enrolee's own spread); ``"manhattan"``
+        and ``"euclidean"``: negative L1 / squared L2 distance to the mean.
+        ``enroll``, ``decision_function``, ``claim_scores``, ``valid_eer``,
+        ``threshold_`` and the protocols all use it.
     patience : int or None, default=5
         Early stopping on ``valid_eer``: stop after this many epochs without
         improvement and restore the best weights. ``None`` disables it.
@@ -225,6 +209,13 @@ class KeystrokeVerifier(ClassifierMixin, TransformerMixin, NeuralNet):
         Seeds the identity split, the batches and torch's generator (forked,
         so the global state is left untouched). With an int, CPU runs are
         bit-for-bit repeatable.
+    train_split : callable or None, default=None
+        skorch's hook: ``train_split(dataset, y) -> (dataset_train,
+        dataset_valid)``. ``None`` holds out ``validation_size`` of the
+        identities (:class:`skeer._data.IdentitySplit`, seeded by
+        ``random_state``). A custom split must be deterministic and should be
+        identity-disjoint (``valid_eer`` and ``threshold_`` are computed on
+        its held-out part).
     device : str, default="cpu"
         ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"mps"``. Data moves with
         ``non_blocking=True`` from pinned memory on CUDA.
@@ -242,9 +233,16 @@ class KeystrokeVerifier(ClassifierMixin, TransformerMixin, NeuralNet):
     classes_ : ndarray of shape (n_classes,)
         Enrolled identities, sorted.
     templates_ : ndarray of shape (n_classes, d)
-        One L2-normalised template per enrolled identity.
+        One template per enrolled identity: its renormalised mean embedding
+        (``template="cosine"``) or its mean embedding.
+    template_scales_ : ndarray of shape (n_classes, d) or None
+        Per-dimension mean absolute deviation of each enrolee's embeddings
+        (``template="scaled_manhattan"``), else None.
     threshold_ : float
-        Accept a claim when its score (cosine similarity) is ``>= threshold_``.
+        Accept a claim when its score is ``>= threshold_``.
+    interrupted_ : bool
+        True when the last ``fit`` was stopped by ``KeyboardInterrupt``
+        (Ctrl-C) before ``max_epochs`` or early stopping ended it.
     n_features_in_ : int
         Number of feature channels of the input.
     module_, criterion_, optimizer_, history_
@@ -275,6 +273,9 @@ class KeystrokeVerifier(ClassifierMixin, TransformerMixin, NeuralNet):
     True
     """
 
+    #: Fitted arrays that :mod:`skeer.persistence` saves when present (None too).
+    _persisted_arrays = ("templates_", "template_scales_")
+
     def __init__(
         self,
         module=None,
@@ -290,9 +291,11 @@ class KeystrokeVerifier(ClassifierMixin, TransformerMixin, NeuralNet):
         batches_per_epoch=None,
         validation_size=0.2,
         n_enroll=5,
+        template="cosine",
         patience=5,
         amp=False,
         random_state=None,
+        train_split=None,
         iterator_train=DataLoader,
         iterator_valid=DataLoader,
         callbacks=None,
@@ -312,10 +315,10 @@ class KeystrokeVerifier(ClassifierMixin, TransformerMixin, NeuralNet):
             iterator_train=iterator_train,
             iterator_valid=iterator_valid,
             # skorch's get_params reports every public attribute, so clone()
-            # passes these back: accept them, but the identity split and the
-            # batched dataset are this estimator's own
-            dataset=kwargs.pop("dataset", _ArrayDataset),
-            train_split=kwargs.pop("train_split", None),
+            # passes it back: accept it, but the batched dataset is this
+            # estimator's own
+            dataset=kwargs.pop("dataset", ArrayDataset),
+            train_split=train_split,
             callbacks=callbacks,
             warm_start=warm_start,
             verbose=verbose,
@@ -329,6 +332,7 @@ class KeystrokeVerifier(ClassifierMixin, TransformerMixin, NeuralNet):
         self.batches_per_epoch = batches_per_epoch
         self.validation_size = validation_size
         self.n_enroll = n_enroll
+        self.template = template
         self.patience = patience
         self.amp = amp
         self.random_state = random_state
@@ -375,11 +379,11 @@ class KeystrokeVerifier(ClassifierMixin, TransformerMixin, NeuralNet):
     def _get_param_names(self):
         # skorch reports every attribute not ending in "_" as a parameter,
         # its private bookkeeping (_params_to_validate) included; keep it out
-        # and the dataset / train_split this estimator fixes itself
+        # and the dataset this estimator fixes itself
         return [
             k
             for k in super()._get_param_names()
-            if not k.startswith("_") and k not in ("dataset", "train_split")
+            if not k.startswith("_") and k != "dataset"
         ]
 
     def __sklearn_is_fitted__(self):
@@ -490,15 +494,14 @@ class KeystrokeVerifier(ClassifierMixin, TransformerMixin, NeuralNet):
     # skorch hooks
     def get_default_callbacks(self):
         callbacks = list(super().get_default_callbacks())
+        callbacks.insert(-1, ("divergence", _DivergenceCheck()))
         callbacks.insert(-1, ("valid_eer", _ValidationEER()))
-        split = getattr(self, "_split_", None)
-        has_validation = split is not None and len(split[1]) > 0
-        if self.patience is not None and has_validation:
+        if self.patience is not None:
             callbacks.insert(
                 -1,
                 (
                     "early_stopping",
-                    EarlyStopping(
+                    _EarlyStopping(
                         monitor="valid_eer",
                         patience=self.patience,
                         lower_is_better=True,
@@ -591,39 +594,80 @@ class KeystrokeVerifier(ClassifierMixin, TransformerMixin, NeuralNet):
     def get_dataset(self, X, y=None):
         if isinstance(X, Dataset):
             return X
-        return _ArrayDataset(np.ascontiguousarray(X, dtype=np.float32), y)
+        return ArrayDataset(np.ascontiguousarray(X, dtype=np.float32), y)
+
+    def _train_split(self):
+        """The ``train_split`` hook in use (the identity split by default)."""
+        if self.train_split is not None:
+            return self.train_split
+        return IdentitySplit(self.validation_size, random_state=self._seeds_[0])
 
     def get_split_datasets(self, X, y=None, **fit_params):
-        train_idx, valid_idx = self._split_
-        dataset_train = _ArrayDataset(X[train_idx], y[train_idx])
-        dataset_valid = None
-        self._pk_valid_ = None
-        if len(valid_idx):
-            dataset_valid = _ArrayDataset(X[valid_idx], y[valid_idx])
-            self._pk_valid_ = dataset_valid
-        return dataset_train, dataset_valid
+        dataset = self.get_dataset(X, y)
+        if y is None:
+            y = getattr(dataset, "y", None)
+        return self._train_split()(dataset, y, **fit_params)
+
+    def _pin_memory(self):
+        return self._device_type() == "cuda"
+
+    def get_batch_sampler(self, dataset, training=False, **kwargs):
+        """Identity-balanced batches (P identities x K samples) of ``dataset``.
+
+        The hook that builds the training (and held-out loss) batches;
+        subclasses pass extra arguments of
+        :class:`~skeer.sampler.IdentityBatchSampler` (e.g. ``rank`` and
+        ``world_size`` to shard them across processes).
+
+        Parameters
+        ----------
+        dataset : dataset with a ``y`` attribute
+            Integer identity codes in ``dataset.y``.
+        training : bool, default=False
+            Training batches (``batches_per_epoch`` of them, a new draw each
+            epoch) or held-out ones (every identity, the same each epoch).
+        **kwargs : dict
+            Passed to :class:`~skeer.sampler.IdentityBatchSampler`.
+
+        Returns
+        -------
+        sampler : IdentityBatchSampler
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skeer import KeystrokeVerifier
+        >>> from skeer._data import ArrayDataset
+        >>> net = KeystrokeVerifier(n_identities_per_batch=2,
+        ...                         n_samples_per_identity=2, random_state=0)
+        >>> y = np.repeat(np.arange(4), 3)
+        >>> net._seeds_ = [0, 1, 2, 3]
+        >>> ds = ArrayDataset(np.zeros((12, 1), np.float32), y)
+        >>> [len(b) for b in net.get_batch_sampler(ds, training=False)]
+        [4, 4, 4]
+        """
+        return IdentityBatchSampler(
+            dataset.y,
+            self.n_identities_per_batch,
+            self.n_samples_per_identity,
+            n_batches=self.batches_per_epoch if training else None,
+            random_state=self._seeds_[1] if training else self._seeds_[2],
+            reseed_each_epoch=not training,
+            **kwargs,
+        )
 
     def get_iterator(self, dataset, training=False):
-        pin = self._device_type() == "cuda"
-        pk_valid = not training and dataset is getattr(self, "_pk_valid_", None)
-        if training or pk_valid:
-            self._pk_valid_ = None if pk_valid else getattr(self, "_pk_valid_", None)
+        pin = self._pin_memory()
+        if training or getattr(dataset, "balanced", False):
             prefix = "iterator_train" if training else "iterator_valid"
             kwargs = self.get_params_for(prefix)
             for key in ("batch_size", "shuffle", "sampler", "drop_last"):
                 kwargs.pop(key, None)
             kwargs.setdefault("pin_memory", pin)
-            sampler = IdentityBatchSampler(
-                dataset.y,
-                self.n_identities_per_batch,
-                self.n_samples_per_identity,
-                n_batches=self.batches_per_epoch if training else None,
-                random_state=self._seeds_[1] if training else self._seeds_[2],
-                reseed_each_epoch=not training,
-            )
+            sampler = self.get_batch_sampler(dataset, training=training)
             iterator = self.iterator_train if training else self.iterator_valid
             return iterator(
-                dataset, batch_sampler=sampler, collate_fn=_collate_batch, **kwargs
+                dataset, batch_sampler=sampler, collate_fn=collate_batch, **kwargs
             )
         kwargs = self.get_params_for("iterator_valid")
         kwargs.setdefault("batch_size", self.batch_size)
@@ -632,8 +676,8 @@ class KeystrokeVerifier(ClassifierMixin, TransformerMixin, NeuralNet):
         # global generator otherwise, and inference must not touch it
         kwargs.setdefault("generator", torch.Generator())
         kwargs["shuffle"] = False
-        if isinstance(dataset, _ArrayDataset):
-            kwargs.setdefault("collate_fn", _collate_batch)
+        if isinstance(dataset, ArrayDataset):
+            kwargs.setdefault("collate_fn", collate_batch)
             sampler = torch.utils.data.BatchSampler(
                 torch.utils.data.SequentialSampler(dataset),
                 batch_size=kwargs.pop("batch_size"),
@@ -645,27 +689,56 @@ class KeystrokeVerifier(ClassifierMixin, TransformerMixin, NeuralNet):
 
     # ------------------------------------------------------------------
     # fitting
-    def _identity_split(self, codes, rng):
-        n_ids = int(codes.max()) + 1
-        size = self.validation_size
-        if not isinstance(size, numbers.Real) or not 0 <= size < 1:
-            raise ValueError(f"validation_size must be in [0, 1), got {size!r}.")
-        n_valid = int(round(size * n_ids)) if size > 0 else 0
-        if size > 0:
-            if n_ids < 4:
-                warnings.warn(
-                    f"Only {n_ids} identities: no identity-disjoint validation "
-                    "split (it needs 4); training on all, threshold_ calibrated "
-                    "on training identities.",
-                    UserWarning,
-                    stacklevel=3,
+    def _validate_params(self):
+        """Check every parameter of this estimator before any work (one place)."""
+        check_operating_point(self.operating_point)
+        check_positive_int(self.n_enroll, "n_enroll")
+        if not is_integer(self.max_epochs) or self.max_epochs < 0:
+            raise ValueError(
+                "max_epochs must be a non-negative integer (0 enrols and calibrates "
+                f"the untrained network), got {self.max_epochs!r}."
+            )
+        check_positive_int(self.batch_size, "batch_size")
+        check_positive_int(self.n_identities_per_batch, "n_identities_per_batch")
+        check_positive_int(self.n_samples_per_identity, "n_samples_per_identity")
+        check_positive_int(self.batches_per_epoch, "batches_per_epoch", allow_none=True)
+        check_positive_int(self.patience, "patience", allow_none=True)
+        check_real(self.lr, "lr", low=0)
+        check_real(
+            self.validation_size, "validation_size", low=0, high=1, low_open=False
+        )
+        _enrol.check_geometry(self.template, "template")
+        if not isinstance(self.amp, (bool, np.bool_)):
+            raise ValueError(f"amp must be True or False, got {self.amp!r}.")
+        if self.train_split is not None and not callable(self.train_split):
+            raise ValueError(
+                "train_split must be None or a callable(dataset, y) -> "
+                f"(dataset_train, dataset_valid), got {self.train_split!r}."
+            )
+        self._check_device_available()
+
+    def _check_device_available(self):
+        try:
+            device = torch.device(self.device or "cpu")
+        except (RuntimeError, TypeError) as exc:
+            raise ValueError(
+                f"device must be 'cpu', 'cuda', 'cuda:N' or 'mps', got "
+                f"{self.device!r} ({exc})."
+            ) from None
+        if device.type == "cuda":
+            if not torch.cuda.is_available():
+                raise ValueError(
+                    f"device={self.device!r} but CUDA is not available (torch "
+                    f"{torch.__version__}); use device='cpu' or install a CUDA "
+                    "build of PyTorch."
                 )
-                n_valid = 0
-            else:
-                n_valid = min(max(n_valid, 2), n_ids - 2)
-        valid_ids = rng.permutation(n_ids)[:n_valid]
-        is_valid = np.isin(codes, valid_ids)
-        return np.flatnonzero(~is_valid), np.flatnonzero(is_valid)
+            if device.index is not None and device.index >= torch.cuda.device_count():
+                raise ValueError(
+                    f"device={self.device!r} but only {torch.cuda.device_count()} "
+                    "CUDA device(s) are visible."
+                )
+        if device.type == "mps" and not torch.backends.mps.is_available():
+            raise ValueError(f"device={self.device!r} but MPS is not available.")
 
     def fit(self, X, y=None, **fit_params):
         """Train the embedding network, enrol every identity, set ``threshold_``.
@@ -686,7 +759,7 @@ class KeystrokeVerifier(ClassifierMixin, TransformerMixin, NeuralNet):
         self : KeystrokeVerifier
             The fitted verifier.
         """
-        _check_operating_point(self.operating_point)
+        self._validate_params()
         X = self._validate_X(X, reset=not (self.warm_start and self.initialized_))
         y = self._validate_y(y, len(X))
         classes, codes = np.unique(y, return_inverse=True)
@@ -698,35 +771,54 @@ class KeystrokeVerifier(ClassifierMixin, TransformerMixin, NeuralNet):
         codes = codes.astype(np.int64)
         seeds = np.random.SeedSequence(self.random_state).spawn(4)
         self._seeds_ = [int(s.generate_state(1)[0]) for s in seeds]
-        train_idx, valid_idx = self._identity_split(
-            codes, np.random.default_rng(self._seeds_[0])
-        )
-        self._split_ = (train_idx, valid_idx)
         devices = []
         if self._device_type() == "cuda" and torch.cuda.is_available():
             devices = [torch.device(self.device).index or 0]
-        try:
-            with torch.random.fork_rng(devices=devices):
-                torch.manual_seed(self._seeds_[3])
-                if not self.warm_start or not self.initialized_:
-                    self.initialize()
-                self.notify("on_train_begin", X=X, y=codes)
-                try:
-                    self.fit_loop(X, codes, **fit_params)
-                except KeyboardInterrupt:
-                    pass
-                self.notify("on_train_end", X=X, y=codes)
-        finally:
-            self.__dict__.pop("_split_", None)
-            self.__dict__.pop("_pk_valid_", None)
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(self._seeds_[3])
+            if not self.warm_start or not self.initialized_:
+                self.initialize()
+            self.notify("on_train_begin", X=X, y=codes)
+            self.interrupted_ = False
+            try:
+                self.fit_loop(X, codes, **fit_params)
+            except TrainingDivergedError:
+                raise
+            except ValueError as exc:
+                if "NaN" not in str(exc) and "inf" not in str(exc):
+                    raise
+                raise TrainingDivergedError(
+                    f"Training diverged at epoch {max(1, len(self.history))}: {exc}"
+                ) from exc
+            except KeyboardInterrupt:
+                # skorch's convention: stop training, keep the model; but say so
+                self.interrupted_ = True
+                warnings.warn(
+                    f"Training was interrupted after {len(self.history)} epoch(s); "
+                    "the verifier is enrolled and calibrated with the weights it "
+                    "had (interrupted_ is True).",
+                    UserWarning,
+                    stacklevel=2,
+                )
+            self.notify("on_train_end", X=X, y=codes)
 
-        emb = self._embed(X)
-        self.classes_ = classes
-        self.templates_ = _templates(emb, codes, len(classes))
-        held_out = valid_idx if len(valid_idx) else train_idx
-        y_bin, scores = _heldout_scores(emb[held_out], codes[held_out], self.n_enroll)
-        self.threshold_ = _threshold_at(y_bin, scores, self.operating_point)
+        F_all = self._template_features(X, validate=False)
+        self._set_templates(
+            classes, _enrol.make_templates(F_all, codes, len(classes), self.template)
+        )
+        # calibrate on the held-out identities (the split is deterministic)
+        _, valid = self.get_split_datasets(X, codes)
+        if valid is None:
+            held = np.ones(len(codes), dtype=bool)
+            self._warn_calibration(codes, "training")
+        else:
+            held = np.isin(codes, np.unique(valid.y))
+            self._warn_calibration(codes[held], "held-out")
+        self.threshold_ = self._calibrate(F_all[held], codes[held])
         return self
+
+    def _check_targets(self, y, n_samples):
+        return self._validate_y(y, n_samples)
 
     @property
     def partial_fit(self):
@@ -783,124 +875,17 @@ class KeystrokeVerifier(ClassifierMixin, TransformerMixin, NeuralNet):
         self._check_fitted(enrolled=False)
         return self._embed(self._validate_X(X, reset=False))
 
-    def enroll(self, X, y):
-        """Add or replace identity templates without training.
+    # -- the template geometry (skeer._enrol), shared with the protocols
+    def _template_features(self, X, *, validate=True):
+        """The vectors templates are made of: the embeddings of ``X``."""
+        if validate:
+            self._check_fitted(enrolled=False)
+            X = self._validate_X(X, reset=False)
+        return self._embed(X)
 
-        Each identity in ``y`` gets the renormalised mean of its samples'
-        embeddings as its template; an identity already enrolled is replaced;
-        every other enrolled identity is kept.
-
-        Parameters
-        ----------
-        X : array-like
-            Input as in ``fit``.
-        y : array-like of shape (n_samples,)
-            Identities of the samples.
-
-        Returns
-        -------
-        self : KeystrokeVerifier
-            With ``classes_`` and ``templates_`` updated (``classes_`` stays
-            sorted).
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from skeer import KeystrokeVerifier
-        >>> X = np.random.default_rng(0).normal(size=(40, 5)).astype("float32")
-        >>> y = np.repeat(np.arange(4), 10)
-        >>> clf = KeystrokeVerifier(max_epochs=1, validation_size=0,
-        ...                         random_state=0).fit(X, y)
-        >>> clf = clf.enroll(X[:5] + 1, [7] * 5)
-        >>> clf.classes_.tolist()
-        [0, 1, 2, 3, 7]
-        """
-        self._check_fitted()
-        X = self._validate_X(X, reset=False)
-        y = self._validate_y(y, len(X))
-        new_classes, codes = np.unique(y, return_inverse=True)
-        new_templates = _templates(self._embed(X), codes, len(new_classes))
-        try:
-            classes = np.union1d(self.classes_, new_classes)
-        except TypeError:
-            raise ValueError(
-                "y's identities cannot be compared with the enrolled ones "
-                f"({self.classes_.dtype} vs {new_classes.dtype})."
-            ) from None
-        templates = np.zeros((len(classes), self.templates_.shape[1]), np.float32)
-        templates[np.searchsorted(classes, self.classes_)] = self.templates_
-        templates[np.searchsorted(classes, new_classes)] = new_templates
-        self.classes_, self.templates_ = classes, templates
-        return self
-
-    def decision_function(self, X):
-        """Similarity of each sample to each enrolled identity.
-
-        Parameters
-        ----------
-        X : array-like
-            Input as in ``fit``.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples, n_classes_)
-            Cosine similarity to each template, columns in ``classes_`` order
-            (the shape of a multiclass classifier's decision function, also for
-            two identities). Higher means more likely the same person.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from skeer import KeystrokeVerifier
-        >>> X = np.random.default_rng(0).normal(size=(40, 5)).astype("float32")
-        >>> y = np.repeat(np.arange(4), 10)
-        >>> clf = KeystrokeVerifier(max_epochs=1, validation_size=0,
-        ...                         random_state=0).fit(X, y)
-        >>> clf.decision_function(X[:3]).shape
-        (3, 4)
-        """
-        self._check_fitted()
-        emb = self.transform(X)
-        out = np.empty((len(emb), len(self.templates_)), dtype=np.float32)
-        for rows in self._score_blocks(len(emb)):
-            np.matmul(emb[rows], self.templates_.T, out=out[rows])
-        return out
-
-    def _score_blocks(self, n_samples):
-        """Row slices whose score block stays under ``_SCORE_BLOCK`` entries."""
-        step = max(1, _SCORE_BLOCK // max(1, len(self.templates_)))
-        return (slice(i, i + step) for i in range(0, n_samples, step))
-
-    def predict(self, X):
-        """Identity of the most similar template.
-
-        Parameters
-        ----------
-        X : array-like
-            Input as in ``fit``.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-            Predicted identities from ``classes_``.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from skeer import KeystrokeVerifier
-        >>> X = np.random.default_rng(0).normal(size=(40, 5)).astype("float32")
-        >>> y = np.repeat(np.arange(4), 10)
-        >>> clf = KeystrokeVerifier(max_epochs=1, validation_size=0,
-        ...                         random_state=0).fit(X, y)
-        >>> clf.predict(X[:3]).shape
-        (3,)
-        """
-        self._check_fitted()
-        emb = self.transform(X)
-        best = np.empty(len(emb), dtype=np.intp)
-        for rows in self._score_blocks(len(emb)):  # never the full score matrix
-            best[rows] = np.argmax(emb[rows] @ self.templates_.T, axis=1)
-        return self.classes_[best]
+    @property
+    def _template_geometry(self):
+        return self.template
 
     @property
     def predict_proba(self):
@@ -913,144 +898,19 @@ class KeystrokeVerifier(ClassifierMixin, TransformerMixin, NeuralNet):
             "use decision_function."
         )
 
-    def _claimed_columns(self, claimed, n):
-        claimed = np.asarray(claimed)
-        if claimed.ndim == 0:
-            claimed = np.full(n, claimed.item(), dtype=claimed.dtype)
-        if claimed.shape != (n,):
-            raise ValueError(
-                f"claimed must hold one identity per sample ({n}), got shape "
-                f"{claimed.shape}."
-            )
-        cols = np.searchsorted(self.classes_, claimed)
-        cols = np.clip(cols, 0, len(self.classes_) - 1)
-        unknown = self.classes_[cols] != claimed
-        if unknown.any():
-            names = np.unique(claimed[unknown])[:5].tolist()
-            raise ValueError(
-                f"claimed holds {int(unknown.sum())} claims of identities that are "
-                f"not enrolled, e.g. {names}; enroll them first."
-            )
-        return cols
-
-    def claim_scores(self, X, claimed):
-        """Similarity of each sample to the template of the identity it claims.
-
-        Parameters
-        ----------
-        X : array-like
-            Input as in ``fit``.
-        claimed : array-like of shape (n_samples,) or scalar
-            The identity each sample claims; must be enrolled.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,)
-            Cosine similarity to the claimed identity's template, computed in
-            bounded blocks (never an ``(n_samples, d)`` copy of templates).
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from skeer import KeystrokeVerifier
-        >>> X = np.random.default_rng(0).normal(size=(40, 5)).astype("float32")
-        >>> y = np.repeat(np.arange(4), 10)
-        >>> clf = KeystrokeVerifier(max_epochs=1, validation_size=0,
-        ...                         random_state=0).fit(X, y)
-        >>> clf.claim_scores(X[:3], 0).shape
-        (3,)
-        """
-        self._check_fitted()
-        X = self._validate_X(X, reset=False)
-        cols = self._claimed_columns(claimed, len(X))
-        emb = self._embed(X)
-        scores = np.empty(len(emb), dtype=np.float32)
-        step = max(1, _SCORE_BLOCK // max(1, emb.shape[1]))
-        for i in range(0, len(emb), step):
-            rows = slice(i, i + step)
-            scores[rows] = np.einsum("ij,ij->i", emb[rows], self.templates_[cols[rows]])
-        return scores
-
-    def verify(self, X, claimed):
-        """Accept or reject identity claims at ``threshold_``.
-
-        Parameters
-        ----------
-        X : array-like
-            Input as in ``fit``.
-        claimed : array-like of shape (n_samples,) or scalar
-            The identity each sample claims; must be enrolled.
-
-        Returns
-        -------
-        accepted : ndarray of bool, shape (n_samples,)
-            True where :meth:`claim_scores` is ``>= threshold_``.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from skeer import KeystrokeVerifier
-        >>> X = np.random.default_rng(0).normal(size=(40, 5)).astype("float32")
-        >>> y = np.repeat(np.arange(4), 10)
-        >>> clf = KeystrokeVerifier(max_epochs=1, validation_size=0,
-        ...                         random_state=0).fit(X, y)
-        >>> clf.verify(X[:2], [0, 1]).dtype
-        dtype('bool')
-        """
-        return self.claim_scores(X, claimed) >= self.threshold_
-
-    def score(self, X, y, sample_weight=None):
-        """Negative closed-set EER (greater is better).
-
-        Every sample is compared with every enrolled template: its own
-        identity's column is a genuine comparison, the others impostor ones.
-
-        Parameters
-        ----------
-        X : array-like
-            Input as in ``fit``.
-        y : array-like of shape (n_samples,)
-            Identities, all enrolled.
-        sample_weight : None
-            Not supported; must be None.
-
-        Returns
-        -------
-        score : float
-            ``-equal_error_rate(y, decision_function(X), labels=classes_)``.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from skeer import KeystrokeVerifier
-        >>> X = np.random.default_rng(0).normal(size=(40, 5)).astype("float32")
-        >>> y = np.repeat(np.arange(4), 10)
-        >>> clf = KeystrokeVerifier(max_epochs=1, validation_size=0,
-        ...                         random_state=0).fit(X, y)
-        >>> -1 <= clf.score(X, y) <= 0
-        True
-        """
-        if sample_weight is not None:
-            raise ValueError("sample_weight is not supported by score.")
-        self._check_fitted()
-        X = self._validate_X(X, reset=False)
-        y = self._validate_y(y, len(X))
-        self._claimed_columns(y, len(X))
-        return -float(
-            equal_error_rate(y, self.decision_function(X), labels=self.classes_)
-        )
-
     # ------------------------------------------------------------------
     # persistence
     def save(self, path):
         """Save the fitted verifier to one file that loads without running code.
 
-        The file holds a JSON configuration and tensors (the module's state
-        dict and the templates), written with ``torch.save`` and read back
-        with ``torch.load(weights_only=True)``, which refuses arbitrary
-        objects. Modules and criteria are stored by name: skeer's own
+        A shortcut for :func:`skeer.persistence.save`: the file holds a JSON
+        configuration and tensors (the network's weights, the templates and
+        the other fitted arrays, the training ``history``), written with
+        ``torch.save`` and read back with ``torch.load(weights_only=True)``.
+        Networks, losses and optimizers are stored by name: skeer's own
         classes (and torch optimizers) are restored automatically; for a
-        custom module pass its class to :meth:`load`.
+        custom network or loss pass its class to :meth:`load`. To save a
+        fitted ``Pipeline`` ending in a verifier, use :func:`skeer.save`.
 
         Parameters
         ----------
@@ -1077,59 +937,17 @@ class KeystrokeVerifier(ClassifierMixin, TransformerMixin, NeuralNet):
         >>> bool(np.allclose(clf.decision_function(X), clf2.decision_function(X)))
         True
         """
-        self._check_fitted()
-        params = {}
-        for key, value in self.get_params(deep=False).items():
-            if key in ("module", "criterion", "optimizer"):
-                params[key] = _qualname(value, key)
-            elif key in (
-                "iterator_train",
-                "iterator_valid",
-                "callbacks",
-                "dataset",
-                "train_split",
-            ):
-                continue
-            elif key.startswith(("iterator_", "callbacks__")):
-                continue
-            elif _is_jsonable(value):
-                params[key] = value
-            else:
-                warnings.warn(
-                    f"Parameter {key}={value!r} is not saved (not JSON-serialisable).",
-                    UserWarning,
-                    stacklevel=2,
-                )
-        classes = self.classes_
-        config = {
-            "format": _SAVE_FORMAT,
-            "format_version": _SAVE_FORMAT_VERSION,
-            "skeer_version": __version__,
-            "torch_version": torch.__version__,
-            "params": params,
-            "module_class": _qualname(type(self.module_), "module"),
-            "fitted": {
-                "classes": classes.tolist(),
-                "classes_dtype": classes.dtype.str,
-                "threshold": self.threshold_,
-                "n_features_in": int(self.n_features_in_),
-                "input_ndim": int(self.input_ndim_),
-            },
-        }
-        module = getattr(self.module_, "_orig_mod", self.module_)
-        state = {k: v.detach().cpu() for k, v in module.state_dict().items()}
-        blob = {
-            "config": json.dumps(config),
-            "module_state": state,
-            "templates": torch.from_numpy(self.templates_),
-        }
-        path = Path(path)
-        torch.save(blob, path)
-        return path
+        from .persistence import save
+
+        return save(self, path)
 
     @classmethod
     def load(cls, path, *, map_location="cpu", module=None, criterion=None):
         """Load a verifier written by :meth:`save`.
+
+        A shortcut for :func:`skeer.persistence.load` that also checks the
+        file holds a verifier (not a ``Pipeline``: load those with
+        :func:`skeer.load`). Files written by earlier skeer versions load too.
 
         Parameters
         ----------
@@ -1144,80 +962,32 @@ class KeystrokeVerifier(ClassifierMixin, TransformerMixin, NeuralNet):
         Returns
         -------
         verifier : KeystrokeVerifier
-            Fitted, ready for ``transform``/``decision_function``/``verify``.
+            Fitted, ready for ``transform``/``decision_function``/``verify``,
+            with the training ``history``.
+
+        Raises
+        ------
+        ValueError
+            If the file is not a skeer model file, holds something else than
+            a verifier, or names a class that is not on the allow-list of
+            :mod:`skeer.registry`.
 
         Examples
         --------
         See :meth:`save`.
         """
-        blob = torch.load(path, map_location=map_location, weights_only=True)
-        if not isinstance(blob, dict) or "config" not in blob:
-            raise ValueError(f"path {str(path)!r} is not a skeer model file.")
-        config = json.loads(blob["config"])
-        if config.get("format") != _SAVE_FORMAT:
-            raise ValueError(f"path {str(path)!r} is not a skeer model file.")
-        if config.get("format_version", 0) > _SAVE_FORMAT_VERSION:
+        from .persistence import _load
+
+        verifier = _load(
+            path,
+            map_location=map_location,
+            module=module,
+            criterion=criterion,
+            verifier_class=cls,
+        )
+        if not isinstance(verifier, KeystrokeVerifier):
             raise ValueError(
-                f"path {str(path)!r} was written by a newer skeer "
-                f"({config.get('skeer_version')}); upgrade skeer to load it."
+                f"path {str(path)!r} holds a {type(verifier).__name__}, not a "
+                "KeystrokeVerifier; load it with skeer.load."
             )
-        params = dict(config["params"])
-        params["module"] = module or _resolve(params.get("module"), "module")
-        params["criterion"] = criterion or _resolve(
-            params.get("criterion"), "criterion"
-        )
-        params["optimizer"] = _resolve(params.get("optimizer"), "optimizer")
-        params["device"] = str(map_location)
-        fitted = config["fitted"]
-        net = cls(**params)
-        net.n_features_in_ = fitted["n_features_in"]
-        net.input_ndim_ = fitted["input_ndim"]
-        net.initialize()
-        target = getattr(net.module_, "_orig_mod", net.module_)
-        target.load_state_dict(blob["module_state"])
-        net.classes_ = np.asarray(
-            fitted["classes"], dtype=np.dtype(fitted["classes_dtype"])
-        )
-        net.templates_ = blob["templates"].cpu().numpy()
-        net.threshold_ = float(fitted["threshold"])
-        return net
-
-
-# ----------------------------------------------------------------------
-# helpers for persistence
-_NAMESPACES = {
-    "module": (_networks,),
-    "criterion": (_losses,),
-    "optimizer": (torch.optim,),
-}
-
-
-def _qualname(obj, kind):
-    if obj is None:
-        return None
-    cls = obj if inspect.isclass(obj) else type(obj)
-    for ns in _NAMESPACES[kind]:
-        if getattr(ns, cls.__name__, None) is cls:
-            return f"{ns.__name__}.{cls.__name__}"
-    return f"{cls.__module__}.{cls.__qualname__}"
-
-
-def _resolve(name, kind):
-    if name is None:
-        return None
-    for ns in _NAMESPACES[kind]:
-        prefix = ns.__name__ + "."
-        if name.startswith(prefix) and hasattr(ns, name[len(prefix) :]):
-            return getattr(ns, name[len(prefix) :])
-    raise ValueError(
-        f"The saved {kind} {name!r} is not one of skeer's own; pass "
-        f"{kind}=<the class> to KeystrokeVerifier.load."
-    )
-
-
-def _is_jsonable(value):
-    try:
-        json.dumps(value)
-    except (TypeError, ValueError):
-        return False
-    return True
+        return verifier

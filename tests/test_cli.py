@@ -9,32 +9,32 @@ import sys
 import numpy as np
 import pytest
 
-from skeer import __version__, cli
+from skeer import __version__
+from skeer.baselines import ScaledManhattan, make_timing_baseline
 from skeer.cli import main
+from skeer.cli._parser import DEFAULT_SUBJECTS
 from skeer.datasets import load_cmu, load_kvc, make_keystrokes
 from skeer.datasets._testing import write_aalto_files, write_cmu_csv, write_kvc_files
 from skeer.features import KeystrokeFeatures
+from skeer.persistence import load, save
 from skeer.protocols import (
     evaluate_fixed_text,
     evaluate_verification,
     train_test_split_identities,
 )
-from skeer.verifier import KeystrokeVerifier
 
 # tiny problem: 12 synthetic subjects x 15 sessions, short sequences, small batches
 TINY = ["--subjects", "12", "--max-len", "20", "--batch", "4", "4"]
-METRIC_KEYS = {
-    "eer",
-    "mean_identity_eer",
-    "std_identity_eer",
-    "fnmr_at_fmr_0.001",
-    "fnmr_at_fmr_0.01",
-    "fnmr_at_fmr_0.1",
-    "auc",
-    "n_identities",
-    "n_genuine",
-    "n_impostor",
-}
+
+
+def _report_keys():
+    """Keys of the free-text protocol's report (whatever the protocol names them)."""
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), 10)
+    return set(evaluate_verification(rng.normal(size=(30, 4)), None, y))
+
+
+METRIC_KEYS = _report_keys()
 
 
 def run(argv):
@@ -59,14 +59,9 @@ def trained(tmp_path_factory):
 def test_train_writes_every_output(trained):
     assert trained["code"] == 0, trained["stderr"]
     out = trained["out"]
-    for name in (
-        "model.skeer",
-        "features.json",
-        "report.json",
-        "det.png",
-        "training.png",
-    ):
-        assert (out / name).is_file(), name
+    names = {"model.skeer", "report.json", "det.png", "training.png"}
+    assert {p.name for p in out.iterdir()} == names  # one model file, no sidecar
+    for name in names:
         assert (out / name).stat().st_size > 0
     for name in ("det.png", "training.png"):
         assert (out / name).read_bytes()[:4] == b"\x89PNG"
@@ -84,35 +79,37 @@ def test_train_report_contents(trained):
     cfg = report["config"]
     assert cfg["data"] == "synthetic" and cfg["model"] == "typenet"
     assert cfg["loss"] == "eer" and cfg["epochs"] == 2 and cfg["batch"] == [4, 4]
-    assert report["data"]["n_identities"] == 12
-    assert (
-        report["data"]["n_train_identities"] + report["data"]["n_test_identities"] == 12
-    )
+    assert report["data"]["n_subjects"] == 12
+    assert report["data"]["n_train_subjects"] + report["data"]["n_test_subjects"] == 12
     assert len(report["history"]) == report["epochs_run"] <= 2
     assert {"train_loss", "valid_eer", "dur"} <= set(report["history"][0])
-    assert set(report["files"]) >= {"model", "features", "report", "det", "training"}
-    features = json.loads((trained["out"] / "features.json").read_text())
-    assert features["params"]["max_len"] == 20 and features["fixed_text"] is False
+    assert set(report["files"]) == {"model", "report", "det", "training"}
+    assert report["features"]["max_len"] == 20
+
+
+def _test_split():
+    X, y = make_keystrokes(n_subjects=12, n_sessions=15, random_state=0)
+    return train_test_split_identities(X, y, test_size=1 / 3, random_state=0)
 
 
 def test_train_report_matches_saved_model_on_unseen_identities(trained):
     """Re-derive the reported metrics from the saved files and the same split."""
     out = trained["out"]
-    verifier = KeystrokeVerifier.load(out / "model.skeer")
-    params = json.loads((out / "features.json").read_text())["params"]
-    features = KeystrokeFeatures(**params)
-    X, y = make_keystrokes(n_subjects=12, n_sessions=15, random_state=0)
-    _, X_test, y_train, y_test = train_test_split_identities(
-        X, y, test_size=1 / 3, random_state=0
-    )
-    # identity-disjoint: no test identity was enrolled in training
-    assert not set(y_test) & set(verifier.classes_.tolist())
-    assert set(verifier.classes_.tolist()) == set(y_train.tolist())
-    emb = verifier.transform(features.transform(X_test))
-    expected = evaluate_verification(emb, None, y_test)
+    pipe = load(out / "model.skeer")  # the fitted pipeline, features included
+    assert pipe[0].get_params()["max_len"] == 20
+    X_train, X_test, y_train, y_test = _test_split()
+    # subject-disjoint: no test subject was enrolled in training
+    classes = set(pipe[-1].classes_.tolist())
+    assert not set(y_test) & classes and classes == set(y_train.tolist())
+    expected = evaluate_verification(pipe, X_test, y_test)
     report = json.loads((out / "report.json").read_text())
-    for key in ("eer", "mean_identity_eer", "fnmr_at_fmr_0.01", "auc"):
-        assert report["metrics"][key] == pytest.approx(expected[key], abs=1e-6)
+    for key in ("eer", "fnmr_at_fmr_0.01", "auc", "mean_subject_eer"):
+        if key in expected:
+            assert report["metrics"][key] == pytest.approx(expected[key], abs=1e-6)
+    # the baseline is the library's timing-statistics pipeline
+    baseline = make_timing_baseline(max_len=20).fit(X_train, y_train)
+    expected = evaluate_verification(baseline, X_test, y_test)
+    assert report["baseline"]["metrics"]["eer"] == pytest.approx(expected["eer"])
 
 
 def test_train_prints_table(trained):
@@ -142,7 +139,7 @@ def test_evaluate_saved_model(trained, tmp_path):
     report = json.loads((dest / "report.json").read_text())
     assert METRIC_KEYS <= set(report["metrics"])
     # all identities of the new data are test identities
-    assert report["metrics"]["n_identities"] == 6
+    assert report["data"]["n_subjects"] == 6
     assert (dest / "det.png").read_bytes()[:4] == b"\x89PNG"
     assert "global EER" in stdout
 
@@ -150,6 +147,27 @@ def test_evaluate_saved_model(trained, tmp_path):
         ["evaluate", model, "--data", "synthetic", "--subjects", "6", "--quiet"]
     )
     assert code == 0 and stdout == ""
+
+
+def test_evaluate_reads_a_verifier_saved_with_features_json(trained, tmp_path):
+    """The layout of earlier versions: the verifier alone + features.json."""
+    pipe = load(trained["out"] / "model.skeer")
+    save(pipe[-1], tmp_path / "model.skeer")
+    argv = ["evaluate", tmp_path / "model.skeer", "--data", "synthetic"]
+    argv += ["--subjects", "6", "--quiet", "--out", tmp_path / "eval"]
+    # without features.json: the default features, with a one-line warning
+    code, _, stderr = run(argv)
+    assert code == 0 and "features.json" in stderr and len(error_lines(stderr)) == 1
+    (tmp_path / "features.json").write_text(
+        json.dumps({"params": {"max_len": 20}}), encoding="utf-8"
+    )
+    code, _, stderr = run(argv)
+    assert code == 0 and error_lines(stderr) == []
+    report = json.loads((tmp_path / "eval" / "report.json").read_text())
+    assert report["features"]["max_len"] == 20
+    X, y = make_keystrokes(n_subjects=6, n_sessions=15, random_state=0)
+    expected = evaluate_verification(pipe, X, y)
+    assert report["metrics"]["eer"] == pytest.approx(expected["eer"], abs=1e-6)
 
 
 def test_evaluate_on_aalto_files(trained, tmp_path, monkeypatch):
@@ -216,9 +234,9 @@ def test_kvc_predict(trained, tmp_path):
     scores = np.loadtxt(pred)
     assert scores.shape == (len(truth.pairs),) == (15,)
     # independently: cosine similarity of the two sessions' embeddings
-    verifier = KeystrokeVerifier.load(trained["out"] / "model.skeer")
+    pipe = load(trained["out"] / "model.skeer")
     kvc = load_kvc(tmp_path / "kvc", "mobile")
-    emb = verifier.transform(KeystrokeFeatures(max_len=20).transform(kvc.test_data))
+    emb = pipe[-1].transform(KeystrokeFeatures(max_len=20).transform(kvc.test_data))
     a, b = kvc.comparison_index.T
     np.testing.assert_allclose(scores, (emb[a] * emb[b]).sum(axis=1), atol=1e-6)
 
@@ -251,8 +269,9 @@ def test_train_on_kvc_dev_set(tmp_path):
     )
     assert code == 0, stderr
     report = json.loads((out / "report.json").read_text())
-    assert report["data"]["n_identities"] == 8
-    assert report["metrics"]["n_identities"] == report["data"]["n_test_identities"]
+    assert report["data"]["n_subjects"] == 8
+    n_test = report["data"]["n_test_subjects"]
+    assert report["metrics"]["n_subjects"] == n_test
 
 
 def test_train_and_evaluate_cmu(tmp_path):
@@ -277,16 +296,19 @@ def test_train_and_evaluate_cmu(tmp_path):
     assert code == 0, stderr
     report = json.loads((out / "report.json").read_text())
     assert report["config"]["model"] == "mlp"
-    assert {"mean_eer", "std_eer", "n_subjects"} <= set(report["metrics"])
+    expected_keys = {"mean_subject_eer", "std_subject_eer", "n_subjects"}
+    assert expected_keys <= set(report["metrics"])
     assert "Manhattan" in report["baseline"]["name"]
     # the baseline is Killourhy & Maxion's scaled Manhattan on the test subjects
     cmu = load_cmu(csv)
     _, X_test, _, y_test = train_test_split_identities(
         cmu.data, cmu.target, test_size=1 / 3, random_state=0
     )
-    expected = evaluate_fixed_text(None, X_test, y_test, n_train=10, n_impostor_reps=3)
-    assert report["baseline"]["metrics"]["mean_eer"] == pytest.approx(
-        expected["mean_eer"]
+    expected = evaluate_fixed_text(
+        ScaledManhattan(), X_test, y_test, n_train=10, n_impostor_reps=3
+    )
+    assert report["baseline"]["metrics"]["mean_subject_eer"] == pytest.approx(
+        expected["mean_subject_eer"]
     )
     assert report["metrics"]["n_subjects"] == len(set(y_test))
     assert "mean per-subject EER" in stdout
@@ -341,9 +363,9 @@ def test_bench(tmp_path):
     for label, summary in result["summary"].items():
         assert set(summary) == {
             "global_eer",
-            "mean_identity_eer",
+            "mean_subject_eer",
             "fnmr_at_fmr_0.01",
-            "epochs_to_triplet_best",
+            "epochs_to_baseline_best",
             "seconds_per_epoch",
         }
         (run_,) = result["runs"][label]
@@ -352,7 +374,7 @@ def test_bench(tmp_path):
         assert summary["global_eer"]["sd"] == 0.0
     # the triplet run reaches its own best validation EER at its best epoch
     trip = result["runs"]["triplet"][0]
-    assert trip["epochs_to_triplet_best"] == int(np.argmin(trip["valid_eer"])) + 1
+    assert trip["epochs_to_baseline_best"] == int(np.argmin(trip["valid_eer"])) + 1
     md = (out / "bench.md").read_text()
     assert md.count("\n| eer-area |") == 1 and md.count("\n| triplet |") == 1
     assert "| eer-area |" in stdout
@@ -381,7 +403,7 @@ def test_bench_skips_unavailable_loss(tmp_path, monkeypatch):
     assert len(warnings_) == 1 and "skipping" in warnings_[0]
     result = json.loads((out / "bench.json").read_text())
     assert list(result["summary"]) == ["eer-direct"]
-    assert result["summary"]["eer-direct"]["epochs_to_triplet_best"]["mean"] is None
+    assert result["summary"]["eer-direct"]["epochs_to_baseline_best"]["mean"] is None
     assert "no triplet run" in (out / "bench.md").read_text()
 
 
@@ -471,11 +493,11 @@ def test_main_job_defaults(tmp_path, monkeypatch):
     assert code == 0, stderr
     report = json.loads((tmp_path / "skeer_out" / "report.json").read_text())
     assert report["config"]["subjects"] is None
-    assert report["data"]["n_identities"] == cli._DEFAULT_SUBJECTS
+    assert report["data"]["n_subjects"] == DEFAULT_SUBJECTS
     # the learned verifier beats the non-learned baseline on unseen identities
     assert report["metrics"]["eer"] < report["baseline"]["metrics"]["eer"]
-    assert (
-        report["metrics"]["mean_identity_eer"]
-        < report["baseline"]["metrics"]["mean_identity_eer"]
+    key = (
+        "mean_subject_eer" if "mean_subject_eer" in METRIC_KEYS else "mean_identity_eer"
     )
+    assert report["metrics"][key] < report["baseline"]["metrics"][key]
     assert report["timings"]["total_s"] < 180

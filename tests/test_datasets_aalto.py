@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from skeer import KeystrokeFeatures
 from skeer.datasets import _aalto, get_data_home, load_aalto
 from skeer.datasets._testing import archive_folder, write_aalto_files
 
@@ -189,7 +190,7 @@ def test_as_frame_and_return_X_y(quirky):
     frame = framed.frame
     assert framed.data is frame
     assert list(frame.columns) == [
-        "participant",
+        "subject",
         "session",
         "press",
         "release",
@@ -200,16 +201,24 @@ def test_as_frame_and_return_X_y(quirky):
         frame[["press", "release", "keycode"]].to_numpy(), np.concatenate(bunch.data)
     )
     lengths = [len(x) for x in bunch.data]
-    np.testing.assert_array_equal(
-        frame["participant"], np.repeat(bunch.target, lengths)
-    )
+    np.testing.assert_array_equal(frame["subject"], np.repeat(bunch.target, lengths))
     np.testing.assert_array_equal(frame["session"], np.repeat(bunch.session, lengths))
-    assert isinstance(framed.target, pd.Series)
+    assert isinstance(framed.target, pd.Series) and framed.target.name == "subject"
     np.testing.assert_array_equal(framed.target.to_numpy(), bunch.target)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         X, y = load_aalto(sources["dir"], cache=False, return_X_y=True)
     assert len(X) == len(y) == len(bunch.data)
+
+
+def test_frame_goes_through_keystroke_features(tmp_path):
+    """``subject`` is the identity column: the defaults of KeystrokeFeatures fit."""
+    write_aalto_files(tmp_path / "raw", n_participants=3, n_sessions=2)
+    bunch = load_aalto(tmp_path / "raw", cache=False)
+    framed = load_aalto(tmp_path / "raw", cache=False, as_frame=True)
+    Xt = KeystrokeFeatures().fit_transform(framed.data)
+    np.testing.assert_array_equal(Xt, KeystrokeFeatures().transform(bunch.data))
+    assert Xt.shape == (6, 50, 5)
 
 
 @pytest.mark.parametrize("kind", ["dir", "zip", "tar.gz"])
@@ -269,3 +278,12 @@ def test_real_dev_archive(aalto_dev_path, tmp_path):
         assert (np.diff(x[:, 0]) >= 0).all()
     assert np.median([len(x) for x in bunch.data]) == 47  # the README's median
     _assert_same_bunch(bunch, again)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # counted above
+        framed = load_aalto(aalto_dev_path, data_home=tmp_path, as_frame=True)
+    assert framed.frame.columns[0] == "subject"
+    Xt = KeystrokeFeatures().fit_transform(framed.data)
+    assert Xt.shape == (23475, 50, 5)
+    np.testing.assert_array_equal(
+        Xt[:100], KeystrokeFeatures().transform(bunch.data[:100])
+    )

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from skeer import KeystrokeFeatures
 from skeer.datasets import _cmu, fetch_cmu, load_cmu
 from skeer.datasets._testing import write_cmu_csv
 
@@ -71,7 +72,13 @@ def test_as_frame_and_return_X_y(tmp_path):
     )
     assert list(framed.data.columns) == plain.feature_names
     np.testing.assert_array_equal(framed.data.to_numpy(), plain.data)
-    assert list(framed.frame.columns[:3]) == ["subject", "sessionIndex", "rep"]
+    assert list(framed.frame.columns[:3]) == ["subject", "session", "rep"]
+    np.testing.assert_array_equal(framed.frame["session"], plain.session)
+    assert framed.target.name == "subject"
+    # fixed-text vectors go through KeystrokeFeatures unchanged
+    Xt = KeystrokeFeatures().fit_transform(framed.data)
+    np.testing.assert_allclose(Xt, plain.data, rtol=1e-6)
+    assert Xt.dtype == np.float32 and Xt.shape == (30, 31)
     X, y = load_cmu(path, return_X_y=True)
     np.testing.assert_array_equal(X, plain.data)
     assert list(y) == list(plain.target)

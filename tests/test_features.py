@@ -9,6 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from skeer._keys import N_KEY_CODES, decode_key_codes, encode_key_codes
+from skeer._keys import sequence_lengths as _sequence_lengths
 from skeer.features import (
     FEATURE_NAMES,
     KeystrokeFeatures,
@@ -40,7 +42,7 @@ def _expected_rows(session, clip=None):
         if clip is not None:
             timing = [min(max(v, -clip), clip) for v in timing]
         code = min(max(round(c), 0), 255)
-        rows.append([*timing, (code + 1) / 256])
+        rows.append([*timing, (code + 1) / 256])  # written out: an oracle
     return np.array(rows)
 
 
@@ -77,6 +79,23 @@ def test_lengths_and_key_codes_round_trip():
         sequence_lengths(Xt[0])
     with pytest.raises(ValueError, match="3-D"):
         key_codes(Xt[0])
+
+
+def test_key_encoding_and_lengths_are_the_private_definitions():
+    codes = np.arange(-2, 260)
+    key = encode_key_codes(codes)
+    np.testing.assert_array_equal(key, (np.clip(codes, 0, 255) + 1) / 256)
+    np.testing.assert_array_equal(decode_key_codes(key), np.clip(codes, 0, 255))
+    assert decode_key_codes(key).dtype == np.int64 and N_KEY_CODES == 256
+    Xt = KeystrokeFeatures(max_len=6).transform([SESSION, SESSION[:2]])
+    np.testing.assert_array_equal(key_codes(Xt), decode_key_codes(Xt[..., -1]))
+    np.testing.assert_array_equal(sequence_lengths(Xt), _sequence_lengths(Xt))
+    # the length is one past the last real row, whatever lies before it
+    Xt[0, 1] = 0
+    np.testing.assert_array_equal(sequence_lengths(Xt), [4, 2])
+    np.testing.assert_array_equal(_sequence_lengths(np.zeros((2, 0, 5))), [0, 0])
+    with pytest.raises(ValueError, match="at least 2 dimensions"):
+        _sequence_lengths(np.zeros(3))
 
 
 def test_clipping_default_and_none():

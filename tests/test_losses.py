@@ -371,11 +371,113 @@ def test_compiles_fullgraph(variant):
         ({"smoothing": "relu"}, "smoothing"),
         ({"sharpness": 0.0}, "sharpness"),
         ({"eps": -1.0}, "eps"),
+        ({"sharpness": math.inf}, "sharpness"),
+        ({"sharpness": math.nan}, "sharpness"),
+        ({"sharpness": True}, "sharpness"),
+        ({"operating_point": math.nan}, "operating_point"),
+        ({"search_steps": True}, "search_steps"),
+        ({"gather": "yes"}, "gather"),
     ],
 )
 def test_parameter_validation(kwargs, name):
     with pytest.raises(ValueError, match=name):
         EERLoss(**kwargs)
+
+
+@pytest.mark.parametrize("variant", ["area", "direct"])
+def test_parameters_are_read_when_the_loss_is_computed(variant):
+    emb, labels = _batch(6, 4, dtype=torch.float64)
+    loss = EERLoss(variant=variant)
+    loss.sharpness = 40
+    assert (
+        loss(emb, labels).item()
+        == EERLoss(variant=variant, sharpness=40)(emb, labels).item()
+    )
+    loss.operating_point = 0.1
+    expected = EERLoss(0.1, variant=variant, sharpness=40)(emb, labels).item()
+    assert loss(emb, labels).item() == expected
+    # sharpness=None resolves per variant at use time (100 area, 10 direct)
+    other = "direct" if variant == "area" else "area"
+    loss = EERLoss(variant=variant)
+    loss.variant = other
+    assert loss(emb, labels).item() == EERLoss(variant=other)(emb, labels).item()
+    default = {"area": 100.0, "direct": 10.0}[other]
+    fixed = EERLoss(variant=other, sharpness=default)(emb, labels).item()
+    assert loss(emb, labels).item() == fixed
+    # a value set after construction is validated when it is used
+    loss.sharpness = math.inf
+    with pytest.raises(ValueError, match="sharpness"):
+        loss(emb, labels)
+    rates = EERLoss(sharpness=1000).smooth_rates(emb, labels, 1.0)
+    loss = EERLoss()
+    loss.sharpness = 1000
+    assert torch.equal(loss.smooth_rates(emb, labels, 1.0), rates)
+
+
+def test_baseline_parameters_are_read_when_the_loss_is_computed():
+    X, y = _small_batch()
+    emb, labels = torch.tensor(X), torch.tensor(y)
+    triplet = TripletMarginLoss(0.3, mining="semihard")
+    triplet(emb, labels)
+    triplet.margin, triplet.mining = 1.5, "hard"
+    expected = TripletMarginLoss(1.5, mining="hard")(emb, labels)
+    assert triplet(emb, labels).item() == expected.item()
+    contrastive = ContrastiveLoss()
+    contrastive.neg_margin = 1.5
+    expected = ContrastiveLoss(neg_margin=1.5)(emb, labels)
+    assert contrastive(emb, labels).item() == expected.item()
+    set2set = Set2SetLoss()
+    set2set.margin, set2set.distance = 0.5, "cosine"
+    expected = Set2SetLoss(0.5, distance="cosine")(emb, labels)
+    assert set2set(emb, labels).item() == expected.item()
+    set2set.beta = -1.0
+    with pytest.raises(ValueError, match="beta"):
+        set2set(emb, labels)
+
+
+@pytest.mark.parametrize(
+    ("cls", "kwargs", "name"),
+    [
+        (TripletMarginLoss, {"margin": -0.1}, "margin"),
+        (TripletMarginLoss, {"margin": math.inf}, "margin"),
+        (TripletMarginLoss, {"mining": "easy"}, "mining"),
+        (TripletMarginLoss, {"distance": "manhattan"}, "distance"),
+        (ContrastiveLoss, {"pos_margin": math.nan}, "pos_margin"),
+        (ContrastiveLoss, {"neg_margin": -1.0}, "neg_margin"),
+        (Set2SetLoss, {"margin": "1"}, "margin"),
+        (Set2SetLoss, {"beta": -0.5}, "beta"),
+        (Set2SetLoss, {"distance": "l1"}, "distance"),
+    ],
+)
+def test_baseline_parameter_validation(cls, kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        cls(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        EERLoss,
+        lambda: TripletMarginLoss(mining="hard"),
+        ContrastiveLoss,
+        Set2SetLoss,
+    ],
+    ids=["eer", "triplet", "contrastive", "set2set"],
+)
+def test_every_loss_shares_the_call_contract(make):
+    emb, labels = _batch(4, 3, dtype=torch.float32)
+    loss = make()
+    with pytest.raises(ValueError, match="labels"):
+        loss(emb, labels[:-1])
+    with pytest.raises(ValueError, match="embeddings"):
+        loss(emb.numpy(), labels)
+    with pytest.raises(ValueError, match="ref_labels"):
+        loss(emb, labels, ref_labels=labels)
+    # half precision is computed in float32, with autocast off
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        value = loss(emb.bfloat16(), labels)
+    assert value.dtype == torch.float32
+    assert value.item() == pytest.approx(loss(emb, labels).item(), rel=1e-2)
 
 
 def test_call_validation():

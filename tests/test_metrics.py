@@ -12,6 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import det_curve
 
+from skeer._sweep import allowed_count, auc
+from skeer._validation import (
+    check_operating_point,
+    check_positive_int,
+    check_real,
+    is_integer,
+)
 from skeer.metrics import (
     UnreliableMetricWarning,
     det_points,
@@ -439,7 +446,84 @@ def test_float32_is_not_upcast_and_memory_stays_small():
 
 def test_importing_metrics_does_not_import_torch():
     code = (
-        "import sys, skeer.metrics, skeer._validation; "
+        "import sys, skeer.metrics, skeer._validation, skeer._sweep; "
         "assert 'torch' not in sys.modules, 'torch imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --------------------------------------------------------------------------
+# the shared engine and checks (skeer._sweep, skeer._validation)
+
+
+@given(
+    st.lists(st.integers(-3, 3), min_size=1, max_size=30),
+    st.lists(st.integers(-3, 3), min_size=1, max_size=30),
+)
+@settings(max_examples=60, deadline=None)
+def test_auc_is_roc_auc_score(genuine, impostor):
+    from sklearn.metrics import roc_auc_score
+
+    y = np.r_[np.ones(len(genuine)), np.zeros(len(impostor))]
+    expected = roc_auc_score(y, np.r_[genuine, impostor])
+    assert auc(np.array(genuine), np.array(impostor)) == pytest.approx(expected)
+
+
+@given(st.floats(0, 1), st.integers(1, 10_000))
+@settings(max_examples=200, deadline=None)
+def test_allowed_count_is_the_largest_count_within_the_rate(rate, n):
+    c = allowed_count(rate, n)
+    assert 0 <= c <= n
+    assert c / n <= rate
+    assert c == n or (c + 1) / n > rate
+
+
+def test_allowed_count_is_float_careful():
+    # floor(0.29 * 100) = 28 in floating point, yet 29 / 100 <= 0.29
+    assert math.floor(0.29 * 100) == 28
+    assert allowed_count(0.29, 100) == 29
+
+
+@pytest.mark.parametrize("value", ["eer", 0.001, 0.5, np.float32(0.25)])
+def test_check_operating_point_accepts(value):
+    out = check_operating_point(value)
+    assert out == (value if value == "eer" else float(value))
+    assert type(out) is (str if value == "eer" else float)
+
+
+@pytest.mark.parametrize(
+    "value", ["EER", "fmr", 0, 1, 0.0, 1.0, -0.1, np.nan, True, np.True_, None]
+)
+def test_check_operating_point_refuses(value):
+    with pytest.raises(ValueError, match="^threshold_at must be 'eer' or a target"):
+        check_operating_point(value, "threshold_at")
+
+
+def test_check_positive_int():
+    assert check_positive_int(np.int16(7), "k") == 7
+    assert type(check_positive_int(np.int64(7), "k")) is int
+    assert check_positive_int(None, "k", allow_none=True) is None
+    for bad in (0, -2, 2.0, True, np.True_, "3", None):
+        with pytest.raises(ValueError, match="^k must be a positive integer, got"):
+            check_positive_int(bad, "k")
+    with pytest.raises(ValueError, match="positive integer or None"):
+        check_positive_int(0, "k", allow_none=True)
+    assert is_integer(np.uint8(0)) and not is_integer(False)
+
+
+def test_check_real():
+    assert check_real(3, "x") == 3.0 and type(check_real(3, "x")) is float
+    assert check_real(0, "x", low=0.0, low_open=False) == 0.0
+    assert check_real(2.0, "x", high=2.0, high_open=False) == 2.0
+    cases = [
+        (0.0, {"low": 0.0}, r"\(0.0, inf\)"),
+        (2.0, {"low": 0.0, "high": 2.0}, r"\(0.0, 2.0\)"),
+        (-1, {"low": 0.0, "low_open": False}, r"\[0.0, inf\)"),
+        (np.inf, {}, r"\(-inf, inf\)"),
+        (np.nan, {"low": 0.0}, "finite"),
+        (True, {}, "got True"),
+        ("1", {}, "got '1'"),
+    ]
+    for value, kwargs, match in cases:
+        with pytest.raises(ValueError, match=f"^x must be .*{match}"):
+            check_real(value, "x", **kwargs)

@@ -5,6 +5,8 @@ import pytest
 import torch
 from torch import nn
 
+from skeer._keys import N_KEY_CODES, decode_key_codes, encode_key_codes
+from skeer._keys import sequence_lengths as _sequence_lengths
 from skeer._layers import (
     MaskedBatchNorm,
     MaskedBiGRU,
@@ -27,8 +29,8 @@ def make_sessions(lengths, max_len, seed=0, n_features=5):
     g = torch.Generator().manual_seed(seed)
     n = len(lengths)
     x = torch.rand(n, max_len, n_features, generator=g) * 0.3 + 0.01
-    codes = torch.randint(0, 256, (n, max_len), generator=g)
-    x[..., -1] = (codes + 1) / 256
+    codes = torch.randint(0, N_KEY_CODES, (n, max_len), generator=g)
+    x[..., -1] = torch.as_tensor(encode_key_codes(codes.numpy()))
     steps = torch.arange(max_len)[None, :]
     x[steps >= torch.as_tensor(lengths)[:, None]] = 0
     return x
@@ -223,8 +225,25 @@ def test_temporal_attention_weights_sum_to_length_and_skip_padding():
 # key codes
 def test_key_codes_invert_the_feature_encoding():
     codes = torch.arange(256)
-    assert torch.equal(key_codes((codes + 1) / 256), codes)
+    assert torch.equal(key_codes((codes + 1) / 256), codes)  # the encoding itself
+    key = torch.as_tensor(encode_key_codes(codes.numpy()), dtype=torch.float32)
+    assert torch.equal(key_codes(key), codes)
+    assert torch.equal(key_codes(key.half()), codes)  # exact in half precision
     assert torch.equal(key_codes(torch.zeros(3)), torch.zeros(3, dtype=torch.long))
+
+
+def test_torch_and_numpy_forms_agree():
+    """One definition of the key decoding and of the length, on both kinds."""
+    x = make_sessions([5, 1, 7, 3], 7, seed=3)
+    x[2, 3] = 0  # an all-zero row inside a sequence does not shorten it
+    decoded = decode_key_codes(x[..., -1])
+    assert decoded.dtype == torch.long
+    np.testing.assert_array_equal(decoded.numpy(), decode_key_codes(x[..., -1].numpy()))
+    assert decoded[0, 5:].tolist() == [-1, -1]  # padding decodes to -1
+    lengths = _sequence_lengths(x)
+    assert lengths.dtype == torch.long and lengths.tolist() == [5, 1, 7, 3]
+    np.testing.assert_array_equal(_sequence_lengths(x.numpy()), [5, 1, 7, 3])
+    assert torch.equal(valid_lengths(x)[0], lengths.clamp_min(1))
 
 
 def test_type2branch_embeds_the_key_code():

@@ -11,6 +11,7 @@ from sklearn.dummy import DummyClassifier
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import cross_validate
 
+from skeer.baselines import Euclidean, Manhattan, ScaledManhattan
 from skeer.metrics import equal_error_rate, fnmr_at_fmr
 from skeer.protocols import (
     IdentityKFold,
@@ -21,13 +22,13 @@ from skeer.protocols import (
 
 KEYS = [
     "eer",
-    "mean_identity_eer",
-    "std_identity_eer",
+    "mean_subject_eer",
+    "std_subject_eer",
     "fnmr_at_fmr_0.001",
     "fnmr_at_fmr_0.01",
     "fnmr_at_fmr_0.1",
     "auc",
-    "n_identities",
+    "n_subjects",
     "n_genuine",
     "n_impostor",
 ]
@@ -42,14 +43,15 @@ def _embeddings(n_ids=12, per_id=11, dim=6, noise=0.9, seed=0):
 
 
 def _brute_force_scores(Z, y, n_enroll=5, n_probe=5):
-    """Reference scores by explicit loops (mean cosine similarity)."""
+    """Reference scores by explicit loops (cosine to the renormalised mean)."""
     unit = [z / np.linalg.norm(z) for z in Z]
     ids = sorted(set(y.tolist()))
     rows = {i: [k for k in range(len(y)) if y[k] == i] for i in ids}
     ids = [i for i in ids if len(rows[i]) > n_enroll]
 
     def score(k, i):
-        return np.mean([unit[k] @ unit[e] for e in rows[i][:n_enroll]])
+        template = np.mean([unit[e] for e in rows[i][:n_enroll]], axis=0)
+        return unit[k] @ template / np.linalg.norm(template)
 
     genuine, impostor, per_id = [], [], {}
     for i in ids:
@@ -75,7 +77,7 @@ def test_report_matches_brute_force():
     assert all(type(report[k]) is float for k in KEYS[:7])
     assert all(type(report[k]) is int for k in KEYS[7:])
     genuine, impostor, per_id = _brute_force_scores(Z, y)
-    assert report["n_identities"] == 12
+    assert report["n_subjects"] == 12
     assert report["n_genuine"] == len(genuine) == 60
     assert report["n_impostor"] == len(impostor) == 12 * 11
     np.testing.assert_allclose(np.sort(scores[y_bin == 1]), np.sort(genuine))
@@ -92,8 +94,8 @@ def test_report_matches_brute_force():
         equal_error_rate(np.r_[np.ones(len(g)), np.zeros(len(i))].astype(int), g + i)
         for g, i in per_id.values()
     ]
-    assert report["mean_identity_eer"] == pytest.approx(np.mean(eers))
-    assert report["std_identity_eer"] == pytest.approx(np.std(eers, ddof=1))
+    assert report["mean_subject_eer"] == pytest.approx(np.mean(eers))
+    assert report["std_subject_eer"] == pytest.approx(np.std(eers, ddof=1))
     assert 0 < report["eer"] < 0.5  # the fixture is neither trivial nor random
 
 
@@ -144,7 +146,7 @@ def test_short_identities_skipped_with_one_warning_and_few_probes():
         warnings.simplefilter("always")
         report = evaluate_verification(Z, None, y)
     assert len(caught) == 1 and "skipped 2 of 6" in str(caught[0].message)
-    assert report["n_identities"] == 4
+    assert report["n_subjects"] == 4
     assert report["n_genuine"] == 2 + 3 * 5
     assert report["n_impostor"] == 4 * 3
     genuine, impostor, _ = _brute_force_scores(Z, y)
@@ -175,7 +177,7 @@ def test_input_errors():
     Z, y = _embeddings()
     with pytest.raises(ValueError, match="aligned"):
         evaluate_verification(Z, None, y[:-1])
-    with pytest.raises(ValueError, match="At least 2 identities"):
+    with pytest.raises(ValueError, match="At least 2 subjects"):
         evaluate_verification(Z[y == 0], None, y[y == 0])
     with pytest.raises(ValueError, match="fmr_levels"):
         evaluate_verification(Z, None, y, fmr_levels=(0.0,))
@@ -211,6 +213,14 @@ def _fixed_text(n_subjects=8, reps=30, dim=5, seed=0):
     return np.abs(X) + 0.05, y
 
 
+def _detector(name):
+    return {
+        "scaled_manhattan": ScaledManhattan,
+        "manhattan": Manhattan,
+        "euclidean": Euclidean,
+    }[name]()
+
+
 def _km_reference(X, y, n_train, n_imp, kind):
     """Killourhy & Maxion's detectors written out feature by feature."""
     eers = []
@@ -242,22 +252,16 @@ def _km_reference(X, y, n_train, n_imp, kind):
 def test_fixed_text_detectors_match_definition(detector):
     X, y = _fixed_text()
     report = evaluate_fixed_text(
-        None, X, y, n_train=20, n_impostor_reps=3, detector=detector
+        _detector(detector), X, y, n_train=20, n_impostor_reps=3
     )
     expected = _km_reference(X, y, 20, 3, detector)
     np.testing.assert_allclose(report["subject_eer"], expected)
-    assert report["mean_eer"] == pytest.approx(expected.mean())
-    assert report["std_eer"] == pytest.approx(expected.std(ddof=1))
+    assert report["mean_subject_eer"] == pytest.approx(expected.mean())
+    assert report["std_subject_eer"] == pytest.approx(expected.std(ddof=1))
     assert report["n_subjects"] == 8
     json.dumps(report)
     again, y_bin, scores = evaluate_fixed_text(
-        None,
-        X,
-        y,
-        n_train=20,
-        n_impostor_reps=3,
-        detector=detector,
-        return_scores=True,
+        _detector(detector), X, y, n_train=20, n_impostor_reps=3, return_scores=True
     )
     assert again == report
     # per subject: 10 genuine probes and 7 x 3 impostor probes
@@ -267,13 +271,13 @@ def test_fixed_text_detectors_match_definition(detector):
 def test_fixed_text_cmu_layout_defaults():
     """51 subjects x 400 repetitions of 31 features, the CMU benchmark's shape."""
     X, y = _fixed_text(n_subjects=51, reps=400, dim=31, seed=1)
-    report = evaluate_fixed_text(None, X, y)
+    report = evaluate_fixed_text(ScaledManhattan(), X, y)
     expected = _km_reference(X, y, 200, 5, "scaled_manhattan")
     assert report["n_subjects"] == 51
     np.testing.assert_allclose(report["subject_eer"], expected)
     # scaling helps when features have different spreads
-    plain = evaluate_fixed_text(None, X, y, detector="manhattan")
-    assert report["mean_eer"] < plain["mean_eer"]
+    plain = evaluate_fixed_text(Manhattan(), X, y)
+    assert report["mean_subject_eer"] < plain["mean_subject_eer"]
 
 
 def test_fixed_text_with_embeddings_uses_cosine_to_mean_template():
@@ -300,15 +304,15 @@ def test_fixed_text_skips_short_subjects_and_errors():
     X, y = _fixed_text()
     keep = ~((y == 3) & (np.arange(len(y)) % 30 >= 20))  # subject 3: 20 reps
     with pytest.warns(UserWarning, match="skipped 1 of 8"):
-        report = evaluate_fixed_text(None, X[keep], y[keep], n_train=20)
+        report = evaluate_fixed_text(ScaledManhattan(), X[keep], y[keep], n_train=20)
     assert report["n_subjects"] == 7
-    with pytest.raises(ValueError, match="detector"):
-        evaluate_fixed_text(None, X, y, detector="cosine")
+    with pytest.raises(ValueError, match="model must be"):
+        evaluate_fixed_text(None, X, y)
     with pytest.raises(ValueError, match="At least 2 subjects"):
         with pytest.warns(UserWarning, match="skipped 8 of 8"):
-            evaluate_fixed_text(None, X, y, n_train=30)
+            evaluate_fixed_text(ScaledManhattan(), X, y, n_train=30)
     with pytest.raises(ValueError, match="aligned"):
-        evaluate_fixed_text(None, X, y[:-1], n_train=20)
+        evaluate_fixed_text(ScaledManhattan(), X, y[:-1], n_train=20)
 
 
 # ----------------------------------------------------------------- splitters

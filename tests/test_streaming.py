@@ -347,3 +347,15 @@ def test_memory_stays_within_the_budget(tmp_path):
 def test_importing_streaming_does_not_import_torch():
     code = "import sys, skeer.streaming; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_streaming_imports_no_private_name_of_metrics():
+    import ast
+    from pathlib import Path
+
+    import skeer.streaming
+
+    tree = ast.parse(Path(skeer.streaming.__file__).read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == "metrics":
+            assert all(not alias.name.startswith("_") for alias in node.names)

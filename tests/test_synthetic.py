@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from skeer.datasets import make_keystrokes
-from skeer.features import KeystrokeFeatures
+from skeer.features import KeystrokeFeatures, sequence_lengths
 from skeer.metrics import equal_error_rate
 
 ALLOWED_CODES = set(range(65, 91)) | {8, 16, 32, 188, 190}
@@ -19,7 +19,7 @@ def _summary_statistics(X):
     """Per session: mean, SD and quartiles of the four timing channels."""
     Xt = KeystrokeFeatures(max_len=max(len(s) for s in X)).transform(X)
     Xt = Xt.astype(np.float64)
-    n = (Xt[..., -1] > 0).sum(axis=1)
+    n = sequence_lengths(Xt)
     cols = []
     for c in range(4):
         valid = np.arange(Xt.shape[1])[None] < (n - (c > 0))[:, None]

@@ -147,34 +147,6 @@ def test_operating_point_reaches_criterion_and_threshold(fixed_text_data):
             KeystrokeVerifier(operating_point=bad).fit(X, y)
 
 
-@pytest.mark.parametrize("fmr", [0.001, 0.01, 0.1, 0.3])
-def test_threshold_at_fmr_is_the_lowest_that_meets_the_target(fmr):
-    from skeer.verifier import _threshold_at
-
-    rng = np.random.default_rng(0)
-    y_bin = np.r_[np.ones(200), np.zeros(2000)].astype(int)
-    scores = np.r_[rng.normal(1, 1, 200), rng.normal(0, 1, 2000)].round(2)  # ties
-    t = _threshold_at(y_bin, scores, fmr)
-    impostor = scores[y_bin == 0]
-    assert np.mean(impostor >= t) <= fmr
-    # any lower threshold admitting one more distinct score overshoots
-    below = impostor[impostor < t].max()
-    assert np.mean(impostor >= below) > fmr
-
-
-def test_threshold_at_eer_balances_the_error_rates():
-    from skeer.verifier import _threshold_at
-
-    rng = np.random.default_rng(1)
-    y_bin = np.r_[np.ones(500), np.zeros(5000)].astype(int)
-    scores = np.r_[rng.normal(2, 1, 500), rng.normal(0, 1, 5000)]
-    t = _threshold_at(y_bin, scores, "eer")
-    fnmr = np.mean(scores[y_bin == 1] < t)
-    fmr = np.mean(scores[y_bin == 0] >= t)
-    assert abs(fnmr - fmr) < 0.01
-    assert abs(fnmr - equal_error_rate(y_bin, scores)) < 0.01
-
-
 def test_baseline_criterion_can_replace_eerloss(fixed_text_data):
     from skeer.losses import Set2SetLoss
 
@@ -215,7 +187,7 @@ def test_unfitted_raises_not_fitted():
             getattr(KeystrokeVerifier(), method)(X)
 
 
-def test_clone_pickle_and_save_load_round_trips(fixed_text_data, tmp_path):
+def test_clone_and_pickle_round_trip(fixed_text_data):
     X, y = fixed_text_data
     clf = KeystrokeVerifier(**FAST, operating_point=0.1, module__dropout=0.2).fit(X, y)
     params = clone(clf).get_params()
@@ -225,31 +197,15 @@ def test_clone_pickle_and_save_load_round_trips(fixed_text_data, tmp_path):
 
     restored = pickle.loads(pickle.dumps(clf))
     np.testing.assert_array_equal(restored.decision_function(X), expected)
-
-    path = clf.save(tmp_path / "model.skeer")
-    loaded = KeystrokeVerifier.load(path)
-    np.testing.assert_array_equal(loaded.decision_function(X), expected)
-    np.testing.assert_array_equal(loaded.classes_, clf.classes_)
-    assert loaded.threshold_ == clf.threshold_
-    assert loaded.operating_point == 0.1
-    np.testing.assert_array_equal(loaded.verify(X, y), clf.verify(X, y))
+    # save / load: tests/test_persistence.py
 
 
-def test_load_rejects_other_files(tmp_path):
-    path = tmp_path / "other.pt"
-    torch.save({"weights": torch.zeros(2)}, path)
-    with pytest.raises(ValueError, match="not a skeer model"):
-        KeystrokeVerifier.load(path)
-
-
-def test_string_identities(fixed_text_data, tmp_path):
+def test_string_identities(fixed_text_data):
     X, y = fixed_text_data
     names = np.array([f"user{i:02d}" for i in y])
     clf = KeystrokeVerifier(**FAST).fit(X, names)
     assert clf.classes_[0] == "user00"
     assert clf.predict(X[:1]).dtype.kind == "U"
-    loaded = KeystrokeVerifier.load(clf.save(tmp_path / "m.skeer"))
-    np.testing.assert_array_equal(loaded.classes_, clf.classes_)
 
 
 def test_amp_on_cpu_trains_in_bfloat16(fixed_text_data):
@@ -322,12 +278,123 @@ def test_cross_validate_open_set_with_group_kfold():
 
 
 def test_scores_are_computed_in_bounded_blocks(fixed_text_data, monkeypatch):
-    import skeer.verifier as verifier_module
+    import skeer._enrol as enrol_module
 
     X, y = fixed_text_data
     clf = KeystrokeVerifier(**FAST).fit(X, y)
     full = clf.transform(X) @ clf.templates_.T
-    monkeypatch.setattr(verifier_module, "_SCORE_BLOCK", 20)  # 2 rows a block
-    assert len(list(clf._score_blocks(len(X)))) == 48
-    np.testing.assert_allclose(clf.decision_function(X), full, atol=1e-6)
+    calls = []
+    real = enrol_module.np.matmul
+
+    def counting_matmul(a, b, **kwargs):
+        calls.append(len(a))
+        return real(a, b, **kwargs)
+
+    monkeypatch.setattr(enrol_module, "_BLOCK", 16)  # 2 rows of 8 templates
+    monkeypatch.setattr(enrol_module.np, "matmul", counting_matmul)
+    scores = clf.decision_function(X)
+    monkeypatch.undo()
+    assert max(calls) == 2 and len(calls) == 48
+    np.testing.assert_allclose(scores, full, atol=1e-6)
     np.testing.assert_array_equal(clf.predict(X), clf.classes_[full.argmax(1)])
+
+
+# -- parameters refused at fit, faults reported (hostile inputs)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"n_enroll": 0}, "n_enroll"),
+        ({"n_enroll": -2}, "n_enroll"),
+        ({"n_enroll": None}, "n_enroll"),
+        ({"n_enroll": True}, "n_enroll"),
+        ({"max_epochs": -1}, "max_epochs"),
+        ({"max_epochs": 2.5}, "max_epochs"),
+        ({"patience": 0}, "patience"),
+        ({"batches_per_epoch": 0}, "batches_per_epoch"),
+        ({"n_identities_per_batch": 1.0}, "n_identities_per_batch"),
+        ({"lr": float("inf")}, "lr"),
+        ({"lr": -1e-3}, "lr"),
+        ({"validation_size": 1.0}, "validation_size"),
+        ({"template": "mahalanobis"}, "template"),
+        ({"amp": "yes"}, "amp"),
+        ({"device": "cuda:99"}, "device"),
+        ({"device": "tpu"}, "device"),
+    ],
+)
+def test_bad_parameters_are_refused_before_training(fixed_text_data, params, match):
+    X, y = fixed_text_data
+    with pytest.raises(ValueError, match=match):
+        KeystrokeVerifier(**{**FAST, **params}).fit(X, y)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_cuda_without_cuda_is_a_clear_error(fixed_text_data):
+    X, y = fixed_text_data
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        KeystrokeVerifier(**FAST, device="cuda").fit(X, y)
+
+
+def test_a_diverging_run_says_so_with_the_epoch(fixed_text_data):
+    from skeer.verifier import TrainingDivergedError
+
+    X, y = fixed_text_data
+    net = KeystrokeVerifier(**{**FAST, "lr": 1e30}, optimizer=torch.optim.SGD)
+    with pytest.raises(TrainingDivergedError, match="Training diverged at epoch 1"):
+        net.fit(X, y)
+
+
+def test_an_interrupted_fit_is_marked_and_still_usable(fixed_text_data):
+    from skorch.callbacks import Callback
+
+    class Interrupt(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            if len(net.history) == 2:
+                raise KeyboardInterrupt
+
+    X, y = fixed_text_data
+    net = KeystrokeVerifier(**{**FAST, "max_epochs": 5}, callbacks=[Interrupt()])
+    with pytest.warns(UserWarning, match="interrupted after 2 epoch"):
+        net.fit(X, y)
+    assert net.interrupted_ is True and len(net.history) == 2
+    assert np.isfinite(net.threshold_)
+    assert KeystrokeVerifier(**FAST).fit(X, y).interrupted_ is False
+
+
+def test_enrolment_never_merges_or_retypes_identities(fixed_text_data):
+    X, y = fixed_text_data
+    net = KeystrokeVerifier(**FAST).fit(X, y)
+    before = net.templates_.copy()
+    for bad in ([True] * 4, [7.0] * 4, ["alice"] * 4):
+        with pytest.raises(ValueError, match="different kinds"):
+            net.enroll(X[:4], bad)
+    np.testing.assert_array_equal(net.templates_, before)
+    assert net.classes_.dtype.kind == "i"
+    with pytest.raises(ValueError, match="claimed identities are strings"):
+        net.verify(X[:1], "0")
+    with pytest.raises(ValueError, match="got None"):
+        net.verify(X[:1], None)
+    # a uint64 id beyond 2**53 stays distinct from its float neighbour
+    big = np.array([2**53 + 1] * 4, dtype=np.uint64)
+    net.enroll(X[:4], big)
+    assert 2**53 + 1 in net.classes_.tolist() and net.classes_.dtype.kind in "iu"
+    assert net.verify(X[:1], 0).shape == (1,)
+
+
+def test_unenroll_and_reset(fixed_text_data):
+    X, y = fixed_text_data
+    net = KeystrokeVerifier(**FAST).fit(X, y)
+    net.unenroll([0, 1])
+    assert 0 not in net.classes_ and len(net.classes_) == len(np.unique(y)) - 2
+    with pytest.raises(ValueError, match="not enrolled"):
+        net.unenroll(0)
+    net.enroll(X[:4], ["a"] * 4, reset=True)
+    assert net.classes_.tolist() == ["a"]
+
+
+def test_empty_input_is_a_clear_error(fixed_text_data):
+    X, y = fixed_text_data
+    net = KeystrokeVerifier(**FAST).fit(X, y)
+    with pytest.raises(ValueError, match="0 samples"):
+        net.decision_function(X[:0])

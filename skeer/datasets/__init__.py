@@ -8,7 +8,14 @@ Nothing here imports torch.
 from ._aalto import load_aalto
 from ._base import get_data_home
 from ._cmu import fetch_cmu, load_cmu
-from ._kvc import load_kvc, write_kvc_predictions
+from ._greyc import load_greyc_nislab
+from ._kvc import (
+    load_kvc,
+    make_kvc_submission,
+    read_kvc_predictions,
+    write_kvc_predictions,
+)
+from ._spec import load_dataset, select_subjects
 from ._synthetic import make_keystrokes
 
 __all__ = [
@@ -16,7 +23,10 @@ __all__ = [
     "get_data_home",
     "load_aalto",
     "load_cmu",
+    "load_greyc_nislab",
     "load_kvc",
     "make_keystrokes",
+    "make_kvc_submission",
+    "read_kvc_predictions",
     "write_kvc_predictions",
 ]

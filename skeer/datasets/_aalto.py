@@ -7,13 +7,17 @@ in parallel if asked, and keeps an ``.npz`` cache so that a second load is fast.
 """
 
 import csv
+import gzip
 import hashlib
 import io
+import lzma
 import os
 import posixpath
 import tarfile
 import tempfile
+import warnings
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +26,7 @@ from ._base import (
     SESSION_COLUMNS,
     _bunch,
     _check_path,
+    _dropped_summary,
     _long_frame,
     _pack_strings,
     _split_sessions,
@@ -54,10 +59,28 @@ _TEXT = ("SENTENCE", "USER_INPUT")
 _SUFFIX = "_keystrokes.txt"
 _CHUNK_BYTES = 32 * 2**20  # text parsed per pandas call
 _MIN_CHUNK_BYTES = 2**20  # smallest task handed to a worker
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2
+_HASH_BLOCK = 1 << 20
 
 _ROW_REASONS = ("malformed", "release before press")
 _SESSION_REASONS = ("fewer than 2 keys", "press times going backwards")
+_FILE_REASONS = (
+    "empty",
+    "no Aalto header line",
+    "header line only",
+    "UTF-16 that does not decode",
+)
+_ARCHIVE_SUFFIXES = (".zip", ".tar", ".tgz", ".tbz", ".tbz2", ".txz", ".gz", ".bz2")
+_ARCHIVE_SUFFIXES += (".xz",)
+# Raised by a truncated or corrupt archive (bz2 raises OSError without errno).
+_CORRUPT = (
+    tarfile.TarError,
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    gzip.BadGzipFile,
+    lzma.LZMAError,
+)
 _LABELS = {
     "release before press": "with release before press",
     "fewer than 2 keys": "with fewer than 2 keys",
@@ -76,7 +99,7 @@ USER_INPUT, KEYSTROKE_ID, PRESS_TIME, RELEASE_TIME (epoch ms), LETTER, KEYCODE
 
 Here one TEST_SECTION_ID is one session: an (n_keys, 3) float64 array of press
 time (ms), release time (ms) and key code, in the order of the file; the target
-is the participant id.
+is the subject: the study's PARTICIPANT_ID.
 
 Terms: non-commercial research use, with attribution. Cite
 
@@ -106,10 +129,22 @@ def _source_kind(path):
         return "dir"
     if zipfile.is_zipfile(path):
         return "zip"
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if head.startswith(b"PK"):
+        raise ValueError(
+            f"path {str(path)!r} is a truncated or corrupt zip archive (its "
+            "central directory is missing)."
+        )
     if tarfile.is_tarfile(path):
         return "tar"
     if path.name.endswith(_SUFFIX):
         return "file"
+    if path.name.lower().endswith(_ARCHIVE_SUFFIXES):
+        raise ValueError(
+            f"path {str(path)!r} is a truncated or corrupt archive (not a "
+            "readable zip or tar file)."
+        )
     raise ValueError(
         f"path {str(path)!r} is neither a folder, a .zip or tar archive of "
         f"'*{_SUFFIX}' files, nor such a file."
@@ -128,22 +163,30 @@ def _dir_members(path):
     return out
 
 
+def _hash_file(h, file):
+    with open(file, "rb") as f:
+        while chunk := f.read(_HASH_BLOCK):
+            h.update(chunk)
+
+
 def _cache_key(path, kind):
-    """Hash of the source's identity: resolved path, size(s) and mtime(s)."""
-    path = path.resolve()
+    """BLAKE2b of the source's content: the bytes the loader reads.
+
+    A file or archive: its bytes. A folder: the relative name, size and bytes
+    of each participant file, in name order (other files are never read, so
+    they do not count). The path and modification times do not count: a
+    copied or touched source hits the cache; changed content misses it.
+    """
+    h = hashlib.blake2b(digest_size=16)
+    h.update(f"skeer-aalto-cache|v{_CACHE_VERSION}|{kind}|".encode())
     if kind == "dir":
-        members = _dir_members(path)
-        stats = [os.stat(path / name) for name, _ in members]
-        ident = (
-            len(members),
-            sum(s.st_size for s in stats),
-            max((s.st_mtime_ns for s in stats), default=0),
-        )
+        for name, size in _dir_members(path):
+            h.update(name.encode("utf-8", "surrogatepass") + b"\0")
+            h.update(size.to_bytes(8, "little"))
+            _hash_file(h, path / name)
     else:
-        st = os.stat(path)
-        ident = (st.st_size, st.st_mtime_ns)
-    text = f"{path}|{kind}|{ident}|v{_CACHE_VERSION}"
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+        _hash_file(h, path)
+    return h.hexdigest()
 
 
 # --------------------------------------------------------------------- parsing
@@ -259,16 +302,39 @@ def _parse_buffer(buf, columns):
     return part, counts
 
 
+def _new_counts():
+    return {**dict.fromkeys(_ROW_REASONS, 0), **dict.fromkeys(_FILE_REASONS, 0)}
+
+
+def _decode_utf16(raw):
+    """UTF-16 text (with a byte-order mark) as UTF-8 bytes; None if invalid."""
+    try:
+        return raw.decode("utf-16").encode("utf-8", "surrogatepass")
+    except UnicodeError:
+        return None
+
+
 def _parse_raw_files(raws):
     """Parse raw file contents (header + body each) -> (parts, counts)."""
     groups = {}
-    counts = dict.fromkeys(_ROW_REASONS, 0)
-    counts["files"] = 0
+    counts = _new_counts()
+    counts["files read"] = 0
     for raw in raws:
+        counts["files read"] += 1
+        if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raw = _decode_utf16(raw)
+            if raw is None:
+                counts["UTF-16 that does not decode"] += 1
+                continue
+        if not raw or raw.isspace():
+            counts["empty"] += 1
+            continue
         columns, body = _split_header(raw)
         if columns is None:
-            counts["files"] += 1
-        elif body:
+            counts["no Aalto header line"] += 1
+        elif not body or body.isspace():
+            counts["header line only"] += 1
+        else:
             groups.setdefault(columns, []).append(body)
     parts = []
     for columns, bodies in groups.items():
@@ -303,12 +369,45 @@ def _batched(items, size_of, limit):
         yield batch
 
 
+class _CheckedTarInfo(tarfile.TarInfo):
+    """Records on the archive why tarfile stopped reading headers.
+
+    tarfile ends its member loop silently on a missing or partial header
+    (an archive truncated at a block boundary) as on the end-of-archive
+    marker (a zero block): only the latter is a complete archive.
+    """
+
+    @classmethod
+    def fromtarfile(cls, tarfile_):
+        try:
+            return super().fromtarfile(tarfile_)
+        except tarfile.HeaderError as exc:
+            tarfile_.skeer_stop = exc
+            raise
+
+
 def _tar_batches(path, limit):
-    with tarfile.open(path, "r|*") as tf:
+    with tarfile.open(path, "r|*", tarinfo=_CheckedTarInfo) as tf:
+        tf.skeer_stop = None
         raws = (
             tf.extractfile(m).read() for m in tf if m.isfile() and _is_member(m.name)
         )
         yield from _batched(raws, len, limit)
+        if not isinstance(tf.skeer_stop, tarfile.EOFHeaderError):
+            why = tf.skeer_stop or "no end-of-archive marker"
+            raise tarfile.ReadError(
+                f"the archive ends without its end-of-archive marker ({why}): "
+                "it is truncated"
+            )
+        # A compressed stream must also reach its own end (tarfile's stream
+        # does not check): read the padding after the marker, then ask the
+        # decompressor (zlib, bz2 and lzma objects all have ``eof``).
+        stream = tf.fileobj
+        while stream.read(_HASH_BLOCK):
+            pass
+        decompressor = getattr(stream, "cmp", None)
+        if decompressor is not None and not getattr(decompressor, "eof", True):
+            raise EOFError("the compressed stream ends early: it is truncated")
 
 
 def _parse_source(path, kind, n_jobs):
@@ -353,8 +452,8 @@ def _parse_source(path, kind, n_jobs):
                     delayed(_read_members)(path, kind, b) for b in batches
                 )
     parts = []
-    counts = dict.fromkeys(_ROW_REASONS, 0)
-    counts["files"] = 0
+    counts = _new_counts()
+    counts["files read"] = 0
     n_batches = 0
     for p, c in results:
         n_batches += 1
@@ -422,7 +521,9 @@ def _assemble(parts, counts):
         "sessions": n_sessions,
         "fewer than 2 keys": int(too_short.sum()),
         "press times going backwards": int(backwards.sum()),
-        "files": counts["files"],
+        "files read": counts["files read"],
+        "files": sum(counts[r] for r in _FILE_REASONS),
+        **{r: counts[r] for r in _FILE_REASONS},
     }
     return {
         "keys": np.ascontiguousarray(keys, dtype=np.float64),
@@ -443,7 +544,9 @@ _DROP_FIELDS = (
     "sessions",
     "fewer than 2 keys",
     "press times going backwards",
+    "files read",
     "files",
+    *_FILE_REASONS,
 )
 
 
@@ -473,14 +576,74 @@ def _save_cache(file, result):
 
 
 def _load_cache(file):
+    """The cached result; ValueError (rebuild it) if it is inconsistent."""
     with np.load(file, allow_pickle=False) as z:
         result = {k: z[k] for k in ("keys", "offsets", "target", "session")}
-        result["dropped"] = dict(zip(_DROP_FIELDS, (int(v) for v in z["dropped"])))
+        dropped = z["dropped"]
+        if dropped.shape != (len(_DROP_FIELDS),):
+            raise ValueError("cache of another layout")
+        result["dropped"] = dict(zip(_DROP_FIELDS, (int(v) for v in dropped)))
         for name in ("sentence", "user_input"):
             result[name] = _unpack_strings(
                 z[f"{name}_codes"], z[f"{name}_blob"], z[f"{name}_offsets"]
             )
+    keys, offsets = result["keys"], result["offsets"]
+    n = len(offsets) - 1
+    if not (
+        keys.ndim == 2
+        and keys.shape[1] == 3
+        and n >= 1
+        and offsets[0] == 0
+        and offsets[-1] == len(keys)
+        and (np.diff(offsets) > 0).all()
+        and all(len(result[k]) == n for k in ("target", "session", "sentence"))
+    ):
+        raise ValueError("inconsistent cache")
     return result
+
+
+def _cache_file(path, kind, data_home):
+    """The cache file of a source: named by a hash of its content."""
+    key = _cache_key(path, kind)
+    stem = path.name.split(".")[0] or "source"
+    return get_data_home(data_home) / "aalto" / f"{stem}-{key}.npz"
+
+
+def _try_load_cache(file):
+    try:
+        if not file.is_file():
+            return None
+        return _load_cache(file)
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile):
+        return None  # unreadable or stale: rebuild it
+
+
+def _try_save_cache(file, result):
+    try:
+        _save_cache(file, result)
+    except OSError as exc:
+        warnings.warn(
+            f"load_aalto could not write its cache to {str(file.parent)!r} "
+            f"({exc.strerror or exc}); the data loaded, uncached (pass "
+            "cache=False, or a writable data_home, to silence this).",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def _corrupt_error(path, kind, exc):
+    what = {"zip": "zip archive", "tar": "tar archive"}.get(kind, "source")
+    msg = " ".join(str(exc).split()) or type(exc).__name__
+    return ValueError(f"path {str(path)!r}: truncated or corrupt {what} ({msg}).")
+
+
+def _drop_specs(d):
+    """Arguments of _warn_dropped / _dropped_summary from a ``dropped`` dict."""
+    return {
+        "rows": (d["rows"], {_LABELS.get(r, r): d[r] for r in _ROW_REASONS}),
+        "sessions": (d["sessions"], {_LABELS[r]: d[r] for r in _SESSION_REASONS}),
+        "files": (d["files read"], {r: d[r] for r in _FILE_REASONS}),
+    }
 
 
 # ----------------------------------------------------------------------- public
@@ -501,7 +664,8 @@ def load_aalto(
     one row a key press) from a folder (searched recursively), a ``.zip``, a tar
     archive (``.tar``, ``.tar.gz``, ...) or a single such file. One
     ``TEST_SECTION_ID`` (one typed sentence) is one session; the target is the
-    participant id. Other files in the source (readme, metadata) are ignored.
+    subject (the study's ``PARTICIPANT_ID``). Other files in the source
+    (readme, metadata) are ignored.
 
     Parameters
     ----------
@@ -519,14 +683,22 @@ def load_aalto(
         on a machine with idle cores; on a small or busy machine ``n_jobs=1``
         is as fast.
     cache : bool, default=True
-        Read and write the cache: arrays in an ``.npz`` file (no pickle) keyed
-        by the source's resolved path, size and modification time (for a
-        folder: the number, total size and latest mtime of its files).
+        Read and write the cache: arrays in an ``.npz`` file (read with
+        ``allow_pickle=False``) named by a BLAKE2b hash of the source's
+        content (for a folder: the names, sizes and bytes of its participant
+        files), so that any change of the data misses the cache while a
+        moved, copied or touched source hits it. Hashing reads the source
+        once more: about 25 ms for the 15 MB development archive (a cache
+        hit takes about 65 ms, a parse about 1 s). False reads the source
+        every time and writes nothing. A ``data_home`` that cannot be written
+        (read-only) loads the data uncached, with a warning.
     as_frame : bool, default=False
         If True, ``data`` (and ``frame``) is a long-format
-        :class:`pandas.DataFrame`, one row a key, with columns
-        ``participant``, ``session``, ``press``, ``release``, ``keycode``, and
-        ``target`` is a :class:`pandas.Series`, one entry a session.
+        :class:`pandas.DataFrame`, one row a key, with columns ``subject``
+        (the ``PARTICIPANT_ID``), ``session``, ``press``, ``release``,
+        ``keycode``, and ``target`` is a :class:`pandas.Series` named
+        ``subject``, one entry a session. :class:`~skeer.KeystrokeFeatures`
+        takes this frame as it is.
     return_X_y : bool, default=False
         If True, return ``(data, target)`` instead of a Bunch.
 
@@ -538,9 +710,9 @@ def load_aalto(
         data : list of ndarray of shape (n_keys, 3), or DataFrame
             Sessions: float64 press time (ms), release time (ms), JavaScript
             key code, rows in file order. Sessions are ordered by
-            (participant, session id).
+            (subject, session id).
         target : ndarray of shape (n_sessions,), int64, or Series
-            Participant id (``PARTICIPANT_ID``) of each session.
+            Subject (``PARTICIPANT_ID``) of each session.
         session : ndarray of shape (n_sessions,), int64
             ``TEST_SECTION_ID`` of each session.
         sentence : ndarray of shape (n_sessions,), object
@@ -553,7 +725,10 @@ def load_aalto(
             Counts of what was read and dropped: ``"rows"`` (rows read),
             ``"malformed"``, ``"release before press"``, ``"sessions"``
             (sessions formed), ``"fewer than 2 keys"``, ``"press times going
-            backwards"`` and ``"files"`` (files skipped, no Aalto header).
+            backwards"``, ``"files read"`` (participant files read),
+            ``"files"`` (files skipped) and the reasons files were skipped:
+            ``"empty"``, ``"no Aalto header line"``, ``"header line only"``,
+            ``"UTF-16 that does not decode"``.
         frame : DataFrame or None
             The long-format frame when ``as_frame=True``.
         DESCR : str
@@ -566,21 +741,27 @@ def load_aalto(
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        If ``path`` is not a folder, archive or file of the format, or holds
-        no ``*_keystrokes.txt`` file.
+        If ``path`` is not a folder, archive or file of the format, holds no
+        ``*_keystrokes.txt`` file, or no session could be loaded from it (the
+        message counts what was dropped, and why); if the archive is
+        truncated or corrupt (one line naming the file: a tar archive must
+        end with its end-of-archive marker and a compressed one with the end
+        of its stream, and a zip's members must decompress with their CRC).
 
     Warns
     -----
     UserWarning
         One warning summarising what was dropped, with counts per reason
-        (also on a cache hit).
+        (also on a cache hit); and one if the cache cannot be written.
 
     Notes
     -----
     Reading: bytes are decoded as latin-1 (the files are not pure UTF-8; text
     that is valid UTF-8 is re-decoded as such), quote characters are literal
     (the files contain unbalanced ``"``), and numbers may be written in
-    scientific notation (``1.472007e+12``), which is parsed exactly.
+    scientific notation (``1.472007e+12``), which is parsed exactly. A file
+    starting with a UTF-16 byte-order mark (as some editors save text) is
+    decoded as UTF-16.
 
     Dropped, with counts in one warning:
 
@@ -592,7 +773,9 @@ def load_aalto(
       press"``): only that key is removed, the session keeps its other keys;
     - then sessions with fewer than 2 keys, and sessions whose press times
       decrease anywhere (typing order is kept as given, never re-sorted);
-    - files whose first line is not a header naming the columns (``"files"``).
+    - files that are empty, whose first line is not a header naming the
+      columns, that hold the header line only, or that are UTF-16 text that
+      does not decode (``"files"``, with the count of each reason).
 
     Terms: non-commercial research use with attribution; cite Dhakal, Feit,
     Kristensson and Oulasvirta, "Observations on Typing from 136 Million
@@ -613,42 +796,42 @@ def load_aalto(
     (3, ['press', 'release', 'keycode'])
     """
     path = _check_path(path, "path")
+    if not isinstance(cache, bool | np.bool_):
+        raise ValueError(f"cache must be True or False, got {cache!r}.")
     kind = _source_kind(path)
-    result = None
-    cache_file = None
+    result = cache_file = None
     if cache:
-        key = _cache_key(path, kind)
-        stem = path.name.split(".")[0] or "source"
-        cache_file = get_data_home(data_home) / "aalto" / f"{stem}-{key}.npz"
-        if cache_file.exists():
-            try:
-                result = _load_cache(cache_file)
-            except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile):
-                result = None  # unreadable cache: rebuild it
+        cache_file = _cache_file(path, kind, data_home)
+        result = _try_load_cache(cache_file)
     if result is None:
-        parts, counts = _parse_source(path, kind, n_jobs)
+        try:
+            parts, counts = _parse_source(path, kind, n_jobs)
+        except _CORRUPT as exc:
+            raise _corrupt_error(path, kind, exc) from None
+        except OSError as exc:
+            if exc.errno is not None:  # a real I/O error, e.g. permission
+                raise
+            raise _corrupt_error(path, kind, exc) from None  # bz2's bad data
         result = _assemble(parts, counts)
+        if len(result["offsets"]) <= 1:
+            raise ValueError(
+                f"path {str(path)!r}: no session could be loaded; "
+                + _dropped_summary(**_drop_specs(result["dropped"]))
+            )
         if cache_file is not None:
-            _save_cache(cache_file, result)
+            _try_save_cache(cache_file, result)
 
     d = result["dropped"]
-    _warn_dropped(
-        "load_aalto",
-        rows=(d["rows"], {_LABELS.get(r, r): d[r] for r in _ROW_REASONS}),
-        sessions=(d["sessions"], {_LABELS[r]: d[r] for r in _SESSION_REASONS}),
-        files=(None, {"no Aalto header line": d["files"]}),
-    )
+    _warn_dropped("load_aalto", **_drop_specs(d))
     keys, offsets = result["keys"], result["offsets"]
     target, session = result["target"], result["session"]
     frame = None
     if as_frame:
         import pandas as pd
 
-        frame = _long_frame(
-            keys, offsets, (target, session), ("participant", "session")
-        )
+        frame = _long_frame(keys, offsets, (target, session), ("subject", "session"))
         data = frame
-        target = pd.Series(target, name="participant")
+        target = pd.Series(target, name="subject")
     else:
         data = _split_sessions(keys, offsets)
     if return_X_y:

@@ -56,11 +56,11 @@ def _check_path(path, name="path"):
     return path
 
 
-def _warn_dropped(loader, rows=None, sessions=None, files=None, stacklevel=3):
-    """Emit ONE warning that summarises what ``loader`` dropped, with counts.
+def _dropped_summary(rows=None, sessions=None, files=None):
+    """``"3 of 40 rows (2 malformed, 1 ...); 1 of 4 files (...)"``, or ``""``.
 
-    ``rows``/``sessions``/``files`` are ``(total, {reason: count})`` or None.
-    Nothing is emitted when every count is zero.
+    ``rows``/``sessions``/``files`` are ``(total, {reason: count})`` or None;
+    reasons counting zero are left out.
     """
     parts = []
     for noun, spec in (("rows", rows), ("sessions", sessions), ("files", files)):
@@ -75,11 +75,19 @@ def _warn_dropped(loader, rows=None, sessions=None, files=None, stacklevel=3):
         of = f" of {total:,}" if total is not None else ""
         noun = noun[:-1] if n == 1 and total is None else noun
         parts.append(f"{n:,}{of} {noun} ({why})")
-    if parts:
+    return "; ".join(parts)
+
+
+def _warn_dropped(loader, rows=None, sessions=None, files=None, stacklevel=3):
+    """Emit ONE warning that summarises what ``loader`` dropped, with counts.
+
+    ``rows``/``sessions``/``files`` are ``(total, {reason: count})`` or None.
+    Nothing is emitted when every count is zero.
+    """
+    summary = _dropped_summary(rows, sessions, files)
+    if summary:
         warnings.warn(
-            f"{loader} dropped " + "; ".join(parts) + ".",
-            UserWarning,
-            stacklevel=stacklevel,
+            f"{loader} dropped {summary}.", UserWarning, stacklevel=stacklevel
         )
 
 

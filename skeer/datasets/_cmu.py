@@ -8,6 +8,7 @@ import os
 import shutil
 import tempfile
 import urllib.request
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -58,7 +59,9 @@ def load_cmu(path, *, as_frame=False, return_X_y=False):
         31 timing features).
     as_frame : bool, default=False
         If True, ``data`` is a :class:`pandas.DataFrame` of the 31 features,
-        ``target`` a :class:`pandas.Series`, and ``frame`` the whole table.
+        ``target`` a :class:`pandas.Series` named ``subject``, and ``frame``
+        the whole table with skeer's column names: ``subject``, ``session``
+        (the file's ``sessionIndex``), ``rep``, then the 31 features.
     return_X_y : bool, default=False
         If True, return ``(data, target)`` instead of a Bunch.
 
@@ -89,8 +92,9 @@ def load_cmu(path, *, as_frame=False, return_X_y=False):
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        If the file lacks a column of the benchmark's layout or holds a
-        missing or non-numeric timing.
+        If the file is not a readable CSV (truncated or corrupt ``.gz``, not
+        UTF-8), lacks a column of the benchmark's layout, holds no row, or
+        holds a missing or non-numeric timing.
 
     Notes
     -----
@@ -116,14 +120,22 @@ def load_cmu(path, *, as_frame=False, return_X_y=False):
         raise ValueError(f"path must be a CSV file, got the folder {str(path)!r}.")
     try:
         df = pd.read_csv(path, dtype={"subject": str})
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise ValueError(f"path {str(path)!r} is not a readable CSV: {exc}") from None
+    except (ValueError, OSError, EOFError, zlib.error) as exc:
+        # ParserError, EmptyDataError and UnicodeDecodeError are ValueErrors;
+        # a truncated or corrupt .gz raises EOFError, BadGzipFile or zlib.error
+        msg = " ".join(str(exc).split())
+        raise ValueError(
+            f"path {str(path)!r} is not a readable CSV (truncated, corrupt, or "
+            f"not UTF-8?): {msg}"
+        ) from None
     missing = [c for c in _ID_COLUMNS + FEATURE_NAMES if c not in df.columns]
     if missing:
         raise ValueError(
             f"path {str(path)!r} lacks the CMU benchmark columns {missing[:5]}"
             f"{' ...' if len(missing) > 5 else ''}."
         )
+    if not len(df):
+        raise ValueError(f"path {str(path)!r} holds the header line only, no rows.")
     features = df[FEATURE_NAMES].apply(pd.to_numeric, errors="coerce")
     ids = df[["sessionIndex", "rep"]].apply(pd.to_numeric, errors="coerce")
     bad = ~np.isfinite(features.to_numpy(np.float64)).all(axis=1)
@@ -142,7 +154,11 @@ def load_cmu(path, *, as_frame=False, return_X_y=False):
     frame = None
     if as_frame:
         frame = pd.concat(
-            [df[["subject"]], ids.astype(np.int64), features.astype(np.float64)],
+            [
+                df[["subject"]],
+                ids.astype(np.int64).rename(columns={"sessionIndex": "session"}),
+                features.astype(np.float64),
+            ],
             axis=1,
         )
         X = frame[FEATURE_NAMES]

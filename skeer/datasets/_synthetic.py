@@ -10,6 +10,8 @@ from importlib import resources
 import numpy as np
 from sklearn.utils import check_random_state
 
+from .._keys import N_KEY_CODES
+
 __all__ = ["make_keystrokes"]
 
 # JavaScript key codes (as in the Aalto 136M data).
@@ -17,7 +19,7 @@ _BACKSPACE, _SHIFT, _SPACE, _COMMA, _PERIOD = 8, 16, 32, 188, 190
 _LETTERS = np.arange(65, 91)
 #: Key vocabulary of the generator; position in this array = compact key index.
 _CODES = np.concatenate([_LETTERS, [_SPACE, _BACKSPACE, _SHIFT, _COMMA, _PERIOD]])
-_CODE_TO_INDEX = np.full(256, -1, dtype=np.int64)
+_CODE_TO_INDEX = np.full(N_KEY_CODES, -1, dtype=np.int64)
 _CODE_TO_INDEX[_CODES] = np.arange(len(_CODES))
 
 # QWERTY geometry: (x, y) key centres in key widths, and the touch-typing finger

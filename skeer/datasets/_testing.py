@@ -14,7 +14,13 @@ from sklearn.utils import Bunch
 from ._aalto import _COLUMNS
 from ._cmu import FEATURE_NAMES
 
-__all__ = ["write_aalto_files", "archive_folder", "write_kvc_files", "write_cmu_csv"]
+__all__ = [
+    "write_aalto_files",
+    "archive_folder",
+    "write_kvc_files",
+    "write_cmu_csv",
+    "write_greyc_csv",
+]
 
 _T0 = 1471995141966  # epoch ms, as in the study (August 2016)
 
@@ -156,13 +162,26 @@ def _random_session(rng, n):
 
 
 def write_kvc_files(
-    folder, scenario="desktop", n_users=3, n_sessions=4, n_test=5, random_state=0
+    folder,
+    scenario="desktop",
+    n_users=3,
+    n_sessions=4,
+    n_test=5,
+    random_state=0,
+    *,
+    comparisons="kit",
 ):
     """Write a small KVC-onGoing release: dev set, test sessions, comparisons.
 
-    Users are ints ``100, 101, ...``; dev session ids ``"u<user>_s<k>"``; test
-    session ids ``"t<k>"``; comparisons all pairs (i, j), i < j, of the test
-    sessions, written one pair a line separated by a space.
+    The files are in the release's formats: ``{scenario}_dev_set.npy`` a dict
+    user -> dict session id -> (n_keys, 3) array and
+    ``{scenario}_test_sessions.npy`` a dict session id -> (n_keys, 3) array,
+    both saved with ``numpy.save``. Users are ints ``100, 101, ...``; dev
+    session ids ``"u<user>_s<k>"``; test session ids ``"t<k>"``; comparisons
+    all pairs (i, j), i < j, of the test sessions. ``comparisons="kit"``
+    writes them as the challenge kit reads them: ONE line holding the Python
+    list of pairs (``[['t0', 't1'], ...]``, no newline); ``"lines"`` writes
+    one pair a line separated by a space.
 
     Returns
     -------
@@ -186,9 +205,13 @@ def write_kvc_files(
     pairs = [(a, b) for i, a in enumerate(ids) for b in ids[i + 1 :]]
     np.save(folder / f"{scenario}_dev_set.npy", dev, allow_pickle=True)
     np.save(folder / f"{scenario}_test_sessions.npy", test, allow_pickle=True)
-    (folder / f"{scenario}_comparisons.txt").write_text(
-        "".join(f"{a} {b}\n" for a, b in pairs)
-    )
+    if comparisons == "kit":
+        text = str([[a, b] for a, b in pairs])
+    elif comparisons == "lines":
+        text = "".join(f"{a} {b}\n" for a, b in pairs)
+    else:
+        raise ValueError(f"comparisons must be 'kit' or 'lines', got {comparisons!r}")
+    (folder / f"{scenario}_comparisons.txt").write_text(text)
     return Bunch(dev=dev, test=test, pairs=pairs, folder=folder)
 
 
@@ -230,4 +253,81 @@ def write_cmu_csv(path, n_subjects=3, n_sessions=2, n_reps=5, random_state=0):
         frame.insert(0, "subject", f"s{i + 2:03d}")
         rows.append(frame)
     pd.concat(rows, ignore_index=True).to_csv(path, index=False, float_format="%.4f")
+    return path
+
+
+#: The benchmark's sheets and passphrases.
+GREYC_PASSPHRASES = {
+    "P1": "leonardo dicaprio",
+    "P2": "the rolling stones",
+    "P3": "michael schumacher",
+    "P4": "red hot chilli peppers",
+    "P5": "united states of america",
+}
+
+
+def greyc_vector(press, release):
+    """Press and release times (ms) of n keys -> the GREYC-NISLAB vector.
+
+    Four blocks of n - 1 latencies between keys i and i + 1, in units of 100 ns:
+    press-press, release-release, release-press, press-release (press of i to
+    release of i + 1).
+    """
+    press, release = np.asarray(press), np.asarray(release)
+    blocks = [
+        press[1:] - press[:-1],
+        release[1:] - release[:-1],
+        press[1:] - release[:-1],
+        release[1:] - press[:-1],
+    ]
+    return (np.concatenate(blocks) * 10_000).astype(np.int64)
+
+
+def write_greyc_csv(path, n_subjects=3, n_reps=4, random_state=0):
+    """Write a table in the layout of the GREYC-NISLAB fixed-text benchmark.
+
+    All five sheets (:data:`GREYC_PASSPHRASES`), each with ``n_subjects``
+    subjects (``User_ID`` 1, 2, ...) typing ``n_reps`` times (the first half
+    ``Class`` 1, the rest ``Class`` 2), rows ordered by sheet, subject and
+    repetition as in the real file. Times are whole milliseconds, each
+    subject with its own mean holds and latencies (keys may overlap); every
+    other vector starts with a space, as many do in the real file. A ``.gz``
+    ``path`` is written compressed. ``n_subjects=110, n_reps=20`` gives the
+    real file's shape (11,000 rows).
+
+    Returns
+    -------
+    path : pathlib.Path
+        The file written.
+    """
+    import pandas as pd
+
+    path = Path(path)
+    rng = np.random.default_rng(random_state)
+    rows = []
+    for sheet, text in GREYC_PASSPHRASES.items():
+        n = len(text)
+        for subject in range(1, n_subjects + 1):
+            hold_mu = rng.uniform(60, 140, n)
+            gap_mu = rng.uniform(-20, 250, n - 1)  # release-press
+            for rep in range(n_reps):
+                hold = np.rint(np.maximum(hold_mu + rng.normal(0, 15, n), 1))
+                gap = np.rint(gap_mu + rng.normal(0, 30, n - 1))
+                press = np.zeros(n)
+                press[1:] = np.cumsum(np.maximum(hold[:-1] + gap, 10))
+                release = press + hold
+                vector = " ".join(map(str, greyc_vector(press, release)))
+                rows.append(
+                    {
+                        "Sheet": sheet,
+                        "User_ID": subject,
+                        "Gender": "MF"[subject % 2],
+                        "Age": 19 + subject,
+                        "Handedness": "RL"[subject % 3 == 0],
+                        "Password": text,
+                        "Class": 1 + (rep >= n_reps // 2),
+                        "Keystroke Template Vector": " " * (rep % 2) + vector,
+                    }
+                )
+    pd.DataFrame(rows).to_csv(path, index=False)
     return path

@@ -1,0 +1,289 @@
+"""The exact error-rate sweep on sorted scores (private, NumPy only).
+
+The engine behind :mod:`skeer.metrics` and :mod:`skeer.streaming`. The scores
+of each class are held as one or more sorted 1-D arrays ("runs": one per class
+in memory, several in :mod:`skeer.streaming`). At a threshold ``t`` (accept
+when ``score >= t``)::
+
+    g(t) = number of genuine scores  < t   -> FNMR(t) = g(t) / n_genuine
+    i(t) = number of impostor scores >= t  -> FMR(t)  = i(t) / n_impostor
+
+Both are monotone in ``t``, so every operating point asked for is the boundary
+of a monotone predicate over the distinct scores, found by a selection search
+over the runs (:func:`search`) in O(log n) steps of O(n_runs) binary searches.
+
+The functions ending in ``_sorted`` take ``(genuine, impostor, n_genuine,
+n_impostor)``: two lists of sorted runs and the two counts.
+"""
+
+import math
+import warnings
+
+import numpy as np
+
+from ._validation import check_target_rates
+
+__all__ = [
+    "MIN_GENUINE",
+    "UnreliableMetricWarning",
+    "allowed_count",
+    "auc",
+    "det_sorted",
+    "eer_sorted",
+    "fmr_at_fnmr_sorted",
+    "fnmr_at_fmr_sorted",
+    "rates_at_targets",
+    "search",
+    "warn_few_genuine",
+]
+
+#: Fewer genuine comparisons than this trigger :class:`UnreliableMetricWarning`.
+MIN_GENUINE = 10
+
+
+class UnreliableMetricWarning(UserWarning):
+    """Warn that an error rate rests on too few genuine comparisons to be reliable.
+
+    Issued by :func:`~skeer.metrics.equal_error_rate`,
+    :func:`~skeer.metrics.fnmr_at_fmr` and :func:`~skeer.metrics.fmr_at_fnmr`
+    when fewer than 10 genuine comparisons are scored: each one then moves the
+    FNMR by more than 10 percentage points.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from skeer.metrics import UnreliableMetricWarning, equal_error_rate
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     eer = equal_error_rate([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+    >>> eer, caught[0].category is UnreliableMetricWarning
+    (0.5, True)
+    """
+
+
+# public home: skeer.metrics (defined here so that this engine needs no import
+# of skeer.metrics, which imports it)
+UnreliableMetricWarning.__module__ = "skeer.metrics"
+
+
+def warn_few_genuine(n_genuine, stacklevel=3):
+    """Warn (:class:`UnreliableMetricWarning`) below :data:`MIN_GENUINE` genuine."""
+    if n_genuine < MIN_GENUINE:
+        warnings.warn(
+            f"Only {n_genuine} genuine comparison(s) (fewer than {MIN_GENUINE}): "
+            "each one moves the FNMR by more than 10 points, so this error rate "
+            "(the EER in particular) is unreliable.",
+            UnreliableMetricWarning,
+            stacklevel=stacklevel,
+        )
+
+
+def search(genuine, impostor, n_impostor, predicate):
+    """Boundary of a monotone predicate over the distinct scores of all runs.
+
+    ``predicate(g, i)`` is evaluated at a score t with ``g = g(t)`` and
+    ``i = i(t)``; it must be False then True as t increases, and is taken to be
+    True at t = +inf. Returns ``(lo, hi)``: ``(t, g, i)`` at the largest score
+    where the predicate is False and at the smallest where it is True (None when
+    there is no such score; for ``hi`` that means only +inf).
+    """
+    runs = [*genuine, *impostor]
+    n_gen_runs = len(genuine)
+    start = [0] * len(runs)
+    stop = [len(run) for run in runs]
+    lo = hi = None
+    while True:
+        # Candidates left: the scores strictly between lo and hi, a window of
+        # each run. Probe the weighted median of the windows' middle elements:
+        # it removes at least a quarter of the candidates either way.
+        live = [k for k in range(len(runs)) if stop[k] > start[k]]
+        if not live:
+            return lo, hi
+        middles = np.array([runs[k][(start[k] + stop[k]) // 2] for k in live])
+        weights = np.array([stop[k] - start[k] for k in live])
+        order = np.argsort(middles, kind="stable")
+        cum = np.cumsum(weights[order])
+        pivot = middles[order[np.searchsorted(cum, cum[-1] / 2)]]
+        below = [int(run.searchsorted(pivot, side="left")) for run in runs]
+        g = sum(below[:n_gen_runs])
+        i = n_impostor - sum(below[n_gen_runs:])
+        if predicate(g, i):
+            hi = (pivot, g, i)
+            stop = [max(a, min(b, p)) for a, b, p in zip(start, stop, below)]
+        else:
+            lo = (pivot, g, i)
+            upto = [int(run.searchsorted(pivot, side="right")) for run in runs]
+            start = [min(b, max(a, p)) for a, b, p in zip(start, stop, upto)]
+
+
+def allowed_count(rate, n):
+    """Largest count ``c`` in ``[0, n]`` with ``c / n <= rate``, as computed in float.
+
+    The rule every "at most this rate" operating point uses: ``c / n`` is
+    evaluated exactly as the reported rate will be, so the rate reported for
+    ``c`` errors never exceeds ``rate`` (``floor(rate * n)`` alone can be off
+    by one either way in floating point).
+
+    Parameters
+    ----------
+    rate : float
+        Target rate in [0, 1].
+    n : int
+        Number of comparisons (at least 1).
+
+    Returns
+    -------
+    count : int
+        How many of the ``n`` comparisons may err.
+
+    Examples
+    --------
+    >>> from skeer._sweep import allowed_count
+    >>> allowed_count(0.1, 10), allowed_count(0.29, 100), allowed_count(0.0, 5)
+    (1, 29, 0)
+    """
+    c = min(n, math.floor(rate * n))
+    while c < n and (c + 1) / n <= rate:
+        c += 1
+    while c > 0 and c / n > rate:
+        c -= 1
+    return c
+
+
+def eer_sorted(genuine, impostor, n_genuine, n_impostor):
+    """(EER, threshold) from sorted runs (:func:`skeer.metrics.equal_error_rate`)."""
+    lo, hi = search(
+        genuine,
+        impostor,
+        n_impostor,
+        lambda g, i: g * n_impostor >= i * n_genuine,  # FNMR >= FMR, exactly
+    )
+    # lo exists: at the lowest score FNMR = 0 < FMR = 1.
+    t0, g0, i0 = lo
+    t0 = float(t0)
+    if hi is None:  # the crossing is towards "reject all" (threshold +inf)
+        t1, g1, i1 = math.nextafter(t0, math.inf), n_genuine, 0
+    else:
+        t1, g1, i1 = float(hi[0]), hi[1], hi[2]
+    d0 = g0 * n_impostor - i0 * n_genuine  # < 0 (integers: exact)
+    d1 = g1 * n_impostor - i1 * n_genuine  # >= 0
+    lam = d0 / (d0 - d1)
+    eer = (g0 + lam * (g1 - g0)) / n_genuine
+    threshold = t1 if lam == 1 else (1 - lam) * t0 + lam * t1
+    return eer, threshold
+
+
+def fnmr_at_fmr_sorted(genuine, impostor, n_genuine, n_impostor, fmr):
+    """Lowest FNMR with an FMR at most ``fmr`` (:func:`skeer.metrics.fnmr_at_fmr`)."""
+    allowed = allowed_count(fmr, n_impostor)
+    _, hi = search(genuine, impostor, n_impostor, lambda g, i: i <= allowed)
+    return 1.0 if hi is None else hi[1] / n_genuine
+
+
+def fmr_at_fnmr_sorted(genuine, impostor, n_genuine, n_impostor, fnmr):
+    """Lowest FMR with an FNMR at most ``fnmr`` (:func:`skeer.metrics.fmr_at_fnmr`)."""
+    allowed = allowed_count(fnmr, n_genuine)
+    if allowed >= n_genuine:  # rejecting everything is allowed: FMR = 0
+        return 0.0
+    lo, _ = search(genuine, impostor, n_impostor, lambda g, i: g > allowed)
+    return lo[2] / n_impostor  # lo exists: at the lowest score g = 0
+
+
+def det_sorted(genuine, impostor, n_genuine, n_impostor):
+    """(fmr, fnmr, thresholds) at every distinct score, then +inf.
+
+    See :func:`skeer.metrics.det_points`.
+    """
+    merged = np.concatenate([*genuine, *impostor])
+    merged.sort()
+    first = np.empty(len(merged), dtype=bool)
+    first[0] = True
+    np.not_equal(merged[1:], merged[:-1], out=first[1:])
+    n_below = np.flatnonzero(first)  # number of scores below each distinct score
+    scores = merged[n_below]
+    del merged, first
+    m = len(scores)
+    thresholds = np.empty(m + 1)
+    thresholds[:m] = scores
+    thresholds[m] = np.inf
+    g = sum(run.searchsorted(scores, side="left") for run in genuine)
+    del scores
+    fnmr = np.empty(m + 1)
+    np.divide(g, n_genuine, out=fnmr[:m])
+    fnmr[m] = 1.0
+    n_below -= g  # impostor scores below the threshold
+    del g
+    np.subtract(n_impostor, n_below, out=n_below)  # ... and at or above it
+    fmr = np.empty(m + 1)
+    np.divide(n_below, n_impostor, out=fmr[:m])
+    fmr[m] = 0.0
+    return fmr, fnmr, thresholds
+
+
+def rates_at_targets(rate_at, value, name, load_runs, *, stacklevel=4):
+    """``rate_at(*runs, target)`` for every target rate in ``value``.
+
+    The shared body of the "rate at a target rate" metrics, in their order:
+    check ``value`` (target rate(s) in [0, 1], named ``name``), then get the
+    runs from ``load_runs()`` (which validates the scores), warn with few
+    genuine comparisons, and evaluate once per distinct target.
+
+    Parameters
+    ----------
+    rate_at : callable
+        :func:`fnmr_at_fmr_sorted` or :func:`fmr_at_fnmr_sorted`.
+    value : float or array-like of float
+        The target rate(s).
+    name : str
+        The argument's name, for error messages.
+    load_runs : callable
+        Returns ``(genuine, impostor, n_genuine, n_impostor)``.
+    stacklevel : int, default=4
+        Of the warning; the default points at the caller of the function
+        that calls this one.
+
+    Returns
+    -------
+    rates : float or ndarray of float
+        The shape of ``value`` (a float for a scalar).
+    """
+    targets, scalar = check_target_rates(value, name)
+    runs = load_runs()
+    warn_few_genuine(runs[2], stacklevel=stacklevel)
+    if scalar:
+        return rate_at(*runs, float(targets))
+    flat = targets.ravel().tolist()
+    cache = {t: rate_at(*runs, t) for t in dict.fromkeys(flat)}
+    return np.array([cache[t] for t in flat]).reshape(targets.shape)
+
+
+def auc(genuine, impostor):
+    """Area under the ROC curve, as :func:`sklearn.metrics.roc_auc_score`.
+
+    The Mann-Whitney form: the share of (genuine, impostor) score pairs in
+    which the genuine score is the higher, ties counting one half. It needs
+    one sort of the impostor scores, much faster than building the ROC curve
+    on millions of scores.
+
+    Parameters
+    ----------
+    genuine : array-like of shape (n_genuine,)
+        Scores of genuine comparisons (higher = same person).
+    impostor : array-like of shape (n_impostor,)
+        Scores of impostor comparisons.
+
+    Returns
+    -------
+    auc : float
+        In [0, 1].
+
+    Examples
+    --------
+    >>> from skeer._sweep import auc
+    >>> auc([0.9, 0.5], [0.1, 0.5])
+    0.875
+    """
+    impostor = np.sort(impostor)
+    below = np.searchsorted(impostor, genuine, side="left").sum(dtype=np.float64)
+    upto = np.searchsorted(impostor, genuine, side="right").sum(dtype=np.float64)
+    return float((below + upto) / 2 / (len(genuine) * len(impostor)))

@@ -1,0 +1,376 @@
+"""The verifier's scoring API over a template geometry, written once.
+
+:class:`~skeer.KeystrokeVerifier` and the detectors of :mod:`skeer.baselines`
+share it: ``enroll``, ``decision_function``, ``claim_scores``, ``verify``,
+``predict``, ``score``, the calibration of ``threshold_`` and the private pair
+the protocols call (``_make_templates`` / ``_score_templates``). The geometry
+itself (templates, scores, thresholds) lives in :mod:`skeer._enrol`.
+
+A host class provides:
+
+- ``_template_features(X)``: ``X`` validated (feature count, finiteness) and
+  turned into the vectors templates are made of (embeddings for a verifier,
+  ``X`` itself for a detector);
+- ``_template_geometry``: one of :data:`skeer._enrol.GEOMETRIES`;
+- ``_check_targets(y, n_samples)``: ``y`` validated as one identity per sample;
+- ``_check_fitted()``: raises ``NotFittedError`` before ``fit``.
+
+Nothing here imports torch.
+"""
+
+import warnings
+
+import numpy as np
+
+from . import _enrol
+from .metrics import equal_error_rate
+
+
+class VerificationMixin:
+    """Enrolment, scoring and calibration of a template-based verifier."""
+
+    # -- templates
+    def _templates(self):
+        return _enrol.Templates(
+            self.templates_, getattr(self, "template_scales_", None)
+        )
+
+    def _set_templates(self, classes, templates):
+        self.classes_ = classes
+        self.templates_ = templates.center
+        self.template_scales_ = templates.scale
+
+    def _claimed_columns(self, claimed, n):
+        return _enrol.claimed_columns(self.classes_, claimed, n)
+
+    # -- the protocols' hooks
+    def _make_templates(self, X, codes, n_codes):
+        """Templates of subjects ``0..n_codes-1`` from rows of ``X``."""
+        return _enrol.make_templates(
+            self._template_features(X), codes, n_codes, self._template_geometry
+        )
+
+    def _score_templates(self, X, templates, cols=None):
+        """Score matrix of ``X`` against ``templates``, or one score per row."""
+        F = self._template_features(X)
+        if cols is None:
+            return _enrol.score_matrix(F, templates, self._template_geometry)
+        return _enrol.score_claims(F, templates, cols, self._template_geometry)
+
+    # -- calibration
+    def _calibration_n_enroll(self, codes):
+        """``n_enroll``, or fewer when fewer than 2 subjects have more samples.
+
+        None when no 2 subjects have 2 samples each.
+        """
+        counts = np.sort(np.bincount(codes)[np.unique(codes)])[::-1]
+        if len(counts) < 2 or counts[1] < 2:
+            return None
+        return int(min(self.n_enroll, counts[1] - 1))
+
+    def _open_set_scores(self, F, codes):
+        """Binary labels and scores of the open-set protocol on features ``F``.
+
+        Per subject the first ``n_enroll`` samples (fewer if needed, see
+        :meth:`_calibration_n_enroll`) enrol and every later one probes; each
+        subject's first probe is also scored against every other template.
+        ``(None, None)`` when fewer than 2 subjects have 2 samples.
+        """
+        n_enroll = self._calibration_n_enroll(codes)
+        if n_enroll is None:
+            return None, None
+        split = _enrol.open_set_split(codes, n_enroll, None)
+        judge = _enrol.FeatureJudge(F, self._template_geometry)
+        genuine, S = _enrol.open_set_scores(judge, split)
+        impostor = _enrol.impostor_scores(S)
+        y_true = np.r_[np.ones(len(genuine), np.int8), np.zeros(len(impostor), np.int8)]
+        return y_true, np.r_[genuine, impostor]
+
+    def _warn_calibration(self, codes, what, stacklevel=3):
+        """One warning for each way the calibration data fall short."""
+        n_enroll = self._calibration_n_enroll(codes)
+        if n_enroll is None:
+            warnings.warn(
+                f"Fewer than 2 {what} subjects have 2 samples: no open-set "
+                "calibration is possible; threshold_ is set on every sample "
+                "against the templates of all subjects (optimistic).",
+                UserWarning,
+                stacklevel=stacklevel,
+            )
+            return
+        if n_enroll < self.n_enroll:
+            warnings.warn(
+                f"Fewer than 2 {what} subjects have n_enroll + 1 = "
+                f"{self.n_enroll + 1} samples; threshold_ is calibrated with "
+                f"{n_enroll} enrolment sample(s) per subject instead.",
+                UserWarning,
+                stacklevel=stacklevel,
+            )
+        counts = np.bincount(codes)[np.unique(codes)]
+        n_skipped = int((counts < n_enroll + 1).sum())
+        if n_skipped:
+            warnings.warn(
+                f"{n_skipped} of {len(counts)} {what} subjects have fewer than "
+                f"{n_enroll + 1} samples and are left out of the calibration of "
+                "threshold_.",
+                UserWarning,
+                stacklevel=stacklevel,
+            )
+
+    def _calibrate(self, F, codes):
+        """``threshold_`` at ``operating_point`` on the open-set scores of ``F``."""
+        y_true, scores = self._open_set_scores(F, codes)
+        if y_true is None:
+            _, codes = np.unique(codes, return_inverse=True)
+            n = int(codes.max()) + 1
+            geometry = self._template_geometry
+            S = _enrol.score_matrix(
+                F, _enrol.make_templates(F, codes, n, geometry), geometry
+            )
+            y = np.zeros(S.shape, np.int8)
+            y[np.arange(len(S)), codes] = 1
+            y_true, scores = y.ravel(), S.ravel()
+        return _enrol.threshold_at(y_true, scores, self.operating_point)
+
+    # -- the public API
+    def enroll(self, X, y, *, reset=False):
+        """Add or replace subject templates without training.
+
+        Each subject in ``y`` gets a template from its samples in the
+        estimator's template geometry; a subject already enrolled is replaced;
+        every other enrolled subject is kept unless ``reset=True``.
+        ``threshold_`` is unchanged.
+
+        Parameters
+        ----------
+        X : array-like
+            Input as in ``fit``.
+        y : array-like of shape (n_samples,)
+            Subject of each sample. Identities must be of the kind already
+            enrolled (integers with integers, strings with strings): mixing
+            kinds is refused, since promotion could merge two subjects.
+        reset : bool, default=False
+            Drop every enrolled subject first (e.g. the training subjects,
+            before deploying on new users).
+
+        Returns
+        -------
+        self : object
+            With ``classes_`` (sorted), ``templates_`` and ``template_scales_``
+            updated.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skeer.baselines import Euclidean
+        >>> rng = np.random.default_rng(0)
+        >>> det = Euclidean().fit(rng.normal(size=(24, 4)), np.repeat([0, 1, 2], 8))
+        >>> det.enroll(rng.normal(size=(5, 4)), [7] * 5).classes_.tolist()
+        [0, 1, 2, 7]
+        >>> det.enroll(rng.normal(size=(5, 4)), [9] * 5, reset=True).classes_.tolist()
+        [9]
+        """
+        self._check_fitted()
+        if not isinstance(reset, (bool, np.bool_)):
+            raise ValueError(f"reset must be True or False, got {reset!r}.")
+        F = self._template_features(X)
+        y = self._check_targets(y, len(F))
+        new_classes, codes = np.unique(y, return_inverse=True)
+        new = _enrol.make_templates(F, codes, len(new_classes), self._template_geometry)
+        if reset:
+            self._set_templates(new_classes, new)
+            return self
+        classes, merged = _enrol.merge_templates(
+            self.classes_, self._templates(), new_classes, new
+        )
+        self._set_templates(classes, merged)
+        return self
+
+    def unenroll(self, ids):
+        """Remove enrolled subjects.
+
+        Parameters
+        ----------
+        ids : array-like or scalar
+            Enrolled identities to remove; an identity that is not enrolled
+            is an error (nothing is removed then).
+
+        Returns
+        -------
+        self : object
+            With ``classes_``, ``templates_`` and ``template_scales_`` updated.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skeer.baselines import Cosine
+        >>> rng = np.random.default_rng(0)
+        >>> det = Cosine().fit(rng.normal(size=(24, 4)), np.repeat([0, 1, 2], 8))
+        >>> det.unenroll(1).classes_.tolist()
+        [0, 2]
+        """
+        self._check_fitted()
+        ids = np.atleast_1d(np.asarray(ids))
+        cols = self._claimed_columns(ids, len(ids))
+        keep = np.ones(len(self.classes_), dtype=bool)
+        keep[cols] = False
+        t = self._templates()
+        self._set_templates(
+            self.classes_[keep],
+            _enrol.Templates(
+                t.center[keep], None if t.scale is None else t.scale[keep]
+            ),
+        )
+        return self
+
+    def decision_function(self, X):
+        """Similarity of each sample to each enrolled subject.
+
+        Parameters
+        ----------
+        X : array-like
+            Input as in ``fit``.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples, n_classes_)
+            Columns in ``classes_`` order (the shape of a multiclass
+            classifier's decision function, also for two subjects); higher
+            means more likely the same person. Computed in bounded blocks.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skeer.baselines import Manhattan
+        >>> X = np.array([[0.0, 0.0], [0.0, 0.2], [1.0, 1.0], [1.0, 1.2]])
+        >>> Manhattan(n_enroll=1).fit(X, [0, 0, 1, 1]).decision_function(X[:1])
+        array([[-0.1, -2.1]])
+        """
+        self._check_fitted()
+        return _enrol.score_matrix(
+            self._template_features(X), self._templates(), self._template_geometry
+        )
+
+    def claim_scores(self, X, claimed):
+        """Similarity of each sample to the template of the subject it claims.
+
+        Parameters
+        ----------
+        X : array-like
+            Input as in ``fit``.
+        claimed : array-like of shape (n_samples,) or scalar
+            The subject each sample claims to be; must be enrolled.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            The claimed column of :meth:`decision_function`, computed without
+            the full score matrix.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skeer.baselines import Manhattan
+        >>> X = np.array([[0.0, 0.0], [0.0, 0.2], [1.0, 1.0], [1.0, 1.2]])
+        >>> Manhattan(n_enroll=1).fit(X, [0, 0, 1, 1]).claim_scores(X[:2], [1, 0])
+        array([-2.1, -0.1])
+        """
+        self._check_fitted()
+        F = self._template_features(X)
+        cols = self._claimed_columns(claimed, len(F))
+        return _enrol.score_claims(F, self._templates(), cols, self._template_geometry)
+
+    def verify(self, X, claimed):
+        """Accept or reject identity claims at ``threshold_``.
+
+        Parameters
+        ----------
+        X : array-like
+            Input as in ``fit``.
+        claimed : array-like of shape (n_samples,) or scalar
+            The subject each sample claims to be; must be enrolled.
+
+        Returns
+        -------
+        accepted : ndarray of bool, shape (n_samples,)
+            True where :meth:`claim_scores` is ``>= threshold_``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skeer.baselines import Cosine
+        >>> rng = np.random.default_rng(0)
+        >>> y = np.repeat(np.arange(4), 10)
+        >>> X = rng.normal(size=(4, 6))[y] + 0.1 * rng.normal(size=(40, 6))
+        >>> Cosine().fit(X, y).verify(X[:3], [0, 0, 3]).tolist()
+        [True, True, False]
+        """
+        return self.claim_scores(X, claimed) >= self.threshold_
+
+    def predict(self, X):
+        """Subject of the most similar template.
+
+        Parameters
+        ----------
+        X : array-like
+            Input as in ``fit``.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Subjects from ``classes_`` (never the full score matrix at once).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skeer.baselines import Euclidean
+        >>> X = np.array([[0.0, 0.0], [0.0, 0.2], [1.0, 1.0], [1.0, 1.2]])
+        >>> Euclidean(n_enroll=1).fit(X, ["a", "a", "b", "b"]).predict([[0.9, 1.1]])
+        array(['b'], dtype='<U1')
+        """
+        self._check_fitted()
+        best = _enrol.best_templates(
+            self._template_features(X), self._templates(), self._template_geometry
+        )
+        return self.classes_[best]
+
+    def score(self, X, y, sample_weight=None):
+        """Negative closed-set equal error rate (greater is better).
+
+        Every sample is compared with every enrolled template: its own
+        subject's column is a genuine comparison, the others impostor ones.
+
+        Parameters
+        ----------
+        X : array-like
+            Input as in ``fit``.
+        y : array-like of shape (n_samples,)
+            Subjects, all enrolled.
+        sample_weight : None
+            Not supported; must be None.
+
+        Returns
+        -------
+        score : float
+            ``-equal_error_rate(y, decision_function(X), labels=classes_)``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skeer.baselines import ScaledManhattan
+        >>> rng = np.random.default_rng(0)
+        >>> y = np.repeat(np.arange(4), 10)
+        >>> X = rng.normal(size=(4, 6))[y] + 0.1 * rng.normal(size=(40, 6))
+        >>> ScaledManhattan().fit(X, y).score(X, y)
+        -0.0
+        """
+        if sample_weight is not None:
+            raise ValueError(
+                "sample_weight is not supported by score: every comparison counts once."
+            )
+        self._check_fitted()
+        F = self._template_features(X)
+        y = self._check_targets(y, len(F))
+        self._claimed_columns(y, len(F))
+        scores = _enrol.score_matrix(F, self._templates(), self._template_geometry)
+        return -float(equal_error_rate(y, scores, labels=self.classes_))

@@ -1,0 +1,504 @@
+"""Loss ablation: train the same verifier with each loss and compare them.
+
+:func:`compare_losses` trains one network per loss and seed on the same
+subject-disjoint split, with the same batches and epoch budget, judges each
+on the held-out subjects with the open-set protocol and returns a
+:class:`LossComparison`: every run's report and validation curve, mean ± SD
+over seeds, seconds per epoch and how many epochs each loss needs to reach
+the best validation EER of a reference loss (triplet by default). The
+``skeer bench`` command is this function plus files.
+"""
+
+import time
+import warnings
+
+import numpy as np
+from sklearn.base import clone
+
+__all__ = ["LossComparison", "compare_losses"]
+
+DEFAULT_LOSSES = ("eer-area", "eer-direct", "triplet", "set2set", "contrastive")
+# summary rows: (summary key, report keys read in order: the first one present)
+_SUMMARY_METRICS = (
+    ("global_eer", ("eer",)),
+    ("mean_subject_eer", ("mean_subject_eer", "mean_identity_eer")),
+    ("fnmr_at_fmr_0.01", ("fnmr_at_fmr_0.01",)),
+)
+
+
+def _unavailable(name):
+    """None if the loss can be built here, else why not (e.g. a missing package)."""
+    from .registry import get_loss
+
+    cls, kwargs = get_loss(name)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cls(**kwargs)
+    except ImportError as exc:
+        return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return None
+
+
+def _runs(losses, operating_points):
+    """``[(label, loss, operating point)]`` in order: EER losses at each point."""
+    runs = []
+    for loss in losses:
+        if loss.startswith("eer"):
+            for op in operating_points:
+                runs.append((loss if op == "eer" else f"{loss}@{op:g}", loss, op))
+        else:
+            runs.append((loss, loss, "eer"))
+    return runs
+
+
+def _epochs_to(curve, target):
+    for i, v in enumerate(curve, 1):
+        if v is not None and v <= target:
+            return i
+    return None
+
+
+def _mean_sd(values):
+    vals = np.asarray([v for v in values if v is not None], dtype=float)
+    if vals.size == 0:
+        return {"mean": None, "sd": None, "n": 0}
+    sd = float(vals.std(ddof=1)) if vals.size > 1 else 0.0
+    return {"mean": float(vals.mean()), "sd": sd, "n": int(vals.size)}
+
+
+def _first_key(report, keys):
+    for key in keys:
+        if key in report:
+            return report[key]
+    return None
+
+
+def _fmt(stat, *, pct=True, digits=2):
+    if stat["mean"] is None:
+        return "n/a"
+    scale = 100 if pct else 1
+    text = f"{scale * stat['mean']:.{digits}f} ± {scale * stat['sd']:.{digits}f}"
+    return text + (" %" if pct else "")
+
+
+class LossComparison:
+    """Results of a loss ablation, as :func:`compare_losses` returns them.
+
+    Built from the runs alone: the summary (mean ± SD over seeds) and the
+    epochs each run needs to reach the reference loss's best validation EER
+    are derived here.
+
+    Parameters
+    ----------
+    runs : dict of str to list of dict
+        Per label (a loss name, or ``"loss@fmr"`` at another operating point),
+        one dict per seed with at least ``"seed"``, ``"metrics"`` (the
+        protocol report), ``"valid_eer"`` (validation EER per epoch, None
+        where not measured) and ``"seconds_per_epoch"``.
+    baseline : str or None, default="triplet"
+        Label of the reference run for ``"epochs_to_baseline_best"``: the
+        first epoch at which a run's validation EER is at most the best
+        validation EER of the reference run with the same seed. None skips it.
+    skipped : dict of str to str, default=None
+        Losses left out and why (e.g. a missing optional package).
+    params : dict, default=None
+        Settings shared by every run (``"model"``, ``"max_epochs"``,
+        ``"batch"``, ``"n_seeds"``, ...), used in the table's caption.
+
+    Attributes
+    ----------
+    runs : dict of str to list of dict
+        The runs; each dict gains ``"epochs_to_baseline_best"`` (int or None).
+    summary : dict of str to dict
+        Per label: ``"global_eer"``, ``"mean_subject_eer"``,
+        ``"fnmr_at_fmr_0.01"``, ``"epochs_to_baseline_best"`` and
+        ``"seconds_per_epoch"``, each ``{"mean", "sd", "n"}`` over seeds (SD
+        with ``ddof=1``, 0 for one seed; None when no seed has a value).
+    baseline, skipped, params
+        As given (``skipped`` and ``params`` as dicts).
+
+    See Also
+    --------
+    compare_losses : Runs the ablation.
+
+    Examples
+    --------
+    >>> from skeer.benchmark import LossComparison
+    >>> run = lambda seed, eer, curve: {"seed": seed, "metrics": {"eer": eer},
+    ...     "valid_eer": curve, "seconds_per_epoch": 1.0}
+    >>> result = LossComparison({
+    ...     "eer-area": [run(0, 0.10, [0.3, 0.2, 0.1])],
+    ...     "triplet": [run(0, 0.12, [0.3, 0.25, 0.2])],
+    ... })
+    >>> result.summary["eer-area"]["global_eer"]
+    {'mean': 0.1, 'sd': 0.0, 'n': 1}
+    >>> result.runs["eer-area"][0]["epochs_to_baseline_best"]
+    2
+    """
+
+    def __init__(self, runs, *, baseline="triplet", skipped=None, params=None):
+        self.runs = {label: [dict(r) for r in rs] for label, rs in runs.items()}
+        self.baseline = baseline
+        self.skipped = dict(skipped or {})
+        self.params = dict(params or {})
+        reference = {r["seed"]: r for r in self.runs.get(baseline, [])}
+        for rs in self.runs.values():
+            for r in rs:
+                base = reference.get(r["seed"])
+                best = None
+                if base is not None:
+                    seen = [v for v in base["valid_eer"] if v is not None]
+                    best = min(seen) if seen else None
+                r["epochs_to_baseline_best"] = (
+                    None if best is None else _epochs_to(r["valid_eer"], best)
+                )
+        self.summary = {}
+        for label, rs in self.runs.items():
+            row = {
+                key: _mean_sd([_first_key(r["metrics"], keys) for r in rs])
+                for key, keys in _SUMMARY_METRICS
+            }
+            row["epochs_to_baseline_best"] = _mean_sd(
+                [r["epochs_to_baseline_best"] for r in rs]
+            )
+            row["seconds_per_epoch"] = _mean_sd([r["seconds_per_epoch"] for r in rs])
+            self.summary[label] = row
+
+    def __repr__(self):
+        return (
+            f"{type(self).__name__}(losses={list(self.runs)}, "
+            f"baseline={self.baseline!r})"
+        )
+
+    def curves(self, key="valid_eer"):
+        """Per-epoch curves of every run, for :func:`~skeer.plotting.plot_convergence`.
+
+        Parameters
+        ----------
+        key : {"valid_eer", "train_loss"}, default="valid_eer"
+            Which per-epoch record of the runs.
+
+        Returns
+        -------
+        curves : dict of str to list of list
+            Per label, one curve per seed.
+
+        Examples
+        --------
+        >>> from skeer.benchmark import LossComparison
+        >>> result = LossComparison({"triplet": [{"seed": 0, "metrics": {},
+        ...     "valid_eer": [0.3, 0.2], "seconds_per_epoch": 1.0}]})
+        >>> result.curves()
+        {'triplet': [[0.3, 0.2]]}
+        """
+        return {label: [r[key] for r in rs] for label, rs in self.runs.items()}
+
+    def to_dict(self):
+        """Everything as plain dicts and lists (JSON-ready but for NaN).
+
+        Returns
+        -------
+        result : dict
+            ``"summary"``, ``"runs"``, ``"baseline"``, ``"skipped"`` and
+            ``"params"``.
+
+        Examples
+        --------
+        >>> from skeer.benchmark import LossComparison
+        >>> sorted(LossComparison({}).to_dict())
+        ['baseline', 'params', 'runs', 'skipped', 'summary']
+        """
+        return {
+            "summary": self.summary,
+            "runs": self.runs,
+            "baseline": self.baseline,
+            "skipped": self.skipped,
+            "params": self.params,
+        }
+
+    def to_markdown(self, *, data_description=None):
+        """The summary as a markdown table, one row per loss, with a caption.
+
+        Parameters
+        ----------
+        data_description : str, default=None
+            Names the data in the caption ("... on <data_description>, ...").
+
+        Returns
+        -------
+        text : str
+            A caption line, a blank line and the table (EERs in percent,
+            mean ± SD over seeds), ending with a newline.
+
+        Examples
+        --------
+        >>> from skeer.benchmark import LossComparison
+        >>> result = LossComparison({"triplet": [{"seed": 0,
+        ...     "metrics": {"eer": 0.125}, "valid_eer": [0.3, 0.2],
+        ...     "seconds_per_epoch": 1.5}]})
+        >>> print(result.to_markdown().splitlines()[-1])
+        | triplet | 12.50 ± 0.00 % | n/a | n/a | 2.0 ± 0.0 | 1.50 ± 0.00 |
+        """
+        p = self.params
+        n_seeds = p.get("n_seeds") or max(
+            (len(rs) for rs in self.runs.values()), default=0
+        )
+        caption = ["Loss ablation:", p.get("model", "network")]
+        if data_description:
+            caption[-1] += f" on {data_description}"
+        caption[-1] += ","
+        if p.get("max_epochs") is not None:
+            caption.append(f"{p['max_epochs']} epochs,")
+        if p.get("batch") is not None:
+            caption.append(f"batches {p['batch'][0]} x {p['batch'][1]},")
+        caption.append(
+            f"{n_seeds} seed(s) (mean ± SD over seeds; test subjects unseen in "
+            "training)."
+        )
+        base = self.baseline
+        columns = ["loss", "global EER", "mean per-subject EER", "FNMR @ 1 % FMR"]
+        if base is not None:
+            columns.append(f"epochs to {base}'s best")
+        columns.append("s / epoch")
+        lines = [
+            " ".join(caption),
+            "",
+            "| " + " | ".join(columns) + " |",
+            "|" + "---|" * len(columns),
+        ]
+        for label, s in self.summary.items():
+            cells = [
+                label,
+                _fmt(s["global_eer"]),
+                _fmt(s["mean_subject_eer"]),
+                _fmt(s["fnmr_at_fmr_0.01"]),
+            ]
+            if base is not None:
+                reach = s["epochs_to_baseline_best"]
+                if base not in self.runs:
+                    text = f"n/a (no {base} run)"
+                elif reach["n"] == 0:
+                    text = "not reached"
+                else:
+                    text = _fmt(reach, pct=False, digits=1)
+                    if reach["n"] < len(self.runs[label]):
+                        text += f" ({reach['n']}/{len(self.runs[label])} seeds reached)"
+                cells.append(text)
+            cells.append(_fmt(s["seconds_per_epoch"], pct=False))
+            lines.append("| " + " | ".join(cells) + " |")
+        return "\n".join(lines) + "\n"
+
+
+def _network_name(estimator):
+    module = getattr(estimator, "module", None)
+    if module is None:
+        return "default network"
+    return getattr(module, "__name__", type(module).__name__)
+
+
+def compare_losses(
+    X,
+    y,
+    *,
+    losses=DEFAULT_LOSSES,
+    operating_points=("eer",),
+    estimator=None,
+    features=None,
+    n_seeds=3,
+    test_size=1 / 3,
+    n_enroll=5,
+    n_probe=5,
+    baseline="triplet",
+    random_state=0,
+    verbose=0,
+):
+    """Train the same verifier with each loss and judge it on unseen subjects.
+
+    For each seed ``s`` (``random_state``, ``random_state + 1``, ...), the
+    subjects are split once with
+    :func:`~skeer.protocols.train_test_split_identities` (``random_state=s``);
+    then for each loss a copy of ``estimator`` with that loss as its criterion
+    and ``random_state=s`` is fitted on the training subjects and judged with
+    :func:`~skeer.protocols.evaluate_verification` on the test subjects. So
+    every loss gets the same network, split, batches and epoch budget.
+
+    Parameters
+    ----------
+    X : sequence of sessions or array-like of shape (n_samples, L, F)
+        Free-text sessions (with ``features``) or the feature arrays the
+        estimator takes.
+    y : array-like of shape (n_samples,)
+        Subject of each sample.
+    losses : sequence of str, default=("eer-area", "eer-direct", "triplet", \
+            "set2set", "contrastive")
+        Loss names of :mod:`skeer.registry`. A loss that cannot be built here
+        (a missing optional package) is skipped with a warning.
+    operating_points : sequence of "eer" or float in (0, 1), default=("eer",)
+        Operating points at which each EER loss (``"eer"``, ``"eer-*"``)
+        trains; a run at a false-match rate ``f`` is labelled ``"loss@f"``.
+        The other losses train once.
+    estimator : KeystrokeVerifier, default=None
+        The template of every run (unfitted; cloned). Its criterion and
+        ``criterion__*`` parameters are replaced per run, its
+        ``operating_point`` and ``random_state`` too. None means
+        ``KeystrokeVerifier(patience=None)``: the full epoch budget for all.
+    features : transformer, default=None
+        Applied once to all of ``X`` (cloned, ``fit_transform``) before the
+        splits, e.g. :class:`~skeer.features.KeystrokeFeatures`; None uses
+        ``X`` as given.
+    n_seeds : int, default=3
+        Number of seeds (splits and initialisations).
+    test_size : float in (0, 1) or int, default=1/3
+        Share (or number) of subjects held out for the test.
+    n_enroll, n_probe : int, default=5
+        Enrolment and genuine-probe sessions per test subject (see
+        :func:`~skeer.protocols.evaluate_verification`).
+    baseline : str or None, default="triplet"
+        The loss whose best validation EER the others race to (see
+        :class:`LossComparison`).
+    random_state : int, default=0
+        The first seed.
+    verbose : int, default=0
+        If positive, show a progress bar over the runs (on stderr).
+
+    Returns
+    -------
+    result : LossComparison
+        Every run's report and curves, and their summary over seeds.
+
+    Raises
+    ------
+    ValueError
+        If a loss name is unknown or a count invalid.
+    RuntimeError
+        If none of ``losses`` can be built.
+
+    Warns
+    -----
+    UserWarning
+        ``"skipping loss NAME: REASON"`` for each loss that cannot be built.
+
+    See Also
+    --------
+    skeer.registry.get_loss : The losses by name.
+
+    Notes
+    -----
+    Each run's ``UserWarning``\\ s during ``fit`` (e.g. small-batch notices)
+    are silenced: they would repeat once per run. A run records
+    ``"metrics"``, ``"valid_eer"`` and ``"train_loss"`` per epoch,
+    ``"epochs"``, ``"seconds_per_epoch"`` (mean of skorch's ``dur``) and
+    ``"fit_s"`` (wall time of ``fit``).
+
+    Examples
+    --------
+    >>> from skeer import KeystrokeFeatures, KeystrokeVerifier
+    >>> from skeer.benchmark import compare_losses
+    >>> from skeer.datasets import make_keystrokes
+    >>> X, y = make_keystrokes(n_subjects=9, n_sessions=12, random_state=0)
+    >>> net = KeystrokeVerifier(max_epochs=1, n_identities_per_batch=3,
+    ...                         n_samples_per_identity=4, patience=None)
+    >>> result = compare_losses(X, y, losses=["eer", "triplet"], estimator=net,
+    ...                         features=KeystrokeFeatures(max_len=10),
+    ...                         n_seeds=1, n_enroll=3, n_probe=3)
+    >>> list(result.summary), result.runs["eer"][0]["epochs"]
+    (['eer', 'triplet'], 1)
+    """
+    from .protocols import evaluate_verification, train_test_split_identities
+    from .registry import LOSSES as known
+    from .registry import get_loss
+
+    losses = list(dict.fromkeys(losses))
+    unknown = [name for name in losses if name not in known]
+    if unknown or not losses:
+        what = ", ".join(map(repr, unknown)) if unknown else "(none given)"
+        raise ValueError(f"unknown loss {what}; choose from {', '.join(known)}")
+    if isinstance(n_seeds, bool) or not isinstance(n_seeds, int) or n_seeds < 1:
+        raise ValueError(f"n_seeds must be a positive integer, got {n_seeds!r}.")
+    if isinstance(random_state, bool) or not isinstance(random_state, int):
+        raise ValueError(f"random_state must be an int, got {random_state!r}.")
+    if estimator is None:
+        from .verifier import KeystrokeVerifier
+
+        estimator = KeystrokeVerifier(patience=None)
+    skipped = {}
+    for name in losses:
+        reason = _unavailable(name)
+        if reason is not None:
+            skipped[name] = reason
+            warnings.warn(f"skipping loss {name}: {reason}", UserWarning, stacklevel=2)
+    runs = [r for r in _runs(losses, operating_points) if r[1] not in skipped]
+    if not runs:
+        raise RuntimeError(f"none of the losses {losses} is available")
+
+    y = np.asarray(y)
+    if features is not None:
+        X = clone(features).fit_transform(X, y)
+    results = {label: [] for label, _, _ in runs}
+
+    from tqdm.auto import tqdm
+
+    with tqdm(
+        total=len(runs) * n_seeds,
+        desc="compare_losses",
+        unit="run",
+        disable=not verbose,
+        dynamic_ncols=True,
+    ) as bar:
+        for seed in range(random_state, random_state + n_seeds):
+            X_train, X_test, y_train, y_test = train_test_split_identities(
+                X, y, test_size=test_size, random_state=seed
+            )
+            for label, loss, op in runs:
+                bar.set_postfix_str(f"{label}, seed {seed}")
+                criterion, kwargs = get_loss(loss)
+                params = {
+                    k: v
+                    for k, v in clone(estimator).get_params(deep=False).items()
+                    if not k.startswith("criterion__")
+                }
+                params.update(
+                    criterion=criterion,
+                    operating_point=op,
+                    random_state=seed,
+                    **{f"criterion__{k}": v for k, v in kwargs.items()},
+                )
+                net = type(estimator)(**params)
+                t0 = time.perf_counter()
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", UserWarning)
+                    net.fit(X_train, y_train)
+                fit_s = time.perf_counter() - t0
+                metrics = evaluate_verification(
+                    net, X_test, y_test, n_enroll=n_enroll, n_probe=n_probe
+                )
+                hist = [dict(row) for row in net.history]
+                results[label].append(
+                    {
+                        "seed": seed,
+                        "loss": loss,
+                        "operating_point": op,
+                        "metrics": dict(metrics),
+                        "valid_eer": [h.get("valid_eer") for h in hist],
+                        "train_loss": [h.get("train_loss") for h in hist],
+                        "epochs": len(hist),
+                        "seconds_per_epoch": float(np.mean([h["dur"] for h in hist])),
+                        "fit_s": fit_s,
+                    }
+                )
+                bar.update()
+    params = {
+        "model": _network_name(estimator),
+        "max_epochs": getattr(estimator, "max_epochs", None),
+        "batch": [
+            getattr(estimator, "n_identities_per_batch", None),
+            getattr(estimator, "n_samples_per_identity", None),
+        ],
+        "n_seeds": n_seeds,
+        "test_size": test_size,
+        "n_enroll": n_enroll,
+        "n_probe": n_probe,
+        "operating_points": list(operating_points),
+    }
+    return LossComparison(results, baseline=baseline, skipped=skipped, params=params)

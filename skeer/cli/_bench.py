@@ -1,0 +1,91 @@
+"""``skeer bench``: the loss ablation of :func:`skeer.benchmark.compare_losses`."""
+
+from ._output import (
+    config,
+    matplotlib_or_warn,
+    network_name,
+    save_figure,
+    say,
+    versions,
+    write_json,
+)
+from ._parser import UsageError, data_kind
+from ._shared import load_data, make_verifier, n_subjects, resolve_model
+
+
+def cmd_bench(args):
+    from ..benchmark import compare_losses
+    from ..features import KeystrokeFeatures
+
+    if data_kind(args.data) == "cmu":
+        raise UsageError("bench runs on free-text data (synthetic, aalto, kvc)")
+    model_name = resolve_model(args)
+    data = load_data(args)
+    # the template of every run; compare_losses sets each run's loss, operating
+    # point and seed. Early stopping is off unless asked for: the same budget
+    estimator = make_verifier(
+        args,
+        model=model_name,
+        loss="eer",
+        operating_point="eer",
+        seed=0,
+        patience=args.patience or None,
+    )
+    features = KeystrokeFeatures(max_len=args.max_len)
+    say(
+        args,
+        f"skeer bench: {model_name}, losses {','.join(args.losses)} x "
+        f"{args.seeds} seeds, {args.epochs} epochs each, on {data.description}",
+    )
+    protocol = {
+        k: v
+        for k, v in (("n_enroll", args.n_enroll), ("n_probe", args.n_probe))
+        if v is not None
+    }
+    result = compare_losses(
+        data.data,
+        data.target,
+        losses=args.losses,
+        operating_points=args.operating_points,
+        estimator=estimator,
+        features=features,
+        n_seeds=args.seeds,
+        test_size=args.test_size,
+        verbose=not args.quiet,
+        **protocol,
+    )
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    md = result.to_markdown(data_description=data.description)
+    (out / "bench.md").write_text(md, encoding="utf-8")
+    write_json(
+        out / "bench.json",
+        {
+            "command": "bench",
+            "config": config(args, model=model_name),
+            "features": features.get_params(),
+            "data": {
+                "description": data.description,
+                "n_samples": len(data.target),
+                "n_subjects": n_subjects(data.target),
+            },
+            **result.to_dict(),
+            "versions": versions(),
+        },
+    )
+    files = ["bench.md", "bench.json"]
+    if matplotlib_or_warn("convergence.png"):
+        from ..plotting import plot_convergence
+
+        def draw(ax):
+            plot_convergence(result.curves(), ax=ax)
+            ax.set_title(
+                f"{network_name(model_name)}: validation EER per epoch "
+                f"({args.seeds} seed{'s' * (args.seeds > 1)})",
+                fontsize="medium",
+            )
+
+        save_figure(draw, out / "convergence.png", (6.5, 4.0))
+        files.append("convergence.png")
+    say(args, "", md.rstrip(), "", f"wrote {out}/: " + ", ".join(files))
+    return 0

@@ -1,0 +1,185 @@
+"""Steps shared by the commands: load data, build a verifier, load a model, judge."""
+
+from pathlib import Path
+
+import numpy as np
+
+from ._output import note
+from ._parser import DEFAULT_SUBJECTS, UsageError, data_kind
+
+_FIXED_TEXT = ("cmu",)
+
+
+def check_data_path(spec):
+    kind, _, path = spec.partition(":")
+    if path and not Path(path).expanduser().exists():
+        raise FileNotFoundError(f"--data {kind}: no such file or folder: {path!r}")
+
+
+def load_data(args):
+    """:func:`~skeer.datasets.load_dataset` of ``--data`` and its options."""
+    from ..datasets import load_dataset
+
+    check_data_path(args.data)
+    kind = data_kind(args.data)
+    if not args.quiet and kind != "synthetic":
+        note(f"loading {args.data} ...")
+    n_subjects = args.subjects
+    if kind == "synthetic" and n_subjects is None:
+        n_subjects = DEFAULT_SUBJECTS
+    return load_dataset(
+        args.data,
+        scenario=args.scenario,
+        n_subjects=n_subjects,
+        n_sessions=args.sessions,
+        random_state=args.data_seed,
+    )
+
+
+def resolve_model(args):
+    """The network's name, checked against the kind of data (before loading it)."""
+    fixed_text = data_kind(args.data) in _FIXED_TEXT
+    name = args.model or ("mlp" if fixed_text else "typenet")
+    if fixed_text and name != "mlp":
+        raise UsageError(
+            f"--model {name} needs free-text sessions; fixed-text data "
+            f"({args.data}) needs --model mlp"
+        )
+    if not fixed_text and name == "mlp":
+        raise UsageError(
+            "--model mlp is for fixed-text data (cmu:PATH); use typenet or "
+            "type2branch for free text"
+        )
+    return name
+
+
+def check_device(device):
+    import torch
+
+    kind = torch.device(device).type
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(
+            f"--device {device}: CUDA is not available (torch {torch.__version__})"
+        )
+    if kind == "mps" and not torch.backends.mps.is_available():
+        raise RuntimeError(f"--device {device}: MPS is not available")
+
+
+def make_verifier(args, *, model, loss, operating_point, seed, patience, callbacks=()):
+    """An unfitted :class:`~skeer.KeystrokeVerifier` from the training options."""
+    from ..registry import get_loss, get_network
+    from ..verifier import KeystrokeVerifier
+
+    check_device(args.device)
+    criterion, kwargs = get_loss(loss)
+    P, K = args.batch
+    return KeystrokeVerifier(
+        module=get_network(model),
+        criterion=criterion,
+        operating_point=operating_point,
+        max_epochs=args.epochs,
+        lr=args.lr,
+        n_identities_per_batch=P,
+        n_samples_per_identity=K,
+        batches_per_epoch=args.batches_per_epoch,
+        validation_size=args.validation_size,
+        patience=patience,
+        device=args.device,
+        amp=args.amp,
+        random_state=seed,
+        callbacks=list(callbacks) or None,
+        verbose=0,
+        **{f"criterion__{k}": v for k, v in kwargs.items()},
+    )
+
+
+def evaluate(model, X, y, args, *, fixed_text):
+    """``(report, y_binary, scores)`` of ``model`` under the data's protocol.
+
+    Free text: :func:`~skeer.protocols.evaluate_verification`; fixed text:
+    :func:`~skeer.protocols.evaluate_fixed_text` on each subject's first
+    ``--n-enroll + --n-probe`` repetitions.
+    """
+    from .. import protocols
+    from ..datasets import select_subjects
+
+    if not fixed_text:
+        kw = {}
+        if args.n_enroll is not None:
+            kw["n_enroll"] = args.n_enroll
+        if args.n_probe is not None:
+            kw["n_probe"] = args.n_probe
+        report, y_bin, scores = protocols.evaluate_verification(
+            model, X, y, return_scores=True, **kw
+        )
+        return dict(report), y_bin, scores
+    kw = {}
+    if args.n_enroll is not None:
+        kw["n_train"] = args.n_enroll
+    if args.n_impostor is not None:
+        kw["n_impostor_reps"] = args.n_impostor
+    if args.n_probe is not None:
+        X, y = select_subjects(
+            X, y, n_per_subject=kw.get("n_train", 200) + args.n_probe
+        )
+    report, y_bin, scores = protocols.evaluate_fixed_text(
+        model, X, y, return_scores=True, **kw
+    )
+    return dict(report), y_bin, scores
+
+
+def check_model_data(pipe, fixed_text, spec):
+    """ValueError if the model's input (free or fixed text) is not the data's."""
+    ndims = [s.input_ndim_ for _, s in pipe.steps if hasattr(s, "input_ndim_")]
+    if not ndims:
+        return
+    fixed_model = ndims[-1] == 2
+    if fixed_model != fixed_text:
+        kind = "fixed-text" if fixed_model else "free-text"
+        raise ValueError(
+            f"the model was trained on {kind} data and cannot score {spec}"
+        )
+
+
+def n_subjects(y):
+    return len(np.unique(y))
+
+
+# ---------------------------------------------------------------------------
+# the saved model: one file holding the fitted pipeline
+MODEL_FILE = "model.skeer"
+# earlier skeer saved the verifier alone, with the features' parameters beside it
+_FEATURES_FILE = "features.json"
+
+
+def load_model(path, device):
+    """The fitted model saved at ``path``, as :func:`skeer.persistence.load` reads it.
+
+    A verifier saved alone (as earlier skeer did) comes back in a pipeline behind
+    :class:`~skeer.KeystrokeFeatures` built from the ``features.json`` beside
+    it (default settings, with a warning, when there is none).
+    """
+    import json
+
+    from sklearn.pipeline import Pipeline, make_pipeline
+
+    from ..features import KeystrokeFeatures
+    from ..persistence import load
+
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"MODEL: no such file: {str(path)!r}")
+    check_device(device)
+    model = load(path, map_location=device)
+    if isinstance(model, Pipeline):
+        return model
+    feat_file = path.parent / _FEATURES_FILE
+    if feat_file.is_file():
+        params = json.loads(feat_file.read_text(encoding="utf-8")).get("params", {})
+    else:
+        params = {}
+        note(
+            f"warning: no {_FEATURES_FILE} beside {path.name}; using the default "
+            "feature settings"
+        )
+    return make_pipeline(KeystrokeFeatures(**params), model)

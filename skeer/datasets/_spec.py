@@ -1,0 +1,267 @@
+"""Load any supported dataset from one short name, and select subjects.
+
+A *dataset spec* is the string the ``skeer`` command takes as ``--data``:
+``"synthetic"``, ``"aalto:PATH"``, ``"kvc:PATH"`` or ``"cmu:PATH"``.
+:func:`load_dataset` turns it into one :class:`~sklearn.utils.Bunch` with the
+same fields whatever the format, so code (the command line among it) handles
+every dataset alike. Nothing here imports torch.
+"""
+
+from pathlib import Path
+
+import numpy as np
+from sklearn.utils import Bunch, _safe_indexing
+
+from ._aalto import load_aalto
+from ._cmu import load_cmu
+from ._kvc import load_kvc
+from ._synthetic import make_keystrokes
+
+__all__ = ["load_dataset", "select_subjects"]
+
+FORMATS = ("synthetic", "aalto", "kvc", "cmu")
+FIXED_TEXT = ("cmu",)
+# per-sample arrays each loader returns besides data and target
+_PER_SAMPLE = {"aalto": ("session", "sentence", "user_input"), "kvc": ("session",)}
+_PER_SAMPLE["cmu"] = ("session", "rep")
+
+
+def _parse_spec(spec):
+    """``(kind, path or None)`` of a dataset spec; ValueError if malformed."""
+    if not isinstance(spec, str):
+        raise ValueError(
+            f"a dataset spec is a string such as 'synthetic' or 'aalto:PATH', "
+            f"got {spec!r}"
+        )
+    kind, sep, path = spec.partition(":")
+    kind = kind.strip().lower()
+    if kind not in FORMATS:
+        raise ValueError(
+            f"unknown data format {spec!r}; expected synthetic, aalto:PATH, "
+            "kvc:PATH or cmu:PATH"
+        )
+    if kind == "synthetic":
+        if path:
+            raise ValueError("'synthetic' takes no path")
+        return "synthetic", None
+    if not sep or not path:
+        raise ValueError(f"{kind} data need a path: {kind}:PATH")
+    return kind, path
+
+
+def _selection(y, n_subjects=None, n_per_subject=None):
+    """Indices (sorted) of the first subjects' first samples."""
+    y = np.asarray(y)
+    keep = np.ones(len(y), dtype=bool)
+    if n_subjects is not None:
+        _, first = np.unique(y, return_index=True)
+        keep &= np.isin(y, y[np.sort(first)][:n_subjects])
+    if n_per_subject is not None:
+        _, inverse = np.unique(y, return_inverse=True)
+        order = np.argsort(inverse, kind="stable")
+        counts = np.bincount(inverse)
+        rank = np.empty(len(y), dtype=np.int64)
+        rank[order] = np.arange(len(y)) - np.repeat(np.cumsum(counts) - counts, counts)
+        keep &= rank < n_per_subject
+    return np.flatnonzero(keep)
+
+
+def _check_count(value, name):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(f"{name} must be a positive integer or None, got {value!r}.")
+    return int(value)
+
+
+def select_subjects(X, y, *, n_subjects=None, n_per_subject=None):
+    """Keep the first subjects, and the first samples of each subject.
+
+    Subjects count in order of first appearance in ``y`` and samples keep
+    their order, so a selection of time-ordered data stays time-ordered.
+
+    Parameters
+    ----------
+    X : sequence or array-like of length n_samples
+        Samples: a list of sessions or an array of fixed-text vectors.
+    y : array-like of shape (n_samples,)
+        Subject of each sample.
+    n_subjects : int, default=None
+        Keep the first ``n_subjects`` subjects (all when None, or when there
+        are fewer).
+    n_per_subject : int, default=None
+        Keep each kept subject's first ``n_per_subject`` samples (all when
+        None).
+
+    Returns
+    -------
+    X_subset : same kind as X
+        The selected samples, in their original order.
+    y_subset : ndarray
+        Their subjects.
+
+    Raises
+    ------
+    ValueError
+        If ``X`` and ``y`` differ in length or a count is not a positive
+        integer.
+
+    See Also
+    --------
+    load_dataset : Applies ``n_subjects`` while loading, to every per-sample
+        array of the dataset.
+    skeer.protocols.train_test_split_identities : Subject-disjoint split.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skeer.datasets import select_subjects
+    >>> X = np.arange(8).reshape(-1, 1)
+    >>> y = np.array([7, 7, 7, 3, 3, 3, 5, 5])
+    >>> X_sub, y_sub = select_subjects(X, y, n_subjects=2, n_per_subject=2)
+    >>> X_sub.ravel().tolist(), y_sub.tolist()
+    ([0, 1, 3, 4], [7, 7, 3, 3])
+    """
+    n_subjects = _check_count(n_subjects, "n_subjects")
+    n_per_subject = _check_count(n_per_subject, "n_per_subject")
+    y = np.asarray(y)
+    if y.ndim != 1 or len(y) != len(X):
+        raise ValueError(
+            f"y must be 1-D with one subject per sample of X ({len(X)}), got shape "
+            f"{y.shape}."
+        )
+    idx = _selection(y, n_subjects, n_per_subject)
+    return _safe_indexing(X, idx), y[idx]
+
+
+def load_dataset(
+    spec,
+    *,
+    scenario="desktop",
+    n_subjects=None,
+    n_sessions=15,
+    random_state=0,
+):
+    """Load a dataset named by a spec such as ``"synthetic"`` or ``"cmu:PATH"``.
+
+    One entry point for every supported format, used by the ``skeer``
+    command's ``--data`` option: the same fields come back whatever the
+    format.
+
+    Parameters
+    ----------
+    spec : str
+        ``"synthetic"`` (:func:`make_keystrokes`), ``"aalto:PATH"``
+        (:func:`load_aalto`: a folder, archive or file of
+        ``*_keystrokes.txt``), ``"kvc:PATH"`` (:func:`load_kvc`: the
+        development set of a KVC-onGoing release folder) or ``"cmu:PATH"``
+        (:func:`load_cmu`: ``DSL-StrongPasswordData.csv``, fixed text). The
+        format name is case-insensitive.
+    scenario : {"desktop", "mobile"}, default="desktop"
+        KVC-onGoing scenario; ignored by the other formats.
+    n_subjects : int, default=None
+        Synthetic data: subjects generated (None: :func:`make_keystrokes`'s
+        default, 100). Other data: keep the first ``n_subjects`` subjects
+        (None: all).
+    n_sessions : int, default=15
+        Synthetic data: sessions per subject; ignored by the other formats.
+    random_state : int, RandomState instance or None, default=0
+        Synthetic data: the seed of the generator; ignored by the others.
+
+    Returns
+    -------
+    dataset : :class:`~sklearn.utils.Bunch`
+        Dictionary-like object with attributes:
+
+        data : list of ndarray of shape (n_keys, 3), or ndarray of shape \
+                (n_samples, n_features)
+            Free-text sessions (press ms, release ms, key code), or fixed-text
+            timing vectors (float64).
+        target : ndarray of shape (n_samples,)
+            The subject of each sample.
+        fixed_text : bool
+            True for fixed-text vectors (``cmu``), which need an
+            :class:`~skeer.networks.MLPEmbedder` network.
+        description : str
+            One line naming the data, e.g. ``"synthetic (12 subjects x 15
+            sessions)"``.
+        spec : str
+            The spec, normalised (``"kind"`` or ``"kind:PATH"``).
+        kind : str
+            ``"synthetic"``, ``"aalto"``, ``"kvc"`` or ``"cmu"``.
+
+        The loader's other fields follow: its per-sample arrays (``session``
+        for ``aalto`` and ``kvc``; ``sentence`` and ``user_input`` for
+        ``aalto``; ``session`` and ``rep`` for ``cmu``), selected like
+        ``data``, and the rest as the loader returns them (e.g. ``DESCR``,
+        and ``test_data`` and ``comparison_index`` of ``kvc``).
+
+    Raises
+    ------
+    ValueError
+        If the spec is malformed, the format unknown, or a count invalid.
+    FileNotFoundError
+        If the spec's path does not exist.
+
+    See Also
+    --------
+    select_subjects : The subject selection applied by ``n_subjects``.
+
+    Examples
+    --------
+    >>> from skeer.datasets import load_dataset
+    >>> ds = load_dataset("synthetic", n_subjects=4, n_sessions=3)
+    >>> len(ds.data), ds.target.tolist(), ds.fixed_text
+    (12, [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3], False)
+    >>> ds.description
+    'synthetic (4 subjects x 3 sessions)'
+    """
+    kind, path = _parse_spec(spec)
+    n_subjects = _check_count(n_subjects, "n_subjects")
+    if kind == "synthetic":
+        kwargs = {} if n_subjects is None else {"n_subjects": n_subjects}
+        X, y = make_keystrokes(
+            n_sessions=n_sessions, random_state=random_state, **kwargs
+        )
+        n = len(np.unique(y))
+        return Bunch(
+            data=X,
+            target=y,
+            fixed_text=False,
+            description=f"synthetic ({n} subjects x {n_sessions} sessions)",
+            spec="synthetic",
+            kind="synthetic",
+        )
+    if not Path(path).expanduser().exists():
+        raise FileNotFoundError(f"{kind} data: no such file or folder: {path!r}")
+    if kind == "aalto":
+        loaded = load_aalto(path)
+        description = f"Aalto 136M ({path})"
+    elif kind == "kvc":
+        loaded = load_kvc(path, scenario=scenario)
+        description = f"KVC-onGoing {scenario} dev set ({path})"
+    else:
+        loaded = load_cmu(path)
+        description = f"CMU fixed text ({path})"
+    per_sample = {k: loaded[k] for k in _PER_SAMPLE[kind] if k in loaded}
+    others = {
+        k: v
+        for k, v in loaded.items()
+        if k not in per_sample and k not in ("data", "target", "frame")
+    }
+    X, y = loaded.data, np.asarray(loaded.target)
+    if n_subjects is not None:
+        idx = _selection(y, n_subjects)
+        X, y = _safe_indexing(X, idx), y[idx]
+        per_sample = {k: np.asarray(v)[idx] for k, v in per_sample.items()}
+        description += f", first {n_subjects} subjects"
+    return Bunch(
+        data=X,
+        target=y,
+        fixed_text=kind in FIXED_TEXT,
+        description=description,
+        spec=f"{kind}:{path}",
+        kind=kind,
+        **per_sample,
+        **others,
+    )

@@ -1,0 +1,299 @@
+"""Names of skeer's networks and losses, and the classes a saved file may name.
+
+One table shared by the command line (``--model typenet``, ``--loss eer-area``)
+and by :mod:`skeer.persistence`, which restores a class from its dotted name
+only if it is on the allow-list kept here:
+
+========== =============================================================
+kind       allow-listed classes
+========== =============================================================
+network    the public classes of :mod:`skeer.networks`
+loss       the public classes of :mod:`skeer.losses`
+optimizer  the optimizers of :mod:`torch.optim` (``torch.optim.Adam``, ...)
+estimator  :class:`~skeer.features.KeystrokeFeatures`,
+           :class:`~skeer.verifier.KeystrokeVerifier`, the public estimators
+           of ``skeer.baselines`` (looked up when needed, so the list
+           follows that module) and scikit-learn's ``StandardScaler``,
+           ``RobustScaler`` and ``MinMaxScaler``
+========== =============================================================
+
+Nothing here imports torch until a network, loss or optimizer is asked for.
+
+Examples
+--------
+>>> from skeer import registry
+>>> registry.NETWORKS
+('typenet', 'type2branch', 'mlp')
+>>> registry.get_network("type2branch").__name__
+'Type2Branch'
+>>> registry.get_loss("eer-area")
+(<class 'skeer.losses.EERLoss'>, {'variant': 'area'})
+>>> registry.resolve("sklearn.preprocessing.StandardScaler", kind="estimator")
+<class 'sklearn.preprocessing._data.StandardScaler'>
+"""
+
+import importlib
+import inspect
+
+__all__ = [
+    "KINDS",
+    "LOSSES",
+    "NETWORKS",
+    "get_loss",
+    "get_network",
+    "qualified_name",
+    "resolve",
+]
+
+#: Short names of the embedding networks (the command line's ``--model``).
+NETWORKS = ("typenet", "type2branch", "mlp")
+#: Short names of the losses (the command line's ``--loss``).
+LOSSES = ("eer", "eer-area", "eer-direct", "triplet", "contrastive", "set2set")
+#: Kinds of allow-listed classes, see :func:`resolve`.
+KINDS = ("network", "loss", "optimizer", "estimator")
+
+_NETWORK_CLASSES = {
+    "typenet": "TypeNet",
+    "type2branch": "Type2Branch",
+    "mlp": "MLPEmbedder",
+}
+# short name -> (class name in skeer.losses, preset keyword arguments)
+_LOSS_CLASSES = {
+    "eer": ("EERLoss", {}),
+    "eer-area": ("EERLoss", {"variant": "area"}),
+    "eer-direct": ("EERLoss", {"variant": "direct"}),
+    "triplet": ("TripletMarginLoss", {}),
+    "contrastive": ("ContrastiveLoss", {}),
+    "set2set": ("Set2SetLoss", {}),
+}
+# estimators outside skeer.baselines: public module -> class names
+_ESTIMATORS = {
+    "skeer.features": ("KeystrokeFeatures",),
+    "skeer.verifier": ("KeystrokeVerifier",),
+    "sklearn.preprocessing": ("StandardScaler", "RobustScaler", "MinMaxScaler"),
+}
+_BASELINES = "skeer.baselines"
+
+
+def _unknown(what, name, valid):
+    return ValueError(
+        f"Unknown {what} {name!r}; valid names are: {', '.join(map(repr, valid))}."
+    )
+
+
+def get_network(name):
+    """The embedding network class called ``name``.
+
+    Parameters
+    ----------
+    name : str
+        A short name from :data:`NETWORKS` (``"typenet"``, ``"type2branch"``,
+        ``"mlp"``) or a class name (``"TypeNet"``, ``"Type2Branch"``,
+        ``"MLPEmbedder"``).
+
+    Returns
+    -------
+    network : type
+        A :class:`torch.nn.Module` subclass of :mod:`skeer.networks`, to pass
+        as ``KeystrokeVerifier(module=...)``.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not one of the names above (the message lists them).
+
+    Examples
+    --------
+    >>> from skeer.registry import get_network
+    >>> get_network("typenet")
+    <class 'skeer.networks.TypeNet'>
+    >>> get_network("MLPEmbedder") is get_network("mlp")
+    True
+    """
+    names = {**_NETWORK_CLASSES, **{v: v for v in _NETWORK_CLASSES.values()}}
+    if not isinstance(name, str) or name not in names:
+        raise _unknown("network", name, list(names))
+    return getattr(importlib.import_module("skeer.networks"), names[name])
+
+
+def get_loss(name, **kwargs):
+    """The criterion class called ``name`` and its keyword arguments.
+
+    The convention is a ``(class, kwargs)`` pair rather than an instance: a
+    :class:`~skeer.KeystrokeVerifier` given a criterion *class* passes its own
+    ``operating_point`` to it, while an instance is used as given. Pass the
+    pair on as ``criterion=cls`` and ``criterion__<key>=value``.
+
+    Parameters
+    ----------
+    name : str
+        A short name from :data:`LOSSES`: ``"eer"`` (:class:`~skeer.EERLoss`
+        with its defaults), ``"eer-area"`` / ``"eer-direct"`` (EERLoss with
+        ``variant="area"`` / ``"direct"``), ``"triplet"``, ``"contrastive"``,
+        ``"set2set"``; or a class name of :mod:`skeer.losses` (``"EERLoss"``,
+        ``"TripletMarginLoss"``, ``"ContrastiveLoss"``, ``"Set2SetLoss"``).
+    **kwargs
+        Keyword arguments for the criterion, added to the name's presets.
+        They are not checked here; the criterion checks them when built.
+
+    Returns
+    -------
+    criterion : type
+        A :class:`torch.nn.Module` subclass of :mod:`skeer.losses`.
+    kwargs : dict
+        The keyword arguments to build it with: the name's presets (e.g.
+        ``{"variant": "area"}``) updated with ``kwargs``.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is unknown (the message lists the valid names), or if
+        ``kwargs`` contradicts the name's preset (``"eer-area"`` with
+        ``variant="direct"``).
+
+    Examples
+    --------
+    >>> from skeer import KeystrokeVerifier
+    >>> from skeer.registry import get_loss
+    >>> cls, kwargs = get_loss("eer-area", beta=0.8)
+    >>> cls.__name__, kwargs
+    ('EERLoss', {'variant': 'area', 'beta': 0.8})
+    >>> clf = KeystrokeVerifier(
+    ...     criterion=cls, **{f"criterion__{k}": v for k, v in kwargs.items()})
+    >>> clf.get_params()["criterion__variant"]
+    'area'
+    """
+    classes = {cls for cls, _ in _LOSS_CLASSES.values()}
+    names = {**_LOSS_CLASSES, **{c: (c, {}) for c in sorted(classes)}}
+    if not isinstance(name, str) or name not in names:
+        raise _unknown("loss", name, list(names))
+    class_name, preset = names[name]
+    for key, value in preset.items():
+        if key in kwargs and kwargs[key] != value:
+            raise ValueError(
+                f"Loss {name!r} sets {key}={value!r}; got {key}={kwargs[key]!r}. "
+                f"Use {class_name!r} to choose {key} freely."
+            )
+    cls = getattr(importlib.import_module("skeer.losses"), class_name)
+    return cls, {**preset, **kwargs}
+
+
+def _public_classes(module_name, base):
+    module = importlib.import_module(module_name)
+    table = {}
+    for name in getattr(module, "__all__", ()):
+        obj = getattr(module, name, None)
+        if inspect.isclass(obj) and issubclass(obj, base) and obj is not base:
+            table[f"{module_name}.{name}"] = obj
+    return table
+
+
+def _allowed(kind, *, baselines=True):
+    """``{dotted name: class}`` of one kind's allow-list."""
+    if kind == "network" or kind == "loss":
+        import torch
+
+        module = "skeer.networks" if kind == "network" else "skeer.losses"
+        return _public_classes(module, torch.nn.Module)
+    if kind == "optimizer":
+        import torch
+
+        return _public_classes("torch.optim", torch.optim.Optimizer)
+    if kind == "estimator":
+        from sklearn.base import BaseEstimator
+
+        table = {}
+        for module_name, names in _ESTIMATORS.items():
+            module = importlib.import_module(module_name)
+            for name in names:
+                table[f"{module_name}.{name}"] = getattr(module, name)
+        if baselines:
+            try:
+                table.update(_public_classes(_BASELINES, BaseEstimator))
+            except ImportError:  # not written (yet) or an optional dependency
+                pass
+        return table
+    raise ValueError(f"Unknown kind {kind!r}; valid kinds are: {', '.join(KINDS)}.")
+
+
+def qualified_name(obj):
+    """The dotted name a class (or an instance's class) is saved under.
+
+    Allow-listed classes get the name of the public module that exports them
+    (``"sklearn.preprocessing.StandardScaler"``, not its private module);
+    others get ``"<module>.<qualname>"``, which :func:`resolve` refuses.
+
+    Parameters
+    ----------
+    obj : type or object
+        A class, or an instance of it.
+
+    Returns
+    -------
+    name : str
+        The dotted name.
+
+    Examples
+    --------
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skeer.registry import qualified_name
+    >>> qualified_name(StandardScaler())
+    'sklearn.preprocessing.StandardScaler'
+    >>> qualified_name(dict)
+    'builtins.dict'
+    """
+    cls = obj if inspect.isclass(obj) else type(obj)
+    module = cls.__module__ or ""
+    if module.startswith(("skeer.", "sklearn.", "torch.")):
+        for kind in KINDS:
+            baselines = module.startswith(_BASELINES)
+            for name, allowed in _allowed(kind, baselines=baselines).items():
+                if allowed is cls:
+                    return name
+    return f"{module}.{cls.__qualname__}"
+
+
+def resolve(name, *, kind=None):
+    """The allow-listed class named ``name``; nothing is imported otherwise.
+
+    Only the classes listed in this module's table resolve: no other module
+    is imported and no other name is looked up, so a saved file naming any
+    other class cannot make skeer run its code.
+
+    Parameters
+    ----------
+    name : str
+        A dotted name as written by :func:`qualified_name`.
+    kind : {"network", "loss", "optimizer", "estimator"} or None, default=None
+        Search only this kind's allow-list; ``None`` searches all of them.
+
+    Returns
+    -------
+    cls : type
+        The class.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not allow-listed (for ``kind``).
+
+    Examples
+    --------
+    >>> from skeer.registry import resolve
+    >>> resolve("skeer.networks.TypeNet", kind="network")
+    <class 'skeer.networks.TypeNet'>
+    >>> resolve("torch.optim.SGD", kind="optimizer")
+    <class 'torch.optim.sgd.SGD'>
+    >>> resolve("os.system")
+    Traceback (most recent call last):
+    ...
+    ValueError: 'os.system' is not a class skeer may load (see skeer.registry).
+    """
+    kinds = KINDS if kind is None else (kind,)
+    for k in kinds:
+        baselines = isinstance(name, str) and name.startswith(_BASELINES)
+        table = _allowed(k, baselines=baselines)
+        if isinstance(name, str) and name in table:
+            return table[name]
+    what = "a class" if kind is None else f"an allow-listed {kind} class"
+    raise ValueError(f"{name!r} is not {what} skeer may load (see skeer.registry).")

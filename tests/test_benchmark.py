@@ -1,0 +1,167 @@
+"""Tests of :mod:`skeer.benchmark`: the loss ablation as a library function."""
+
+import json
+import sys
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+from skeer import KeystrokeFeatures, KeystrokeVerifier
+from skeer.benchmark import LossComparison, compare_losses
+from skeer.datasets import make_keystrokes
+from skeer.protocols import evaluate_verification, train_test_split_identities
+from skeer.registry import get_loss
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = make_keystrokes(n_subjects=9, n_sessions=12, random_state=0)
+    return KeystrokeFeatures(max_len=12).fit_transform(X, y), y
+
+
+@pytest.fixture(scope="module")
+def net():
+    return KeystrokeVerifier(
+        max_epochs=2, n_identities_per_batch=3, n_samples_per_identity=4, patience=None
+    )
+
+
+PROTOCOL = {"n_enroll": 3, "n_probe": 3}
+
+
+def _run(label, seed, eer, curve, seconds=1.0):
+    return {
+        "seed": seed,
+        "metrics": {"eer": eer, "mean_subject_eer": eer, "fnmr_at_fmr_0.01": 0.5},
+        "valid_eer": curve,
+        "seconds_per_epoch": seconds,
+    }
+
+
+def test_compare_losses_equals_a_hand_written_run(data, net):
+    """Each run is the template with its loss, operating point and seed, fitted
+    on the seed's subject-disjoint split and judged on the held-out subjects."""
+    X, y = data
+    result = compare_losses(
+        X,
+        y,
+        losses=["eer-area"],
+        operating_points=["eer", 0.05],
+        estimator=net,
+        n_seeds=2,
+        random_state=3,
+        **PROTOCOL,
+    )
+    assert list(result.runs) == ["eer-area", "eer-area@0.05"]
+    run = result.runs["eer-area@0.05"][1]
+    assert run["seed"] == 4 and run["operating_point"] == 0.05 and run["epochs"] == 2
+    cls, kwargs = get_loss("eer-area")
+    expected = clone(net).set_params(
+        criterion=cls,
+        operating_point=0.05,
+        random_state=4,
+        **{f"criterion__{k}": v for k, v in kwargs.items()},
+    )
+    X_tr, X_te, y_tr, y_te = train_test_split_identities(
+        X, y, test_size=1 / 3, random_state=4
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        expected.fit(X_tr, y_tr)
+    assert run["metrics"] == evaluate_verification(expected, X_te, y_te, **PROTOCOL)
+    assert run["valid_eer"] == [h.get("valid_eer") for h in expected.history]
+    assert run["train_loss"] == [h["train_loss"] for h in expected.history]
+
+
+def test_compare_losses_featurises_raw_sessions_once(data, net):
+    X_raw, y = make_keystrokes(n_subjects=9, n_sessions=12, random_state=0)
+    kw = {"losses": ["triplet"], "estimator": net, "n_seeds": 1, **PROTOCOL}
+    from_raw = compare_losses(X_raw, y, features=KeystrokeFeatures(max_len=12), **kw)
+    from_features = compare_losses(*data, **kw)
+    assert (
+        from_raw.runs["triplet"][0]["metrics"]
+        == from_features.runs["triplet"][0]["metrics"]
+    )
+
+
+def test_compare_losses_replaces_the_templates_criterion(data, net):
+    # criterion__variant suits EERLoss only; a triplet run must not receive it
+    template = clone(net).set_params(criterion__variant="direct")
+    result = compare_losses(
+        *data, losses=["triplet"], estimator=template, n_seeds=1, **PROTOCOL
+    )
+    assert result.runs["triplet"][0]["epochs"] == 2
+
+
+def test_compare_losses_skips_an_unavailable_loss(data, net, monkeypatch):
+    monkeypatch.setitem(sys.modules, "pytorch_metric_learning", None)
+    with pytest.warns(UserWarning, match="skipping loss contrastive"):
+        result = compare_losses(
+            *data,
+            losses=["eer", "contrastive"],
+            estimator=clone(net).set_params(max_epochs=1),
+            n_seeds=1,
+            **PROTOCOL,
+        )
+    assert list(result.runs) == ["eer"] and list(result.skipped) == ["contrastive"]
+    # no triplet run: nothing to race to
+    assert result.summary["eer"]["epochs_to_baseline_best"]["n"] == 0
+    assert "n/a (no triplet run)" in result.to_markdown()
+    with pytest.warns(UserWarning), pytest.raises(RuntimeError, match="available"):
+        compare_losses(*data, losses=["contrastive"], estimator=net, n_seeds=1)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"losses": ["focal"]}, "unknown loss 'focal'"),
+        ({"losses": []}, "none given"),
+        ({"n_seeds": 0}, "n_seeds"),
+        ({"random_state": None}, "random_state"),
+    ],
+)
+def test_compare_losses_checks_its_arguments(data, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        compare_losses(*data, **kwargs)
+
+
+def test_loss_comparison_summary_and_race_to_the_baseline():
+    result = LossComparison(
+        {
+            "eer": [
+                _run("eer", 0, 0.10, [0.4, 0.2, 0.1]),
+                _run("eer", 1, 0.20, [0.5, 0.5, 0.5]),
+            ],
+            "triplet": [
+                _run("triplet", 0, 0.30, [0.4, 0.3, None]),
+                _run("triplet", 1, 0.40, [0.45, 0.4, 0.4]),
+            ],
+        },
+        params={"model": "TypeNet", "max_epochs": 3, "batch": [4, 4], "n_seeds": 2},
+    )
+    eer = result.summary["eer"]
+    assert eer["global_eer"]["mean"] == pytest.approx(0.15)
+    assert eer["global_eer"]["sd"] == pytest.approx(np.std([0.1, 0.2], ddof=1))
+    # seed 0 reaches triplet's best (0.3) at epoch 2; seed 1 never reaches 0.4
+    assert [r["epochs_to_baseline_best"] for r in result.runs["eer"]] == [2, None]
+    assert eer["epochs_to_baseline_best"] == {"mean": 2.0, "sd": 0.0, "n": 1}
+    assert [r["epochs_to_baseline_best"] for r in result.runs["triplet"]] == [2, 2]
+    md = result.to_markdown(data_description="toy data")
+    assert md.startswith("Loss ablation: TypeNet on toy data, 3 epochs, batches 4 x 4")
+    assert "| eer | 15.00 ± 7.07 % |" in md and "(1/2 seeds reached)" in md
+    assert result.curves()["triplet"][0] == [0.4, 0.3, None]
+    assert json.loads(json.dumps(result.to_dict()))["summary"] == result.summary
+
+
+def test_loss_comparison_without_baseline():
+    result = LossComparison({"eer": [_run("eer", 0, 0.1, [None])]}, baseline=None)
+    assert result.runs["eer"][0]["epochs_to_baseline_best"] is None
+    assert "epochs to" not in result.to_markdown()
+    # a reference run without validation EER (validation_size=0) races nobody
+    result = LossComparison(
+        {"eer": [_run("eer", 0, 0.1, [0.2])], "triplet": [_run("t", 0, 0.2, [None])]}
+    )
+    assert result.runs["eer"][0]["epochs_to_baseline_best"] is None
+    assert "not reached" in result.to_markdown()

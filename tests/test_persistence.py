@@ -1,0 +1,562 @@
+"""Saving and loading verifiers, pipelines and estimators (skeer.persistence)."""
+
+import json
+import re
+import sys
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.decomposition import PCA
+from sklearn.exceptions import NotFittedError
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
+
+import skeer
+from skeer import KeystrokeFeatures, KeystrokeVerifier, load, save
+from skeer.datasets import make_keystrokes
+
+FAST = dict(
+    max_epochs=3,
+    n_identities_per_batch=6,
+    n_samples_per_identity=4,
+    random_state=0,
+)
+
+
+@pytest.fixture(scope="module")
+def fixed_text():
+    rng = np.random.default_rng(0)
+    centers = rng.normal(size=(8, 6))
+    y = np.repeat(np.arange(8), 12)
+    X = (centers[y] + 0.25 * rng.normal(size=(len(y), 6))).astype(np.float32)
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def verifier(fixed_text):
+    X, y = fixed_text
+    return KeystrokeVerifier(**FAST, operating_point=0.1, module__dropout=0.2).fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def sessions():
+    return make_keystrokes(n_subjects=8, n_sessions=8, random_state=0)
+
+
+def _write_blob(path, blob):
+    torch.save(blob, path)
+    return path
+
+
+def _rewrite_config(src, dst, edit):
+    blob = torch.load(src, weights_only=True)
+    config = json.loads(blob["config"])
+    edit(config, blob)
+    blob["config"] = json.dumps(config)
+    return _write_blob(dst, blob)
+
+
+def _assert_same_state(a, b):
+    assert type(a) is type(b)
+    assert a.get_params() == b.get_params()
+    fitted = {k for k in vars(a) if k.endswith("_") and not k.startswith("__")}
+    assert fitted == {k for k in vars(b) if k.endswith("_") and not k.startswith("__")}
+    for key in fitted:
+        va, vb = getattr(a, key), getattr(b, key)
+        assert type(va) is type(vb), key
+        if isinstance(va, np.ndarray):
+            assert va.dtype == vb.dtype, key
+            np.testing.assert_array_equal(va, vb)
+        else:
+            assert va == vb, key
+
+
+# ----------------------------------------------------------------------
+# verifiers
+def test_save_load_round_trips(verifier, fixed_text, tmp_path):
+    X, y = fixed_text
+    path = verifier.save(tmp_path / "model.skeer")
+    assert path == tmp_path / "model.skeer"
+    loaded = KeystrokeVerifier.load(path)
+    np.testing.assert_array_equal(
+        loaded.decision_function(X), verifier.decision_function(X)
+    )
+    np.testing.assert_array_equal(loaded.transform(X), verifier.transform(X))
+    np.testing.assert_array_equal(loaded.classes_, verifier.classes_)
+    assert loaded.threshold_ == verifier.threshold_
+    assert loaded.operating_point == 0.1
+    assert loaded.get_params()["module__dropout"] == 0.2
+    np.testing.assert_array_equal(loaded.verify(X, y), verifier.verify(X, y))
+    # the module function and the method write and read the same file
+    same = load(save(verifier, tmp_path / "again.skeer"))
+    np.testing.assert_array_equal(same.templates_, verifier.templates_)
+
+
+def test_history_survives_save_and_load(verifier, tmp_path):
+    loaded = load(save(verifier, tmp_path / "m.skeer"))
+    assert len(loaded.history) == len(verifier.history) == 3
+    for key in ("train_loss", "valid_eer", "dur"):
+        assert loaded.history[:, key] == verifier.history[:, key]
+    assert loaded.history[-1, "batches", 0] == verifier.history[-1, "batches", 0]
+
+
+def test_unjsonable_history_entries_are_dropped_with_a_warning(fixed_text, tmp_path):
+    X, y = fixed_text
+    clf = KeystrokeVerifier(**{**FAST, "max_epochs": 1}).fit(X, y)
+    clf.history.record("note", object())
+    clf.history.record("score32", np.float32(0.5))
+    with pytest.warns(UserWarning, match="'note'"):
+        path = save(clf, tmp_path / "m.skeer")
+    loaded = load(path)
+    assert "note" not in loaded.history[-1]
+    assert loaded.history[-1, "score32"] == 0.5
+
+
+def test_string_identities(fixed_text, tmp_path):
+    X, y = fixed_text
+    names = np.array([f"user{i:02d}" for i in y])
+    clf = KeystrokeVerifier(**FAST).fit(X, names)
+    loaded = KeystrokeVerifier.load(clf.save(tmp_path / "m.skeer"))
+    np.testing.assert_array_equal(loaded.classes_, clf.classes_)
+    assert loaded.classes_.dtype == clf.classes_.dtype
+    assert loaded.predict(X[:3]).tolist() == clf.predict(X[:3]).tolist()
+
+
+def test_tuple_parameters_stay_tuples(fixed_text, tmp_path):
+    X, y = fixed_text
+    clf = KeystrokeVerifier(**FAST, module__hidden_sizes=(16, 8)).fit(X, y)
+    loaded = load(save(clf, tmp_path / "m.skeer"))
+    assert loaded.get_params()["module__hidden_sizes"] == (16, 8)
+
+
+def test_unstorable_verifier_parameter_is_skipped_with_a_warning(fixed_text, tmp_path):
+    X, y = fixed_text
+    clf = KeystrokeVerifier(**{**FAST, "max_epochs": 1}).fit(X, y)
+    clf.patience = {3}  # only read by fit
+    with pytest.warns(UserWarning, match="patience.*not saved"):
+        path = save(clf, tmp_path / "m.skeer")
+    assert load(path).patience == KeystrokeVerifier().patience
+
+
+def test_every_persisted_array_round_trips_none_and_absent_too(
+    verifier, fixed_text, tmp_path, monkeypatch
+):
+    X, _ = fixed_text
+    names = ("templates_", "extra_scale_", "empty_", "absent_")
+    monkeypatch.setattr(KeystrokeVerifier, "_persisted_arrays", names)
+    clf = clone(verifier)
+    clf.__dict__.update(
+        {k: v for k, v in vars(verifier).items() if k not in ("callbacks",)}
+    )
+    clf.extra_scale_ = np.arange(6, dtype=np.float16).reshape(2, 3)
+    clf.empty_ = None
+    loaded = load(save(clf, tmp_path / "m.skeer"))
+    np.testing.assert_array_equal(loaded.extra_scale_, clf.extra_scale_)
+    assert loaded.extra_scale_.dtype == np.float16
+    assert loaded.empty_ is None
+    assert not hasattr(loaded, "absent_")
+    np.testing.assert_array_equal(loaded.decision_function(X), clf.decision_function(X))
+
+
+@pytest.mark.parametrize("template", ["cosine", "scaled_manhattan"])
+def test_template_geometries_round_trip(fixed_text, tmp_path, template):
+    if "template" not in KeystrokeVerifier().get_params():
+        pytest.skip("KeystrokeVerifier has no template parameter")
+    X, y = fixed_text
+    clf = KeystrokeVerifier(**{**FAST, "max_epochs": 1}, template=template).fit(X, y)
+    loaded = load(save(clf, tmp_path / "m.skeer"))
+    # every fitted array of the verifier is saved (a missing one would change
+    # the scores or be absent)
+    for name, value in vars(clf).items():
+        if name.endswith("_") and (value is None or isinstance(value, np.ndarray)):
+            assert name in vars(loaded), name
+    np.testing.assert_array_equal(loaded.decision_function(X), clf.decision_function(X))
+    assert loaded.threshold_ == clf.threshold_
+
+
+class _MyVerifier(KeystrokeVerifier):
+    pass
+
+
+def test_subclass_is_saved_as_a_plain_verifier_and_loads_into_its_class(
+    verifier, tmp_path
+):
+    clf = _MyVerifier(**FAST)
+    clf.__dict__.update(
+        {k: v for k, v in vars(verifier).items() if k not in ("callbacks",)}
+    )
+    with pytest.warns(UserWarning, match="saved as a plain KeystrokeVerifier"):
+        path = save(clf, tmp_path / "m.skeer")
+    assert type(load(path)) is KeystrokeVerifier
+    assert type(_MyVerifier.load(path)) is _MyVerifier
+
+
+def test_unfitted_verifier_is_refused(tmp_path):
+    with pytest.raises(NotFittedError):
+        save(KeystrokeVerifier(), tmp_path / "m.skeer")
+
+
+class _TinyNet(torch.nn.Module):
+    def __init__(self, n_features, width=4):
+        super().__init__()
+        self.linear = torch.nn.Linear(n_features, width)
+
+    def forward(self, x):
+        return self.linear(x)
+
+
+def test_custom_module_needs_its_class_on_load(fixed_text, tmp_path):
+    X, y = fixed_text
+    clf = KeystrokeVerifier(_TinyNet, **FAST, module__width=5).fit(X, y)
+    path = save(clf, tmp_path / "m.skeer")
+    with pytest.raises(ValueError, match=r"_TinyNet.*pass module=") as info:
+        load(path)
+    assert str(path) in str(info.value)
+    loaded = KeystrokeVerifier.load(path, module=_TinyNet)
+    np.testing.assert_array_equal(loaded.transform(X), clf.transform(X))
+
+
+def test_map_location_becomes_the_device(verifier, tmp_path):
+    loaded = load(
+        save(verifier, tmp_path / "m.skeer"), map_location=torch.device("cpu")
+    )
+    assert loaded.device == "cpu"
+
+
+def test_verifier_load_refuses_a_pipeline_file(verifier, tmp_path):
+    pipe = make_pipeline(KeystrokeFeatures(max_len=8), verifier)
+    path = save(pipe, tmp_path / "p.skeer")
+    with pytest.raises(ValueError, match="holds a Pipeline.*skeer.load"):
+        KeystrokeVerifier.load(path)
+
+
+# ----------------------------------------------------------------------
+# files written by skeer before format_version 2
+def _save_format_version_1(net, path):
+    """``KeystrokeVerifier.save`` as skeer wrote it before format_version 2."""
+    params = {}
+    for key, value in net.get_params(deep=False).items():
+        if key in ("module", "criterion", "optimizer"):
+            cls = value if isinstance(value, type) else type(value)
+            params[key] = None if value is None else skeer.registry.qualified_name(cls)
+        elif key in ("iterator_train", "iterator_valid", "callbacks", "dataset"):
+            continue
+        elif key.startswith(("iterator_", "callbacks__")) or key == "train_split":
+            continue
+        else:
+            json.dumps(value)
+            params[key] = value
+    config = {
+        "format": "skeer.KeystrokeVerifier",
+        "format_version": 1,
+        "skeer_version": "0.1.0",
+        "torch_version": torch.__version__,
+        "params": params,
+        "module_class": skeer.registry.qualified_name(type(net.module_)),
+        "fitted": {
+            "classes": net.classes_.tolist(),
+            "classes_dtype": net.classes_.dtype.str,
+            "threshold": net.threshold_,
+            "n_features_in": int(net.n_features_in_),
+            "input_ndim": int(net.input_ndim_),
+        },
+    }
+    blob = {
+        "config": json.dumps(config),
+        "module_state": {k: v.cpu() for k, v in net.module_.state_dict().items()},
+        "templates": torch.from_numpy(net.templates_),
+    }
+    return _write_blob(path, blob)
+
+
+def test_format_version_1_files_still_load(verifier, fixed_text, tmp_path):
+    X, _ = fixed_text
+    path = _save_format_version_1(verifier, tmp_path / "v1.skeer")
+    loaded = KeystrokeVerifier.load(path)
+    np.testing.assert_array_equal(
+        loaded.decision_function(X), verifier.decision_function(X)
+    )
+    assert loaded.threshold_ == verifier.threshold_
+    assert loaded.operating_point == 0.1
+    assert len(loaded.history) == 0  # not in version 1 files
+
+
+# ----------------------------------------------------------------------
+# pipelines and single estimators
+def test_features_and_verifier_pipeline_round_trips(sessions, tmp_path):
+    X, y = sessions
+    pipe = make_pipeline(
+        KeystrokeFeatures(max_len=20, clip=4.0), KeystrokeVerifier(**FAST)
+    ).fit(X, y)
+    path = skeer.save(pipe, tmp_path / "pipe.skeer")
+    loaded = skeer.load(path)
+    assert isinstance(loaded, Pipeline)
+    assert [n for n, _ in loaded.steps] == [n for n, _ in pipe.steps]
+    assert loaded[0].get_params() == pipe[0].get_params()
+    np.testing.assert_array_equal(loaded.transform(X), pipe.transform(X))
+    np.testing.assert_array_equal(
+        loaded.decision_function(X), pipe.decision_function(X)
+    )
+    assert len(loaded[-1].history) == len(pipe[-1].history)
+
+
+@pytest.mark.parametrize("scaler", [StandardScaler(), RobustScaler(), MinMaxScaler()])
+def test_scaler_and_verifier_pipeline_round_trips(scaler, fixed_text, tmp_path):
+    X, y = fixed_text
+    pipe = Pipeline(
+        [("scale", scaler), ("skip", "passthrough"), ("clf", KeystrokeVerifier(**FAST))]
+    ).fit(X, y)
+    loaded = load(save(pipe, tmp_path / "pipe.skeer"))
+    assert loaded.steps[1] == ("skip", "passthrough")
+    _assert_same_state(loaded[0], pipe[0])
+    np.testing.assert_array_equal(
+        loaded.decision_function(X), pipe.decision_function(X)
+    )
+
+
+def test_timing_baseline_pipeline_round_trips(sessions, tmp_path):
+    baselines = pytest.importorskip("skeer.baselines")
+    X, y = sessions
+    pipe = baselines.make_timing_baseline(max_len=30).fit(X, y)
+    loaded = load(save(pipe, tmp_path / "baseline.skeer"))
+    assert loaded.get_params(deep=True).keys() == pipe.get_params(deep=True).keys()
+    for got, expected in zip(loaded, pipe):
+        _assert_same_state(got, expected)
+    np.testing.assert_array_equal(
+        loaded.decision_function(X), pipe.decision_function(X)
+    )
+
+
+def _single_estimators():
+    yield "robust", RobustScaler(quantile_range=(10.0, 90.0))
+    yield "minmax", MinMaxScaler(feature_range=(-1, 1))
+    yield "standard", StandardScaler(with_mean=False)
+    yield "features", KeystrokeFeatures(max_len=7)
+    try:
+        from skeer import baselines
+    except ImportError:
+        return
+    yield "scaled_manhattan", baselines.ScaledManhattan(n_enroll=3)
+    yield "template", baselines.TemplateDetector()
+
+
+@pytest.mark.parametrize("name, estimator", list(_single_estimators()))
+def test_single_estimators_round_trip(name, estimator, fixed_text, tmp_path):
+    X, y = fixed_text
+    X = X.astype(np.float64)
+    est = clone(estimator).fit(X, y)
+    loaded = load(save(est, tmp_path / f"{name}.skeer"))
+    _assert_same_state(loaded, est)
+    assert loaded.get_params() == est.get_params()  # tuples stay tuples
+    method = "transform" if hasattr(est, "transform") else "decision_function"
+    np.testing.assert_array_equal(getattr(loaded, method)(X), getattr(est, method)(X))
+
+
+def test_dataframe_feature_names_and_set_output_round_trip(fixed_text, tmp_path):
+    pd = pytest.importorskip("pandas")
+    X, _ = fixed_text
+    frame = pd.DataFrame(X, columns=[f"t{i}" for i in range(X.shape[1])])
+    scaler = StandardScaler().set_output(transform="pandas").fit(frame)
+    loaded = load(save(scaler, tmp_path / "s.skeer"))
+    assert loaded.feature_names_in_.dtype == object
+    assert loaded.feature_names_in_.tolist() == scaler.feature_names_in_.tolist()
+    out = loaded.transform(frame)
+    assert isinstance(out, pd.DataFrame)
+    pd.testing.assert_frame_equal(out, scaler.transform(frame))
+
+
+def test_estimators_that_cannot_be_stored_are_refused(fixed_text, tmp_path):
+    X, y = fixed_text
+    path = tmp_path / "x.skeer"
+    with pytest.raises(TypeError, match=r"step 'pca'.*PCA is not a class skeer"):
+        save(make_pipeline(PCA(2), StandardScaler()).fit(X), path)
+    with pytest.raises(TypeError, match=r"StandardScaler's attribute 'note_'"):
+        scaler = StandardScaler().fit(X)
+        scaler.note_ = object()
+        save(scaler, path)
+    with pytest.raises(TypeError, match=r"parameter 'copy'.*set is not storable"):
+        scaler = StandardScaler().fit(X)
+        scaler.copy = {1}
+        save(scaler, path)
+    with pytest.raises(NotFittedError):
+        save(make_pipeline(StandardScaler(), KeystrokeVerifier()), path)
+    assert not path.exists()
+
+
+# ----------------------------------------------------------------------
+# nothing from the file runs; bad files are refused clearly
+_EVIL = """
+import pathlib
+pathlib.Path({marker!r}).write_text("imported")
+
+
+class Evil:
+    def __init__(self, **kwargs):
+        pathlib.Path({marker!r}).write_text("instantiated")
+"""
+
+
+@pytest.fixture
+def evil_module(tmp_path, monkeypatch):
+    marker = tmp_path / "ran"
+    (tmp_path / "skeer_evil_module.py").write_text(_EVIL.format(marker=str(marker)))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield "skeer_evil_module", marker
+    sys.modules.pop("skeer_evil_module", None)
+
+
+def _set_step_class(name):
+    def edit(config, blob):
+        config["steps"][0]["class"] = name
+
+    return edit
+
+
+def _set_module(name):
+    def edit(config, blob):
+        config["steps"][0]["params"]["module"] = name
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        _set_step_class("skeer_evil_module.Evil"),
+        _set_step_class("builtins.eval"),
+        _set_step_class("os.system"),
+        _set_step_class("skeer.persistence.save"),
+        _set_module("skeer_evil_module.Evil"),
+        _set_module("skeer.losses.torch"),
+    ],
+)
+def test_classes_off_the_allow_list_are_refused_without_running_code(
+    verifier, tmp_path, evil_module, edit
+):
+    module_name, marker = evil_module
+    good = save(verifier, tmp_path / "good.skeer")
+    bad = _rewrite_config(good, tmp_path / "bad.skeer", edit)
+    with pytest.raises(ValueError, match=re.escape(str(bad))):
+        load(bad)
+    assert not marker.exists()
+    assert module_name not in sys.modules
+
+
+class _Payload:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_pickled_objects_are_refused_without_running_code(tmp_path):
+    marker = tmp_path / "ran"
+    path = tmp_path / "payload.skeer"
+    config = json.dumps({"format": "skeer.Estimator", "format_version": 2})
+    torch.save({"config": config, "arrays": {"0": _Payload(str(marker))}}, path)
+    with pytest.raises(ValueError, match=re.escape(str(path)) + ".*not a skeer model"):
+        load(path)
+    assert not marker.exists()
+
+
+def _tamper(key, value):
+    def edit(config, blob):
+        node = config
+        *parents, last = key
+        for k in parents:
+            node = node[k]
+        if value is KeyError:
+            del node[last]
+        else:
+            node[last] = value
+
+    return edit
+
+
+def _drop_tensor(config, blob):
+    blob["arrays"].clear()
+
+
+@pytest.mark.parametrize(
+    "edit, match",
+    [
+        (_tamper(("format_version",), 99), "newer skeer"),
+        (_tamper(("format_version",), "2"), "not a valid skeer model"),
+        (_tamper(("format",), "other"), "not a skeer model"),
+        (_tamper(("steps",), []), "not a valid skeer model"),
+        (_tamper(("steps",), KeyError), "not a valid skeer model|could not be loaded"),
+        (_tamper(("steps", 0, "fitted", "__class__"), 1), "not a valid skeer model"),
+        (_tamper(("steps", 0, "fitted", "fit"), 1), "not a valid skeer model"),
+        (_tamper(("steps", 0, "fitted", "classes_"), {"x": 1}), "not a valid"),
+        (
+            _tamper(("steps", 0, "class"), "skeer.features.KeystrokeFeatures"),
+            "could not be loaded",
+        ),
+        (_tamper(("steps", 0, "history"), "x"), "not a valid skeer model"),
+        (_drop_tensor, "not a valid skeer model"),
+    ],
+)
+def test_tampered_files_raise_a_value_error_naming_the_path(
+    verifier, tmp_path, edit, match
+):
+    good = save(verifier, tmp_path / "good.skeer")
+    bad = _rewrite_config(good, tmp_path / "bad.skeer", edit)
+    with pytest.raises(ValueError, match=match) as info:
+        load(bad)
+    assert str(bad) in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"not a model", b"", b"PK\x03\x04garbage"],
+)
+def test_files_that_are_not_models_raise_a_value_error(tmp_path, content):
+    path = tmp_path / "model.skeer"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match="not a skeer model") as info:
+        load(path)
+    assert str(path) in str(info.value)
+
+
+def test_truncated_file_raises_a_value_error(verifier, tmp_path):
+    good = save(verifier, tmp_path / "good.skeer")
+    bad = tmp_path / "bad.skeer"
+    bad.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    with pytest.raises(ValueError, match=re.escape(str(bad))):
+        load(bad)
+
+
+def test_load_rejects_other_files(tmp_path):
+    path = tmp_path / "other.pt"
+    torch.save({"weights": torch.zeros(2)}, path)
+    with pytest.raises(ValueError, match="not a skeer model"):
+        KeystrokeVerifier.load(path)
+
+
+def test_missing_file_raises_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        load(tmp_path / "missing.skeer")
+
+
+# ----------------------------------------------------------------------
+# Accelerate
+def test_accelerated_verifier_saves_as_a_plain_one(fixed_text, tmp_path):
+    pytest.importorskip("accelerate")
+    from accelerate import Accelerator
+
+    from skeer.distributed import AcceleratedKeystrokeVerifier
+
+    X, y = fixed_text
+    net = AcceleratedKeystrokeVerifier(
+        accelerator=Accelerator(cpu=True), **{**FAST, "max_epochs": 2}
+    ).fit(X, y)
+    path = net.save(tmp_path / "m.skeer")
+    config = json.loads(torch.load(path, weights_only=True)["config"])
+    assert "accelerator" not in config["steps"][0]["params"]
+    plain = KeystrokeVerifier.load(path)
+    assert type(plain) is KeystrokeVerifier
+    np.testing.assert_array_equal(plain.decision_function(X), net.decision_function(X))
+    assert plain.history[:, "train_loss"] == net.history[:, "train_loss"]
