@@ -51,8 +51,9 @@ _LAZY = {
     # protocols
     "evaluate_verification": "protocols",
     "evaluate_fixed_text": "protocols",
-    "IdentityKFold": "protocols",
-    "train_test_split_identities": "protocols",
+    "paired_difference": "protocols",
+    "IdentityKFold": "model_selection",
+    "train_test_split_identities": "model_selection",
     # persistence
     "save": "persistence",
     "load": "persistence",
@@ -60,13 +61,16 @@ _LAZY = {
 
 _SUBMODULES = [
     "baselines",
+    "benchmark",
     "cli",
     "datasets",
     "distributed",
     "features",
     "losses",
     "metrics",
+    "model_selection",
     "networks",
+    "kvc",
     "persistence",
     "plotting",
     "protocols",

@@ -539,6 +539,21 @@ class OpenSetSplit(NamedTuple):
     n_skipped: int
 
 
+def check_subjects(y, n_samples=None):
+    """``y`` as a 1-D array of subjects, aligned with ``n_samples`` samples."""
+    if y is None:
+        raise ValueError("y (one subject per sample) is required, got None.")
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"y must be 1-D (one subject per sample), got {y.shape}.")
+    if n_samples is not None and len(y) != n_samples:
+        raise ValueError(
+            f"y has {len(y)} subjects but X (or the embeddings) has {n_samples} "
+            "samples; they must be aligned."
+        )
+    return y
+
+
 def group_subjects(y):
     """Sample indices of each subject, stable: (subjects, order, starts, counts)."""
     ids, inverse = np.unique(y, return_inverse=True)

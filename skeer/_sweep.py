@@ -24,30 +24,41 @@ import numpy as np
 from ._validation import check_target_rates
 
 __all__ = [
+    "METHODS",
     "MIN_GENUINE",
     "UnreliableMetricWarning",
     "allowed_count",
     "auc",
+    "check_method",
+    "curve_counts",
     "det_sorted",
+    "eer_by_method",
     "eer_sorted",
     "fmr_at_fnmr_sorted",
+    "fnmr_at_fmr_by_method",
     "fnmr_at_fmr_sorted",
     "rates_at_targets",
     "search",
     "warn_few_genuine",
+    "warn_resolution",
 ]
 
 #: Fewer genuine comparisons than this trigger :class:`UnreliableMetricWarning`.
 MIN_GENUINE = 10
 
+#: The conventions of ``method=`` (see :func:`skeer.metrics.equal_error_rate`).
+METHODS = ("interpolate", "nearest", "pyeer", "bob")
+
 
 class UnreliableMetricWarning(UserWarning):
-    """Warn that an error rate rests on too few genuine comparisons to be reliable.
+    """Warn that an error rate rests on too few comparisons to be reliable.
 
     Issued by :func:`~skeer.metrics.equal_error_rate`,
     :func:`~skeer.metrics.fnmr_at_fmr` and :func:`~skeer.metrics.fmr_at_fnmr`
-    when fewer than 10 genuine comparisons are scored: each one then moves the
-    FNMR by more than 10 percentage points.
+    when fewer than 10 genuine comparisons are scored (each one then moves the
+    FNMR by more than 10 percentage points), and by the last two when a target
+    rate is finer than the comparisons can resolve (e.g. an FMR of 0.1 % from
+    12 impostor comparisons, whose smallest non-zero FMR is 1/12).
 
     Examples
     --------
@@ -76,6 +87,38 @@ def warn_few_genuine(n_genuine, stacklevel=3):
             UnreliableMetricWarning,
             stacklevel=stacklevel,
         )
+
+
+def warn_resolution(targets, n, name, stacklevel=3):
+    """Warn (once) when a target rate in (0, 1/n) cannot be resolved by n comparisons.
+
+    ``name`` is ``"fmr"`` (``n`` impostor comparisons) or ``"fnmr"`` (``n``
+    genuine comparisons). Zero is always resolvable (no error at all).
+    """
+    flat = np.asarray(targets, dtype=np.float64).ravel()
+    fine = np.unique(flat[(flat > 0) & (flat * n < 1)])
+    if not fine.size:
+        return
+    kind = "impostor" if name == "fmr" else "genuine"
+    rate = name.upper()
+    shown = ", ".join(f"{t:g}" for t in fine[:5]) + (", ..." if fine.size > 5 else "")
+    warnings.warn(
+        f"{name}={shown} is below the resolution of {n} {kind} comparison(s): "
+        f"the smallest non-zero {rate} they can measure is 1/{n} = {1 / n:.3g}, "
+        f"so the target is met only at {rate} = 0 and the rate reported for it "
+        f"is not an estimate at that {rate}. It needs at least "
+        f"{math.ceil(1 / fine[0])} {kind} comparisons, many more for a stable "
+        "estimate.",
+        UnreliableMetricWarning,
+        stacklevel=stacklevel,
+    )
+
+
+def check_method(method):
+    """``method`` as one of :data:`METHODS`, or ``ValueError``."""
+    if not isinstance(method, str) or method not in METHODS:
+        raise ValueError(f"method must be one of {list(METHODS)}, got {method!r}.")
+    return method
 
 
 def search(genuine, impostor, n_impostor, predicate):
@@ -189,10 +232,13 @@ def fmr_at_fnmr_sorted(genuine, impostor, n_genuine, n_impostor, fnmr):
     return lo[2] / n_impostor  # lo exists: at the lowest score g = 0
 
 
-def det_sorted(genuine, impostor, n_genuine, n_impostor):
-    """(fmr, fnmr, thresholds) at every distinct score, then +inf.
+def curve_counts(genuine, impostor, n_impostor):
+    """Error counts at every distinct score, in increasing order.
 
-    See :func:`skeer.metrics.det_points`.
+    Returns ``(scores, g, i)``: the distinct scores (dtype of the runs),
+    ``g[k]`` genuine scores below ``scores[k]`` and ``i[k]`` impostor scores at
+    or above it (int64), i.e. the operating point "accept ``score >=
+    scores[k]``". The reject-all point (``+inf``) is not included.
     """
     merged = np.concatenate([*genuine, *impostor])
     merged.sort()
@@ -202,22 +248,117 @@ def det_sorted(genuine, impostor, n_genuine, n_impostor):
     n_below = np.flatnonzero(first)  # number of scores below each distinct score
     scores = merged[n_below]
     del merged, first
+    g = sum(run.searchsorted(scores, side="left") for run in genuine)
+    g = np.asarray(g, dtype=np.int64)
+    n_below -= g  # impostor scores below the threshold
+    np.subtract(n_impostor, n_below, out=n_below)  # ... and at or above it
+    return scores, g, n_below
+
+
+def det_sorted(genuine, impostor, n_genuine, n_impostor):
+    """(fmr, fnmr, thresholds) at every distinct score, then +inf.
+
+    See :func:`skeer.metrics.det_points`.
+    """
+    scores, g, i = curve_counts(genuine, impostor, n_impostor)
     m = len(scores)
     thresholds = np.empty(m + 1)
     thresholds[:m] = scores
     thresholds[m] = np.inf
-    g = sum(run.searchsorted(scores, side="left") for run in genuine)
     del scores
     fnmr = np.empty(m + 1)
     np.divide(g, n_genuine, out=fnmr[:m])
     fnmr[m] = 1.0
-    n_below -= g  # impostor scores below the threshold
     del g
-    np.subtract(n_impostor, n_below, out=n_below)  # ... and at or above it
     fmr = np.empty(m + 1)
-    np.divide(n_below, n_impostor, out=fmr[:m])
+    np.divide(i, n_impostor, out=fmr[:m])
     fmr[m] = 0.0
     return fmr, fnmr, thresholds
+
+
+def _above(score):
+    """The smallest float above ``score``: the finite stand-in for +inf."""
+    return math.nextafter(float(score), math.inf)
+
+
+def _kvc_curve(genuine, impostor, n_genuine, n_impostor):
+    """The ROC points of the KVC-onGoing kit: ``sklearn.metrics.roc_curve``.
+
+    Decreasing thresholds, first the reject-all point, ``drop_intermediate``
+    applied (an interior point is dropped when both counts change by the
+    same amounts on either side of it). Returns ``(fmr, fnmr, thresholds)``
+    computed with sklearn's floating-point operations (``fnmr = 1 - tpr``).
+    """
+    scores, g, i = curve_counts(genuine, impostor, n_impostor)
+    fps = i[::-1].astype(np.float64)
+    tps = (n_genuine - g[::-1]).astype(np.float64)
+    thresholds = scores[::-1].astype(np.float64)
+    if len(fps) > 2:
+        keep = np.r_[
+            True, np.logical_or(np.diff(fps, 2), np.diff(tps, 2)), True
+        ].nonzero()[0]
+        fps, tps, thresholds = fps[keep], tps[keep], thresholds[keep]
+    fps = np.r_[0.0, fps]
+    tps = np.r_[0.0, tps]
+    thresholds = np.r_[_above(scores[-1]), thresholds]
+    fmr = fps / fps[-1]
+    fnmr = 1 - tps / tps[-1]
+    return fmr, fnmr, thresholds
+
+
+def _rates(genuine, impostor, n_genuine, n_impostor):
+    """(fmr, fnmr, scores, g, i) at every distinct score, increasing."""
+    scores, g, i = curve_counts(genuine, impostor, n_impostor)
+    return i / n_impostor, g / n_genuine, scores, g, i
+
+
+def eer_by_method(genuine, impostor, n_genuine, n_impostor, method):
+    """(EER, threshold) under a convention of :data:`METHODS`.
+
+    See :func:`skeer.metrics.equal_error_rate` for the definitions.
+    """
+    if method == "interpolate":
+        return eer_sorted(genuine, impostor, n_genuine, n_impostor)
+    if method == "nearest":
+        fmr, fnmr, thresholds = _kvc_curve(genuine, impostor, n_genuine, n_impostor)
+        k = int(np.argmin(np.abs(fnmr - fmr)))  # the first: the highest threshold
+        return float((fmr[k] + fnmr[k]) / 2), float(thresholds[k])
+    fmr, fnmr, scores, g, i = _rates(genuine, impostor, n_genuine, n_impostor)
+    if method == "pyeer":
+        diff = fmr - fnmr
+        below = np.flatnonzero(diff <= 0)
+        if below.size:
+            t2 = int(below[0])
+            t1 = t2 - 1 if diff[t2] != 0 and t2 != 0 else t2
+        else:  # no crossing among the scores: the reject-all point is t2
+            fmr, fnmr = np.r_[fmr, 0.0], np.r_[fnmr, 1.0]
+            scores = np.r_[scores.astype(np.float64), _above(scores[-1])]
+            t2 = len(fmr) - 1
+            t1 = t2 - 1
+        k = t1 if fmr[t1] + fnmr[t1] <= fmr[t2] + fnmr[t2] else t2
+        return float((fnmr[k] + fmr[k]) / 2), float(scores[k])
+    # "bob": the point where |FMR - FNMR| is smallest, ties to the higher
+    # threshold; compared exactly on integers when the products fit in int64
+    if n_genuine * n_impostor < 2**62:
+        gap = np.abs(i * n_genuine - g * n_impostor)
+    else:
+        gap = np.abs(fmr - fnmr)
+    k = len(gap) - 1 - int(np.argmin(gap[::-1]))
+    return float((fmr[k] + fnmr[k]) / 2), float(scores[k])
+
+
+def fnmr_at_fmr_by_method(genuine, impostor, n_genuine, n_impostor, fmr, method):
+    """FNMR at a target FMR under a convention of :data:`METHODS`.
+
+    See :func:`skeer.metrics.fnmr_at_fmr` for the definitions.
+    """
+    if method in ("interpolate", "bob"):
+        return fnmr_at_fmr_sorted(genuine, impostor, n_genuine, n_impostor, fmr)
+    if method == "nearest":
+        rates, fnmrs, _ = _kvc_curve(genuine, impostor, n_genuine, n_impostor)
+    else:  # pyeer: the distinct scores only, the lowest threshold on ties
+        rates, fnmrs, _, _, _ = _rates(genuine, impostor, n_genuine, n_impostor)
+    return float(fnmrs[int(np.argmin(np.abs(fmr - rates)))])
 
 
 def rates_at_targets(rate_at, value, name, load_runs, *, stacklevel=4):
@@ -226,20 +367,24 @@ def rates_at_targets(rate_at, value, name, load_runs, *, stacklevel=4):
     The shared body of the "rate at a target rate" metrics, in their order:
     check ``value`` (target rate(s) in [0, 1], named ``name``), then get the
     runs from ``load_runs()`` (which validates the scores), warn with few
-    genuine comparisons, and evaluate once per distinct target.
+    genuine comparisons or with a target finer than the comparisons resolve
+    (:func:`warn_resolution`, once per call), and evaluate once per distinct
+    target.
 
     Parameters
     ----------
     rate_at : callable
-        :func:`fnmr_at_fmr_sorted` or :func:`fmr_at_fnmr_sorted`.
+        :func:`fnmr_at_fmr_sorted` or :func:`fmr_at_fnmr_sorted` (or any
+        callable ``rate_at(*runs, target)``).
     value : float or array-like of float
         The target rate(s).
-    name : str
-        The argument's name, for error messages.
+    name : {"fmr", "fnmr"}
+        The argument's name, for error messages; also which count resolves
+        the targets (impostor comparisons for ``"fmr"``).
     load_runs : callable
         Returns ``(genuine, impostor, n_genuine, n_impostor)``.
     stacklevel : int, default=4
-        Of the warning; the default points at the caller of the function
+        Of the warnings; the default points at the caller of the function
         that calls this one.
 
     Returns
@@ -250,6 +395,7 @@ def rates_at_targets(rate_at, value, name, load_runs, *, stacklevel=4):
     targets, scalar = check_target_rates(value, name)
     runs = load_runs()
     warn_few_genuine(runs[2], stacklevel=stacklevel)
+    warn_resolution(targets, runs[3] if name == "fmr" else runs[2], name, stacklevel)
     if scalar:
         return rate_at(*runs, float(targets))
     flat = targets.ravel().tolist()

@@ -59,6 +59,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 from skorch.history import History
 
+from . import networks as _networks
 from . import registry
 from ._version import __version__
 from .verifier import KeystrokeVerifier
@@ -74,7 +75,13 @@ _FORMATS = (_VERIFIER, _PIPELINE, _ESTIMATOR)
 #: Key marking a non-JSON value (array, tensor, tuple, ...) in the configuration.
 _TAG = "__skeer__"
 #: Fitted attributes of every verifier, besides its class's ``_persisted_arrays``.
-_VERIFIER_STATE = ("classes_", "threshold_", "n_features_in_", "input_ndim_")
+_VERIFIER_STATE = (
+    "classes_",
+    "threshold_",
+    "n_features_in_",
+    "input_ndim_",
+    "interrupted_",
+)
 #: Private state saved besides the fitted attributes (``set_output``'s choice).
 _EXTRA_STATE = ("_sklearn_output_config",)
 #: Verifier parameters that are not saved: objects the estimator rebuilds.
@@ -82,6 +89,8 @@ _SKIPPED = ("iterator_train", "iterator_valid", "callbacks", "dataset", "train_s
 _SKIPPED_PREFIXES = ("iterator_", "callbacks__")
 #: Verifier parameters saved as class names -> their registry kind.
 _COMPONENTS = {"module": "network", "criterion": "loss", "optimizer": "optimizer"}
+#: Widest string dtype (in characters) an array of short items may declare.
+_MAX_STR_WIDTH = 1024
 
 
 def _is_state(name):
@@ -152,6 +161,14 @@ class _Encoder:
         )
 
 
+def _dtype(spec, kinds):
+    """``np.dtype(spec)`` if its kind is one of ``kinds``, else :class:`_Invalid`."""
+    dtype = np.dtype(spec)
+    if dtype.kind not in kinds or dtype.fields is not None or dtype.subdtype:
+        raise _Invalid(f"dtype {spec!r} is not allowed here")
+    return dtype
+
+
 def _tensor(arrays, key):
     tensor = arrays.get(key) if isinstance(arrays, dict) else None
     if not isinstance(tensor, torch.Tensor):
@@ -173,21 +190,33 @@ def _decode(node, arrays):
     if tag in ("scalar", "ndarray") and not isinstance(node.get("dtype"), str):
         raise _Invalid("a dtype is not a string")
     if tag == "scalar":
-        return np.dtype(node["dtype"]).type(node["value"])
+        return _dtype(node["dtype"], "biufU").type(node["value"])
     if tag == "tensor":
         return _tensor(arrays, node["key"])
     if tag == "ndarray":
-        dtype, shape = np.dtype(node["dtype"]), tuple(node["shape"])
+        shape = tuple(node["shape"])
         if "key" in node:
+            # numeric kinds only: a dtype read from the file never makes the
+            # array more than a few times the size of the tensor present
+            dtype = _dtype(node["dtype"], "biufc")
             data = _tensor(arrays, node["key"]).numpy()
             return data.astype(dtype, copy=False).reshape(shape)
+        dtype = _dtype(node["dtype"], "biufUO")
         items = node["items"]
-        if not all(v is None or type(v) in (bool, int, float, str) for v in items):
+        if not isinstance(items, list) or not all(
+            v is None or type(v) in (bool, int, float, str) for v in items
+        ):
             raise _Invalid("an array item is not a plain value")
         if dtype.kind == "O":
             out = np.empty(len(items), dtype=object)
             out[:] = items
             return out.reshape(shape)
+        if dtype.kind == "U":
+            # as wide as its longest item needs (or a little wider): a width
+            # read from the file does not allocate more than the items hold
+            longest = max((len(v) for v in items if isinstance(v, str)), default=0)
+            if dtype.itemsize // 4 > max(2 * longest, _MAX_STR_WIDTH):
+                raise _Invalid(f"string dtype {dtype.str} is wider than its items")
         return np.asarray(items, dtype=dtype).reshape(shape)
     raise _Invalid(f"unexpected value {str(node)[:60]!r}")
 
@@ -337,8 +366,8 @@ def save(estimator, path):
         estimator. For a verifier: its parameters (those that are not
         storable are skipped with a warning; callbacks and iterators are not
         saved), the network's weights, the fitted attributes ``classes_``,
-        ``threshold_``, ``n_features_in_``, ``input_ndim_`` and every
-        attribute its class lists in ``_persisted_arrays`` (e.g.
+        ``threshold_``, ``n_features_in_``, ``input_ndim_``, ``interrupted_``
+        and every attribute its class lists in ``_persisted_arrays`` (e.g.
         ``templates_``), and ``history``. For another estimator:
         ``get_params(deep=False)`` and every attribute whose name ends in
         ``_``.
@@ -412,6 +441,289 @@ def save(estimator, path):
 
 
 # ----------------------------------------------------------------------
+# consistency checks: a file must not lie about what it holds
+def _is_int(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(
+        value, (bool, np.bool_)
+    )
+
+
+def _is_real(value):
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_)
+    )
+
+
+def _check_classes(classes):
+    """``classes_``: 1-D, plain identities (no objects but str / int), sorted, unique."""
+    if not isinstance(classes, np.ndarray) or classes.ndim != 1:
+        raise _Invalid("classes_ is not a 1-D array")
+    kind = classes.dtype.kind
+    if kind not in "biufUO":
+        raise _Invalid(f"classes_ has dtype {classes.dtype}, not identities")
+    if kind == "O":
+        items = classes.tolist()
+        kinds = {str if isinstance(v, str) else int if _is_int(v) else None for v in items}
+        if None in kinds or len(kinds) > 1:
+            raise _Invalid(
+                "classes_ is an object array whose items are not all str or all int"
+            )
+    if kind == "f" and not np.isfinite(classes).all():
+        raise _Invalid("classes_ holds NaN or infinity")
+    # claims are looked up by binary search: unsorted identities would route a
+    # claim to another subject's template
+    if len(classes) > 1 and not bool(np.all(classes[1:] > classes[:-1])):
+        raise _Invalid("classes_ is not sorted and unique")
+
+
+def _check_float_matrix(value, name):
+    if not isinstance(value, np.ndarray) or value.ndim != 2:
+        raise _Invalid(f"{name} is not a 2-D array")
+    if value.dtype.kind != "f":
+        raise _Invalid(f"{name} has dtype {value.dtype}, not float")
+    if not np.isfinite(value).all():
+        raise _Invalid(f"{name} holds NaN or infinity")
+
+
+def _check_templates(est, geometry):
+    """``templates_`` / ``template_scales_`` / ``threshold_`` against each other.
+
+    Checks what the template geometry ``geometry`` and the estimator's
+    ``operating_point`` demand of the enrolled state.
+    """
+    classes = getattr(est, "classes_", None)
+    _check_classes(classes)
+    if not hasattr(est, "templates_"):
+        raise _Invalid("templates_ is missing")
+    center = est.templates_
+    _check_float_matrix(center, "templates_")
+    if len(center) != len(classes):
+        raise _Invalid(
+            f"templates_ has {len(center)} rows but classes_ holds {len(classes)} "
+            "identities"
+        )
+    if center.shape[1] < 1:
+        raise _Invalid("templates_ has no columns")
+    scale = getattr(est, "template_scales_", None)
+    if geometry == "scaled_manhattan":
+        if scale is None:
+            raise _Invalid(
+                "template_scales_ is missing but the template geometry is "
+                "'scaled_manhattan'"
+            )
+        _check_float_matrix(scale, "template_scales_")
+        if scale.shape != center.shape:
+            raise _Invalid(
+                f"template_scales_ has shape {scale.shape} but templates_ "
+                f"{center.shape}"
+            )
+        if not bool((scale > 0).all()):
+            raise _Invalid("template_scales_ holds values that are not positive")
+    elif scale is not None:
+        raise _Invalid(
+            f"template_scales_ is set but the template geometry {geometry!r} has "
+            "none (only 'scaled_manhattan' does)"
+        )
+    if geometry == "cosine" and len(center):
+        norms = np.linalg.norm(center.astype(np.float64), axis=1)
+        if not bool(np.all((np.abs(norms - 1) <= 1e-3) | (norms == 0))):
+            raise _Invalid("cosine templates_ are not unit vectors")
+    threshold = getattr(est, "threshold_", None)
+    if not _is_real(threshold):
+        raise _Invalid(f"threshold_ is {threshold!r}, not a number")
+    threshold = float(threshold)
+    if np.isnan(threshold):
+        raise _Invalid("threshold_ is NaN")
+    if np.isinf(threshold):
+        # the only infinite threshold skeer sets: -inf ("accept every claim")
+        # at a target false-match rate that allows every impostor through
+        op = getattr(est, "operating_point", "eer")
+        if threshold > 0 or op == "eer":
+            raise _Invalid(
+                f"threshold_ is {threshold} but operating_point={op!r} never "
+                "gives it (only a target false-match rate can give -inf)"
+            )
+
+
+def _check_input_shape(est):
+    n = getattr(est, "n_features_in_", None)
+    if not _is_int(n) or n < 1:
+        raise _Invalid(f"n_features_in_ is {n!r}, not a positive integer")
+    names = getattr(est, "feature_names_in_", None)
+    if names is not None and (
+        not isinstance(names, np.ndarray) or names.shape != (n,)
+    ):
+        raise _Invalid(f"feature_names_in_ does not hold {n} names")
+
+
+def _check_verifier_state(net):
+    """Fitted attributes of a verifier, before its network is built."""
+    net._validate_params()
+    _check_input_shape(net)
+    ndim = getattr(net, "input_ndim_", None)
+    if not _is_int(ndim) or ndim not in (2, 3):
+        raise _Invalid(f"input_ndim_ is {ndim!r}, not 2 or 3")
+    interrupted = getattr(net, "interrupted_", False)
+    if not isinstance(interrupted, (bool, np.bool_)):
+        raise _Invalid(f"interrupted_ is {interrupted!r}, not a bool")
+    _check_templates(net, net.template)
+
+
+#: Per-feature fitted arrays of the allow-listed scikit-learn scalers.
+_PER_FEATURE = (
+    "mean_",
+    "var_",
+    "scale_",
+    "center_",
+    "min_",
+    "data_min_",
+    "data_max_",
+    "data_range_",
+)
+
+
+def _check_estimator_state(est):
+    """Fitted attributes of a non-verifier estimator against each other."""
+    if type(est).__module__.startswith("sklearn."):
+        _check_input_shape(est)
+        n = est.n_features_in_
+        for name in _PER_FEATURE:
+            value = getattr(est, name, None)
+            if value is None:
+                continue
+            if not isinstance(value, np.ndarray) or value.shape != (n,):
+                raise _Invalid(f"{name} does not hold one value per feature ({n})")
+            if value.dtype.kind != "f" or not np.isfinite(value).all():
+                raise _Invalid(f"{name} holds values that are not finite floats")
+    if hasattr(est, "templates_") and hasattr(est, "_template_geometry"):
+        _check_templates(est, est._template_geometry)
+        n = getattr(est, "n_features_in_", None)
+        if n is not None:
+            _check_input_shape(est)
+            if est.templates_.shape[1] != n:
+                raise _Invalid(
+                    f"templates_ has {est.templates_.shape[1]} columns but "
+                    f"n_features_in_ is {n}"
+                )
+
+
+def _check_pipeline_widths(named):
+    """A scaler's output feeds the next step: their feature counts agree."""
+    steps = [(n, e) for n, e in named if e is not None and not isinstance(e, str)]
+    for (name, prev), (next_name, est) in zip(steps, steps[1:]):
+        if not type(prev).__module__.startswith("sklearn."):
+            continue
+        n_in = getattr(est, "n_features_in_", None)
+        if n_in is not None and n_in != prev.n_features_in_:
+            raise _Invalid(
+                f"step {next_name!r} takes {n_in} features but step {name!r} "
+                f"outputs {prev.n_features_in_}"
+            )
+
+
+def _int_sizes(value, name):
+    """``(name, int)`` of every positive int in a parameter (lists included)."""
+    if _is_int(value) and value > 0:
+        yield name, int(value)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _int_sizes(v, name)
+
+
+def _module_shapes(state):
+    """``{key: shape}`` of a saved state dict; every value must be a tensor."""
+    shapes = {}
+    for key, value in state.items():
+        if not isinstance(key, str) or not isinstance(value, torch.Tensor):
+            raise _Invalid("the module state holds something that is not a tensor")
+        shapes[key] = tuple(value.shape)
+    return shapes
+
+
+def _check_module_sizes(net, state):
+    """The network the saved parameters describe fits the saved weights.
+
+    Checked before anything is allocated: every size parameter of one of
+    skeer's networks is at most the number of values the saved weights hold,
+    then the network is built on the ``meta`` device (no memory) and its
+    parameter and buffer shapes are compared with the saved tensors.
+    """
+    saved = _module_shapes(state)
+    n_values = sum(int(np.prod(s, dtype=object)) for s in saved.values())
+    module = net.module
+    if module is None:
+        module = _networks.TypeNet if net.input_ndim_ == 3 else _networks.MLPEmbedder
+    cls = module if inspect.isclass(module) else type(module)
+    if cls.__module__ == _networks.__name__:
+        kwargs = net.get_params_for("module")
+        kwargs.setdefault("n_features", net.n_features_in_)
+        for name, size in (
+            pair for key, value in kwargs.items() for pair in _int_sizes(value, key)
+        ):
+            if size > max(n_values, 1):
+                raise _Invalid(
+                    f"module__{name}={size} describes a network larger than the "
+                    f"{n_values} values of the saved weights"
+                )
+    with torch.device("meta"), net._current_init_context("module"):
+        try:
+            net.initialize_module()
+            expected = {
+                k: tuple(v.shape)
+                for k, v in getattr(
+                    net.module_, "_orig_mod", net.module_
+                ).state_dict().items()
+            }
+        except RuntimeError as exc:  # e.g. a size overflows
+            raise _Invalid(
+                f"the saved parameters describe no buildable {cls.__name__} ({exc})"
+            ) from None
+        finally:
+            net.__dict__.pop("module_", None)
+    missing = sorted(set(expected) - set(saved))
+    unexpected = sorted(set(saved) - set(expected))
+    if missing or unexpected:
+        raise _Invalid(
+            f"the saved weights do not fit {cls.__name__} built from the saved "
+            f"parameters (missing {missing[:3]}, unexpected {unexpected[:3]})"
+        )
+    for key, shape in expected.items():
+        if saved[key] != shape:
+            raise _Invalid(
+                f"the saved weight {key!r} has shape {saved[key]} but "
+                f"{cls.__name__} built from the saved parameters needs {shape}"
+            )
+
+
+def _check_embedding_dim(net):
+    """The network's output has as many columns as the templates."""
+    module = getattr(net.module_, "_orig_mod", net.module_)
+    n = net.n_features_in_
+    shape = (2, n) if net.input_ndim_ == 2 else (2, 1, n)
+    first = next(module.parameters(), None)
+    device = first.device if first is not None else torch.device(net.device or "cpu")
+    training = module.training
+    module.eval()
+    try:
+        with torch.no_grad():
+            out = module(torch.zeros(shape, device=device))
+    except Exception as exc:
+        raise _Invalid(
+            f"the network does not take the saved input shape (input_ndim_="
+            f"{net.input_ndim_}, n_features_in_={n}): {exc}"
+        ) from None
+    finally:
+        module.train(training)
+    d = net.templates_.shape[1]
+    if not isinstance(out, torch.Tensor) or tuple(out.shape) != (2, d):
+        got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        raise _Invalid(
+            f"the network embeds into {got[1:] if isinstance(got, tuple) else got} "
+            f"but templates_ has {d} columns"
+        )
+
+
+# ----------------------------------------------------------------------
 # load
 class _Reader:
     def __init__(self, blob, *, map_location, module, criterion, verifier_class):
@@ -457,9 +769,13 @@ class _Reader:
         params["device"] = str(self.map_location)
         net = self.verifier_class(**params)
         self._set_state(net, fitted)
+        state = self._dict(state, "module state")
+        _check_verifier_state(net)
+        _check_module_sizes(net, state)
         net.initialize()
         target = getattr(net.module_, "_orig_mod", net.module_)
-        target.load_state_dict(self._dict(state, "module state"))
+        target.load_state_dict(state)
+        _check_embedding_dim(net)
         if history is not None:
             if not isinstance(history, list) or not all(
                 isinstance(h, dict) for h in history
@@ -500,6 +816,7 @@ class _Reader:
             )
         est = cls(**params)
         self._set_state(est, fitted)
+        _check_estimator_state(est)
         return est
 
     def load_v2(self, config):
@@ -519,6 +836,7 @@ class _Reader:
             if not isinstance(spec.get("name"), str):
                 raise _Invalid("a step has no name")
             named.append((spec["name"], est))
+        _check_pipeline_widths(named)
         params = _decode_mapping(
             config.get("pipeline_params", {}), self.blob.get("arrays"), "parameters"
         )

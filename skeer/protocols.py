@@ -2,8 +2,12 @@
 
 - :func:`evaluate_verification`: open set, free text (TypeNet / KVC style).
 - :func:`evaluate_fixed_text`: Killourhy & Maxion (DSN 2009), fixed text.
-- :class:`IdentityKFold`, :func:`train_test_split_identities`: no subject on
-  both sides of a split.
+- :func:`paired_difference`: the bootstrap CI of the difference between two
+  systems on the same comparisons.
+
+Identity-disjoint splits (:class:`~skeer.model_selection.IdentityKFold`,
+:func:`~skeer.model_selection.train_test_split_identities`) live in
+:mod:`skeer.model_selection` and are importable from here too.
 
 A fitted estimator is judged through its own enrolment and scoring (its
 template geometry, see :mod:`skeer._enrol`): a
@@ -17,35 +21,50 @@ similarity to the renormalised mean embedding. Scores are similarities
 import warnings
 
 import numpy as np
-from sklearn.model_selection import GroupKFold, GroupShuffleSplit
-from sklearn.utils import _safe_indexing
+import pandas as pd
 from sklearn.utils.validation import _num_samples
 
-from . import _enrol
+from . import _bootstrap, _enrol
+from ._enrol import check_subjects
 from ._sweep import MIN_GENUINE, auc
-from ._validation import check_positive_int, check_real
+from ._validation import check_positive_int, check_real, is_integer
 from .metrics import UnreliableMetricWarning, equal_error_rate, fnmr_at_fmr
 
 __all__ = [
     "IdentityKFold",
+    "VerificationReport",
     "evaluate_fixed_text",
     "evaluate_verification",
+    "paired_difference",
     "train_test_split_identities",
 ]
 
 
-def _check_identities(y, n_samples=None):
-    if y is None:
-        raise ValueError("y (one subject per sample) is required, got None.")
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise ValueError(f"y must be 1-D (one subject per sample), got {y.shape}.")
-    if n_samples is not None and len(y) != n_samples:
-        raise ValueError(
-            f"y has {len(y)} subjects but X (or the embeddings) has {n_samples} "
-            "samples; they must be aligned."
-        )
-    return y
+class VerificationReport(dict):
+    """A protocol's report: a plain ``dict`` of numbers, plus two tables.
+
+    It is a ``dict`` (JSON-serialisable as is, compared like one) with:
+
+    - ``subjects``: a :class:`pandas.DataFrame`, one row per subject judged
+      (``subject``, ``n_genuine``, ``n_impostor``, ``eer`` and, for free
+      text, ``fnmr_at_fmr_{level}``);
+    - ``comparisons``: a DataFrame of every comparison (``subject``: whose
+      template, ``probe_subject``, ``probe``: the probe's row in ``X``,
+      ``genuine``, ``score``) when the protocol was asked for it
+      (``return_comparisons=True``), else None.
+
+    Examples
+    --------
+    >>> from skeer.protocols import VerificationReport
+    >>> report = VerificationReport({"eer": 0.1})
+    >>> report["eer"], report.subjects is None
+    (0.1, True)
+    """
+
+    def __init__(self, *args, subjects=None, comparisons=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.subjects = subjects
+        self.comparisons = comparisons
 
 
 def _n_samples(model, X):
@@ -91,6 +110,10 @@ def evaluate_verification(
     n_enroll=5,
     n_probe=5,
     fmr_levels=(0.001, 0.01, 0.1),
+    n_bootstraps=200,
+    confidence=0.95,
+    random_state=0,
+    return_comparisons=False,
     return_scores=False,
 ):
     """Open-set verification protocol for free text (TypeNet / KVC style).
@@ -124,17 +147,32 @@ def evaluate_verification(
         enrolment); None probes with every sample after enrolment.
     fmr_levels : sequence of float in (0, 1), default=(0.001, 0.01, 0.1)
         False-match rates at which to report the false non-match rate.
+    n_bootstraps : int, default=200
+        Bootstrap replicates over subjects for the confidence intervals
+        (comparisons of one subject are not independent, so subjects are
+        resampled, with every comparison scored against their templates);
+        0 computes none.
+    confidence : float in (0, 1), default=0.95
+        Level of the percentile intervals.
+    random_state : int, Generator or None, default=0
+        Seeds the bootstrap (the default makes reports reproducible).
+    return_comparisons : bool, default=False
+        Attach every comparison as ``report.comparisons`` (a DataFrame), e.g.
+        for :func:`paired_difference` or :mod:`skeer.fairness`.
     return_scores : bool, default=False
         Also return the pooled binary labels and scores (e.g. for DET plots).
 
     Returns
     -------
-    report : dict
-        Plain Python numbers: ``"eer"`` (all scores pooled),
+    report : VerificationReport
+        A dict of plain Python numbers: ``"eer"`` (all scores pooled),
         ``"mean_subject_eer"`` and ``"std_subject_eer"`` (per subject, from
         its genuine probes and the impostor probes against its template; SD
         with ``ddof=1``), ``"fnmr_at_fmr_{level:g}"`` for each level,
-        ``"auc"``, ``"n_subjects"``, ``"n_genuine"``, ``"n_impostor"``.
+        ``"auc"``, ``"n_subjects"``, ``"n_genuine"``, ``"n_impostor"``, and
+        with ``n_bootstraps`` ``"ci"`` (``{metric: [low, high]}`` for the
+        EER, the mean subject EER and each FNMR), ``"confidence"`` and
+        ``"n_bootstraps"``. ``report.subjects`` is the per-subject table.
     y_binary : ndarray of shape (n_genuine + n_impostor,), dtype int64
         Only when ``return_scores=True``: 1 for genuine comparisons (first),
         0 for impostor ones.
@@ -171,13 +209,14 @@ def evaluate_verification(
     >>> report["n_subjects"], report["n_genuine"], report["n_impostor"]
     (20, 100, 380)
     >>> round(report["auc"], 3), report["eer"] < 0.1
-    (0.989, True)
+    (0.992, True)
     """
     n_enroll = check_positive_int(n_enroll, "n_enroll")
     n_probe = check_positive_int(n_probe, "n_probe", allow_none=True)
+    _check_bootstrap(n_bootstraps, confidence)
     levels = [check_real(v, "fmr_levels", low=0, high=1) for v in np.ravel(fmr_levels)]
     n_samples = _n_samples(model, X)
-    y = _check_identities(y, n_samples)
+    y = check_subjects(y, n_samples)
     split = _enrol.open_set_split(y, n_enroll, n_probe)
     if split.n_skipped:
         warnings.warn(
@@ -197,19 +236,28 @@ def evaluate_verification(
     impostors = _enrol.impostor_scores(S)
 
     subject_eer = np.empty(m)
-    bounds = np.concatenate(([0], np.cumsum(np.bincount(split.owner, minlength=m))))
+    subject_fnmr = np.empty((m, len(levels)))
+    counts = np.bincount(split.owner, minlength=m)
+    bounds = np.concatenate(([0], np.cumsum(counts)))
     columns = np.ascontiguousarray(S.T)  # columns[a]: every probe vs template a
-    for a in range(m):
-        own = np.concatenate((columns[a, :a], columns[a, a + 1 :]))
-        subject_eer[a] = _quiet_eer(*_binary(genuine[bounds[a] : bounds[a + 1]], own))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnreliableMetricWarning)
+        for a in range(m):
+            own = np.concatenate((columns[a, :a], columns[a, a + 1 :]))
+            labels, sc = _binary(genuine[bounds[a] : bounds[a + 1]], own)
+            subject_eer[a] = float(equal_error_rate(labels, sc))
+            if levels:
+                subject_fnmr[a] = fnmr_at_fmr(labels, sc, fmr=np.asarray(levels))
     del columns
 
     y_binary, scores = _binary(genuine, impostors)
-    report = {
-        "eer": float(equal_error_rate(y_binary, scores)),
-        "mean_subject_eer": float(subject_eer.mean()),
-        "std_subject_eer": float(subject_eer.std(ddof=1)),
-    }
+    report = VerificationReport(
+        {
+            "eer": float(equal_error_rate(y_binary, scores)),
+            "mean_subject_eer": float(subject_eer.mean()),
+            "std_subject_eer": float(subject_eer.std(ddof=1)),
+        }
+    )
     if levels:
         fnmr = np.atleast_1d(fnmr_at_fmr(y_binary, scores, fmr=np.asarray(levels)))
         for level, value in zip(levels, fnmr):
@@ -218,9 +266,72 @@ def evaluate_verification(
     report["n_subjects"] = m
     report["n_genuine"] = int(len(genuine))
     report["n_impostor"] = int(len(impostors))
+
+    # who is compared with whom: template owner and probe of every comparison
+    off = ~np.eye(m, dtype=bool).ravel()
+    owner = np.r_[split.owner, np.tile(np.arange(m), m)[off]]
+    prober = np.r_[split.owner, np.repeat(np.arange(m), m)[off]]
+    probe_rows = np.r_[split.probes, np.repeat(split.impostor, m)[off]]
+    table = {
+        "subject": split.subjects,
+        "n_genuine": counts,
+        "n_impostor": np.full(m, m - 1),
+        "eer": subject_eer,
+    }
+    for j, level in enumerate(levels):
+        table[f"fnmr_at_fmr_{level:g}"] = subject_fnmr[:, j]
+    report.subjects = pd.DataFrame(table)
+    _add_intervals(
+        report, y_binary, scores, owner, subject_eer, levels,
+        n_bootstraps, confidence, random_state, pooled=True,
+    )  # fmt: skip
+    if return_comparisons:
+        report.comparisons = _comparisons(
+            split.subjects, owner, prober, probe_rows, y_binary, scores
+        )
     if return_scores:
         return report, y_binary, scores
     return report
+
+
+def _check_bootstrap(n_bootstraps, confidence):
+    if not is_integer(n_bootstraps) or n_bootstraps < 0:
+        raise ValueError(
+            f"n_bootstraps must be a non-negative integer, got {n_bootstraps!r}."
+        )
+    check_real(confidence, "confidence", low=0, high=1)
+
+
+def _add_intervals(
+    report, y_true, scores, owner, subject_eer, levels, n_bootstraps, confidence,
+    random_state, *, pooled,
+):  # fmt: skip
+    if not n_bootstraps:
+        return
+    comparisons = _bootstrap.SortedComparisons(y_true, scores, owner, len(subject_eer))
+    report["ci"] = _bootstrap.subject_intervals(
+        comparisons,
+        subject_eer,
+        fmr_levels=levels if pooled else (),
+        n_bootstraps=int(n_bootstraps),
+        confidence=float(confidence),
+        random_state=random_state,
+        pooled=pooled,
+    )
+    report["confidence"] = float(confidence)
+    report["n_bootstraps"] = int(n_bootstraps)
+
+
+def _comparisons(subjects, owner, prober, probe_rows, y_true, scores):
+    return pd.DataFrame(
+        {
+            "subject": subjects[owner],
+            "probe_subject": subjects[prober],
+            "probe": probe_rows,
+            "genuine": y_true.astype(bool),
+            "score": scores,
+        }
+    )
 
 
 def evaluate_fixed_text(
@@ -230,6 +341,10 @@ def evaluate_fixed_text(
     *,
     n_train=200,
     n_impostor_reps=5,
+    n_bootstraps=200,
+    confidence=0.95,
+    random_state=0,
+    return_comparisons=False,
     return_scores=False,
 ):
     """Killourhy & Maxion (DSN 2009) protocol for fixed-text timing vectors.
@@ -258,6 +373,15 @@ def evaluate_fixed_text(
         Enrolment repetitions per subject.
     n_impostor_reps : int, default=5
         Impostor repetitions taken from each other subject.
+    n_bootstraps : int, default=200
+        Bootstrap replicates over subjects for the confidence interval of the
+        mean subject EER; 0 computes none.
+    confidence : float in (0, 1), default=0.95
+        Level of the percentile interval.
+    random_state : int, Generator or None, default=0
+        Seeds the bootstrap.
+    return_comparisons : bool, default=False
+        Attach every comparison as ``report.comparisons`` (a DataFrame).
     return_scores : bool, default=False
         Also return the binary labels and scores of every subject's
         comparisons, concatenated subject by subject (e.g. for DET plots; the
@@ -265,10 +389,13 @@ def evaluate_fixed_text(
 
     Returns
     -------
-    report : dict
-        ``"mean_subject_eer"``, ``"std_subject_eer"`` (SD over subjects,
-        ``ddof=1``, as in the paper), ``"n_subjects"`` and ``"subject_eer"``
-        (list, in sorted subject order), as plain Python numbers.
+    report : VerificationReport
+        A dict: ``"mean_subject_eer"``, ``"std_subject_eer"`` (SD over
+        subjects, ``ddof=1``, as in the paper), ``"n_subjects"`` and
+        ``"subject_eer"`` (list, in sorted subject order), as plain Python
+        numbers, and with ``n_bootstraps`` ``"ci"`` (``{"mean_subject_eer":
+        [low, high]}``), ``"confidence"`` and ``"n_bootstraps"``.
+        ``report.subjects`` is the per-subject table.
     y_binary : ndarray of shape (n_comparisons,), dtype int64
         Only when ``return_scores=True``: 1 genuine, 0 impostor.
     scores : ndarray of shape (n_comparisons,), dtype float64
@@ -307,8 +434,9 @@ def evaluate_fixed_text(
     """
     n_train = check_positive_int(n_train, "n_train")
     n_impostor_reps = check_positive_int(n_impostor_reps, "n_impostor_reps")
+    _check_bootstrap(n_bootstraps, confidence)
     n_samples = _n_samples(model, X)
-    y = _check_identities(y, n_samples)
+    y = check_subjects(y, n_samples)
 
     ids, order, starts, counts = _enrol.group_subjects(y)
     kept = counts > n_train
@@ -359,147 +487,170 @@ def evaluate_fixed_text(
     S = np.asarray(judge.matrix(imp_rows, templates), dtype=np.float64)
 
     bounds = np.concatenate(([0], np.cumsum(n_probes)))
-    subject_eer, all_labels, all_scores = [], [], []
+    subject_eer, parts = [], {k: [] for k in ("y", "s", "owner", "prober", "rows")}
+    n_impostor = np.empty(m, dtype=np.int64)
     for a in range(m):
-        labels, scores = _binary(
-            genuine[bounds[a] : bounds[a + 1]], S[imp_owner != a, a]
-        )
+        others = imp_owner != a
+        labels, scores = _binary(genuine[bounds[a] : bounds[a + 1]], S[others, a])
         subject_eer.append(_quiet_eer(labels, scores))
-        all_labels.append(labels)
-        all_scores.append(scores)
+        n_impostor[a] = int(others.sum())
+        parts["y"].append(labels)
+        parts["s"].append(scores)
+        parts["owner"].append(np.full(len(labels), a))
+        parts["prober"].append(
+            np.r_[np.full(n_probes[a], np.flatnonzero(kept)[a]), imp_subject[others]]
+        )
+        parts["rows"].append(np.r_[probes[bounds[a] : bounds[a + 1]], imp_rows[others]])
     subject_eer = np.asarray(subject_eer)
-    report = {
-        "mean_subject_eer": float(subject_eer.mean()),
-        "std_subject_eer": float(subject_eer.std(ddof=1)),
-        "n_subjects": m,
-        "subject_eer": subject_eer.tolist(),
-    }
+    y_all, s_all = np.concatenate(parts["y"]), np.concatenate(parts["s"])
+    owner = np.concatenate(parts["owner"])
+    report = VerificationReport(
+        {
+            "mean_subject_eer": float(subject_eer.mean()),
+            "std_subject_eer": float(subject_eer.std(ddof=1)),
+            "n_subjects": m,
+            "subject_eer": subject_eer.tolist(),
+        },
+        subjects=pd.DataFrame(
+            {
+                "subject": ids[kept],
+                "n_genuine": n_probes,
+                "n_impostor": n_impostor,
+                "eer": subject_eer,
+            }
+        ),
+    )
+    _add_intervals(
+        report, y_all, s_all, owner, subject_eer, (),
+        n_bootstraps, confidence, random_state, pooled=False,
+    )  # fmt: skip
+    if return_comparisons:
+        report.comparisons = pd.DataFrame(
+            {
+                "subject": ids[kept][owner],
+                "probe_subject": ids[np.concatenate(parts["prober"])],
+                "probe": np.concatenate(parts["rows"]),
+                "genuine": y_all.astype(bool),
+                "score": s_all,
+            }
+        )
     if return_scores:
-        return report, np.concatenate(all_labels), np.concatenate(all_scores)
+        return report, y_all, s_all
     return report
 
 
-class IdentityKFold(GroupKFold):
-    """K-fold cross-validation with identity-disjoint folds.
+def paired_difference(
+    report_a,
+    report_b,
+    *,
+    metric="eer",
+    n_bootstraps=1000,
+    confidence=0.95,
+    random_state=0,
+):
+    """Difference of a metric between two systems on the same comparisons.
 
-    A :class:`~sklearn.model_selection.GroupKFold` whose groups default to the
-    identities ``y``: no identity appears in both the training and the test
-    indices of a split, the open-set setting of verification.
-
-    Parameters
-    ----------
-    n_splits : int, default=5
-        Number of folds (at least 2, at most the number of identities).
-    shuffle : bool, default=False
-        Shuffle the identities before assigning them to folds.
-    random_state : int, RandomState instance or None, default=None
-        Seed of the shuffle (only used when ``shuffle=True``).
-
-    See Also
-    --------
-    train_test_split_identities : One identity-disjoint split.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skeer.protocols import IdentityKFold
-    >>> y = np.repeat(np.arange(6), 3)
-    >>> cv = IdentityKFold(n_splits=3)
-    >>> for train, test in cv.split(np.zeros((18, 2)), y):
-    ...     print(len(np.unique(y[test])), np.isin(y[train], y[test]).any())
-    2 False
-    2 False
-    2 False
-    """
-
-    def __init__(self, n_splits=5, *, shuffle=False, random_state=None):
-        super().__init__(n_splits=n_splits, shuffle=shuffle, random_state=random_state)
-
-    def split(self, X, y=None, groups=None):
-        """Generate identity-disjoint train/test indices.
-
-        Parameters
-        ----------
-        X : sequence or array-like of length n_samples
-            Samples (only their number is used).
-        y : array-like of shape (n_samples,), default=None
-            Identities; used as the groups when ``groups`` is None.
-        groups : array-like of shape (n_samples,), default=None
-            Identities, overriding ``y``.
-
-        Yields
-        ------
-        train : ndarray
-            Training indices of the split.
-        test : ndarray
-            Test indices of the split.
-
-        Raises
-        ------
-        ValueError
-            If neither ``y`` nor ``groups`` is given.
-
-        Examples
-        --------
-        >>> from skeer.protocols import IdentityKFold
-        >>> splits = list(IdentityKFold(2).split([0] * 4, y=[7, 7, 8, 8]))
-        >>> sorted(test.tolist() for _, test in splits)
-        [[0, 1], [2, 3]]
-        """
-        if groups is None:
-            groups = y
-        if groups is None:
-            raise ValueError(
-                "IdentityKFold.split needs identities: pass y or groups, got None."
-            )
-        return super().split(X, y, groups)
-
-
-def train_test_split_identities(X, y, *, test_size=1 / 3, random_state=None):
-    """Split samples into identity-disjoint training and test sets.
+    A paired bootstrap over subjects: both systems scored the same probes
+    against the same subjects' templates (two runs of one protocol with
+    ``return_comparisons=True`` on the same data), so each replicate draws
+    subjects once and recomputes the metric of both; the interval of
+    ``metric(a) - metric(b)`` accounts for their correlation, which makes it
+    much narrower than two separate intervals.
 
     Parameters
     ----------
-    X : sequence or array-like of length n_samples
-        Samples: a list of sessions, an array or a DataFrame of samples.
-    y : array-like of shape (n_samples,)
-        Identity of each sample.
-    test_size : float in (0, 1) or int, default=1/3
-        Fraction (float) or number (int) of the identities that go to the test
-        set.
-    random_state : int, RandomState instance or None, default=None
-        Seed of the draw of test identities.
+    report_a, report_b : VerificationReport
+        Reports of :func:`evaluate_verification` or
+        :func:`evaluate_fixed_text` with ``return_comparisons=True``, on the
+        same data and protocol.
+    metric : str, default="eer"
+        ``"eer"`` (pooled), ``"mean_subject_eer"`` or ``"fnmr_at_fmr_{level}"``
+        (e.g. ``"fnmr_at_fmr_0.01"``).
+    n_bootstraps : int, default=1000
+    confidence : float in (0, 1), default=0.95
+    random_state : int, Generator or None, default=0
 
     Returns
     -------
-    X_train, X_test : same kind as X
-        Samples of the training and test identities, in their original order.
-    y_train, y_test : ndarray
-        Their identities.
-
-    Raises
-    ------
-    ValueError
-        If ``X`` and ``y`` differ in length or ``test_size`` is invalid.
+    result : dict
+        ``"difference"`` (a - b on all subjects), ``"ci"`` ([low, high]),
+        ``"p_a_better"`` (share of replicates where a's metric is lower),
+        ``"metric"``, ``"confidence"``, ``"n_bootstraps"``, ``"n_subjects"``.
 
     Examples
     --------
     >>> import numpy as np
-    >>> from skeer.protocols import train_test_split_identities
-    >>> X = [np.zeros((4, 3))] * 12
-    >>> y = np.repeat([10, 11, 12], 4)
-    >>> X_tr, X_te, y_tr, y_te = train_test_split_identities(X, y, random_state=0)
-    >>> len(X_tr), len(X_te), set(y_tr) & set(y_te)
-    (8, 4, set())
+    >>> from skeer.protocols import evaluate_verification, paired_difference
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat(np.arange(30), 10)
+    >>> centers = rng.normal(size=(30, 8))[y]
+    >>> good = centers + 0.5 * rng.normal(size=(300, 8))
+    >>> bad = centers + 1.5 * rng.normal(size=(300, 8))
+    >>> a = evaluate_verification(good, None, y, return_comparisons=True)
+    >>> b = evaluate_verification(bad, None, y, return_comparisons=True)
+    >>> result = paired_difference(a, b)
+    >>> result["difference"] < 0, result["ci"][1] < 0
+    (True, True)
     """
-    y = _check_identities(y, _num_samples(X))
-    splitter = GroupShuffleSplit(
-        n_splits=1, test_size=test_size, random_state=random_state
+    _check_bootstrap(n_bootstraps, confidence)
+    for name, rep in (("report_a", report_a), ("report_b", report_b)):
+        if getattr(rep, "comparisons", None) is None:
+            raise ValueError(
+                f"{name} has no comparisons: run the protocol with "
+                "return_comparisons=True."
+            )
+    ca, cb = report_a.comparisons, report_b.comparisons
+    keys = ["subject", "probe_subject", "probe", "genuine"]
+    if len(ca) != len(cb) or not all(
+        (ca[k].values == cb[k].values).all() for k in keys
+    ):
+        raise ValueError(
+            "report_a and report_b were not computed on the same comparisons (same "
+            "data, protocol and settings); a paired difference needs them."
+        )
+    pooled = metric == "eer" or metric.startswith("fnmr_at_fmr_")
+    if metric != "mean_subject_eer" and not pooled:
+        raise ValueError(
+            "metric must be 'eer', 'mean_subject_eer' or 'fnmr_at_fmr_<level>', "
+            f"got {metric!r}."
+        )
+    if metric.startswith("fnmr_at_fmr_"):
+        try:
+            check_real(float(metric.rsplit("_", 1)[1]), "metric's level", low=0, high=1)
+        except ValueError:
+            raise ValueError(
+                f"metric {metric!r} does not end in an FMR level."
+            ) from None
+    subjects, owner = np.unique(ca["subject"].values, return_inverse=True)
+    y_true = ca["genuine"].values
+    sorted_a = _bootstrap.SortedComparisons(
+        y_true, ca["score"].values, owner, len(subjects)
     )
-    train, test = next(splitter.split(np.zeros((len(y), 1)), y, groups=y))
-    return (
-        _safe_indexing(X, train),
-        _safe_indexing(X, test),
-        y[train],
-        y[test],
+    sorted_b = _bootstrap.SortedComparisons(
+        y_true, cb["score"].values, owner, len(subjects)
     )
+    eer_a = _subject_eers(report_a, subjects)
+    eer_b = _subject_eers(report_b, subjects)
+    point, ci, values = _bootstrap.paired_intervals(
+        sorted_a, sorted_b, eer_a, eer_b, metric,
+        n_bootstraps=int(n_bootstraps), confidence=float(confidence),
+        random_state=random_state,
+    )  # fmt: skip
+    return {
+        "metric": metric,
+        "difference": float(point),
+        "ci": ci,
+        "p_a_better": float(np.mean(values < 0)) if len(values) else float("nan"),
+        "confidence": float(confidence),
+        "n_bootstraps": int(n_bootstraps),
+        "n_subjects": int(len(subjects)),
+    }
+
+
+def _subject_eers(report, subjects):
+    table = report.subjects.set_index("subject")["eer"]
+    return table.reindex(subjects).to_numpy(dtype=np.float64)
+
+
+# identity-disjoint splits live in skeer.model_selection; kept importable here
+from .model_selection import IdentityKFold, train_test_split_identities  # noqa: E402

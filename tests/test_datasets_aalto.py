@@ -5,6 +5,10 @@ files from arrays and returns those arrays, so every expected value here comes
 from what was written, not from the loader.
 """
 
+import errno
+import os
+import shutil
+import tarfile
 import warnings
 from pathlib import Path
 
@@ -173,6 +177,190 @@ def test_cache_false_writes_nothing_and_env_data_home(tmp_path, monkeypatch):
     assert get_data_home(tmp_path) == tmp_path
 
 
+def test_cache_keyed_on_content_not_path_size_or_mtime(tmp_path, monkeypatch):
+    src = tmp_path / "src"
+    write_aalto_files(src, 2, 2)
+    home = tmp_path / "home"
+    first = load_aalto(src, data_home=home)
+    # same size and modification time, different content: a miss
+    file = src / "2_keystrokes.txt"
+    stat = file.stat()
+    raw = file.read_bytes()
+    assert b"\t201\t" in raw
+    file.write_bytes(raw.replace(b"\t201\t", b"\t209\t"))
+    os.utime(file, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert file.stat().st_size == stat.st_size
+    second = load_aalto(src, data_home=home)
+    assert 209 in second.session and 201 not in second.session
+    assert len(list((home / "aalto").glob("*.npz"))) == 2
+    # the same content elsewhere, touched: a hit, nothing parsed
+    copy = tmp_path / "copy"
+    shutil.copytree(src, copy)
+    os.utime(copy / "1_keystrokes.txt")
+    monkeypatch.setattr(_aalto, "_parse_source", _no_parse)
+    _assert_same_bunch(load_aalto(copy, data_home=home), second)
+    # a non-participant file is never read, so it does not change the key
+    (copy / "readme.txt").write_text("notes")
+    _assert_same_bunch(load_aalto(copy, data_home=home), second)
+    assert first.session.tolist() != second.session.tolist()
+
+
+def _no_parse(*args, **kwargs):
+    raise AssertionError("parsed again instead of reading the cache")
+
+
+def test_read_only_data_home_loads_uncached(tmp_path, monkeypatch):
+    src = tmp_path / "src"
+    write_aalto_files(src, 2, 2)
+    expected = load_aalto(src, cache=False)
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    with monkeypatch.context() as m:
+        m.setattr(_aalto.tempfile, "mkstemp", read_only)
+        with pytest.warns(UserWarning, match="could not write its cache.*Read-only"):
+            got = load_aalto(src, data_home=tmp_path / "home")
+    _assert_same_bunch(got, expected)
+    assert not list((tmp_path / "home").rglob("*.npz"))
+    # a data_home that cannot even be created (a file is in the way)
+    (tmp_path / "file").write_text("")
+    with pytest.warns(UserWarning, match="could not write its cache"):
+        got = load_aalto(src, data_home=tmp_path / "file")
+    _assert_same_bunch(got, expected)
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() == 0,
+    reason="permissions do not bind the root user",
+)
+def test_read_only_data_home_by_permissions(tmp_path):
+    src = tmp_path / "src"
+    write_aalto_files(src, 2, 2)
+    home = tmp_path / "home"
+    (home / "aalto").mkdir(parents=True)
+    (home / "aalto").chmod(0o555)
+    try:
+        with pytest.warns(UserWarning, match="could not write its cache"):
+            got = load_aalto(src, data_home=home)
+    finally:
+        (home / "aalto").chmod(0o755)
+    assert len(got.data) == 4
+
+
+def test_cache_parameter_is_validated(tmp_path):
+    write_aalto_files(tmp_path, 1, 2)
+    with pytest.raises(ValueError, match="cache must be True or False"):
+        load_aalto(tmp_path, cache="no")
+
+
+def _truncations(raw, members):
+    """Cuts of a plain tar: at a member boundary, inside a member's data,
+    inside a header, and right after the last member (no end marker)."""
+
+    def data_end(m):  # member data is padded to 512-byte blocks
+        return m.offset_data + (m.size + 511) // 512 * 512
+
+    return {
+        "at a member boundary": raw[: members[-1].offset],
+        "inside a member": raw[: members[1].offset_data + 100],
+        "inside a header": raw[: members[-1].offset + 200],
+        "after the first member": raw[: data_end(members[0])],
+        "after the last member": raw[: data_end(members[-1])],
+    }
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_truncated_plain_tar_is_an_error(tmp_path, monkeypatch, n_jobs):
+    truth = write_aalto_files(tmp_path / "src", 4, 2)
+    tar = tmp_path / "a.tar"
+    with tarfile.open(tar, "w") as tf:
+        for p in sorted(truth.folder.iterdir()):
+            tf.add(p, f"keystroke-samples/{p.name}")
+    with tarfile.open(tar) as tf:
+        members = tf.getmembers()
+    raw = tar.read_bytes()
+    monkeypatch.setattr(_aalto, "_CHUNK_BYTES", 1)  # one batch a file
+    assert len(load_aalto(tar, cache=False, n_jobs=n_jobs).data) == 8
+    for how, cut in _truncations(raw, members).items():
+        bad = tmp_path / "cut.tar"
+        bad.write_bytes(cut)
+        with pytest.raises(ValueError, match="truncated") as info:
+            load_aalto(bad, cache=False, n_jobs=n_jobs)
+        message = str(info.value)
+        assert "cut.tar" in message and "\n" not in message, how
+
+
+@pytest.mark.parametrize("keep", [0.2, 0.5, 0.8, 0.97])
+def test_truncated_compressed_tar_is_an_error(quirky, tmp_path, keep):
+    _, sources = quirky
+    raw = sources["tar.gz"].read_bytes()
+    bad = tmp_path / "cut.tar.gz"
+    bad.write_bytes(raw[: int(len(raw) * keep)])
+    with pytest.raises(ValueError, match=r"cut.tar.gz.*(truncated|corrupt)") as info:
+        load_aalto(bad, cache=False)
+    assert "\n" not in str(info.value)
+
+
+def test_truncated_or_corrupt_zip_is_an_error(quirky, tmp_path):
+    _, sources = quirky
+    raw = sources["zip"].read_bytes()
+    cut = tmp_path / "cut.zip"
+    cut.write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(ValueError, match="cut.zip' is a truncated or corrupt zip"):
+        load_aalto(cut, cache=False)
+    # central directory intact, a member's compressed bytes damaged
+    bad = bytearray(raw)
+    bad[200:216] = b"\x00" * 16
+    corrupt = tmp_path / "corrupt.zip"
+    corrupt.write_bytes(bytes(bad))
+    with pytest.raises(ValueError, match="corrupt.zip': truncated or corrupt zip"):
+        load_aalto(corrupt, cache=False)
+    # a damaged gzip stream
+    bad = bytearray(sources["tar.gz"].read_bytes())
+    bad[len(bad) // 2 : len(bad) // 2 + 16] = b"\xff" * 16
+    damaged = tmp_path / "damaged.tar.gz"
+    damaged.write_bytes(bytes(bad))
+    with pytest.raises(ValueError, match="damaged.tar.gz.*corrupt"):
+        load_aalto(damaged, cache=False)
+
+
+def test_utf16_header_only_and_empty_files_are_counted(tmp_path):
+    truth = write_aalto_files(tmp_path / "src", 3, 2)
+    src = truth.folder
+    one = src / "1_keystrokes.txt"
+    header = one.read_bytes().splitlines()[0]
+    one.write_bytes(one.read_bytes().decode("latin-1").encode("utf-16"))
+    (src / "2_keystrokes.txt").write_bytes(header + b"\r\n")  # header only
+    (src / "3_keystrokes.txt").write_bytes(b"")
+    (src / "4_keystrokes.txt").write_bytes(b"\xff\xfe\x00")  # broken UTF-16
+    bunch, message = _load_one_warning(src, cache=False)
+    # the UTF-16 file is decoded; the others are counted, never silent
+    assert set(_as_dict(bunch)) == {k for k in truth.sessions if k[0] == 1}
+    for key, expected in truth.sessions.items():
+        if key[0] == 1:
+            np.testing.assert_array_equal(_as_dict(bunch)[key], expected)
+    assert "3 of 4 files (1 empty, 1 header line only, 1 UTF-16 that does not " in (
+        message
+    )
+    assert bunch.dropped["files"] == 3 and bunch.dropped["files read"] == 4
+    assert bunch.dropped["header line only"] == 1
+
+
+def test_nothing_loaded_is_an_error(tmp_path):
+    truth = write_aalto_files(tmp_path / "src", 2, 1)
+    header = (truth.folder / "1_keystrokes.txt").read_bytes().splitlines()[0]
+    (truth.folder / "1_keystrokes.txt").write_bytes(header + b"\n")
+    (truth.folder / "2_keystrokes.txt").write_text("hello\n", encoding="utf-16")
+    for source in (truth.folder, archive_folder(truth.folder, tmp_path / "a.zip")):
+        with pytest.raises(ValueError, match="no session could be loaded") as info:
+            load_aalto(source, data_home=tmp_path / "home")
+        assert "2 of 2 files (1 no Aalto header line, 1 header line only)" in str(
+            info.value
+        )
+    assert not (tmp_path / "home").exists()  # nothing cached
+
+
 def test_unreadable_cache_is_rebuilt(tmp_path):
     src = tmp_path / "src"
     write_aalto_files(src, 2, 2)
@@ -181,6 +369,37 @@ def test_unreadable_cache_is_rebuilt(tmp_path):
     cache_file.write_bytes(b"not an npz")
     second = load_aalto(src, data_home=tmp_path / "home")
     _assert_same_bunch(first, second)
+
+
+def test_hostile_cache_is_never_unpickled_and_is_rebuilt(tmp_path):
+    """A cache file replaced by pickled objects or inconsistent arrays."""
+    src = tmp_path / "src"
+    write_aalto_files(src, 2, 2)
+    home = tmp_path / "home"
+    first = load_aalto(src, data_home=home)
+    (cache_file,) = (home / "aalto").glob("*.npz")
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    with open(cache_file, "wb") as f:
+        np.savez(f, keys=np.array([Evil()], dtype=object))
+    _assert_same_bunch(load_aalto(src, data_home=home), first)
+    assert not marker.exists()
+    # well-formed arrays that do not fit together (codes out of range, ...)
+    with np.load(cache_file) as z:
+        arrays = dict(z)
+    for name, value in [
+        ("offsets", arrays["offsets"] + 1),
+        ("sentence_codes", arrays["sentence_codes"] + 100),
+        ("dropped", arrays["dropped"][:3]),
+        ("target", arrays["target"][:1]),
+    ]:
+        with open(cache_file, "wb") as f:
+            np.savez(f, **{**arrays, name: value})
+        _assert_same_bunch(load_aalto(src, data_home=home), first)
 
 
 def test_as_frame_and_return_X_y(quirky):

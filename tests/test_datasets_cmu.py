@@ -7,6 +7,7 @@ replaced by a function that fails the test.
 """
 
 import csv
+import gzip
 import hashlib
 import shutil
 import urllib.error
@@ -75,8 +76,11 @@ def test_as_frame_and_return_X_y(tmp_path):
     assert list(framed.frame.columns[:3]) == ["subject", "session", "rep"]
     np.testing.assert_array_equal(framed.frame["session"], plain.session)
     assert framed.target.name == "subject"
-    # fixed-text vectors go through KeystrokeFeatures unchanged
-    Xt = KeystrokeFeatures().fit_transform(framed.data)
+    # fixed-text vectors go through KeystrokeFeatures unchanged, as an array
+    # (a DataFrame must be long-format keystrokes: refused, naming columns)
+    with pytest.raises(ValueError, match="H.period"):
+        KeystrokeFeatures().fit_transform(framed.data)
+    Xt = KeystrokeFeatures().fit_transform(framed.data.to_numpy())
     np.testing.assert_allclose(Xt, plain.data, rtol=1e-6)
     assert Xt.dtype == np.float32 and Xt.shape == (30, 31)
     X, y = load_cmu(path, return_X_y=True)
@@ -99,6 +103,30 @@ def test_errors(tmp_path):
     df.to_csv(tmp_path / "bad_value.csv", index=False)
     with pytest.raises(ValueError, match="1 rows.*lines \\[5\\]"):
         load_cmu(tmp_path / "bad_value.csv")
+
+
+def test_hostile_files_are_clear_errors(tmp_path):
+    """Truncated .gz, UTF-16, header only, empty: one-line ValueErrors."""
+    path = write_cmu_csv(tmp_path / "cmu.csv")
+    raw = path.read_bytes()
+    gz = gzip.compress(raw)
+    (tmp_path / "cut.csv.gz").write_bytes(gz[: len(gz) // 2])
+    (tmp_path / "utf16.csv").write_bytes(raw.decode().encode("utf-16"))
+    (tmp_path / "header.csv").write_bytes(raw.splitlines()[0] + b"\n")
+    (tmp_path / "empty.csv").write_bytes(b"")
+    for name, match in [
+        ("cut.csv.gz", "not a readable CSV"),
+        ("utf16.csv", "not a readable CSV.*not UTF-8"),
+        ("header.csv", "header line only"),
+        ("empty.csv", "not a readable CSV"),
+    ]:
+        with pytest.raises(ValueError, match=match) as info:
+            load_cmu(tmp_path / name)
+        assert name in str(info.value) and "\n" not in str(info.value)
+    (tmp_path / "ok.csv.gz").write_bytes(gz)
+    np.testing.assert_array_equal(
+        load_cmu(tmp_path / "ok.csv.gz").data, load_cmu(path).data
+    )
 
 
 def _md5(path):

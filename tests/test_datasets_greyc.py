@@ -152,12 +152,12 @@ def test_as_frame_return_X_y_and_features(tiny):
         X, y = load_greyc_nislab(tiny, return_X_y=True)
     np.testing.assert_array_equal(X, plain.data)
     np.testing.assert_array_equal(y, plain.target)
-    # a fixed-text frame goes through KeystrokeFeatures unchanged
-    Xt = KeystrokeFeatures().fit_transform(framed.data)
+    # fixed-text vectors go through KeystrokeFeatures unchanged as an array; a
+    # DataFrame must be long-format keystrokes (refused, naming its columns)
+    with pytest.raises(ValueError, match="H.a1"):
+        KeystrokeFeatures().fit_transform(framed.data)
+    Xt = KeystrokeFeatures().fit_transform(framed.data.to_numpy())
     np.testing.assert_allclose(Xt, plain.data, rtol=1e-6)
-    assert KeystrokeFeatures().fit(framed.data).get_feature_names_out().tolist() == (
-        FEATURES
-    )
 
 
 def test_bad_inputs(tmp_path, tiny):
@@ -184,6 +184,19 @@ def test_bad_inputs(tmp_path, tiny):
     garbage.write_bytes(b"\x1f\x8b\x08\x00 definitely not gzip")
     with pytest.raises(ValueError, match="not a readable CSV"):
         load_greyc_nislab(garbage)
+    whole = _write(tmp_path / "whole.csv", LINES).read_bytes()
+    packed = gzip.compress(whole)
+    (tmp_path / "cut.csv.gz").write_bytes(packed[: len(packed) // 2])
+    (tmp_path / "utf16.csv").write_bytes(whole.decode().encode("utf-16"))
+    (tmp_path / "header.csv").write_bytes(whole.splitlines()[0] + b"\n")
+    for name, match in [
+        ("cut.csv.gz", "not a readable CSV"),
+        ("utf16.csv", "not a readable CSV"),
+        ("header.csv", "header line only"),
+    ]:
+        with pytest.raises(ValueError, match=match) as info:
+            load_greyc_nislab(tmp_path / name)
+        assert name in str(info.value)
     two = _write(tmp_path / "two.csv", [LINES[0], LINES[1].replace("a b", "a c")])
     with pytest.raises(ValueError, match="several"):
         load_greyc_nislab(two, passphrase="P1")
@@ -268,4 +281,5 @@ def test_real_file():
     assert people["gender"].value_counts().to_dict() == {"M": 78, "F": 32}
     assert people["handedness"].value_counts().to_dict() == {"R": 98, "L": 12}
     framed = load_greyc_nislab(REAL, passphrase="P5", as_frame=True)
-    assert KeystrokeFeatures().fit_transform(framed.data).shape == (2200, 70)
+    Xt = KeystrokeFeatures().fit_transform(framed.data.to_numpy())
+    assert Xt.shape == (2200, 70)

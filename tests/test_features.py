@@ -203,7 +203,7 @@ def test_frame_custom_columns_and_errors():
     assert subjects is None and len(got) == 1 and len(got[0]) == 8
     with pytest.raises(ValueError, match="subject='subject'"):
         sessions_from_frame(df, press="P", release="R", keycode="K")
-    with pytest.raises(ValueError, match="no column"):
+    with pytest.raises(ValueError, match="without the column"):
         KeystrokeFeatures(
             subject_col="user", session_col="sid", press_col="P"
         ).transform(df)
@@ -212,6 +212,61 @@ def test_frame_custom_columns_and_errors():
         feats.transform(bad)
     with pytest.raises(ValueError, match="DataFrame"):
         sessions_from_frame(SESSION)
+
+
+@pytest.mark.parametrize("method", ["fit", "transform", "fit_transform"])
+def test_frame_with_other_column_names_is_refused(method):
+    """Timing columns named otherwise: never taken, ids and all, as fixed text."""
+    df = _frame([SESSION, SESSION], [1, 2], [1, 1])
+    df = df.rename(
+        columns={"press": "Press", "release": "Release", "keycode": "KeyCode"}
+    )
+    with pytest.raises(ValueError, match="without the column") as info:
+        getattr(KeystrokeFeatures(), method)(df)
+    message = str(info.value)
+    for named in (
+        "press_col='press'",
+        "release_col='release'",
+        "keycode_col='keycode'",
+    ):
+        assert named in message
+    assert "subject_col='subject'" not in message  # present: not listed missing
+    for have in ("'subject'", "'session'", "'Press'", "'Release'", "'KeyCode'"):
+        assert have in message  # the names it has
+    # named right, it is read as sessions
+    feats = KeystrokeFeatures(
+        max_len=4, press_col="Press", release_col="Release", keycode_col="KeyCode"
+    )
+    np.testing.assert_array_equal(
+        feats.transform(df), KeystrokeFeatures(max_len=4).transform([SESSION] * 2)
+    )
+
+
+def test_frame_needs_its_id_columns():
+    df = _frame([SESSION, SESSION], [1, 2], [1, 1]).drop(columns="session")
+    with pytest.raises(ValueError, match="session_col='session'"):
+        KeystrokeFeatures().transform(df)
+    df = _frame([SESSION, SESSION], [1, 2], [1, 2]).drop(columns="subject")
+    with pytest.raises(ValueError, match="subject_col='subject'"):
+        KeystrokeFeatures().fit(df)
+    assert KeystrokeFeatures(subject_col=None, max_len=4).transform(df).shape == (
+        2,
+        4,
+        5,
+    )
+
+
+def test_fixed_text_frame_is_refused_array_passes():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(6, 31))
+    df = pd.DataFrame(X, columns=[f"H.k{i}" for i in range(31)])
+    with pytest.raises(ValueError, match=r"its columns are \['H.k0'.* and 11 more"):
+        KeystrokeFeatures().fit(df)
+    with pytest.raises(ValueError, match=r"to_numpy\(\)"):
+        KeystrokeFeatures().transform(df)
+    np.testing.assert_array_equal(
+        KeystrokeFeatures().fit_transform(df.to_numpy()), X.astype(np.float32)
+    )
 
 
 def test_fixed_text_passthrough():

@@ -560,3 +560,383 @@ def test_accelerated_verifier_saves_as_a_plain_one(fixed_text, tmp_path):
     assert type(plain) is KeystrokeVerifier
     np.testing.assert_array_equal(plain.decision_function(X), net.decision_function(X))
     assert plain.history[:, "train_loss"] == net.history[:, "train_loss"]
+
+
+# ----------------------------------------------------------------------
+# a model file that lies: its parts must agree with each other
+def _fitted_array(config, blob, name, step=0):
+    node = config["steps"][step]["fitted"][name]
+    if node is None:
+        return None
+    if "key" in node:
+        return blob["arrays"][node["key"]].numpy().reshape(node["shape"])
+    return np.asarray(node["items"], dtype=node["dtype"]).reshape(node["shape"])
+
+
+def _store_array(config, blob, name, value, step=0):
+    fitted = config["steps"][step]["fitted"]
+    if value is None:
+        fitted[name] = None
+        return
+    value = np.asarray(value)
+    spec = {"__skeer__": "ndarray", "dtype": value.dtype.str, "shape": list(value.shape)}
+    if value.dtype.kind in "USO":
+        spec["items"] = value.ravel().tolist()
+    else:
+        spec["key"] = f"tampered_{step}_{name}"
+        blob["arrays"][spec["key"]] = torch.from_numpy(np.ascontiguousarray(value))
+    fitted[name] = spec
+
+
+def _edit_array(name, fn, step=0):
+    def edit(config, blob):
+        value = _fitted_array(config, blob, name, step)
+        _store_array(config, blob, name, fn(value), step)
+
+    return edit
+
+
+def _set_fitted(name, value, step=0):
+    def edit(config, blob):
+        config["steps"][step]["fitted"][name] = value
+
+    return edit
+
+
+def _set_param(name, value):
+    def edit(config, blob):
+        config["steps"][0]["params"][name] = value
+
+    return edit
+
+
+def _set_state(key, fn):
+    def edit(config, blob):
+        state = blob["module_states"]["0"]
+        if fn is KeyError:
+            del state[key]
+        else:
+            state[key] = fn(state[key])
+
+    return edit
+
+
+def _both(*edits):
+    def edit(config, blob):
+        for e in edits:
+            e(config, blob)
+
+    return edit
+
+
+def _unit_rows(a):
+    return a / np.linalg.norm(a, axis=1, keepdims=True)
+
+
+def _assert_refused(good, tmp_path, edit, match):
+    bad = _rewrite_config(good, tmp_path / "bad.skeer", edit)
+    with pytest.raises(ValueError, match=match) as info:
+        load(bad)
+    assert str(bad) in str(info.value)
+
+
+# what is tampered with -> what the message must say; every one is a
+# consistency check on a real saved file (an MLP verifier, cosine templates,
+# operating_point=0.1, 8 identities, 6 features, 128-d embeddings)
+_LIES = {
+    "templates_rows": (
+        _edit_array("templates_", lambda t: t[:-1]),
+        "templates_ has 7 rows but classes_ holds 8",
+    ),
+    "extra_class": (
+        _edit_array("classes_", lambda c: np.r_[c, 99]),
+        "templates_ has 8 rows but classes_ holds 9",
+    ),
+    "classes_unsorted": (
+        _edit_array("classes_", lambda c: c[::-1].copy()),
+        "classes_ is not sorted and unique",
+    ),
+    "classes_duplicated": (
+        _edit_array("classes_", lambda c: np.r_[c[:-1], c[-2]]),
+        "classes_ is not sorted and unique",
+    ),
+    "classes_nan": (
+        _edit_array("classes_", lambda c: np.r_[c[:-1], np.nan]),
+        "classes_ holds NaN",
+    ),
+    "classes_2d": (
+        _edit_array("classes_", lambda c: c.reshape(2, -1)),
+        "classes_ is not a 1-D array",
+    ),
+    "classes_mixed_objects": (
+        _set_fitted(
+            "classes_",
+            {"__skeer__": "ndarray", "dtype": "|O", "shape": [8], "items": [0, "a"] * 4},
+        ),
+        "not all str or all int",
+    ),
+    "classes_void_dtype": (
+        _set_fitted(
+            "classes_",
+            {"__skeer__": "ndarray", "dtype": "|V8", "shape": [8], "items": [0] * 8},
+        ),
+        "dtype '|V8' is not allowed",
+    ),
+    "classes_huge_string_width": (
+        _set_fitted(
+            "classes_",
+            {
+                "__skeer__": "ndarray",
+                "dtype": "<U100000000",
+                "shape": [8],
+                "items": list("abcdefgh"),
+            },
+        ),
+        "wider than its items",
+    ),
+    "numeric_array_as_strings": (
+        lambda config, blob: config["steps"][0]["fitted"]["templates_"].update(
+            dtype="<U100000000"
+        ),
+        "is not allowed here",
+    ),
+    "threshold_nan": (_set_fitted("threshold_", float("nan")), "threshold_ is NaN"),
+    "threshold_plus_inf": (
+        _set_fitted("threshold_", float("inf")),
+        "threshold_ is inf but operating_point=0.1 never gives it",
+    ),
+    "threshold_minus_inf_at_eer": (
+        _both(_set_param("operating_point", "eer"), _set_fitted("threshold_", -1e999)),
+        "threshold_ is -inf but operating_point='eer' never gives it",
+    ),
+    "threshold_string": (_set_fitted("threshold_", "0.5"), "not a number"),
+    "threshold_missing": (_set_fitted("threshold_", None), "not a number"),
+    "scales_for_cosine": (
+        lambda config, blob: _store_array(
+            config, blob, "template_scales_", _fitted_array(config, blob, "templates_")
+        ),
+        "template_scales_ is set but the template geometry 'cosine'",
+    ),
+    "scaled_manhattan_without_scales": (
+        _set_param("template", "scaled_manhattan"),
+        "template_scales_ is missing",
+    ),
+    "templates_nan": (
+        _edit_array("templates_", lambda t: np.where(t > 0.1, np.nan, t)),
+        "templates_ holds NaN",
+    ),
+    "templates_not_unit": (
+        _edit_array("templates_", lambda t: 2 * t),
+        "cosine templates_ are not unit vectors",
+    ),
+    "templates_1d": (
+        _edit_array("templates_", lambda t: t.ravel()),
+        "templates_ is not a 2-D array",
+    ),
+    "templates_int": (
+        _edit_array("templates_", lambda t: t.astype(np.int64)),
+        "templates_ has dtype int64",
+    ),
+    "templates_narrower_than_embeddings": (
+        _edit_array("templates_", lambda t: _unit_rows(t[:, :-1])),
+        r"the network embeds into \(128,\) but templates_ has 127 columns",
+    ),
+    "n_features_in_disagrees_with_weights": (
+        _set_fitted("n_features_in_", 7),
+        r"'layers.0.weight' has shape \(256, 6\).*needs \(256, 7\)",
+    ),
+    "n_features_in_zero": (_set_fitted("n_features_in_", 0), "not a positive int"),
+    "n_features_in_bool": (_set_fitted("n_features_in_", True), "not a positive int"),
+    "n_features_in_huge": (
+        _set_fitted("n_features_in_", 10**12),
+        "module__n_features=1000000000000 describes a network larger",
+    ),
+    "input_ndim_3_for_an_mlp": (
+        _set_fitted("input_ndim_", 3),
+        "saved weights do not fit TypeNet",
+    ),
+    "input_ndim_5": (_set_fitted("input_ndim_", 5), "input_ndim_ is 5"),
+    "hidden_size_160_gb": (
+        _set_param("module__hidden_sizes", {"__skeer__": "tuple", "items": [10**10]}),
+        "module__hidden_sizes=10000000000 describes a network larger than the",
+    ),
+    "hidden_size_mismatch": (
+        _set_param("module__hidden_sizes", {"__skeer__": "tuple", "items": [64, 256]}),
+        r"'layers.0.weight' has shape \(256, 6\).*needs \(64, 6\)",
+    ),
+    "embedding_dim_mismatch": (
+        _set_param("module__embedding_dim", 64),
+        r"has shape \(128, 256\).*needs \(64, 256\)",
+    ),
+    "weight_shape_mismatch": (
+        _set_state("layers.0.weight", lambda w: w[:, :3].clone()),
+        r"'layers.0.weight' has shape \(256, 3\)",
+    ),
+    "weight_missing": (_set_state("layers.0.weight", KeyError), "missing"),
+    "weight_not_a_tensor": (_set_state("layers.0.weight", lambda w: 3), "not a tensor"),
+    "interrupted_not_bool": (_set_fitted("interrupted_", "no"), "interrupted_ is"),
+    "template_unknown": (_set_param("template", "hamming"), "template must be one of"),
+}
+
+
+@pytest.mark.parametrize("case", list(_LIES))
+def test_inconsistent_verifier_files_are_refused(verifier, tmp_path, case):
+    edit, match = _LIES[case]
+    good = save(verifier, tmp_path / "good.skeer")
+    _assert_refused(good, tmp_path, edit, match)
+
+
+def test_network_sizes_are_checked_before_anything_is_allocated(
+    verifier, tmp_path, monkeypatch
+):
+    # 10**10 hidden units would ask for 240 GB: refused without building the
+    # network at all (not even on the meta device)
+    built = []
+    original = skeer.networks.MLPEmbedder.__init__
+
+    def spy(self, *args, **kwargs):
+        built.append(kwargs)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(skeer.networks.MLPEmbedder, "__init__", spy)
+    good = save(verifier, tmp_path / "good.skeer")
+    edit, match = _LIES["hidden_size_160_gb"]
+    _assert_refused(good, tmp_path, edit, match)
+    assert built == []
+    # within the bound but not the saved shapes: built on the meta device only
+    edit, match = _LIES["hidden_size_mismatch"]
+    _assert_refused(good, tmp_path, edit, match)
+    assert len(built) == 1
+
+
+@pytest.fixture(scope="module")
+def scaled_verifier(fixed_text):
+    X, y = fixed_text
+    return KeystrokeVerifier(
+        **{**FAST, "max_epochs": 1}, template="scaled_manhattan"
+    ).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "edit, match",
+    [
+        (_set_fitted("template_scales_", None), "template_scales_ is missing"),
+        (
+            _edit_array("template_scales_", lambda s: s[:, :-1]),
+            r"template_scales_ has shape \(8, 127\) but templates_ \(8, 128\)",
+        ),
+        (
+            _edit_array("template_scales_", lambda s: np.where(s > s.mean(), 0, s)),
+            "not positive",
+        ),
+        (_set_param("template", "cosine"), "template_scales_ is set"),
+        (
+            _edit_array("template_scales_", lambda s: s.astype(np.int32)),
+            "template_scales_ has dtype int32",
+        ),
+    ],
+)
+def test_inconsistent_template_scales_are_refused(
+    scaled_verifier, tmp_path, edit, match
+):
+    good = save(scaled_verifier, tmp_path / "good.skeer")
+    _assert_refused(good, tmp_path, edit, match)
+
+
+def test_consistent_edge_cases_still_load(verifier, fixed_text, tmp_path):
+    X, y = fixed_text
+    good = save(verifier, tmp_path / "good.skeer")
+    # -inf ("accept every claim") is what a loose target FMR can give
+    path = _rewrite_config(
+        good, tmp_path / "inf.skeer", _set_fitted("threshold_", -1e999)
+    )
+    assert load(path).threshold_ == -np.inf
+    # every identity unenrolled: 0 templates for 0 identities
+    clf = load(good).unenroll(verifier.classes_)
+    empty = load(save(clf, tmp_path / "empty.skeer"))
+    assert empty.templates_.shape == (0, 128) and len(empty.classes_) == 0
+    # string identities stored as an object array of str
+    names = np.array([f"user{i}" for i in y], dtype=object)
+    clf = KeystrokeVerifier(**{**FAST, "max_epochs": 1}).fit(X, names)
+    loaded = load(save(clf, tmp_path / "names.skeer"))
+    assert loaded.classes_.tolist() == clf.classes_.tolist()
+
+
+def test_interrupted_flag_round_trips(verifier, tmp_path):
+    assert load(save(verifier, tmp_path / "m.skeer")).interrupted_ is False
+
+
+def test_format_version_1_files_are_checked_too(verifier, tmp_path):
+    path = _save_format_version_1(verifier, tmp_path / "v1.skeer")
+    _assert_refused(
+        path,
+        tmp_path,
+        lambda config, blob: config["fitted"].update(threshold=float("nan")),
+        "threshold_ is NaN",
+    )
+    _assert_refused(
+        path,
+        tmp_path,
+        lambda config, blob: config["fitted"].update(classes=list(range(9))),
+        "templates_ has 8 rows but classes_ holds 9",
+    )
+
+
+@pytest.mark.parametrize(
+    "edit, match",
+    [
+        (_edit_array("mean_", lambda m: m[:-1]), r"mean_ does not hold one value"),
+        (_edit_array("scale_", lambda m: m * np.nan), r"scale_ holds values that"),
+        (_set_fitted("n_features_in_", -1), "n_features_in_ is -1"),
+        (
+            _edit_array("feature_names_in_", lambda m: m[:-1]),
+            "feature_names_in_ does not hold 6 names",
+        ),
+    ],
+)
+def test_inconsistent_scaler_files_are_refused(fixed_text, tmp_path, edit, match):
+    pd = pytest.importorskip("pandas")
+    X, _ = fixed_text
+    frame = pd.DataFrame(X, columns=[f"t{i}" for i in range(X.shape[1])])
+    good = save(StandardScaler().fit(frame), tmp_path / "good.skeer")
+    _assert_refused(good, tmp_path, edit, match)
+
+
+def test_pipeline_steps_must_agree_on_feature_counts(fixed_text, tmp_path):
+    X, y = fixed_text
+    pipe = make_pipeline(StandardScaler(), KeystrokeVerifier(**FAST)).fit(X, y)
+    good = save(pipe, tmp_path / "good.skeer")
+    edits = [_set_fitted("n_features_in_", 5, step=0)]
+    edits += [
+        _edit_array(name, lambda a: a[:-1], step=0) for name in ("mean_", "var_", "scale_")
+    ]
+    _assert_refused(
+        good,
+        tmp_path,
+        _both(*edits),
+        "step 'keystrokeverifier' takes 6 features but step 'standardscaler' outputs 5",
+    )
+
+
+def test_inconsistent_baseline_files_are_refused(fixed_text, tmp_path):
+    baselines = pytest.importorskip("skeer.baselines")
+    X, y = fixed_text
+    good = save(baselines.ScaledManhattan().fit(X, y), tmp_path / "good.skeer")
+    _assert_refused(
+        good,
+        tmp_path,
+        _edit_array("templates_", lambda t: t[:-1]),
+        "templates_ has 7 rows but classes_ holds 8",
+    )
+    _assert_refused(
+        good,
+        tmp_path,
+        _both(
+            _edit_array("templates_", lambda t: t[:, :-1]),
+            _edit_array("template_scales_", lambda t: t[:, :-1]),
+        ),
+        "templates_ has 5 columns but n_features_in_ is 6",
+    )
+    _assert_refused(
+        good, tmp_path, _set_fitted("threshold_", float("nan")), "threshold_ is NaN"
+    )

@@ -72,7 +72,7 @@ def _brute_force_scores(Z, y, n_enroll=5, n_probe=5):
 def test_report_matches_brute_force():
     Z, y = _embeddings()
     report, y_bin, scores = evaluate_verification(Z, None, y, return_scores=True)
-    assert list(report) == KEYS
+    assert list(report) == [*KEYS, "ci", "confidence", "n_bootstraps"]
     json.dumps(report)  # plain Python numbers
     assert all(type(report[k]) is float for k in KEYS[:7])
     assert all(type(report[k]) is int for k in KEYS[7:])
@@ -389,3 +389,110 @@ def test_train_test_split_identities():
 def test_import_does_not_import_torch():
     code = "import sys, skeer.protocols; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+# ------------------------------------------------- intervals, tables, pairs
+
+
+def test_weighted_engine_reproduces_the_metrics_exactly():
+    from skeer._bootstrap import SortedComparisons
+
+    rng = np.random.default_rng(0)
+    y_true = rng.integers(0, 2, 500)
+    scores = rng.normal(size=500).round(1) + y_true  # ties
+    owner = rng.integers(0, 20, 500)
+    sc = SortedComparisons(y_true, scores, owner, 20)
+    assert sc.eer() == pytest.approx(equal_error_rate(y_true, scores), abs=1e-12)
+    for level in (0.01, 0.1, 0.37):
+        assert sc.fnmr_at_fmr(level) == fnmr_at_fmr(y_true, scores, fmr=level)
+    # integer weights are the same as repeating every comparison of a subject
+    w = rng.integers(0, 3, 20)
+    rep = np.repeat(np.arange(500), w[owner])
+    assert sc.eer(w) == pytest.approx(
+        equal_error_rate(y_true[rep], scores[rep]), abs=1e-12
+    )
+
+
+def test_reports_carry_intervals_and_subject_tables():
+    Z, y = _embeddings(n_ids=30, per_id=11)
+    report = evaluate_verification(Z, None, y, return_comparisons=True)
+    json.dumps(report)
+    assert set(report["ci"]) == {
+        "eer",
+        "mean_subject_eer",
+        "fnmr_at_fmr_0.001",
+        "fnmr_at_fmr_0.01",
+        "fnmr_at_fmr_0.1",
+    }
+    for key, (lo, hi) in report["ci"].items():
+        assert lo <= report[key] <= hi, key
+    assert report["confidence"] == 0.95 and report["n_bootstraps"] == 200
+    table = report.subjects
+    assert len(table) == 30 and table["n_impostor"].eq(29).all()
+    assert table["eer"].mean() == pytest.approx(report["mean_subject_eer"])
+    comp = report.comparisons
+    assert len(comp) == report["n_genuine"] + report["n_impostor"]
+    assert (comp["genuine"] == (comp["subject"] == comp["probe_subject"])).all()
+    assert (y[comp["probe"]] == comp["probe_subject"]).all()
+    # reproducible by default, and switched off on request
+    assert evaluate_verification(Z, None, y) == {k: v for k, v in report.items()}
+    bare = evaluate_verification(Z, None, y, n_bootstraps=0)
+    assert "ci" not in bare
+    with pytest.raises(ValueError, match="n_bootstraps"):
+        evaluate_verification(Z, None, y, n_bootstraps=-1)
+    with pytest.raises(ValueError, match="confidence"):
+        evaluate_verification(Z, None, y, confidence=1.5)
+
+
+def test_fixed_text_report_has_its_interval_and_table():
+    X, y = _fixed_text()
+    report = evaluate_fixed_text(
+        ScaledManhattan(), X, y, n_train=20, return_comparisons=True
+    )
+    lo, hi = report["ci"]["mean_subject_eer"]
+    assert lo <= report["mean_subject_eer"] <= hi
+    assert report.subjects["eer"].tolist() == report["subject_eer"]
+    assert (
+        (report.comparisons["subject"] == report.comparisons["probe_subject"])
+        .eq(report.comparisons["genuine"])
+        .all()
+    )
+
+
+def test_paired_difference_sees_a_better_system():
+    from skeer.protocols import paired_difference
+
+    Z, y = _embeddings(n_ids=40, per_id=11, noise=0.6)
+    rng = np.random.default_rng(5)
+    worse = Z + 1.5 * rng.normal(size=Z.shape)
+    a = evaluate_verification(Z, None, y, return_comparisons=True)
+    b = evaluate_verification(worse, None, y, return_comparisons=True)
+    for metric in ("eer", "mean_subject_eer", "fnmr_at_fmr_0.1"):
+        result = paired_difference(a, b, metric=metric, n_bootstraps=300)
+        assert result["ci"][0] <= result["difference"] <= result["ci"][1]
+        assert result["ci"][1] < 0, metric
+        assert result["p_a_better"] > 0.95
+    assert paired_difference(a, a)["difference"] == 0
+    other = evaluate_verification(Z, None, y, n_probe=3, return_comparisons=True)
+    with pytest.raises(ValueError, match="same comparisons"):
+        paired_difference(a, other)
+    with pytest.raises(ValueError, match="return_comparisons"):
+        paired_difference(a, evaluate_verification(Z, None, y))
+    with pytest.raises(ValueError, match="metric"):
+        paired_difference(a, b, metric="auc")
+
+
+def test_bootstrap_window_gives_the_same_rates_as_the_full_sweep():
+    from skeer._bootstrap import SortedComparisons
+
+    rng = np.random.default_rng(1)
+    for _ in range(10):
+        n, m = int(rng.integers(2000, 8000)), int(rng.integers(5, 100))
+        y_true = rng.integers(0, 2, n)
+        scores = rng.normal(size=n).round(2) + y_true * rng.uniform(0, 3)
+        sc = SortedComparisons(y_true, scores, rng.integers(0, m, n), m)
+        sc.half_window = int(rng.integers(1, 50))  # small: crossings leave it
+        for w in rng.multinomial(m, np.full(m, 1 / m), size=5):
+            assert sc.eer(w) == pytest.approx(sc.eer(w, _k=True), abs=1e-12)
+            for level in (0.001, 0.01, 0.2):
+                assert sc.fnmr_at_fmr(level, w) == sc.fnmr_at_fmr(level, w, _k=True)

@@ -2,38 +2,51 @@
 
 Sub-commands (``skeer <command> --help`` lists every option):
 
-- ``skeer train`` (also ``skeer`` with no arguments): fit a pipeline of
-  :class:`~skeer.KeystrokeFeatures` and :class:`~skeer.KeystrokeVerifier` on a
-  subject-disjoint split, judge it on the held-out subjects and write the
-  model, ``report.json``, ``det.png`` and ``training.png`` into ``--out``.
+- ``skeer train``: fit a pipeline of :class:`~skeer.KeystrokeFeatures` and
+  :class:`~skeer.KeystrokeVerifier` on a subject-disjoint split, judge it on
+  the held-out subjects and write the model, ``report.json``, ``det.png`` and
+  ``training.png`` into ``--out``. ``skeer`` without a command is ``skeer
+  train --profile quick``: the quick demo on synthetic data, with
+  :data:`skeer.benchmark.QUICK_PROFILE` in place of the library's defaults.
 - ``skeer evaluate MODEL``: the protocol report of a saved model on new data.
 - ``skeer bench``: the loss ablation of :func:`skeer.benchmark.compare_losses`
   (same network, split, batches and budget for every loss), as a markdown
   table, JSON and a convergence plot.
 - ``skeer kvc-predict MODEL``: score the KVC-onGoing test comparisons
-  (:func:`skeer.kvc.score_comparisons`).
+  (:func:`skeer.kvc.predict_kvc`) and write the prediction files or the
+  submission archive.
 
-Data are named ``synthetic``, ``aalto:PATH``, ``kvc:PATH`` or ``cmu:PATH``, as
-:func:`skeer.datasets.load_dataset` takes them.
+Data are named ``synthetic``, ``aalto:PATH``, ``kvc:PATH``, ``cmu:PATH`` or
+``greyc:PATH``, as :func:`skeer.datasets.load_dataset` takes them.
 
 The command is a client of the library: each sub-command parses its options,
-calls public functions of skeer and prints or writes their results.
+calls public functions of skeer and prints or writes their results. Training
+defaults are the library's (read from ``KeystrokeVerifier().get_params()``
+and friends when the command runs), never restated here.
 
-Exit codes: 0 success, 1 runtime error (one line on stderr, e.g. a missing
-file), 2 usage error (argparse's). Set ``SKEER_DEBUG=1`` to get the traceback
-of a runtime error.
+Exit codes:
+
+- 0: success.
+- 1: runtime error, one line on stderr, no traceback (a missing, corrupt or
+  truncated file, a model file that is not one, an output folder that cannot
+  be written, training that diverged, ...). ``SKEER_DEBUG=1`` re-raises it
+  with its traceback.
+- 2: usage error (argparse's, and options that contradict each other or the
+  data), one line on stderr.
+- 130: interrupted (Ctrl-C), one line on stderr saying what was written.
 """
 
 import contextlib
 import os
+import re
 import sys
 import warnings
 
 from ._bench import cmd_bench
 from ._evaluate import cmd_evaluate
 from ._kvc import cmd_kvc_predict
-from ._output import note, showwarning
-from ._parser import PROG, UsageError, build_parser
+from ._output import Interrupted, note, showwarning
+from ._parser import PROG, UsageError, build_parser, resolve_defaults
 from ._train import cmd_train
 
 __all__ = ["main"]
@@ -76,7 +89,7 @@ def main(argv=None):
     -------
     code : int
         0 on success, 1 on a runtime error (reported on one line of stderr),
-        2 on a usage error.
+        2 on a usage error, 130 when interrupted (Ctrl-C).
 
     Examples
     --------
@@ -89,7 +102,8 @@ def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     if not argv or (argv[0].startswith("-") and argv[0] not in _MAIN_OPTIONS):
-        argv = ["train", *argv]  # no command: options go to 'skeer train'
+        # no command: the quick demo, 'skeer train --profile quick [options]'
+        argv = ["train", "--profile", "quick", *argv]
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
@@ -105,19 +119,48 @@ def main(argv=None):
         warnings.filterwarnings("ignore", category=DeprecationWarning)
         warnings.filterwarnings("ignore", category=FutureWarning)
         try:
+            resolve_defaults(args)
             return command(args)
         except UsageError as exc:
             print(f"{prog}: error: {exc} (see '{prog} --help')", file=sys.stderr)
             return 2
-        except KeyboardInterrupt:
-            note("interrupted")
+        except Interrupted as exc:
+            print(f"{prog}: {exc}", file=sys.stderr, flush=True)
             return 130
-        except (OSError, ValueError, ImportError, RuntimeError, KeyError) as exc:
+        except KeyboardInterrupt:
+            print(f"{prog}: interrupted", file=sys.stderr, flush=True)
+            return 130
+        except Exception as exc:
             if os.environ.get("SKEER_DEBUG"):
                 raise
-            message = str(exc).strip().splitlines()
-            text = message[0] if message else type(exc).__name__
-            if isinstance(exc, KeyError):
-                text = f"missing key {text}"
-            print(f"{prog}: error: {text}", file=sys.stderr)
+            print(f"{prog}: error: {_error_line(exc, args)}", file=sys.stderr)
             return 1
+
+
+# errors whose message is enough; any other exception is named by its type
+_PLAIN = (OSError, ValueError, ImportError, RuntimeError)
+
+
+def _error_line(exc, args):
+    """The one line that reports ``exc``."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    text = lines[0] if lines else ""
+    if isinstance(exc, ValueError) and text.startswith("Training diverged"):
+        # the verifier's TrainingDivergedError: name the option to change
+        epoch = re.match(r"Training diverged at epoch (\d+)", text)
+        where = f" at epoch {epoch.group(1)}" if epoch else ""
+        lr = getattr(args, "lr", None)
+        hint = f"; lower --lr (now {lr:g})" if isinstance(lr, float) else ""
+        if getattr(args, "amp", False):
+            hint += " or drop --amp"
+        return f"training diverged{where} (non-finite loss or embeddings){hint}"
+    if isinstance(exc, KeyError):
+        return f"missing key {text or '?'}"
+    if isinstance(exc, _PLAIN) and text:
+        return text
+    name = type(exc).__name__
+    return (
+        f"{name}: {text} (set SKEER_DEBUG=1 for the traceback)"
+        if text
+        else f"{name} (set SKEER_DEBUG=1 for the traceback)"
+    )

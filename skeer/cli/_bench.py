@@ -1,25 +1,40 @@
 """``skeer bench``: the loss ablation of :func:`skeer.benchmark.compare_losses`."""
 
+from ..datasets._spec import FIXED_TEXT
 from ._output import (
+    OutputGuard,
+    RunFolder,
+    check_out_folder,
     config,
+    emit_json,
+    info,
     matplotlib_or_warn,
     network_name,
     save_figure,
-    say,
+    show,
     versions,
     write_json,
 )
 from ._parser import UsageError, data_kind
 from ._shared import load_data, make_verifier, n_subjects, resolve_model
 
+REPORT_FILE = "bench.json"
+BENCH_FILES = ("bench.md", "convergence.png", REPORT_FILE)
+
 
 def cmd_bench(args):
+    if data_kind(args.data) in FIXED_TEXT:
+        raise UsageError("bench runs on free-text data (synthetic, aalto, kvc)")
+    check_out_folder(args.out)
+    model_name = resolve_model(args)
+    with OutputGuard(f"{args.out}/") as guard:
+        return _bench(args, model_name, guard)
+
+
+def _bench(args, model_name, guard):
     from ..benchmark import compare_losses
     from ..features import KeystrokeFeatures
 
-    if data_kind(args.data) == "cmu":
-        raise UsageError("bench runs on free-text data (synthetic, aalto, kvc)")
-    model_name = resolve_model(args)
     data = load_data(args)
     # the template of every run; compare_losses sets each run's loss, operating
     # point and seed. Early stopping is off unless asked for: the same budget
@@ -29,10 +44,10 @@ def cmd_bench(args):
         loss="eer",
         operating_point="eer",
         seed=0,
-        patience=args.patience or None,
+        patience=args.patience,
     )
     features = KeystrokeFeatures(max_len=args.max_len)
-    say(
+    info(
         args,
         f"skeer bench: {model_name}, losses {','.join(args.losses)} x "
         f"{args.seeds} seeds, {args.epochs} epochs each, on {data.description}",
@@ -54,38 +69,39 @@ def cmd_bench(args):
         verbose=not args.quiet,
         **protocol,
     )
-    out = args.out
-    out.mkdir(parents=True, exist_ok=True)
     md = result.to_markdown(data_description=data.description)
-    (out / "bench.md").write_text(md, encoding="utf-8")
-    write_json(
-        out / "bench.json",
-        {
-            "command": "bench",
-            "config": config(args, model=model_name),
-            "features": features.get_params(),
-            "data": {
-                "description": data.description,
-                "n_samples": len(data.target),
-                "n_subjects": n_subjects(data.target),
-            },
-            **result.to_dict(),
-            "versions": versions(),
+    report = {
+        "command": "bench",
+        "config": config(args, model=model_name),
+        "features": features.get_params(),
+        "data": {
+            "description": data.description,
+            "n_samples": len(data.target),
+            "n_subjects": n_subjects(data.target),
         },
-    )
-    files = ["bench.md", "bench.json"]
-    if matplotlib_or_warn("convergence.png"):
-        from ..plotting import plot_convergence
+        **result.to_dict(),
+        "versions": versions(),
+    }
+    files = ["bench.md"]
+    with RunFolder(args.out, BENCH_FILES, REPORT_FILE, guard=guard) as run:
+        run.path("bench.md").write_text(md, encoding="utf-8")
+        if matplotlib_or_warn("convergence.png"):
+            from ..plotting import plot_convergence
 
-        def draw(ax):
-            plot_convergence(result.curves(), ax=ax)
-            ax.set_title(
-                f"{network_name(model_name)}: validation EER per epoch "
-                f"({args.seeds} seed{'s' * (args.seeds > 1)})",
-                fontsize="medium",
-            )
+            def draw(ax):
+                plot_convergence(result.curves(), ax=ax)
+                ax.set_title(
+                    f"{network_name(model_name)}: validation EER per epoch "
+                    f"({args.seeds} seed{'s' * (args.seeds > 1)})",
+                    fontsize="medium",
+                )
 
-        save_figure(draw, out / "convergence.png", (6.5, 4.0))
-        files.append("convergence.png")
-    say(args, "", md.rstrip(), "", f"wrote {out}/: " + ", ".join(files))
+            save_figure(draw, run.path("convergence.png"), (6.5, 4.0))
+            files.append("convergence.png")
+        files.append(REPORT_FILE)
+        write_json(run.path(REPORT_FILE), report)
+        run.commit()
+    show(args, "", md.rstrip(), "")
+    info(args, f"wrote {args.out}/: " + ", ".join(files))
+    emit_json(args, report)
     return 0

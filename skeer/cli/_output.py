@@ -1,9 +1,20 @@
-"""What the ``skeer`` command prints and writes: messages, tables, JSON, figures."""
+"""What the ``skeer`` command prints and writes: messages, tables, JSON, figures.
 
+Streams: stdout carries results (the metrics table; with ``--json`` the report
+as JSON and nothing else); stderr carries progress bars, warnings and errors,
+one line each. ``--quiet`` silences progress (bars and ``info`` lines) only.
+"""
+
+import contextlib
 import json
 import math
+import os
 import platform
+import secrets
+import signal
 import sys
+import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -22,11 +33,33 @@ _LOSS_NAMES = {
 }
 
 
-def say(args, *lines):
-    """Print ``lines`` on stdout unless ``--quiet``."""
+def _stream(args):
+    return sys.stderr if getattr(args, "json", False) else sys.stdout
+
+
+def info(args, *lines):
+    """Progress lines: on stdout (stderr with ``--json``), none with ``--quiet``."""
     if not args.quiet:
         for line in lines:
-            print(line, flush=True)
+            print(line, file=_stream(args), flush=True)
+
+
+def show(args, *lines):
+    """Result lines (tables): on stdout; with ``--json`` on stderr unless ``--quiet``.
+
+    ``--quiet`` never hides a result: without ``--json`` these lines are the
+    printed result.
+    """
+    if getattr(args, "json", False) and args.quiet:
+        return
+    for line in lines:
+        print(line, file=_stream(args), flush=True)
+
+
+def emit_json(args, report):
+    """With ``--json``: ``report`` as JSON on stdout (the only thing there)."""
+    if getattr(args, "json", False):
+        print(json.dumps(jsonable(report), indent=2), flush=True)
 
 
 def note(message):
@@ -85,6 +118,194 @@ def write_json(path, obj):
     return path
 
 
+# ---------------------------------------------------------------------------
+# interruption and atomic output
+class Interrupted(Exception):
+    """Ctrl-C stopped the command; the message says what was (not) written (130)."""
+
+
+@contextlib.contextmanager
+def deferred_sigint():
+    """Hold SIGINT inside the block; raise KeyboardInterrupt after it if one came.
+
+    Keeps a burst of renames whole. Outside the main thread (where no signal
+    handler can be set) the block runs unprotected.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(1))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if received and previous not in (signal.SIG_IGN, None):
+            raise KeyboardInterrupt
+
+
+class OutputGuard:
+    """Turn Ctrl-C inside the block into :class:`Interrupted`, saying what was written.
+
+    ``what`` names the output (``"out/"``, a file); :class:`RunFolder` and
+    :func:`atomic_write` set ``written`` once their files are in place.
+    """
+
+    def __init__(self, what):
+        self.what = what
+        self.written = False
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None or not issubclass(exc_type, KeyboardInterrupt):
+            return False
+        if self.what is None:
+            raise Interrupted("interrupted") from None
+        if self.written:
+            raise Interrupted(
+                f"interrupted after {self.what} was written (it is complete)"
+            ) from None
+        raise Interrupted(
+            f"interrupted; nothing written ({self.what} keeps what it held)"
+        ) from None
+
+
+class RunFolder:
+    """Write the files of one run into ``folder``, all of them or none.
+
+    Each file is written to a hidden temporary name in ``folder`` itself
+    (``.NAME.TOKEN.tmp.EXT``: same file system, so renames are atomic);
+    :meth:`commit` then, with SIGINT held back: removes the old ``report``
+    (so a folder without one is visibly incomplete even if the process is
+    killed now), renames every new file into place in ``names`` order,
+    deletes the files of ``names`` this run did not write (an old run's
+    plots), and renames the report last. Leaving the ``with`` block without
+    a commit (an error, Ctrl-C) deletes the temporary files: the folder keeps
+    its previous run untouched. Files not in ``names`` are never touched.
+    """
+
+    def __init__(self, folder, names, report, *, guard=None):
+        self.folder = Path(folder)
+        self.names = tuple(names)
+        self.report = report
+        self.guard = guard
+        self.token = secrets.token_hex(4)
+        self.committed = False
+        self._tmp = {}
+
+    def __enter__(self):
+        self.folder.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if not self.committed:
+            self.discard()
+        return False
+
+    def path(self, name):
+        """The temporary path to write ``name`` to (its extension kept)."""
+        if name not in self.names:
+            raise ValueError(f"{name!r} is not one of the run's files {self.names}")
+        stem, dot, ext = name.rpartition(".")
+        tmp = self.folder / f".{stem or ext}.{self.token}.tmp{dot}{ext if stem else ''}"
+        self._tmp[name] = tmp
+        return tmp
+
+    def written(self):
+        """Names written so far, in ``names`` order."""
+        return [n for n in self.names if n in self._tmp]
+
+    def discard(self):
+        for tmp in self._tmp.values():
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        self._tmp.clear()
+
+    def commit(self):
+        if self.report not in self._tmp:
+            raise ValueError(f"commit without {self.report}")
+        with deferred_sigint():
+            (self.folder / self.report).unlink(missing_ok=True)
+            for name in self.names:
+                if name == self.report:
+                    continue
+                if name in self._tmp:
+                    os.replace(self._tmp[name], self.folder / name)
+                else:
+                    (self.folder / name).unlink(missing_ok=True)
+            os.replace(self._tmp[self.report], self.folder / self.report)
+            self.committed = True
+            if self.guard is not None:
+                self.guard.written = True
+
+
+def atomic_write(path, write, *, guard=None):
+    """``write(tmp)`` to a temporary file beside ``path``, then rename it there.
+
+    SIGINT is held back while renaming; on any error the temporary file goes.
+    The folder is created if needed.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(tmp)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o644)
+        with deferred_sigint():
+            os.replace(tmp, path)
+            if guard is not None:
+                guard.written = True
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def _probe_folder(folder, option):
+    """OSError unless a file can be created in the existing ``folder``."""
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".skeer-probe-")
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise PermissionError(
+            f"{option}: cannot write to {str(folder)!r} ({reason})"
+        ) from None
+    os.close(fd)
+    os.unlink(tmp)
+
+
+def check_out_folder(path, option="--out"):
+    """Refuse an output folder that cannot be written, before any work.
+
+    ``path`` must be a folder, or not exist under a writable folder (it is
+    created only when the results are written). Raises OSError (exit 1).
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise FileExistsError(f"{option}: {str(path)!r} exists and is not a folder")
+    parent = path
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise NotADirectoryError(f"{option}: {str(parent)!r} is not a folder")
+    _probe_folder(parent, option)
+
+
+def check_out_file(path, option):
+    """Refuse an output file that cannot be written, before any work.
+
+    An existing file is replaced; its folder is created if needed. Raises
+    OSError (exit 1).
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{option}: {str(path)!r} is a folder, not a file")
+    check_out_folder(path.parent, option)
+
+
 def versions():
     import sklearn
     import skorch
@@ -103,7 +324,7 @@ def versions():
 
 def config(args, **extra):
     """The parsed options as a JSON-ready dict (``extra`` overrides)."""
-    skip = {"func", "quiet"}
+    skip = {"func", "quiet", "json"}
     cfg = {k: v for k, v in vars(args).items() if k not in skip}
     cfg.update(extra)
     return jsonable(cfg)

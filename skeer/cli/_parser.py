@@ -5,21 +5,115 @@ import math
 from pathlib import Path
 
 from .._version import __version__
+from ..benchmark import QUICK_PROFILE
 from ..datasets._spec import _parse_spec
 from ..registry import LOSSES, NETWORKS
 
 PROG = "skeer"
-
-# defaults of the main job (``skeer`` with no arguments), sized to finish in
-# well under 3 minutes on a 2-core CPU (measured: about 1.5 min on 2 busy cores)
-# while the learned verifier clearly beats the non-learned baseline
-DEFAULT_SUBJECTS = 300
-DEFAULT_SESSIONS = 15
-DEFAULT_EPOCHS = 20
-DEFAULT_BATCH = (20, 15)
-DEFAULT_LR = 2e-3
-DEFAULT_PATIENCE = 10
+# the losses 'skeer bench' compares by default: skeer.benchmark's
 DEFAULT_BENCH_LOSSES = ["eer-area", "eer-direct", "triplet", "set2set", "contrastive"]
+PROFILES = ("default", "quick")
+
+
+# ---------------------------------------------------------------------------
+# One source of defaults: an option whose default belongs to the library holds
+# a LibraryDefault; main() replaces it by the library's value (or the quick
+# profile's, skeer.benchmark.QUICK_PROFILE) once the options are parsed. Reading
+# a default imports the library (torch), so it happens only then, or when
+# --help prints it, never for '--version' or a usage error.
+def _verifier_defaults():
+    from ..verifier import KeystrokeVerifier
+
+    return KeystrokeVerifier().get_params()
+
+
+def _features_defaults():
+    from ..features import KeystrokeFeatures
+
+    return KeystrokeFeatures().get_params()
+
+
+def _signature_defaults(func):
+    import inspect
+
+    return {
+        name: p.default
+        for name, p in inspect.signature(func).parameters.items()
+        if p.default is not inspect.Parameter.empty
+    }
+
+
+def _split_defaults():
+    from ..protocols import train_test_split_identities
+
+    return _signature_defaults(train_test_split_identities)
+
+
+def _data_defaults():
+    from ..datasets import load_dataset, make_keystrokes
+
+    return {**_signature_defaults(make_keystrokes), **_signature_defaults(load_dataset)}
+
+
+_OWNERS = {
+    "KeystrokeVerifier": _verifier_defaults,
+    "KeystrokeFeatures": _features_defaults,
+    "train_test_split_identities": _split_defaults,
+    "load_dataset": _data_defaults,
+}
+
+
+class LibraryDefault:
+    """The default of an option: parameter(s) ``names`` of ``owner``.
+
+    ``value(profile)`` is the profile's value of each name where it has one,
+    else the library's; ``str()`` (what ``--help`` shows as ``%(default)s``)
+    is the library's value.
+    """
+
+    def __init__(self, owner, *names):
+        self.owner = owner
+        self.names = names
+
+    def value(self, profile=None):
+        library = _OWNERS[self.owner]()
+        profile = profile or {}
+        values = [profile.get(n, library[n]) for n in self.names]
+        return values[0] if len(values) == 1 else values
+
+    def __str__(self):
+        value = self.value()
+        values = value if isinstance(value, list) else [value]
+        text = " ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in values)
+        return f"{text}: {self.owner}'s"
+
+    def __repr__(self):
+        return f"LibraryDefault({self.owner!r}, {', '.join(map(repr, self.names))})"
+
+
+def _profile(name):
+    """The parameter values of a profile (``{}`` for the library's defaults)."""
+    if name != "quick":
+        return {}
+    return dict(QUICK_PROFILE)
+
+
+def resolve_defaults(args):
+    """Replace every :class:`LibraryDefault` of ``args`` by its value, in place.
+
+    The synthetic data's size (``--subjects``, ``--sessions``) follows the
+    profile too; ``args.subjects`` stays None for other data (all subjects).
+    """
+    profile = _profile(getattr(args, "profile", "default"))
+    for key, value in vars(args).items():
+        if isinstance(value, LibraryDefault):
+            setattr(args, key, value.value(profile))
+    if (
+        getattr(args, "subjects", 0) is None
+        and getattr(args, "data", None) == "synthetic"
+    ):
+        args.subjects = profile.get("n_subjects") or _data_defaults()["n_subjects"]
+    return args
 
 
 class UsageError(Exception):
@@ -43,7 +137,7 @@ def data_spec(text):
 
 
 def data_kind(spec):
-    """``"synthetic"``, ``"aalto"``, ``"kvc"`` or ``"cmu"``."""
+    """``"synthetic"``, ``"aalto"``, ``"kvc"``, ``"cmu"`` or ``"greyc"``."""
     return _parse_spec(spec)[0]
 
 
@@ -88,7 +182,12 @@ def _positive_int(text):
     return _number(text, int, lambda v: v == v and v >= 1, "a positive integer")
 
 
+def _non_negative_int(text):
+    return _number(text, int, lambda v: v == v and v >= 0, "an integer >= 0")
+
+
 def _positive_float(text):
+    # inf is accepted: training then diverges, and says so (exit 1)
     return _number(text, float, lambda v: v > 0, "a positive number")
 
 
@@ -98,6 +197,13 @@ def _fraction(text):
 
 def _validation_fraction(text):
     return _number(text, float, lambda v: 0 <= v < 1, "a number in [0, 1)")
+
+
+def _path(text):
+    """A path option's value; '' (which Path would read as '.') is refused."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a path, got ''")
+    return Path(text).expanduser()
 
 
 def _loss_list(text):
@@ -115,6 +221,17 @@ def _operating_point_list(text):
     return list(dict.fromkeys(_operating_point(t) for t in text.split(",") if t))
 
 
+SCENARIOS = ("desktop", "mobile")
+
+
+def _scenario_model(text):
+    """``(scenario or None, path)`` of a kvc-predict MODEL argument."""
+    scenario, sep, path = text.partition("=")
+    if sep and scenario in SCENARIOS:
+        return scenario, _path(path)
+    return None, _path(text)
+
+
 def _add_common(p):
     p.add_argument(
         "--threads",
@@ -126,7 +243,17 @@ def _add_common(p):
         "order of magnitude); 0 keeps torch's default",
     )
     p.add_argument(
-        "-q", "--quiet", action="store_true", help="no progress bars, no table"
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress bars and no progress messages; results are still "
+        "written and printed",
+    )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print the report as JSON on stdout and nothing else there (the "
+        "human-readable lines go to stderr)",
     )
 
 
@@ -139,29 +266,36 @@ def _add_data(p, *, default="synthetic"):
         required=default is None,
         metavar="SPEC",
         help="synthetic, aalto:PATH (folder/archive of *_keystrokes.txt), "
-        "kvc:PATH (KVC-onGoing release folder) or cmu:PATH "
-        "(DSL-StrongPasswordData.csv)" + (f"; default {default}" if default else ""),
+        "kvc:PATH (KVC-onGoing release folder), cmu:PATH "
+        "(DSL-StrongPasswordData.csv) or greyc:PATH (GREYC-NISLAB CSV table, "
+        "see --passphrase)" + (f"; default {default}" if default else ""),
     )
     g.add_argument(
         "--scenario",
-        choices=("desktop", "mobile"),
+        choices=SCENARIOS,
         default="desktop",
         help="KVC-onGoing scenario (default desktop)",
+    )
+    g.add_argument(
+        "--passphrase",
+        default="P1",
+        metavar="P",
+        help="GREYC-NISLAB passphrase: P1 to P5 or its text (default P1)",
     )
     g.add_argument(
         "--subjects",
         type=_positive_int,
         default=None,
         metavar="N",
-        help=f"synthetic: subjects generated (default {DEFAULT_SUBJECTS}); "
-        "other data: keep the first N subjects (default all)",
+        help="synthetic: subjects generated (default: make_keystrokes's, or "
+        "the profile's); other data: keep the first N subjects (default all)",
     )
     g.add_argument(
         "--sessions",
         type=_positive_int,
-        default=DEFAULT_SESSIONS,
+        default=LibraryDefault("load_dataset", "n_sessions"),
         metavar="N",
-        help=f"synthetic: sessions per subject (default {DEFAULT_SESSIONS})",
+        help="synthetic: sessions per subject (default %(default)s)",
     )
     g.add_argument(
         "--data-seed",
@@ -169,6 +303,12 @@ def _add_data(p, *, default="synthetic"):
         default=0,
         metavar="N",
         help="seed of the synthetic data (default 0)",
+    )
+    g.add_argument(
+        "--no-cache",
+        dest="cache",
+        action="store_false",
+        help="aalto: neither read nor write the on-disk cache of parsed files",
     )
 
 
@@ -180,7 +320,8 @@ def _add_protocol(p):
         default=None,
         metavar="G",
         help="enrolment samples per subject (default 5); fixed text: training "
-        "repetitions per subject (default 200, as Killourhy & Maxion)",
+        "repetitions per subject (default 200 for cmu, as Killourhy & Maxion; "
+        "10 for greyc)",
     )
     g.add_argument(
         "--n-probe",
@@ -188,7 +329,7 @@ def _add_protocol(p):
         default=None,
         metavar="N",
         help="genuine probes per subject (default 5); fixed text: keep only "
-        "the first G + N repetitions per subject (default: all, i.e. 200)",
+        "the first G + N repetitions per subject (default: all)",
     )
     g.add_argument(
         "--n-impostor",
@@ -200,7 +341,20 @@ def _add_protocol(p):
 
 
 def _add_training(p, *, single_loss):
-    g = p.add_argument_group("model and training")
+    quick = ", ".join(f"{k}={v:g}" for k, v in QUICK_PROFILE.items())
+    g = p.add_argument_group(
+        "model and training",
+        "Defaults are the library's (KeystrokeVerifier(), KeystrokeFeatures(), "
+        "train_test_split_identities). '--profile quick' (what 'skeer' without "
+        "a command uses) takes skeer.benchmark.QUICK_PROFILE where it has a "
+        f"value ({quick}): the quick demo, about a minute on 2 CPU cores.",
+    )
+    g.add_argument(
+        "--profile",
+        choices=PROFILES,
+        default="default",
+        help="where the defaults below come from (default: the library's)",
+    )
     g.add_argument(
         "--model",
         choices=NETWORKS,
@@ -224,18 +378,20 @@ def _add_training(p, *, single_loss):
     g.add_argument(
         "--epochs",
         type=_positive_int,
-        default=DEFAULT_EPOCHS,
+        default=LibraryDefault("KeystrokeVerifier", "max_epochs"),
         metavar="N",
-        help=f"maximum training epochs (default {DEFAULT_EPOCHS})",
+        help="maximum training epochs (default %(default)s max_epochs)",
     )
     g.add_argument(
         "--batch",
         nargs=2,
         type=_positive_int,
-        default=DEFAULT_BATCH,
+        default=LibraryDefault(
+            "KeystrokeVerifier", "n_identities_per_batch", "n_samples_per_identity"
+        ),
         metavar=("P", "K"),
-        help="subjects per batch and samples per subject (default "
-        f"{DEFAULT_BATCH[0]} {DEFAULT_BATCH[1]})",
+        help="subjects per batch and samples per subject (default %(default)s "
+        "n_identities_per_batch and n_samples_per_identity)",
     )
     g.add_argument(
         "--batches-per-epoch",
@@ -247,38 +403,49 @@ def _add_training(p, *, single_loss):
     g.add_argument(
         "--lr",
         type=_positive_float,
-        default=DEFAULT_LR,
-        help=f"learning rate (default {DEFAULT_LR:g})",
+        default=LibraryDefault("KeystrokeVerifier", "lr"),
+        help="learning rate (default %(default)s lr)",
     )
-    g.add_argument(
-        "--patience",
-        type=int,
-        default=None,
-        metavar="N",
-        help="stop after N epochs without a better validation EER and keep the "
-        f"best epoch's weights (default: {DEFAULT_PATIENCE} in train, off in "
-        "bench); 0 disables it",
-    )
+    if single_loss:
+        g.add_argument(
+            "--patience",
+            type=_non_negative_int,
+            default=LibraryDefault("KeystrokeVerifier", "patience"),
+            metavar="N",
+            help="stop after N epochs without a better validation EER and keep "
+            "the best epoch's weights; 0 disables it (default %(default)s "
+            "patience)",
+        )
+    else:
+        g.add_argument(
+            "--patience",
+            type=_non_negative_int,
+            default=0,
+            metavar="N",
+            help="early stopping as in 'skeer train' (default 0, off: every "
+            "loss gets the same epoch budget)",
+        )
     g.add_argument(
         "--max-len",
         type=_positive_int,
-        default=50,
+        default=LibraryDefault("KeystrokeFeatures", "max_len"),
         metavar="L",
-        help="keys per session fed to the network (default 50)",
+        help="keys per session fed to the network (default %(default)s max_len)",
     )
     g.add_argument(
         "--test-size",
         type=_fraction,
-        default=1 / 3,
+        default=LibraryDefault("train_test_split_identities", "test_size"),
         metavar="F",
-        help="share of subjects held out for the test (default 1/3)",
+        help="share of subjects held out for the test (default %(default)s)",
     )
     g.add_argument(
         "--validation-size",
         type=_validation_fraction,
-        default=0.2,
+        default=LibraryDefault("KeystrokeVerifier", "validation_size"),
         metavar="F",
-        help="share of training subjects held out for validation (default 0.2)",
+        help="share of training subjects held out for validation (default "
+        "%(default)s)",
     )
     g.add_argument(
         "--device",
@@ -291,7 +458,7 @@ def _add_training(p, *, single_loss):
 
 def _add_model_file(p):
     p.add_argument(
-        "model", type=Path, metavar="MODEL", help="a model file written by skeer train"
+        "model", type=_path, metavar="MODEL", help="a model file written by skeer train"
     )
 
 
@@ -300,8 +467,9 @@ def build_parser():
     parser = _Parser(
         prog=PROG,
         description="Train, evaluate and benchmark keystroke-dynamics verifiers "
-        "trained with EERLoss. Without a command (e.g. 'skeer' or 'skeer --epochs "
-        "5') the options go to 'skeer train', on synthetic data by default.",
+        "trained with EERLoss. Without a command ('skeer', 'skeer --epochs 5') "
+        "the options go to 'skeer train --profile quick': the quick demo on "
+        "synthetic data.",
     )
     parser.add_argument("--version", action="version", version=f"skeer {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -312,7 +480,11 @@ def build_parser():
         description="Train a KeystrokeVerifier on a subject-disjoint split, "
         "evaluate it with the open-set protocol (Killourhy & Maxion for fixed "
         "text) and write model.skeer (the fitted pipeline), report.json, "
-        "det.png and training.png into --out.",
+        "det.png and training.png into --out. The files are written under "
+        "temporary names and renamed into place at the end, report.json last: "
+        "--out holds one run, never a mix of two. Ctrl-C stops training early: "
+        "the run is still judged and written, report.json says "
+        '"interrupted": true and the exit code is 130.',
     )
     _add_data(p)
     _add_training(p, single_loss=True)
@@ -320,9 +492,9 @@ def build_parser():
     p.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
     p.add_argument(
         "--out",
-        type=Path,
+        type=_path,
         default=Path("skeer_out"),
-        help="output folder (default skeer_out)",
+        help="output folder, created if needed (default skeer_out)",
     )
     p.add_argument(
         "--no-baseline",
@@ -341,7 +513,7 @@ def build_parser():
     _add_data(p, default=None)
     _add_protocol(p)
     p.add_argument(
-        "--out", type=Path, default=None, help="write report.json and det.png here"
+        "--out", type=_path, default=None, help="write report.json and det.png here"
     )
     p.add_argument(
         "--device", type=_device, default="cpu", help="torch device (default cpu)"
@@ -377,7 +549,7 @@ def build_parser():
     )
     p.add_argument(
         "--out",
-        type=Path,
+        type=_path,
         default=Path("skeer_bench"),
         help="output folder (default skeer_bench)",
     )
@@ -386,10 +558,19 @@ def build_parser():
     p = sub.add_parser(
         "kvc-predict",
         help="score the KVC-onGoing comparisons with a saved model",
-        description="Embed the KVC-onGoing test sessions with a saved model and "
-        "write one score (cosine similarity) per comparison.",
+        description="Embed the KVC-onGoing test sessions with a saved model, "
+        "score each comparison (cosine similarity) and write the prediction "
+        "files and/or the submission archive (--zip) in the challenge kit's "
+        "format. MODEL scores every scenario; 'desktop=MODEL' and "
+        "'mobile=MODEL' give each scenario its own model.",
     )
-    _add_model_file(p)
+    p.add_argument(
+        "model",
+        type=_scenario_model,
+        nargs="+",
+        metavar="MODEL",
+        help="a model file written by skeer train, or SCENARIO=MODEL",
+    )
     p.add_argument(
         "--data",
         type=data_spec,
@@ -397,13 +578,28 @@ def build_parser():
         metavar="kvc:PATH",
         help="the KVC-onGoing release folder",
     )
-    p.add_argument("--scenario", choices=("desktop", "mobile"), default="desktop")
+    p.add_argument(
+        "--scenario",
+        choices=(*SCENARIOS, "both"),
+        default=None,
+        help="scenarios to score (default: those named by SCENARIO=MODEL, else "
+        "every scenario whose test sessions and comparisons are in the folder)",
+    )
     p.add_argument(
         "--out",
-        type=Path,
+        type=_path,
         default=None,
         metavar="FILE",
-        help="prediction file (default {scenario}_predictions.txt)",
+        help="prediction file of a single scenario (default, without --zip: "
+        "{scenario}_predictions.txt in the current folder, for each scenario)",
+    )
+    p.add_argument(
+        "--zip",
+        type=_path,
+        default=None,
+        metavar="FILE",
+        help="write the submission archive: {scenario}_predictions.txt of "
+        "every scenario scored",
     )
     p.add_argument(
         "--device", type=_device, default="cpu", help="torch device (default cpu)"

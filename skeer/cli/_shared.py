@@ -4,10 +4,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ._output import note
-from ._parser import DEFAULT_SUBJECTS, UsageError, data_kind
-
-_FIXED_TEXT = ("cmu",)
+from ..datasets._spec import FIXED_TEXT
+from ._output import info, note
+from ._parser import UsageError, data_kind
 
 
 def check_data_path(spec):
@@ -21,24 +20,22 @@ def load_data(args):
     from ..datasets import load_dataset
 
     check_data_path(args.data)
-    kind = data_kind(args.data)
-    if not args.quiet and kind != "synthetic":
-        note(f"loading {args.data} ...")
-    n_subjects = args.subjects
-    if kind == "synthetic" and n_subjects is None:
-        n_subjects = DEFAULT_SUBJECTS
+    if data_kind(args.data) != "synthetic":
+        info(args, f"loading {args.data} ...")
     return load_dataset(
         args.data,
         scenario=args.scenario,
-        n_subjects=n_subjects,
+        passphrase=args.passphrase,
+        n_subjects=args.subjects,
         n_sessions=args.sessions,
+        cache=args.cache,
         random_state=args.data_seed,
     )
 
 
 def resolve_model(args):
     """The network's name, checked against the kind of data (before loading it)."""
-    fixed_text = data_kind(args.data) in _FIXED_TEXT
+    fixed_text = data_kind(args.data) in FIXED_TEXT
     name = args.model or ("mlp" if fixed_text else "typenet")
     if fixed_text and name != "mlp":
         raise UsageError(
@@ -47,8 +44,8 @@ def resolve_model(args):
         )
     if not fixed_text and name == "mlp":
         raise UsageError(
-            "--model mlp is for fixed-text data (cmu:PATH); use typenet or "
-            "type2branch for free text"
+            "--model mlp is for fixed-text data (cmu:PATH, greyc:PATH); use "
+            "typenet or type2branch for free text"
         )
     return name
 
@@ -66,7 +63,10 @@ def check_device(device):
 
 
 def make_verifier(args, *, model, loss, operating_point, seed, patience, callbacks=()):
-    """An unfitted :class:`~skeer.KeystrokeVerifier` from the training options."""
+    """An unfitted :class:`~skeer.KeystrokeVerifier` from the training options.
+
+    ``patience`` 0 or None: no early stopping.
+    """
     from ..registry import get_loss, get_network
     from ..verifier import KeystrokeVerifier
 
@@ -83,7 +83,7 @@ def make_verifier(args, *, model, loss, operating_point, seed, patience, callbac
         n_samples_per_identity=K,
         batches_per_epoch=args.batches_per_epoch,
         validation_size=args.validation_size,
-        patience=patience,
+        patience=patience or None,
         device=args.device,
         amp=args.amp,
         random_state=seed,
@@ -93,12 +93,13 @@ def make_verifier(args, *, model, loss, operating_point, seed, patience, callbac
     )
 
 
-def evaluate(model, X, y, args, *, fixed_text):
+def evaluate(model, X, y, args, *, fixed_text, protocol=None):
     """``(report, y_binary, scores)`` of ``model`` under the data's protocol.
 
     Free text: :func:`~skeer.protocols.evaluate_verification`; fixed text:
     :func:`~skeer.protocols.evaluate_fixed_text` on each subject's first
-    ``--n-enroll + --n-probe`` repetitions.
+    ``--n-enroll + --n-probe`` repetitions. ``protocol``: the data's own
+    protocol settings (``load_dataset(...).protocol``), which options override.
     """
     from .. import protocols
     from ..datasets import select_subjects
@@ -113,7 +114,7 @@ def evaluate(model, X, y, args, *, fixed_text):
             model, X, y, return_scores=True, **kw
         )
         return dict(report), y_bin, scores
-    kw = {}
+    kw = dict(protocol or {})
     if args.n_enroll is not None:
         kw["n_train"] = args.n_enroll
     if args.n_impostor is not None:
@@ -128,8 +129,8 @@ def evaluate(model, X, y, args, *, fixed_text):
     return dict(report), y_bin, scores
 
 
-def check_model_data(pipe, fixed_text, spec):
-    """ValueError if the model's input (free or fixed text) is not the data's."""
+def check_model_data(pipe, fixed_text, spec, X=None):
+    """ValueError if the model's input (free or fixed text, width) is not the data's."""
     ndims = [s.input_ndim_ for _, s in pipe.steps if hasattr(s, "input_ndim_")]
     if not ndims:
         return
@@ -139,6 +140,14 @@ def check_model_data(pipe, fixed_text, spec):
         raise ValueError(
             f"the model was trained on {kind} data and cannot score {spec}"
         )
+    expected = getattr(pipe[-1], "n_features_in_", None)
+    if fixed_text and X is not None and expected is not None:
+        got = np.shape(X)[1] if np.ndim(X) == 2 else None
+        if got is not None and got != expected:
+            raise ValueError(
+                f"the model takes {expected} timing features per sample and "
+                f"{spec} has {got} (another passphrase or data set?)"
+            )
 
 
 def n_subjects(y):

@@ -1,24 +1,39 @@
-"""``skeer train``: fit a pipeline on a subject-disjoint split, judge it, save it."""
+"""``skeer train``: fit a pipeline on a subject-disjoint split, judge it, save it.
+
+Ctrl-C during training stops it (the verifier keeps the weights it has, enrols
+and calibrates: ``interrupted_``); the run is then judged and written like a
+finished one, with ``"interrupted": true`` in ``report.json``, and the command
+exits with 130. Every file is written under a temporary name and renamed into
+place at the end, report last (:class:`~skeer.cli._output.RunFolder`), so
+``--out`` holds either its previous run or the new one, never a mix; a Ctrl-C
+before that point (a second one, during the evaluation) writes nothing.
+"""
 
 import time
-from pathlib import Path
+import warnings
 
 import numpy as np
 
 from ._output import (
+    Interrupted,
+    OutputGuard,
+    RunFolder,
+    check_out_folder,
     config,
+    emit_json,
     epoch_progress,
+    info,
     matplotlib_or_warn,
     protocol_name,
     run_name,
     save_figure,
-    say,
+    show,
     table,
     versions,
     write_json,
 )
-from ._parser import DEFAULT_PATIENCE
 from ._shared import (
+    _FEATURES_FILE,
     MODEL_FILE,
     evaluate,
     load_data,
@@ -26,6 +41,11 @@ from ._shared import (
     n_subjects,
     resolve_model,
 )
+
+REPORT_FILE = "report.json"
+# the files of a run, in the order they are renamed into place (report last);
+# features.json is an earlier skeer's sidecar: a new run removes it
+RUN_FILES = (MODEL_FILE, _FEATURES_FILE, "det.png", "training.png", REPORT_FILE)
 
 
 def _best_epoch(history):
@@ -41,7 +61,7 @@ def _history_records(net):
     return [{k: row[k] for k in keys if k in row} for row in net.history]
 
 
-def _baseline(features, X_train, y_train, X_test, y_test, args, fixed_text):
+def _baseline(features, X_train, y_train, X_test, y_test, args, fixed_text, proto):
     """``(name, (report, y_binary, scores))`` of the non-learned baseline.
 
     Fixed text: Killourhy & Maxion's scaled Manhattan detector. Free text:
@@ -52,13 +72,14 @@ def _baseline(features, X_train, y_train, X_test, y_test, args, fixed_text):
 
     if fixed_text:
         name = "scaled Manhattan (Killourhy & Maxion)"
-        return name, evaluate(ScaledManhattan(), X_test, y_test, args, fixed_text=True)
-    name = "timing statistics + cosine (no learning)"
-    pipe = make_timing_baseline(**features.get_params()).fit(X_train, y_train)
-    return name, evaluate(pipe, X_test, y_test, args, fixed_text=False)
+        model = ScaledManhattan()
+    else:
+        name = "timing statistics + cosine (no learning)"
+        model = make_timing_baseline(**features.get_params()).fit(X_train, y_train)
+    return name, evaluate(model, X_test, y_test, args, fixed_text=fixed_text, **proto)
 
 
-def _plots(args, out, curve, history, baseline, model_name):
+def _plots(args, run, curve, history, baseline, model_name):
     if not matplotlib_or_warn("det.png and training.png"):
         return {}
     from ..plotting import plot_det, plot_training
@@ -75,13 +96,19 @@ def _plots(args, out, curve, history, baseline, model_name):
         plot_training(history, ax=ax)
         ax.set_title(title, fontsize="medium")
 
-    return {
-        "det": save_figure(det, out / "det.png", (5.5, 5.5)),
-        "training": save_figure(training, out / "training.png", (6.5, 4.0)),
-    }
+    save_figure(det, run.path("det.png"), (5.5, 5.5))
+    save_figure(training, run.path("training.png"), (6.5, 4.0))
+    return {"det": "det.png", "training": "training.png"}
 
 
 def cmd_train(args):
+    check_out_folder(args.out)  # before any work: a bad --out fails at once
+    model_name = resolve_model(args)
+    with OutputGuard(f"{args.out}/") as guard:
+        return _train(args, model_name, guard)
+
+
+def _train(args, model_name, guard):
     from sklearn.pipeline import make_pipeline
 
     from ..features import KeystrokeFeatures
@@ -89,7 +116,6 @@ def cmd_train(args):
     from ..protocols import train_test_split_identities
 
     t_start = time.perf_counter()
-    model_name = resolve_model(args)
     data = load_data(args)
     t_loaded = time.perf_counter()
 
@@ -97,7 +123,7 @@ def cmd_train(args):
         data.data, data.target, test_size=args.test_size, random_state=args.seed
     )
     n_train_ids, n_test_ids = n_subjects(y_train), n_subjects(y_test)
-    say(
+    info(
         args,
         f"skeer train: {run_name(model_name, args.loss)} (operating point "
         f"{args.operating_point}) on {data.description}",
@@ -105,7 +131,6 @@ def cmd_train(args):
         f"{n_test_ids} test subjects ({len(y_test)} samples), "
         f"up to {args.epochs} epochs on {args.device}",
     )
-    patience = DEFAULT_PATIENCE if args.patience is None else (args.patience or None)
     features = KeystrokeFeatures(max_len=args.max_len)
     verifier = make_verifier(
         args,
@@ -113,27 +138,31 @@ def cmd_train(args):
         loss=args.loss,
         operating_point=args.operating_point,
         seed=args.seed,
-        patience=patience,
+        patience=args.patience,
         callbacks=[epoch_progress(args.quiet, args.epochs, "training")],
     )
-    pipe = make_pipeline(features, verifier).fit(X_train, y_train)
+    with warnings.catch_warnings():
+        # an interruption is reported once, by this command (see below)
+        warnings.filterwarnings("ignore", "Training was interrupted", UserWarning)
+        pipe = make_pipeline(features, verifier).fit(X_train, y_train)
+    interrupted = bool(getattr(verifier, "interrupted_", False))
     t_trained = time.perf_counter()
 
-    metrics, *curve = evaluate(pipe, X_test, y_test, args, fixed_text=data.fixed_text)
+    proto = {"protocol": data.get("protocol")}
+    metrics, *curve = evaluate(
+        pipe, X_test, y_test, args, fixed_text=data.fixed_text, **proto
+    )
     t_evaluated = time.perf_counter()
     baseline = None
     if not args.no_baseline:
         name, (b_metrics, *b_curve) = _baseline(
-            features, X_train, y_train, X_test, y_test, args, data.fixed_text
+            features, X_train, y_train, X_test, y_test, args, data.fixed_text, proto
         )
         baseline = {"name": name, "metrics": b_metrics, "_curve": b_curve}
     t_baseline = time.perf_counter()
 
-    out = args.out
-    out.mkdir(parents=True, exist_ok=True)
-    files = {"model": save(pipe, out / MODEL_FILE)}
     history = _history_records(verifier)
-    files.update(_plots(args, out, curve, history, baseline, model_name))
+    patience = args.patience or None
     timings = {
         "data_load_s": t_loaded - t_start,
         "training_s": t_trained - t_loaded,
@@ -142,6 +171,7 @@ def cmd_train(args):
     }
     report = {
         "command": "train",
+        "interrupted": interrupted,
         "config": config(args, model=model_name),
         "features": features.get_params(),
         "data": {
@@ -167,22 +197,34 @@ def cmd_train(args):
         "timings": timings,
         "versions": versions(),
     }
-    files["report"] = out / "report.json"
-    report["files"] = {k: Path(v).name for k, v in files.items()}
-    timings["total_s"] = time.perf_counter() - t_start
-    write_json(files["report"], report)
+
+    out = args.out
+    with RunFolder(out, RUN_FILES, REPORT_FILE, guard=guard) as run:
+        save(pipe, run.path(MODEL_FILE))
+        files = {"model": MODEL_FILE}
+        files.update(_plots(args, run, curve, history, baseline, model_name))
+        files["report"] = REPORT_FILE
+        report["files"] = files
+        timings["total_s"] = time.perf_counter() - t_start
+        write_json(run.path(REPORT_FILE), report)
+        run.commit()
 
     columns = [("model", metrics)]
     if baseline is not None:
         columns.append(("baseline", baseline["metrics"]))
-    say(
+    show(args, "", *table(columns, data.fixed_text), "")
+    info(
         args,
-        "",
-        *table(columns, data.fixed_text),
-        "",
         f"time: data {timings['data_load_s']:.1f} s, training "
         f"{timings['training_s']:.1f} s ({len(verifier.history)} epochs), "
         f"evaluation {timings['evaluation_s']:.1f} s",
-        f"wrote {out}/: " + ", ".join(sorted(report["files"].values())),
+        f"wrote {out}/: " + ", ".join(sorted(files.values())),
     )
+    emit_json(args, report)
+    if interrupted:
+        raise Interrupted(
+            f"interrupted: training stopped after {len(verifier.history)} of "
+            f"{args.epochs} epochs; the model as it was then is judged and saved "
+            f'in {out}/ (report.json: "interrupted": true)'
+        )
     return 0

@@ -603,10 +603,9 @@ def _load_cache(file):
 
 
 def _cache_file(path, kind, data_home):
-    """The cache file of a source: named by a hash of its content."""
-    key = _cache_key(path, kind)
-    stem = path.name.split(".")[0] or "source"
-    return get_data_home(data_home) / "aalto" / f"{stem}-{key}.npz"
+    """The cache file of a source: named by the hash of its content alone, so
+    the same data anywhere (copied, moved, renamed) shares one file."""
+    return get_data_home(data_home) / "aalto" / f"{_cache_key(path, kind)}.npz"
 
 
 def _try_load_cache(file):
@@ -614,8 +613,16 @@ def _try_load_cache(file):
         if not file.is_file():
             return None
         return _load_cache(file)
-    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile):
-        return None  # unreadable or stale: rebuild it
+    except (
+        OSError,
+        KeyError,
+        IndexError,
+        TypeError,
+        ValueError,
+        EOFError,
+        zipfile.BadZipFile,
+    ):
+        return None  # unreadable, inconsistent or of another version: rebuild
 
 
 def _try_save_cache(file, result):

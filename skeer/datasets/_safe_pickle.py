@@ -15,14 +15,14 @@ payload to a restricted unpickler that builds only plain data:
 
 The only globals resolved are numpy's own reconstruction helpers
 (``numpy.core.multiarray._reconstruct`` / ``numpy._core.multiarray._reconstruct``,
-``numpy.ndarray``, ``numpy.dtype``, ``numpy.core.multiarray.scalar``) and
+``numpy.ndarray``, ``numpy.dtype``, ``numpy.core.multiarray.scalar``), and
 ``_codecs.encode`` and ``bytes`` (how pickle protocols 0-2 store bytes:
-latin-1 text, or no argument), each
-replaced by a checking stand-in: the array's class, shape and data size and
-the dtype's state are validated before numpy sees them. Anything else, a
-structured or string dtype, an object built with ``__reduce__``, a persistent
-id, an extension code or a set, is refused with a one-line ValueError naming
-the file. Nothing here imports torch.
+latin-1 text, or no argument), each replaced by a checking stand-in: the
+array's class, shape and data size and the dtype's state are validated before
+numpy sees them (a dtype keeps only the byte order from the file). Anything
+else, an array of a structured, string or datetime dtype, an object built
+with ``__reduce__``, a persistent id, an extension code or a set, is refused
+with a one-line ValueError naming the file. Nothing here imports torch.
 """
 
 import io

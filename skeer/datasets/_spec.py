@@ -1,7 +1,8 @@
 """Load any supported dataset from one short name, and select subjects.
 
 A *dataset spec* is the string the ``skeer`` command takes as ``--data``:
-``"synthetic"``, ``"aalto:PATH"``, ``"kvc:PATH"`` or ``"cmu:PATH"``.
+``"synthetic"``, ``"aalto:PATH"``, ``"kvc:PATH"``, ``"cmu:PATH"`` or
+``"greyc:PATH"``.
 :func:`load_dataset` turns it into one :class:`~sklearn.utils.Bunch` with the
 same fields whatever the format, so code (the command line among it) handles
 every dataset alike. Nothing here imports torch.
@@ -14,16 +15,25 @@ from sklearn.utils import Bunch, _safe_indexing
 
 from ._aalto import load_aalto
 from ._cmu import load_cmu
+from ._greyc import load_greyc_nislab
 from ._kvc import load_kvc
 from ._synthetic import make_keystrokes
 
 __all__ = ["load_dataset", "select_subjects"]
 
-FORMATS = ("synthetic", "aalto", "kvc", "cmu")
-FIXED_TEXT = ("cmu",)
+FORMATS = ("synthetic", "aalto", "kvc", "cmu", "greyc")
+FIXED_TEXT = ("cmu", "greyc")
 # per-sample arrays each loader returns besides data and target
-_PER_SAMPLE = {"aalto": ("session", "sentence", "user_input"), "kvc": ("session",)}
-_PER_SAMPLE["cmu"] = ("session", "rep")
+_PER_SAMPLE = {
+    "aalto": ("session", "sentence", "user_input"),
+    "kvc": ("session",),
+    "cmu": ("session", "rep"),
+    "greyc": ("rep", "condition"),
+}
+# Killourhy & Maxion protocol (evaluate_fixed_text) per fixed-text format: CMU
+# as the paper (200 of 400 repetitions enrol); GREYC-NISLAB has 20 a subject
+# and passphrase, the first 10 (Class 1) enrol, the other 10 (Class 2) probe
+_PROTOCOL = {"cmu": {"n_train": 200}, "greyc": {"n_train": 10}}
 
 
 def _parse_spec(spec):
@@ -38,7 +48,7 @@ def _parse_spec(spec):
     if kind not in FORMATS:
         raise ValueError(
             f"unknown data format {spec!r}; expected synthetic, aalto:PATH, "
-            "kvc:PATH or cmu:PATH"
+            "kvc:PATH, cmu:PATH or greyc:PATH"
         )
     if kind == "synthetic":
         if path:
@@ -138,8 +148,10 @@ def load_dataset(
     spec,
     *,
     scenario="desktop",
+    passphrase="P1",
     n_subjects=None,
     n_sessions=15,
+    cache=True,
     random_state=0,
 ):
     """Load a dataset named by a spec such as ``"synthetic"`` or ``"cmu:PATH"``.
@@ -154,17 +166,25 @@ def load_dataset(
         ``"synthetic"`` (:func:`make_keystrokes`), ``"aalto:PATH"``
         (:func:`load_aalto`: a folder, archive or file of
         ``*_keystrokes.txt``), ``"kvc:PATH"`` (:func:`load_kvc`: the
-        development set of a KVC-onGoing release folder) or ``"cmu:PATH"``
-        (:func:`load_cmu`: ``DSL-StrongPasswordData.csv``, fixed text). The
-        format name is case-insensitive.
+        development set of a KVC-onGoing release folder), ``"cmu:PATH"``
+        (:func:`load_cmu`: ``DSL-StrongPasswordData.csv``, fixed text) or
+        ``"greyc:PATH"`` (:func:`load_greyc_nislab`: the GREYC-NISLAB CSV
+        table, one passphrase, fixed text). The format name is
+        case-insensitive.
     scenario : {"desktop", "mobile"}, default="desktop"
         KVC-onGoing scenario; ignored by the other formats.
+    passphrase : str, default="P1"
+        GREYC-NISLAB passphrase: a sheet (``"P1"`` to ``"P5"``) or its text;
+        ignored by the other formats.
     n_subjects : int, default=None
         Synthetic data: subjects generated (None: :func:`make_keystrokes`'s
         default, 100). Other data: keep the first ``n_subjects`` subjects
         (None: all).
     n_sessions : int, default=15
         Synthetic data: sessions per subject; ignored by the other formats.
+    cache : bool, default=True
+        Aalto data: read and write :func:`load_aalto`'s on-disk cache (False:
+        parse the raw files, write nothing); ignored by the other formats.
     random_state : int, RandomState instance or None, default=0
         Synthetic data: the seed of the generator; ignored by the others.
 
@@ -180,26 +200,37 @@ def load_dataset(
         target : ndarray of shape (n_samples,)
             The subject of each sample.
         fixed_text : bool
-            True for fixed-text vectors (``cmu``), which need an
+            True for fixed-text vectors (``cmu``, ``greyc``), which need an
             :class:`~skeer.networks.MLPEmbedder` network.
+        protocol : dict
+            Keyword arguments of the data's evaluation protocol that differ
+            from its defaults: for fixed text, ``n_train`` of
+            :func:`~skeer.protocols.evaluate_fixed_text` (``cmu``: 200 as
+            Killourhy & Maxion; ``greyc``: 10, half of each subject's 20
+            repetitions, i.e. Class 1 enrols and Class 2 probes); empty for
+            free text (:func:`~skeer.protocols.evaluate_verification`'s
+            defaults).
         description : str
             One line naming the data, e.g. ``"synthetic (12 subjects x 15
             sessions)"``.
         spec : str
             The spec, normalised (``"kind"`` or ``"kind:PATH"``).
         kind : str
-            ``"synthetic"``, ``"aalto"``, ``"kvc"`` or ``"cmu"``.
+            ``"synthetic"``, ``"aalto"``, ``"kvc"``, ``"cmu"`` or ``"greyc"``.
 
         The loader's other fields follow: its per-sample arrays (``session``
         for ``aalto`` and ``kvc``; ``sentence`` and ``user_input`` for
-        ``aalto``; ``session`` and ``rep`` for ``cmu``), selected like
-        ``data``, and the rest as the loader returns them (e.g. ``DESCR``,
-        and ``test_data`` and ``comparison_index`` of ``kvc``).
+        ``aalto``; ``session`` and ``rep`` for ``cmu``; ``rep`` and
+        ``condition`` for ``greyc``) and its per-sample ``frame`` if it has
+        one (``greyc``: gender, age and handedness), selected like ``data``,
+        and the rest as the loader returns them (e.g. ``DESCR``, ``test_data``
+        and ``comparison_index`` of ``kvc``, ``passphrase`` of ``greyc``).
 
     Raises
     ------
     ValueError
-        If the spec is malformed, the format unknown, or a count invalid.
+        If the spec is malformed, the format unknown, a count invalid, or the
+        file corrupt or not in the format's layout (the loader's message).
     FileNotFoundError
         If the spec's path does not exist.
 
@@ -228,6 +259,7 @@ def load_dataset(
             data=X,
             target=y,
             fixed_text=False,
+            protocol={},
             description=f"synthetic ({n} subjects x {n_sessions} sessions)",
             spec="synthetic",
             kind="synthetic",
@@ -235,30 +267,45 @@ def load_dataset(
     if not Path(path).expanduser().exists():
         raise FileNotFoundError(f"{kind} data: no such file or folder: {path!r}")
     if kind == "aalto":
-        loaded = load_aalto(path)
+        loaded = load_aalto(path, cache=cache)
         description = f"Aalto 136M ({path})"
     elif kind == "kvc":
         loaded = load_kvc(path, scenario=scenario)
         description = f"KVC-onGoing {scenario} dev set ({path})"
+    elif kind == "greyc":
+        loaded = load_greyc_nislab(path, passphrase=passphrase)
+        description = (
+            f"GREYC-NISLAB fixed text, {loaded.sheet} {loaded.passphrase!r} ({path})"
+        )
     else:
         loaded = load_cmu(path)
         description = f"CMU fixed text ({path})"
+    y = np.asarray(loaded.target)
     per_sample = {k: loaded[k] for k in _PER_SAMPLE[kind] if k in loaded}
+    frame = loaded.get("frame")
+    if frame is not None and len(frame) == len(y):
+        per_sample["frame"] = frame
     others = {
         k: v
         for k, v in loaded.items()
         if k not in per_sample and k not in ("data", "target", "frame")
     }
-    X, y = loaded.data, np.asarray(loaded.target)
+    X = loaded.data
     if n_subjects is not None:
         idx = _selection(y, n_subjects)
         X, y = _safe_indexing(X, idx), y[idx]
-        per_sample = {k: np.asarray(v)[idx] for k, v in per_sample.items()}
+        per_sample = {
+            k: v.iloc[idx].reset_index(drop=True)
+            if k == "frame"
+            else np.asarray(v)[idx]
+            for k, v in per_sample.items()
+        }
         description += f", first {n_subjects} subjects"
     return Bunch(
         data=X,
         target=y,
         fixed_text=kind in FIXED_TEXT,
+        protocol=dict(_PROTOCOL.get(kind, {})),
         description=description,
         spec=f"{kind}:{path}",
         kind=kind,
