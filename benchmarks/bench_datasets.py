@@ -167,7 +167,7 @@ def main(argv=None):
             "archive": archive.name,
             "quick": args.quick,
             "repeats": repeats,
-            "n_participants": len(set(bunch.target.tolist())),
+            "n_subjects": len(set(bunch.target.tolist())),
             "n_sessions": len(bunch.data),
             "n_keys": n_keys_ours,
             "baseline_n_sessions": len(base_data),

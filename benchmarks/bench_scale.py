@@ -402,7 +402,7 @@ def main(argv=None):
         "benchmark": "scale",
         "quick": args.quick,
         "n_comparisons": args.n,
-        "n_identities": args.n_ids,
+        "n_subjects": args.n_ids,
         "n_decision_probes": args.n_probes,
         "chunk": args.chunk,
         "repeats": args.repeats,

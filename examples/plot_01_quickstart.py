@@ -27,9 +27,9 @@ print(X[0][:5])
 
 # %%
 # A verifier is judged on people it never saw in training, so the split is by
-# identity: :func:`~skeer.protocols.train_test_split_identities` keeps every
+# identity: :func:`~skeer.model_selection.train_test_split_identities` keeps every
 # person on one side.
-from skeer.protocols import train_test_split_identities
+from skeer.model_selection import train_test_split_identities
 
 X_train, X_test, y_train, y_test = train_test_split_identities(
     X, y, test_size=0.25, random_state=0
@@ -88,7 +88,7 @@ report, y_binary, scores = evaluate_verification(
     pipe, X_test, y_test, return_scores=True
 )
 print(f"{report['n_genuine']} genuine and {report['n_impostor']} impostor comparisons")
-for key in ("eer", "mean_identity_eer", "fnmr_at_fmr_0.01", "fnmr_at_fmr_0.1"):
+for key in ("eer", "mean_subject_eer", "fnmr_at_fmr_0.01", "fnmr_at_fmr_0.1"):
     print(f"{key:>20}: {report[key]:.3f}")
 
 # %%

@@ -20,7 +20,7 @@ from sklearn.pipeline import make_pipeline
 
 from skeer import KeystrokeFeatures, KeystrokeVerifier, make_verification_scorer
 from skeer.datasets import make_keystrokes
-from skeer.protocols import IdentityKFold
+from skeer.model_selection import IdentityKFold
 
 X, y = make_keystrokes(n_subjects=48, n_sessions=10, random_state=0)
 
@@ -41,7 +41,7 @@ pipe = make_pipeline(
 # %%
 # The search
 # ----------
-# :class:`~skeer.protocols.IdentityKFold` splits by identity, so each
+# :class:`~skeer.model_selection.IdentityKFold` splits by identity, so each
 # validation fold holds people the fold's model never saw. The scorers from
 # :func:`~skeer.make_verification_scorer` run the open-set protocol on that
 # fold through ``transform`` alone, which is why they work on a ``Pipeline``.

@@ -17,7 +17,7 @@ real data, and ``skeer bench`` to run them.
 # Data
 # ----
 from skeer.datasets import make_keystrokes
-from skeer.protocols import train_test_split_identities
+from skeer.model_selection import train_test_split_identities
 
 X, y = make_keystrokes(n_subjects=80, n_sessions=12, random_state=1)
 X_train, X_test, y_train, y_test = train_test_split_identities(

@@ -54,6 +54,8 @@ _LAZY = {
     "paired_difference": "protocols",
     "IdentityKFold": "model_selection",
     "train_test_split_identities": "model_selection",
+    # fairness (numpy, pandas)
+    "fairness_report": "fairness",
     # persistence
     "save": "persistence",
     "load": "persistence",
@@ -65,6 +67,8 @@ _SUBMODULES = [
     "cli",
     "datasets",
     "distributed",
+    "export",
+    "fairness",
     "features",
     "losses",
     "metrics",

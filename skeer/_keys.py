@@ -120,7 +120,8 @@ def sequence_lengths(x):
         # Rows before the last non-zero row have a running count below the
         # total; add that row itself when there is one. Same ops on numpy and
         # torch, all on the input's device.
-        count = nonzero.cumsum(-1)
+        # (an integer cumsum: ONNX runtimes refuse CumSum on booleans)
+        count = (nonzero.long() if _is_tensor(nonzero) else nonzero).cumsum(-1)
         total = count[..., -1:]
         lengths = (count < total).sum(-1) + (total[..., 0] > 0)
     return lengths if _is_tensor(lengths) else np.asarray(lengths, dtype=np.int64)

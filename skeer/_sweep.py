@@ -101,13 +101,16 @@ def warn_resolution(targets, n, name, stacklevel=3):
         return
     kind = "impostor" if name == "fmr" else "genuine"
     rate = name.upper()
+    needed = 1.0 / float(fine[0])  # a Python float: inf, never an error
+    needed = f"{math.ceil(needed)}" if needed < 1e15 else f"{needed:.3g}"
     shown = ", ".join(f"{t:g}" for t in fine[:5]) + (", ..." if fine.size > 5 else "")
     warnings.warn(
         f"{name}={shown} is below the resolution of {n} {kind} comparison(s): "
         f"the smallest non-zero {rate} they can measure is 1/{n} = {1 / n:.3g}, "
-        f"so the target is met only at {rate} = 0 and the rate reported for it "
-        f"is not an estimate at that {rate}. It needs at least "
-        f"{math.ceil(1 / fine[0])} {kind} comparisons, many more for a stable "
+        f"so no operating point has that {rate} (only {rate} = 0 is below it) "
+        "and the rate reported for it is not an estimate at the target. It "
+        "needs at least "
+        f"{needed} {kind} comparisons, many more for a stable "
         "estimate.",
         UnreliableMetricWarning,
         stacklevel=stacklevel,
@@ -337,14 +340,63 @@ def eer_by_method(genuine, impostor, n_genuine, n_impostor, method):
             t1 = t2 - 1
         k = t1 if fmr[t1] + fnmr[t1] <= fmr[t2] + fnmr[t2] else t2
         return float((fnmr[k] + fmr[k]) / 2), float(scores[k])
-    # "bob": the point where |FMR - FNMR| is smallest, ties to the higher
-    # threshold; compared exactly on integers when the products fit in int64
-    if n_genuine * n_impostor < 2**62:
-        gap = np.abs(i * n_genuine - g * n_impostor)
+    return _bob_eer(genuine, impostor, n_genuine, n_impostor, scores, g, i)
+
+
+def _sequential(start, step, counts, chunk=1 << 20):
+    """``start`` after ``c`` sequential float additions of ``step``, for each c.
+
+    ``counts`` is a sorted int array. This is what a loop doing ``value +=
+    step`` holds after ``c`` iterations (rounding included), computed in
+    chunks of ``np.add.accumulate`` (which adds sequentially).
+    """
+    out = np.empty(len(counts))
+    carry, done, k = float(start), 0, 0
+    top = int(counts[-1]) if len(counts) else 0
+    while k < len(counts):
+        n = min(chunk, top - done)
+        run = np.add.accumulate(np.r_[carry, np.full(n, step)])  # run[j]: done + j
+        while k < len(counts) and counts[k] <= done + n:
+            out[k] = run[counts[k] - done]
+            k += 1
+        carry, done = run[-1], done + n
+    return out
+
+
+def _bob_eer(genuine, impostor, n_genuine, n_impostor, scores, g, i):
+    """bob.measure's ``eer``: its threshold search, then ``farfrr`` there.
+
+    bob walks the distinct scores upwards from "accept all", holding FAR and
+    FRR as running sums of ``1/n`` (so with their rounding), and keeps the
+    threshold with the smallest ``|FAR - FRR|``: the later one on ties while
+    both classes have scores left, the earlier one against the state where
+    one class has run out. Its thresholds are the lowest score, then the
+    midpoints between consecutive distinct scores; the EER is the mean of
+    FAR and FRR recomputed exactly at the chosen threshold.
+    """
+    m = len(scores)
+    # points 1..k_in are compared with "<=", point k_in + 1 with "<"
+    top = min(
+        max(float(run[-1]) for run in genuine if len(run)),
+        max(float(run[-1]) for run in impostor if len(run)),
+    )
+    k_in = int(np.searchsorted(scores, top, side="left")) + 1
+    last = min(k_in + 1, m)
+    far = _sequential(1.0, -1.0 / n_impostor, n_impostor - i[:last])
+    frr = _sequential(0.0, 1.0 / n_genuine, g[:last])
+    gap = np.abs(far - frr)
+    best = k_in - 1 - int(np.argmin(gap[:k_in][::-1]))  # ties: the later
+    if last > k_in and gap[k_in] < gap[best]:
+        best = k_in
+    if best == 0:
+        threshold = scores[0]
     else:
-        gap = np.abs(fmr - fnmr)
-    k = len(gap) - 1 - int(np.argmin(gap[::-1]))
-    return float((fmr[k] + fnmr[k]) / 2), float(scores[k])
+        threshold = (scores[best - 1] + scores[best]) / scores.dtype.type(2)
+    below_g = sum(int(run.searchsorted(threshold, side="left")) for run in genuine)
+    below_i = sum(int(run.searchsorted(threshold, side="left")) for run in impostor)
+    far_t = (n_impostor - below_i) / n_impostor
+    frr_t = below_g / n_genuine
+    return float((far_t + frr_t) / 2.0), float(threshold)
 
 
 def fnmr_at_fmr_by_method(genuine, impostor, n_genuine, n_impostor, fmr, method):

@@ -1,16 +1,22 @@
-"""Input checks shared across skeer (private module, NumPy only).
+"""Input and parameter checks shared across skeer (private module).
+
+NumPy and scikit-learn only; :func:`check_device` imports torch when called.
 
 Every check raises :class:`ValueError` naming the argument and what was wrong
 with it. The array checks make no more than one copy of large inputs and never
-upcast floating-point scores. The scalar checks (:func:`check_operating_point`,
-:func:`check_positive_int`, :func:`check_real`) are the one home of those
-rules: estimators, losses, samplers and the command line use them.
+upcast floating-point scores, except float16 (computed in float32). The scalar
+checks (:func:`check_operating_point`, :func:`check_positive_int`,
+:func:`check_real`) are the one home of those rules: estimators, losses,
+samplers and the command line use them.
 """
 
 import math
 import numbers
+import warnings
 
 import numpy as np
+from sklearn.exceptions import DataConversionWarning
+from sklearn.utils.multiclass import check_classification_targets
 
 __all__ = [
     "check_binary",
@@ -42,12 +48,15 @@ def _preview(values, limit=5):
 def check_scores(y_score, *, name="y_score", ndim=(1, 2)):
     """``y_score`` as a finite floating-point array with an allowed ``ndim``.
 
-    Floating-point input keeps its dtype (no copy for an ndarray); booleans and
-    integers become float64. NaN and infinity are rejected with their count.
+    Floating-point input keeps its dtype (no copy for an ndarray), except
+    float16, computed in float32 (NumPy's float16 sort is unreliable on some
+    CPUs); booleans and integers become float64. NaN and infinity are rejected
+    with their count.
     """
     scores = np.asarray(y_score)
     if scores.dtype.kind == "f":
-        pass
+        if scores.dtype.itemsize < 4:
+            scores = scores.astype(np.float32)
     elif scores.dtype.kind in "biu":
         scores = scores.astype(np.float64)
     else:
@@ -110,6 +119,8 @@ def check_binary(y_true, y_score, *, require_both=True):
     if len(y) == 0:
         raise ValueError("y_true and y_score are empty: no comparison to score.")
     scores = check_scores(scores, ndim=(1,))
+    if y.dtype == object:
+        y = _numeric_objects(y)
     if y.dtype == bool:
         genuine, negative = y, 0
         n_genuine = int(np.count_nonzero(genuine))
@@ -141,6 +152,24 @@ def check_binary(y_true, y_score, *, require_both=True):
     return genuine, scores, negative
 
 
+def _numeric_objects(y):
+    """An object array of numbers (e.g. ``[1, 0]`` from pandas) as a numeric array.
+
+    Booleans give a boolean array, other real numbers float64; anything else
+    (strings, None, a mixture) is returned unchanged, to be refused by the
+    caller with its own message.
+    """
+    values = y.tolist()
+    if all(isinstance(v, bool | np.bool_) for v in values):
+        return y.astype(bool)
+    if all(
+        isinstance(v, numbers.Real | np.bool_) and not isinstance(v, str)
+        for v in values
+    ):
+        return y.astype(np.float64)
+    return y
+
+
 def check_both_classes(n_genuine, n_impostor):
     """Raise unless there is at least one genuine and one impostor comparison."""
     if n_genuine == 0 or n_impostor == 0:
@@ -151,15 +180,62 @@ def check_both_classes(n_genuine, n_impostor):
         )
 
 
+def _distinct_identities(y):
+    """The sorted distinct identities of ``y``; ``ValueError`` if they have none."""
+    try:
+        distinct = np.unique(y)
+    except TypeError:
+        raise ValueError(
+            "y_true mixes identities that cannot be ordered (e.g. numbers and "
+            f"strings, or None): {_preview(y)}. Use identities of one kind."
+        ) from None
+    if distinct.dtype.kind == "f":
+        missing = np.isnan(distinct).any()
+    elif distinct.dtype == object:
+        missing = any(v is None or (isinstance(v, float) and v != v) for v in distinct)
+    else:
+        missing = False
+    if missing:
+        raise ValueError(
+            "y_true holds a missing identity (NaN or None); every row needs one."
+        )
+    return distinct
+
+
+def _looks_binary(y):
+    """Whether identities are 0/1, -1/1 or booleans (binary-label look-alikes)."""
+    if y.dtype == bool:
+        return True
+    if y.dtype == object:
+        y = _numeric_objects(y)
+        if y.dtype == object:
+            return False
+    if y.dtype.kind not in "biuf" or y.size == 0:
+        return False
+    lo, hi = y.min(), y.max()
+    return bool(lo in (-1, 0, 1) and hi in (0, 1) and np.isin(y, (-1, 0, 1)).all())
+
+
 def _identity_columns(y, labels, n_columns):
     """Column of ``labels`` holding each identity of ``y``."""
     if labels is None:
-        labels = np.unique(y)
+        if n_columns == 2 and _looks_binary(y):
+            raise ValueError(
+                f"y_true holds binary values {_preview(y)} and y_score has 2 "
+                "columns: this could be binary labels (1 = genuine) with "
+                "two-column scores, or two identities with one column each. "
+                "For binary labels, pass 1-D scores (e.g. the genuine column, "
+                "y_score[:, 1]); for identities, pass labels naming the column "
+                "of each (e.g. labels=estimator.classes_)."
+            )
+        labels = _distinct_identities(y)
         if len(labels) != n_columns:
             raise ValueError(
                 f"y_score has {n_columns} columns but y_true has {len(labels)} "
-                "distinct identities; pass labels (the identity of each column, "
-                "e.g. the estimator's classes_) when they differ."
+                "distinct identities. Without labels, the columns are taken to "
+                "be the sorted distinct identities of y_true (e.g. 0 .. "
+                f"{n_columns - 1}), one column each; pass labels (the identity "
+                "of each column, e.g. the estimator's classes_) otherwise."
             )
         return np.searchsorted(labels, y)
     labels = np.asarray(labels)
@@ -187,8 +263,8 @@ def _identity_columns(y, labels, n_columns):
         missing = y[~found] if found.shape == y.shape else y
         raise ValueError(
             f"y_true has {len(missing)} sample(s) whose identity is not in labels "
-            f"(e.g. {np.unique(missing)[:5].tolist()}); every row's identity must "
-            "name a column of y_score."
+            f"(e.g. {_preview(missing)}); every row's identity must name a "
+            "column of y_score."
         )
     return sorter[pos]
 
@@ -440,3 +516,157 @@ def check_real(value, name, *, low=None, high=None, low_open=True, high_open=Tru
     raise ValueError(
         f"{name} must be a finite real number in {interval}, got {value!r}."
     )
+
+
+# --------------------------------------------------------------------------
+# KeystrokeVerifier's input and parameters (checked before any work)
+
+
+def check_verifier_input(X):
+    """``X`` as a finite, C-contiguous float32 array of 2 or 3 dimensions.
+
+    Raw sessions of different lengths, sparse matrices, non-numeric, empty and
+    non-finite input are refused with what to do instead.
+    """
+    if isinstance(X, (list, tuple)) and X and np.ndim(X[0]) == 2:
+        shapes = {np.shape(s) for s in X}
+        if len(shapes) > 1:
+            raise ValueError(
+                "X looks like raw keystroke sessions of different lengths; "
+                "turn them into a fixed-size array first, e.g. with "
+                "make_pipeline(KeystrokeFeatures(), KeystrokeVerifier())."
+            )
+    if hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse"):
+        raise TypeError(
+            "X must be a dense array; sparse input is not supported by "
+            "KeystrokeVerifier (call X.toarray() first)."
+        )
+    try:
+        X = np.asarray(X, dtype=np.float32)
+    except TypeError as exc:
+        raise TypeError(f"X must be a numeric array: {exc}") from None
+    except ValueError as exc:
+        raise ValueError(f"X must be a numeric array: {exc}") from None
+    if X.ndim not in (2, 3):
+        raise ValueError(
+            "X must be 2-D (n_samples, n_features) fixed-text vectors or 3-D "
+            "(n_samples, max_len, n_features) sequences, got an array of "
+            f"shape {X.shape}. Reshape your data, e.g. X.reshape(-1, 1) for a "
+            "single feature."
+        )
+    if X.shape[0] == 0:
+        raise ValueError(
+            f"X has 0 samples (shape={X.shape}); a minimum of 1 is required."
+        )
+    if X.shape[-1] == 0:
+        raise ValueError(
+            f"Found array with 0 feature(s) (shape={X.shape}) while a minimum "
+            "of 1 is required."
+        )
+    if not np.isfinite(X).all():
+        bad = np.flatnonzero(~np.isfinite(X).reshape(len(X), -1).all(axis=1))
+        raise ValueError(
+            f"X contains NaN or infinity in {len(bad)} samples "
+            f"(first at index {bad[0]})."
+        )
+    return np.ascontiguousarray(X)
+
+
+def check_input_shape(X, ndim, n_features, estimator):
+    """Refuse ``X`` whose dimensions differ from what ``estimator`` was fitted on."""
+    name = type(estimator).__name__
+    if X.ndim != ndim:
+        raise ValueError(f"X is {X.ndim}-D but {name} was fitted on {ndim}-D input.")
+    if X.shape[-1] != n_features:
+        raise ValueError(
+            f"X has {X.shape[-1]} features, but {name} is expecting {n_features} "
+            "features as input."
+        )
+
+
+def check_identities(y, n_samples):
+    """``y`` as a 1-D array of identities aligned with ``n_samples`` samples."""
+    if y is None:
+        raise ValueError(
+            "KeystrokeVerifier requires y to be passed, but the target y is "
+            "None (give one identity per sample)."
+        )
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        warnings.warn(
+            "A column-vector y was passed when a 1d array was expected; it is raveled.",
+            DataConversionWarning,
+            stacklevel=4,
+        )
+        y = y.ravel()
+    if y.ndim != 1:
+        raise ValueError(f"y must be 1-D (one identity per sample), got {y.shape}.")
+    if len(y) != n_samples:
+        raise ValueError(
+            f"X and y have inconsistent lengths: {n_samples} samples in X, "
+            f"{len(y)} labels in y."
+        )
+    check_classification_targets(y)
+    if y.dtype.kind == "O" and any(v is None for v in y):
+        raise ValueError("y contains None; every sample needs an identity.")
+    return y
+
+
+def check_verifier_params(est):
+    """Every parameter of a :class:`~skeer.KeystrokeVerifier`, before any work."""
+    check_operating_point(est.operating_point)
+    check_positive_int(est.n_enroll, "n_enroll")
+    if not is_integer(est.max_epochs) or est.max_epochs < 0:
+        raise ValueError(
+            "max_epochs must be a non-negative integer (0 enrols and calibrates "
+            f"the untrained network), got {est.max_epochs!r}."
+        )
+    check_positive_int(est.batch_size, "batch_size")
+    check_positive_int(est.n_identities_per_batch, "n_identities_per_batch")
+    check_positive_int(est.n_samples_per_identity, "n_samples_per_identity")
+    check_positive_int(est.batches_per_epoch, "batches_per_epoch", allow_none=True)
+    check_positive_int(est.patience, "patience", allow_none=True)
+    check_real(est.lr, "lr", low=0)
+    check_real(est.validation_size, "validation_size", low=0, high=1, low_open=False)
+    if est.template not in ("cosine", "scaled_manhattan", "manhattan", "euclidean"):
+        raise ValueError(
+            "template must be one of ('cosine', 'scaled_manhattan', 'manhattan', "
+            f"'euclidean'), got {est.template!r}."
+        )
+    for name in ("template_input", "amp"):
+        if not isinstance(getattr(est, name), (bool, np.bool_)):
+            raise ValueError(
+                f"{name} must be True or False, got {getattr(est, name)!r}."
+            )
+    if est.train_split is not None and not callable(est.train_split):
+        raise ValueError(
+            "train_split must be None or a callable(dataset, y) -> "
+            f"(dataset_train, dataset_valid), got {est.train_split!r}."
+        )
+    check_device(est.device)
+
+
+def check_device(device):
+    """A torch device that exists on this machine (torch imported lazily)."""
+    import torch
+
+    try:
+        dev = torch.device(device or "cpu")
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(
+            f"device must be 'cpu', 'cuda', 'cuda:N' or 'mps', got {device!r} ({exc})."
+        ) from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device={device!r} but CUDA is not available (torch "
+                f"{torch.__version__}); use device='cpu' or install a CUDA build "
+                "of PyTorch."
+            )
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device={device!r} but only {torch.cuda.device_count()} CUDA "
+                "device(s) are visible."
+            )
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device={device!r} but MPS is not available.")

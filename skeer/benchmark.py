@@ -344,10 +344,11 @@ def compare_losses(
 
     For each seed ``s`` (``random_state``, ``random_state + 1``, ...), the
     subjects are split once with
-    :func:`~skeer.protocols.train_test_split_identities` (``random_state=s``);
-    then for each loss a copy of ``estimator`` with that loss as its criterion
-    and ``random_state=s`` is fitted on the training subjects and judged with
-    :func:`~skeer.protocols.evaluate_verification` on the test subjects. So
+    :func:`~skeer.model_selection.train_test_split_identities`
+    (``random_state=s``); then for each loss a copy of ``estimator`` with that
+    loss as its criterion and ``random_state=s`` is fitted on the training
+    subjects and judged with :func:`~skeer.protocols.evaluate_verification` on
+    the test subjects. So
     every loss gets the same network, split, batches and epoch budget.
 
     Parameters
@@ -432,7 +433,8 @@ def compare_losses(
     >>> list(result.summary), result.runs["eer"][0]["epochs"]
     (['eer', 'triplet'], 1)
     """
-    from .protocols import evaluate_verification, train_test_split_identities
+    from .model_selection import train_test_split_identities
+    from .protocols import evaluate_verification
     from .registry import LOSSES as known
     from .registry import get_loss
 

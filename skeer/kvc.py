@@ -6,9 +6,10 @@ one score per pair, higher meaning more likely the same person, written with
 :func:`~skeer.datasets.write_kvc_predictions` (one scenario) or zipped with
 :func:`~skeer.datasets.make_kvc_submission`. This module does the scoring in
 between: :func:`score_comparisons` for given sessions and pairs,
-:func:`predict_kvc` for the scenarios of a release folder. It lives outside :mod:`skeer.datasets` because it runs a fitted
-model (loaders only read files), and outside :mod:`skeer.protocols` because
-the pairs carry no labels: nothing is judged here. Nothing here imports torch.
+:func:`predict_kvc` for the scenarios of a release folder. It lives outside
+:mod:`skeer.datasets` because it runs a fitted model (loaders only read
+files), and outside :mod:`skeer.protocols` because the pairs carry no labels:
+nothing is judged here. Nothing here imports torch.
 """
 
 import numbers

@@ -8,9 +8,11 @@ samples per identity, in any order.
 """
 
 import contextlib
+import math
 import typing
 import warnings
 
+import numpy as np
 import torch
 
 from ._pairs import DISTANCES, pair_batch, pairwise_distances
@@ -36,9 +38,61 @@ def _check_choice(name, value, choices):
         raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}.")
 
 
-def _as_labels(labels, n, name, device):
+def _host_labels(labels, name):
+    """``labels`` as given (a tensor) or as a NumPy array, checked on the host."""
     if labels is None:
         raise ValueError(f"{name} are required.")
+    if isinstance(labels, torch.Tensor):
+        if (
+            labels.is_floating_point()
+            and labels.device.type == "cpu"
+            and not torch.compiler.is_compiling()
+        ):
+            if torch.isnan(labels).any():
+                raise ValueError(
+                    f"{name} contain NaN: every embedding needs an identity."
+                )
+        return labels
+    arr = np.asarray(labels)
+    if arr.dtype.kind == "f" and np.isnan(arr).any():
+        raise ValueError(f"{name} contain NaN: every embedding needs an identity.")
+    if arr.dtype.kind not in "biufUSO":
+        raise ValueError(
+            f"{name} must hold identities (integers or strings), got dtype {arr.dtype}."
+        )
+    return arr
+
+
+def _needs_codes(labels):
+    return isinstance(labels, np.ndarray) and labels.dtype.kind in "USO"
+
+
+def _encode(*arrays):
+    """Integer codes of identities given as strings or objects, shared by all."""
+    values = np.concatenate([np.asarray(a).ravel() for a in arrays])
+    try:
+        if values.dtype.kind in "US":
+            _, codes = np.unique(values, return_inverse=True)
+        else:
+            seen = {}
+            codes = np.array(
+                [seen.setdefault(v, len(seen)) for v in values.tolist()],
+                dtype=np.int64,
+            )
+    except TypeError:
+        raise ValueError(
+            "labels must be hashable identities (integers or strings), got "
+            f"{type(values.tolist()[0]).__name__} values."
+        ) from None
+    codes = np.asarray(codes, dtype=np.int64).ravel()
+    out, start = [], 0
+    for a in arrays:
+        out.append(codes[start : start + np.size(a)].reshape(np.shape(a)))
+        start += np.size(a)
+    return out
+
+
+def _as_labels(labels, n, name, device):
     labels = torch.as_tensor(labels, device=device)
     if labels.ndim != 1 or labels.shape[0] != n:
         raise ValueError(
@@ -63,23 +117,174 @@ def _as_embeddings(emb, name):
 
 
 def _prepare(embeddings, labels, ref_emb, ref_labels):
-    """Validate and cast the call arguments (shapes only: no host sync)."""
+    """Validate and cast the call arguments (shapes only: no host sync).
+
+    Labels given as strings (or other hashable objects) are encoded as
+    integers, one code per identity shared by ``labels`` and ``ref_labels``.
+    Returns ``(embeddings, labels, ref_emb, ref_labels, encoded)``.
+    """
     embeddings = _as_embeddings(embeddings, "embeddings")
-    labels = _as_labels(labels, embeddings.shape[0], "labels", embeddings.device)
+    labels = _host_labels(labels, "labels")
     if ref_emb is None:
         if ref_labels is not None:
             raise ValueError("ref_labels was given without ref_emb.")
-        return embeddings, labels, None, None
+        encoded = _needs_codes(labels)
+        if encoded:
+            (labels,) = _encode(labels)
+        labels = _as_labels(labels, embeddings.shape[0], "labels", embeddings.device)
+        return embeddings, labels, None, None, encoded
     ref_emb = _as_embeddings(ref_emb, "ref_emb").to(embeddings.dtype)
     if ref_emb.shape[1] != embeddings.shape[1]:
         raise ValueError(
             f"ref_emb must have {embeddings.shape[1]} columns like embeddings, got "
             f"{ref_emb.shape[1]}."
         )
+    ref_labels = _host_labels(ref_labels, "ref_labels")
+    encoded = _needs_codes(labels) or _needs_codes(ref_labels)
+    if encoded:
+        if isinstance(labels, torch.Tensor) or isinstance(ref_labels, torch.Tensor):
+            raise ValueError(
+                "labels and ref_labels must name identities the same way: one is "
+                "a tensor of numbers, the other holds strings or objects."
+            )
+        labels, ref_labels = _encode(labels, ref_labels)
+    labels = _as_labels(labels, embeddings.shape[0], "labels", embeddings.device)
     ref_labels = _as_labels(
         ref_labels, ref_emb.shape[0], "ref_labels", embeddings.device
     )
-    return embeddings, labels, ref_emb, ref_labels
+    return embeddings, labels, ref_emb, ref_labels, encoded
+
+
+_CHECK_FINITE = (True, False, "async")
+
+
+def _check_finite_mode(value):
+    if not any(
+        value is v or (isinstance(v, str) and value == v) for v in _CHECK_FINITE
+    ):
+        raise ValueError(f"check_finite must be True, False or 'async', got {value!r}.")
+    return value
+
+
+def _nonfinite_message(name, detail):
+    return (
+        f"{name} contain NaN or inf{detail}; training diverged? Lower the "
+        "learning rate, check the inputs for NaN/inf, or use amp=False."
+    )
+
+
+def _check_finite(emb, name, mode):
+    """Refuse NaN or infinite embeddings (``mode``: see ``check_finite``).
+
+    Eager and ``mode=True``: one value read back to the host (a
+    synchronisation on an accelerator), then a ``ValueError`` with the
+    number of bad rows. ``"async"``, or inside ``torch.compile``:
+    ``torch._assert_async``, no synchronisation (it compiles with
+    ``fullgraph=True``); a failure raises ``RuntimeError`` on CPU and a
+    device-side assertion on CUDA.
+    """
+    if mode is False or emb.numel() == 0:
+        return
+    if mode == "async" or torch.compiler.is_compiling():
+        torch._assert_async(torch.isfinite(emb).all(), _nonfinite_message(name, ""))
+        return
+    bad = int((~torch.isfinite(emb)).any(dim=1).sum())
+    if bad:
+        raise ValueError(_nonfinite_message(name, f" in {bad} of {emb.shape[0]} rows"))
+
+
+def _index_tensor(value, device):
+    """One index tensor of an ``indices_tuple``: integers, 1-D (shapes only)."""
+    t = torch.as_tensor(value, device=device)
+    if t.dtype == torch.bool or t.is_floating_point() or t.is_complex():
+        raise ValueError(
+            f"indices_tuple must hold integer indices, got a tensor of {t.dtype}."
+        )
+    if t.ndim != 1:
+        raise ValueError(
+            f"indices_tuple must hold 1-D index tensors, got shape {tuple(t.shape)}."
+        )
+    return t.long()
+
+
+def _check_indices(indices_tuple, n, m, device):
+    """Validate pytorch-metric-learning pairs or triplets; long tensors back.
+
+    Triplets ``(a, p, n)``: ``a`` indexes the embeddings (``n`` rows), ``p``
+    and ``n`` the reference set (``m`` rows: ``ref_emb``, or the embeddings
+    again). Pairs ``(a1, p, a2, n)``: ``a1``/``a2`` the embeddings, ``p``/``n``
+    the reference set. Negative or too large indices raise ``ValueError``
+    (checked on the host: a synchronisation for accelerator tensors; inside
+    ``torch.compile`` with ``torch._assert_async`` instead).
+    """
+    if not isinstance(indices_tuple, tuple | list) or len(indices_tuple) not in (3, 4):
+        raise ValueError(
+            "indices_tuple must be pytorch-metric-learning pairs (a1, p, a2, n) "
+            f"or triplets (a, p, n), got {type(indices_tuple).__name__}"
+            + (
+                f" of length {len(indices_tuple)}"
+                if hasattr(indices_tuple, "__len__")
+                else ""
+            )
+            + "."
+        )
+    idx = [_index_tensor(t, device) for t in indices_tuple]
+    if len(idx) == 3:
+        names, queries, groups = ("a", "p", "n"), (True, False, False), ((0, 1, 2),)
+    else:
+        names, queries, groups = (
+            ("a1", "p", "a2", "n"),
+            (True, False, True, False),
+            ((0, 1), (2, 3)),
+        )
+    sizes = [n if query else m for query in queries]
+    for group in groups:
+        lengths = {idx[k].shape[0] for k in group}
+        if len(lengths) > 1:
+            shown = ", ".join(f"{names[k]}: {idx[k].shape[0]}" for k in group)
+            raise ValueError(
+                f"indices_tuple's {'/'.join(names[k] for k in group)} must have "
+                f"the same length, got {shown}."
+            )
+    out_of_range = [((t < 0) | (t >= size)).any() for t, size in zip(idx, sizes)]
+    if not out_of_range:
+        return tuple(idx)
+    flags = torch.stack(out_of_range)
+    if torch.compiler.is_compiling():
+        torch._assert_async(~flags.any(), "indices_tuple holds an index out of range")
+        return tuple(idx)
+    flags = flags.tolist()
+    for name, t, size, query, bad in zip(names, idx, sizes, queries, flags):
+        if bad:
+            wrong = t[(t < 0) | (t >= size)][:5].tolist()
+            rows = "embeddings" if query else "the reference set"
+            raise ValueError(
+                f"indices_tuple's {name} indices must lie in [0, {size}) (rows of "
+                f"{rows}), got {wrong}; negative indices are not counted from "
+                "the end."
+            )
+    return tuple(idx)
+
+
+def _all_tied(pairs):
+    """Whether every pair counted is at the same distance (a 0-d bool tensor).
+
+    Distances that agree to within ``sqrt(eps)`` (relative, with an absolute
+    floor of ``sqrt(eps)``, the resolution of the clamped Euclidean distance)
+    count as equal: collapsed embeddings give exactly such distances, up to
+    rounding. Branch-free, no host sync.
+    """
+    x = pairs.x.detach()
+    if pairs.restricted:
+        counted = pairs.weights.sum(dim=0) > 0
+        hi = torch.where(counted, x, torch.full_like(x, -math.inf)).amax()
+        lo = torch.where(counted, x, torch.full_like(x, math.inf)).amin()
+    else:
+        hi, lo = x.amax(), x.amin()
+    scale = torch.maximum(torch.maximum(hi.abs(), lo.abs()), torch.ones_like(hi))
+    tol = math.sqrt(torch.finfo(x.dtype).eps) * scale
+    # True with no pair counted (hi - lo = -inf): that batch is zeroed anyway
+    return (hi - lo) <= tol
 
 
 def _autocast_off(device_type):
@@ -200,9 +405,13 @@ class _MetricLoss(torch.nn.Module):
     #: (then ``indices_tuple`` and ``ref_emb`` must be None).
     _one_batch_only = False
 
+    #: Refuse NaN/inf embeddings: True, False or "async" (see EERLoss).
+    check_finite = True
+
     def __init__(self):
         super().__init__()
         self._warned_empty = False
+        self._labels_encoded = False
 
     def forward(
         self, embeddings, labels, indices_tuple=None, ref_emb=None, ref_labels=None
@@ -232,16 +441,33 @@ class _MetricLoss(torch.nn.Module):
         ------
         ValueError
             On malformed inputs (or an ``indices_tuple`` or ``ref_emb`` the
-            loss does not accept) and on invalid parameters.
+            loss does not accept; indices out of range), on NaN or infinite
+            embeddings ("training diverged?") and on invalid parameters.
+
+        Notes
+        -----
+        Labels may be numbers or strings (or other hashable identities, then
+        encoded as integers for the call). NaN or infinite embeddings are
+        refused before anything is computed: a loss of them would be NaN,
+        and so would every gradient.
         """
         if self._one_batch_only and (indices_tuple is not None or ref_emb is not None):
             raise ValueError(
                 f"{type(self).__name__} is defined on the identity sets of one "
                 "batch: indices_tuple and ref_emb must be None."
             )
-        embeddings, labels, ref_emb, ref_labels = _prepare(
+        embeddings, labels, ref_emb, ref_labels, encoded = _prepare(
             embeddings, labels, ref_emb, ref_labels
         )
+        self._labels_encoded = encoded
+        mode = _check_finite_mode(self.check_finite)
+        _check_finite(embeddings, "embeddings", mode)
+        if ref_emb is not None:
+            _check_finite(ref_emb, "ref_emb", mode)
+        if indices_tuple is not None:
+            n = embeddings.shape[0]
+            m = n if ref_emb is None else ref_emb.shape[0]
+            indices_tuple = _check_indices(indices_tuple, n, m, embeddings.device)
         with _autocast_off(embeddings.device.type):
             return self.compute_loss(
                 embeddings, labels, indices_tuple, ref_emb, ref_labels
@@ -347,6 +573,15 @@ class EERLoss(_MetricLoss):
         single process). ``True``: always (``RuntimeError`` without an
         initialised process group); ``False``: never, each process's loss
         sees its own rows only. See "Distributed training" in the Notes.
+    check_finite : bool or "async", default=True
+        Refuse NaN or infinite embeddings (a diverged run) instead of
+        returning a NaN loss and NaN gradients. ``True``: a ``ValueError``
+        with the number of bad rows; on an accelerator this reads one number
+        back to the host (a synchronisation) per call, and inside
+        ``torch.compile`` it becomes ``"async"``. ``"async"``:
+        ``torch._assert_async``, no synchronisation; a failure raises
+        ``RuntimeError`` on CPU and a device-side assertion on CUDA (which
+        ends the CUDA context). ``False``: no check.
 
     Attributes
     ----------
@@ -387,14 +622,32 @@ class EERLoss(_MetricLoss):
     Everything is computed on flat pair vectors with masked means, static
     shapes and a fixed number of steps: no ``.item()``, no host
     synchronisation, no data-dependent Python branch, so
-    ``torch.compile(loss, fullgraph=True)`` works. Half-precision and
-    bfloat16 inputs (autocast) are computed in float32; float64 stays
-    float64.
+    ``torch.compile(loss, fullgraph=True)`` works. The one exception is the
+    eager check of NaN/inf embeddings on an accelerator with
+    ``check_finite=True`` (one value read back per call); ``"async"`` or
+    ``False`` avoid it, and inside ``torch.compile`` the check is
+    asynchronous anyway. Half-precision and bfloat16 inputs (autocast) are
+    computed in float32; float64 stays float64.
 
     A batch without a genuine or without an impostor pair gives a zero that
     keeps the graph (zero gradient, never NaN), computed branch-free. It
     warns once per loss object, only for CPU tensors outside
     ``torch.compile``: elsewhere the check would need a host sync.
+
+    A batch whose pairs are all at the same distance (collapsed embeddings:
+    every embedding equal, or distances that agree to within the square root
+    of the machine epsilon, relative) cannot tell a genuine pair from an
+    impostor one: its EER is 0.5. It scores as such, branch-free: ``"direct"``
+    returns 0.5 (1.0 for a target false-match rate, which only rejecting
+    everyone meets), ``"area"`` its worst value, 200 (each overlap term at 1,
+    every pair counted a full threshold on the wrong side), where the formula
+    alone would see no overlap at all (about 0, like a perfect separation;
+    with cosine distances, a near-infinite value). The gradient there is zero:
+    no infinitesimal move separates tied distances. It warns once per loss
+    object (CPU tensors outside ``torch.compile`` only).
+
+    NaN or infinite embeddings raise ``ValueError`` ("training diverged?");
+    see ``check_finite``. Labels may be integers or strings.
 
     Distributed training (``gather`` on). Each process passes its own rows;
     the returned value, on every process, is the loss of the global batch:
@@ -465,6 +718,7 @@ class EERLoss(_MetricLoss):
         sharpness=None,
         eps=1e-7,
         gather=None,
+        check_finite=True,
     ):
         super().__init__()
         self.operating_point = operating_point
@@ -477,7 +731,9 @@ class EERLoss(_MetricLoss):
         self.sharpness = sharpness
         self.eps = eps
         self.gather = gather
+        self.check_finite = check_finite
         self.threshold_ = None
+        self._warned_tied = False
         self._params()  # validates
 
     def extra_repr(self):
@@ -485,7 +741,8 @@ class EERLoss(_MetricLoss):
             f"operating_point={self.operating_point!r}, variant={self.variant!r}, "
             f"beta={self.beta}, alpha={self.alpha}, distance={self.distance!r}, "
             f"search_steps={self.search_steps}, smoothing={self.smoothing!r}, "
-            f"sharpness={self.sharpness}, gather={self.gather}"
+            f"sharpness={self.sharpness}, gather={self.gather}, "
+            f"check_finite={self.check_finite!r}"
         )
 
     def _params(self):
@@ -495,6 +752,7 @@ class EERLoss(_MetricLoss):
         _check_choice("distance", self.distance, DISTANCES)
         _check_choice("smoothing", self.smoothing, ("auto", *SMOOTHINGS))
         _check_gather(self.gather)
+        _check_finite_mode(self.check_finite)
         if self.smoothing != "auto":
             smoothing = self.smoothing
         else:
@@ -525,6 +783,12 @@ class EERLoss(_MetricLoss):
         """
         settings = self._params()
         if _gather_active(self.gather):
+            if self._labels_encoded:
+                raise ValueError(
+                    "labels given as strings are encoded per process and cannot "
+                    "be gathered across processes: pass integer identities, the "
+                    "same on every process."
+                )
             if indices_tuple is not None:
                 raise ValueError(
                     "indices_tuple indexes one process's rows and cannot be "
@@ -545,25 +809,36 @@ class EERLoss(_MetricLoss):
         if pairs.x.shape[0] == 0:  # static shape: a single sample
             self._warn_empty(None)
             return embeddings.sum() * 0.0
-        loss, threshold = self._loss(pairs, settings)
+        tied = _all_tied(pairs)
+        loss, threshold = self._loss(pairs, settings, tied)
         self.threshold_ = threshold.detach()
         valid = (pairs.counts > 0).all()
         self._warn_empty(pairs.counts)
+        self._warn_tied(tied, valid, settings)
         return loss * valid.to(loss.dtype)
 
     @staticmethod
-    def _loss(pairs, settings):
+    def _tied_value(settings):
+        """The loss of a batch whose pairs are all at one distance (EER 0.5)."""
+        if settings.variant == "area":
+            return 200.0  # each overlap term at 1, in percent
+        return 0.5 if settings.target is None else 1.0
+
+    @classmethod
+    def _loss(cls, pairs, settings, tied):
         target, k, smoothing = settings.target, settings.sharpness, settings.smoothing
+        worst = cls._tied_value(settings)
         if settings.variant == "area":
             threshold = soft_bisection(
                 pairs, target, k, smoothing, settings.search_steps
             )
-            # a degenerate batch (zeroed by the caller) must stay finite
-            safe = torch.where(
-                (pairs.counts > 0).all(), threshold, torch.ones_like(threshold)
-            )
+            # a degenerate or tied batch (replaced below or zeroed by the
+            # caller) must stay finite, its gradient too
+            usable = (pairs.counts > 0).all() & ~tied
+            safe = torch.where(usable, threshold, torch.ones_like(threshold))
             terms = area_terms(pairs, safe, settings.beta, settings.alpha, settings.eps)
-            return 100.0 * terms.sum(), threshold
+            loss = 100.0 * terms.sum()
+            return torch.where(tied, torch.full_like(loss, worst), loss), threshold
         threshold, rates, slopes = implicit_threshold(
             pairs, target, k, smoothing, settings.search_steps
         )
@@ -574,7 +849,29 @@ class EERLoss(_MetricLoss):
             loss = 0.5 * (rates.sum() + slopes.sum() * shift)
         else:
             loss = rates[0] + slopes[0] * shift
-        return loss, threshold
+        return torch.where(tied, torch.full_like(loss, worst), loss), threshold
+
+    def _warn_tied(self, tied, valid, settings):
+        """Warn (once) about a batch whose pairs are all at one distance.
+
+        Only for CPU tensors outside ``torch.compile`` (no host sync).
+        """
+        if (
+            getattr(self, "_warned_tied", False)  # absent from older pickles
+            or torch.compiler.is_compiling()
+            or tied.device.type != "cpu"
+            or not bool(tied & valid)
+        ):
+            return
+        self._warned_tied = True
+        warnings.warn(
+            "EERLoss: every pair of the batch is at the same distance (collapsed "
+            "embeddings?): nothing tells genuine from impostor pairs (EER 0.5), "
+            f"so the loss takes its worst value, {self._tied_value(settings)}, "
+            "with a zero gradient. This warning is shown once per loss object.",
+            UserWarning,
+            stacklevel=6,  # _warn_tied, compute_loss, forward, torch's two calls
+        )
 
     def _warn_empty(self, counts):
         """Warn (once) about a batch without genuine or impostor pairs.
@@ -622,7 +919,8 @@ class EERLoss(_MetricLoss):
         [0.0, 0.75]
         """
         settings = self._params()
-        embeddings, labels, _, _ = _prepare(embeddings, labels, None, None)
+        embeddings, labels, _, _, _ = _prepare(embeddings, labels, None, None)
+        _check_finite(embeddings, "embeddings", _check_finite_mode(self.check_finite))
         pairs = pair_batch(embeddings, labels, settings.distance)
         threshold = torch.as_tensor(threshold, dtype=embeddings.dtype)
         return smooth_rates(pairs, threshold, settings.sharpness, settings.smoothing)

@@ -8,8 +8,11 @@ other class is refused before anything is imported. What can be saved:
 
 - a fitted :class:`~skeer.KeystrokeVerifier` (an
   :class:`~skeer.distributed.AcceleratedKeystrokeVerifier` is saved as a plain
-  one): its parameters, network weights, enrolled templates, threshold and
-  training ``history``;
+  one): its parameters, network weights, enrolled templates, threshold,
+  other fitted attributes (``embedding_dim_``, ``feature_names_in_``,
+  ``interrupted_``, the input standardisation ``input_mean_`` /
+  ``input_scale_`` of ``template_input=True``, ...) and training
+  ``history``;
 - a fitted single allow-listed estimator (:class:`~skeer.KeystrokeFeatures`,
   the detectors of ``skeer.baselines``, scikit-learn's ``StandardScaler``,
   ``RobustScaler``, ``MinMaxScaler``): its ``get_params(deep=False)`` and
@@ -20,6 +23,34 @@ Storable values are None, bool, int, float, str, numpy arrays and scalars,
 tensors, and lists, tuples and str-keyed dicts of them; :func:`save` refuses
 anything else with a TypeError naming it. Files written by earlier skeer
 versions (``format_version`` 1, a verifier) still load.
+
+A file must not lie: before anything is built from it, :func:`load` checks
+that its parts agree and refuses it with a ValueError naming the file and the
+disagreement otherwise. ``classes_`` is a 1-D array of plain identities
+(numbers, or strings; an object array only of str or only of int), sorted
+and unique; ``templates_`` is a finite float matrix with one row per
+identity (unit rows for the cosine geometry) and as many columns as the
+network's output (``embedding_dim_``), plus ``n_features_in_`` when the
+templates end with the standardised input (``template_input=True``: then
+``input_mean_`` and ``input_scale_`` hold one finite value per feature, the
+scales positive, of fixed-text input; both are None otherwise);
+``template_scales_`` has the shape of ``templates_`` with positive values
+under ``template="scaled_manhattan"`` and is None otherwise; ``threshold_``
+is a number, not NaN, and infinite only as ``-inf`` at a target false-match
+rate (the one infinite threshold calibration gives); ``n_features_in_``,
+``input_ndim_`` and ``feature_names_in_`` (strings, one per feature) fit
+the network; every parameter is one ``fit`` accepts. Sizes read from the
+file are bounded by the tensors
+present: the size parameters of skeer's networks may not exceed the number of
+values the saved weights hold, nor their layer counts the number of saved
+tensors, and the network is first built on PyTorch's ``meta`` device (no
+memory) and its shapes compared with the saved weights, so a file claiming
+``module__hidden_size=10**9`` is refused without allocating anything. A
+dtype read from the file is limited to numeric kinds for tensors and to
+strings not much wider than their items. Scalers' per-feature arrays hold
+one value per feature, and a scaler's output width matches the next step's
+input. (The checks live in ``skeer._model_file``, the encoding in
+``skeer._model_codec``.)
 
 The file (``format_version`` 2) is a dict of ``"config"`` (a JSON string),
 ``"arrays"`` (``{key: tensor}``) and ``"module_states"`` (``{step index:
@@ -59,8 +90,15 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 from skorch.history import History
 
-from . import networks as _networks
 from . import registry
+from ._model_codec import Encoder, InvalidFile, decode_mapping, history_records
+from ._model_file import (
+    check_estimator_state,
+    check_module_sizes,
+    check_network_output,
+    check_pipeline_widths,
+    check_verifier_state,
+)
 from ._version import __version__
 from .verifier import KeystrokeVerifier
 
@@ -72,14 +110,14 @@ _VERIFIER = "skeer.KeystrokeVerifier"
 _PIPELINE = "skeer.Pipeline"
 _ESTIMATOR = "skeer.Estimator"
 _FORMATS = (_VERIFIER, _PIPELINE, _ESTIMATOR)
-#: Key marking a non-JSON value (array, tensor, tuple, ...) in the configuration.
-_TAG = "__skeer__"
 #: Fitted attributes of every verifier, besides its class's ``_persisted_arrays``.
 _VERIFIER_STATE = (
     "classes_",
     "threshold_",
     "n_features_in_",
     "input_ndim_",
+    "embedding_dim_",
+    "feature_names_in_",
     "interrupted_",
 )
 #: Private state saved besides the fitted attributes (``set_output``'s choice).
@@ -89,174 +127,11 @@ _SKIPPED = ("iterator_train", "iterator_valid", "callbacks", "dataset", "train_s
 _SKIPPED_PREFIXES = ("iterator_", "callbacks__")
 #: Verifier parameters saved as class names -> their registry kind.
 _COMPONENTS = {"module": "network", "criterion": "loss", "optimizer": "optimizer"}
-#: Widest string dtype (in characters) an array of short items may declare.
-_MAX_STR_WIDTH = 1024
 
 
 def _is_state(name):
     """Whether an attribute name is saved: fitted (``name_``) or ``_EXTRA_STATE``."""
     return (name.endswith("_") and not name.startswith("__")) or name in _EXTRA_STATE
-
-
-class _Invalid(Exception):
-    """A file's content does not follow the format (corrupt or tampered)."""
-
-
-# ----------------------------------------------------------------------
-# values <-> JSON + tensors
-class _Encoder:
-    """Turn a value into JSON, moving numeric arrays into ``self.arrays``."""
-
-    def __init__(self):
-        self.arrays = {}
-
-    def _store(self, tensor):
-        key = str(len(self.arrays))
-        self.arrays[key] = tensor
-        return key
-
-    def __call__(self, value, where):
-        if value is None or isinstance(value, (bool, str)):
-            return value
-        if isinstance(value, np.generic):  # before float: np.float64 is a float
-            if value.dtype.kind in "biufU":
-                return {_TAG: "scalar", "dtype": value.dtype.str, "value": value.item()}
-        elif type(value) in (int, float):
-            return value
-        elif isinstance(value, np.ndarray):
-            return self._array(value, where)
-        elif isinstance(value, torch.Tensor):
-            return {_TAG: "tensor", "key": self._store(value.detach().cpu().clone())}
-        elif isinstance(value, list):
-            return [self(v, where) for v in value]
-        elif isinstance(value, tuple):
-            return {_TAG: "tuple", "items": [self(v, where) for v in value]}
-        elif isinstance(value, dict) and all(isinstance(k, str) for k in value):
-            items = {k: self(v, f"{where}[{k!r}]") for k, v in value.items()}
-            return {_TAG: "dict", "items": items}
-        raise TypeError(
-            f"Cannot save {where}: a {type(value).__qualname__} is not storable. "
-            "skeer stores None, bool, int, float, str, numpy arrays and scalars, "
-            "tensors, and lists, tuples and str-keyed dicts of them."
-        )
-
-    def _array(self, a, where):
-        spec = {_TAG: "ndarray", "dtype": a.dtype.str, "shape": list(a.shape)}
-        if a.dtype.kind in "biufc":
-            data = np.ascontiguousarray(a)
-            if not data.dtype.isnative:
-                data = data.astype(data.dtype.newbyteorder("="))
-            if not data.flags.writeable:
-                data = data.copy()
-            spec["key"] = self._store(torch.from_numpy(data))
-            return spec
-        if a.dtype.kind in "UO":
-            items = [v.item() if isinstance(v, np.generic) else v for v in a.flat]
-            if all(v is None or type(v) in (bool, int, float, str) for v in items):
-                spec["items"] = items
-                return spec
-        raise TypeError(
-            f"Cannot save {where}: an array of dtype {a.dtype} is not storable "
-            "(numeric arrays, and arrays of str, int, float, bool or None are)."
-        )
-
-
-def _dtype(spec, kinds):
-    """``np.dtype(spec)`` if its kind is one of ``kinds``, else :class:`_Invalid`."""
-    dtype = np.dtype(spec)
-    if dtype.kind not in kinds or dtype.fields is not None or dtype.subdtype:
-        raise _Invalid(f"dtype {spec!r} is not allowed here")
-    return dtype
-
-
-def _tensor(arrays, key):
-    tensor = arrays.get(key) if isinstance(arrays, dict) else None
-    if not isinstance(tensor, torch.Tensor):
-        raise _Invalid(f"missing tensor {key!r}")
-    return tensor.cpu()
-
-
-def _decode(node, arrays):
-    """Inverse of :class:`_Encoder`; only plain data comes out."""
-    if node is None or type(node) in (bool, int, float, str):
-        return node
-    if isinstance(node, list):
-        return [_decode(v, arrays) for v in node]
-    tag = node.get(_TAG) if isinstance(node, dict) else None
-    if tag == "tuple":
-        return tuple(_decode(v, arrays) for v in node["items"])
-    if tag == "dict":
-        return {str(k): _decode(v, arrays) for k, v in node["items"].items()}
-    if tag in ("scalar", "ndarray") and not isinstance(node.get("dtype"), str):
-        raise _Invalid("a dtype is not a string")
-    if tag == "scalar":
-        return _dtype(node["dtype"], "biufU").type(node["value"])
-    if tag == "tensor":
-        return _tensor(arrays, node["key"])
-    if tag == "ndarray":
-        shape = tuple(node["shape"])
-        if "key" in node:
-            # numeric kinds only: a dtype read from the file never makes the
-            # array more than a few times the size of the tensor present
-            dtype = _dtype(node["dtype"], "biufc")
-            data = _tensor(arrays, node["key"]).numpy()
-            return data.astype(dtype, copy=False).reshape(shape)
-        dtype = _dtype(node["dtype"], "biufUO")
-        items = node["items"]
-        if not isinstance(items, list) or not all(
-            v is None or type(v) in (bool, int, float, str) for v in items
-        ):
-            raise _Invalid("an array item is not a plain value")
-        if dtype.kind == "O":
-            out = np.empty(len(items), dtype=object)
-            out[:] = items
-            return out.reshape(shape)
-        if dtype.kind == "U":
-            # as wide as its longest item needs (or a little wider): a width
-            # read from the file does not allocate more than the items hold
-            longest = max((len(v) for v in items if isinstance(v, str)), default=0)
-            if dtype.itemsize // 4 > max(2 * longest, _MAX_STR_WIDTH):
-                raise _Invalid(f"string dtype {dtype.str} is wider than its items")
-        return np.asarray(items, dtype=dtype).reshape(shape)
-    raise _Invalid(f"unexpected value {str(node)[:60]!r}")
-
-
-def _decode_mapping(node, arrays, what):
-    """A ``{name: encoded value}`` mapping (parameters, fitted state) decoded."""
-    if not isinstance(node, dict):
-        raise _Invalid(f"{what} are not a mapping")
-    return {str(k): _decode(v, arrays) for k, v in node.items()}
-
-
-def _history(history):
-    """``net.history`` as JSON data; values that are not are dropped, with a warning."""
-    dropped = set()
-    drop = object()
-
-    def clean(value, key):
-        if isinstance(value, np.generic) and value.dtype.kind in "biuf":
-            value = value.item()
-        elif isinstance(value, torch.Tensor) and value.numel() == 1:
-            value = value.item()
-        if value is None or type(value) in (bool, int, float, str):
-            return value
-        if isinstance(value, (list, tuple)):
-            items = [clean(v, key) for v in value]
-            return [v for v in items if v is not drop]
-        if isinstance(value, dict):
-            items = {str(k): clean(v, str(k)) for k, v in value.items()}
-            return {k: v for k, v in items.items() if v is not drop}
-        dropped.add(key)
-        return drop
-
-    records = clean(list(history), "history")
-    if dropped:
-        warnings.warn(
-            f"History entries {sorted(dropped)} are not saved (not JSON data).",
-            UserWarning,
-            stacklevel=5,
-        )
-    return records
 
 
 # ----------------------------------------------------------------------
@@ -334,7 +209,7 @@ def _save_verifier(name, est, index, encode, states):
         "params": params,
         "module_class": registry.qualified_name(module),
         "fitted": fitted,
-        "history": _history(est.history),
+        "history": history_records(est.history),
     }
 
 
@@ -366,9 +241,11 @@ def save(estimator, path):
         estimator. For a verifier: its parameters (those that are not
         storable are skipped with a warning; callbacks and iterators are not
         saved), the network's weights, the fitted attributes ``classes_``,
-        ``threshold_``, ``n_features_in_``, ``input_ndim_``, ``interrupted_``
-        and every attribute its class lists in ``_persisted_arrays`` (e.g.
-        ``templates_``), and ``history``. For another estimator:
+        ``threshold_``, ``n_features_in_``, ``input_ndim_``,
+        ``embedding_dim_``, ``feature_names_in_`` (when fitted on a
+        DataFrame), ``interrupted_`` and every attribute its class lists in
+        ``_persisted_arrays`` (``templates_``, ``template_scales_``,
+        ``input_mean_``, ``input_scale_``), and ``history``. For another estimator:
         ``get_params(deep=False)`` and every attribute whose name ends in
         ``_``.
     path : str or path-like
@@ -408,7 +285,7 @@ def save(estimator, path):
     >>> len(skeer.load(path).history)
     2
     """
-    encode = _Encoder()
+    encode = Encoder()
     states = {}
     config = {
         "format": _ESTIMATOR,
@@ -441,289 +318,6 @@ def save(estimator, path):
 
 
 # ----------------------------------------------------------------------
-# consistency checks: a file must not lie about what it holds
-def _is_int(value):
-    return isinstance(value, (int, np.integer)) and not isinstance(
-        value, (bool, np.bool_)
-    )
-
-
-def _is_real(value):
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
-        value, (bool, np.bool_)
-    )
-
-
-def _check_classes(classes):
-    """``classes_``: 1-D, plain identities (no objects but str / int), sorted, unique."""
-    if not isinstance(classes, np.ndarray) or classes.ndim != 1:
-        raise _Invalid("classes_ is not a 1-D array")
-    kind = classes.dtype.kind
-    if kind not in "biufUO":
-        raise _Invalid(f"classes_ has dtype {classes.dtype}, not identities")
-    if kind == "O":
-        items = classes.tolist()
-        kinds = {str if isinstance(v, str) else int if _is_int(v) else None for v in items}
-        if None in kinds or len(kinds) > 1:
-            raise _Invalid(
-                "classes_ is an object array whose items are not all str or all int"
-            )
-    if kind == "f" and not np.isfinite(classes).all():
-        raise _Invalid("classes_ holds NaN or infinity")
-    # claims are looked up by binary search: unsorted identities would route a
-    # claim to another subject's template
-    if len(classes) > 1 and not bool(np.all(classes[1:] > classes[:-1])):
-        raise _Invalid("classes_ is not sorted and unique")
-
-
-def _check_float_matrix(value, name):
-    if not isinstance(value, np.ndarray) or value.ndim != 2:
-        raise _Invalid(f"{name} is not a 2-D array")
-    if value.dtype.kind != "f":
-        raise _Invalid(f"{name} has dtype {value.dtype}, not float")
-    if not np.isfinite(value).all():
-        raise _Invalid(f"{name} holds NaN or infinity")
-
-
-def _check_templates(est, geometry):
-    """``templates_`` / ``template_scales_`` / ``threshold_`` against each other.
-
-    Checks what the template geometry ``geometry`` and the estimator's
-    ``operating_point`` demand of the enrolled state.
-    """
-    classes = getattr(est, "classes_", None)
-    _check_classes(classes)
-    if not hasattr(est, "templates_"):
-        raise _Invalid("templates_ is missing")
-    center = est.templates_
-    _check_float_matrix(center, "templates_")
-    if len(center) != len(classes):
-        raise _Invalid(
-            f"templates_ has {len(center)} rows but classes_ holds {len(classes)} "
-            "identities"
-        )
-    if center.shape[1] < 1:
-        raise _Invalid("templates_ has no columns")
-    scale = getattr(est, "template_scales_", None)
-    if geometry == "scaled_manhattan":
-        if scale is None:
-            raise _Invalid(
-                "template_scales_ is missing but the template geometry is "
-                "'scaled_manhattan'"
-            )
-        _check_float_matrix(scale, "template_scales_")
-        if scale.shape != center.shape:
-            raise _Invalid(
-                f"template_scales_ has shape {scale.shape} but templates_ "
-                f"{center.shape}"
-            )
-        if not bool((scale > 0).all()):
-            raise _Invalid("template_scales_ holds values that are not positive")
-    elif scale is not None:
-        raise _Invalid(
-            f"template_scales_ is set but the template geometry {geometry!r} has "
-            "none (only 'scaled_manhattan' does)"
-        )
-    if geometry == "cosine" and len(center):
-        norms = np.linalg.norm(center.astype(np.float64), axis=1)
-        if not bool(np.all((np.abs(norms - 1) <= 1e-3) | (norms == 0))):
-            raise _Invalid("cosine templates_ are not unit vectors")
-    threshold = getattr(est, "threshold_", None)
-    if not _is_real(threshold):
-        raise _Invalid(f"threshold_ is {threshold!r}, not a number")
-    threshold = float(threshold)
-    if np.isnan(threshold):
-        raise _Invalid("threshold_ is NaN")
-    if np.isinf(threshold):
-        # the only infinite threshold skeer sets: -inf ("accept every claim")
-        # at a target false-match rate that allows every impostor through
-        op = getattr(est, "operating_point", "eer")
-        if threshold > 0 or op == "eer":
-            raise _Invalid(
-                f"threshold_ is {threshold} but operating_point={op!r} never "
-                "gives it (only a target false-match rate can give -inf)"
-            )
-
-
-def _check_input_shape(est):
-    n = getattr(est, "n_features_in_", None)
-    if not _is_int(n) or n < 1:
-        raise _Invalid(f"n_features_in_ is {n!r}, not a positive integer")
-    names = getattr(est, "feature_names_in_", None)
-    if names is not None and (
-        not isinstance(names, np.ndarray) or names.shape != (n,)
-    ):
-        raise _Invalid(f"feature_names_in_ does not hold {n} names")
-
-
-def _check_verifier_state(net):
-    """Fitted attributes of a verifier, before its network is built."""
-    net._validate_params()
-    _check_input_shape(net)
-    ndim = getattr(net, "input_ndim_", None)
-    if not _is_int(ndim) or ndim not in (2, 3):
-        raise _Invalid(f"input_ndim_ is {ndim!r}, not 2 or 3")
-    interrupted = getattr(net, "interrupted_", False)
-    if not isinstance(interrupted, (bool, np.bool_)):
-        raise _Invalid(f"interrupted_ is {interrupted!r}, not a bool")
-    _check_templates(net, net.template)
-
-
-#: Per-feature fitted arrays of the allow-listed scikit-learn scalers.
-_PER_FEATURE = (
-    "mean_",
-    "var_",
-    "scale_",
-    "center_",
-    "min_",
-    "data_min_",
-    "data_max_",
-    "data_range_",
-)
-
-
-def _check_estimator_state(est):
-    """Fitted attributes of a non-verifier estimator against each other."""
-    if type(est).__module__.startswith("sklearn."):
-        _check_input_shape(est)
-        n = est.n_features_in_
-        for name in _PER_FEATURE:
-            value = getattr(est, name, None)
-            if value is None:
-                continue
-            if not isinstance(value, np.ndarray) or value.shape != (n,):
-                raise _Invalid(f"{name} does not hold one value per feature ({n})")
-            if value.dtype.kind != "f" or not np.isfinite(value).all():
-                raise _Invalid(f"{name} holds values that are not finite floats")
-    if hasattr(est, "templates_") and hasattr(est, "_template_geometry"):
-        _check_templates(est, est._template_geometry)
-        n = getattr(est, "n_features_in_", None)
-        if n is not None:
-            _check_input_shape(est)
-            if est.templates_.shape[1] != n:
-                raise _Invalid(
-                    f"templates_ has {est.templates_.shape[1]} columns but "
-                    f"n_features_in_ is {n}"
-                )
-
-
-def _check_pipeline_widths(named):
-    """A scaler's output feeds the next step: their feature counts agree."""
-    steps = [(n, e) for n, e in named if e is not None and not isinstance(e, str)]
-    for (name, prev), (next_name, est) in zip(steps, steps[1:]):
-        if not type(prev).__module__.startswith("sklearn."):
-            continue
-        n_in = getattr(est, "n_features_in_", None)
-        if n_in is not None and n_in != prev.n_features_in_:
-            raise _Invalid(
-                f"step {next_name!r} takes {n_in} features but step {name!r} "
-                f"outputs {prev.n_features_in_}"
-            )
-
-
-def _int_sizes(value, name):
-    """``(name, int)`` of every positive int in a parameter (lists included)."""
-    if _is_int(value) and value > 0:
-        yield name, int(value)
-    elif isinstance(value, (list, tuple)):
-        for v in value:
-            yield from _int_sizes(v, name)
-
-
-def _module_shapes(state):
-    """``{key: shape}`` of a saved state dict; every value must be a tensor."""
-    shapes = {}
-    for key, value in state.items():
-        if not isinstance(key, str) or not isinstance(value, torch.Tensor):
-            raise _Invalid("the module state holds something that is not a tensor")
-        shapes[key] = tuple(value.shape)
-    return shapes
-
-
-def _check_module_sizes(net, state):
-    """The network the saved parameters describe fits the saved weights.
-
-    Checked before anything is allocated: every size parameter of one of
-    skeer's networks is at most the number of values the saved weights hold,
-    then the network is built on the ``meta`` device (no memory) and its
-    parameter and buffer shapes are compared with the saved tensors.
-    """
-    saved = _module_shapes(state)
-    n_values = sum(int(np.prod(s, dtype=object)) for s in saved.values())
-    module = net.module
-    if module is None:
-        module = _networks.TypeNet if net.input_ndim_ == 3 else _networks.MLPEmbedder
-    cls = module if inspect.isclass(module) else type(module)
-    if cls.__module__ == _networks.__name__:
-        kwargs = net.get_params_for("module")
-        kwargs.setdefault("n_features", net.n_features_in_)
-        for name, size in (
-            pair for key, value in kwargs.items() for pair in _int_sizes(value, key)
-        ):
-            if size > max(n_values, 1):
-                raise _Invalid(
-                    f"module__{name}={size} describes a network larger than the "
-                    f"{n_values} values of the saved weights"
-                )
-    with torch.device("meta"), net._current_init_context("module"):
-        try:
-            net.initialize_module()
-            expected = {
-                k: tuple(v.shape)
-                for k, v in getattr(
-                    net.module_, "_orig_mod", net.module_
-                ).state_dict().items()
-            }
-        except RuntimeError as exc:  # e.g. a size overflows
-            raise _Invalid(
-                f"the saved parameters describe no buildable {cls.__name__} ({exc})"
-            ) from None
-        finally:
-            net.__dict__.pop("module_", None)
-    missing = sorted(set(expected) - set(saved))
-    unexpected = sorted(set(saved) - set(expected))
-    if missing or unexpected:
-        raise _Invalid(
-            f"the saved weights do not fit {cls.__name__} built from the saved "
-            f"parameters (missing {missing[:3]}, unexpected {unexpected[:3]})"
-        )
-    for key, shape in expected.items():
-        if saved[key] != shape:
-            raise _Invalid(
-                f"the saved weight {key!r} has shape {saved[key]} but "
-                f"{cls.__name__} built from the saved parameters needs {shape}"
-            )
-
-
-def _check_embedding_dim(net):
-    """The network's output has as many columns as the templates."""
-    module = getattr(net.module_, "_orig_mod", net.module_)
-    n = net.n_features_in_
-    shape = (2, n) if net.input_ndim_ == 2 else (2, 1, n)
-    first = next(module.parameters(), None)
-    device = first.device if first is not None else torch.device(net.device or "cpu")
-    training = module.training
-    module.eval()
-    try:
-        with torch.no_grad():
-            out = module(torch.zeros(shape, device=device))
-    except Exception as exc:
-        raise _Invalid(
-            f"the network does not take the saved input shape (input_ndim_="
-            f"{net.input_ndim_}, n_features_in_={n}): {exc}"
-        ) from None
-    finally:
-        module.train(training)
-    d = net.templates_.shape[1]
-    if not isinstance(out, torch.Tensor) or tuple(out.shape) != (2, d):
-        got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-        raise _Invalid(
-            f"the network embeds into {got[1:] if isinstance(got, tuple) else got} "
-            f"but templates_ has {d} columns"
-        )
-
-
-# ----------------------------------------------------------------------
 # load
 class _Reader:
     def __init__(self, blob, *, map_location, module, criterion, verifier_class):
@@ -734,13 +328,13 @@ class _Reader:
 
     def _dict(self, value, what):
         if not isinstance(value, dict):
-            raise _Invalid(f"{what} is not a mapping")
+            raise InvalidFile(f"{what} is not a mapping")
         return value
 
     def _set_state(self, est, fitted):
         for name, value in self._dict(fitted, "fitted state").items():
             if not (isinstance(name, str) and name.isidentifier() and _is_state(name)):
-                raise _Invalid(f"{name!r} is not a fitted attribute")
+                raise InvalidFile(f"{name!r} is not a fitted attribute")
             setattr(est, name, value)
 
     def verifier(self, params, fitted, state, history):
@@ -770,17 +364,17 @@ class _Reader:
         net = self.verifier_class(**params)
         self._set_state(net, fitted)
         state = self._dict(state, "module state")
-        _check_verifier_state(net)
-        _check_module_sizes(net, state)
+        check_verifier_state(net)
+        check_module_sizes(net, state)
         net.initialize()
         target = getattr(net.module_, "_orig_mod", net.module_)
         target.load_state_dict(state)
-        _check_embedding_dim(net)
+        check_network_output(net)
         if history is not None:
             if not isinstance(history, list) or not all(
                 isinstance(h, dict) for h in history
             ):
-                raise _Invalid("history is not a list of epochs")
+                raise InvalidFile("history is not a list of epochs")
             net.history_ = History(history)
         return net
 
@@ -788,7 +382,7 @@ class _Reader:
         fitted = self._dict(config["fitted"], "fitted state")
         templates = self.blob["templates"]
         if not isinstance(templates, torch.Tensor):
-            raise _Invalid("templates are not a tensor")
+            raise InvalidFile("templates are not a tensor")
         state = {
             "classes_": np.asarray(
                 fitted["classes"], dtype=np.dtype(fitted["classes_dtype"])
@@ -807,8 +401,8 @@ class _Reader:
             return class_name
         cls = registry.resolve(class_name, kind="estimator")
         arrays = self.blob.get("arrays", {})
-        params = _decode_mapping(spec["params"], arrays, "parameters")
-        fitted = _decode_mapping(spec["fitted"], arrays, "fitted attributes")
+        params = decode_mapping(spec["params"], arrays, "parameters")
+        fitted = decode_mapping(spec["fitted"], arrays, "fitted attributes")
         if issubclass(cls, KeystrokeVerifier):
             states = self._dict(self.blob.get("module_states"), "module states")
             return self.verifier(
@@ -816,28 +410,28 @@ class _Reader:
             )
         est = cls(**params)
         self._set_state(est, fitted)
-        _check_estimator_state(est)
+        check_estimator_state(est)
         return est
 
     def load_v2(self, config):
         fmt, steps = config["format"], config["steps"]
         if not isinstance(steps, list) or not steps:
-            raise _Invalid("no steps")
+            raise InvalidFile("no steps")
         if fmt != _PIPELINE:
             if len(steps) != 1:
-                raise _Invalid(f"{len(steps)} steps in a single estimator")
+                raise InvalidFile(f"{len(steps)} steps in a single estimator")
             est = self.step(0, steps[0], in_pipeline=False)
             if (fmt == _VERIFIER) != isinstance(est, KeystrokeVerifier):
-                raise _Invalid(f"a {type(est).__name__} in a {fmt} file")
+                raise InvalidFile(f"a {type(est).__name__} in a {fmt} file")
             return est
         named = []
         for i, spec in enumerate(steps):
             est = self.step(i, spec, in_pipeline=True)
             if not isinstance(spec.get("name"), str):
-                raise _Invalid("a step has no name")
+                raise InvalidFile("a step has no name")
             named.append((spec["name"], est))
-        _check_pipeline_widths(named)
-        params = _decode_mapping(
+        check_pipeline_widths(named)
+        params = decode_mapping(
             config.get("pipeline_params", {}), self.blob.get("arrays"), "parameters"
         )
         return Pipeline(named, **params)
@@ -885,10 +479,10 @@ def _load(path, *, map_location, module, criterion, verifier_class):
     try:
         if version == 1:
             if config["format"] != _VERIFIER:
-                raise _Invalid(f"format_version 1 of {config['format']}")
+                raise InvalidFile(f"format_version 1 of {config['format']}")
             return reader.load_v1(config)
         return reader.load_v2(config)
-    except _Invalid as exc:
+    except InvalidFile as exc:
         raise ValueError(
             f"path {shown} is not a valid skeer model file ({exc}); it is corrupt "
             "or was tampered with."
@@ -935,8 +529,11 @@ def load(path, *, map_location="cpu", module=None, criterion=None):
         If ``path`` does not exist.
     ValueError
         If the file is not a skeer model file, is corrupt or tampered with,
-        was written by a newer skeer, or names a class that is not on the
-        allow-list (the message names ``path``).
+        was written by a newer skeer, names a class that is not on the
+        allow-list, or its parts disagree (templates and identities, template
+        scales and geometry, threshold and operating point, network sizes and
+        saved weights, ...; see :mod:`skeer.persistence`). The message names
+        ``path`` and what is wrong.
 
     See Also
     --------

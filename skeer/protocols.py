@@ -31,12 +31,10 @@ from ._validation import check_positive_int, check_real, is_integer
 from .metrics import UnreliableMetricWarning, equal_error_rate, fnmr_at_fmr
 
 __all__ = [
-    "IdentityKFold",
     "VerificationReport",
     "evaluate_fixed_text",
     "evaluate_verification",
     "paired_difference",
-    "train_test_split_identities",
 ]
 
 

@@ -14,10 +14,11 @@ from pathlib import Path
 import numpy as np
 
 from ._sweep import (
+    check_method,
     det_sorted,
-    eer_sorted,
+    eer_by_method,
     fmr_at_fnmr_sorted,
-    fnmr_at_fmr_sorted,
+    fnmr_at_fmr_by_method,
     rates_at_targets,
     warn_few_genuine,
 )
@@ -98,9 +99,11 @@ class StreamingVerificationMetrics:
         system's temporary directory). It is removed by :meth:`close`, on
         leaving a ``with`` block, or when the object is garbage collected.
     dtype : numpy float dtype, default=None
-        Dtype the scores are kept in. Default: that of the first chunk (float32
-        stays float32; integers and booleans become float64). A later chunk of
-        another dtype is converted only if every value survives exactly, else
+        Dtype the scores are kept in: float32 or wider (float16 is refused:
+        NumPy's float16 sort is unreliable on some CPUs). Default: that of the
+        first chunk (float32 stays float32; float16 becomes float32; integers
+        and booleans become float64). A later chunk of another dtype is
+        converted only if every value survives exactly, else
         :class:`ValueError`.
 
     Attributes
@@ -113,6 +116,9 @@ class StreamingVerificationMetrics:
         Dtype of the stored scores (None before the first chunk).
     disk_bytes : int
         Bytes of scores spilled to disk.
+    closed : bool
+        Whether :meth:`close` was called (or the ``with`` block left): a
+        closed accumulator refuses updates, merges and queries.
 
     See Also
     --------
@@ -170,12 +176,18 @@ class StreamingVerificationMetrics:
                 raise ValueError(msg) from None
             if dtype.kind != "f":
                 raise ValueError(f"dtype must be a float dtype, got {dtype}.")
+            if dtype.itemsize < 4:
+                raise ValueError(
+                    f"dtype must be float32 or wider, got {dtype}: NumPy's "
+                    f"{dtype} sort is unreliable on some CPUs."
+                )
         self.memory_budget = memory_budget
         self.temp_dir = temp_dir
         self.dtype = dtype
         self._reset()
 
-    def _reset(self):
+    def _reset(self, closed=False):
+        self._closed = closed
         self._genuine = _ClassScores()
         self._impostor = _ClassScores()
         self._negative = None  # impostor label seen so far: 0 or -1
@@ -197,6 +209,19 @@ class StreamingVerificationMetrics:
     @property
     def disk_bytes(self):
         return self._genuine.disk_bytes + self._impostor.disk_bytes
+
+    @property
+    def closed(self):
+        return self._closed
+
+    def _check_open(self, action):
+        if self._closed:
+            raise ValueError(
+                f"Cannot {action}: this StreamingVerificationMetrics is closed "
+                "(close() was called or its with block has ended), and its "
+                "comparisons are forgotten. Query it before closing it, or "
+                "create a new one."
+            )
 
     def _convert(self, scores):
         """Scores in the stored dtype (fixed by the first chunk); exact, or raise."""
@@ -264,8 +289,8 @@ class StreamingVerificationMetrics:
         ValueError
             On the bad inputs :func:`skeer.metrics.equal_error_rate` rejects
             (except a chunk with one class or none), on a change of impostor
-            label convention, or on scores the stored dtype cannot hold
-            exactly. Nothing is added then.
+            label convention, on scores the stored dtype cannot hold exactly,
+            or when the accumulator is closed. Nothing is added then.
 
         Examples
         --------
@@ -275,6 +300,7 @@ class StreamingVerificationMetrics:
         >>> acc.n_genuine, acc.n_impostor
         (3, 2)
         """
+        self._check_open("update it")
         if labels is None and np.shape(y_true) == np.shape(y_score) == (0,):
             return self  # an empty chunk adds nothing
         genuine, impostor, chunk_negative = check_comparisons(
@@ -308,7 +334,8 @@ class StreamingVerificationMetrics:
         TypeError
             If ``other`` is not a :class:`StreamingVerificationMetrics`.
         ValueError
-            If the two store different dtypes, or use different impostor labels.
+            If the two store different dtypes, use different impostor labels,
+            or either is closed.
 
         Examples
         --------
@@ -322,6 +349,12 @@ class StreamingVerificationMetrics:
             raise TypeError(
                 "other must be a StreamingVerificationMetrics, got "
                 f"{type(other).__name__}."
+            )
+        self._check_open("merge into it")
+        if other.closed:
+            raise ValueError(
+                "other is closed (its comparisons are forgotten): merge it "
+                "before closing it."
             )
         if (
             other.dtype is not None
@@ -365,16 +398,19 @@ class StreamingVerificationMetrics:
     def close(self):
         """Forget every comparison and remove the spilled files.
 
+        The accumulator is closed afterwards: updates, merges and queries
+        raise :class:`ValueError` saying so. Closing twice does nothing.
+
         Examples
         --------
         >>> from skeer.streaming import StreamingVerificationMetrics
         >>> acc = StreamingVerificationMetrics().update([1, 0], [0.9, 0.2])
         >>> acc.close()
-        >>> acc.n_genuine
-        0
+        >>> acc.n_genuine, acc.closed
+        (0, True)
         """
         cleanup = self._cleanup
-        self._reset()
+        self._reset(closed=True)
         if cleanup is not None:
             cleanup()
 
@@ -390,6 +426,7 @@ class StreamingVerificationMetrics:
             "temp_dir": self.temp_dir,
             "dtype": self.dtype,
             "negative": self._negative,
+            "closed": self._closed,
         }
         for name, part in (("genuine", self._genuine), ("impostor", self._impostor)):
             state[name] = [np.asarray(run) for run in part.runs()]
@@ -399,7 +436,7 @@ class StreamingVerificationMetrics:
         self.memory_budget = state["memory_budget"]
         self.temp_dir = state["temp_dir"]
         self.dtype = state["dtype"]
-        self._reset()
+        self._reset(closed=state.get("closed", False))
         self._negative = state["negative"]
         for name, part in (("genuine", self._genuine), ("impostor", self._impostor)):
             for run in state[name]:
@@ -417,6 +454,7 @@ class StreamingVerificationMetrics:
     # metrics
 
     def _sorted(self):
+        self._check_open("query it")
         if self.n_genuine + self.n_impostor == 0:
             raise ValueError("No comparison has been added yet: call update() first.")
         check_both_classes(self.n_genuine, self.n_impostor)
@@ -427,11 +465,15 @@ class StreamingVerificationMetrics:
             self.n_impostor,
         )
 
-    def equal_error_rate(self, *, return_threshold=False):
+    def equal_error_rate(self, *, method="interpolate", return_threshold=False):
         """Equal error rate of every comparison added.
 
         Parameters
         ----------
+        method : {"interpolate", "nearest", "pyeer", "bob"}, default="interpolate"
+            Convention; see :func:`skeer.metrics.equal_error_rate`. Every
+            method but ``"interpolate"`` needs memory for the whole curve,
+            like :meth:`det_points`.
         return_threshold : bool, default=False
             Also return the threshold at the EER.
 
@@ -445,7 +487,8 @@ class StreamingVerificationMetrics:
         Raises
         ------
         ValueError
-            If nothing was added, or only one class.
+            If nothing was added, only one class, the accumulator is closed,
+            or ``method`` is unknown.
 
         Warns
         -----
@@ -460,18 +503,23 @@ class StreamingVerificationMetrics:
         >>> acc.equal_error_rate(return_threshold=True)
         (0.3, 7.0)
         """
+        method = check_method(method)
         runs = self._sorted()
         warn_few_genuine(self.n_genuine)
-        eer, threshold = eer_sorted(*runs)
+        eer, threshold = eer_by_method(*runs, method)
         return (eer, threshold) if return_threshold else eer
 
-    def fnmr_at_fmr(self, fmr):
-        """Lowest FNMR with an FMR not above ``fmr``, over every comparison.
+    def fnmr_at_fmr(self, fmr, *, method="interpolate"):
+        """FNMR at a target FMR, over every comparison.
 
         Parameters
         ----------
         fmr : float or array-like of float in [0, 1]
             Target false-match rate(s).
+        method : {"interpolate", "nearest", "pyeer", "bob"}, default="interpolate"
+            Convention; see :func:`skeer.metrics.fnmr_at_fmr` (by default the
+            lowest FNMR with an FMR not above ``fmr``). ``"nearest"`` and
+            ``"pyeer"`` need memory for the whole curve.
 
         Returns
         -------
@@ -481,12 +529,14 @@ class StreamingVerificationMetrics:
         Raises
         ------
         ValueError
-            If nothing was added, only one class, or ``fmr`` is outside [0, 1].
+            If nothing was added, only one class, the accumulator is closed,
+            ``fmr`` is outside [0, 1] or ``method`` is unknown.
 
         Warns
         -----
         UnreliableMetricWarning
-            With fewer than 10 genuine comparisons.
+            With fewer than 10 genuine comparisons, or a target finer than
+            the impostor comparisons resolve.
 
         Examples
         --------
@@ -496,7 +546,13 @@ class StreamingVerificationMetrics:
         >>> acc.fnmr_at_fmr(0.1)
         0.7
         """
-        return rates_at_targets(fnmr_at_fmr_sorted, fmr, "fmr", self._sorted)
+        method = check_method(method)
+        return rates_at_targets(
+            lambda *runs: fnmr_at_fmr_by_method(*runs, method),
+            fmr,
+            "fmr",
+            self._sorted,
+        )
 
     def fmr_at_fnmr(self, fnmr):
         """Lowest FMR with an FNMR not above ``fnmr``, over every comparison.
@@ -514,12 +570,14 @@ class StreamingVerificationMetrics:
         Raises
         ------
         ValueError
-            If nothing was added, only one class, or ``fnmr`` is outside [0, 1].
+            If nothing was added, only one class, the accumulator is closed,
+            or ``fnmr`` is outside [0, 1].
 
         Warns
         -----
         UnreliableMetricWarning
-            With fewer than 10 genuine comparisons.
+            With fewer than 10 genuine comparisons, or a target finer than
+            the genuine comparisons resolve.
 
         Examples
         --------
@@ -544,7 +602,7 @@ class StreamingVerificationMetrics:
         Raises
         ------
         ValueError
-            If nothing was added, or only one class.
+            If nothing was added, only one class, or the accumulator is closed.
 
         Examples
         --------

@@ -1,130 +1,35 @@
 """KeystrokeVerifier: a skorch estimator trained on the metric it is judged by."""
 
-import inspect
 import warnings
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from sklearn.base import ClassifierMixin, TransformerMixin
-from sklearn.exceptions import DataConversionWarning, NotFittedError
-from sklearn.utils.multiclass import check_classification_targets
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import _check_feature_names
 from skorch import NeuralNet
-from skorch.callbacks import Callback, EarlyStopping, ProgressBar
-from skorch.utils import to_tensor
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 
 from . import _enrol
-from . import networks as _networks
-from ._data import ArrayDataset, IdentitySplit, collate_batch
+from ._callbacks import (
+    TrainingDivergedError,
+)
+from ._data import ArrayDataset
+from ._training import TrainingMixin
 from ._validation import (
-    check_operating_point,
-    check_positive_int,
-    check_real,
-    is_integer,
+    check_identities,
+    check_input_shape,
+    check_verifier_input,
+    check_verifier_params,
 )
 from ._verification import VerificationMixin
 from .losses import EERLoss
-from .metrics import UnreliableMetricWarning, equal_error_rate
-from .sampler import IdentityBatchSampler
 
 __all__ = ["KeystrokeVerifier", "TrainingDivergedError"]
 
 
-class _ValidationEER(Callback):
-    """Record ``valid_eer``: the open-set EER on the held-out identities.
-
-    It is :func:`~skeer.protocols.evaluate_verification`'s global EER with
-    ``n_enroll`` enrolment samples and every later sample probing, in the
-    verifier's own template geometry (the one ``threshold_`` is set in).
-    """
-
-    def on_epoch_end(self, net, dataset_valid=None, **kwargs):
-        if dataset_valid is None:
-            return
-        F = net._template_features(dataset_valid.X, validate=False)
-        y_true, scores = net._open_set_scores(F, dataset_valid.y)
-        if y_true is None:
-            return
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UnreliableMetricWarning)
-            eer = equal_error_rate(y_true, scores)
-        net.history.record("valid_eer", float(eer))
-
-
-class TrainingDivergedError(ValueError):
-    """Training produced a non-finite loss or embedding (e.g. a too high ``lr``).
-
-    Raised by :meth:`KeystrokeVerifier.fit` at the first non-finite training
-    loss, naming the epoch; a ``ValueError``, so existing handlers catch it.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skeer.verifier import KeystrokeVerifier, TrainingDivergedError
-    >>> X = np.random.default_rng(0).normal(size=(40, 5)).astype("float32")
-    >>> y = np.repeat(np.arange(4), 10)
-    >>> try:
-    ...     KeystrokeVerifier(lr=1e30, optimizer=__import__("torch").optim.SGD,
-    ...                       validation_size=0, random_state=0).fit(X, y)
-    ... except TrainingDivergedError as exc:
-    ...     print(str(exc).split(":")[0])
-    Training diverged at epoch 1
-    """
-
-
-class _DivergenceCheck(Callback):
-    """Stop at the first non-finite training loss, saying where and why.
-
-    skorch already reads every batch loss back to the host to record it, so
-    the check costs nothing more.
-    """
-
-    def on_batch_end(self, net, batch=None, training=None, **kwargs):
-        if not training:
-            return
-        loss = net.history[-1, "batches", -1].get("train_loss")
-        if loss is not None and not np.isfinite(loss):
-            raise TrainingDivergedError(
-                f"Training diverged at epoch {len(net.history)}: the training loss "
-                f"is {loss}. Lower lr (now {net.lr}), or use amp=False."
-            )
-
-
-class _EarlyStopping(EarlyStopping):
-    """skorch's EarlyStopping, idle when no ``valid_eer`` is recorded.
-
-    Whether a fit has held-out identities is known only once it has seen
-    ``y``; without them there is nothing to monitor and training runs all
-    ``max_epochs``.
-    """
-
-    def on_epoch_end(self, net, **kwargs):
-        if self.monitor not in net.history[-1]:
-            return None
-        return super().on_epoch_end(net, **kwargs)
-
-    def on_train_end(self, net, **kwargs):
-        if self.load_best and getattr(self, "best_model_weights_", None) is None:
-            return None
-        return super().on_train_end(net, **kwargs)
-
-
-def _accepts(cls_or_instance, name):
-    target = cls_or_instance if inspect.isclass(cls_or_instance) else None
-    if target is None:
-        target = type(cls_or_instance)
-    try:
-        params = inspect.signature(target).parameters
-    except (TypeError, ValueError):
-        return False
-    return name in params or any(
-        p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()
-    )
-
-
 class KeystrokeVerifier(
-    VerificationMixin, ClassifierMixin, TransformerMixin, NeuralNet
+    VerificationMixin, TrainingMixin, ClassifierMixin, TransformerMixin, NeuralNet
 ):
     """Keystroke-dynamics verifier trained with EERLoss (a skorch ``NeuralNet``).
 
@@ -199,6 +104,12 @@ class KeystrokeVerifier(
         and ``"euclidean"``: negative L1 / squared L2 distance to the mean.
         ``enroll``, ``decision_function``, ``claim_scores``, ``valid_eer``,
         ``threshold_`` and the protocols all use it.
+    template_input : bool, default=False
+        Fixed text (2-D input) only: make templates of the embedding
+        concatenated with the input vector, standardised by the training
+        data's mean and SD (``input_mean_``, ``input_scale_``). With the
+        per-dimension ``"scaled_manhattan"`` geometry this keeps each
+        enrolee's spread in the raw timings as well as in the learned space.
     patience : int or None, default=5
         Early stopping on ``valid_eer``: stop after this many epochs without
         improvement and restore the best weights. ``None`` disables it.
@@ -235,11 +146,17 @@ class KeystrokeVerifier(
     templates_ : ndarray of shape (n_classes, d)
         One template per enrolled identity: its renormalised mean embedding
         (``template="cosine"``) or its mean embedding.
+    input_mean_, input_scale_ : ndarray of shape (n_features_in_,) or None
+        The training input's mean and SD (``template_input=True``), else None.
     template_scales_ : ndarray of shape (n_classes, d) or None
         Per-dimension mean absolute deviation of each enrolee's embeddings
         (``template="scaled_manhattan"``), else None.
     threshold_ : float
         Accept a claim when its score is ``>= threshold_``.
+    embedding_dim_ : int
+        Size of the embedding (``transform``'s output width).
+    feature_names_in_ : ndarray of str
+        Column names of ``X`` when it was a DataFrame of fixed-text vectors.
     interrupted_ : bool
         True when the last ``fit`` was stopped by ``KeyboardInterrupt``
         (Ctrl-C) before ``max_epochs`` or early stopping ended it.
@@ -274,7 +191,12 @@ class KeystrokeVerifier(
     """
 
     #: Fitted arrays that :mod:`skeer.persistence` saves when present (None too).
-    _persisted_arrays = ("templates_", "template_scales_")
+    _persisted_arrays = (
+        "templates_",
+        "template_scales_",
+        "input_mean_",
+        "input_scale_",
+    )
 
     def __init__(
         self,
@@ -292,6 +214,7 @@ class KeystrokeVerifier(
         validation_size=0.2,
         n_enroll=5,
         template="cosine",
+        template_input=False,
         patience=5,
         amp=False,
         random_state=None,
@@ -333,6 +256,7 @@ class KeystrokeVerifier(
         self.validation_size = validation_size
         self.n_enroll = n_enroll
         self.template = template
+        self.template_input = template_input
         self.patience = patience
         self.amp = amp
         self.random_state = random_state
@@ -402,343 +326,25 @@ class KeystrokeVerifier(
                 "'fit' with appropriate arguments before using this estimator."
             )
 
-    def _device_type(self):
-        return torch.device(self.device or "cpu").type
-
     def _validate_X(self, X, *, reset):
-        if isinstance(X, (list, tuple)) and X and np.ndim(X[0]) == 2:
-            shapes = {np.shape(s) for s in X}
-            if len(shapes) > 1:
-                raise ValueError(
-                    "X looks like raw keystroke sessions of different lengths; "
-                    "turn them into a fixed-size array first, e.g. with "
-                    "make_pipeline(KeystrokeFeatures(), KeystrokeVerifier())."
-                )
-        if hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse"):
-            raise TypeError(
-                "X must be a dense array; sparse input is not supported by "
-                "KeystrokeVerifier (call X.toarray() first)."
-            )
-        try:
-            X = np.asarray(X, dtype=np.float32)
-        except TypeError as exc:
-            raise TypeError(f"X must be a numeric array: {exc}") from None
-        except ValueError as exc:
-            raise ValueError(f"X must be a numeric array: {exc}") from None
-        if X.ndim not in (2, 3):
-            raise ValueError(
-                "X must be 2-D (n_samples, n_features) fixed-text vectors or 3-D "
-                "(n_samples, max_len, n_features) sequences, got an array of "
-                f"shape {X.shape}. Reshape your data, e.g. X.reshape(-1, 1) for a "
-                "single feature."
-            )
-        if X.shape[0] == 0:
-            raise ValueError(
-                f"X has 0 samples (shape={X.shape}); a minimum of 1 is required."
-            )
-        if X.shape[-1] == 0:
-            raise ValueError(
-                f"Found array with 0 feature(s) (shape={X.shape}) while a minimum "
-                "of 1 is required."
-            )
-        if not np.isfinite(X).all():
-            bad = np.flatnonzero(~np.isfinite(X).reshape(len(X), -1).all(axis=1))
-            raise ValueError(
-                f"X contains NaN or infinity in {len(bad)} samples "
-                f"(first at index {bad[0]})."
-            )
+        if hasattr(X, "columns") and getattr(X, "ndim", 0) == 2:
+            _check_feature_names(self, X, reset=reset)
+        X = check_verifier_input(X)
         if reset:
             self.n_features_in_ = X.shape[-1]
             self.input_ndim_ = X.ndim
         else:
-            if X.ndim != self.input_ndim_:
-                raise ValueError(
-                    f"X is {X.ndim}-D but {type(self).__name__} was fitted on "
-                    f"{self.input_ndim_}-D input."
-                )
-            if X.shape[-1] != self.n_features_in_:
-                raise ValueError(
-                    f"X has {X.shape[-1]} features, but {type(self).__name__} is "
-                    f"expecting {self.n_features_in_} features as input."
-                )
-        return np.ascontiguousarray(X)
+            check_input_shape(X, self.input_ndim_, self.n_features_in_, self)
+        return X
 
     def _validate_y(self, y, n):
-        if y is None:
-            raise ValueError(
-                "KeystrokeVerifier requires y to be passed, but the target y is "
-                "None (give one identity per sample)."
-            )
-        y = np.asarray(y)
-        if y.ndim == 2 and y.shape[1] == 1:
-            warnings.warn(
-                "A column-vector y was passed when a 1d array was expected; "
-                "it is raveled.",
-                DataConversionWarning,
-                stacklevel=3,
-            )
-            y = y.ravel()
-        if y.ndim != 1:
-            raise ValueError(f"y must be 1-D (one identity per sample), got {y.shape}.")
-        if len(y) != n:
-            raise ValueError(
-                f"X and y have inconsistent lengths: {n} samples in X, {len(y)} "
-                "labels in y."
-            )
-        check_classification_targets(y)
-        if y.dtype.kind == "O" and any(v is None for v in y):
-            raise ValueError("y contains None; every sample needs an identity.")
-        return y
-
-    # ------------------------------------------------------------------
-    # skorch hooks
-    def get_default_callbacks(self):
-        callbacks = list(super().get_default_callbacks())
-        callbacks.insert(-1, ("divergence", _DivergenceCheck()))
-        callbacks.insert(-1, ("valid_eer", _ValidationEER()))
-        if self.patience is not None:
-            callbacks.insert(
-                -1,
-                (
-                    "early_stopping",
-                    _EarlyStopping(
-                        monitor="valid_eer",
-                        patience=self.patience,
-                        lower_is_better=True,
-                        load_best=True,
-                    ),
-                ),
-            )
-        if self.verbose:
-            callbacks.insert(-1, ("progress_bar", ProgressBar()))
-        return callbacks
-
-    def initialize_module(self):
-        kwargs = self.get_params_for("module")
-        module = self.module
-        if module is None:
-            module = (
-                _networks.TypeNet if self.input_ndim_ == 3 else _networks.MLPEmbedder
-            )
-        if not isinstance(module, torch.nn.Module) or kwargs:
-            if "n_features" not in kwargs and _accepts(module, "n_features"):
-                kwargs["n_features"] = self.n_features_in_
-        self.module_ = self.initialized_instance(module, kwargs)
-        return self
-
-    def initialize_criterion(self):
-        kwargs = self.get_params_for("criterion")
-        criterion = self.criterion
-        if criterion is None:
-            raise ValueError(
-                "criterion must be a loss called as loss(embeddings, labels), got None."
-            )
-        # a criterion instance is used as given (skorch's rule); a class gets
-        # the estimator's operating point unless criterion__operating_point is set
-        if (
-            not isinstance(criterion, torch.nn.Module) or kwargs
-        ) and "operating_point" not in kwargs:
-            if _accepts(criterion, "operating_point"):
-                kwargs["operating_point"] = self.operating_point
-        self.criterion_ = self.initialized_instance(criterion, kwargs)
-        return self
-
-    def initialize(self):
-        super().initialize()
-        self.grad_scaler_ = (
-            torch.amp.GradScaler("cuda")
-            if self.amp and self._device_type() == "cuda"
-            else None
-        )
-        return self
-
-    def _amp_dtype(self):
-        return torch.bfloat16 if self._device_type() == "cpu" else torch.float16
-
-    def infer(self, x, **fit_params):
-        if isinstance(x, torch.Tensor):
-            x = x.to(self.device, non_blocking=True)
-        else:
-            x = to_tensor(x, device=self.device)
-        with torch.autocast(
-            device_type=self._device_type(),
-            dtype=self._amp_dtype(),
-            enabled=bool(self.amp),
-        ):
-            return self.module_(x, **fit_params)
-
-    def get_loss(self, y_pred, y_true, X=None, training=False):
-        y_true = y_true.to(self.device, non_blocking=True)
-        embeddings = F.normalize(y_pred.float(), dim=1)
-        return self.criterion_(embeddings, y_true)
-
-    def train_step_single(self, batch, **fit_params):
-        self._set_training(True)
-        Xi, yi = batch
-        y_pred = self.infer(Xi, **fit_params)
-        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
-        scaler = getattr(self, "grad_scaler_", None)
-        (scaler.scale(loss) if scaler is not None else loss).backward()
-        return {"loss": loss, "y_pred": y_pred}
-
-    def _step_optimizer(self, step_fn):
-        scaler = getattr(self, "grad_scaler_", None)
-        if scaler is None:
-            return super()._step_optimizer(step_fn)
-        step_fn()
-        for name in self._optimizers:
-            scaler.step(getattr(self, name + "_"))
-        scaler.update()
-        return None
-
-    def get_dataset(self, X, y=None):
-        if isinstance(X, Dataset):
-            return X
-        return ArrayDataset(np.ascontiguousarray(X, dtype=np.float32), y)
-
-    def _train_split(self):
-        """The ``train_split`` hook in use (the identity split by default)."""
-        if self.train_split is not None:
-            return self.train_split
-        return IdentitySplit(self.validation_size, random_state=self._seeds_[0])
-
-    def get_split_datasets(self, X, y=None, **fit_params):
-        dataset = self.get_dataset(X, y)
-        if y is None:
-            y = getattr(dataset, "y", None)
-        return self._train_split()(dataset, y, **fit_params)
-
-    def _pin_memory(self):
-        return self._device_type() == "cuda"
-
-    def get_batch_sampler(self, dataset, training=False, **kwargs):
-        """Identity-balanced batches (P identities x K samples) of ``dataset``.
-
-        The hook that builds the training (and held-out loss) batches;
-        subclasses pass extra arguments of
-        :class:`~skeer.sampler.IdentityBatchSampler` (e.g. ``rank`` and
-        ``world_size`` to shard them across processes).
-
-        Parameters
-        ----------
-        dataset : dataset with a ``y`` attribute
-            Integer identity codes in ``dataset.y``.
-        training : bool, default=False
-            Training batches (``batches_per_epoch`` of them, a new draw each
-            epoch) or held-out ones (every identity, the same each epoch).
-        **kwargs : dict
-            Passed to :class:`~skeer.sampler.IdentityBatchSampler`.
-
-        Returns
-        -------
-        sampler : IdentityBatchSampler
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from skeer import KeystrokeVerifier
-        >>> from skeer._data import ArrayDataset
-        >>> net = KeystrokeVerifier(n_identities_per_batch=2,
-        ...                         n_samples_per_identity=2, random_state=0)
-        >>> y = np.repeat(np.arange(4), 3)
-        >>> net._seeds_ = [0, 1, 2, 3]
-        >>> ds = ArrayDataset(np.zeros((12, 1), np.float32), y)
-        >>> [len(b) for b in net.get_batch_sampler(ds, training=False)]
-        [4, 4, 4]
-        """
-        return IdentityBatchSampler(
-            dataset.y,
-            self.n_identities_per_batch,
-            self.n_samples_per_identity,
-            n_batches=self.batches_per_epoch if training else None,
-            random_state=self._seeds_[1] if training else self._seeds_[2],
-            reseed_each_epoch=not training,
-            **kwargs,
-        )
-
-    def get_iterator(self, dataset, training=False):
-        pin = self._pin_memory()
-        if training or getattr(dataset, "balanced", False):
-            prefix = "iterator_train" if training else "iterator_valid"
-            kwargs = self.get_params_for(prefix)
-            for key in ("batch_size", "shuffle", "sampler", "drop_last"):
-                kwargs.pop(key, None)
-            kwargs.setdefault("pin_memory", pin)
-            sampler = self.get_batch_sampler(dataset, training=training)
-            iterator = self.iterator_train if training else self.iterator_valid
-            return iterator(
-                dataset, batch_sampler=sampler, collate_fn=collate_batch, **kwargs
-            )
-        kwargs = self.get_params_for("iterator_valid")
-        kwargs.setdefault("batch_size", self.batch_size)
-        kwargs.setdefault("pin_memory", pin)
-        # a private generator: a DataLoader draws its base seed from torch's
-        # global generator otherwise, and inference must not touch it
-        kwargs.setdefault("generator", torch.Generator())
-        kwargs["shuffle"] = False
-        if isinstance(dataset, ArrayDataset):
-            kwargs.setdefault("collate_fn", collate_batch)
-            sampler = torch.utils.data.BatchSampler(
-                torch.utils.data.SequentialSampler(dataset),
-                batch_size=kwargs.pop("batch_size"),
-                drop_last=False,
-            )
-            kwargs.pop("shuffle")
-            return self.iterator_valid(dataset, batch_sampler=sampler, **kwargs)
-        return self.iterator_valid(dataset, **kwargs)
+        return check_identities(y, n)
 
     # ------------------------------------------------------------------
     # fitting
     def _validate_params(self):
-        """Check every parameter of this estimator before any work (one place)."""
-        check_operating_point(self.operating_point)
-        check_positive_int(self.n_enroll, "n_enroll")
-        if not is_integer(self.max_epochs) or self.max_epochs < 0:
-            raise ValueError(
-                "max_epochs must be a non-negative integer (0 enrols and calibrates "
-                f"the untrained network), got {self.max_epochs!r}."
-            )
-        check_positive_int(self.batch_size, "batch_size")
-        check_positive_int(self.n_identities_per_batch, "n_identities_per_batch")
-        check_positive_int(self.n_samples_per_identity, "n_samples_per_identity")
-        check_positive_int(self.batches_per_epoch, "batches_per_epoch", allow_none=True)
-        check_positive_int(self.patience, "patience", allow_none=True)
-        check_real(self.lr, "lr", low=0)
-        check_real(
-            self.validation_size, "validation_size", low=0, high=1, low_open=False
-        )
-        _enrol.check_geometry(self.template, "template")
-        if not isinstance(self.amp, (bool, np.bool_)):
-            raise ValueError(f"amp must be True or False, got {self.amp!r}.")
-        if self.train_split is not None and not callable(self.train_split):
-            raise ValueError(
-                "train_split must be None or a callable(dataset, y) -> "
-                f"(dataset_train, dataset_valid), got {self.train_split!r}."
-            )
-        self._check_device_available()
-
-    def _check_device_available(self):
-        try:
-            device = torch.device(self.device or "cpu")
-        except (RuntimeError, TypeError) as exc:
-            raise ValueError(
-                f"device must be 'cpu', 'cuda', 'cuda:N' or 'mps', got "
-                f"{self.device!r} ({exc})."
-            ) from None
-        if device.type == "cuda":
-            if not torch.cuda.is_available():
-                raise ValueError(
-                    f"device={self.device!r} but CUDA is not available (torch "
-                    f"{torch.__version__}); use device='cpu' or install a CUDA "
-                    "build of PyTorch."
-                )
-            if device.index is not None and device.index >= torch.cuda.device_count():
-                raise ValueError(
-                    f"device={self.device!r} but only {torch.cuda.device_count()} "
-                    "CUDA device(s) are visible."
-                )
-        if device.type == "mps" and not torch.backends.mps.is_available():
-            raise ValueError(f"device={self.device!r} but MPS is not available.")
+        """Check every parameter before any work (the one place)."""
+        check_verifier_params(self)
 
     def fit(self, X, y=None, **fit_params):
         """Train the embedding network, enrol every identity, set ``threshold_``.
@@ -760,6 +366,12 @@ class KeystrokeVerifier(
             The fitted verifier.
         """
         self._validate_params()
+        if "sample_weight" in fit_params:
+            raise ValueError(
+                "sample_weight is not supported by KeystrokeVerifier: training "
+                "batches are balanced by identity (n_identities_per_batch x "
+                "n_samples_per_identity) and every comparison counts once."
+            )
         X = self._validate_X(X, reset=not (self.warm_start and self.initialized_))
         y = self._validate_y(y, len(X))
         classes, codes = np.unique(y, return_inverse=True)
@@ -768,6 +380,17 @@ class KeystrokeVerifier(
                 "y has only 1 class (a single identity); a verifier needs at least 2 "
                 "identities to form impostor pairs."
             )
+        # the template features are fixed before training: valid_eer uses them
+        self.input_mean_ = self.input_scale_ = None
+        if self.template_input:
+            if X.ndim != 2:
+                raise ValueError(
+                    "template_input=True needs 2-D fixed-text input; X is "
+                    f"{X.ndim}-D (free-text sequences)."
+                )
+            self.input_mean_ = X.mean(axis=0)
+            std = X.std(axis=0)
+            self.input_scale_ = np.where(std > 0, std, 1.0).astype(np.float32)
         codes = codes.astype(np.int64)
         seeds = np.random.SeedSequence(self.random_state).spawn(4)
         self._seeds_ = [int(s.generate_state(1)[0]) for s in seeds]
@@ -803,6 +426,9 @@ class KeystrokeVerifier(
             self.notify("on_train_end", X=X, y=codes)
 
         F_all = self._template_features(X, validate=False)
+        self.embedding_dim_ = int(F_all.shape[1]) - (
+            0 if self.input_mean_ is None else int(X.shape[1])
+        )
         self._set_templates(
             classes, _enrol.make_templates(F_all, codes, len(classes), self.template)
         )
@@ -830,19 +456,6 @@ class KeystrokeVerifier(
 
     # ------------------------------------------------------------------
     # inference
-    def _embed(self, X):
-        """L2-normalised float32 embeddings of an array (module in eval mode).
-
-        It loops over batches itself rather than through ``forward`` so that
-        skorch's inference caching (which would replay the identity-balanced
-        validation batches out of order) never applies.
-        """
-        iterator = self.get_iterator(self.get_dataset(X), training=False)
-        with torch.no_grad():
-            self._set_training(False)
-            out = [self.infer(Xi).float().cpu() for Xi, _ in iterator]
-        return F.normalize(torch.cat(out), dim=1).numpy()
-
     def transform(self, X):
         """L2-normalised embeddings.
 
@@ -877,15 +490,53 @@ class KeystrokeVerifier(
 
     # -- the template geometry (skeer._enrol), shared with the protocols
     def _template_features(self, X, *, validate=True):
-        """The vectors templates are made of: the embeddings of ``X``."""
+        """The vectors templates are made of: the embeddings of ``X``.
+
+        With ``template_input``, followed by ``X`` standardised.
+        """
         if validate:
             self._check_fitted(enrolled=False)
             X = self._validate_X(X, reset=False)
-        return self._embed(X)
+        emb = self._embed(X)
+        if getattr(self, "input_mean_", None) is None:
+            return emb
+        scaled = (X - self.input_mean_) / self.input_scale_
+        return np.hstack([emb, scaled.astype(np.float32)])
 
     @property
     def _template_geometry(self):
         return self.template
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the embedding dimensions, for ``set_output(transform="pandas")``.
+
+        Parameters
+        ----------
+        input_features : None
+            Ignored (the embedding dimensions do not map to input features).
+
+        Returns
+        -------
+        names : ndarray of str, shape (embedding_dim_,)
+            ``"embedding0"``, ``"embedding1"``, ...
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skeer import KeystrokeVerifier
+        >>> X = np.random.default_rng(0).normal(size=(40, 5)).astype("float32")
+        >>> y = np.repeat(np.arange(4), 10)
+        >>> clf = KeystrokeVerifier(max_epochs=1, validation_size=0,
+        ...                         module__embedding_dim=3, random_state=0)
+        >>> clf.fit(X, y).get_feature_names_out().tolist()
+        ['embedding0', 'embedding1', 'embedding2']
+        """
+        self._check_fitted()
+        n = getattr(self, "embedding_dim_", None)
+        if n is None:  # e.g. loaded from a file: the templates' width tells
+            extra = getattr(self, "input_mean_", None)
+            n = self.templates_.shape[1] - (0 if extra is None else len(extra))
+        return np.asarray([f"embedding{i}" for i in range(n)], dtype=object)
 
     @property
     def predict_proba(self):

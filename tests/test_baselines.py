@@ -42,7 +42,9 @@ from skeer._enrol import (
 from skeer.baselines import (
     Cosine,
     Euclidean,
+    MahalanobisNearestNeighbor,
     Manhattan,
+    OneClassSVMDetector,
     ScaledManhattan,
     TemplateDetector,
     TimingStatistics,
@@ -417,7 +419,8 @@ def test_dataframe_input_keeps_feature_names_without_warnings():
         det = ScaledManhattan().fit(frame, y)
         det.enroll(frame.iloc[:5], [9] * 5)
         det.predict(frame)
-        evaluate_verification(det, frame, y, n_enroll=5, n_probe=5)
+        # 30 impostor comparisons resolve FMR 0.1 (lower levels warn)
+        evaluate_verification(det, frame, y, n_enroll=5, n_probe=5, fmr_levels=(0.1,))
     assert det.feature_names_in_.tolist() == list(frame.columns)
     assert det.threshold_ == ScaledManhattan().fit(X, y).threshold_
 
@@ -640,3 +643,300 @@ def test_lazy_submodule_and_public_names():
 def test_baselines_never_import_torch():
     code = "import sys, skeer.baselines; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+# --------------------------------------------------------------------------
+# per-subject-model detectors: nearest neighbour (Mahalanobis), one-class SVM
+
+MODEL_DETECTORS = [MahalanobisNearestNeighbor, OneClassSVMDetector]
+
+
+@parametrize_with_checks(
+    [
+        MahalanobisNearestNeighbor(),
+        MahalanobisNearestNeighbor(shrinkage=None, operating_point=0.1, n_enroll=2),
+        MahalanobisNearestNeighbor(shrinkage=0.2),
+        OneClassSVMDetector(),
+        OneClassSVMDetector(nu=0.2, gamma=0.5, operating_point=0.05),
+    ],
+    expected_failed_checks=lambda est: DETECTOR_EXPECTED_FAILED,
+)
+def test_model_detectors_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+def _mahalanobis_reference(train, probes, precision):
+    """-min_t sqrt((x - t)^T P (x - t)), written out for every pair."""
+    out = np.empty(len(probes))
+    for i, x in enumerate(probes):
+        diff = x - train
+        out[i] = -np.sqrt(np.einsum("nd,de,ne->n", diff, precision, diff)).min()
+    return out
+
+
+def _subject_split(X, y, s, n_train):
+    rows = np.flatnonzero(y == s)
+    return X[rows[:n_train]], X[rows[n_train:]]
+
+
+@pytest.mark.parametrize(
+    "shrinkage, n_train",
+    [(None, 25), (None, 4), ("auto", 25), ("auto", 4), (0.3, 25)],
+)
+def test_mahalanobis_scores_equal_the_formula(shrinkage, n_train):
+    # n_train=4 < d=7: the plain covariance is singular (pseudo-inverse)
+    X, y = _data(n_subjects=3, n_reps=30, d=7, seed=2)
+    det = MahalanobisNearestNeighbor(shrinkage=shrinkage)
+    others = X[y != 0][:20]
+    train, probes = _subject_split(X, y, 0, n_train)
+    emp = np.cov(train, rowvar=False, bias=True)
+    if shrinkage is None:
+        precision = np.linalg.pinv(emp, hermitian=True)
+    elif shrinkage == "auto":
+        from sklearn.covariance import ledoit_wolf
+
+        precision = np.linalg.inv(ledoit_wolf(train)[0])
+    else:
+        mu = np.trace(emp) / emp.shape[0]
+        precision = np.linalg.inv((1 - shrinkage) * emp + shrinkage * mu * np.eye(7))
+    T = det._make_templates(train, np.zeros(n_train, int), 1)
+    genuine = det._score_templates(probes, T, np.zeros(len(probes), int))
+    impostor = det._score_templates(others, T)[:, 0]
+    assert_allclose(genuine, _mahalanobis_reference(train, probes, precision))
+    assert_allclose(impostor, _mahalanobis_reference(train, others, precision))
+    assert (genuine <= 0).all()
+
+
+def test_mahalanobis_singular_pinv_ignores_directions_outside_the_span():
+    # why the default shrinks: with a pseudo-inverse, a probe that differs
+    # from a training vector only outside the training span scores 0 (a
+    # perfect match); with shrinkage it does not
+    train = np.array([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [2.0, 0.0, 0.0]])
+    probe = np.array([[1.0, 5.0, 5.0]])
+    codes = np.zeros(3, int)
+    plain = MahalanobisNearestNeighbor(shrinkage=None)
+    assert plain._score_templates(probe, plain._make_templates(train, codes, 1))[
+        0, 0
+    ] == pytest.approx(0.0, abs=1e-12)
+    shrunk = MahalanobisNearestNeighbor()
+    assert (
+        shrunk._score_templates(probe, shrunk._make_templates(train, codes, 1))[0, 0]
+        < -1.0
+    )
+
+
+def test_mahalanobis_without_spread_is_euclidean():
+    det = MahalanobisNearestNeighbor()
+    train = np.array([[1.0, 2.0], [1.0, 2.0]])
+    for T_rows in (train, train[:1]):  # identical samples, one sample
+        T = det._make_templates(T_rows, np.zeros(len(T_rows), int), 1)
+        assert_allclose(det._score_templates([[4.0, 6.0]], T), [[-5.0]])
+
+
+def test_one_class_svm_scores_equal_sklearn():
+    from sklearn.svm import OneClassSVM
+
+    X, y = _data(n_subjects=3, n_reps=30, d=7, seed=3)
+    det = OneClassSVMDetector(nu=0.3, gamma="scale")
+    train, probes = _subject_split(X, y, 1, 20)
+    T = det._make_templates(train, np.zeros(20, int), 1)
+    expected = OneClassSVM(nu=0.3, gamma="scale").fit(train).decision_function(X)
+    assert_allclose(det._score_templates(X, T)[:, 0], expected)
+    assert_allclose(
+        det._score_templates(probes, T, np.zeros(len(probes), int)),
+        expected[y == 1][20:],
+    )
+
+
+@pytest.mark.parametrize("cls", MODEL_DETECTORS)
+def test_model_detector_fit_and_the_api_agree(cls):
+    X, y = _data(n_subjects=6, n_reps=20, seed=5)
+    names = np.array(["eve", "ann", "dan", "bob", "fay", "cy"])[y]
+    det = cls().fit(X, names)
+    assert det.classes_.tolist() == sorted(set(names))
+    assert len(det.templates_) == 6 and det.n_features_in_ == X.shape[1]
+    S = det.decision_function(X)
+    assert S.shape == (len(X), 6) and S.dtype == np.float64
+    # each column is the subject's own model fitted on all its samples
+    for k, name in enumerate(det.classes_):
+        T = det._make_templates(X[names == name], np.zeros(20, int), 1)
+        assert_allclose(S[:, k], det._score_templates(X, T)[:, 0])
+    assert_array_equal(det.predict(X), det.classes_[np.argmax(S, axis=1)])
+    claimed = np.roll(names, 7)
+    cols = np.searchsorted(det.classes_, claimed)
+    assert_allclose(det.claim_scores(X, claimed), S[np.arange(len(X)), cols])
+    assert_array_equal(
+        det.verify(X, claimed), det.claim_scores(X, claimed) >= det.threshold_
+    )
+    _, codes = np.unique(names, return_inverse=True)
+    expected = -equal_error_rate(codes, S, labels=np.arange(6))
+    assert det.score(X, names) == expected
+    assert (det.predict(X) == names).mean() > 0.8
+
+
+@pytest.mark.parametrize("cls", MODEL_DETECTORS)
+@pytest.mark.parametrize("target", ["eer", 0.1])
+def test_model_detector_threshold_on_calibration_scores(cls, target):
+    X, y = _data(n_subjects=10, n_reps=12, seed=4)
+    det = cls(operating_point=target).fit(X, y)
+    genuine, impostor = _calibration_scores(det, X, y)
+    assert len(genuine) == 10 * 7 and len(impostor) == 10 * 9
+    labels = np.r_[np.ones(len(genuine)), np.zeros(len(impostor))]
+    assert det.threshold_ == threshold_at(labels, np.r_[genuine, impostor], target)
+    # the calibration models are fitted on the first n_enroll samples only
+    first = np.flatnonzero(y == 0)
+    T = det._make_templates(X[first[:5]], np.zeros(5, int), 1)
+    assert_allclose(
+        genuine[:7], det._score_templates(X[first[5:]], T, np.zeros(7, int))
+    )
+
+
+@pytest.mark.parametrize("cls", MODEL_DETECTORS)
+def test_model_detector_calibration_fallbacks_warn(cls):
+    X, y = _data()
+    rows = np.r_[np.flatnonzero(y == 0)[:3], 40, 80]
+    with pytest.warns(UserWarning, match="optimistic"):
+        det = cls().fit(X[rows], y[rows])
+    assert np.isfinite(det.threshold_)
+
+
+@pytest.mark.parametrize("cls", MODEL_DETECTORS)
+def test_model_detector_enroll_unenroll(cls):
+    X, y = _data()
+    det = cls().fit(X[y < 4], y[y < 4])
+    before = det.decision_function(X)
+    threshold = det.threshold_
+    det.enroll(X[y == 5], y[y == 5])
+    assert det.classes_.tolist() == [0, 1, 2, 3, 5]
+    after = det.decision_function(X)
+    assert_allclose(after[:, :4], before)
+    fresh = cls().fit(X[(y == 5) | (y == 0)], y[(y == 5) | (y == 0)])
+    assert_allclose(after[:, 4], fresh.decision_function(X)[:, 1])
+    assert det.threshold_ == threshold
+    # replacing subject 1 with subject 4's samples
+    det.enroll(X[y == 4], [1] * 40)
+    assert det.classes_.tolist() == [0, 1, 2, 3, 5]
+    assert_allclose(det.decision_function(X)[:, 1], _subject_column(cls, X, y, 4))
+    det.unenroll([0, 5])
+    assert det.classes_.tolist() == [1, 2, 3]
+    with pytest.raises(ValueError, match="not enrolled"):
+        det.unenroll(9)
+    with pytest.raises(ValueError, match="cannot be compared"):
+        det.enroll(X[:5], ["a"] * 5)
+    with pytest.raises(ValueError, match="reset must be True or False"):
+        det.enroll(X[:5], [1] * 5, reset=1)
+    det.enroll(X[y == 2], ["two"] * 40, reset=True)
+    assert det.classes_.tolist() == ["two"] and len(det.templates_) == 1
+
+
+def _subject_column(cls, X, y, s):
+    """Scores of every row against subject ``s``'s model alone."""
+    det = cls()
+    T = det._make_templates(X[y == s], np.zeros(int((y == s).sum()), int), 1)
+    return det._score_templates(X, T)[:, 0]
+
+
+@pytest.mark.parametrize("cls", MODEL_DETECTORS)
+def test_model_detector_in_the_protocols_unfitted_and_in_a_pipeline(cls):
+    X, y = _data(n_subjects=8, n_reps=30, seed=6)
+    report = evaluate_fixed_text(cls(), X, y, n_train=20, n_bootstraps=0)
+    # the protocol's scores are the detector's own, subject by subject
+    det = cls()
+    rows = np.flatnonzero(y == 3)
+    T = det._make_templates(X[rows[:20]], np.zeros(20, int), 1)
+    imp = np.concatenate([np.flatnonzero(y == s)[:5] for s in range(8) if s != 3])
+    labels = np.r_[np.ones(10), np.zeros(len(imp))]
+    scores = np.r_[
+        det._score_templates(X[rows[20:]], T)[:, 0],
+        det._score_templates(X[imp], T)[:, 0],
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert report["subject_eer"][3] == equal_error_rate(labels, scores)
+    pipe = Pipeline([("scale", StandardScaler()), ("det", cls())]).fit(X, y)
+    piped = evaluate_fixed_text(pipe, X, y, n_train=20, n_bootstraps=0)
+    assert 0 <= piped["mean_subject_eer"] < 0.3
+    free = evaluate_verification(cls(), X, y, n_enroll=5, n_probe=5, n_bootstraps=0)
+    assert 0 <= free["eer"] < 0.5
+    with pytest.raises(NotFittedError):
+        cls().decision_function(X)
+
+
+@pytest.mark.parametrize("cls", MODEL_DETECTORS)
+def test_model_detector_pickle_and_dataframe(cls):
+    pd = pytest.importorskip("pandas")
+    X, y = _data()
+    frame = pd.DataFrame(X, columns=[f"t{j}" for j in range(X.shape[1])])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        det = cls(operating_point=0.01).fit(frame, y)
+        det.predict(frame)
+        det.enroll(frame.iloc[:5], [9] * 5)
+    assert det.feature_names_in_.tolist() == list(frame.columns)
+    back = pickle.loads(pickle.dumps(det))
+    assert_array_equal(back.decision_function(X), det.decision_function(X))
+    assert back.threshold_ == det.threshold_
+
+
+@pytest.mark.parametrize(
+    "est, match",
+    [
+        (MahalanobisNearestNeighbor(shrinkage="ledoit"), "shrinkage must be"),
+        (MahalanobisNearestNeighbor(shrinkage=1.5), "shrinkage"),
+        (MahalanobisNearestNeighbor(shrinkage=True), "shrinkage must be"),
+        (MahalanobisNearestNeighbor(operating_point=2.0), "operating_point"),
+        (OneClassSVMDetector(nu=0.0), "nu"),
+        (OneClassSVMDetector(kernel="cubic"), "kernel"),
+        (OneClassSVMDetector(gamma=-1.0), "gamma"),
+        (OneClassSVMDetector(n_enroll=0), "n_enroll must be a positive integer"),
+    ],
+)
+def test_model_detector_invalid_parameters_raise_at_fit(est, match):
+    X, y = _data()
+    with pytest.raises(ValueError, match=match):
+        est.fit(X, y)
+
+
+@pytest.mark.parametrize("cls", MODEL_DETECTORS)
+def test_model_detector_bad_inputs(cls):
+    X, y = _data()
+    det = cls().fit(X, y)
+    with pytest.raises(ValueError, match="7 features"):
+        det.decision_function(X[:, :5])
+    with pytest.raises(ValueError, match="7 features"):
+        det.claim_scores(X[:2, :5], 0)
+    bad = X.copy()
+    bad[3, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        cls().fit(bad, y)
+    with pytest.raises(ValueError, match="NaN"):
+        cls()._make_templates(bad, y, 6)
+    with pytest.raises(ValueError, match="at least one enrolment sample"):
+        cls()._make_templates(X, y, 7)
+    with pytest.raises(ValueError, match=r"not enrolled, e\.g\. \[9\]"):
+        det.claim_scores(X[:2], [0, 9])
+    with pytest.raises(ValueError, match="sample_weight"):
+        det.score(X, y, sample_weight=np.ones(len(y)))
+    with pytest.raises(ValueError, match="1 class"):
+        cls().fit(X[:10], np.zeros(10))
+
+
+def test_grid_search_chooses_among_all_detectors():
+    X, y = _data(n_subjects=12, n_reps=12, seed=7)
+    pipe = Pipeline([("scale", StandardScaler()), ("detector", ScaledManhattan())])
+    scorer = make_verification_scorer("eer", n_enroll=5, n_probe=5)
+    grid = GridSearchCV(
+        pipe,
+        {
+            "detector": [
+                ScaledManhattan(),
+                MahalanobisNearestNeighbor(),
+                OneClassSVMDetector(),
+            ]
+        },
+        scoring=scorer,
+        cv=GroupKFold(3),
+        error_score="raise",
+    ).fit(X, y, groups=y)
+    scores = grid.cv_results_["mean_test_score"]
+    assert np.all((-1 <= scores) & (scores <= 0))

@@ -9,7 +9,7 @@ import pytest
 from sklearn.base import clone
 
 from skeer import KeystrokeFeatures, KeystrokeVerifier
-from skeer.benchmark import LossComparison, compare_losses
+from skeer.benchmark import QUICK_PROFILE, LossComparison, compare_losses
 from skeer.datasets import make_keystrokes
 from skeer.protocols import evaluate_verification, train_test_split_identities
 from skeer.registry import get_loss
@@ -165,3 +165,17 @@ def test_loss_comparison_without_baseline():
     )
     assert result.runs["eer"][0]["epochs_to_baseline_best"] is None
     assert "not reached" in result.to_markdown()
+
+
+def test_quick_profile_names_library_parameters():
+    """Every key of the quick profile is a parameter it sets, read-only."""
+    import inspect
+
+    from skeer.datasets import load_dataset
+
+    verifier = set(KeystrokeVerifier().get_params())
+    data = set(inspect.signature(load_dataset).parameters)
+    assert set(QUICK_PROFILE) <= verifier | data
+    KeystrokeVerifier(**{k: v for k, v in QUICK_PROFILE.items() if k in verifier})
+    with pytest.raises(TypeError):
+        QUICK_PROFILE["max_epochs"] = 1

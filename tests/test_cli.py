@@ -1,27 +1,41 @@
-"""Tests of the ``skeer`` command, run in-process through ``skeer.cli.main``."""
+"""Tests of the ``skeer`` command, run in-process through ``skeer.cli.main``.
+
+Interruption, atomic output and the one-line error contract are tested in
+``test_cli_faults.py``.
+"""
 
 import contextlib
 import io
 import json
 import subprocess
 import sys
+import zipfile
 
 import numpy as np
 import pytest
 
-from skeer import __version__
+from skeer import KeystrokeFeatures, KeystrokeVerifier, __version__
 from skeer.baselines import ScaledManhattan, make_timing_baseline
+from skeer.benchmark import QUICK_PROFILE
 from skeer.cli import main
-from skeer.cli._parser import DEFAULT_SUBJECTS
-from skeer.datasets import load_cmu, load_kvc, make_keystrokes
-from skeer.datasets._testing import write_aalto_files, write_cmu_csv, write_kvc_files
-from skeer.features import KeystrokeFeatures
-from skeer.persistence import load, save
-from skeer.protocols import (
-    evaluate_fixed_text,
-    evaluate_verification,
-    train_test_split_identities,
+from skeer.cli._parser import build_parser, resolve_defaults
+from skeer.datasets import (
+    load_cmu,
+    load_greyc_nislab,
+    load_kvc,
+    make_keystrokes,
+    read_kvc_predictions,
 )
+from skeer.datasets._testing import (
+    write_aalto_files,
+    write_cmu_csv,
+    write_greyc_csv,
+    write_kvc_files,
+)
+from skeer.kvc import predict_kvc
+from skeer.model_selection import train_test_split_identities
+from skeer.persistence import load, save
+from skeer.protocols import evaluate_fixed_text, evaluate_verification
 
 # tiny problem: 12 synthetic subjects x 15 sessions, short sequences, small batches
 TINY = ["--subjects", "12", "--max-len", "20", "--batch", "4", "4"]
@@ -47,6 +61,11 @@ def run(argv):
 
 def error_lines(stderr):
     return [line for line in stderr.splitlines() if line.strip()]
+
+
+def warning_lines(stderr):
+    """stderr's lines but the metrics' small-sample warnings (tiny test data)."""
+    return [line for line in error_lines(stderr) if "resolution of" not in line]
 
 
 @pytest.fixture(scope="module")
@@ -143,10 +162,22 @@ def test_evaluate_saved_model(trained, tmp_path):
     assert (dest / "det.png").read_bytes()[:4] == b"\x89PNG"
     assert "global EER" in stdout
 
-    code, stdout, _ = run(
+    # --quiet silences progress only: the result (the table) is still printed
+    code, quiet_stdout, stderr = run(
         ["evaluate", model, "--data", "synthetic", "--subjects", "6", "--quiet"]
     )
-    assert code == 0 and stdout == ""
+    assert code == 0 and "global EER" in quiet_stdout
+    assert "skeer evaluate:" not in quiet_stdout and "embedding" not in stderr
+    # --json: the report on stdout, as JSON and nothing else
+    code, json_stdout, _ = run(
+        ["evaluate", model, "--data", "synthetic", "--subjects", "6"]
+        + ["--data-seed", "1", "--json"]
+    )
+    assert code == 0
+    printed = json.loads(json_stdout)
+    for key in METRIC_KEYS & {"eer", "auc", "mean_subject_eer"}:
+        assert printed["metrics"][key] == pytest.approx(report["metrics"][key])
+    assert printed["data"]["n_subjects"] == 6
 
 
 def test_evaluate_reads_a_verifier_saved_with_features_json(trained, tmp_path):
@@ -157,12 +188,12 @@ def test_evaluate_reads_a_verifier_saved_with_features_json(trained, tmp_path):
     argv += ["--subjects", "6", "--quiet", "--out", tmp_path / "eval"]
     # without features.json: the default features, with a one-line warning
     code, _, stderr = run(argv)
-    assert code == 0 and "features.json" in stderr and len(error_lines(stderr)) == 1
+    assert code == 0 and "features.json" in stderr and len(warning_lines(stderr)) == 1
     (tmp_path / "features.json").write_text(
         json.dumps({"params": {"max_len": 20}}), encoding="utf-8"
     )
     code, _, stderr = run(argv)
-    assert code == 0 and error_lines(stderr) == []
+    assert code == 0 and warning_lines(stderr) == []
     report = json.loads((tmp_path / "eval" / "report.json").read_text())
     assert report["features"]["max_len"] == 20
     X, y = make_keystrokes(n_subjects=6, n_sessions=15, random_state=0)
@@ -171,22 +202,19 @@ def test_evaluate_reads_a_verifier_saved_with_features_json(trained, tmp_path):
 
 
 def test_evaluate_on_aalto_files(trained, tmp_path, monkeypatch):
-    monkeypatch.setenv("SKEER_DATA", str(tmp_path / "cache"))
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("SKEER_DATA", str(cache))
     write_aalto_files(tmp_path / "aalto", n_participants=4, n_sessions=6)
-    code, stdout, stderr = run(
-        [
-            "evaluate",
-            trained["out"] / "model.skeer",
-            "--data",
-            f"aalto:{tmp_path / 'aalto'}",
-            "--n-enroll",
-            "3",
-            "--n-probe",
-            "3",
-        ]
-    )
+    argv = ["evaluate", trained["out"] / "model.skeer"]
+    argv += ["--data", f"aalto:{tmp_path / 'aalto'}", "--n-enroll", "3"]
+    argv += ["--n-probe", "3"]
+    # --no-cache: the loader neither reads nor writes its cache
+    code, stdout, stderr = run([*argv, "--no-cache"])
     assert code == 0, stderr
-    assert "global EER" in stdout
+    assert "global EER" in stdout and not cache.exists()
+    code, stdout, stderr = run(argv)
+    assert code == 0, stderr
+    assert "global EER" in stdout and any(cache.rglob("*.npz"))
 
 
 def test_evaluate_without_matplotlib_skips_plots(trained, tmp_path, monkeypatch):
@@ -208,7 +236,7 @@ def test_evaluate_without_matplotlib_skips_plots(trained, tmp_path, monkeypatch)
     assert code == 0, stderr
     assert (dest / "report.json").is_file()
     assert not (dest / "det.png").exists()
-    lines = error_lines(stderr)
+    lines = warning_lines(stderr)
     assert len(lines) == 1 and "matplotlib" in lines[0] and "skeer[plots]" in lines[0]
 
 
@@ -231,7 +259,8 @@ def test_kvc_predict(trained, tmp_path):
         ]
     )
     assert code == 0, stderr
-    scores = np.loadtxt(pred)
+    assert pred.read_text().startswith("[")  # the kit's one-line list
+    scores = read_kvc_predictions(pred)
     assert scores.shape == (len(truth.pairs),) == (15,)
     # independently: cosine similarity of the two sessions' embeddings
     pipe = load(trained["out"] / "model.skeer")
@@ -241,14 +270,18 @@ def test_kvc_predict(trained, tmp_path):
     np.testing.assert_allclose(scores, (emb[a] * emb[b]).sum(axis=1), atol=1e-6)
 
 
-def test_train_on_kvc_dev_set(tmp_path):
-    write_kvc_files(tmp_path / "kvc", "desktop", n_users=8, n_sessions=8, n_test=3)
+def test_kvc_train_then_submission_zip(tmp_path):
+    """From a KVC-onGoing release (the kit's file formats) to the zip submitted."""
+    kvc = tmp_path / "kvc"
+    desktop = write_kvc_files(kvc, "desktop", n_users=8, n_sessions=8, n_test=5)
+    mobile = write_kvc_files(kvc, "mobile", n_users=4, n_sessions=4, n_test=4)
+    assert (kvc / "desktop_comparisons.txt").read_text().startswith("[[")
     out = tmp_path / "out"
-    code, _, stderr = run(
+    code, stdout, stderr = run(
         [
             "train",
             "--data",
-            f"kvc:{tmp_path / 'kvc'}",
+            f"kvc:{kvc}",
             "--epochs",
             "1",
             "--max-len",
@@ -265,13 +298,48 @@ def test_train_on_kvc_dev_set(tmp_path):
             "--out",
             out,
             "--quiet",
+            "--json",
         ]
     )
     assert code == 0, stderr
     report = json.loads((out / "report.json").read_text())
+    assert json.loads(stdout) == report  # --json: the report, nothing else
+    assert report["interrupted"] is False
     assert report["data"]["n_subjects"] == 8
     n_test = report["data"]["n_test_subjects"]
     assert report["metrics"]["n_subjects"] == n_test
+
+    model = out / "model.skeer"
+    submission = tmp_path / "submission" / "kvc.zip"
+    code, stdout, stderr = run(
+        ["kvc-predict", model, "--data", f"kvc:{kvc}", "--zip", submission, "-q"]
+    )
+    assert code == 0, stderr
+    with zipfile.ZipFile(submission) as zf:
+        assert zf.namelist() == ["desktop_predictions.txt", "mobile_predictions.txt"]
+        texts = {n: zf.read(n).decode() for n in zf.namelist()}
+    expected = predict_kvc(load(model), kvc)
+    for scenario, truth in (("desktop", desktop), ("mobile", mobile)):
+        text = texts[f"{scenario}_predictions.txt"]
+        assert text.startswith("[") and text.endswith("]") and "\n" not in text
+        scores = np.array(json.loads(text))
+        assert scores.shape == (len(truth.pairs),)
+        np.testing.assert_allclose(scores, expected[scenario], atol=1e-6)
+    assert not list(tmp_path.glob("*_predictions.txt"))  # only the archive
+
+    # one model per scenario; --out writes one scenario's file beside the zip
+    pred = tmp_path / "mobile_predictions.txt"
+    argv = ["kvc-predict", f"mobile={model}", "--data", f"kvc:{kvc}", "--out", pred]
+    code, stdout, stderr = run([*argv, "--zip", tmp_path / "mobile.zip", "--json"])
+    assert code == 0, stderr
+    summary = json.loads(stdout)
+    assert list(summary["scenarios"]) == ["mobile"]
+    np.testing.assert_allclose(read_kvc_predictions(pred), expected["mobile"])
+    with zipfile.ZipFile(tmp_path / "mobile.zip") as zf:
+        assert zf.namelist() == ["mobile_predictions.txt"]
+    # two scenarios cannot share one --out file: refused before any scoring
+    code, _, stderr = run(["kvc-predict", model, "--data", f"kvc:{kvc}", "--out", pred])
+    assert code == 2 and "--zip" in stderr and len(error_lines(stderr)) == 1
 
 
 def test_train_and_evaluate_cmu(tmp_path):
@@ -334,6 +402,46 @@ def test_train_and_evaluate_cmu(tmp_path):
     assert code == 1 and "fixed-text" in stderr
     code, _, stderr = run(["train", "--data", f"cmu:{csv}", "--model", "typenet"])
     assert code == 2 and "--model mlp" in stderr
+
+
+def test_train_and_evaluate_greyc(tmp_path):
+    """GREYC-NISLAB (fixed text): the MLP and the scaled-Manhattan baseline."""
+    csv = write_greyc_csv(tmp_path / "greyc.csv.gz", n_subjects=9, n_reps=12)
+    out = tmp_path / "out"
+    data = ["--data", f"greyc:{csv}", "--passphrase", "P2"]
+    code, stdout, stderr = run(
+        ["train", *data, "--epochs", "2", "--batch", "4", "4", "--out", out, "-q"]
+    )
+    assert code == 0, stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["config"]["model"] == "mlp"
+    assert report["config"]["passphrase"] == "P2"
+    assert "the rolling stones" in report["data"]["description"]
+    assert {"mean_subject_eer", "std_subject_eer", "n_subjects"} <= set(
+        report["metrics"]
+    )
+    # the baseline: Killourhy & Maxion's detector; GREYC's first 10 reps enrol
+    greyc = load_greyc_nislab(csv, passphrase="P2")
+    _, X_test, _, y_test = train_test_split_identities(
+        greyc.data, greyc.target, test_size=1 / 3, random_state=0
+    )
+    expected = evaluate_fixed_text(ScaledManhattan(), X_test, y_test, n_train=10)
+    assert "Manhattan" in report["baseline"]["name"]
+    assert report["baseline"]["metrics"]["mean_subject_eer"] == pytest.approx(
+        expected["mean_subject_eer"]
+    )
+    assert report["metrics"]["n_subjects"] == len(set(y_test))
+    assert "mean per-subject EER" in stdout  # -q: the results are still printed
+
+    model = out / "model.skeer"
+    code, stdout, stderr = run(["evaluate", model, *data, "--json"])
+    assert code == 0, stderr
+    metrics = json.loads(stdout)["metrics"]
+    expected = evaluate_fixed_text(load(model), greyc.data, greyc.target, n_train=10)
+    assert metrics["mean_subject_eer"] == pytest.approx(expected["mean_subject_eer"])
+    # P1 has other keys (49 features, not 52): refused in one line
+    code, _, stderr = run(["evaluate", model, "--data", f"greyc:{csv}", "-q"])
+    assert code == 1 and "52" in stderr and len(error_lines(stderr)) == 1
 
 
 def test_bench(tmp_path):
@@ -485,19 +593,75 @@ def test_error_on_a_file_that_is_not_a_model(tmp_path):
     assert len(lines) == 1 and "not a skeer model" in lines[0]
 
 
+def _parsed(argv):
+    """The options of ``argv`` as ``main`` resolves them (nothing runs)."""
+    if not argv or argv[0].startswith("-"):
+        argv = ["train", "--profile", "quick", *argv]  # what main() does
+    return resolve_defaults(build_parser().parse_args(argv))
+
+
+def test_training_defaults_are_the_librarys():
+    """One source of defaults: KeystrokeVerifier(), KeystrokeFeatures(), ..."""
+    lib = KeystrokeVerifier().get_params()
+    for command in ("train", "bench"):
+        args = _parsed([command])
+        assert args.epochs == lib["max_epochs"] and args.lr == lib["lr"]
+        assert args.batch == [
+            lib["n_identities_per_batch"],
+            lib["n_samples_per_identity"],
+        ]
+        assert args.validation_size == lib["validation_size"]
+        assert args.max_len == KeystrokeFeatures().max_len
+        assert args.test_size == pytest.approx(1 / 3)
+        assert args.subjects is None  # load_dataset's: make_keystrokes's default
+    assert _parsed(["train"]).patience == lib["patience"]
+    assert _parsed(["bench"]).patience == 0  # off: the same budget for every loss
+    # explicit options win over every default
+    args = _parsed(["train", "--epochs", "3", "--batch", "5", "6", "--lr", "0.1"])
+    assert (args.epochs, args.batch, args.lr) == (3, [5, 6], 0.1)
+
+
+def test_no_command_is_the_quick_profile():
+    quick = dict(QUICK_PROFILE)
+    args = _parsed([])
+    assert args.command == "train" and args.profile == "quick"
+    assert args.subjects == quick["n_subjects"] and args.sessions == quick["n_sessions"]
+    assert args.epochs == quick["max_epochs"] and args.lr == quick["lr"]
+    assert args.patience == quick["patience"]
+    assert args.batch == [
+        quick["n_identities_per_batch"],
+        quick["n_samples_per_identity"],
+    ]
+    # options still apply on top of the profile; other data keep all subjects
+    args = _parsed(["--epochs", "2", "--data", "cmu:x.csv"])
+    assert args.epochs == 2 and args.lr == quick["lr"] and args.subjects is None
+    with pytest.raises(TypeError):
+        QUICK_PROFILE["lr"] = 1.0  # read-only: defined once
+
+
+def test_help_shows_the_library_defaults():
+    code, stdout, _ = run(["train", "--help"])
+    assert code == 0
+    text = " ".join(stdout.split())
+    lib = KeystrokeVerifier().get_params()
+    assert f"default {lib['max_epochs']}: KeystrokeVerifier's max_epochs" in text
+    assert f"default {lib['patience']}: KeystrokeVerifier's patience" in text
+    assert "QUICK_PROFILE" in text
+
+
 @pytest.mark.slow
 def test_main_job_defaults(tmp_path, monkeypatch):
-    """``skeer`` with no arguments: the README's main job (about 2 minutes)."""
+    """``skeer`` with no arguments: the README's quick demo (about a minute)."""
     monkeypatch.chdir(tmp_path)
     code, stdout, stderr = run([])
     assert code == 0, stderr
     report = json.loads((tmp_path / "skeer_out" / "report.json").read_text())
-    assert report["config"]["subjects"] is None
-    assert report["data"]["n_subjects"] == DEFAULT_SUBJECTS
+    cfg = report["config"]
+    assert cfg["profile"] == "quick" and cfg["epochs"] == QUICK_PROFILE["max_epochs"]
+    assert report["data"]["n_subjects"] == QUICK_PROFILE["n_subjects"]
+    assert report["interrupted"] is False
     # the learned verifier beats the non-learned baseline on unseen identities
     assert report["metrics"]["eer"] < report["baseline"]["metrics"]["eer"]
-    key = (
-        "mean_subject_eer" if "mean_subject_eer" in METRIC_KEYS else "mean_identity_eer"
-    )
+    key = "mean_subject_eer"
     assert report["metrics"][key] < report["baseline"]["metrics"][key]
     assert report["timings"]["total_s"] < 180

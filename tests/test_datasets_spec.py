@@ -6,11 +6,17 @@ import pytest
 from skeer.datasets import (
     load_cmu,
     load_dataset,
+    load_greyc_nislab,
     load_kvc,
     make_keystrokes,
     select_subjects,
 )
-from skeer.datasets._testing import write_aalto_files, write_cmu_csv, write_kvc_files
+from skeer.datasets._testing import (
+    write_aalto_files,
+    write_cmu_csv,
+    write_greyc_csv,
+    write_kvc_files,
+)
 
 
 def test_synthetic_is_make_keystrokes():
@@ -34,6 +40,28 @@ def test_cmu_keeps_per_sample_arrays_aligned(tmp_path):
     assert np.array_equal(ds.session, full.session[keep])
     assert ds.feature_names == full.feature_names and ds.DESCR == full.DESCR
     assert ds.description.endswith(", first 2 subjects")
+    assert ds.protocol == {"n_train": 200}  # Killourhy & Maxion's
+
+
+def test_greyc_one_passphrase_with_soft_biometrics(tmp_path):
+    csv = write_greyc_csv(tmp_path / "greyc.csv", n_subjects=4, n_reps=6)
+    ds = load_dataset(f"GREYC:{csv}", passphrase="P3", n_subjects=3)
+    full = load_greyc_nislab(csv, passphrase="P3")
+    keep = np.isin(full.target, [1, 2, 3])
+    assert ds.kind == "greyc" and ds.fixed_text is True and ds.spec == f"greyc:{csv}"
+    assert np.array_equal(ds.data, full.data[keep])
+    assert np.array_equal(ds.target, full.target[keep])
+    assert np.array_equal(ds.rep, full.rep[keep])
+    assert np.array_equal(ds.condition, full.condition[keep])
+    # the per-sample frame (gender, age, handedness) is selected like data
+    assert len(ds.frame) == len(ds.target)
+    assert ds.frame["subject"].tolist() == ds.target.tolist()
+    assert {"gender", "age", "handedness"} <= set(ds.frame.columns)
+    assert ds.passphrase == "michael schumacher" and ds.sheet == "P3"
+    assert ds.protocol == {"n_train": 10}  # half of GREYC's 20 repetitions
+    assert "P3" in ds.description and ds.description.endswith(", first 3 subjects")
+    # P1 by default
+    assert load_dataset(f"greyc:{csv}").passphrase == "leonardo dicaprio"
 
 
 def test_kvc_keeps_the_test_sessions(tmp_path):
@@ -47,17 +75,21 @@ def test_kvc_keeps_the_test_sessions(tmp_path):
 
 
 def test_aalto(tmp_path, monkeypatch):
-    monkeypatch.setenv("SKEER_DATA", str(tmp_path / "cache"))
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("SKEER_DATA", str(cache))
     write_aalto_files(tmp_path / "aalto", n_participants=3, n_sessions=2)
-    ds = load_dataset(f"aalto:{tmp_path / 'aalto'}")
-    assert ds.kind == "aalto" and not ds.fixed_text
+    ds = load_dataset(f"aalto:{tmp_path / 'aalto'}", cache=False)
+    assert ds.kind == "aalto" and not ds.fixed_text and ds.protocol == {}
     assert len(ds.data) == len(ds.target) == len(ds.session) == len(ds.sentence)
+    assert not cache.exists()  # cache=False: nothing written
+    load_dataset(f"aalto:{tmp_path / 'aalto'}")
+    assert any(cache.rglob("*.npz"))
 
 
 @pytest.mark.parametrize(
     "spec, error, match",
     [
-        ("foo:bar", ValueError, "unknown data format"),
+        ("foo:bar", ValueError, "greyc:PATH"),
         ("aalto", ValueError, "need a path"),
         ("synthetic:x", ValueError, "takes no path"),
         (42, ValueError, "dataset spec"),

@@ -187,3 +187,26 @@ def _tmp(name):
     from pathlib import Path
 
     return Path(tempfile.mkdtemp()) / name
+
+
+def test_template_input_joins_the_standardised_input_everywhere():
+    X, y = _data(n_ids=10, per_id=30)
+    clf = KeystrokeVerifier(
+        template="scaled_manhattan", template_input=True, n_enroll=4, **FAST
+    ).fit(X, y)
+    F = clf._template_features(X[:3])
+    emb = clf.transform(X[:3])
+    np.testing.assert_allclose(F[:, : emb.shape[1]], emb)
+    np.testing.assert_allclose(
+        F[:, emb.shape[1] :], (X[:3] - X.mean(0)) / X.std(0), rtol=1e-5, atol=1e-6
+    )
+    assert clf.templates_.shape == (10, emb.shape[1] + X.shape[1])
+    # valid_eer is still the protocol in this geometry
+    _, valid = clf.get_split_datasets(X, np.unique(y, return_inverse=True)[1])
+    held = np.isin(y, clf.classes_[np.unique(valid.y)])
+    report = evaluate_verification(
+        clf, X[held], y[held], n_enroll=4, n_probe=None, fmr_levels=()
+    )
+    assert clf.history[-1, "valid_eer"] == report["eer"]
+    with pytest.raises(ValueError, match="2-D fixed-text"):
+        KeystrokeVerifier(template_input=True, **FAST).fit(X[:, None, :], y)

@@ -1,9 +1,11 @@
-"""Tests of :func:`skeer.kvc.score_comparisons`."""
+"""Tests of :mod:`skeer.kvc`: scoring the KVC-onGoing comparisons."""
 
 import numpy as np
 import pytest
 
-from skeer.kvc import score_comparisons
+from skeer.datasets import load_kvc
+from skeer.datasets._testing import write_kvc_files
+from skeer.kvc import find_test_scenarios, predict_kvc, score_comparisons
 
 
 class _Embed:
@@ -50,3 +52,70 @@ def test_no_pairs_and_no_sessions():
 def test_invalid_arguments(pairs, kwargs, match):
     with pytest.raises(ValueError, match=match):
         score_comparisons(_Embed(), [[1.0], [2.0]], pairs, **kwargs)
+
+
+class _MeanTimes:
+    """A fitted 'model' embedding a session by its mean hold time and length."""
+
+    def __init__(self, sign=1.0):
+        self.sign = sign
+
+    def transform(self, X):
+        return np.array(
+            [[self.sign * (s[:, 1] - s[:, 0]).mean(), len(s)] for s in X], dtype=float
+        )
+
+
+@pytest.fixture
+def release(tmp_path):
+    write_kvc_files(tmp_path, "desktop", n_users=2, n_sessions=2, n_test=4)
+    write_kvc_files(tmp_path / "mobile", "mobile", n_users=2, n_sessions=2, n_test=3)
+    return tmp_path
+
+
+def test_predict_kvc_scores_every_scenario_found(release):
+    assert find_test_scenarios(release) == ["desktop", "mobile"]
+    predictions = predict_kvc(_MeanTimes(), release)
+    assert list(predictions) == ["desktop", "mobile"]
+    for scenario, n_pairs in (("desktop", 6), ("mobile", 3)):
+        kvc = load_kvc(release, scenario)
+        expected = score_comparisons(_MeanTimes(), kvc.test_data, kvc.comparison_index)
+        assert predictions[scenario].shape == (n_pairs,)
+        np.testing.assert_array_equal(predictions[scenario], expected)
+
+
+def test_predict_kvc_one_model_per_scenario(release):
+    models = {"mobile": _MeanTimes(-1.0), "desktop": _MeanTimes()}
+    predictions = predict_kvc(models, release)
+    assert list(predictions) == ["desktop", "mobile"]  # the kit's order
+    kvc = load_kvc(release, "mobile")
+    expected = score_comparisons(_MeanTimes(-1.0), kvc.test_data, kvc.comparison_index)
+    np.testing.assert_array_equal(predictions["mobile"], expected)
+    only = predict_kvc(_MeanTimes(), release, scenarios="mobile")
+    assert list(only) == ["mobile"]
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"scenarios": "tablet"}, ValueError, "scenarios"),
+        ({"scenarios": []}, ValueError, "scenarios"),
+    ],
+)
+def test_predict_kvc_invalid(release, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        predict_kvc(_MeanTimes(), release, **kwargs)
+
+
+def test_predict_kvc_missing_files(tmp_path):
+    write_kvc_files(tmp_path, "desktop", n_users=2, n_sessions=2, n_test=3)
+    (tmp_path / "desktop_comparisons.txt").unlink()
+    assert find_test_scenarios(tmp_path) == []
+    with pytest.raises(ValueError, match="no scenario to score"):
+        predict_kvc(_MeanTimes(), tmp_path)
+    with pytest.raises(FileNotFoundError, match="desktop_comparisons.txt"):
+        predict_kvc(_MeanTimes(), tmp_path, scenarios="desktop")
+    with pytest.raises(ValueError, match="no model for scenario"):
+        predict_kvc({"mobile": _MeanTimes()}, tmp_path, scenarios="desktop")
+    with pytest.raises(FileNotFoundError):
+        find_test_scenarios(tmp_path / "nope")

@@ -4,6 +4,7 @@ import itertools
 import math
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -289,13 +290,13 @@ def test_batch_without_genuine_or_impostor_pairs(variant, labels):
     value.backward()
     assert value.item() == 0.0
     assert torch.equal(emb.grad, torch.zeros_like(emb))
-    import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # warns once per loss object
         loss(emb, torch.tensor(labels))
 
 
+@pytest.mark.filterwarnings("ignore:EERLoss. every pair:UserWarning")
 @pytest.mark.parametrize("variant", ["area", "direct"])
 @pytest.mark.parametrize("distance", ["euclidean", "cosine"])
 def test_identical_embeddings_give_finite_gradients(variant, distance):
@@ -638,3 +639,197 @@ def test_importing_losses_does_not_import_pytorch_metric_learning():
         "import sys, skeer.losses; assert 'pytorch_metric_learning' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ----------------------------------------------------------------------
+# faults and hostile inputs
+ALL_LOSSES = [
+    EERLoss,
+    lambda: EERLoss(variant="area"),
+    lambda: TripletMarginLoss(mining="hard"),
+    ContrastiveLoss,
+    Set2SetLoss,
+]
+ALL_IDS = ["eer-direct", "eer-area", "triplet", "contrastive", "set2set"]
+
+
+@pytest.mark.parametrize("make", ALL_LOSSES, ids=ALL_IDS)
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_nonfinite_embeddings_are_refused(make, bad):
+    # a diverged network: the loss used to return NaN (and NaN gradients)
+    emb, labels = _batch(4, 3, dtype=torch.float32)
+    emb[2, 1] = bad
+    emb[7, 0] = bad
+    with pytest.raises(
+        ValueError,
+        match=r"embeddings contain NaN or inf in 2 of 12 rows; training diverged\?",
+    ):
+        make()(emb.requires_grad_(), labels)
+
+
+def test_nonfinite_reference_embeddings_are_refused():
+    emb, labels = _batch(4, 3, dtype=torch.float32)
+    ref = emb.clone()
+    ref[0, 0] = math.nan
+    with pytest.raises(ValueError, match="ref_emb contain NaN or inf in 1 of 12"):
+        EERLoss()(emb, labels, ref_emb=ref, ref_labels=labels)
+
+
+def test_check_finite_modes():
+    emb, labels = _batch(4, 3, dtype=torch.float32)
+    emb[0, 0] = math.nan
+    with pytest.raises(RuntimeError, match="embeddings contain NaN or inf"):
+        EERLoss(check_finite="async")(emb, labels)  # torch._assert_async
+    assert torch.isnan(EERLoss(check_finite=False)(emb, labels))
+    for bad in ("yes", 1, None):
+        with pytest.raises(ValueError, match="check_finite"):
+            EERLoss(check_finite=bad)
+    assert "check_finite=True" in repr(EERLoss())
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda v: EERLoss(sharpness=v),
+        lambda v: EERLoss(beta=v),
+        lambda v: EERLoss(alpha=v),
+        lambda v: EERLoss(eps=v),
+        lambda v: EERLoss(operating_point=v),
+        lambda v: TripletMarginLoss(margin=v),
+        lambda v: ContrastiveLoss(pos_margin=v),
+        lambda v: ContrastiveLoss(neg_margin=v),
+        lambda v: Set2SetLoss(margin=v),
+        lambda v: Set2SetLoss(beta=v),
+    ],
+)
+@pytest.mark.parametrize("bad", [math.nan, math.inf])
+def test_nonfinite_parameters_are_refused(make, bad):
+    with pytest.raises(ValueError, match="must be"):
+        make(bad)
+
+
+@pytest.mark.parametrize("make", ALL_LOSSES, ids=ALL_IDS)
+def test_string_labels_are_identities(make):
+    # torch.as_tensor(["ann", ...]) fails with "too many dimensions 'str'"
+    emb, labels = _batch(4, 3, dtype=torch.float64)
+    names = np.array(["ann", "bob", "cy", "dee"])[labels.numpy()]
+    loss = make()
+    expected = loss(emb, labels).item()
+    assert loss(emb, names.tolist()).item() == expected
+    assert loss(emb, names.astype(object)).item() == expected
+
+
+def test_string_labels_with_a_reference_set_share_one_code():
+    emb, labels = _batch(4, 3, dtype=torch.float64)
+    names = np.array(["ann", "bob", "cy", "dee"])[labels.numpy()]
+    loss = EERLoss()
+    expected = loss(emb[:6], labels[:6], ref_emb=emb[6:], ref_labels=labels[6:])
+    got = loss(emb[:6], names[:6], ref_emb=emb[6:], ref_labels=names[6:])
+    assert got.item() == expected.item()
+    with pytest.raises(ValueError, match="same way"):
+        loss(emb[:6], labels[:6], ref_emb=emb[6:], ref_labels=names[6:])
+
+
+def test_string_labels_are_not_gathered(monkeypatch):
+    import skeer.losses
+
+    monkeypatch.setattr(skeer.losses, "_gather_active", lambda gather: True)
+    emb, labels = _batch(4, 3, dtype=torch.float64)
+    names = np.array(["ann", "bob", "cy", "dee"])[labels.numpy()]
+    with pytest.raises(ValueError, match="strings.*cannot be gathered"):
+        EERLoss()(emb, names)
+
+
+def test_nan_labels_are_refused():
+    emb = torch.randn(4, 3)
+    for labels in ([0.0, 0.0, math.nan, 1.0], torch.tensor([0.0, math.nan, 1, 1])):
+        with pytest.raises(ValueError, match="labels contain NaN"):
+            EERLoss()(emb, labels)
+
+
+@pytest.mark.parametrize(
+    ("indices", "match"),
+    [
+        (([0, 12], [1, 2], [3, 4]), r"a indices must lie in \[0, 12\).*\[12\]"),
+        (([0], [-1], [3]), r"p indices must lie in \[0, 12\).*\[-1\].*not counted"),
+        (([0], [1], [0], [99]), r"n indices must lie in \[0, 12\).*\[99\]"),
+        (([0.0], [1.0], [2.0]), "integer indices"),
+        (([True], [False], [True]), "integer indices"),
+        (([0, 1], [1], [2, 3]), "a/p/n must have the same length"),
+        (([0], [1], [2, 3], [4]), "a2/n must have the same length"),
+        (([[0]], [[1]], [[2]]), "1-D index tensors"),
+        (([0], [1]), "pairs .* or triplets"),
+    ],
+)
+@pytest.mark.parametrize(
+    "make", [EERLoss, lambda: TripletMarginLoss(mining="all")], ids=["eer", "pml"]
+)
+def test_bad_indices_tuple_is_refused(make, indices, match):
+    # out of range used to raise a raw IndexError; negative indices wrapped
+    emb, labels = _batch(4, 3, dtype=torch.float32)
+    indices = tuple(torch.tensor(t) for t in indices)
+    with pytest.raises(ValueError, match=match):
+        make()(emb, labels, indices_tuple=indices)
+
+
+def test_indices_against_a_reference_set_use_its_size():
+    emb, labels = _batch(4, 3, dtype=torch.float64)
+    anchors = torch.tensor([0, 1])
+    loss = EERLoss()
+    loss(emb[:4], labels[:4], (anchors, torch.tensor([7, 3]), torch.tensor([5, 6])),
+         emb, labels)  # fmt: skip
+    with pytest.raises(ValueError, match=r"a indices must lie in \[0, 4\)"):
+        loss(emb[:4], labels[:4], (torch.tensor([5]),) * 3, emb, labels)
+
+
+@pytest.mark.parametrize("distance", ["euclidean", "cosine"])
+@pytest.mark.parametrize(
+    ("variant", "operating_point", "worst"),
+    [("area", "eer", 200.0), ("area", 0.1, 200.0), ("direct", "eer", 0.5),
+     ("direct", 0.1, 1.0)],
+)  # fmt: skip
+@pytest.mark.parametrize("smoothing", ["tanh", "sigmoid"])
+def test_collapsed_embeddings_score_as_eer_one_half(
+    distance, variant, operating_point, worst, smoothing
+):
+    # every embedding equal: the area formula saw no overlap (about 0, like
+    # a perfect separation; near-infinite with cosine distances)
+    labels = torch.tensor([0, 0, 1, 1, 1, 2, 2, 2, 0])
+    collapsed = torch.ones(9, 4, requires_grad=True)
+    loss = EERLoss(
+        operating_point, variant=variant, distance=distance, smoothing=smoothing
+    )
+    with pytest.warns(UserWarning, match="same distance.*EER 0.5.*worst value"):
+        value = loss(collapsed, labels)
+    value.backward()
+    assert value.item() == worst
+    assert torch.isfinite(collapsed.grad).all()
+    # any separated batch scores better than the collapse
+    emb, labels = _batch(3, 3, noise=0.3, dtype=torch.float32)
+    emb = torch.nn.functional.normalize(emb, dim=1)
+    assert loss(emb, labels).item() < worst
+
+
+def test_tied_distances_without_collapse_score_as_eer_one_half():
+    # an equilateral triangle: one genuine and two impostor pairs, all at
+    # distance 1: no threshold separates them
+    emb = torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.5, math.sqrt(3) / 2]])
+    labels = torch.tensor([0, 0, 1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        assert EERLoss(variant="area")(emb, labels).item() == 200.0
+        assert EERLoss(variant="direct", smoothing="tanh")(emb, labels).item() == 0.5
+    # a batch that is merely close to tied is scored by the formula
+    emb[2, 1] += 0.1
+    assert EERLoss(variant="area")(emb, labels).item() < 200.0
+
+
+def test_collapse_warns_once_per_loss_object():
+    loss = EERLoss(variant="area")
+    same = torch.zeros(6, 3)
+    labels = torch.tensor([0, 0, 1, 1, 2, 2])
+    with pytest.warns(UserWarning, match="same distance"):
+        loss(same, labels)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss(same, labels)

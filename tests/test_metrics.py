@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sklearn.metrics import det_curve
+from sklearn.metrics import det_curve, roc_curve
 
 from skeer._sweep import allowed_count, auc
 from skeer._validation import (
@@ -527,3 +527,288 @@ def test_check_real():
     for value, kwargs, match in cases:
         with pytest.raises(ValueError, match=f"^x must be .*{match}"):
             check_real(value, "x", **kwargs)
+
+
+# --------------------------------------------------------------------------
+# conventions of other tools (method=), against transcriptions of their code
+
+
+def kvc_compute_eer(y, s):
+    """The KVC-onGoing kit's utils/metrics.py compute_eer, restated."""
+    fmr, tmr, _ = roc_curve(y, s, pos_label=1)
+    fnmr = 1 - tmr
+    k = np.nanargmin(np.abs(fnmr - fmr))
+    return np.mean((fmr[k], fnmr[k]))
+
+
+def kvc_compute_fnmr(y, s, fmr_t):
+    """The KVC-onGoing kit's utils/metrics.py compute_fnmr, restated."""
+    fmr, tmr, _ = roc_curve(y, s, pos_label=1)
+    fnmr = 1 - tmr
+    return fnmr[np.nanargmin(np.abs(fmr_t - fmr))]
+
+
+def pyeer_rates(genuine, impostor):
+    """pyeer's calculate_roc: rates at every distinct score, increasing."""
+    genuine, impostor = np.asarray(genuine, float), np.asarray(impostor, float)
+    thresholds = np.unique(np.r_[genuine, impostor])
+    fnm = np.array([np.sum(genuine < t) for t in thresholds], float)
+    fm = np.array([np.sum(impostor >= t) for t in thresholds], float)
+    return fm / len(impostor), fnm / len(genuine)
+
+
+def pyeer_eer(genuine, impostor):
+    """pyeer's get_eer_values (None where pyeer warns and returns 1)."""
+    fmr, fnmr = pyeer_rates(genuine, impostor)
+    diff = fmr - fnmr
+    t2 = np.where(diff <= 0)[0]
+    if not len(t2):
+        return None
+    t2 = t2[0]
+    t1 = t2 - 1 if diff[t2] != 0 and t2 != 0 else t2
+    if fmr[t1] + fnmr[t1] <= fmr[t2] + fnmr[t2]:
+        return (fnmr[t1] + fmr[t1]) / 2
+    return (fnmr[t2] + fmr[t2]) / 2
+
+
+def pyeer_fnmr(genuine, impostor, op):
+    """pyeer's get_fmr_op."""
+    fmr, fnmr = pyeer_rates(genuine, impostor)
+    return fnmr[np.argmin(abs(fmr - op))]
+
+
+def bob_eer(negatives, positives):
+    """bob.measure's eer: _minimizing_threshold(|far - frr|), then farfrr."""
+    neg, pos = np.sort(np.asarray(negatives, float)), np.sort(positives).astype(float)
+    min_pred = min_thr = 1e8
+    far, frr = 1.0, 0.0
+    far_step, frr_step = 1.0 / len(neg), 1.0 / len(pos)
+    p = n = 0
+    cur = min(neg[0], pos[0])
+    while p < len(pos) and n < len(neg):
+        pred = abs(far - frr)
+        if pred <= min_pred:
+            min_pred, min_thr = pred, cur
+        if pos[p] >= neg[n]:
+            cur, n, far = neg[n], n + 1, far - far_step
+        else:
+            cur, p, frr = pos[p], p + 1, frr + frr_step
+        while n < len(neg) and cur == neg[n]:
+            n, far = n + 1, far - far_step
+        while p < len(pos) and cur == pos[p]:
+            p, frr = p + 1, frr + frr_step
+        if n < len(neg) or p < len(pos):
+            if n < len(neg) and p < len(pos):
+                cur += min(neg[n], pos[p])
+            else:
+                cur += neg[n] if n < len(neg) else pos[p]
+            cur /= 2
+    if abs(far - frr) < min_pred:
+        min_thr = cur
+    # (bob also tries "reject all", |0 - 1| = 1: it never wins)
+    far = np.sum(neg >= min_thr) / len(neg)
+    frr = np.sum(pos < min_thr) / len(pos)
+    return (far + frr) / 2.0, min_thr
+
+
+@quiet
+@settings(max_examples=300, deadline=None)
+@given(genuine=tied, impostor=tied, fmr=st.sampled_from([0.0, 0.01, 0.1, 0.25, 0.5]))
+def test_methods_reproduce_kvc_pyeer_and_bob(genuine, impostor, fmr):
+    y, s = binary(genuine, impostor)
+    assert equal_error_rate(y, s, method="nearest") == kvc_compute_eer(y, s)
+    expected = pyeer_eer(genuine, impostor)
+    if expected is not None:
+        assert equal_error_rate(y, s, method="pyeer") == expected
+    eer, threshold = equal_error_rate(y, s, method="bob", return_threshold=True)
+    assert (eer, threshold) == bob_eer(impostor, genuine)
+    assert fnmr_at_fmr(y, s, fmr=fmr, method="nearest") == kvc_compute_fnmr(y, s, fmr)
+    assert fnmr_at_fmr(y, s, fmr=fmr, method="pyeer") == pyeer_fnmr(
+        genuine, impostor, fmr
+    )
+    # bob.measure's far_threshold + farfrr is skeer's default at a fixed FMR
+    assert fnmr_at_fmr(y, s, fmr=fmr, method="bob") == fnmr_at_fmr(y, s, fmr=fmr)
+
+
+@quiet
+def test_methods_reproduce_the_tools_on_continuous_scores():
+    # many distinct scores: sklearn's drop_intermediate and bob's running
+    # sums of 1/n (rounding) both matter here
+    rng = np.random.default_rng(7)
+    for _ in range(30):
+        g = rng.normal(1, 1, rng.integers(5, 60)).round(rng.integers(1, 3))
+        i = rng.normal(0, 1, rng.integers(5, 300)).round(rng.integers(1, 3))
+        y, s = binary(g, i)
+        assert equal_error_rate(y, s, method="nearest") == kvc_compute_eer(y, s)
+        assert equal_error_rate(y, s, method="pyeer") == pyeer_eer(g, i)
+        assert equal_error_rate(y, s, method="bob") == bob_eer(i, g)[0]
+        for level in (0.001, 0.01, 0.1):
+            assert fnmr_at_fmr(y, s, fmr=level, method="nearest") == (
+                kvc_compute_fnmr(y, s, level)
+            )
+            assert fnmr_at_fmr(y, s, fmr=level, method="pyeer") == pyeer_fnmr(
+                g, i, level
+            )
+
+
+def test_eer_methods_hand_worked():
+    """Genuine 0.2, 0.3, 0.4 and impostors 0.1, 0.5, each four times.
+
+    Operating points (accept score >= t), t: (FMR, FNMR)
+      0.1: (1, 0)  0.2: (1/2, 0)  0.3: (1/2, 1/3)  0.4: (1/2, 2/3)
+      0.5: (1/2, 1)  +inf: (0, 1)
+    """
+    y = np.repeat([0, 1, 1, 1, 0], 4)
+    s = np.repeat([0.1, 0.2, 0.3, 0.4, 0.5], 4)
+    # interpolate: the segment from (1/2, 1/3) at 0.3 to (1/2, 2/3) at 0.4
+    # crosses FNMR = FMR halfway: EER 1/2, threshold 0.35
+    assert equal_error_rate(y, s, return_threshold=True) == pytest.approx((0.5, 0.35))
+    # nearest (KVC kit, sklearn's roc_curve): 0.3 and 0.4 are dropped (both
+    # counts change by the same amounts on either side: collinear), leaving
+    # 0.5 (|1 - 1/2|) and 0.2 (|0 - 1/2|) tied, the first in sklearn's order
+    # (the higher threshold) wins: (1/2 + 1)/2 = 3/4
+    assert equal_error_rate(y, s, method="nearest", return_threshold=True) == (
+        0.75,
+        0.5,
+    )
+    # pyeer: first FNMR >= FMR at 0.4, the point before is 0.3; the smaller
+    # FMR + FNMR is 0.3's (5/6 < 7/6): (1/2 + 1/3)/2 = 5/12
+    eer, threshold = equal_error_rate(y, s, method="pyeer", return_threshold=True)
+    assert (eer, threshold) == (pytest.approx(5 / 12), 0.3)
+    # bob: |FMR - FNMR| = 1/6 at 0.3 and 0.4; in running sums of 1/12,
+    # 0.4's is the smaller by rounding; its threshold is the midpoint 0.35,
+    # where FAR = 1/2, FRR = 2/3: (1/2 + 2/3)/2 = 7/12
+    eer, threshold = equal_error_rate(y, s, method="bob", return_threshold=True)
+    assert (eer, threshold) == (pytest.approx(7 / 12), pytest.approx(0.35))
+
+
+def test_fnmr_at_fmr_methods_hand_worked():
+    # genuine 10..19, impostors 0, 2, ..., 18: FMR at t is the share of
+    # impostors >= t: 0.1 at t in {17, 18}, 0.2 at t in {15, 16}
+    y = np.r_[np.ones(10), np.zeros(10)]
+    s = np.r_[np.arange(10, 20), np.arange(0, 20, 2)]
+    # at most 19 %: FMR 0.1, the lowest such threshold 17: FNMR 7/10
+    assert fnmr_at_fmr(y, s, fmr=0.19) == 0.7
+    assert fnmr_at_fmr(y, s, fmr=0.19, method="bob") == 0.7
+    # nearest 19 % is FMR 0.2, above the target; the kit takes the highest
+    # threshold on ties (16: FNMR 6/10), pyeer the lowest (15: FNMR 5/10)
+    assert fnmr_at_fmr(y, s, fmr=0.19, method="nearest") == 0.6
+    assert fnmr_at_fmr(y, s, fmr=0.19, method="pyeer") == 0.5
+    # nearest 12 % is FMR 0.1: thresholds 18 (FNMR 0.8) and 17 (0.7)
+    assert fnmr_at_fmr(y, s, fmr=0.12, method="nearest") == 0.8
+    assert fnmr_at_fmr(y, s, fmr=0.12, method="pyeer") == 0.7
+
+
+@pytest.mark.parametrize("bad", ["kvc", "NEAREST", None, 1])
+def test_unknown_method_is_refused(bad):
+    with pytest.raises(ValueError, match="method must be one of"):
+        equal_error_rate(GOOD_Y, GOOD_S, method=bad)
+    with pytest.raises(ValueError, match="method must be one of"):
+        fnmr_at_fmr(GOOD_Y, GOOD_S, fmr=0.1, method=bad)
+
+
+def test_pyeer_without_a_crossing_uses_the_reject_all_point():
+    # every score tied: pyeer finds no FNMR >= FMR among the scores (it warns
+    # and returns 1); skeer falls back on "reject all": (1, 0) vs (0, 1)
+    y, s = binary([5.0] * 10, [5.0] * 10)
+    assert equal_error_rate(y, s, method="pyeer") == 0.5
+
+
+# --------------------------------------------------------------------------
+# hostile inputs
+
+
+def test_fmr_below_the_impostor_resolution_warns_once():
+    # FNMR @ 0.1 % FMR from 12 impostors: the smallest non-zero FMR is 1/12
+    y, s = binary(np.arange(20) + 0.5, np.arange(12))
+    for method in ("interpolate", "nearest", "pyeer", "bob"):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fnmr_at_fmr(y, s, fmr=[0.001, 0.002, 0.5], method=method)
+        assert len(caught) == 1
+        assert caught[0].category is UnreliableMetricWarning
+        message = str(caught[0].message)
+        assert "fmr=0.001, 0.002" in message and "12 impostor" in message
+        assert "1/12" in message and "1000 impostor" in message
+    with warnings.catch_warnings():  # 0 and 1/12 are resolvable
+        warnings.simplefilter("error")
+        fnmr_at_fmr(y, s, fmr=[0.0, 1 / 12, 0.5])
+    # the mirror image: FMR @ 1 % FNMR from 20 genuine comparisons
+    with pytest.warns(UnreliableMetricWarning, match="fnmr=0.01 .* 20 genuine"):
+        fmr_at_fnmr(y, s, fnmr=0.01)
+
+
+@quiet
+@pytest.mark.parametrize(
+    "y",
+    [
+        np.array([1, 0, 1, 0, 0], dtype=object),
+        np.array([True, False, True, False, False], dtype=object),
+        np.array([1.0, 0.0, 1.0, -0.0, 0.0], dtype=object),
+    ],
+    ids=["int", "bool", "float"],
+)
+def test_object_dtype_binary_labels_are_accepted(y):
+    s = np.array([0.9, 0.2, 0.7, 0.4, 0.1])
+    assert equal_error_rate(y, s) == equal_error_rate([1, 0, 1, 0, 0], s) == 0.0
+    assert verification_pairs(y, s)[0].tolist() == [1, 0, 1, 0, 0]
+
+
+PROBA = np.array([[0.8, 0.2], [0.3, 0.7], [0.4, 0.6], [0.9, 0.1]])
+
+
+@pytest.mark.parametrize(
+    "y",
+    [[0, 1, 1, 0], [True, False, False, True], [-1, 1, 1, -1], [1, 1, 1, 1]],
+)
+def test_binary_labels_with_two_column_scores_are_ambiguous(y):
+    # e.g. binary labels with predict_proba: read as two identities, each
+    # row's "own" column would be column y, a meaningless EER
+    for func in (equal_error_rate, det_points, verification_pairs):
+        with pytest.raises(ValueError, match=r"binary.*2 columns.*1-D scores.*labels"):
+            func(y, PROBA)
+
+
+@quiet
+def test_binary_or_two_identities_said_explicitly_work():
+    y = [0, 1, 1, 0]
+    assert equal_error_rate(y, PROBA, labels=[0, 1]) == 0.0  # two identities
+    assert equal_error_rate(y, PROBA[:, 1]) == 0.0  # binary labels
+
+
+@quiet
+def test_documented_identity_matrix_forms_still_work():
+    rng = np.random.default_rng(4)
+    S = rng.random((6, 3))
+    # 0 .. n_columns - 1, sorted distinct integers, strings (sorted)
+    for y in ([0, 1, 2, 2, 1, 0], [3, 5, 9, 9, 5, 3], list("abccba")):
+        labels = sorted(set(y))
+        assert equal_error_rate(y, S) == equal_error_rate(y, S, labels=labels)
+
+
+@pytest.mark.parametrize(
+    ("y", "match"),
+    [
+        (np.array([1, "a", 1], dtype=object), "cannot be ordered"),
+        (np.array(["a", None, "b"], dtype=object), "cannot be ordered"),
+        (np.array([1.0, np.nan, 2.0]), "missing identity"),
+    ],
+)
+def test_identities_that_cannot_name_columns_are_refused(y, match):
+    with pytest.raises(ValueError, match=match):
+        equal_error_rate(y, np.eye(3))
+
+
+@quiet
+def test_float16_scores_are_computed_in_float32():
+    # NumPy's float16 sort gives a non-monotone curve on some CPUs
+    rng = np.random.default_rng(8)
+    y = (rng.random(300_000) < 0.2).astype(np.int8)
+    s = (rng.normal(size=300_000) + y).astype(np.float16)
+    fmr, fnmr, thresholds = det_points(y, s)
+    assert np.all(np.diff(fmr) <= 0) and np.all(np.diff(fnmr) >= 0)
+    assert np.all(np.diff(thresholds) > 0)
+    for a, b in zip((fmr, fnmr, thresholds), det_points(y, s.astype(np.float32))):
+        np.testing.assert_array_equal(a, b)
+    assert verification_pairs(y, s)[1].dtype == np.float32
+    assert equal_error_rate(y, s) == equal_error_rate(y, s.astype(np.float32))

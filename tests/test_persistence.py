@@ -1,11 +1,13 @@
 """Saving and loading verifiers, pipelines and estimators (skeer.persistence)."""
 
+import functools
 import json
 import re
 import sys
 
 import numpy as np
 import pytest
+import skorch
 import torch
 from sklearn.base import clone
 from sklearn.decomposition import PCA
@@ -174,6 +176,74 @@ def test_template_geometries_round_trip(fixed_text, tmp_path, template):
             assert name in vars(loaded), name
     np.testing.assert_array_equal(loaded.decision_function(X), clf.decision_function(X))
     assert loaded.threshold_ == clf.threshold_
+
+
+def _skorch_state():
+    """skorch's own state (``module_``, ``history_``, ...), rebuilt on load."""
+    net = skorch.NeuralNet(
+        torch.nn.Linear, torch.nn.MSELoss, module__in_features=1, module__out_features=1
+    )
+    return {k for k in vars(net.initialize()) if k.endswith("_")}
+
+
+def _assert_fitted_attributes_survive(clf, loaded):
+    """Every public fitted attribute of ``clf`` is in ``loaded``, equal."""
+    for name, value in vars(clf).items():
+        if not name.endswith("_") or name.startswith("_") or name in _skorch_state():
+            continue
+        assert name in vars(loaded), name
+        got = getattr(loaded, name)
+        if isinstance(value, np.ndarray):
+            assert got.dtype == value.dtype, name
+            np.testing.assert_array_equal(got, value)
+        else:
+            assert got == value and type(got) is type(value), name
+
+
+@pytest.fixture(scope="module")
+def template_input_verifier(fixed_text):
+    """Templates of the embedding and the standardised input; fitted on a frame."""
+    pd = pytest.importorskip("pandas")
+    X, y = fixed_text
+    frame = pd.DataFrame(X, columns=[f"t{i}" for i in range(X.shape[1])])
+    clf = KeystrokeVerifier(
+        **{**FAST, "max_epochs": 1},
+        template="scaled_manhattan",
+        template_input=True,
+        module__hidden_sizes=(16,),
+        module__embedding_dim=8,
+    )
+    return clf.fit(frame, y), frame
+
+
+def test_template_input_verifier_round_trips(template_input_verifier, tmp_path):
+    clf, frame = template_input_verifier
+    y = np.repeat(clf.classes_, 12)
+    assert clf.templates_.shape == (8, 8 + 6)
+    loaded = load(save(clf, tmp_path / "m.skeer"))
+    _assert_fitted_attributes_survive(clf, loaded)
+    assert loaded.template_input is True and loaded.embedding_dim_ == 8
+    assert loaded.feature_names_in_.tolist() == [f"t{i}" for i in range(6)]
+    assert loaded.get_feature_names_out().tolist() == [
+        f"embedding{i}" for i in range(8)
+    ]
+    np.testing.assert_array_equal(
+        loaded.claim_scores(frame, y), clf.claim_scores(frame, y)
+    )
+    np.testing.assert_array_equal(
+        loaded.decision_function(frame), clf.decision_function(frame)
+    )
+    # in a pipeline too, behind a scaler
+    pipe = make_pipeline(StandardScaler(), clone(clf)).fit(frame, y)
+    loaded = load(save(pipe, tmp_path / "pipe.skeer"))
+    _assert_fitted_attributes_survive(pipe[-1], loaded[-1])
+    np.testing.assert_array_equal(
+        loaded.decision_function(frame), pipe.decision_function(frame)
+    )
+
+
+def test_every_public_fitted_attribute_survives(verifier, tmp_path):
+    _assert_fitted_attributes_survive(verifier, load(save(verifier, tmp_path / "m")))
 
 
 class _MyVerifier(KeystrokeVerifier):
@@ -579,7 +649,11 @@ def _store_array(config, blob, name, value, step=0):
         fitted[name] = None
         return
     value = np.asarray(value)
-    spec = {"__skeer__": "ndarray", "dtype": value.dtype.str, "shape": list(value.shape)}
+    spec = {
+        "__skeer__": "ndarray",
+        "dtype": value.dtype.str,
+        "shape": list(value.shape),
+    }
     if value.dtype.kind in "USO":
         spec["items"] = value.ravel().tolist()
     else:
@@ -671,7 +745,12 @@ _LIES = {
     "classes_mixed_objects": (
         _set_fitted(
             "classes_",
-            {"__skeer__": "ndarray", "dtype": "|O", "shape": [8], "items": [0, "a"] * 4},
+            {
+                "__skeer__": "ndarray",
+                "dtype": "|O",
+                "shape": [8],
+                "items": [0, "a"] * 4,
+            },
         ),
         "not all str or all int",
     ),
@@ -760,6 +839,12 @@ _LIES = {
         _set_param("module__hidden_sizes", {"__skeer__": "tuple", "items": [10**10]}),
         "module__hidden_sizes=10000000000 describes a network larger than the",
     ),
+    "a_million_layers": (
+        _set_param(
+            "module__hidden_sizes", {"__skeer__": "tuple", "items": [1] * 10**6}
+        ),
+        "module__hidden_sizes describes 1000000 layers but the saved weights hold",
+    ),
     "hidden_size_mismatch": (
         _set_param("module__hidden_sizes", {"__skeer__": "tuple", "items": [64, 256]}),
         r"'layers.0.weight' has shape \(256, 6\).*needs \(64, 6\)",
@@ -775,6 +860,20 @@ _LIES = {
     "weight_missing": (_set_state("layers.0.weight", KeyError), "missing"),
     "weight_not_a_tensor": (_set_state("layers.0.weight", lambda w: 3), "not a tensor"),
     "interrupted_not_bool": (_set_fitted("interrupted_", "no"), "interrupted_ is"),
+    "embedding_dim_lies": (
+        _set_fitted("embedding_dim_", 64),
+        r"embedding_dim_ is 64 but the network embeds into \(128,\)",
+    ),
+    "embedding_dim_not_int": (
+        _set_fitted("embedding_dim_", 1.5),
+        "embedding_dim_ is 1.5, not a positive integer",
+    ),
+    "input_scale_without_mean": (
+        lambda config, blob: _store_array(
+            config, blob, "input_scale_", np.ones(6, np.float32)
+        ),
+        "input_mean_ and input_scale_ are not both set or both None",
+    ),
     "template_unknown": (_set_param("template", "hamming"), "template must be one of"),
 }
 
@@ -794,6 +893,7 @@ def test_network_sizes_are_checked_before_anything_is_allocated(
     built = []
     original = skeer.networks.MLPEmbedder.__init__
 
+    @functools.wraps(original)  # keeps the signature the verifier inspects
     def spy(self, *args, **kwargs):
         built.append(kwargs)
         original(self, *args, **kwargs)
@@ -840,6 +940,55 @@ def test_inconsistent_template_scales_are_refused(
     scaled_verifier, tmp_path, edit, match
 ):
     good = save(scaled_verifier, tmp_path / "good.skeer")
+    _assert_refused(good, tmp_path, edit, match)
+
+
+@pytest.mark.parametrize(
+    "edit, match",
+    [
+        (
+            _edit_array("input_mean_", lambda m: m[:-1]),
+            r"input_mean_ does not hold one value per feature \(6\)",
+        ),
+        (
+            _edit_array("input_scale_", lambda s: np.where(s > s.min(), s, 0)),
+            "input_scale_ holds values that are not positive",
+        ),
+        (
+            _edit_array("input_scale_", lambda s: s * np.nan),
+            "input_scale_ holds values that are not finite",
+        ),
+        (_set_fitted("input_mean_", None), "not both set or both None"),
+        (
+            _both(_set_fitted("input_mean_", None), _set_fitted("input_scale_", None)),
+            r"the network embeds into \(8,\) but templates_ has 14 columns\)",
+        ),
+        (
+            _both(
+                _edit_array("templates_", lambda t: t[:, :-1]),
+                _edit_array("template_scales_", lambda t: t[:, :-1]),
+            ),
+            r"templates_ has 13 columns \(6 of them the standardised input\)",
+        ),
+        (_set_fitted("input_ndim_", 3), "input_mean_ is set but the input is not"),
+        (
+            _edit_array("feature_names_in_", lambda n: n[:-1]),
+            "feature_names_in_ does not hold 6 names",
+        ),
+        (
+            _set_fitted(
+                "feature_names_in_",
+                {"__skeer__": "ndarray", "dtype": "|O", "shape": [6], "items": [1] * 6},
+            ),
+            "feature_names_in_ holds names that are not strings",
+        ),
+    ],
+)
+def test_inconsistent_template_input_files_are_refused(
+    template_input_verifier, tmp_path, edit, match
+):
+    # the standardised input makes the templates 8 + 6 wide
+    good = save(template_input_verifier[0], tmp_path / "good.skeer")
     _assert_refused(good, tmp_path, edit, match)
 
 
@@ -908,7 +1057,8 @@ def test_pipeline_steps_must_agree_on_feature_counts(fixed_text, tmp_path):
     good = save(pipe, tmp_path / "good.skeer")
     edits = [_set_fitted("n_features_in_", 5, step=0)]
     edits += [
-        _edit_array(name, lambda a: a[:-1], step=0) for name in ("mean_", "var_", "scale_")
+        _edit_array(name, lambda a: a[:-1], step=0)
+        for name in ("mean_", "var_", "scale_")
     ]
     _assert_refused(
         good,

@@ -37,6 +37,14 @@ def assert_same_as_in_memory(acc, y, s):
     assert acc.fnmr_at_fmr(0.1) == fnmr_at_fmr(y, s, fmr=0.1)
     for a, b in zip(acc.det_points(), det_points(y, s)):
         np.testing.assert_array_equal(a, b)
+    for method in ("nearest", "pyeer", "bob"):
+        assert acc.equal_error_rate(
+            method=method, return_threshold=True
+        ) == equal_error_rate(y, s, method=method, return_threshold=True)
+        assert (
+            acc.fnmr_at_fmr(LEVELS, method=method).tolist()
+            == fnmr_at_fmr(y, s, fmr=LEVELS, method=method).tolist()
+        )
 
 
 # chunks of (labels, small integer scores): many ties, across chunks too;
@@ -258,6 +266,7 @@ def test_queries_need_both_classes():
         ({"memory_budget": True}, "memory_budget"),
         ({"dtype": "int32"}, "dtype"),
         ({"dtype": "not a dtype"}, "dtype"),
+        ({"dtype": "float16"}, "float32 or wider"),
     ],
 )
 def test_bad_parameters(kwargs, match):
@@ -279,8 +288,65 @@ def test_bad_merges_and_targets():
         acc.fnmr_at_fmr(1.5)
     with pytest.raises(ValueError, match="fnmr"):
         acc.fmr_at_fnmr(-0.5)
+    with pytest.raises(ValueError, match="method must be one of"):
+        acc.equal_error_rate(method="kvc")
+    with pytest.raises(ValueError, match="method must be one of"):
+        acc.fnmr_at_fmr(0.1, method="kvc")
 
 
+@pytest.mark.parametrize(
+    "use",
+    [
+        lambda acc: acc.equal_error_rate(),
+        lambda acc: acc.fnmr_at_fmr(0.1),
+        lambda acc: acc.fmr_at_fnmr(0.1),
+        lambda acc: acc.det_points(),
+        lambda acc: acc.update([1, 0], [0.5, 0.1]),
+        lambda acc: acc.merge(StreamingVerificationMetrics()),
+        lambda acc: StreamingVerificationMetrics().merge(acc),
+        lambda acc: acc + StreamingVerificationMetrics(),
+    ],
+    ids=["eer", "fnmr", "fmr", "det", "update", "merge", "merged", "add"],
+)
+def test_a_closed_accumulator_says_it_is_closed(use, tmp_path):
+    # used after close(), it used to answer "No comparison has been added yet"
+    acc = StreamingVerificationMetrics(memory_budget=8, temp_dir=tmp_path)
+    acc.update([1, 0, 1, 0], [0.4, 0.3, 0.2, 0.1])
+    acc.close()
+    assert acc.closed and acc.n_genuine == 0
+    with pytest.raises(ValueError, match="closed"):
+        use(acc)
+    acc.close()  # closing twice does nothing
+    with StreamingVerificationMetrics() as acc:
+        acc.update([1, 0], [0.4, 0.3])
+    with pytest.raises(ValueError, match="closed"):
+        use(acc)
+
+
+def test_float16_chunks_are_kept_in_float32():
+    rng = np.random.default_rng(3)
+    y = (rng.random(50_000) < 0.2).astype(int)
+    s = (rng.normal(size=50_000) + y).astype(np.float16)
+    acc = StreamingVerificationMetrics(memory_budget=40_000)
+    for start in range(0, 50_000, 7_000):
+        acc.update(y[start : start + 7_000], s[start : start + 7_000])
+    assert acc.dtype == np.float32
+    fmr, fnmr, _ = acc.det_points()
+    assert np.all(np.diff(fmr) <= 0) and np.all(np.diff(fnmr) >= 0)
+    assert acc.equal_error_rate() == equal_error_rate(y, s.astype(np.float32))
+    acc.close()
+
+
+@quiet
+def test_resolution_warning_is_the_in_memory_one():
+    acc = StreamingVerificationMetrics().update(
+        np.r_[np.ones(20), np.zeros(12)], np.arange(32.0)
+    )
+    with pytest.warns(UnreliableMetricWarning, match="12 impostor"):
+        acc.fnmr_at_fmr([0.001, 0.01])
+
+
+@pytest.mark.filterwarnings("ignore:fmr=0.1 is below the resolution")
 def test_few_genuine_comparisons_warn():
     acc = StreamingVerificationMetrics()
     acc.update(np.r_[np.ones(9), np.zeros(5)], range(14))

@@ -398,3 +398,29 @@ def test_empty_input_is_a_clear_error(fixed_text_data):
     net = KeystrokeVerifier(**FAST).fit(X, y)
     with pytest.raises(ValueError, match="0 samples"):
         net.decision_function(X[:0])
+
+
+def test_sklearn_conventions_feature_names_and_sample_weight(fixed_text_data):
+    import pandas as pd
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = fixed_text_data
+    frame = pd.DataFrame(X, columns=[f"t{i}" for i in range(X.shape[1])])
+    pipe = make_pipeline(StandardScaler(), KeystrokeVerifier(**FAST)).fit(frame, y)
+    pipe.set_output(transform="pandas")
+    out = pipe.transform(frame)
+    assert list(out.columns) == [f"embedding{i}" for i in range(out.shape[1])]
+    net = KeystrokeVerifier(**FAST).fit(frame, y)
+    assert net.feature_names_in_.tolist() == list(frame.columns)
+    with pytest.raises(ValueError, match="sample_weight is not supported"):
+        KeystrokeVerifier(**FAST).fit(X, y, sample_weight=np.ones(len(y)))
+
+
+def test_pytorch_metric_learning_losses_as_class_or_instance(fixed_text_data):
+    pml = pytest.importorskip("pytorch_metric_learning.losses")
+    X, y = fixed_text_data
+    for criterion in (pml.MultiSimilarityLoss, pml.MultiSimilarityLoss()):
+        net = KeystrokeVerifier(**{**FAST, "max_epochs": 2}, criterion=criterion)
+        net.fit(X, y)
+        assert np.isfinite(net.history[-1, "train_loss"])

@@ -146,14 +146,16 @@ def _error_line(exc, args):
     lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
     text = lines[0] if lines else ""
     if isinstance(exc, ValueError) and text.startswith("Training diverged"):
-        # the verifier's TrainingDivergedError: name the option to change
-        epoch = re.match(r"Training diverged at epoch (\d+)", text)
-        where = f" at epoch {epoch.group(1)}" if epoch else ""
+        # the verifier's TrainingDivergedError: keep its first sentence (epoch,
+        # what went non-finite) and name the option to change
+        first = re.split(r"\.\s", text, maxsplit=1)[0].rstrip(".")
+        hint = ""
         lr = getattr(args, "lr", None)
-        hint = f"; lower --lr (now {lr:g})" if isinstance(lr, float) else ""
-        if getattr(args, "amp", False):
-            hint += " or drop --amp"
-        return f"training diverged{where} (non-finite loss or embeddings){hint}"
+        if isinstance(lr, float):
+            hint = f"; lower --lr (now {lr:g})"
+            if getattr(args, "amp", False):
+                hint += " or drop --amp"
+        return "t" + first[1:] + hint
     if isinstance(exc, KeyError):
         return f"missing key {text or '?'}"
     if isinstance(exc, _PLAIN) and text:

@@ -44,15 +44,15 @@ def _signature_defaults(func):
 
 
 def _split_defaults():
-    from ..protocols import train_test_split_identities
+    from ..model_selection import train_test_split_identities
 
     return _signature_defaults(train_test_split_identities)
 
 
 def _data_defaults():
-    from ..datasets import load_dataset, make_keystrokes
+    from ..datasets import load_dataset
 
-    return {**_signature_defaults(make_keystrokes), **_signature_defaults(load_dataset)}
+    return _signature_defaults(load_dataset)
 
 
 _OWNERS = {
@@ -101,8 +101,9 @@ def _profile(name):
 def resolve_defaults(args):
     """Replace every :class:`LibraryDefault` of ``args`` by its value, in place.
 
-    The synthetic data's size (``--subjects``, ``--sessions``) follows the
-    profile too; ``args.subjects`` stays None for other data (all subjects).
+    A profile's synthetic-data size (``n_subjects``) applies to synthetic data
+    only; otherwise ``args.subjects`` stays None (the library's default for
+    synthetic data, all subjects for the others).
     """
     profile = _profile(getattr(args, "profile", "default"))
     for key, value in vars(args).items():
@@ -112,7 +113,7 @@ def resolve_defaults(args):
         getattr(args, "subjects", 0) is None
         and getattr(args, "data", None) == "synthetic"
     ):
-        args.subjects = profile.get("n_subjects") or _data_defaults()["n_subjects"]
+        args.subjects = profile.get("n_subjects")
     return args
 
 
@@ -187,8 +188,7 @@ def _non_negative_int(text):
 
 
 def _positive_float(text):
-    # inf is accepted: training then diverges, and says so (exit 1)
-    return _number(text, float, lambda v: v > 0, "a positive number")
+    return _number(text, float, lambda v: 0 < v < math.inf, "a finite positive number")
 
 
 def _fraction(text):
@@ -444,8 +444,7 @@ def _add_training(p, *, single_loss):
         type=_validation_fraction,
         default=LibraryDefault("KeystrokeVerifier", "validation_size"),
         metavar="F",
-        help="share of training subjects held out for validation (default "
-        "%(default)s)",
+        help="share of training subjects held out for validation (default %(default)s)",
     )
     g.add_argument(
         "--device",

@@ -112,8 +112,8 @@ def _train(args, model_name, guard):
     from sklearn.pipeline import make_pipeline
 
     from ..features import KeystrokeFeatures
+    from ..model_selection import train_test_split_identities
     from ..persistence import save
-    from ..protocols import train_test_split_identities
 
     t_start = time.perf_counter()
     data = load_data(args)

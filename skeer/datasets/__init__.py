@@ -23,10 +23,12 @@ __all__ = [
     "get_data_home",
     "load_aalto",
     "load_cmu",
+    "load_dataset",
     "load_greyc_nislab",
     "load_kvc",
     "make_keystrokes",
     "make_kvc_submission",
     "read_kvc_predictions",
+    "select_subjects",
     "write_kvc_predictions",
 ]

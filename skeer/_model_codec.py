@@ -1,0 +1,186 @@
+"""Values <-> JSON and tensors: the encoding of a skeer model file.
+
+:mod:`skeer.persistence` writes a model file as a JSON configuration plus a
+``{key: tensor}`` mapping, so that ``torch.load(weights_only=True)`` reads it
+back without unpickling objects. This module owns that encoding:
+:class:`Encoder` turns a storable value (None, bool, int, float, str, numpy
+arrays and scalars, tensors, and lists, tuples and str-keyed dicts of them)
+into JSON, moving numeric data into tensors, and :func:`decode` is its
+inverse, which only ever returns plain data and raises :class:`InvalidFile`
+on anything the encoder does not write (a dtype read from the file is
+limited to numeric kinds for tensors and to strings not much wider than
+their items, so a file cannot make it allocate more than the file holds).
+
+Values that JSON cannot hold are tagged objects: ``{"__skeer__": "ndarray",
+"dtype": ..., "shape": ..., "key": ...}`` (or ``"items"`` for arrays of str
+and other plain values), ``"tensor"``, ``"tuple"``, ``"dict"``, ``"scalar"``.
+"""
+
+import warnings
+
+import numpy as np
+import torch
+
+#: Key marking a non-JSON value (array, tensor, tuple, ...) in the configuration.
+TAG = "__skeer__"
+#: Widest string dtype (in characters) an array of short items may declare.
+MAX_STR_WIDTH = 1024
+
+
+class InvalidFile(Exception):
+    """A file's content does not follow the format (corrupt or tampered)."""
+
+
+class Encoder:
+    """Turn a value into JSON, moving numeric arrays into ``self.arrays``."""
+
+    def __init__(self):
+        self.arrays = {}
+
+    def _store(self, tensor):
+        key = str(len(self.arrays))
+        self.arrays[key] = tensor
+        return key
+
+    def __call__(self, value, where):
+        if value is None or isinstance(value, (bool, str)):
+            return value
+        if isinstance(value, np.generic):  # before float: np.float64 is a float
+            if value.dtype.kind in "biufU":
+                return {TAG: "scalar", "dtype": value.dtype.str, "value": value.item()}
+        elif type(value) in (int, float):
+            return value
+        elif isinstance(value, np.ndarray):
+            return self._array(value, where)
+        elif isinstance(value, torch.Tensor):
+            return {TAG: "tensor", "key": self._store(value.detach().cpu().clone())}
+        elif isinstance(value, list):
+            return [self(v, where) for v in value]
+        elif isinstance(value, tuple):
+            return {TAG: "tuple", "items": [self(v, where) for v in value]}
+        elif isinstance(value, dict) and all(isinstance(k, str) for k in value):
+            items = {k: self(v, f"{where}[{k!r}]") for k, v in value.items()}
+            return {TAG: "dict", "items": items}
+        raise TypeError(
+            f"Cannot save {where}: a {type(value).__qualname__} is not storable. "
+            "skeer stores None, bool, int, float, str, numpy arrays and scalars, "
+            "tensors, and lists, tuples and str-keyed dicts of them."
+        )
+
+    def _array(self, a, where):
+        spec = {TAG: "ndarray", "dtype": a.dtype.str, "shape": list(a.shape)}
+        if a.dtype.kind in "biufc":
+            data = np.ascontiguousarray(a)
+            if not data.dtype.isnative:
+                data = data.astype(data.dtype.newbyteorder("="))
+            if not data.flags.writeable:
+                data = data.copy()
+            spec["key"] = self._store(torch.from_numpy(data))
+            return spec
+        if a.dtype.kind in "UO":
+            items = [v.item() if isinstance(v, np.generic) else v for v in a.flat]
+            if all(v is None or type(v) in (bool, int, float, str) for v in items):
+                spec["items"] = items
+                return spec
+        raise TypeError(
+            f"Cannot save {where}: an array of dtype {a.dtype} is not storable "
+            "(numeric arrays, and arrays of str, int, float, bool or None are)."
+        )
+
+
+def _dtype(spec, kinds):
+    """``np.dtype(spec)`` if its kind is one of ``kinds``, else :class:`InvalidFile`."""
+    dtype = np.dtype(spec)
+    if dtype.kind not in kinds or dtype.fields is not None or dtype.subdtype:
+        raise InvalidFile(f"dtype {spec!r} is not allowed here")
+    return dtype
+
+
+def _tensor(arrays, key):
+    tensor = arrays.get(key) if isinstance(arrays, dict) else None
+    if not isinstance(tensor, torch.Tensor):
+        raise InvalidFile(f"missing tensor {key!r}")
+    return tensor.cpu()
+
+
+def decode(node, arrays):
+    """Inverse of :class:`Encoder`; only plain data comes out."""
+    if node is None or type(node) in (bool, int, float, str):
+        return node
+    if isinstance(node, list):
+        return [decode(v, arrays) for v in node]
+    tag = node.get(TAG) if isinstance(node, dict) else None
+    if tag == "tuple":
+        return tuple(decode(v, arrays) for v in node["items"])
+    if tag == "dict":
+        return {str(k): decode(v, arrays) for k, v in node["items"].items()}
+    if tag in ("scalar", "ndarray") and not isinstance(node.get("dtype"), str):
+        raise InvalidFile("a dtype is not a string")
+    if tag == "scalar":
+        return _dtype(node["dtype"], "biufU").type(node["value"])
+    if tag == "tensor":
+        return _tensor(arrays, node["key"])
+    if tag == "ndarray":
+        shape = tuple(node["shape"])
+        if "key" in node:
+            # numeric kinds only: a dtype read from the file never makes the
+            # array more than a few times the size of the tensor present
+            dtype = _dtype(node["dtype"], "biufc")
+            data = _tensor(arrays, node["key"]).numpy()
+            return data.astype(dtype, copy=False).reshape(shape)
+        dtype = _dtype(node["dtype"], "biufUO")
+        items = node["items"]
+        if not isinstance(items, list) or not all(
+            v is None or type(v) in (bool, int, float, str) for v in items
+        ):
+            raise InvalidFile("an array item is not a plain value")
+        if dtype.kind == "O":
+            out = np.empty(len(items), dtype=object)
+            out[:] = items
+            return out.reshape(shape)
+        if dtype.kind == "U":
+            # as wide as its longest item needs (or a little wider): a width
+            # read from the file does not allocate more than the items hold
+            longest = max((len(v) for v in items if isinstance(v, str)), default=0)
+            if dtype.itemsize // 4 > max(2 * longest, MAX_STR_WIDTH):
+                raise InvalidFile(f"string dtype {dtype.str} is wider than its items")
+        return np.asarray(items, dtype=dtype).reshape(shape)
+    raise InvalidFile(f"unexpected value {str(node)[:60]!r}")
+
+
+def decode_mapping(node, arrays, what):
+    """A ``{name: encoded value}`` mapping (parameters, fitted state) decoded."""
+    if not isinstance(node, dict):
+        raise InvalidFile(f"{what} are not a mapping")
+    return {str(k): decode(v, arrays) for k, v in node.items()}
+
+
+def history_records(history):
+    """``net.history`` as JSON data; values that are not are dropped, with a warning."""
+    dropped = set()
+    drop = object()
+
+    def clean(value, key):
+        if isinstance(value, np.generic) and value.dtype.kind in "biuf":
+            value = value.item()
+        elif isinstance(value, torch.Tensor) and value.numel() == 1:
+            value = value.item()
+        if value is None or type(value) in (bool, int, float, str):
+            return value
+        if isinstance(value, (list, tuple)):
+            items = [clean(v, key) for v in value]
+            return [v for v in items if v is not drop]
+        if isinstance(value, dict):
+            items = {str(k): clean(v, str(k)) for k, v in value.items()}
+            return {k: v for k, v in items.items() if v is not drop}
+        dropped.add(key)
+        return drop
+
+    records = clean(list(history), "history")
+    if dropped:
+        warnings.warn(
+            f"History entries {sorted(dropped)} are not saved (not JSON data).",
+            UserWarning,
+            stacklevel=5,
+        )
+    return records
