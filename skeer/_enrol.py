@@ -588,6 +588,34 @@ def open_set_split(y, n_enroll, n_probe=None):
     )
 
 
+def tie_collapsed(scores):
+    """``scores``, or all-equal scores if they differ only by float rounding.
+
+    A model whose embeddings collapsed to one point gives scores that differ
+    only in their last bits (cosine ``1.00000012`` for a genuine pair against
+    ``1.0`` for an impostor one), and an EER computed from that rounding noise can
+    come out as 0. Scores whose whole spread is within a few float32 ulps are
+    therefore made exactly equal (EER 0.5, AUC 0.5, as a collapsed model
+    deserves), with an :class:`~skeer.metrics.UnreliableMetricWarning`.
+
+    Returns ``(scores, collapsed)``.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    if len(scores) < 2:
+        return scores, False
+    top = float(np.max(np.abs(scores)))
+    if np.ptp(scores) > 8 * np.finfo(np.float32).eps * max(1.0, top):
+        return scores, False
+    warnings.warn(
+        "All scores are equal up to float rounding: the model's embeddings have "
+        "collapsed (or the inputs are identical); the error rates are those of "
+        "a verifier that cannot tell anyone apart (EER 0.5).",
+        UnreliableMetricWarning,
+        stacklevel=3,
+    )
+    return np.full_like(scores, scores.mean()), True
+
+
 def open_set_scores(judge_, split):
     """Genuine scores and the impostor score matrix of an open-set split.
 
@@ -601,9 +629,14 @@ def open_set_scores(judge_, split):
     judge_.rows(rows)
     codes = np.repeat(np.arange(m), split.enrol.shape[1])
     templates = judge_.templates(split.enrol.ravel(), codes, m)
-    genuine = judge_.claims(split.probes, templates, split.owner)
-    S = judge_.matrix(split.impostor, templates)
-    return np.asarray(genuine, dtype=np.float64), np.asarray(S, dtype=np.float64)
+    genuine = np.asarray(
+        judge_.claims(split.probes, templates, split.owner), dtype=np.float64
+    )
+    S = np.asarray(judge_.matrix(split.impostor, templates), dtype=np.float64)
+    both, collapsed = tie_collapsed(np.r_[genuine, S.ravel()])
+    if collapsed:
+        genuine, S = both[: len(genuine)], both[len(genuine) :].reshape(S.shape)
+    return genuine, S
 
 
 def impostor_scores(S):

@@ -50,9 +50,9 @@ key                          value
                              ``d + n_features`` wide in version 2)
 ``template_scales``          same shape for ``"scaled_manhattan"``, else
                              ``null``
-``input_mean``,              the standardisation of ``verifier_input``
-``input_scale``              (``n_features`` values each, version 2), else
-                             ``null``
+``input_mean``               per-feature mean that standardises
+                             ``verifier_input`` (version 2), else ``null``
+``input_scale``              per-feature scale (positive), likewise
 ``threshold``                accept a claim when ``score >= threshold``; a
                              number, or the string ``"-inf"`` (accept all)
 ``operating_point``          ``"eer"`` or the target false-match rate the

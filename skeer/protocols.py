@@ -483,6 +483,9 @@ def evaluate_fixed_text(
     templates = judge.templates(enrol, np.repeat(np.arange(m), n_train), m)
     genuine = np.asarray(judge.claims(probes, templates, owner), dtype=np.float64)
     S = np.asarray(judge.matrix(imp_rows, templates), dtype=np.float64)
+    both, collapsed = _enrol.tie_collapsed(np.r_[genuine, S.ravel()])
+    if collapsed:
+        genuine, S = both[: len(genuine)], both[len(genuine) :].reshape(S.shape)
 
     bounds = np.concatenate(([0], np.cumsum(n_probes)))
     subject_eer, parts = [], {k: [] for k in ("y", "s", "owner", "prober", "rows")}
@@ -651,4 +654,4 @@ def _subject_eers(report, subjects):
 
 
 # identity-disjoint splits live in skeer.model_selection; kept importable here
-from .model_selection import IdentityKFold, train_test_split_identities  # noqa: E402
+from .model_selection import IdentityKFold, train_test_split_identities  # noqa: E402, F401

@@ -407,8 +407,9 @@ class KeystrokeVerifier(
                 self.fit_loop(X, codes, **fit_params)
             except TrainingDivergedError:
                 raise
-            except ValueError as exc:
-                if "NaN" not in str(exc) and "inf" not in str(exc):
+            except (ValueError, RuntimeError) as exc:
+                text = str(exc)
+                if not any(k in text for k in ("NaN", "inf", "overflow")):
                     raise
                 raise TrainingDivergedError(
                     f"Training diverged at epoch {max(1, len(self.history))}: {exc}"

@@ -458,9 +458,11 @@ def test_bench(tmp_path):
             "eer-area,triplet",
             "--out",
             out,
+            "--json",
         ]
     )
     assert code == 0, stderr
+    assert json.loads(stdout) == json.loads((out / "bench.json").read_text())
     assert {p.name for p in out.iterdir()} == {
         "bench.md",
         "bench.json",
@@ -485,7 +487,7 @@ def test_bench(tmp_path):
     assert trip["epochs_to_baseline_best"] == int(np.argmin(trip["valid_eer"])) + 1
     md = (out / "bench.md").read_text()
     assert md.count("\n| eer-area |") == 1 and md.count("\n| triplet |") == 1
-    assert "| eer-area |" in stdout
+    assert "| eer-area |" in stderr  # with --json the table goes to stderr
 
 
 def test_bench_skips_unavailable_loss(tmp_path, monkeypatch):

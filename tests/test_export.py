@@ -89,6 +89,33 @@ def _assert_scores_agree(ref, got, verifier, cols):
     assert np.all(np.abs(ref.astype(np.float64) - got) <= bound)
 
 
+def _assert_scorer_agrees(scorer, clf, X, y, X_clf=None):
+    """``scorer`` on model input ``X`` scores as ``clf`` on ``X_clf`` (or ``X``).
+
+    Genuine claims and impostor ones (every identity claims the next), the
+    decisions at the threshold, and every template; and the reference
+    scorer's numpy geometry is skeer._enrol's exactly.
+    """
+    X_clf = X if X_clf is None else X_clf
+    cols = clf._claimed_columns(y, len(y))
+    for claimed, c in [(y, cols), (np.roll(y, 12), np.roll(cols, 12))]:
+        ref = clf.claim_scores(X_clf, claimed)
+        _assert_scores_agree(ref, scorer.claim_scores(X, claimed), clf, c)
+        np.testing.assert_array_equal(
+            scorer.verify(X, claimed), clf.verify(X_clf, claimed)
+        )
+    np.testing.assert_allclose(
+        scorer.claim_scores(X, y),
+        _enrol.score_claims(scorer._features(X), clf._templates(), cols, clf.template),
+        rtol=1e-6,
+        atol=1e-7,
+    )
+    D_ref, D = clf.decision_function(X_clf), scorer.decision_function(X)
+    assert D.shape == D_ref.shape
+    for k in range(D.shape[1]):
+        _assert_scores_agree(D_ref[:, k], D[:, k], clf, np.full(len(X), k))
+
+
 # ----------------------------------------------------------------------
 # the exported model reproduces the verifier
 @pytest.mark.parametrize("template", ["cosine", "scaled_manhattan"])
@@ -103,24 +130,7 @@ def test_exported_model_scores_claims_as_the_verifier(
     scorer = OnnxVerifier(model)
     # the embeddings: ONNX against PyTorch
     np.testing.assert_allclose(scorer.embed(X), clf.transform(X), atol=TOL, rtol=0)
-    # the claims: genuine ones and impostor ones (every identity claims the next)
-    cols = clf._claimed_columns(y, len(y))
-    for claimed, c in [(y, cols), (np.roll(y, 12), np.roll(cols, 12))]:
-        ref = clf.claim_scores(X, claimed)
-        got = scorer.claim_scores(X, claimed)
-        _assert_scores_agree(ref, got, clf, c)
-        np.testing.assert_array_equal(scorer.verify(X, claimed), clf.verify(X, claimed))
-    # the numpy geometry of the reference scorer is skeer._enrol's exactly
-    np.testing.assert_allclose(
-        scorer.claim_scores(X, y),
-        _enrol.score_claims(scorer.embed(X), clf._templates(), cols, template),
-        rtol=1e-6,
-        atol=1e-7,
-    )
-    D_ref, D = clf.decision_function(X), scorer.decision_function(X)
-    assert D.shape == D_ref.shape
-    for k in range(D.shape[1]):
-        _assert_scores_agree(D_ref[:, k], D[:, k], clf, np.full(len(X), k))
+    _assert_scorer_agrees(scorer, clf, X, y)
 
 
 @pytest.mark.parametrize("template", ["manhattan", "euclidean"])
@@ -217,7 +227,9 @@ def test_template_input_verifier_scores_claims_as_the_verifier(
     clf = KeystrokeVerifier(
         **FAST, **NETWORKS["mlp"], template=template, template_input=True
     )
-    est = clf.fit(X, y) if scaler is None else make_pipeline(scaler, clf).fit(X, y)
+    est = (
+        clf.fit(X, y) if scaler is None else make_pipeline(clone(scaler), clf).fit(X, y)
+    )
     X_clf = X if scaler is None else est[:-1].transform(X)  # what reaches clf
     model, sidecar = export_onnx(est, tmp_path / "m.onnx")
     meta = json.loads(sidecar.read_text())
@@ -238,28 +250,15 @@ def test_template_input_verifier_scores_claims_as_the_verifier(
     np.testing.assert_allclose(got, X_clf, rtol=1e-6, atol=1e-6)
     scorer = OnnxVerifier(model)
     np.testing.assert_array_equal(scorer.input_mean_, clf.input_mean_)
-    cols = clf._claimed_columns(y, len(y))
-    for claimed, c in [(y, cols), (np.roll(y, 12), np.roll(cols, 12))]:
-        ref = clf.claim_scores(X_clf, claimed)
-        got = scorer.claim_scores(X, claimed)
-        _assert_scores_agree(ref, got, clf, c)
-        clear = np.abs(ref - clf.threshold_) > 1e-3  # no claim on the threshold
-        np.testing.assert_array_equal(
-            scorer.verify(X, claimed)[clear], clf.verify(X_clf, claimed)[clear]
-        )
-    np.testing.assert_allclose(
-        scorer.claim_scores(X, y),
-        _enrol.score_claims(scorer._features(X), clf._templates(), cols, template),
-        rtol=1e-6,
-        atol=1e-6,
-    )
-    D_ref, D = clf.decision_function(X_clf), scorer.decision_function(X)
-    for k in range(D.shape[1]):
-        _assert_scores_agree(D_ref[:, k], D[:, k], clf, np.full(len(X), k))
+    _assert_scorer_agrees(scorer, clf, X, y, X_clf)
     # enrolment by the service makes the verifier's templates
     clf.enroll(X_clf[:24], y[:24] + 100)
     scorer.enroll(X[:24], y[:24] + 100)
     np.testing.assert_allclose(scorer.templates_, clf.templates_, atol=TOL)
+    if template == "scaled_manhattan":
+        np.testing.assert_allclose(
+            scorer.template_scales_, clf.template_scales_, atol=TOL
+        )
 
 
 # ----------------------------------------------------------------------

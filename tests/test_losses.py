@@ -833,3 +833,16 @@ def test_collapse_warns_once_per_loss_object():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         loss(same, labels)
+
+
+def test_a_pytorch_metric_learning_miner_composes_with_eerloss():
+    miners = pytest.importorskip("pytorch_metric_learning.miners")
+    torch.manual_seed(0)
+    emb = torch.nn.functional.normalize(torch.randn(24, 8), dim=1).requires_grad_()
+    labels = torch.arange(6).repeat_interleave(4)
+    mined = miners.MultiSimilarityMiner(epsilon=0.5)(emb, labels)
+    loss = EERLoss()(emb, labels, mined)
+    loss.backward()
+    assert torch.isfinite(loss) and emb.grad is not None
+    # only the mined pairs count: a different set of pairs, a different loss
+    assert not torch.isclose(loss, EERLoss()(emb, labels))

@@ -497,3 +497,17 @@ def test_bootstrap_window_gives_the_same_rates_as_the_full_sweep():
             assert sc.eer(w) == pytest.approx(sc.eer(w, _k=True), abs=1e-12)
             for level in (0.001, 0.01, 0.2):
                 assert sc.fnmr_at_fmr(level, w) == sc.fnmr_at_fmr(level, w, _k=True)
+
+
+def test_collapsed_embeddings_score_as_a_coin_toss_not_a_perfect_verifier():
+    y = np.repeat(np.arange(8), 10)
+    Z = np.ones((80, 16), dtype=np.float32)
+    Z[::7] *= np.float32(1.0000001)  # rounding noise only
+    with pytest.warns(UnreliableMetricWarning, match="collapsed"):
+        report = evaluate_verification(Z, None, y, n_bootstraps=0)
+    assert report["eer"] == 0.5 and report["auc"] == 0.5
+    with pytest.warns(UnreliableMetricWarning, match="collapsed"):
+        fixed = evaluate_fixed_text(
+            Z.astype(np.float64), None, y, n_train=5, n_bootstraps=0
+        )
+    assert fixed["mean_subject_eer"] == 0.5

@@ -83,6 +83,9 @@ def cmd_kvc_predict(args):
             f"--out names one prediction file, but {' and '.join(scenarios)} are "
             "scored; use --zip, or --scenario"
         )
+    if args.out is None and args.zip is None:
+        for scenario in scenarios:
+            check_out_file(Path(f"{scenario}_predictions.txt"), "prediction file")
     pipes = {}
     for scenario in scenarios:
         file = models.get(scenario, models.get(None))
@@ -95,27 +98,17 @@ def cmd_kvc_predict(args):
         per_scenario, path, scenarios=scenarios, verbose=not args.quiet
     )
 
-    if args.zip is not None:
-        outputs = [args.zip]
-    elif args.out is not None:
-        outputs = [args.out]
-    else:
-        outputs = [Path(f"{s}_predictions.txt") for s in scenarios]
-    if args.zip is not None and args.out is not None:
-        outputs.append(args.out)
-    what = " and ".join(map(str, outputs))
-    with OutputGuard(what) as guard:
+    files = {}  # scenario -> its prediction file
+    if args.out is not None:
+        files[scenarios[0]] = args.out
+    elif args.zip is None:
+        files = {s: Path(f"{s}_predictions.txt") for s in scenarios}
+    outputs = ([args.zip] if args.zip is not None else []) + list(files.values())
+    with OutputGuard(" and ".join(map(str, outputs))) as guard:
         written = []
         if args.zip is not None:
             args.zip.parent.mkdir(parents=True, exist_ok=True)
             written.append(make_kvc_submission(predictions, args.zip))
-        files = (
-            {scenarios[0]: args.out}
-            if args.out is not None
-            else {}
-            if args.zip is not None
-            else {s: Path(f"{s}_predictions.txt") for s in scenarios}
-        )
         for scenario, file in files.items():
             scores = predictions[scenario]
             written.append(
