@@ -141,7 +141,11 @@ class LossComparison:
         Per label: ``"global_eer"``, ``"mean_subject_eer"``,
         ``"fnmr_at_fmr_0.01"``, ``"epochs_to_baseline_best"`` and
         ``"seconds_per_epoch"``, each ``{"mean", "sd", "n"}`` over seeds (SD
-        with ``ddof=1``, 0 for one seed; None when no seed has a value).
+        with ``ddof=1``, 0 for one seed; None when no seed has a value), and
+        ``"eer_difference"``: the global EER minus the baseline's on the same
+        test subjects, ``{"mean", "ci", "n"}`` (mean over seeds; 95 % CI from
+        the seeds' paired bootstraps over subjects, runs' ``"vs_baseline"``),
+        or None.
     baseline, skipped, params
         As given (``skipped`` and ``params`` as dicts).
 
@@ -190,6 +194,7 @@ class LossComparison:
                 [r["epochs_to_baseline_best"] for r in rs]
             )
             row["seconds_per_epoch"] = _mean_sd([r["seconds_per_epoch"] for r in rs])
+            row["eer_difference"] = _pooled_difference(rs)
             self.summary[label] = row
 
     def __repr__(self):
@@ -265,7 +270,7 @@ class LossComparison:
         ...     "metrics": {"eer": 0.125}, "valid_eer": [0.3, 0.2],
         ...     "seconds_per_epoch": 1.5}]})
         >>> print(result.to_markdown().splitlines()[-1])
-        | triplet | 12.50 ± 0.00 % | n/a | n/a | 2.0 ± 0.0 | 1.50 ± 0.00 |
+        | triplet | 12.50 ± 0.00 % | n/a | n/a | — | 2.0 ± 0.0 | 1.50 ± 0.00 |
         """
         p = self.params
         n_seeds = p.get("n_seeds") or max(
@@ -286,6 +291,7 @@ class LossComparison:
         base = self.baseline
         columns = ["loss", "global EER", "mean per-subject EER", "FNMR @ 1 % FMR"]
         if base is not None:
+            columns.append(f"Δ EER vs {base} [95 % CI]")
             columns.append(f"epochs to {base}'s best")
         columns.append("s / epoch")
         lines = [
@@ -302,6 +308,13 @@ class LossComparison:
                 _fmt(s["fnmr_at_fmr_0.01"]),
             ]
             if base is not None:
+                diff = s.get("eer_difference")
+                cells.append(
+                    "—"
+                    if diff is None
+                    else f"{100 * diff['mean']:+.2f} "
+                    f"[{100 * diff['ci'][0]:+.2f}, {100 * diff['ci'][1]:+.2f}] pp"
+                )
                 reach = s["epochs_to_baseline_best"]
                 if base not in self.runs:
                     text = f"n/a (no {base} run)"
@@ -315,6 +328,41 @@ class LossComparison:
             cells.append(_fmt(s["seconds_per_epoch"], pct=False))
             lines.append("| " + " | ".join(cells) + " |")
         return "\n".join(lines) + "\n"
+
+
+def _add_paired_differences(results, reports, baseline, seed):
+    """Each run's paired bootstrap difference from the baseline of its seed."""
+    from .protocols import paired_difference
+
+    base = reports.get(baseline)
+    if base is None:
+        return
+    for label, report in reports.items():
+        if label == baseline:
+            continue
+        diff = paired_difference(
+            report, base, metric="eer", random_state=seed, return_replicates=True
+        )
+        results[label][-1]["vs_baseline"] = diff
+
+
+def _pooled_difference(runs, confidence=0.95):
+    """Mean over seeds of the EER difference from the baseline, with its CI.
+
+    The seeds' splits are independent draws, so the replicates of the mean
+    difference are the means of the seeds' paired-bootstrap replicates.
+    """
+    diffs = [r["vs_baseline"] for r in runs if r.get("vs_baseline")]
+    if not diffs:
+        return None
+    reps = np.mean([d["replicates"] for d in diffs], axis=0)
+    tail = (1 - confidence) / 2 * 100
+    lo, hi = np.percentile(reps, [tail, 100 - tail])
+    return {
+        "mean": float(np.mean([d["difference"] for d in diffs])),
+        "ci": [float(lo), float(hi)],
+        "n": len(diffs),
+    }
 
 
 def _network_name(estimator):
@@ -479,6 +527,7 @@ def compare_losses(
             X_train, X_test, y_train, y_test = train_test_split_identities(
                 X, y, test_size=test_size, random_state=seed
             )
+            seed_reports = {}
             for label, loss, op in runs:
                 bar.set_postfix_str(f"{label}, seed {seed}")
                 criterion, kwargs = get_loss(loss)
@@ -500,8 +549,14 @@ def compare_losses(
                     net.fit(X_train, y_train)
                 fit_s = time.perf_counter() - t0
                 metrics = evaluate_verification(
-                    net, X_test, y_test, n_enroll=n_enroll, n_probe=n_probe
+                    net,
+                    X_test,
+                    y_test,
+                    n_enroll=n_enroll,
+                    n_probe=n_probe,
+                    return_comparisons=baseline is not None,
                 )
+                seed_reports[label] = metrics
                 hist = [dict(row) for row in net.history]
                 results[label].append(
                     {
@@ -517,6 +572,7 @@ def compare_losses(
                     }
                 )
                 bar.update()
+            _add_paired_differences(results, seed_reports, baseline, seed)
     params = {
         "model": _network_name(estimator),
         "max_epochs": getattr(estimator, "max_epochs", None),

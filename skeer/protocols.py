@@ -548,6 +548,7 @@ def paired_difference(
     n_bootstraps=1000,
     confidence=0.95,
     random_state=0,
+    return_replicates=False,
 ):
     """Difference of a metric between two systems on the same comparisons.
 
@@ -570,13 +571,17 @@ def paired_difference(
     n_bootstraps : int, default=1000
     confidence : float in (0, 1), default=0.95
     random_state : int, Generator or None, default=0
+    return_replicates : bool, default=False
+        Also return the bootstrap replicates of the difference (e.g. to pool
+        several independent splits).
 
     Returns
     -------
     result : dict
         ``"difference"`` (a - b on all subjects), ``"ci"`` ([low, high]),
         ``"p_a_better"`` (share of replicates where a's metric is lower),
-        ``"metric"``, ``"confidence"``, ``"n_bootstraps"``, ``"n_subjects"``.
+        ``"metric"``, ``"confidence"``, ``"n_bootstraps"``, ``"n_subjects"``,
+        and ``"replicates"`` (a list) when asked for.
 
     Examples
     --------
@@ -637,7 +642,7 @@ def paired_difference(
         n_bootstraps=int(n_bootstraps), confidence=float(confidence),
         random_state=random_state,
     )  # fmt: skip
-    return {
+    result = {
         "metric": metric,
         "difference": float(point),
         "ci": ci,
@@ -646,6 +651,9 @@ def paired_difference(
         "n_bootstraps": int(n_bootstraps),
         "n_subjects": int(len(subjects)),
     }
+    if return_replicates:
+        result["replicates"] = np.asarray(values, dtype=np.float64).tolist()
+    return result
 
 
 def _subject_eers(report, subjects):

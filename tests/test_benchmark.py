@@ -179,3 +179,23 @@ def test_quick_profile_names_library_parameters():
     KeystrokeVerifier(**{k: v for k, v in QUICK_PROFILE.items() if k in verifier})
     with pytest.raises(TypeError):
         QUICK_PROFILE["max_epochs"] = 1
+
+
+def test_compare_losses_gives_paired_differences_from_the_baseline(data, net):
+    result = compare_losses(
+        *data, losses=["eer", "triplet"], estimator=net, n_seeds=2, **PROTOCOL
+    )
+    runs = result.runs["eer"]
+    assert all("vs_baseline" in r for r in runs)
+    assert "vs_baseline" not in result.runs["triplet"][0]
+    for run, base in zip(runs, result.runs["triplet"]):
+        diff = run["vs_baseline"]
+        lo, hi = diff["ci"]
+        assert lo <= diff["difference"] <= hi
+        assert diff["difference"] == pytest.approx(
+            run["metrics"]["eer"] - base["metrics"]["eer"]
+        )
+    pooled = result.summary["eer"]["eer_difference"]
+    assert pooled["n"] == 2 and pooled["ci"][0] <= pooled["mean"] <= pooled["ci"][1]
+    assert result.summary["triplet"]["eer_difference"] is None
+    assert "Δ EER vs triplet" in result.to_markdown()
