@@ -226,6 +226,41 @@ def sessions_from_frame(
     return sessions, subjects, session_ids
 
 
+#: Column-name fragments that say a frame holds keystrokes or identities, never
+#: fixed-text timing vectors (compared case-insensitively).
+_KEYSTROKE_NAMES = ("press", "release", "keycode", "key_code", "subject", "session")
+_ID_NAMES = ("user", "participant", "sid", "uid")
+
+
+def _is_fixed_text_frame(X, feats):
+    """A DataFrame of fixed-text vectors: numeric, no keystroke or id column.
+
+    Such a frame (e.g. ``load_cmu(..., as_frame=True).data``) passes through as
+    fixed text with its column names; any frame with a keystroke or identity
+    column (named as configured, or named like one: ``Press``, ``KeyCode``,
+    ``user`` ...) must be long-format keystrokes, so that ids are never taken
+    for timings.
+    """
+    configured = {
+        feats.subject_col,
+        feats.session_col,
+        feats.press_col,
+        feats.release_col,
+        feats.keycode_col,
+    } - {None}
+    for col in X.columns:
+        name = str(col).lower()
+        if col in configured or any(k in name for k in _KEYSTROKE_NAMES):
+            return False
+        if name in _ID_NAMES:
+            return False
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    return len(X.columns) > 0 and all(
+        is_numeric_dtype(dtype) and not is_bool_dtype(dtype) for dtype in X.dtypes
+    )
+
+
 def _session_list(X):
     """Sequence of sessions -> list of float64 (n_keys, 3) arrays (shape checked)."""
     out = []
@@ -350,8 +385,12 @@ class KeystrokeFeatures(TransformerMixin, BaseEstimator):
        ``keycode_col``, ``session_col`` and ``subject_col`` (unless None):
        any other DataFrame is refused with a ValueError listing its columns,
        so that a frame whose columns are named otherwise (say ``Press``) is
-       never taken, ids and all, for fixed-text vectors. Fixed-text vectors
-       in a DataFrame are passed as an array (``X.to_numpy()``).
+       never taken, ids and all, for fixed-text vectors. The one exception is
+       a frame of fixed-text vectors: all columns numeric and none named like a
+       keystroke or identity column (``press``, ``release``, ``keycode``,
+       ``subject``, ``session``, ``user``, in any case), such as
+       ``load_cmu(path, as_frame=True).data``: it is case 3, with its column
+       names as ``feature_names_in_``.
     2. a 3-D array, or a sequence whose first element is 2-D: sessions.
     3. anything else, in particular a 2-D numeric array or a list of rows of
        numbers: fixed-text timing vectors ``(n_samples, n_features)``, returned
@@ -463,6 +502,8 @@ class KeystrokeFeatures(TransformerMixin, BaseEstimator):
     def _kind(self, X):
         """'frame', 'sessions' or 'fixed' (see the class Notes)."""
         if _is_frame(X):
+            if _is_fixed_text_frame(X, self):
+                return "fixed"
             self._check_frame(X)
             return "frame"
         if sparse.issparse(X):

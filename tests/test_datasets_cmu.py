@@ -76,11 +76,11 @@ def test_as_frame_and_return_X_y(tmp_path):
     assert list(framed.frame.columns[:3]) == ["subject", "session", "rep"]
     np.testing.assert_array_equal(framed.frame["session"], plain.session)
     assert framed.target.name == "subject"
-    # fixed-text vectors go through KeystrokeFeatures unchanged, as an array
-    # (a DataFrame must be long-format keystrokes: refused, naming columns)
-    with pytest.raises(ValueError, match="H.period"):
-        KeystrokeFeatures().fit_transform(framed.data)
-    Xt = KeystrokeFeatures().fit_transform(framed.data.to_numpy())
+    # fixed-text vectors go through KeystrokeFeatures unchanged, names kept
+    Xt = KeystrokeFeatures().fit_transform(framed.data)
+    # but the whole table (ids included) is never taken for timings
+    with pytest.raises(ValueError, match="without the column"):
+        KeystrokeFeatures().fit_transform(framed.frame)
     np.testing.assert_allclose(Xt, plain.data, rtol=1e-6)
     assert Xt.dtype == np.float32 and Xt.shape == (30, 31)
     X, y = load_cmu(path, return_X_y=True)

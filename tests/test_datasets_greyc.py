@@ -152,11 +152,13 @@ def test_as_frame_return_X_y_and_features(tiny):
         X, y = load_greyc_nislab(tiny, return_X_y=True)
     np.testing.assert_array_equal(X, plain.data)
     np.testing.assert_array_equal(y, plain.target)
-    # fixed-text vectors go through KeystrokeFeatures unchanged as an array; a
-    # DataFrame must be long-format keystrokes (refused, naming its columns)
-    with pytest.raises(ValueError, match="H.a1"):
-        KeystrokeFeatures().fit_transform(framed.data)
-    Xt = KeystrokeFeatures().fit_transform(framed.data.to_numpy())
+    # fixed-text vectors go through KeystrokeFeatures unchanged, names kept;
+    # the whole table (ids included) is refused
+    feats = KeystrokeFeatures()
+    Xt = feats.fit_transform(framed.data)
+    assert feats.get_feature_names_out().tolist() == list(framed.data.columns)
+    with pytest.raises(ValueError, match="without the column"):
+        KeystrokeFeatures().fit_transform(framed.frame)
     np.testing.assert_allclose(Xt, plain.data, rtol=1e-6)
 
 

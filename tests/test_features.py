@@ -256,17 +256,22 @@ def test_frame_needs_its_id_columns():
     )
 
 
-def test_fixed_text_frame_is_refused_array_passes():
+def test_fixed_text_frame_passes_with_its_names_but_ids_never_do():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(6, 31))
     df = pd.DataFrame(X, columns=[f"H.k{i}" for i in range(31)])
-    with pytest.raises(ValueError, match=r"its columns are \['H.k0'.* and 11 more"):
-        KeystrokeFeatures().fit(df)
-    with pytest.raises(ValueError, match=r"to_numpy\(\)"):
-        KeystrokeFeatures().transform(df)
+    feats = KeystrokeFeatures().fit(df)
+    np.testing.assert_array_equal(feats.transform(df), X.astype(np.float32))
+    assert feats.get_feature_names_out().tolist() == list(df.columns)
     np.testing.assert_array_equal(
         KeystrokeFeatures().fit_transform(df.to_numpy()), X.astype(np.float32)
     )
+    # a frame with an id column, or a timing column named otherwise, is refused
+    for extra in ("subject", "User", "session_id", "Press"):
+        with pytest.raises(ValueError, match="without the column"):
+            KeystrokeFeatures().fit(df.assign(**{extra: 1}))
+    with pytest.raises(ValueError, match="without the column"):
+        KeystrokeFeatures().fit(df.assign(label=["a"] * 6))  # not all numeric
 
 
 def test_fixed_text_passthrough():
