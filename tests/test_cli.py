@@ -477,6 +477,7 @@ def test_bench(tmp_path):
             "fnmr_at_fmr_0.01",
             "epochs_to_baseline_best",
             "seconds_per_epoch",
+            "eer_difference",
         }
         (run_,) = result["runs"][label]
         assert run_["epochs"] == 2  # no early stopping: the same budget for all
