@@ -2,35 +2,25 @@
 
 The study logged 168,000 participants typing 15 sentences each; its download holds
 one tab-separated ``<PARTICIPANT_ID>_keystrokes.txt`` per participant. This module
-parses such files (a folder, a ``.zip`` or a tar archive of them) into sessions,
-in parallel if asked, and keeps an ``.npz`` cache so that a second load is fast.
+parses such files (a folder, a ``.zip`` or a tar archive of them, read by
+:mod:`._archive`) into sessions, in parallel if asked, and keeps them in an
+``.npz`` cache (:mod:`._cache`) so that a second load is fast.
 """
 
 import csv
-import gzip
-import hashlib
 import io
-import lzma
-import os
-import posixpath
-import tarfile
-import tempfile
-import warnings
-import zipfile
-import zlib
-from pathlib import Path
+import tempfile  # noqa: F401 (tests patch _aalto.tempfile.mkstemp)
 
 import numpy as np
 
+from . import _archive, _cache
 from ._base import (
     SESSION_COLUMNS,
     _bunch,
     _check_path,
     _dropped_summary,
     _long_frame,
-    _pack_strings,
     _split_sessions,
-    _unpack_strings,
     _warn_dropped,
     get_data_home,
 )
@@ -60,7 +50,6 @@ _SUFFIX = "_keystrokes.txt"
 _CHUNK_BYTES = 32 * 2**20  # text parsed per pandas call
 _MIN_CHUNK_BYTES = 2**20  # smallest task handed to a worker
 _CACHE_VERSION = 2
-_HASH_BLOCK = 1 << 20
 
 _ROW_REASONS = ("malformed", "release before press")
 _SESSION_REASONS = ("fewer than 2 keys", "press times going backwards")
@@ -69,17 +58,6 @@ _FILE_REASONS = (
     "no Aalto header line",
     "header line only",
     "UTF-16 that does not decode",
-)
-_ARCHIVE_SUFFIXES = (".zip", ".tar", ".tgz", ".tbz", ".tbz2", ".txz", ".gz", ".bz2")
-_ARCHIVE_SUFFIXES += (".xz",)
-# Raised by a truncated or corrupt archive (bz2 raises OSError without errno).
-_CORRUPT = (
-    tarfile.TarError,
-    zipfile.BadZipFile,
-    zlib.error,
-    EOFError,
-    gzip.BadGzipFile,
-    lzma.LZMAError,
 )
 _LABELS = {
     "release before press": "with release before press",
@@ -110,83 +88,6 @@ Terms: non-commercial research use, with attribution. Cite
 
 Home page: https://userinterfaces.aalto.fi/136Mkeystrokes
 """
-
-
-# --------------------------------------------------------------------- sources
-
-
-def _is_member(name):
-    base = posixpath.basename(name.replace("\\", "/"))
-    return (
-        base.endswith(_SUFFIX)
-        and not base.startswith("._")  # macOS AppleDouble companions
-        and "__MACOSX/" not in name
-    )
-
-
-def _source_kind(path):
-    if path.is_dir():
-        return "dir"
-    if zipfile.is_zipfile(path):
-        return "zip"
-    with open(path, "rb") as f:
-        head = f.read(8)
-    if head.startswith(b"PK"):
-        raise ValueError(
-            f"path {str(path)!r} is a truncated or corrupt zip archive (its "
-            "central directory is missing)."
-        )
-    if tarfile.is_tarfile(path):
-        return "tar"
-    if path.name.endswith(_SUFFIX):
-        return "file"
-    if path.name.lower().endswith(_ARCHIVE_SUFFIXES):
-        raise ValueError(
-            f"path {str(path)!r} is a truncated or corrupt archive (not a "
-            "readable zip or tar file)."
-        )
-    raise ValueError(
-        f"path {str(path)!r} is neither a folder, a .zip or tar archive of "
-        f"'*{_SUFFIX}' files, nor such a file."
-    )
-
-
-def _dir_members(path):
-    """Sorted (relative name, size) of the participant files under a folder."""
-    out = []
-    for root, _, files in os.walk(path):
-        for f in files:
-            if _is_member(f):
-                p = os.path.join(root, f)
-                out.append((os.path.relpath(p, path), os.path.getsize(p)))
-    out.sort()
-    return out
-
-
-def _hash_file(h, file):
-    with open(file, "rb") as f:
-        while chunk := f.read(_HASH_BLOCK):
-            h.update(chunk)
-
-
-def _cache_key(path, kind):
-    """BLAKE2b of the source's content: the bytes the loader reads.
-
-    A file or archive: its bytes. A folder: the relative name, size and bytes
-    of each participant file, in name order (other files are never read, so
-    they do not count). The path and modification times do not count: a
-    copied or touched source hits the cache; changed content misses it.
-    """
-    h = hashlib.blake2b(digest_size=16)
-    h.update(f"skeer-aalto-cache|v{_CACHE_VERSION}|{kind}|".encode())
-    if kind == "dir":
-        for name, size in _dir_members(path):
-            h.update(name.encode("utf-8", "surrogatepass") + b"\0")
-            h.update(size.to_bytes(8, "little"))
-            _hash_file(h, path / name)
-    else:
-        _hash_file(h, path)
-    return h.hexdigest()
 
 
 # --------------------------------------------------------------------- parsing
@@ -347,67 +248,7 @@ def _parse_raw_files(raws):
 
 def _read_members(path, kind, names):
     """Worker task: read the named members of a folder/zip/file and parse them."""
-    if kind == "zip":
-        with zipfile.ZipFile(path) as zf:
-            raws = [zf.read(n) for n in names]
-    elif kind == "dir":
-        raws = [(Path(path) / n).read_bytes() for n in names]
-    else:  # single file
-        raws = [Path(path).read_bytes()]
-    return _parse_raw_files(raws)
-
-
-def _batched(items, size_of, limit):
-    batch, total = [], 0
-    for item in items:
-        batch.append(item)
-        total += size_of(item)
-        if total >= limit:
-            yield batch
-            batch, total = [], 0
-    if batch:
-        yield batch
-
-
-class _CheckedTarInfo(tarfile.TarInfo):
-    """Records on the archive why tarfile stopped reading headers.
-
-    tarfile ends its member loop silently on a missing or partial header
-    (an archive truncated at a block boundary) as on the end-of-archive
-    marker (a zero block): only the latter is a complete archive.
-    """
-
-    @classmethod
-    def fromtarfile(cls, tarfile_):
-        try:
-            return super().fromtarfile(tarfile_)
-        except tarfile.HeaderError as exc:
-            tarfile_.skeer_stop = exc
-            raise
-
-
-def _tar_batches(path, limit):
-    with tarfile.open(path, "r|*", tarinfo=_CheckedTarInfo) as tf:
-        tf.skeer_stop = None
-        raws = (
-            tf.extractfile(m).read() for m in tf if m.isfile() and _is_member(m.name)
-        )
-        yield from _batched(raws, len, limit)
-        if not isinstance(tf.skeer_stop, tarfile.EOFHeaderError):
-            why = tf.skeer_stop or "no end-of-archive marker"
-            raise tarfile.ReadError(
-                f"the archive ends without its end-of-archive marker ({why}): "
-                "it is truncated"
-            )
-        # A compressed stream must also reach its own end (tarfile's stream
-        # does not check): read the padding after the marker, then ask the
-        # decompressor (zlib, bz2 and lzma objects all have ``eof``).
-        stream = tf.fileobj
-        while stream.read(_HASH_BLOCK):
-            pass
-        decompressor = getattr(stream, "cmp", None)
-        if decompressor is not None and not getattr(decompressor, "eof", True):
-            raise EOFError("the compressed stream ends early: it is truncated")
+    return _parse_raw_files(_archive.read_members(path, kind, names))
 
 
 def _parse_source(path, kind, n_jobs):
@@ -416,7 +257,8 @@ def _parse_source(path, kind, n_jobs):
 
     n_jobs = effective_n_jobs(n_jobs)
     if kind == "tar":
-        batches = _tar_batches(path, _CHUNK_BYTES)
+        contents = _archive.iter_tar_contents(path, _SUFFIX)
+        batches = _archive.batched(contents, len, _CHUNK_BYTES)
         if n_jobs == 1:
             results = (_parse_raw_files(b) for b in batches)
         else:  # this thread decompresses (zlib frees the GIL) while others parse
@@ -424,17 +266,7 @@ def _parse_source(path, kind, n_jobs):
                 delayed(_parse_raw_files)(b) for b in batches
             )
     else:
-        if kind == "zip":
-            with zipfile.ZipFile(path) as zf:
-                members = sorted(
-                    (i.filename, i.file_size)
-                    for i in zf.infolist()
-                    if not i.is_dir() and _is_member(i.filename)
-                )
-        elif kind == "dir":
-            members = _dir_members(path)
-        else:
-            members = [(path.name, path.stat().st_size)]
+        members = _archive.list_members(path, kind, _SUFFIX)
         if not members:
             results = iter(())
         else:
@@ -443,7 +275,8 @@ def _parse_source(path, kind, n_jobs):
             if n_jobs == 1:
                 limit = _CHUNK_BYTES
             batches = [
-                [n for n, _ in b] for b in _batched(members, lambda m: m[1], limit)
+                [n for n, _ in b]
+                for b in _archive.batched(members, lambda m: m[1], limit)
             ]
             if n_jobs == 1 or len(batches) == 1:
                 results = (_read_members(path, kind, b) for b in batches)
@@ -548,100 +381,16 @@ _DROP_FIELDS = (
     "files",
     *_FILE_REASONS,
 )
-
-
-def _save_cache(file, result):
-    arrays = {
-        "keys": result["keys"],
-        "offsets": result["offsets"],
-        "target": result["target"],
-        "session": result["session"],
-        "dropped": np.array([result["dropped"][k] for k in _DROP_FIELDS], np.int64),
-    }
-    for name in ("sentence", "user_input"):
-        codes, blob, offsets = _pack_strings(result[name])
-        arrays[f"{name}_codes"] = codes
-        arrays[f"{name}_blob"] = blob
-        arrays[f"{name}_offsets"] = offsets
-    file.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=file.parent, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, file)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _load_cache(file):
-    """The cached result; ValueError (rebuild it) if it is inconsistent."""
-    with np.load(file, allow_pickle=False) as z:
-        result = {k: z[k] for k in ("keys", "offsets", "target", "session")}
-        dropped = z["dropped"]
-        if dropped.shape != (len(_DROP_FIELDS),):
-            raise ValueError("cache of another layout")
-        result["dropped"] = dict(zip(_DROP_FIELDS, (int(v) for v in dropped)))
-        for name in ("sentence", "user_input"):
-            result[name] = _unpack_strings(
-                z[f"{name}_codes"], z[f"{name}_blob"], z[f"{name}_offsets"]
-            )
-    keys, offsets = result["keys"], result["offsets"]
-    n = len(offsets) - 1
-    if not (
-        keys.ndim == 2
-        and keys.shape[1] == 3
-        and n >= 1
-        and offsets[0] == 0
-        and offsets[-1] == len(keys)
-        and (np.diff(offsets) > 0).all()
-        and all(len(result[k]) == n for k in ("target", "session", "sentence"))
-    ):
-        raise ValueError("inconsistent cache")
-    return result
+_CACHE_FIELDS = ("target", "session", "sentence", "user_input")
 
 
 def _cache_file(path, kind, data_home):
     """The cache file of a source: named by the hash of its content alone, so
     the same data anywhere (copied, moved, renamed) shares one file."""
-    return get_data_home(data_home) / "aalto" / f"{_cache_key(path, kind)}.npz"
-
-
-def _try_load_cache(file):
-    try:
-        if not file.is_file():
-            return None
-        return _load_cache(file)
-    except (
-        OSError,
-        KeyError,
-        IndexError,
-        TypeError,
-        ValueError,
-        EOFError,
-        zipfile.BadZipFile,
-    ):
-        return None  # unreadable, inconsistent or of another version: rebuild
-
-
-def _try_save_cache(file, result):
-    try:
-        _save_cache(file, result)
-    except OSError as exc:
-        warnings.warn(
-            f"load_aalto could not write its cache to {str(file.parent)!r} "
-            f"({exc.strerror or exc}); the data loaded, uncached (pass "
-            "cache=False, or a writable data_home, to silence this).",
-            UserWarning,
-            stacklevel=3,
-        )
-
-
-def _corrupt_error(path, kind, exc):
-    what = {"zip": "zip archive", "tar": "tar archive"}.get(kind, "source")
-    msg = " ".join(str(exc).split()) or type(exc).__name__
-    return ValueError(f"path {str(path)!r}: truncated or corrupt {what} ({msg}).")
+    members = _archive.list_members(path, kind, _SUFFIX) if kind == "dir" else None
+    tag = f"skeer-aalto-cache|v{_CACHE_VERSION}|{kind}|"
+    key = _cache.content_key(path, tag, members)
+    return get_data_home(data_home) / "aalto" / f"{key}.npz"
 
 
 def _drop_specs(d):
@@ -805,20 +554,14 @@ def load_aalto(
     path = _check_path(path, "path")
     if not isinstance(cache, bool | np.bool_):
         raise ValueError(f"cache must be True or False, got {cache!r}.")
-    kind = _source_kind(path)
+    kind = _archive.source_kind(path, _SUFFIX)
     result = cache_file = None
     if cache:
         cache_file = _cache_file(path, kind, data_home)
-        result = _try_load_cache(cache_file)
+        result = _cache.load_sessions(cache_file, _CACHE_FIELDS, _DROP_FIELDS)
     if result is None:
-        try:
+        with _archive.corrupt_as_value_error(path, kind):
             parts, counts = _parse_source(path, kind, n_jobs)
-        except _CORRUPT as exc:
-            raise _corrupt_error(path, kind, exc) from None
-        except OSError as exc:
-            if exc.errno is not None:  # a real I/O error, e.g. permission
-                raise
-            raise _corrupt_error(path, kind, exc) from None  # bz2's bad data
         result = _assemble(parts, counts)
         if len(result["offsets"]) <= 1:
             raise ValueError(
@@ -826,7 +569,7 @@ def load_aalto(
                 + _dropped_summary(**_drop_specs(result["dropped"]))
             )
         if cache_file is not None:
-            _try_save_cache(cache_file, result)
+            _cache.save_sessions(cache_file, result, _DROP_FIELDS, loader="load_aalto")
 
     d = result["dropped"]
     _warn_dropped("load_aalto", **_drop_specs(d))

@@ -8,11 +8,11 @@ import os
 import shutil
 import tempfile
 import urllib.request
-import zlib
 from pathlib import Path
 
 import numpy as np
 
+from ._archive import CORRUPT_ERRORS
 from ._base import _bunch, _check_path, _file_md5, get_data_home
 
 __all__ = ["load_cmu", "fetch_cmu"]
@@ -120,9 +120,9 @@ def load_cmu(path, *, as_frame=False, return_X_y=False):
         raise ValueError(f"path must be a CSV file, got the folder {str(path)!r}.")
     try:
         df = pd.read_csv(path, dtype={"subject": str})
-    except (ValueError, OSError, EOFError, zlib.error) as exc:
+    except (ValueError, OSError, *CORRUPT_ERRORS) as exc:
         # ParserError, EmptyDataError and UnicodeDecodeError are ValueErrors;
-        # a truncated or corrupt .gz raises EOFError, BadGzipFile or zlib.error
+        # a truncated or corrupt .gz/.bz2/.xz/.zip raises one of CORRUPT_ERRORS
         msg = " ".join(str(exc).split())
         raise ValueError(
             f"path {str(path)!r} is not a readable CSV (truncated, corrupt, or "

@@ -8,10 +8,10 @@ latencies). Nothing here imports torch.
 """
 
 import re
-import zlib
 
 import numpy as np
 
+from ._archive import CORRUPT_ERRORS
 from ._base import _bunch, _check_path, _warn_dropped
 
 __all__ = ["load_greyc_nislab"]
@@ -267,7 +267,7 @@ def load_greyc_nislab(path, *, passphrase="P1", as_frame=False, return_X_y=False
         raise ValueError(f"path must be a CSV file, got the folder {str(path)!r}.")
     try:
         df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-    except (ValueError, OSError, EOFError, zlib.error) as exc:
+    except (ValueError, OSError, *CORRUPT_ERRORS) as exc:
         raise ValueError(f"path {str(path)!r} is not a readable CSV: {exc}") from None
     df.columns = [str(c).strip() for c in df.columns]
     missing = [c for c in _COLUMNS if c not in df.columns]

@@ -1,0 +1,367 @@
+"""The call contract of skeer's losses: the base class and its input checks.
+
+:class:`_MetricLoss` owns ``forward``, pytorch-metric-learning's call
+convention ``loss(embeddings, labels, indices_tuple=None, ref_emb=None,
+ref_labels=None)``: it validates and casts the inputs (labels, possibly
+strings, to integer codes; half precision to float32), refuses NaN/inf
+embeddings and out-of-range indices, and computes the loss with autocast
+off. Subclasses implement ``compute_loss`` only.
+
+Examples
+--------
+>>> import torch
+>>> from skeer.losses._base import _prepare
+>>> emb, labels, _, _, encoded = _prepare(
+...     torch.zeros(3, 2, dtype=torch.float16), ["ann", "bob", "ann"], None, None)
+>>> emb.dtype, labels.tolist(), encoded
+(torch.float32, [0, 1, 0], True)
+"""
+
+import contextlib
+import warnings
+
+import numpy as np
+import torch
+
+
+def _check_choice(name, value, choices):
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}.")
+
+
+def _host_labels(labels, name):
+    """``labels`` as given (a tensor) or as a NumPy array, checked on the host."""
+    if labels is None:
+        raise ValueError(f"{name} are required.")
+    if isinstance(labels, torch.Tensor):
+        if (
+            labels.is_floating_point()
+            and labels.device.type == "cpu"
+            and not torch.compiler.is_compiling()
+        ):
+            if torch.isnan(labels).any():
+                raise ValueError(
+                    f"{name} contain NaN: every embedding needs an identity."
+                )
+        return labels
+    arr = np.asarray(labels)
+    if arr.dtype.kind == "f" and np.isnan(arr).any():
+        raise ValueError(f"{name} contain NaN: every embedding needs an identity.")
+    if arr.dtype.kind not in "biufUSO":
+        raise ValueError(
+            f"{name} must hold identities (integers or strings), got dtype {arr.dtype}."
+        )
+    return arr
+
+
+def _needs_codes(labels):
+    return isinstance(labels, np.ndarray) and labels.dtype.kind in "USO"
+
+
+def _encode(*arrays):
+    """Integer codes of identities given as strings or objects, shared by all."""
+    values = np.concatenate([np.asarray(a).ravel() for a in arrays])
+    try:
+        if values.dtype.kind in "US":
+            _, codes = np.unique(values, return_inverse=True)
+        else:
+            seen = {}
+            codes = np.array(
+                [seen.setdefault(v, len(seen)) for v in values.tolist()],
+                dtype=np.int64,
+            )
+    except TypeError:
+        raise ValueError(
+            "labels must be hashable identities (integers or strings), got "
+            f"{type(values.tolist()[0]).__name__} values."
+        ) from None
+    codes = np.asarray(codes, dtype=np.int64).ravel()
+    out, start = [], 0
+    for a in arrays:
+        out.append(codes[start : start + np.size(a)].reshape(np.shape(a)))
+        start += np.size(a)
+    return out
+
+
+def _as_labels(labels, n, name, device):
+    labels = torch.as_tensor(labels, device=device)
+    if labels.ndim != 1 or labels.shape[0] != n:
+        raise ValueError(
+            f"{name} must be 1-D with one label per embedding ({n}), got shape "
+            f"{tuple(labels.shape)}."
+        )
+    return labels
+
+
+def _as_embeddings(emb, name):
+    if not isinstance(emb, torch.Tensor):
+        raise ValueError(f"{name} must be a torch.Tensor, got {type(emb).__name__}.")
+    if emb.ndim != 2:
+        raise ValueError(
+            f"{name} must be 2-D (n_samples, n_dims), got shape {tuple(emb.shape)}."
+        )
+    if not emb.is_floating_point():
+        raise ValueError(f"{name} must be floating point, got {emb.dtype}.")
+    if emb.dtype in (torch.float16, torch.bfloat16):
+        emb = emb.float()  # half precision is computed in float32
+    return emb
+
+
+def _prepare(embeddings, labels, ref_emb, ref_labels):
+    """Validate and cast the call arguments (shapes only: no host sync).
+
+    Labels given as strings (or other hashable objects) are encoded as
+    integers, one code per identity shared by ``labels`` and ``ref_labels``.
+    Returns ``(embeddings, labels, ref_emb, ref_labels, encoded)``.
+    """
+    embeddings = _as_embeddings(embeddings, "embeddings")
+    labels = _host_labels(labels, "labels")
+    if ref_emb is None:
+        if ref_labels is not None:
+            raise ValueError("ref_labels was given without ref_emb.")
+        encoded = _needs_codes(labels)
+        if encoded:
+            (labels,) = _encode(labels)
+        labels = _as_labels(labels, embeddings.shape[0], "labels", embeddings.device)
+        return embeddings, labels, None, None, encoded
+    ref_emb = _as_embeddings(ref_emb, "ref_emb").to(embeddings.dtype)
+    if ref_emb.shape[1] != embeddings.shape[1]:
+        raise ValueError(
+            f"ref_emb must have {embeddings.shape[1]} columns like embeddings, got "
+            f"{ref_emb.shape[1]}."
+        )
+    ref_labels = _host_labels(ref_labels, "ref_labels")
+    encoded = _needs_codes(labels) or _needs_codes(ref_labels)
+    if encoded:
+        if isinstance(labels, torch.Tensor) or isinstance(ref_labels, torch.Tensor):
+            raise ValueError(
+                "labels and ref_labels must name identities the same way: one is "
+                "a tensor of numbers, the other holds strings or objects."
+            )
+        labels, ref_labels = _encode(labels, ref_labels)
+    labels = _as_labels(labels, embeddings.shape[0], "labels", embeddings.device)
+    ref_labels = _as_labels(
+        ref_labels, ref_emb.shape[0], "ref_labels", embeddings.device
+    )
+    return embeddings, labels, ref_emb, ref_labels, encoded
+
+
+_CHECK_FINITE = (True, False, "async")
+
+
+def _check_finite_mode(value):
+    if not any(
+        value is v or (isinstance(v, str) and value == v) for v in _CHECK_FINITE
+    ):
+        raise ValueError(f"check_finite must be True, False or 'async', got {value!r}.")
+    return value
+
+
+def _nonfinite_message(name, detail):
+    return (
+        f"{name} contain NaN or inf{detail}; training diverged? Lower the "
+        "learning rate, check the inputs for NaN/inf, or use amp=False."
+    )
+
+
+def _check_finite(emb, name, mode):
+    """Refuse NaN or infinite embeddings (``mode``: see ``check_finite``).
+
+    Eager and ``mode=True``: one value read back to the host (a
+    synchronisation on an accelerator), then a ``ValueError`` with the
+    number of bad rows. ``"async"``, or inside ``torch.compile``:
+    ``torch._assert_async``, no synchronisation (it compiles with
+    ``fullgraph=True``); a failure raises ``RuntimeError`` on CPU and a
+    device-side assertion on CUDA.
+    """
+    if mode is False or emb.numel() == 0:
+        return
+    if mode == "async" or torch.compiler.is_compiling():
+        torch._assert_async(torch.isfinite(emb).all(), _nonfinite_message(name, ""))
+        return
+    bad = int((~torch.isfinite(emb)).any(dim=1).sum())
+    if bad:
+        raise ValueError(_nonfinite_message(name, f" in {bad} of {emb.shape[0]} rows"))
+
+
+def _index_tensor(value, device):
+    """One index tensor of an ``indices_tuple``: integers, 1-D (shapes only)."""
+    t = torch.as_tensor(value, device=device)
+    if t.dtype == torch.bool or t.is_floating_point() or t.is_complex():
+        raise ValueError(
+            f"indices_tuple must hold integer indices, got a tensor of {t.dtype}."
+        )
+    if t.ndim != 1:
+        raise ValueError(
+            f"indices_tuple must hold 1-D index tensors, got shape {tuple(t.shape)}."
+        )
+    return t.long()
+
+
+def _check_indices(indices_tuple, n, m, device):
+    """Validate pytorch-metric-learning pairs or triplets; long tensors back.
+
+    Triplets ``(a, p, n)``: ``a`` indexes the embeddings (``n`` rows), ``p``
+    and ``n`` the reference set (``m`` rows: ``ref_emb``, or the embeddings
+    again). Pairs ``(a1, p, a2, n)``: ``a1``/``a2`` the embeddings, ``p``/``n``
+    the reference set. Negative or too large indices raise ``ValueError``
+    (checked on the host: a synchronisation for accelerator tensors; inside
+    ``torch.compile`` with ``torch._assert_async`` instead).
+    """
+    if not isinstance(indices_tuple, tuple | list) or len(indices_tuple) not in (3, 4):
+        raise ValueError(
+            "indices_tuple must be pytorch-metric-learning pairs (a1, p, a2, n) "
+            f"or triplets (a, p, n), got {type(indices_tuple).__name__}"
+            + (
+                f" of length {len(indices_tuple)}"
+                if hasattr(indices_tuple, "__len__")
+                else ""
+            )
+            + "."
+        )
+    idx = [_index_tensor(t, device) for t in indices_tuple]
+    if len(idx) == 3:
+        names, queries, groups = ("a", "p", "n"), (True, False, False), ((0, 1, 2),)
+    else:
+        names, queries, groups = (
+            ("a1", "p", "a2", "n"),
+            (True, False, True, False),
+            ((0, 1), (2, 3)),
+        )
+    sizes = [n if query else m for query in queries]
+    for group in groups:
+        lengths = {idx[k].shape[0] for k in group}
+        if len(lengths) > 1:
+            shown = ", ".join(f"{names[k]}: {idx[k].shape[0]}" for k in group)
+            raise ValueError(
+                f"indices_tuple's {'/'.join(names[k] for k in group)} must have "
+                f"the same length, got {shown}."
+            )
+    out_of_range = [((t < 0) | (t >= size)).any() for t, size in zip(idx, sizes)]
+    if not out_of_range:
+        return tuple(idx)
+    flags = torch.stack(out_of_range)
+    if torch.compiler.is_compiling():
+        torch._assert_async(~flags.any(), "indices_tuple holds an index out of range")
+        return tuple(idx)
+    flags = flags.tolist()
+    for name, t, size, query, bad in zip(names, idx, sizes, queries, flags):
+        if bad:
+            wrong = t[(t < 0) | (t >= size)][:5].tolist()
+            rows = "embeddings" if query else "the reference set"
+            raise ValueError(
+                f"indices_tuple's {name} indices must lie in [0, {size}) (rows of "
+                f"{rows}), got {wrong}; negative indices are not counted from "
+                "the end."
+            )
+    return tuple(idx)
+
+
+def _autocast_off(device_type):
+    """Context manager that disables autocast on ``device_type``."""
+    if torch.amp.is_autocast_available(device_type):
+        return torch.autocast(device_type=device_type, enabled=False)
+    return contextlib.nullcontext()
+
+
+class _MetricLoss(torch.nn.Module):
+    """Base class of skeer's losses: the call contract, its checks, autocast.
+
+    It owns :meth:`forward`, pytorch-metric-learning's call convention
+    ``loss(embeddings, labels, indices_tuple=None, ref_emb=None,
+    ref_labels=None)``: the inputs are validated and cast (half precision to
+    float32), and the loss is computed with autocast off, so in float32 (or
+    float64). A subclass implements :meth:`compute_loss` only. Its
+    parameters are attributes read when the loss is computed (a change after
+    construction takes effect); its ``__init__`` stores them and validates
+    them with the check the computation uses.
+    """
+
+    #: Whether the loss is defined on the identity sets of one batch only
+    #: (then ``indices_tuple`` and ``ref_emb`` must be None).
+    _one_batch_only = False
+
+    #: Refuse NaN/inf embeddings: True, False or "async" (see EERLoss).
+    check_finite = True
+
+    def __init__(self):
+        super().__init__()
+        self._warned_empty = False
+        self._labels_encoded = False
+
+    def forward(
+        self, embeddings, labels, indices_tuple=None, ref_emb=None, ref_labels=None
+    ):
+        """Loss of a batch.
+
+        Parameters
+        ----------
+        embeddings : Tensor of shape (n_samples, n_dims)
+            Query embeddings (float16/bfloat16 are computed in float32).
+        labels : Tensor of shape (n_samples,)
+            Identity of each embedding.
+        indices_tuple : tuple of Tensors, default=None
+            Restricts the comparisons (pytorch-metric-learning pairs
+            ``(a1, p, a2, n)`` or triplets ``(a, p, n)``).
+        ref_emb : Tensor of shape (n_ref, n_dims), default=None
+            Reference embeddings: the comparisons are then query × reference.
+        ref_labels : Tensor of shape (n_ref,), default=None
+            Identities of ``ref_emb``; required with it.
+
+        Returns
+        -------
+        loss : Tensor (0-d)
+            The loss (see the subclass).
+
+        Raises
+        ------
+        ValueError
+            On malformed inputs (or an ``indices_tuple`` or ``ref_emb`` the
+            loss does not accept; indices out of range), on NaN or infinite
+            embeddings ("training diverged?") and on invalid parameters.
+
+        Notes
+        -----
+        Labels may be numbers or strings (or other hashable identities, then
+        encoded as integers for the call). NaN or infinite embeddings are
+        refused before anything is computed: a loss of them would be NaN,
+        and so would every gradient.
+        """
+        if self._one_batch_only and (indices_tuple is not None or ref_emb is not None):
+            raise ValueError(
+                f"{type(self).__name__} is defined on the identity sets of one "
+                "batch: indices_tuple and ref_emb must be None."
+            )
+        embeddings, labels, ref_emb, ref_labels, encoded = _prepare(
+            embeddings, labels, ref_emb, ref_labels
+        )
+        self._labels_encoded = encoded
+        mode = _check_finite_mode(self.check_finite)
+        _check_finite(embeddings, "embeddings", mode)
+        if ref_emb is not None:
+            _check_finite(ref_emb, "ref_emb", mode)
+        if indices_tuple is not None:
+            n = embeddings.shape[0]
+            m = n if ref_emb is None else ref_emb.shape[0]
+            indices_tuple = _check_indices(indices_tuple, n, m, embeddings.device)
+        with _autocast_off(embeddings.device.type):
+            return self.compute_loss(
+                embeddings, labels, indices_tuple, ref_emb, ref_labels
+            )
+
+    def compute_loss(self, embeddings, labels, indices_tuple, ref_emb, ref_labels):
+        """The loss of validated inputs, autocast off (implemented by subclasses)."""
+        raise NotImplementedError
+
+    def _warn_zero_loss(self, need, detail):
+        """Warn, once per loss object, that a batch gives a zero loss."""
+        if self._warned_empty:
+            return
+        self._warned_empty = True
+        warnings.warn(
+            f"{type(self).__name__} needs {need}; the batch has {detail}: "
+            "returning a zero loss (zero gradient). This warning is shown once "
+            "per loss object.",
+            UserWarning,
+            stacklevel=4,
+        )

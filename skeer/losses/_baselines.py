@@ -1,0 +1,272 @@
+"""The baseline losses EERLoss is compared with.
+
+:class:`TripletMarginLoss` (TypeNet's) and :class:`ContrastiveLoss` wrap
+pytorch-metric-learning (the optional extra ``skeer[baselines]``, imported at
+construction, never at import); :class:`Set2SetLoss` (Type2Branch's) is
+computed here. All share :class:`~skeer.losses._base._MetricLoss`'s call
+contract.
+"""
+
+import torch
+
+from .._pairs import DISTANCES, pairwise_distances
+from .._validation import check_real
+from ._base import _check_choice, _MetricLoss
+
+_MININGS = ("semihard", "hard", "all")
+
+
+def _import_pml(what):
+    try:
+        from pytorch_metric_learning import distances, losses, miners
+    except ImportError as exc:  # pragma: no cover - exercised without the extra
+        raise ImportError(
+            f"{what} wraps pytorch-metric-learning, which is not installed: "
+            "pip install skeer[baselines]"
+        ) from exc
+    return distances, losses, miners
+
+
+def _pml_distance(distances, distance):
+    if distance == "cosine":
+        return distances.CosineSimilarity()
+    return distances.LpDistance(normalize_embeddings=False, p=2, power=1)
+
+
+class _PMLLoss(_MetricLoss):
+    """A pytorch-metric-learning loss (and miner) with skeer's call contract.
+
+    A subclass defines ``_params()`` (its parameters, validated, as a tuple)
+    and ``_build(distances, losses, miners, *params)`` (the pml loss and
+    miner, or None). They are built at the first call and rebuilt when a
+    parameter has changed since.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self._pml = None  # (params, pml loss, pml miner or None)
+
+    def _pml_objects(self):
+        params = self._params()
+        if self._pml is None or self._pml[0] != params:
+            modules = _import_pml(type(self).__name__)
+            self._pml = (params, *self._build(*modules, *params))
+        return self._pml[1:]
+
+    def compute_loss(self, embeddings, labels, indices_tuple, ref_emb, ref_labels):
+        """The pml loss, with the miner's pairs unless ``indices_tuple`` is given."""
+        loss, miner = self._pml_objects()
+        if indices_tuple is None and miner is not None:
+            indices_tuple = miner(embeddings, labels, ref_emb, ref_labels)
+        return loss(embeddings, labels, indices_tuple, ref_emb, ref_labels)
+
+
+class TripletMarginLoss(_PMLLoss):
+    """Triplet margin loss with online mining (TypeNet's loss).
+
+    ``max(0, d(a, p) − d(a, n) + margin)`` averaged over the mined triplets
+    with a non-zero loss (pytorch-metric-learning's ``TripletMarginLoss``
+    with its default ``AvgNonZeroReducer``), on the embeddings as given (no
+    normalisation inside). Needs the optional dependency
+    pytorch-metric-learning (``pip install skeer[baselines]``).
+
+    Parameters
+    ----------
+    margin : float >= 0, default=0.5
+        Triplet margin. TypeNet and Type2Branch use 1.5 on raw embeddings;
+        on L2-normalised ones (what :class:`~skeer.KeystrokeVerifier` trains)
+        distances lie in [0, 2] and 1.5 keeps almost every triplet active:
+        on real keystrokes (Aalto, TypeNet) margin 1.5 with semi-hard mining
+        reached 39 % EER where 0.5 with all triplets reached 15 %.
+    mining : {"semihard", "hard", "all"}, default="all"
+        ``"semihard"``: triplets with ``0 < d(a, n) − d(a, p) <= margin``;
+        ``"hard"``: batch-hard, for each anchor its farthest positive and its
+        nearest negative; ``"all"``: every triplet. Ignored when an
+        ``indices_tuple`` is passed (the caller mined already).
+    distance : {"euclidean", "cosine"}, default="euclidean"
+        With ``"cosine"`` the margin applies to cosine similarities.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skeer.losses import TripletMarginLoss
+    >>> emb = torch.tensor([[0.0, 0.0], [0.0, 0.5], [1.0, 0.0], [1.0, 0.5]])
+    >>> loss = TripletMarginLoss(margin=1.5, mining="all")(emb, [0, 0, 1, 1])
+    >>> round(float(loss), 3)
+    0.941
+    """
+
+    def __init__(self, margin=0.5, *, mining="all", distance="euclidean"):
+        super().__init__()
+        self.margin = margin
+        self.mining = mining
+        self.distance = distance
+        self._pml_objects()  # validates; ImportError without the extra
+
+    def _params(self):
+        _check_choice("mining", self.mining, _MININGS)
+        _check_choice("distance", self.distance, DISTANCES)
+        margin = check_real(self.margin, "margin", low=0.0, low_open=False)
+        return margin, self.mining, self.distance
+
+    @staticmethod
+    def _build(distances, losses, miners, margin, mining, distance):
+        loss = losses.TripletMarginLoss(
+            margin=margin, distance=_pml_distance(distances, distance)
+        )
+        if mining == "semihard":
+            miner = miners.TripletMarginMiner(
+                margin=margin,
+                type_of_triplets="semihard",
+                distance=_pml_distance(distances, distance),
+            )
+        elif mining == "hard":
+            miner = miners.BatchHardMiner(distance=_pml_distance(distances, distance))
+        else:
+            miner = None
+        return loss, miner
+
+
+class ContrastiveLoss(_PMLLoss):
+    """Contrastive loss over all pairs of the batch.
+
+    ``relu(d − pos_margin)`` over genuine pairs plus ``relu(neg_margin − d)``
+    over impostor pairs, each averaged over its pairs with a non-zero loss
+    (pytorch-metric-learning's ``ContrastiveLoss``). Needs
+    pytorch-metric-learning (``pip install skeer[baselines]``).
+
+    Parameters
+    ----------
+    pos_margin : float >= 0, default=0.0
+        Genuine distances below it cost nothing.
+    neg_margin : float >= 0, default=1.0
+        Impostor distances above it cost nothing.
+    distance : {"euclidean", "cosine"}, default="euclidean"
+        With ``"cosine"`` the margins apply to cosine similarities (genuine
+        similarities above ``pos_margin`` and impostor similarities below
+        ``neg_margin`` cost nothing).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skeer.losses import ContrastiveLoss
+    >>> emb = torch.tensor([[0.0], [0.5], [0.8], [2.0]])
+    >>> loss = ContrastiveLoss()(emb, [0, 0, 1, 1])
+    >>> round(float(loss), 3)
+    1.3
+    """
+
+    def __init__(self, pos_margin=0.0, neg_margin=1.0, *, distance="euclidean"):
+        super().__init__()
+        self.pos_margin = pos_margin
+        self.neg_margin = neg_margin
+        self.distance = distance
+        self._pml_objects()  # validates; ImportError without the extra
+
+    def _params(self):
+        pos = check_real(self.pos_margin, "pos_margin", low=0.0, low_open=False)
+        neg = check_real(self.neg_margin, "neg_margin", low=0.0, low_open=False)
+        _check_choice("distance", self.distance, DISTANCES)
+        return pos, neg, self.distance
+
+    @staticmethod
+    def _build(distances, losses, miners, pos_margin, neg_margin, distance):
+        loss = losses.ContrastiveLoss(
+            pos_margin=pos_margin,
+            neg_margin=neg_margin,
+            distance=_pml_distance(distances, distance),
+        )
+        return loss, None
+
+
+class Set2SetLoss(_MetricLoss):
+    """Set-to-set loss of the KVC-onGoing winner (Type2Branch, Gonzalez et al.).
+
+    The sets are the identities of the batch. For every ordered pair of sets
+    ``A != B``, the mean over ``i < j`` in ``A`` (batch order) and ``k`` in
+    ``B`` of ``max(0, d(a_i, a_j) − d(a_i, b_k) + margin)``; these means are
+    averaged over the pairs of sets, plus ``beta`` times the mean over sets of
+    ``|r_s / r̄ − 1|``, where ``r_s`` is a set's mean distance to its centroid
+    and ``r̄`` the mean of the ``r_s``. A set with a single sample has no
+    ``i < j`` and no spread: it only plays the role of ``B``. With equal set
+    sizes (P × K batches) the first term is the plain mean over all such
+    triplets.
+
+    Vectorised over label masks (one row per genuine pair), not compiled:
+    it uses ``nonzero``/``unique``, which synchronise with the host.
+
+    Parameters
+    ----------
+    margin : float >= 0, default=1.5
+    beta : float >= 0, default=0.05
+        Weight of the spread-balancing term.
+    distance : {"euclidean", "cosine"}, default="euclidean"
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skeer.losses import Set2SetLoss
+    >>> emb = torch.tensor([[0.0], [1.0], [3.0], [4.0]])
+    >>> round(float(Set2SetLoss()(emb, [0, 0, 1, 1])), 3)
+    0.125
+    """
+
+    _one_batch_only = True
+
+    def __init__(self, margin=1.5, beta=0.05, *, distance="euclidean"):
+        super().__init__()
+        self.margin = margin
+        self.beta = beta
+        self.distance = distance
+        self._params()  # validates
+
+    def _params(self):
+        margin = check_real(self.margin, "margin", low=0.0, low_open=False)
+        beta = check_real(self.beta, "beta", low=0.0, low_open=False)
+        _check_choice("distance", self.distance, DISTANCES)
+        return margin, beta, self.distance
+
+    def compute_loss(self, embeddings, labels, indices_tuple, ref_emb, ref_labels):
+        """The loss of the identity sets of one batch (see the class)."""
+        margin, beta, distance = self._params()
+        emb = embeddings
+        n = emb.shape[0]
+        _, inverse = torch.unique(labels, return_inverse=True)
+        onehot = torch.nn.functional.one_hot(inverse).to(emb.dtype)  # (n, S)
+        sizes = onehot.sum(dim=0)
+        n_sets = sizes.shape[0]
+        big = sizes >= 2
+        n_big = int(big.sum())
+        if n_big == 0 or n_sets < 2:
+            self._warn_zero_loss(
+                "two identities, one with two samples",
+                f"{n_sets} identities, {n_big} with two or more samples",
+            )
+            return emb.sum() * 0.0
+
+        dist = pairwise_distances(emb, emb, distance)
+        same = inverse[:, None] == inverse[None, :]
+        upper = torch.ones(n, n, dtype=torch.bool, device=emb.device).triu(1)
+        ii, jj = (same & upper).nonzero(as_tuple=True)
+        # one row per genuine pair (i < j), one column per candidate negative k
+        hinge = torch.relu(dist[ii, jj][:, None] - dist[ii] + margin)
+        n_pairs = sizes * (sizes - 1) / 2
+        col_w = (1.0 / sizes)[inverse]  # 1/|B|
+        row_w = (1.0 / n_pairs.clamp_min(1.0))[inverse[ii]]  # 1/#pairs(A)
+        weights = (~same[ii]).to(emb.dtype) * col_w[None, :] * row_w[:, None]
+        triplet = (hinge * weights).sum() / (n_big * (n_sets - 1))
+
+        centroids = (onehot.T @ emb) / sizes[:, None]
+        own = centroids[inverse]
+        if distance == "cosine":
+            spread = 1.0 - torch.nn.functional.cosine_similarity(emb, own, dim=1)
+        else:
+            diff = emb - own
+            spread = torch.sqrt(
+                (diff * diff).sum(dim=1).clamp_min(torch.finfo(emb.dtype).eps)
+            )
+        radius = (onehot.T @ spread) / sizes  # r_s
+        radius = radius[big]
+        mean_radius = radius.mean().clamp_min(torch.finfo(emb.dtype).tiny)
+        balance = (radius / mean_radius - 1.0).abs().mean()
+        return triplet + beta * balance

@@ -1,0 +1,399 @@
+"""DET curves: :class:`VerificationDETDisplay` and its one-call :func:`plot_det`."""
+
+import numpy as np
+
+from ..metrics import det_points, equal_error_rate, fnmr_at_fmr
+from ._axes import _RATE_CLIP, _new_axes, _percent_label, _setup_det_axes
+from ._estimator import _estimator_comparisons, _estimator_name, _from_estimator_doc
+
+
+class VerificationDETDisplay:
+    """DET curve of a verification system, scikit-learn Display style.
+
+    The Detection Error Trade-off curve (Martin et al., 1997): the false
+    non-match rate against the false match rate, both on a probit
+    (normal-deviate) scale, where two Gaussian score distributions give a
+    straight line; axes labelled in percent from 0.1 % to 40 %. The EER point
+    and chosen operating points (the FNMR at given FMR levels) are marked.
+
+    Build it with :meth:`from_predictions` or :meth:`from_estimator`; call
+    :meth:`plot` with the same ``ax`` to overlay several systems.
+
+    Parameters
+    ----------
+    fmr : ndarray of shape (n_thresholds,)
+        False match rate at each threshold (as :func:`~skeer.metrics.det_points`).
+    fnmr : ndarray of shape (n_thresholds,)
+        False non-match rate at each threshold.
+    eer : float, default=None
+        Equal error rate, marked on the curve when given.
+    operating_points : dict, default=None
+        ``{fmr_level: (fmr, fnmr)}``: for each target FMR, the operating
+        point reached (the lowest FNMR whose FMR is at most the target, as
+        :func:`~skeer.metrics.fnmr_at_fmr`), marked on the curve.
+    name : str, default=None
+        Name of the system in the legend.
+
+    Attributes
+    ----------
+    line_ : matplotlib.lines.Line2D
+        The DET curve.
+    eer_marker_ : matplotlib.lines.Line2D or None
+        The EER point, at ``(eer, eer)``.
+    operating_points_marker_ : matplotlib.lines.Line2D or None
+        The operating points.
+    ax_ : matplotlib.axes.Axes
+        Axes with the curve: both scales are ``"function"`` (probit), and the
+        data are the rates themselves (fractions), not deviates.
+    figure_ : matplotlib.figure.Figure
+        Figure of ``ax_``.
+
+    See Also
+    --------
+    skeer.metrics.det_points : The curve's points.
+    plot_det : The same in one call, returning the axes.
+    ScoreDistributionDisplay : Genuine and impostor score histograms.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from skeer.plotting import VerificationDETDisplay
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.r_[np.ones(500), np.zeros(5000)]
+    >>> good = np.r_[rng.normal(3, 1, 500), rng.normal(0, 1, 5000)]
+    >>> worse = np.r_[rng.normal(2, 1, 500), rng.normal(0, 1, 5000)]
+    >>> a = VerificationDETDisplay.from_predictions(
+    ...     y, good, name="A", fmr_levels=[0.01, 0.1])
+    >>> b = VerificationDETDisplay.from_predictions(y, worse, name="B", ax=a.ax_)
+    >>> b.ax_ is a.ax_, round(a.eer, 3), round(b.eer, 3)
+    (True, 0.06, 0.149)
+    >>> [t.get_text() for t in a.ax_.get_legend().get_texts()]
+    ['A (EER 6.02%, FNMR 25.40% @ FMR 1%, 3.60% @ 10%)', 'B (EER 14.88%)']
+    """
+
+    def __init__(self, *, fmr, fnmr, eer=None, operating_points=None, name=None):
+        self.fmr = fmr
+        self.fnmr = fnmr
+        self.eer = eer
+        self.operating_points = operating_points
+        self.name = name
+
+    @classmethod
+    def from_predictions(
+        cls,
+        y_true,
+        y_score,
+        *,
+        labels=None,
+        fmr_levels=None,
+        name=None,
+        ax=None,
+        mark_eer=True,
+        **kwargs,
+    ):
+        """Plot the DET curve of labels and scores.
+
+        Parameters
+        ----------
+        y_true : array-like of shape (n_samples,)
+            1 for a genuine comparison, 0 for an impostor one (or identities,
+            with a 2-D ``y_score``, as in :func:`~skeer.metrics.equal_error_rate`).
+        y_score : array-like of shape (n_samples,) or (n_samples, n_identities)
+            Similarity scores, higher = same person.
+        labels : array-like of shape (n_identities,), default=None
+            Identity of each column of a 2-D ``y_score``.
+        fmr_levels : sequence of float in [0, 1], default=None
+            Target false match rates whose operating points are marked and
+            whose FNMR is given in the legend.
+        name : str, default=None
+            Name of the system in the legend.
+        ax : matplotlib.axes.Axes, default=None
+            Axes to draw on (a DET axes from an earlier call to overlay);
+            a new figure is made when None.
+        mark_eer : bool, default=True
+            Mark and annotate the EER point.
+        **kwargs : dict
+            Passed to matplotlib's ``plot`` for the curve (``color``,
+            ``linestyle``, ...).
+
+        Returns
+        -------
+        display : VerificationDETDisplay
+
+        Examples
+        --------
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> from skeer.plotting import VerificationDETDisplay
+        >>> y = [0] * 10 + [1] * 10  # one impostor outscores one genuine
+        >>> scores = [0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 9, 11, 12, 13, 14, 15, 16,
+        ...           17, 18, 19]
+        >>> d = VerificationDETDisplay.from_predictions(y, scores)
+        >>> d.eer, d.eer_marker_.get_xydata().tolist()
+        (0.1, [[0.1, 0.1]])
+        """
+        fmr, fnmr, _ = det_points(y_true, y_score, labels=labels)
+        eer = float(equal_error_rate(y_true, y_score, labels=labels))
+        points = None
+        if fmr_levels is not None and len(np.ravel(fmr_levels)):
+            levels = [float(v) for v in np.ravel(fmr_levels)]
+            rates = np.atleast_1d(
+                fnmr_at_fmr(y_true, y_score, fmr=levels, labels=labels)
+            )
+            points = {}
+            for level, rate in zip(levels, rates):
+                # the curve's vertex of that operating point: the first (lowest
+                # threshold) whose FMR is within the target
+                i = int(np.argmax(fmr <= level))
+                points[level] = (float(fmr[i]), float(rate))
+        display = cls(fmr=fmr, fnmr=fnmr, eer=eer, operating_points=points, name=name)
+        return display.plot(ax=ax, mark_eer=mark_eer, **kwargs)
+
+    @classmethod
+    @_from_estimator_doc
+    def from_estimator(
+        cls,
+        estimator,
+        X,
+        y,
+        *,
+        protocol="open_set",
+        protocol_params=None,
+        fmr_levels=None,
+        name=None,
+        ax=None,
+        mark_eer=True,
+        **kwargs,
+    ):
+        """Plot the DET curve of a fitted verifier on test data.
+
+        Parameters
+        ----------
+        {params}
+        fmr_levels : sequence of float in [0, 1], default=None
+            Target false match rates whose operating points are marked.
+        name : str, default=None
+            Name in the legend; default: the estimator's class name.
+        ax : matplotlib.axes.Axes, default=None
+            Axes to draw on; a new figure is made when None.
+        mark_eer : bool, default=True
+            Mark and annotate the EER point.
+        **kwargs : dict
+            Passed to matplotlib's ``plot`` for the curve.
+
+        Returns
+        -------
+        display : VerificationDETDisplay
+
+        Examples
+        --------
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import numpy as np
+        >>> from skeer.baselines import ScaledManhattan
+        >>> from skeer.plotting import VerificationDETDisplay
+        >>> rng = np.random.default_rng(0)
+        >>> y = np.repeat(np.arange(10), 20)
+        >>> X = rng.normal(size=(10, 6))[y] + 0.7 * rng.normal(size=(200, 6))
+        >>> d = VerificationDETDisplay.from_estimator(ScaledManhattan(), X, y)
+        >>> d.line_.get_label().startswith("ScaledManhattan (EER")
+        True
+        """
+        y_binary, scores = _estimator_comparisons(
+            estimator, X, y, protocol, protocol_params
+        )
+        return cls.from_predictions(
+            y_binary,
+            scores,
+            fmr_levels=fmr_levels,
+            name=_estimator_name(estimator) if name is None else name,
+            ax=ax,
+            mark_eer=mark_eer,
+            **kwargs,
+        )
+
+    def _label(self, name):
+        parts = []
+        if self.eer is not None:
+            parts.append(f"EER {100 * self.eer:.2f}%")
+        if self.operating_points:
+            rates = [
+                f"{100 * fnmr:.2f}% @ {_percent_label(level)}"
+                for level, (_, fnmr) in self.operating_points.items()
+            ]
+            parts.append("FNMR " + rates[0].replace("@ ", "@ FMR "))
+            parts.extend(rates[1:])
+        text = ", ".join(parts)
+        if name is None:
+            return text or None
+        return f"{name} ({text})" if text else str(name)
+
+    def plot(self, ax=None, *, name=None, mark_eer=True, **kwargs):
+        """Draw the curve, its EER point and operating points.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, default=None
+            Axes to draw on: a new figure when None; the axes of another DET
+            display to overlay this one (the axes are set up once).
+        name : str, default=None
+            Name in the legend; default: ``self.name``.
+        mark_eer : bool, default=True
+            Mark the EER point (when ``self.eer`` is known) and annotate it.
+        **kwargs : dict
+            Passed to matplotlib's ``plot`` for the curve.
+
+        Returns
+        -------
+        display : VerificationDETDisplay
+            ``self``, with its artists.
+
+        Raises
+        ------
+        ImportError
+            If matplotlib is not installed.
+
+        Examples
+        --------
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> from skeer.plotting import VerificationDETDisplay
+        >>> d = VerificationDETDisplay(fmr=[1.0, 0.1, 0.0], fnmr=[0.0, 0.2, 1.0])
+        >>> d.plot(name="A").line_.get_label()
+        'A'
+        """
+        ax = _new_axes(ax, figsize=(5.0, 5.0))
+        _setup_det_axes(ax)
+        name = self.name if name is None else name
+        label = self._label(name)
+        line_kwargs = {"linewidth": 1.8, **({"label": label} if label else {})}
+        line_kwargs.update(kwargs)
+        (self.line_,) = ax.plot(
+            np.asarray(self.fmr, dtype=float),
+            np.asarray(self.fnmr, dtype=float),
+            **line_kwargs,
+        )
+        color = self.line_.get_color()
+        self.eer_marker_ = None
+        if mark_eer and self.eer is not None:
+            point = float(np.clip(self.eer, _RATE_CLIP, 1 - _RATE_CLIP))
+            (self.eer_marker_,) = ax.plot(
+                [point],
+                [point],
+                marker="o",
+                markersize=6,
+                color=color,
+                linestyle="none",
+                label="_EER",
+            )
+            ax.annotate(
+                f"EER {100 * self.eer:.2f}%",
+                (point, point),
+                xytext=(8, -4),
+                textcoords="offset points",
+                ha="left",
+                va="top",
+                fontsize="small",
+                color=color,
+            )
+        self.operating_points_marker_ = None
+        if self.operating_points:
+            xy = np.clip(
+                np.array(list(self.operating_points.values()), dtype=float),
+                _RATE_CLIP,
+                1 - _RATE_CLIP,
+            )
+            (self.operating_points_marker_,) = ax.plot(
+                xy[:, 0],
+                xy[:, 1],
+                marker="s",
+                markersize=5,
+                markerfacecolor="white",
+                color=color,
+                linestyle="none",
+                label="_operating points",
+            )
+            for level in self.operating_points:
+                gid = f"skeer-det-fmr-{level:g}"
+                if not any(line.get_gid() == gid for line in ax.lines):
+                    ax.axvline(
+                        level,
+                        color="0.55",
+                        linestyle="--",
+                        linewidth=0.8,
+                        gid=gid,
+                        label="_FMR level",
+                    )
+        if ax.get_legend_handles_labels()[0]:
+            # good systems leave the lower left of a DET plot empty
+            ax.legend(loc="lower left", fontsize="small")
+        self.ax_ = ax
+        self.figure_ = ax.figure
+        return self
+
+
+def plot_det(y_true, y_score, *, ax=None, label=None, mark_eer=True, fmr_levels=None):
+    """Plot a DET curve (FNMR against FMR) on normal-deviate (probit) axes.
+
+    The one-call form of :class:`VerificationDETDisplay`: both error rates
+    on a probit scale, labelled in percent (0.1 % to 40 %). Call it several
+    times with the same ``ax`` to compare systems; the ``FMR = FNMR``
+    diagonal is drawn once per axes.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_comparisons,)
+        1 for a genuine comparison (same person), 0 for an impostor one.
+    y_score : array-like of shape (n_comparisons,)
+        Similarity scores, higher meaning more likely the same person.
+    ax : matplotlib.axes.Axes, default=None
+        Axes to draw on; a new figure is made when None.
+    label : str, default=None
+        Legend label of the curve; the EER is appended to it.
+    mark_eer : bool, default=True
+        Mark the equal-error point on the curve and annotate its value.
+    fmr_levels : sequence of float in [0, 1], default=None
+        Target false match rates whose operating points are marked.
+
+    Returns
+    -------
+    ax : matplotlib.axes.Axes
+        The axes, with a ``"function"`` (probit) scale on both axes. The
+        curve's data are the rates themselves (fractions), not deviates.
+
+    Raises
+    ------
+    ImportError
+        If matplotlib is not installed.
+
+    See Also
+    --------
+    VerificationDETDisplay : The same as a Display, with ``from_estimator``.
+    skeer.metrics.det_points : The curve's points.
+    skeer.metrics.equal_error_rate : The marked point.
+
+    Notes
+    -----
+    Rates of exactly 0 lie at minus infinity on a probit axis; they are drawn
+    far outside the visible range, so the curve leaves the plot at its edge.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from skeer.plotting import plot_det
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.r_[np.ones(200), np.zeros(2000)]
+    >>> scores = np.r_[rng.normal(2, 1, 200), rng.normal(0, 1, 2000)]
+    >>> ax = plot_det(y, scores, label="system A")
+    >>> ax.get_xscale(), ax.get_yscale()
+    ('function', 'function')
+    >>> [t.get_text() for t in ax.get_xticklabels()]
+    ['0.1%', '1%', '5%', '10%', '20%', '40%']
+    """
+    return VerificationDETDisplay.from_predictions(
+        y_true, y_score, fmr_levels=fmr_levels, name=label, ax=ax, mark_eer=mark_eer
+    ).ax_

@@ -1,0 +1,82 @@
+"""Comparisons of a fitted verifier, for the ``from_estimator`` constructors."""
+
+import textwrap
+
+from ..metrics import verification_pairs
+
+_PROTOCOLS = ("open_set", "fixed_text", "closed_set")
+
+
+def _check_protocol(protocol, protocol_params):
+    if protocol not in _PROTOCOLS:
+        raise ValueError(f"protocol must be one of {_PROTOCOLS}, got {protocol!r}.")
+    if protocol == "closed_set" and protocol_params:
+        raise ValueError(
+            "protocol_params are for the open_set and fixed_text protocols."
+        )
+
+
+def _estimator_comparisons(estimator, X, y, protocol, protocol_params):
+    """Binary labels and scores of a fitted verifier's comparisons on (X, y)."""
+    _check_protocol(protocol, protocol_params)
+    if protocol == "closed_set":
+        if not hasattr(estimator, "decision_function"):
+            raise ValueError(
+                "protocol='closed_set' needs an estimator with decision_function "
+                f"and classes_; {type(estimator).__name__} has none."
+            )
+        scores = estimator.decision_function(X)
+        return verification_pairs(y, scores, labels=estimator.classes_)
+    from .. import protocols
+
+    params = {"n_bootstraps": 0, **(protocol_params or {})}
+    if protocol == "open_set":
+        params.setdefault("fmr_levels", ())
+        _, y_binary, scores = protocols.evaluate_verification(
+            estimator, X, y, return_scores=True, **params
+        )
+    else:
+        _, y_binary, scores = protocols.evaluate_fixed_text(
+            estimator, X, y, return_scores=True, **params
+        )
+    return y_binary, scores
+
+
+def _estimator_name(estimator):
+    steps = getattr(estimator, "steps", None)
+    if steps:  # a Pipeline: its final estimator names it
+        return type(steps[-1][1]).__name__
+    return type(estimator).__name__
+
+
+_FROM_ESTIMATOR_PARAMS = """
+estimator : fitted estimator
+    A fitted verifier (:class:`~skeer.KeystrokeVerifier`, a detector of
+    :mod:`skeer.baselines`, or a ``Pipeline`` ending in one).
+X : sequence of sessions or array-like
+    Test samples.
+y : array-like of shape (n_samples,)
+    Subject of each sample.
+protocol : {"open_set", "fixed_text", "closed_set"}, default="open_set"
+    How comparisons are made:
+
+    - ``"open_set"``: :func:`skeer.protocols.evaluate_verification` with
+      ``return_scores=True``: each subject of ``y`` enrols its first
+      samples and probes with the rest, every other subject's first
+      probe is an impostor (new people, the deployment case);
+    - ``"fixed_text"``: :func:`skeer.protocols.evaluate_fixed_text`
+      (Killourhy & Maxion), every subject's comparisons pooled;
+    - ``"closed_set"``: ``estimator.decision_function(X)``, the score of
+      each sample against every enrolled subject (``estimator.classes_``;
+      every subject of ``y`` must be enrolled): a sample's own column is
+      genuine, the others impostor.
+protocol_params : dict, default=None
+    Keyword arguments of the protocol function (e.g. ``{"n_enroll":
+    5}``); by default no bootstrap is run."""
+
+
+def _from_estimator_doc(func):
+    """Insert the parameters shared by the ``from_estimator`` methods."""
+    params = textwrap.indent(_FROM_ESTIMATOR_PARAMS, " " * 8)
+    func.__doc__ = func.__doc__.replace("\n        {params}\n", params + "\n")
+    return func
