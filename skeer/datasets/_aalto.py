@@ -554,7 +554,8 @@ def load_aalto(
     path = _check_path(path, "path")
     if not isinstance(cache, bool | np.bool_):
         raise ValueError(f"cache must be True or False, got {cache!r}.")
-    kind = _archive.source_kind(path, _SUFFIX)
+    with _archive.corrupt_as_value_error(path, "source"):
+        kind = _archive.source_kind(path, _SUFFIX)
     result = cache_file = None
     if cache:
         cache_file = _cache_file(path, kind, data_home)
