@@ -20,7 +20,7 @@ much (condition 2 is typed about 35 % faster) that enrolling in condition 1
 and probing in condition 2 (``n_train=10``, the literal K&M split) puts every
 genuine probe farther from its template than the condition-1 impostors: scaled
 Manhattan scores EER > 0.5 there. That cross-condition protocol is still
-reported, as a robustness table (``--`` section "condition shift").
+reported, from the same fitted models, as the "condition shift" table.
 
 Methods:
 
@@ -50,9 +50,10 @@ by its own cosine template and by scaled Manhattan over its embeddings. A
 smaller TypeNet (64 units) and 10 batches an epoch keep it affordable; one
 seed.
 
-Run ``OMP_NUM_THREADS=1 python benchmarks/bench_fixed_text.py`` (about 25
-CPU-minutes; ``--quick`` for a smoke run: P1, two folds, one seed, no
-transfer). It prints markdown tables and writes
+Run ``OMP_NUM_THREADS=1 python benchmarks/bench_fixed_text.py`` (about 26
+CPU-minutes on the 2-core development machine, 60 % of them the triplet
+fits; ``--quick`` for a smoke run: P1, two folds, one seed, no transfer).
+It prints markdown tables and writes
 ``benchmarks/results/fixed_text.json`` and ``fixed_text.md``. The data are read
 from ``../shared/data/greyc-nislab-fixed-text.csv.gz`` (``--data``); the
 benchmark exits with a message when they are absent.

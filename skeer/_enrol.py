@@ -112,7 +112,17 @@ def make_templates(F, codes, n_codes, geometry="cosine"):
     dev = np.zeros_like(mean)
     np.add.at(dev, codes, np.abs(F - mean[codes]))
     mad = dev / counts[:, None]
-    # a dimension with no spread (one sample, or constant) must not dominate
+    # a dimension with no spread (one enrolment sample, or a constant) must not
+    # dominate the score: it gets the mean spread of that dimension over the
+    # subjects that have one (1 where none has: plain Manhattan there)
+    flat = mad <= 0
+    if flat.any():
+        spread = np.where(flat, np.nan, mad)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            pooled = np.nanmean(spread, axis=0)
+        pooled = np.where(np.isfinite(pooled), pooled, 1.0)
+        mad = np.where(flat, pooled[None, :], mad)
     mad = np.maximum(mad, np.finfo(np.float64).eps)
     return Templates(mean.astype(dtype), mad.astype(dtype))
 

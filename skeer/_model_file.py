@@ -98,6 +98,8 @@ def _check_templates(est, geometry):
     Checks what the template geometry ``geometry`` and the estimator's
     ``operating_point`` demand of the enrolled state.
     """
+    if geometry not in ("cosine", "scaled_manhattan", "manhattan", "euclidean"):
+        raise InvalidFile(f"the template geometry is {geometry!r}, not a known one")
     classes = getattr(est, "classes_", None)
     _check_classes(classes)
     if not hasattr(est, "templates_"):
@@ -214,7 +216,7 @@ def check_verifier_state(net):
     if dim is not None and (not is_integer(dim) or dim < 1):
         raise InvalidFile(f"embedding_dim_ is {dim!r}, not a positive integer")
     _check_input_standardization(net)
-    _check_templates(net, net.template)
+    _check_templates(net, net._template_geometry)
 
 
 def check_estimator_state(est):

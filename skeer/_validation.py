@@ -628,12 +628,17 @@ def check_verifier_params(est):
     check_positive_int(est.patience, "patience", allow_none=True)
     check_real(est.lr, "lr", low=0)
     check_real(est.validation_size, "validation_size", low=0, high=1, low_open=False)
-    if est.template not in ("cosine", "scaled_manhattan", "manhattan", "euclidean"):
+    geometries = ("auto", "cosine", "scaled_manhattan", "manhattan", "euclidean")
+    if not isinstance(est.template, str) or est.template not in geometries:
+        raise ValueError(f"template must be one of {geometries}, got {est.template!r}.")
+    if not (
+        isinstance(est.template_input, (bool, np.bool_))
+        or (isinstance(est.template_input, str) and est.template_input == "auto")
+    ):
         raise ValueError(
-            "template must be one of ('cosine', 'scaled_manhattan', 'manhattan', "
-            f"'euclidean'), got {est.template!r}."
+            f"template_input must be True, False or 'auto', got {est.template_input!r}."
         )
-    for name in ("template_input", "amp"):
+    for name in ("amp",):
         if not isinstance(getattr(est, name), (bool, np.bool_)):
             raise ValueError(
                 f"{name} must be True or False, got {getattr(est, name)!r}."

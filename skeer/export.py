@@ -335,7 +335,7 @@ def _sidecar(net, service, folded, path, shape, d):
             getattr(net.module_, "_orig_mod", net.module_)
         ),
         "normalize": "l2",
-        "template": net.template,
+        "template": net._template_geometry,
         "operating_point": op if isinstance(op, str) else float(op),
         "threshold": threshold if math.isfinite(threshold) else str(threshold),
         "classes": classes.tolist(),

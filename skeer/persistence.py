@@ -119,6 +119,7 @@ _VERIFIER_STATE = (
     "embedding_dim_",
     "feature_names_in_",
     "interrupted_",
+    "template_",
 )
 #: Private state saved besides the fitted attributes (``set_output``'s choice).
 _EXTRA_STATE = ("_sklearn_output_config",)

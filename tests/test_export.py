@@ -19,6 +19,9 @@ from skeer.datasets import make_keystrokes  # noqa: E402
 from skeer.export import OnnxVerifier, export_onnx  # noqa: E402
 from skeer.networks import Type2Branch, TypeNet  # noqa: E402
 
+#: The cosine geometry these tests were written for (2-D input defaults to
+#: scaled Manhattan over [embedding, input], tested on its own).
+COSINE = {"template": "cosine", "template_input": False}
 FAST = dict(
     max_epochs=2,
     n_identities_per_batch=6,
@@ -201,9 +204,9 @@ def test_sidecar_is_strict_json_with_everything_a_service_needs(
 def test_infinite_threshold_and_string_identities(fixed_text, tmp_path):
     X, y = fixed_text
     names = np.array([f"user{i:02d}" for i in y])
-    clf = KeystrokeVerifier(**FAST, **NETWORKS["mlp"], operating_point=0.5).fit(
-        X, names
-    )
+    clf = KeystrokeVerifier(
+        **FAST, **COSINE, **NETWORKS["mlp"], operating_point=0.5
+    ).fit(X, names)
     clf.threshold_ = -np.inf  # "accept everything": what a loose target can give
     model, sidecar = export_onnx(clf, tmp_path / "m.onnx")
     assert json.loads(sidecar.read_text())["threshold"] == "-inf"
@@ -282,7 +285,7 @@ def test_scalers_before_the_verifier_are_part_of_the_graph(
         [
             ("scale", clone(scaler)),
             ("skip", "passthrough"),
-            ("clf", KeystrokeVerifier(**FAST, **NETWORKS["mlp"])),
+            ("clf", KeystrokeVerifier(**FAST, **COSINE, **NETWORKS["mlp"])),
         ]
     ).fit(X, y)
     model, sidecar = export_onnx(pipe, tmp_path / "m.onnx")

@@ -19,6 +19,9 @@ import skeer
 from skeer import KeystrokeFeatures, KeystrokeVerifier, load, save
 from skeer.datasets import make_keystrokes
 
+#: The cosine geometry these tests were written for (2-D input defaults to
+#: scaled Manhattan over [embedding, input], tested on its own).
+COSINE = {"template": "cosine", "template_input": False}
 FAST = dict(
     max_epochs=3,
     n_identities_per_batch=6,
@@ -39,7 +42,9 @@ def fixed_text():
 @pytest.fixture(scope="module")
 def verifier(fixed_text):
     X, y = fixed_text
-    return KeystrokeVerifier(**FAST, operating_point=0.1, module__dropout=0.2).fit(X, y)
+    return KeystrokeVerifier(
+        **FAST, **COSINE, operating_point=0.1, module__dropout=0.2
+    ).fit(X, y)
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +111,7 @@ def test_history_survives_save_and_load(verifier, tmp_path):
 
 def test_unjsonable_history_entries_are_dropped_with_a_warning(fixed_text, tmp_path):
     X, y = fixed_text
-    clf = KeystrokeVerifier(**{**FAST, "max_epochs": 1}).fit(X, y)
+    clf = KeystrokeVerifier(**{**FAST, **COSINE, "max_epochs": 1}).fit(X, y)
     clf.history.record("note", object())
     clf.history.record("score32", np.float32(0.5))
     with pytest.warns(UserWarning, match="'note'"):
@@ -119,7 +124,7 @@ def test_unjsonable_history_entries_are_dropped_with_a_warning(fixed_text, tmp_p
 def test_string_identities(fixed_text, tmp_path):
     X, y = fixed_text
     names = np.array([f"user{i:02d}" for i in y])
-    clf = KeystrokeVerifier(**FAST).fit(X, names)
+    clf = KeystrokeVerifier(**FAST, **COSINE).fit(X, names)
     loaded = KeystrokeVerifier.load(clf.save(tmp_path / "m.skeer"))
     np.testing.assert_array_equal(loaded.classes_, clf.classes_)
     assert loaded.classes_.dtype == clf.classes_.dtype
@@ -128,14 +133,14 @@ def test_string_identities(fixed_text, tmp_path):
 
 def test_tuple_parameters_stay_tuples(fixed_text, tmp_path):
     X, y = fixed_text
-    clf = KeystrokeVerifier(**FAST, module__hidden_sizes=(16, 8)).fit(X, y)
+    clf = KeystrokeVerifier(**FAST, **COSINE, module__hidden_sizes=(16, 8)).fit(X, y)
     loaded = load(save(clf, tmp_path / "m.skeer"))
     assert loaded.get_params()["module__hidden_sizes"] == (16, 8)
 
 
 def test_unstorable_verifier_parameter_is_skipped_with_a_warning(fixed_text, tmp_path):
     X, y = fixed_text
-    clf = KeystrokeVerifier(**{**FAST, "max_epochs": 1}).fit(X, y)
+    clf = KeystrokeVerifier(**{**FAST, **COSINE, "max_epochs": 1}).fit(X, y)
     clf.patience = {3}  # only read by fit
     with pytest.warns(UserWarning, match="patience.*not saved"):
         path = save(clf, tmp_path / "m.skeer")
@@ -376,7 +381,11 @@ def test_features_and_verifier_pipeline_round_trips(sessions, tmp_path):
 def test_scaler_and_verifier_pipeline_round_trips(scaler, fixed_text, tmp_path):
     X, y = fixed_text
     pipe = Pipeline(
-        [("scale", scaler), ("skip", "passthrough"), ("clf", KeystrokeVerifier(**FAST))]
+        [
+            ("scale", scaler),
+            ("skip", "passthrough"),
+            ("clf", KeystrokeVerifier(**FAST, **COSINE)),
+        ]
     ).fit(X, y)
     loaded = load(save(pipe, tmp_path / "pipe.skeer"))
     assert loaded.steps[1] == ("skip", "passthrough")
@@ -797,8 +806,12 @@ _LIES = {
         "template_scales_ is set but the template geometry 'cosine'",
     ),
     "scaled_manhattan_without_scales": (
-        _set_param("template", "scaled_manhattan"),
+        _set_fitted("template_", "scaled_manhattan"),
         "template_scales_ is missing",
+    ),
+    "unknown_geometry": (
+        _set_fitted("template_", "evil"),
+        "template geometry is 'evil'",
     ),
     "templates_nan": (
         _edit_array("templates_", lambda t: np.where(t > 0.1, np.nan, t)),
@@ -913,7 +926,7 @@ def test_network_sizes_are_checked_before_anything_is_allocated(
 def scaled_verifier(fixed_text):
     X, y = fixed_text
     return KeystrokeVerifier(
-        **{**FAST, "max_epochs": 1}, template="scaled_manhattan"
+        **{**FAST, "max_epochs": 1}, template="scaled_manhattan", template_input=False
     ).fit(X, y)
 
 
@@ -929,7 +942,7 @@ def scaled_verifier(fixed_text):
             _edit_array("template_scales_", lambda s: np.where(s > s.mean(), 0, s)),
             "not positive",
         ),
-        (_set_param("template", "cosine"), "template_scales_ is set"),
+        (_set_fitted("template_", "cosine"), "template_scales_ is set"),
         (
             _edit_array("template_scales_", lambda s: s.astype(np.int32)),
             "template_scales_ has dtype int32",
@@ -1006,7 +1019,7 @@ def test_consistent_edge_cases_still_load(verifier, fixed_text, tmp_path):
     assert empty.templates_.shape == (0, 128) and len(empty.classes_) == 0
     # string identities stored as an object array of str
     names = np.array([f"user{i}" for i in y], dtype=object)
-    clf = KeystrokeVerifier(**{**FAST, "max_epochs": 1}).fit(X, names)
+    clf = KeystrokeVerifier(**{**FAST, **COSINE, "max_epochs": 1}).fit(X, names)
     loaded = load(save(clf, tmp_path / "names.skeer"))
     assert loaded.classes_.tolist() == clf.classes_.tolist()
 
@@ -1053,7 +1066,9 @@ def test_inconsistent_scaler_files_are_refused(fixed_text, tmp_path, edit, match
 
 def test_pipeline_steps_must_agree_on_feature_counts(fixed_text, tmp_path):
     X, y = fixed_text
-    pipe = make_pipeline(StandardScaler(), KeystrokeVerifier(**FAST)).fit(X, y)
+    pipe = make_pipeline(StandardScaler(), KeystrokeVerifier(**FAST, **COSINE)).fit(
+        X, y
+    )
     good = save(pipe, tmp_path / "good.skeer")
     edits = [_set_fitted("n_features_in_", 5, step=0)]
     edits += [

@@ -25,6 +25,9 @@ from skeer import (
 )
 from skeer.datasets import make_keystrokes
 
+#: The cosine geometry these tests were written for (2-D input defaults to
+#: scaled Manhattan over [embedding, input], tested on its own).
+COSINE = {"template": "cosine", "template_input": False}
 FAST = dict(
     max_epochs=3,
     n_identities_per_batch=6,
@@ -41,22 +44,29 @@ def sequences():
 
 def test_fit_fixed_text_defaults_to_mlp(fixed_text_data):
     X, y = fixed_text_data
-    clf = KeystrokeVerifier(**FAST).fit(X, y)
+    defaults = {k: v for k, v in FAST.items() if not k.startswith("template")}
+    clf = KeystrokeVerifier(**defaults).fit(X, y)
     assert isinstance(clf.module_, MLPEmbedder)
     assert isinstance(clf.criterion_, EERLoss)
     assert clf.n_features_in_ == 6
     np.testing.assert_array_equal(clf.classes_, np.arange(8))
-    assert clf.templates_.shape == (8, 128)
-    np.testing.assert_allclose(np.linalg.norm(clf.templates_, axis=1), 1, atol=1e-5)
+    # fixed text: scaled Manhattan over [embedding, standardised input]
+    assert clf.template_ == "scaled_manhattan"
+    assert clf.templates_.shape == clf.template_scales_.shape == (8, 128 + 6)
     assert np.isfinite(clf.threshold_)
+    cos = KeystrokeVerifier(**FAST, **COSINE).fit(X, y)
+    assert cos.template_ == "cosine" and cos.templates_.shape == (8, 128)
+    np.testing.assert_allclose(np.linalg.norm(cos.templates_, axis=1), 1, atol=1e-5)
     assert len(clf.history) == 3
     assert all(np.isfinite(clf.history[:, "valid_eer"]))
     assert all(np.isfinite(clf.history[:, "train_loss"]))
     scores = clf.decision_function(X)
     assert scores.shape == (96, 8)
     assert clf.predict(X).shape == (96,)
-    emb = clf.transform(X)
-    np.testing.assert_allclose(emb @ clf.templates_.T, scores, atol=1e-6)
+    emb = cos.transform(X)
+    np.testing.assert_allclose(
+        emb @ cos.templates_.T, cos.decision_function(X), atol=1e-6
+    )
 
 
 def test_fit_sequences_defaults_to_typenet(sequences):
@@ -98,7 +108,7 @@ def test_global_torch_rng_is_left_alone(fixed_text_data):
 
 def test_scores_rank_pairs_exactly_as_the_loss_distances(fixed_text_data):
     X, y = fixed_text_data
-    clf = KeystrokeVerifier(**FAST).fit(X, y)
+    clf = KeystrokeVerifier(**FAST, **COSINE).fit(X, y)
     emb = clf.transform(X)
     # one identity per sample: its template is its own embedding
     clf.enroll(X, np.arange(len(X)) + 100)
@@ -281,7 +291,7 @@ def test_scores_are_computed_in_bounded_blocks(fixed_text_data, monkeypatch):
     import skeer._enrol as enrol_module
 
     X, y = fixed_text_data
-    clf = KeystrokeVerifier(**FAST).fit(X, y)
+    clf = KeystrokeVerifier(**FAST, **COSINE).fit(X, y)
     full = clf.transform(X) @ clf.templates_.T
     calls = []
     real = enrol_module.np.matmul
@@ -424,3 +434,13 @@ def test_pytorch_metric_learning_losses_as_class_or_instance(fixed_text_data):
         net = KeystrokeVerifier(**{**FAST, "max_epochs": 2}, criterion=criterion)
         net.fit(X, y)
         assert np.isfinite(net.history[-1, "train_loss"])
+
+
+def test_free_text_defaults_to_the_cosine_geometry(sequences):
+    X, y = sequences
+    defaults = {k: v for k, v in FAST.items() if not k.startswith("template")}
+    clf = KeystrokeVerifier(**defaults).fit(X, y)
+    assert clf.template_ == "cosine" and clf.input_mean_ is None
+    np.testing.assert_allclose(np.linalg.norm(clf.templates_, axis=1), 1, atol=1e-5)
+    with pytest.raises(ValueError, match="template_input=True needs 2-D"):
+        KeystrokeVerifier(**defaults, template_input=True).fit(X, y)
