@@ -385,10 +385,20 @@ def _first(report, keys, default=None):
     return default
 
 
+def _with_ci(report, keys, fmt):
+    """The value, and its bootstrap interval when the report has one."""
+    text = fmt(_first(report, keys))
+    ci = report.get("ci") or {}
+    bounds = _first(ci, keys)
+    if bounds is None or fmt is not pct:
+        return text
+    return f"{text} [{100 * bounds[0]:.1f}, {100 * bounds[1]:.1f}]"
+
+
 def table(columns, fixed_text):
     """Text table: one row per metric, one column per ``(name, report)``."""
     rows = [
-        (label, [fmt(_first(rep, keys)) for _, rep in columns])
+        (label, [_with_ci(rep, keys, fmt) for _, rep in columns])
         for keys, label, fmt in _metric_rows(fixed_text)
         if any(key in rep for _, rep in columns for key in keys)
     ]
@@ -401,7 +411,10 @@ def table(columns, fixed_text):
         if any(key in rep for _, rep in columns for key in keys):
             rows.append((label, [str(_first(rep, keys, "")) for _, rep in columns]))
     width = max(len(r[0]) for r in rows) + 2
-    colw = [max(12, len(name) + 2) for name, _ in columns]
+    colw = [
+        max(12, len(name) + 2, *(len(values[j]) + 2 for _, values in rows))
+        for j, (name, _) in enumerate(columns)
+    ]
     head = "".ljust(width) + "".join(n.rjust(w) for (n, _), w in zip(columns, colw))
     lines = [head]
     for label, values in rows:

@@ -1,0 +1,428 @@
+"""Template detectors: a fixed geometry of :mod:`skeer._enrol` per detector.
+
+:class:`TemplateDetector` takes the geometry as a parameter; the named
+detectors (:class:`ScaledManhattan`, :class:`Manhattan`, :class:`Euclidean`,
+:class:`Cosine`) fix it. ``_DetectorInputMixin`` holds the input checks shared
+with the per-subject model detectors of :mod:`skeer.baselines._models`.
+Public names are documented (and saved) as ``skeer.baselines.<name>``.
+"""
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    check_array,
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
+
+from .._enrol import check_geometry, make_templates
+from .._validation import check_operating_point, check_positive_int
+from .._verification import VerificationMixin
+
+_FLOATS = (np.float64, np.float32)
+
+
+class _DetectorInputMixin:
+    """Input validation shared by every detector of this module."""
+
+    def _check_X(self, X):
+        """``X`` as a finite float array; its feature count checked once fitted."""
+        if hasattr(self, "n_features_in_"):
+            return validate_data(self, X, reset=False, dtype=_FLOATS)
+        return check_array(X, dtype=_FLOATS, input_name="X")
+
+    def _validate_Xy(self, X, y, *, reset):
+        X, y = validate_data(self, X, y, reset=reset, dtype=_FLOATS)
+        check_classification_targets(y)
+        return X, y
+
+    def _check_targets(self, y, n_samples):
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        check_consistent_length(np.empty(n_samples), y)
+        return y
+
+    def _check_fitted(self):
+        check_is_fitted(self)
+
+
+class TemplateDetector(
+    _DetectorInputMixin, VerificationMixin, ClassifierMixin, BaseEstimator
+):
+    """Nearest-template detector with a fixed (non-learned) geometry.
+
+    ``fit`` enrols every subject of the training data as one template and
+    calibrates ``threshold_`` at ``operating_point`` on the training data
+    itself (open set: per subject, the first ``n_enroll`` samples enrol a
+    calibration template, every later sample is a genuine probe, and each
+    subject's first probe is an impostor probe against every other subject's
+    template). Nothing is learned beyond the templates and the threshold.
+
+    Parameters
+    ----------
+    geometry : {"scaled_manhattan", "manhattan", "euclidean", "cosine"}, \
+            default="scaled_manhattan"
+        How samples become a template and how a probe is scored (see
+        :mod:`skeer._enrol`). With the per-feature mean ``mu`` and mean
+        absolute deviation ``mad`` of a subject's samples, the score of ``x``
+        is ``-sum_j |x_j - mu_j| / mad_j`` (scaled Manhattan),
+        ``-sum_j |x_j - mu_j|`` (Manhattan), ``-sum_j (x_j - mu_j)**2``
+        (Euclidean), or the cosine similarity to the renormalised mean of the
+        L2-normalised samples (cosine).
+    operating_point : "eer" or float in (0, 1), default="eer"
+        Where ``threshold_`` sits: the equal error rate, or a target
+        false-match rate.
+    n_enroll : int, default=5
+        Samples per subject that enrol a calibration template in ``fit``.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Enrolled subjects, sorted.
+    templates_ : ndarray of shape (n_classes, n_features_in_)
+        Template centre of each subject, in ``classes_`` order (unit rows for
+        the cosine geometry); float32 when fitted on float32 ``X``, else
+        float64.
+    template_scales_ : ndarray of shape (n_classes, n_features_in_) or None
+        Per-feature mean absolute deviation of each subject (scaled Manhattan
+        only; floored at float64's epsilon), else None.
+    threshold_ : float
+        Accept a claim when its score is ``>= threshold_``.
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Feature names seen in ``fit``, when ``X`` had string column names.
+
+    See Also
+    --------
+    ScaledManhattan, Manhattan, Euclidean, Cosine : The geometry fixed.
+    skeer.KeystrokeVerifier : The learned verifier with the same API.
+
+    Notes
+    -----
+    The templates in ``templates_`` use all the samples of each subject given
+    to ``fit``; only the threshold comes from the ``n_enroll``-sample
+    calibration templates. When fewer than two subjects have ``n_enroll + 1``
+    samples, ``fit`` warns and calibrates with fewer enrolment samples (one
+    less than the second-largest subject's count); when fewer than two
+    subjects have two samples, it warns and calibrates on the closed-set
+    scores of the training samples against the fitted templates (optimistic).
+    ``enroll`` never moves ``threshold_``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skeer.baselines import TemplateDetector
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat(np.arange(4), 10)
+    >>> X = rng.normal(size=(4, 6))[y] + 0.1 * rng.normal(size=(40, 6))
+    >>> det = TemplateDetector("manhattan").fit(X, y)
+    >>> det.decision_function(X[:2]).shape
+    (2, 4)
+    >>> det.predict(X[::10]).tolist()
+    [0, 1, 2, 3]
+    >>> det.verify(X[:2], [0, 1]).tolist()
+    [True, False]
+    """
+
+    def __init__(
+        self, geometry="scaled_manhattan", *, operating_point="eer", n_enroll=5
+    ):
+        self.geometry = geometry
+        self.operating_point = operating_point
+        self.n_enroll = n_enroll
+
+    # ------------------------------------------------------------------
+    # validation helpers
+    def _geometry(self):
+        return check_geometry(self.geometry, "geometry")
+
+    # ------------------------------------------------------------------
+    # the protocols' hooks (they work unfitted: nothing is learned)
+    def _template_features(self, X):
+        """``X`` validated: the features the geometry works on."""
+        return self._check_X(X)
+
+    @property
+    def _template_geometry(self):
+        return self._geometry()
+
+    # ------------------------------------------------------------------
+    # fitting
+    def fit(self, X, y):
+        """Enrol every subject and calibrate ``threshold_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Feature vectors (e.g. fixed-text timing vectors), finite.
+        y : array-like of shape (n_samples,)
+            Subject of each sample; at least 2 distinct subjects, in the order
+            their samples were recorded (the first ``n_enroll`` of a subject
+            enrol its calibration template).
+
+        Returns
+        -------
+        self : TemplateDetector
+            The fitted detector.
+
+        Raises
+        ------
+        ValueError
+            If a parameter or the input is invalid, or ``y`` has one subject.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skeer.baselines import ScaledManhattan
+        >>> rng = np.random.default_rng(0)
+        >>> y = np.repeat(["ann", "bob", "cy"], 8)
+        >>> X = rng.normal(size=(24, 5))
+        >>> det = ScaledManhattan().fit(X, y)
+        >>> det.classes_.tolist(), det.templates_.shape, det.template_scales_.shape
+        (['ann', 'bob', 'cy'], (3, 5), (3, 5))
+        """
+        geometry = self._geometry()
+        check_operating_point(self.operating_point)
+        check_positive_int(self.n_enroll, "n_enroll")
+        X, y = self._validate_Xy(X, y, reset=True)
+        classes, codes = np.unique(y, return_inverse=True)
+        if len(classes) < 2:
+            raise ValueError(
+                f"y has only {len(classes)} class (a single subject); a detector "
+                "needs at least 2 subjects to calibrate its threshold on impostor "
+                "comparisons."
+            )
+        self._warn_calibration(codes, "training")
+        threshold = self._calibrate(X, codes)
+        self._set_templates(classes, make_templates(X, codes, len(classes), geometry))
+        self.threshold_ = threshold
+        return self
+
+
+def _fixed_geometry(name):
+    def geometry(self):
+        return name
+
+    return property(
+        geometry, doc=f"The template geometry, fixed: ``{name!r}`` (read-only)."
+    )
+
+
+class ScaledManhattan(TemplateDetector):
+    """Scaled Manhattan detector (Killourhy & Maxion's best, DSN 2009).
+
+    A :class:`TemplateDetector` with ``geometry="scaled_manhattan"``: the
+    template of a subject is the per-feature mean ``mu`` and mean absolute
+    deviation ``mad`` of its samples; a probe ``x`` scores
+    ``-sum_j |x_j - mu_j| / mad_j``. On the CMU password data (51 subjects x
+    400 repetitions) Killourhy & Maxion report a mean per-subject EER of 0.096.
+
+    Parameters
+    ----------
+    operating_point : "eer" or float in (0, 1), default="eer"
+        Where ``threshold_`` sits: the equal error rate, or a target
+        false-match rate.
+    n_enroll : int, default=5
+        Samples per subject that enrol a calibration template in ``fit``.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Enrolled subjects, sorted.
+    templates_ : ndarray of shape (n_classes, n_features_in_)
+        Per-feature mean of each subject.
+    template_scales_ : ndarray of shape (n_classes, n_features_in_)
+        Per-feature mean absolute deviation of each subject.
+    threshold_ : float
+        Accept a claim when its score is ``>= threshold_``.
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Feature names seen in ``fit``, when ``X`` had string column names.
+
+    See Also
+    --------
+    TemplateDetector : All methods, and the geometry as a parameter.
+    skeer.protocols.evaluate_fixed_text : The Killourhy & Maxion protocol.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skeer.baselines import ScaledManhattan
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat(np.arange(4), 10)
+    >>> X = rng.normal(size=(4, 6))[y] + 0.1 * rng.normal(size=(40, 6))
+    >>> det = ScaledManhattan().fit(X, y)
+    >>> det.geometry, det.predict(X[::10]).tolist()
+    ('scaled_manhattan', [0, 1, 2, 3])
+    """
+
+    geometry = _fixed_geometry("scaled_manhattan")
+
+    def __init__(self, *, operating_point="eer", n_enroll=5):
+        self.operating_point = operating_point
+        self.n_enroll = n_enroll
+
+
+class Manhattan(TemplateDetector):
+    """Manhattan detector (Killourhy & Maxion, DSN 2009).
+
+    A :class:`TemplateDetector` with ``geometry="manhattan"``: the template is
+    the per-feature mean ``mu``; a probe ``x`` scores ``-sum_j |x_j - mu_j|``.
+    Killourhy & Maxion report a mean per-subject EER of 0.153 on the CMU
+    password data.
+
+    Parameters
+    ----------
+    operating_point : "eer" or float in (0, 1), default="eer"
+        Where ``threshold_`` sits: the equal error rate, or a target
+        false-match rate.
+    n_enroll : int, default=5
+        Samples per subject that enrol a calibration template in ``fit``.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Enrolled subjects, sorted.
+    templates_ : ndarray of shape (n_classes, n_features_in_)
+        Per-feature mean of each subject.
+    template_scales_ : None
+        No scale in this geometry.
+    threshold_ : float
+        Accept a claim when its score is ``>= threshold_``.
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Feature names seen in ``fit``, when ``X`` had string column names.
+
+    See Also
+    --------
+    TemplateDetector : All methods, and the geometry as a parameter.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skeer.baselines import Manhattan
+    >>> X = np.array([[0.0, 0.0], [0.0, 0.2], [1.0, 1.0], [1.0, 1.2]])
+    >>> det = Manhattan(n_enroll=1).fit(X, [0, 0, 1, 1])
+    >>> det.templates_
+    array([[0. , 0.1],
+           [1. , 1.1]])
+    """
+
+    geometry = _fixed_geometry("manhattan")
+
+    def __init__(self, *, operating_point="eer", n_enroll=5):
+        self.operating_point = operating_point
+        self.n_enroll = n_enroll
+
+
+class Euclidean(TemplateDetector):
+    """Euclidean detector (Killourhy & Maxion, DSN 2009).
+
+    A :class:`TemplateDetector` with ``geometry="euclidean"``: the template is
+    the per-feature mean ``mu``; a probe ``x`` scores
+    ``-sum_j (x_j - mu_j)**2``. Killourhy & Maxion report a mean per-subject
+    EER of 0.171 on the CMU password data.
+
+    Parameters
+    ----------
+    operating_point : "eer" or float in (0, 1), default="eer"
+        Where ``threshold_`` sits: the equal error rate, or a target
+        false-match rate.
+    n_enroll : int, default=5
+        Samples per subject that enrol a calibration template in ``fit``.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Enrolled subjects, sorted.
+    templates_ : ndarray of shape (n_classes, n_features_in_)
+        Per-feature mean of each subject.
+    template_scales_ : None
+        No scale in this geometry.
+    threshold_ : float
+        Accept a claim when its score is ``>= threshold_``.
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Feature names seen in ``fit``, when ``X`` had string column names.
+
+    See Also
+    --------
+    TemplateDetector : All methods, and the geometry as a parameter.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skeer.baselines import Euclidean
+    >>> X = np.array([[0.0, 0.0], [0.0, 2.0], [1.0, 1.0], [1.0, 1.2]])
+    >>> Euclidean(n_enroll=1).fit(X, [0, 0, 1, 1]).decision_function([[0.0, 0.0]])
+    array([[-1.  , -2.21]])
+    """
+
+    geometry = _fixed_geometry("euclidean")
+
+    def __init__(self, *, operating_point="eer", n_enroll=5):
+        self.operating_point = operating_point
+        self.n_enroll = n_enroll
+
+
+class Cosine(TemplateDetector):
+    """Cosine-similarity detector.
+
+    A :class:`TemplateDetector` with ``geometry="cosine"``: the template is the
+    renormalised mean of the L2-normalised samples; a probe scores its cosine
+    similarity to it (the geometry of :class:`~skeer.KeystrokeVerifier`'s
+    embeddings). Usually placed after a scaler, as in
+    :func:`make_timing_baseline`.
+
+    Parameters
+    ----------
+    operating_point : "eer" or float in (0, 1), default="eer"
+        Where ``threshold_`` sits: the equal error rate, or a target
+        false-match rate.
+    n_enroll : int, default=5
+        Samples per subject that enrol a calibration template in ``fit``.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Enrolled subjects, sorted.
+    templates_ : ndarray of shape (n_classes, n_features_in_)
+        Unit-norm template of each subject.
+    template_scales_ : None
+        No scale in this geometry.
+    threshold_ : float
+        Accept a claim when its score is ``>= threshold_``.
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Feature names seen in ``fit``, when ``X`` had string column names.
+
+    See Also
+    --------
+    TemplateDetector : All methods, and the geometry as a parameter.
+    make_timing_baseline : Timing statistics + scaler + cosine.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skeer.baselines import Cosine
+    >>> X = np.array([[1.0, 0.0], [2.0, 0.1], [0.0, 1.0], [0.1, 3.0]])
+    >>> det = Cosine(n_enroll=1).fit(X, [0, 0, 1, 1])
+    >>> np.linalg.norm(det.templates_, axis=1).round(6).tolist()
+    [1.0, 1.0]
+    >>> det.predict([[5.0, 1.0]]).tolist()
+    [0]
+    """
+
+    geometry = _fixed_geometry("cosine")
+
+    def __init__(self, *, operating_point="eer", n_enroll=5):
+        self.operating_point = operating_point
+        self.n_enroll = n_enroll
