@@ -80,18 +80,11 @@ class PairBatch:
 
 
 def _indices_mask(indices_tuple, n, m, device):
-    """Boolean (n, m) matrix of the pairs an ``indices_tuple`` lists."""
-    if not isinstance(indices_tuple, (tuple, list)) or len(indices_tuple) not in (3, 4):
-        raise ValueError(
-            "indices_tuple must be pytorch-metric-learning pairs (a1, p, a2, n) "
-            f"or triplets (a, p, n), got {type(indices_tuple).__name__}"
-            + (
-                f" of length {len(indices_tuple)}"
-                if hasattr(indices_tuple, "__len__")
-                else ""
-            )
-            + "."
-        )
+    """Boolean (n, m) matrix of the pairs an ``indices_tuple`` lists.
+
+    ``indices_tuple`` has been checked by the loss's ``forward`` (its form and
+    its index ranges).
+    """
     idx = [torch.as_tensor(t, device=device).long() for t in indices_tuple]
     keep = torch.zeros(n, m, dtype=torch.bool, device=device)
     if len(idx) == 3:

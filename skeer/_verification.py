@@ -1,19 +1,25 @@
-"""The verifier's scoring API over a template geometry, written once.
+"""The verifier's scoring API over a template representation, written once.
 
 :class:`~skeer.KeystrokeVerifier` and the detectors of :mod:`skeer.baselines`
-share it: ``enroll``, ``decision_function``, ``claim_scores``, ``verify``,
-``predict``, ``score``, the calibration of ``threshold_`` and the private pair
-the protocols call (``_make_templates`` / ``_score_templates``). The geometry
-itself (templates, scores, thresholds) lives in :mod:`skeer._enrol`.
+share it: ``enroll``, ``unenroll``, ``decision_function``, ``claim_scores``,
+``verify``, ``predict``, ``score``, the calibration of ``threshold_`` and the
+private pair the protocols call (``_make_templates`` / ``_score_templates``).
 
 A host class provides:
 
-- ``_template_features(X)``: ``X`` validated (feature count, finiteness) and
-  turned into the vectors templates are made of (embeddings for a verifier,
-  ``X`` itself for a detector);
-- ``_template_geometry``: one of :data:`skeer._enrol.GEOMETRIES`;
 - ``_check_targets(y, n_samples)``: ``y`` validated as one identity per sample;
-- ``_check_fitted()``: raises ``NotFittedError`` before ``fit``.
+- ``_check_fitted()``: raises ``NotFittedError`` before ``fit``;
+- for the default template hooks (the geometry of :mod:`skeer._enrol`:
+  :class:`skeer._enrol.Templates` in ``templates_`` / ``template_scales_``),
+  ``_template_features(X)`` (``X`` validated, feature count and finiteness,
+  and turned into the vectors templates are made of: embeddings for a
+  verifier, ``X`` itself for a detector) and ``_template_geometry`` (one of
+  :data:`skeer._enrol.GEOMETRIES`).
+
+A host with another kind of template (e.g. one fitted model per subject)
+overrides the template hooks instead: ``_features``, ``_new_templates``,
+``_templates`` / ``_set_templates``, ``_merge_templates``, ``_keep_templates``,
+``_score_matrix``, ``_score_claims`` and ``_best_templates``.
 
 Nothing here imports torch.
 """
@@ -26,10 +32,38 @@ from . import _enrol
 from .metrics import equal_error_rate
 
 
+class _HookJudge:
+    """Enrols and scores rows of features ``F`` through a host's template hooks
+    (the judge interface of :func:`skeer._enrol.open_set_scores`)."""
+
+    def __init__(self, host, F):
+        self.host, self.F = host, F
+
+    def rows(self, rows):
+        """Nothing to precompute."""
+
+    def templates(self, rows, codes, n_codes):
+        return self.host._new_templates(self.F[rows], codes, n_codes)
+
+    def claims(self, rows, templates, cols):
+        return self.host._score_claims(self.F[rows], templates, cols)
+
+    def matrix(self, rows, templates):
+        return self.host._score_matrix(self.F[rows], templates)
+
+
 class VerificationMixin:
     """Enrolment, scoring and calibration of a template-based verifier."""
 
-    # -- templates
+    # -- template hooks (defaults: the geometry of skeer._enrol)
+    def _features(self, X):
+        """``X`` validated and turned into what templates are made of."""
+        return self._template_features(X)
+
+    def _new_templates(self, F, codes, n_codes):
+        """Templates of subjects ``0..n_codes-1`` from rows of features ``F``."""
+        return _enrol.make_templates(F, codes, n_codes, self._template_geometry)
+
     def _templates(self):
         return _enrol.Templates(
             self.templates_, getattr(self, "template_scales_", None)
@@ -40,22 +74,41 @@ class VerificationMixin:
         self.templates_ = templates.center
         self.template_scales_ = templates.scale
 
+    def _merge_templates(self, classes, templates, new_classes, new_templates):
+        """``(classes, templates)`` of both enrolments; ``new_classes`` replace."""
+        return _enrol.merge_templates(classes, templates, new_classes, new_templates)
+
+    def _keep_templates(self, templates, keep):
+        """The templates where the boolean mask ``keep`` is True."""
+        scale = None if templates.scale is None else templates.scale[keep]
+        return _enrol.Templates(templates.center[keep], scale)
+
+    def _score_matrix(self, F, templates):
+        """Scores of every row of ``F`` against every template."""
+        return _enrol.score_matrix(F, templates, self._template_geometry)
+
+    def _score_claims(self, F, templates, cols):
+        """Score of each row of ``F`` against template ``cols[i]``."""
+        return _enrol.score_claims(F, templates, cols, self._template_geometry)
+
+    def _best_templates(self, F, templates):
+        """Index of the most similar template of each row of ``F``."""
+        return _enrol.best_templates(F, templates, self._template_geometry)
+
     def _claimed_columns(self, claimed, n):
         return _enrol.claimed_columns(self.classes_, claimed, n)
 
     # -- the protocols' hooks
     def _make_templates(self, X, codes, n_codes):
         """Templates of subjects ``0..n_codes-1`` from rows of ``X``."""
-        return _enrol.make_templates(
-            self._template_features(X), codes, n_codes, self._template_geometry
-        )
+        return self._new_templates(self._features(X), codes, n_codes)
 
     def _score_templates(self, X, templates, cols=None):
         """Score matrix of ``X`` against ``templates``, or one score per row."""
-        F = self._template_features(X)
+        F = self._features(X)
         if cols is None:
-            return _enrol.score_matrix(F, templates, self._template_geometry)
-        return _enrol.score_claims(F, templates, cols, self._template_geometry)
+            return self._score_matrix(F, templates)
+        return self._score_claims(F, templates, cols)
 
     # -- calibration
     def _calibration_n_enroll(self, codes):
@@ -80,8 +133,7 @@ class VerificationMixin:
         if n_enroll is None:
             return None, None
         split = _enrol.open_set_split(codes, n_enroll, None)
-        judge = _enrol.FeatureJudge(F, self._template_geometry)
-        genuine, S = _enrol.open_set_scores(judge, split)
+        genuine, S = _enrol.open_set_scores(_HookJudge(self, F), split)
         impostor = _enrol.impostor_scores(S)
         y_true = np.r_[np.ones(len(genuine), np.int8), np.zeros(len(impostor), np.int8)]
         return y_true, np.r_[genuine, impostor]
@@ -123,10 +175,7 @@ class VerificationMixin:
         if y_true is None:
             _, codes = np.unique(codes, return_inverse=True)
             n = int(codes.max()) + 1
-            geometry = self._template_geometry
-            S = _enrol.score_matrix(
-                F, _enrol.make_templates(F, codes, n, geometry), geometry
-            )
+            S = self._score_matrix(F, self._new_templates(F, codes, n))
             y = np.zeros(S.shape, np.int8)
             y[np.arange(len(S)), codes] = 1
             y_true, scores = y.ravel(), S.ravel()
@@ -136,8 +185,9 @@ class VerificationMixin:
     def enroll(self, X, y, *, reset=False):
         """Add or replace subject templates without training.
 
-        Each subject in ``y`` gets a template from its samples in the
-        estimator's template geometry; a subject already enrolled is replaced;
+        Each subject in ``y`` gets a template from its samples (in the
+        estimator's template geometry, or a model of its own for the
+        per-subject-model detectors); a subject already enrolled is replaced;
         every other enrolled subject is kept unless ``reset=True``.
         ``threshold_`` is unchanged.
 
@@ -156,8 +206,8 @@ class VerificationMixin:
         Returns
         -------
         self : object
-            With ``classes_`` (sorted), ``templates_`` and ``template_scales_``
-            updated.
+            With ``classes_`` (sorted) and ``templates_`` (and
+            ``template_scales_``, where the estimator has it) updated.
 
         Examples
         --------
@@ -173,14 +223,14 @@ class VerificationMixin:
         self._check_fitted()
         if not isinstance(reset, (bool, np.bool_)):
             raise ValueError(f"reset must be True or False, got {reset!r}.")
-        F = self._template_features(X)
+        F = self._features(X)
         y = self._check_targets(y, len(F))
         new_classes, codes = np.unique(y, return_inverse=True)
-        new = _enrol.make_templates(F, codes, len(new_classes), self._template_geometry)
+        new = self._new_templates(F, codes, len(new_classes))
         if reset:
             self._set_templates(new_classes, new)
             return self
-        classes, merged = _enrol.merge_templates(
+        classes, merged = self._merge_templates(
             self.classes_, self._templates(), new_classes, new
         )
         self._set_templates(classes, merged)
@@ -198,7 +248,8 @@ class VerificationMixin:
         Returns
         -------
         self : object
-            With ``classes_``, ``templates_`` and ``template_scales_`` updated.
+            With ``classes_`` and ``templates_`` (and ``template_scales_``,
+            where the estimator has it) updated.
 
         Examples
         --------
@@ -214,12 +265,8 @@ class VerificationMixin:
         cols = self._claimed_columns(ids, len(ids))
         keep = np.ones(len(self.classes_), dtype=bool)
         keep[cols] = False
-        t = self._templates()
         self._set_templates(
-            self.classes_[keep],
-            _enrol.Templates(
-                t.center[keep], None if t.scale is None else t.scale[keep]
-            ),
+            self.classes_[keep], self._keep_templates(self._templates(), keep)
         )
         return self
 
@@ -247,9 +294,7 @@ class VerificationMixin:
         array([[-0.1, -2.1]])
         """
         self._check_fitted()
-        return _enrol.score_matrix(
-            self._template_features(X), self._templates(), self._template_geometry
-        )
+        return self._score_matrix(self._features(X), self._templates())
 
     def claim_scores(self, X, claimed):
         """Similarity of each sample to the template of the subject it claims.
@@ -276,9 +321,9 @@ class VerificationMixin:
         array([-2.1, -0.1])
         """
         self._check_fitted()
-        F = self._template_features(X)
+        F = self._features(X)
         cols = self._claimed_columns(claimed, len(F))
-        return _enrol.score_claims(F, self._templates(), cols, self._template_geometry)
+        return self._score_claims(F, self._templates(), cols)
 
     def verify(self, X, claimed):
         """Accept or reject identity claims at ``threshold_``.
@@ -329,9 +374,7 @@ class VerificationMixin:
         array(['b'], dtype='<U1')
         """
         self._check_fitted()
-        best = _enrol.best_templates(
-            self._template_features(X), self._templates(), self._template_geometry
-        )
+        best = self._best_templates(self._features(X), self._templates())
         return self.classes_[best]
 
     def score(self, X, y, sample_weight=None):
@@ -369,8 +412,8 @@ class VerificationMixin:
                 "sample_weight is not supported by score: every comparison counts once."
             )
         self._check_fitted()
-        F = self._template_features(X)
+        F = self._features(X)
         y = self._check_targets(y, len(F))
         self._claimed_columns(y, len(F))
-        scores = _enrol.score_matrix(F, self._templates(), self._template_geometry)
+        scores = self._score_matrix(F, self._templates())
         return -float(equal_error_rate(y, scores, labels=self.classes_))

@@ -285,7 +285,7 @@ def export_onnx(estimator, path, *, example_input=None, opset=None):
     >>> import json
     >>> meta = json.loads(sidecar.read_text())
     >>> meta["template"], meta["input"]["shape"], len(meta["templates"])
-    ('cosine', ['batch', 5], 4)
+    ('scaled_manhattan', ['batch', 5], 4)
     >>> [step["class"] for step in meta["preprocessing"]["in_graph"]]
     ['sklearn.preprocessing.StandardScaler']
     """

@@ -16,30 +16,9 @@ from sklearn.covariance import empirical_covariance, ledoit_wolf, shrunk_covaria
 from sklearn.svm import OneClassSVM
 
 from .. import _enrol
-from .._validation import check_operating_point, check_positive_int, check_real
+from .._validation import check_real
 from .._verification import VerificationMixin
-from ..metrics import equal_error_rate
 from ._template import _DetectorInputMixin
-
-
-class _ModelJudge:
-    """Enrols and scores rows of validated ``X`` with a detector's own models
-    (the judge interface of :func:`skeer._enrol.open_set_scores`)."""
-
-    def __init__(self, detector, X):
-        self.detector, self.X = detector, X
-
-    def rows(self, rows):
-        """Nothing to precompute."""
-
-    def templates(self, rows, codes, n_codes):
-        return self.detector._subject_models(self.X[rows], codes, n_codes)
-
-    def claims(self, rows, templates, cols):
-        return self.detector._subject_scores(self.X[rows], templates, cols)
-
-    def matrix(self, rows, templates):
-        return self.detector._subject_scores(self.X[rows], templates)
 
 
 class _SubjectModelDetector(
@@ -52,7 +31,10 @@ class _SubjectModelDetector(
     ``_score_subject(model, X)`` (one similarity per row of ``X``). Templates
     (``templates_``, and what the protocols' hook ``_make_templates``
     returns) are lists of such models, one per subject; the protocols only
-    pass them back to ``_score_templates``.
+    pass them back to ``_score_templates``. The public API (``enroll``,
+    ``decision_function``, ``verify``, ...) and the calibration are
+    :class:`~skeer._verification.VerificationMixin`'s, through its template
+    hooks overridden here.
     """
 
     # -- what a subclass defines
@@ -65,25 +47,13 @@ class _SubjectModelDetector(
     def _score_subject(self, model, X):  # pragma: no cover
         raise NotImplementedError
 
-    # -- templates: a list of per-subject models
-    def _templates(self):
-        return self.templates_
+    # -- VerificationMixin's template hooks, over a list of per-subject models
+    def _features(self, X):
+        return self._check_X(X)
 
-    def _set_templates(self, classes, templates):
-        self.classes_ = classes
-        self.templates_ = list(templates)
-
-    def _make_templates(self, X, codes, n_codes):
-        """One model per subject ``0..n_codes-1`` from its rows of ``X``."""
+    def _new_templates(self, F, codes, n_codes):
+        """One model per subject ``0..n_codes-1`` from its rows of ``F``."""
         self._check_params()
-        return self._subject_models(self._check_X(X), codes, n_codes)
-
-    def _score_templates(self, X, templates, cols=None):
-        """Score matrix of ``X`` against ``templates``, or one score per row."""
-        return self._subject_scores(self._check_X(X), templates, cols)
-
-    def _subject_models(self, X, codes, n_codes):
-        """``_make_templates`` on validated ``X``."""
         codes = np.asarray(codes, dtype=np.intp)
         counts = np.bincount(codes, minlength=n_codes)
         if (counts == 0).any():
@@ -91,42 +61,48 @@ class _SubjectModelDetector(
         order = np.argsort(codes, kind="stable")
         bounds = np.concatenate(([0], np.cumsum(counts)))
         return [
-            self._fit_subject(X[order[bounds[k] : bounds[k + 1]]])
+            self._fit_subject(F[order[bounds[k] : bounds[k + 1]]])
             for k in range(n_codes)
         ]
 
-    def _subject_scores(self, X, templates, cols=None):
-        """``_score_templates`` on validated ``X``."""
-        if cols is None:
-            out = np.empty((len(X), len(templates)))
-            for k, model in enumerate(templates):
-                out[:, k] = self._score_subject(model, X)
-            return out
-        cols = np.asarray(cols, dtype=np.intp)
-        out = np.empty(len(X))
-        for k in np.unique(cols):
-            rows = np.flatnonzero(cols == k)
-            out[rows] = self._score_subject(templates[k], X[rows])
+    def _templates(self):
+        return self.templates_
+
+    def _set_templates(self, classes, templates):
+        self.classes_ = classes
+        self.templates_ = list(templates)
+
+    def _merge_templates(self, classes, templates, new_classes, new_templates):
+        # merge positions with _enrol's rules (replacement, identity kinds)
+        n_old, n_new = len(classes), len(new_templates)
+        classes, merged = _enrol.merge_templates(
+            classes,
+            (np.arange(n_old, dtype=np.float64)[:, None],),
+            new_classes,
+            (np.arange(n_old, n_old + n_new, dtype=np.float64)[:, None],),
+        )
+        pool = list(templates) + list(new_templates)
+        return classes, [pool[int(i)] for i in merged.center[:, 0]]
+
+    def _keep_templates(self, templates, keep):
+        return [m for m, k in zip(templates, keep) if k]
+
+    def _score_matrix(self, F, templates):
+        out = np.empty((len(F), len(templates)))
+        for k, model in enumerate(templates):
+            out[:, k] = self._score_subject(model, F)
         return out
 
-    # -- calibration (the open-set protocol of TemplateDetector)
-    def _calibrate(self, X, codes):
-        """``threshold_`` at ``operating_point`` on validated training data."""
-        n_enroll = self._calibration_n_enroll(codes)
-        if n_enroll is None:  # closed set on the training data (optimistic)
-            _, codes = np.unique(codes, return_inverse=True)
-            n = int(codes.max()) + 1
-            S = self._subject_scores(X, self._subject_models(X, codes, n))
-            y = np.zeros(S.shape, np.int8)
-            y[np.arange(len(S)), codes] = 1
-            return _enrol.threshold_at(y.ravel(), S.ravel(), self.operating_point)
-        split = _enrol.open_set_split(codes, n_enroll, None)
-        genuine, S = _enrol.open_set_scores(_ModelJudge(self, X), split)
-        impostor = _enrol.impostor_scores(S)
-        y_true = np.r_[np.ones(len(genuine), np.int8), np.zeros(len(impostor), np.int8)]
-        return _enrol.threshold_at(
-            y_true, np.r_[genuine, impostor], self.operating_point
-        )
+    def _score_claims(self, F, templates, cols):
+        cols = np.asarray(cols, dtype=np.intp)
+        out = np.empty(len(F))
+        for k in np.unique(cols):
+            rows = np.flatnonzero(cols == k)
+            out[rows] = self._score_subject(templates[k], F[rows])
+        return out
+
+    def _best_templates(self, F, templates):
+        return np.argmax(self._score_matrix(F, templates), axis=1)
 
     # -- fitting
     def fit(self, X, y):
@@ -162,225 +138,7 @@ class _SubjectModelDetector(
         (['ann', 'bob', 'cy'], 3)
         """
         self._check_params()
-        check_operating_point(self.operating_point)
-        check_positive_int(self.n_enroll, "n_enroll")
-        X, y = self._validate_Xy(X, y, reset=True)
-        classes, codes = np.unique(y, return_inverse=True)
-        if len(classes) < 2:
-            raise ValueError(
-                f"y has only {len(classes)} class (a single subject); a detector "
-                "needs at least 2 subjects to calibrate its threshold on impostor "
-                "comparisons."
-            )
-        self._warn_calibration(codes, "training")
-        threshold = self._calibrate(X, codes)
-        self._set_templates(classes, self._subject_models(X, codes, len(classes)))
-        self.threshold_ = threshold
-        return self
-
-    # -- the public API (VerificationMixin's, over per-subject models)
-    def enroll(self, X, y, *, reset=False):
-        """Add or replace subjects' models without refitting the others.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input as in ``fit``.
-        y : array-like of shape (n_samples,)
-            Subject of each sample; identities of the kind already enrolled.
-        reset : bool, default=False
-            Drop every enrolled subject first.
-
-        Returns
-        -------
-        self : object
-            With ``classes_`` (sorted) and ``templates_`` updated;
-            ``threshold_`` is unchanged.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from skeer.baselines import MahalanobisNearestNeighbor
-        >>> rng = np.random.default_rng(0)
-        >>> X, y = rng.normal(size=(24, 4)), np.repeat([0, 1, 2], 8)
-        >>> det = MahalanobisNearestNeighbor().fit(X, y)
-        >>> det.enroll(rng.normal(size=(5, 4)), [7] * 5).classes_.tolist()
-        [0, 1, 2, 7]
-        """
-        self._check_fitted()
-        if not isinstance(reset, (bool, np.bool_)):
-            raise ValueError(f"reset must be True or False, got {reset!r}.")
-        X = self._check_X(X)
-        y = self._check_targets(y, len(X))
-        new_classes, codes = np.unique(y, return_inverse=True)
-        self._check_params()
-        new = self._subject_models(X, codes, len(new_classes))
-        if reset:
-            self._set_templates(new_classes, new)
-            return self
-        # merge positions with _enrol's rules (replacement, identity kinds)
-        n_old = len(self.classes_)
-        classes, merged = _enrol.merge_templates(
-            self.classes_,
-            (np.arange(n_old, dtype=np.float64)[:, None],),
-            new_classes,
-            (np.arange(n_old, n_old + len(new), dtype=np.float64)[:, None],),
-        )
-        pool = list(self.templates_) + list(new)
-        self._set_templates(classes, [pool[int(i)] for i in merged.center[:, 0]])
-        return self
-
-    def unenroll(self, ids):
-        """Remove enrolled subjects.
-
-        Parameters
-        ----------
-        ids : array-like or scalar
-            Enrolled identities to remove; one that is not enrolled is an
-            error (nothing is removed then).
-
-        Returns
-        -------
-        self : object
-            With ``classes_`` and ``templates_`` updated.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from skeer.baselines import OneClassSVMDetector
-        >>> rng = np.random.default_rng(0)
-        >>> det = OneClassSVMDetector().fit(
-        ...     rng.normal(size=(24, 4)), np.repeat([0, 1, 2], 8))
-        >>> det.unenroll(1).classes_.tolist()
-        [0, 2]
-        """
-        self._check_fitted()
-        ids = np.atleast_1d(np.asarray(ids))
-        cols = self._claimed_columns(ids, len(ids))
-        keep = np.ones(len(self.classes_), dtype=bool)
-        keep[cols] = False
-        self._set_templates(
-            self.classes_[keep], [m for m, k in zip(self.templates_, keep) if k]
-        )
-        return self
-
-    def decision_function(self, X):
-        """Similarity of each sample to each enrolled subject.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input as in ``fit``.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples, n_classes_)
-            float64, columns in ``classes_`` order; higher means more likely
-            the same person.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from skeer.baselines import MahalanobisNearestNeighbor
-        >>> X = np.array([[0.0, 0.0], [0.0, 0.2], [1.0, 1.0], [1.0, 1.2]])
-        >>> det = MahalanobisNearestNeighbor(n_enroll=1).fit(X, [0, 0, 1, 1])
-        >>> det.decision_function(X[:1]).shape
-        (1, 2)
-        """
-        self._check_fitted()
-        return self._score_templates(X, self.templates_)
-
-    def claim_scores(self, X, claimed):
-        """Similarity of each sample to the model of the subject it claims.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input as in ``fit``.
-        claimed : array-like of shape (n_samples,) or scalar
-            The subject each sample claims to be; must be enrolled.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,)
-            The claimed column of :meth:`decision_function`.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from skeer.baselines import OneClassSVMDetector
-        >>> X = np.array([[0.0, 0.0], [0.0, 0.2], [1.0, 1.0], [1.0, 1.2]])
-        >>> det = OneClassSVMDetector(n_enroll=1).fit(X, [0, 0, 1, 1])
-        >>> bool(det.claim_scores(X[:1], 0)[0] > det.claim_scores(X[:1], 1)[0])
-        True
-        """
-        self._check_fitted()
-        X = self._check_X(X)
-        cols = self._claimed_columns(claimed, len(X))
-        return self._subject_scores(X, self.templates_, cols)
-
-    def predict(self, X):
-        """Subject of the most similar model.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input as in ``fit``.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-            Subjects from ``classes_``.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from skeer.baselines import MahalanobisNearestNeighbor
-        >>> X = np.array([[0.0, 0.0], [0.0, 0.2], [1.0, 1.0], [1.0, 1.2]])
-        >>> det = MahalanobisNearestNeighbor(n_enroll=1).fit(X, ["a", "a", "b", "b"])
-        >>> det.predict([[0.9, 1.1]]).tolist()
-        ['b']
-        """
-        scores = self.decision_function(X)
-        return self.classes_[np.argmax(scores, axis=1)]
-
-    def score(self, X, y, sample_weight=None):
-        """Negative closed-set equal error rate (greater is better).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input as in ``fit``.
-        y : array-like of shape (n_samples,)
-            Subjects, all enrolled.
-        sample_weight : None
-            Not supported; must be None.
-
-        Returns
-        -------
-        score : float
-            ``-equal_error_rate(y, decision_function(X), labels=classes_)``.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from skeer.baselines import OneClassSVMDetector
-        >>> rng = np.random.default_rng(0)
-        >>> y = np.repeat(np.arange(4), 10)
-        >>> X = rng.normal(size=(4, 6))[y] + 0.1 * rng.normal(size=(40, 6))
-        >>> OneClassSVMDetector().fit(X, y).score(X, y)
-        -0.0
-        """
-        if sample_weight is not None:
-            raise ValueError(
-                "sample_weight is not supported by score: every comparison counts once."
-            )
-        self._check_fitted()
-        X = self._check_X(X)
-        y = self._check_targets(y, len(X))
-        self._claimed_columns(y, len(X))
-        S = self._subject_scores(X, self.templates_)
-        return -float(equal_error_rate(y, S, labels=self.classes_))
+        return self._fit_detector(X, y)
 
 
 class _MahalanobisTemplate(NamedTuple):

@@ -18,7 +18,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from .._enrol import check_geometry, make_templates
+from .._enrol import check_geometry
 from .._validation import check_operating_point, check_positive_int
 from .._verification import VerificationMixin
 
@@ -26,7 +26,8 @@ _FLOATS = (np.float64, np.float32)
 
 
 class _DetectorInputMixin:
-    """Input validation shared by every detector of this module."""
+    """Input validation and ``fit`` shared by every detector (over
+    :class:`~skeer._verification.VerificationMixin`'s template hooks)."""
 
     def _check_X(self, X):
         """``X`` as a finite float array; its feature count checked once fitted."""
@@ -47,6 +48,25 @@ class _DetectorInputMixin:
 
     def _check_fitted(self):
         check_is_fitted(self)
+
+    def _fit_detector(self, X, y):
+        """``fit`` once the detector's own parameters are checked: enrol every
+        subject of ``(X, y)`` and calibrate ``threshold_`` on it."""
+        check_operating_point(self.operating_point)
+        check_positive_int(self.n_enroll, "n_enroll")
+        X, y = self._validate_Xy(X, y, reset=True)
+        classes, codes = np.unique(y, return_inverse=True)
+        if len(classes) < 2:
+            raise ValueError(
+                f"y has only {len(classes)} class (a single subject); a detector "
+                "needs at least 2 subjects to calibrate its threshold on impostor "
+                "comparisons."
+            )
+        self._warn_calibration(codes, "training")
+        threshold = self._calibrate(X, codes)
+        self._set_templates(classes, self._new_templates(X, codes, len(classes)))
+        self.threshold_ = threshold
+        return self
 
 
 class TemplateDetector(
@@ -185,22 +205,8 @@ class TemplateDetector(
         >>> det.classes_.tolist(), det.templates_.shape, det.template_scales_.shape
         (['ann', 'bob', 'cy'], (3, 5), (3, 5))
         """
-        geometry = self._geometry()
-        check_operating_point(self.operating_point)
-        check_positive_int(self.n_enroll, "n_enroll")
-        X, y = self._validate_Xy(X, y, reset=True)
-        classes, codes = np.unique(y, return_inverse=True)
-        if len(classes) < 2:
-            raise ValueError(
-                f"y has only {len(classes)} class (a single subject); a detector "
-                "needs at least 2 subjects to calibrate its threshold on impostor "
-                "comparisons."
-            )
-        self._warn_calibration(codes, "training")
-        threshold = self._calibrate(X, codes)
-        self._set_templates(classes, make_templates(X, codes, len(classes), geometry))
-        self.threshold_ = threshold
-        return self
+        self._geometry()
+        return self._fit_detector(X, y)
 
 
 def _fixed_geometry(name):
