@@ -113,3 +113,28 @@ class IdentitySplit:
         if not is_valid.any():
             return train, None
         return train, ArrayDataset(X[is_valid], y[is_valid], balanced=True)
+
+
+def as_array_dataset(dataset, *, balanced=False):
+    """An :class:`ArrayDataset` of ``dataset`` (None stays None).
+
+    An ArrayDataset is returned as is; a ``torch.utils.data.Subset`` of one
+    (what skorch's ``ValidSplit`` returns) becomes the ArrayDataset of its rows,
+    marked ``balanced`` for held-out data. Anything else is refused: the
+    verifier's batches need the identities (``dataset.y``).
+    """
+    if dataset is None or isinstance(dataset, ArrayDataset):
+        return dataset
+    base, rows = dataset, None
+    while isinstance(base, torch.utils.data.Subset):
+        idx = np.asarray(base.indices)
+        rows = idx if rows is None else idx[rows]
+        base = base.dataset
+    if not isinstance(base, ArrayDataset) or base.y is None:
+        raise TypeError(
+            "train_split must return skeer's in-memory datasets (or torch Subsets "
+            f"of them, as skorch's ValidSplit does), got {type(dataset).__name__}."
+        )
+    return ArrayDataset(
+        np.ascontiguousarray(base.X[rows]), base.y[rows], balanced=balanced
+    )

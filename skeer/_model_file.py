@@ -26,6 +26,7 @@ import numbers
 import numpy as np
 import torch
 
+from . import _enrol
 from . import networks as _networks
 from ._model_codec import InvalidFile
 from ._validation import is_integer
@@ -216,6 +217,7 @@ def check_verifier_state(net):
     if dim is not None and (not is_integer(dim) or dim < 1):
         raise InvalidFile(f"embedding_dim_ is {dim!r}, not a positive integer")
     _check_input_standardization(net)
+    _check_template_params(net)
     _check_templates(net, net._template_geometry)
 
 
@@ -384,3 +386,29 @@ def check_network_output(net):
     dim = getattr(net, "embedding_dim_", None)
     if dim is not None and dim != d:
         raise InvalidFile(f"embedding_dim_ is {dim} but the network embeds into ({d},)")
+
+
+def _check_template_params(net):
+    """``template_`` and the input part of the templates agree with the params."""
+    fitted = getattr(net, "template_", None)
+    if fitted is None:  # a file from before template_ (always cosine)
+        return
+    if not isinstance(fitted, str) or fitted not in _enrol.GEOMETRIES:
+        raise InvalidFile(f"the template geometry is {fitted!r}, not a known one")
+    try:
+        expected, with_input = _enrol.resolve_template(
+            net.template, net.template_input, net.input_ndim_
+        )
+    except (TypeError, ValueError) as exc:
+        raise InvalidFile(f"its template parameters are invalid ({exc})") from None
+    if fitted != expected:
+        raise InvalidFile(
+            f"template_ is {fitted!r} but template={net.template!r} gives "
+            f"{expected!r} for {net.input_ndim_}-D input"
+        )
+    if with_input != (getattr(net, "input_mean_", None) is not None):
+        raise InvalidFile(
+            f"template_input={net.template_input!r} "
+            + ("needs" if with_input else "excludes")
+            + " the input standardisation (input_mean_)"
+        )

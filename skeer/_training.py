@@ -26,7 +26,7 @@ from torch.utils.data import Dataset
 
 from . import networks as _networks
 from ._callbacks import DivergenceCheck, TolerantEarlyStopping, ValidationEER
-from ._data import ArrayDataset, IdentitySplit, collate_batch
+from ._data import ArrayDataset, IdentitySplit, as_array_dataset, collate_batch
 from .sampler import IdentityBatchSampler
 
 
@@ -163,7 +163,10 @@ class TrainingMixin:
         dataset = self.get_dataset(X, y)
         if y is None:
             y = getattr(dataset, "y", None)
-        return self._train_split()(dataset, y, **fit_params)
+        train, valid = self._train_split()(dataset, y, **fit_params)
+        # skorch's own splits (ValidSplit) return Subsets: identity-balanced
+        # batches and the held-out EER need the arrays
+        return as_array_dataset(train), as_array_dataset(valid, balanced=True)
 
     def _pin_memory(self):
         return self._device_type() == "cuda"

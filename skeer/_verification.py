@@ -61,8 +61,18 @@ class VerificationMixin:
         return self._template_features(X)
 
     def _new_templates(self, F, codes, n_codes):
-        """Templates of subjects ``0..n_codes-1`` from rows of features ``F``."""
-        return _enrol.make_templates(F, codes, n_codes, self._template_geometry)
+        """Templates of subjects ``0..n_codes-1`` from rows of features ``F``.
+
+        A subject enrolled alone from one sample borrows the mean spread of the
+        subjects already enrolled (scaled Manhattan).
+        """
+        scales = getattr(self, "template_scales_", None)
+        fallback = None
+        if scales is not None and len(scales) and scales.shape[1] == F.shape[1]:
+            fallback = scales.mean(axis=0)
+        return _enrol.make_templates(
+            F, codes, n_codes, self._template_geometry, fallback_scale=fallback
+        )
 
     def _templates(self):
         return _enrol.Templates(
@@ -97,6 +107,11 @@ class VerificationMixin:
 
     def _claimed_columns(self, claimed, n):
         return _enrol.claimed_columns(self.classes_, claimed, n)
+
+    def _check_enrolled(self):
+        self._check_fitted()
+        if len(self.classes_) == 0:
+            raise ValueError("No subject is enrolled: enroll some first.")
 
     # -- the protocols' hooks
     def _make_templates(self, X, codes, n_codes):
@@ -293,7 +308,7 @@ class VerificationMixin:
         >>> Manhattan(n_enroll=1).fit(X, [0, 0, 1, 1]).decision_function(X[:1])
         array([[-0.1, -2.1]])
         """
-        self._check_fitted()
+        self._check_enrolled()
         return self._score_matrix(self._features(X), self._templates())
 
     def claim_scores(self, X, claimed):
@@ -373,7 +388,7 @@ class VerificationMixin:
         >>> Euclidean(n_enroll=1).fit(X, ["a", "a", "b", "b"]).predict([[0.9, 1.1]])
         array(['b'], dtype='<U1')
         """
-        self._check_fitted()
+        self._check_enrolled()
         best = self._best_templates(self._features(X), self._templates())
         return self.classes_[best]
 

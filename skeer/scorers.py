@@ -205,6 +205,7 @@ class _OpenSetScorer:
             n_enroll=self.n_enroll,
             n_probe=self.n_probe,
             fmr_levels=levels,
+            n_bootstraps=0,  # a scorer returns one number: no intervals
         )
         if self.metric == "auc":
             return report["auc"]

@@ -28,26 +28,6 @@ from .losses import EERLoss
 __all__ = ["KeystrokeVerifier", "TrainingDivergedError"]
 
 
-def _resolve_template(template, template_input, ndim):
-    """``(geometry, with_input)`` of the parameters for ``ndim``-D input.
-
-    On fixed text (GREYC-NISLAB, 5 subject folds x 5 passphrases x 3 seeds)
-    scaled Manhattan over [embedding, standardised input] had a mean subject
-    EER of 0.115 against 0.136 for Killourhy & Maxion's scaled Manhattan and
-    0.150 for the cosine embedding; free text keeps the cosine geometry.
-    """
-    if template == "auto":
-        template = "scaled_manhattan" if ndim == 2 else "cosine"
-    if isinstance(template_input, str) and template_input == "auto":
-        template_input = ndim == 2
-    elif template_input and ndim != 2:
-        raise ValueError(
-            "template_input=True needs 2-D fixed-text input; X is "
-            f"{ndim}-D (free-text sequences)."
-        )
-    return template, bool(template_input)
-
-
 class KeystrokeVerifier(
     VerificationMixin, TrainingMixin, ClassifierMixin, TransformerMixin, NeuralNet
 ):
@@ -60,11 +40,13 @@ class KeystrokeVerifier(
     calibrates a decision threshold at ``operating_point`` on identities held
     out from training.
 
-    Geometry: embeddings are L2-normalised; the loss sees Euclidean distances
-    between normalised embeddings, and every score is the cosine similarity
-    ``1 - d**2 / 2`` between a sample's embedding and a template (the
-    renormalised mean of an identity's enrolled embeddings). Training and
-    scoring therefore rank pairs identically.
+    Geometry: embeddings are L2-normalised and the loss sees Euclidean
+    distances between them. With the cosine template (the default for free
+    text) every score is the cosine similarity ``1 - d**2 / 2`` between a
+    sample's embedding and a template (the renormalised mean of a subject's
+    enrolled embeddings), so training and scoring rank pairs identically. For
+    fixed text the default template is scaled Manhattan over [embedding,
+    standardised input] (see ``template``), which keeps each enrolee's spread.
 
     Parameters
     ----------
@@ -129,9 +111,9 @@ class KeystrokeVerifier(
         ``enroll``, ``decision_function``, ``claim_scores``, ``valid_eer``,
         ``threshold_`` and the protocols all use it.
     template_input : bool or "auto", default="auto"
-        ``"auto"``: True for fixed-text vectors (2-D input), False for
-        free-text sequences. Fixed text (2-D input) only: make templates of the
-        embedding
+        ``"auto"``: True when the resolved geometry is ``"scaled_manhattan"``
+        on fixed-text vectors (2-D input; so with ``template="auto"``), else
+        False. Fixed text (2-D input) only: make templates of the embedding
         concatenated with the input vector, standardised by the training
         data's mean and SD (``input_mean_``, ``input_scale_``). With the
         per-dimension ``"scaled_manhattan"`` geometry this keeps each
@@ -170,8 +152,10 @@ class KeystrokeVerifier(
     classes_ : ndarray of shape (n_classes,)
         Enrolled identities, sorted.
     templates_ : ndarray of shape (n_classes, d)
-        One template per enrolled identity: its renormalised mean embedding
-        (``template="cosine"``) or its mean embedding.
+        One template per enrolled subject: its renormalised mean embedding
+        (cosine) or its mean (the other geometries), of the embedding — or of
+        [embedding, standardised input] (``d = embedding_dim_ +
+        n_features_in_``) when the input is part of the templates.
     input_mean_, input_scale_ : ndarray of shape (n_features_in_,) or None
         The training input's mean and SD (``template_input=True``), else None.
     template_ : str
@@ -410,7 +394,7 @@ class KeystrokeVerifier(
             )
         # the template geometry and features are fixed before training:
         # valid_eer uses them
-        self.template_, with_input = _resolve_template(
+        self.template_, with_input = _enrol.resolve_template(
             self.template, self.template_input, X.ndim
         )
         self.input_mean_ = self.input_scale_ = None
@@ -436,7 +420,8 @@ class KeystrokeVerifier(
                 raise
             except (ValueError, RuntimeError) as exc:
                 text = str(exc)
-                if not any(k in text for k in ("NaN", "inf", "overflow")):
+                markers = ("contain NaN or inf", "to type float without overflow")
+                if not any(k in text for k in markers):
                     raise
                 raise TrainingDivergedError(
                     f"Training diverged at epoch {max(1, len(self.history))}: {exc}"
@@ -462,7 +447,9 @@ class KeystrokeVerifier(
             _enrol.make_templates(F_all, codes, len(classes), self.template_),
         )
         # calibrate on the held-out identities (the split is deterministic)
-        _, valid = self.get_split_datasets(X, codes)
+        with warnings.catch_warnings():  # the split warned during training
+            warnings.simplefilter("ignore", UserWarning)
+            _, valid = self.get_split_datasets(X, codes)
         if valid is None:
             held = np.ones(len(codes), dtype=bool)
             self._warn_calibration(codes, "training")
@@ -534,13 +521,12 @@ class KeystrokeVerifier(
 
     @property
     def _template_geometry(self):
-        # fitted: the resolved geometry; a file from before "auto" has none
-        return (
-            getattr(self, "template_", None)
-            or _resolve_template(self.template, False, getattr(self, "input_ndim_", 3))[
-                0
-            ]
-        )
+        # fitted: the resolved geometry. A file written before ``template_``
+        # existed was always cosine (an explicit template param otherwise).
+        fitted = getattr(self, "template_", None)
+        if fitted is not None:
+            return fitted
+        return "cosine" if self.template == "auto" else self.template
 
     def get_feature_names_out(self, input_features=None):
         """Names of the embedding dimensions, for ``set_output(transform="pandas")``.

@@ -1105,3 +1105,35 @@ def test_inconsistent_baseline_files_are_refused(fixed_text, tmp_path):
     _assert_refused(
         good, tmp_path, _set_fitted("threshold_", float("nan")), "threshold_ is NaN"
     )
+
+
+def test_template_params_and_fitted_geometry_must_agree(verifier, tmp_path):
+    good = save(verifier, tmp_path / "good.skeer")  # template="cosine"
+    _assert_refused(
+        good,
+        tmp_path,
+        _set_fitted("template_", "scaled_manhattan"),
+        "template_ is 'scaled_manhattan' but template='cosine'",
+    )
+    _assert_refused(good, tmp_path, _set_fitted("template_", ""), "not a known one")
+    _assert_refused(
+        good,
+        tmp_path,
+        _set_param("template_input", True),
+        "needs the input standardisation",
+    )
+
+
+def test_a_file_from_before_template_loads_as_cosine(verifier, tmp_path):
+    def legacy(config, blob):
+        config["steps"][0]["fitted"].pop("template_")
+        config["steps"][0]["params"].pop("template")
+        config["steps"][0]["params"].pop("template_input")
+
+    old = _rewrite_config(save(verifier, tmp_path / "m.skeer"), tmp_path / "o", legacy)
+    loaded = load(old)
+    assert loaded.template == "auto" and loaded._template_geometry == "cosine"
+    X = np.random.default_rng(1).normal(size=(5, 6)).astype(np.float32)
+    np.testing.assert_allclose(
+        loaded.decision_function(X), verifier.decision_function(X), rtol=1e-6
+    )

@@ -511,3 +511,17 @@ def test_collapsed_embeddings_score_as_a_coin_toss_not_a_perfect_verifier():
             Z.astype(np.float64), None, y, n_train=5, n_bootstraps=0
         )
     assert fixed["mean_subject_eer"] == 0.5
+
+
+def test_tiny_feature_units_are_not_taken_for_a_collapse():
+    from skeer.baselines import Euclidean
+
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(10), 12)
+    X = rng.normal(size=(10, 6))[y] + 0.3 * rng.normal(size=(120, 6))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnreliableMetricWarning)
+        small = evaluate_verification(
+            Euclidean(), X * 1e-4, y, fmr_levels=(), n_bootstraps=0
+        )
+    assert small["eer"] < 0.1

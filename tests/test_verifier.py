@@ -1,4 +1,5 @@
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -444,3 +445,69 @@ def test_free_text_defaults_to_the_cosine_geometry(sequences):
     np.testing.assert_allclose(np.linalg.norm(clf.templates_, axis=1), 1, atol=1e-5)
     with pytest.raises(ValueError, match="template_input=True needs 2-D"):
         KeystrokeVerifier(**defaults, template_input=True).fit(X, y)
+
+
+# -- found in review
+
+
+def test_one_sample_enrolment_borrows_the_enrolled_spread():
+    from skeer.baselines import ScaledManhattan
+
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(20), 20)
+    centers = rng.normal(size=(21, 10)) * 0.1
+    X = centers[y] + 0.02 * rng.normal(size=(400, 10))
+    for est in (
+        ScaledManhattan(),
+        KeystrokeVerifier(max_epochs=1, validation_size=0, random_state=0),
+    ):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            est.fit(X.astype(np.float32), y)
+        new = centers[20] + 0.02 * rng.normal(size=(1, 10))
+        est.enroll(new.astype(np.float32), [99])
+        assert not np.allclose(est.template_scales_[-1], 1.0)
+        assert est.verify(X.astype(np.float32), 99).mean() < 0.5
+
+
+def test_unrelated_errors_are_not_called_divergence(fixed_text_data):
+    class Bad(torch.nn.Module):
+        def __init__(self, n_features=6):
+            super().__init__()
+            self.lin = torch.nn.Linear(n_features, 4)
+
+        def forward(self, x):
+            raise RuntimeError("could not infer the shape")
+
+    X, y = fixed_text_data
+    with pytest.raises(RuntimeError, match="could not infer") as info:
+        KeystrokeVerifier(module=Bad, **FAST).fit(X, y)
+    assert "diverged" not in str(info.value)
+
+
+def test_skorch_valid_split_works_as_train_split(fixed_text_data):
+    from skorch.dataset import ValidSplit
+
+    X, y = fixed_text_data
+    net = KeystrokeVerifier(**FAST, train_split=ValidSplit(4)).fit(X, y)
+    assert np.isfinite(net.history[-1, "valid_eer"]) and np.isfinite(net.threshold_)
+
+
+def test_nothing_enrolled_is_a_clear_error(fixed_text_data):
+    X, y = fixed_text_data
+    net = KeystrokeVerifier(**FAST).fit(X, y)
+    net.unenroll(np.unique(y))
+    for call in (
+        lambda: net.verify(X[:1], 0),
+        lambda: net.predict(X[:1]),
+        lambda: net.decision_function(X[:1]),
+    ):
+        with pytest.raises(ValueError, match="No subject is enrolled"):
+            call()
+
+
+def test_explicit_cosine_on_fixed_text_uses_the_embedding_alone(fixed_text_data):
+    X, y = fixed_text_data
+    defaults = {k: v for k, v in FAST.items() if not k.startswith("template")}
+    net = KeystrokeVerifier(**defaults, template="cosine").fit(X, y)
+    assert net.template_ == "cosine" and net.input_mean_ is None
