@@ -431,6 +431,12 @@ def test_train_and_evaluate_greyc(tmp_path):
         expected["mean_subject_eer"]
     )
     assert report["metrics"]["n_subjects"] == len(set(y_test))
+    # the per-subject table and the interval are in the report
+    subjects = report["metrics"]["subjects"]
+    assert len(subjects) == report["metrics"]["n_subjects"]
+    assert {"subject", "n_genuine", "n_impostor", "eer"} <= set(subjects[0])
+    lo, hi = report["metrics"]["ci"]["mean_subject_eer"]
+    assert lo <= report["metrics"]["mean_subject_eer"] <= hi
     assert "mean per-subject EER" in stdout  # -q: the results are still printed
 
     model = out / "model.skeer"

@@ -113,7 +113,7 @@ def evaluate(model, X, y, args, *, fixed_text, protocol=None):
         report, y_bin, scores = protocols.evaluate_verification(
             model, X, y, return_scores=True, **kw
         )
-        return dict(report), y_bin, scores
+        return _with_subjects(report), y_bin, scores
     kw = dict(protocol or {})
     if args.n_enroll is not None:
         kw["n_train"] = args.n_enroll
@@ -126,7 +126,16 @@ def evaluate(model, X, y, args, *, fixed_text, protocol=None):
     report, y_bin, scores = protocols.evaluate_fixed_text(
         model, X, y, return_scores=True, **kw
     )
-    return dict(report), y_bin, scores
+    return _with_subjects(report), y_bin, scores
+
+
+def _with_subjects(report):
+    """The report as a plain dict, with its per-subject table as records."""
+    import json
+
+    out = dict(report)
+    out["subjects"] = json.loads(report.subjects.to_json(orient="records"))
+    return out
 
 
 def check_model_data(pipe, fixed_text, spec, X=None):
