@@ -806,7 +806,10 @@ _LIES = {
         "template_scales_ is set but the template geometry 'cosine'",
     ),
     "scaled_manhattan_without_scales": (
-        _set_fitted("template_", "scaled_manhattan"),
+        _both(
+            _set_fitted("template_", "scaled_manhattan"),
+            _set_param("template", "scaled_manhattan"),
+        ),
         "template_scales_ is missing",
     ),
     "unknown_geometry": (
@@ -942,7 +945,10 @@ def scaled_verifier(fixed_text):
             _edit_array("template_scales_", lambda s: np.where(s > s.mean(), 0, s)),
             "not positive",
         ),
-        (_set_fitted("template_", "cosine"), "template_scales_ is set"),
+        (
+            _both(_set_fitted("template_", "cosine"), _set_param("template", "cosine")),
+            "template_scales_ is set",
+        ),
         (
             _edit_array("template_scales_", lambda s: s.astype(np.int32)),
             "template_scales_ has dtype int32",
@@ -973,7 +979,11 @@ def test_inconsistent_template_scales_are_refused(
         ),
         (_set_fitted("input_mean_", None), "not both set or both None"),
         (
-            _both(_set_fitted("input_mean_", None), _set_fitted("input_scale_", None)),
+            _both(
+                _set_fitted("input_mean_", None),
+                _set_fitted("input_scale_", None),
+                _set_param("template_input", False),
+            ),
             r"the network embeds into \(8,\) but templates_ has 14 columns\)",
         ),
         (
