@@ -34,7 +34,9 @@ callbacks, history). The estimator's fixed costs are reported apart: set-up
 training, enrolment (embedding every training session, one template per
 identity) plus calibration of ``threshold_``.
 
-Then cProfile, on TypeNet's and the MLP's loops only (one run of each side),
+Before timing, each case checks that the two sides start from equal weights
+and draw equal batches. Then cProfile, on the training loops only (median of
+three runs of each side),
 says where a step's time goes: network forward, loss, backward, optimizer,
 data, and everything else (the loop itself: skorch's machinery for the
 estimator). cProfile inflates Python-heavy parts; its numbers locate the time,
@@ -42,7 +44,7 @@ the interleaved timings measure it.
 
 Usage::
 
-    OMP_NUM_THREADS=1 python benchmarks/bench_training.py     # ~5 min, 2 cores
+    OMP_NUM_THREADS=1 python benchmarks/bench_training.py     # ~3.5 min, 2 cores
     python benchmarks/bench_training.py --quick               # smoke run
 
 Prints markdown tables and writes ``benchmarks/results/training.json`` and
@@ -91,24 +93,29 @@ def plain_loop(module_cls, X, y, *, epochs, n_batches, seed, profiler=None):
         module = module_cls(X.shape[-1])
         criterion = EERLoss()
         optimizer = torch.optim.Adam(module.parameters(), lr=LR)
+
+        def train():  # a function, so that cProfile sees the loop's own time
+            X_t, y_t = torch.from_numpy(X), torch.from_numpy(y)
+            sampler = IdentityBatchSampler(
+                y, P, K, n_batches=n_batches, random_state=seeds[1]
+            )
+            module.train()
+            steps = 0
+            for _ in range(epochs):
+                for batch in sampler:
+                    idx = torch.as_tensor(batch)
+                    optimizer.zero_grad()
+                    embeddings = F.normalize(module(X_t[idx]), dim=1)
+                    loss = criterion(embeddings, y_t[idx])
+                    loss.backward()
+                    optimizer.step()
+                    steps += 1
+            return steps
+
         t1 = _clock()
         if profiler is not None:
             profiler.enable()
-        X_t, y_t = torch.from_numpy(X), torch.from_numpy(y)
-        sampler = IdentityBatchSampler(
-            y, P, K, n_batches=n_batches, random_state=seeds[1]
-        )
-        module.train()
-        steps = 0
-        for _ in range(epochs):
-            for batch in sampler:
-                idx = torch.as_tensor(batch)
-                optimizer.zero_grad()
-                embeddings = F.normalize(module(X_t[idx]), dim=1)
-                loss = criterion(embeddings, y_t[idx])
-                loss.backward()
-                optimizer.step()
-                steps += 1
+        steps = train()
         if profiler is not None:
             profiler.disable()
         t2 = _clock()
@@ -168,6 +175,29 @@ def estimator_fit(module_cls, X, y, *, epochs, n_batches, seed, profiler=None):
         "calibrate": t1 - clf.calibrate_start_,
         "steps": steps,
     }
+
+
+def check_same_work(module_cls, X, y, *, n_batches, seed=0):
+    """Assert both sides start from equal weights and draw equal batches."""
+    clf = KeystrokeVerifier(
+        module=module_cls,
+        max_epochs=0,
+        n_identities_per_batch=P,
+        n_samples_per_identity=K,
+        batches_per_epoch=n_batches,
+        validation_size=0,
+        patience=None,
+        random_state=seed,
+    ).fit(X, y)
+    seeds = _seeds(seed)
+    with torch.random.fork_rng():
+        torch.manual_seed(seeds[3])
+        module = module_cls(X.shape[-1])
+    theirs = clf.module_.state_dict()
+    assert all(torch.equal(v, theirs[k]) for k, v in module.state_dict().items())
+    ours = IdentityBatchSampler(y, P, K, n_batches=n_batches, random_state=seeds[1])
+    dataset = clf.get_split_datasets(X, y)[0]
+    assert list(ours) == list(clf.get_batch_sampler(dataset, training=True))
 
 
 # -- data -------------------------------------------------------------------
@@ -231,6 +261,9 @@ def run_case(name, module_cls, X, y, *, epochs, n_batches, repeats, seed0=0):
                 [1e3 * (b["enrol"][i] + b["calibrate"][i]) for _, b in pairs]
             ),
         }
+    row["within_target"] = bool(
+        max(row[c]["ratio"]["median"] for c in ("wall", "cpu")) <= 1 + TARGET
+    )
     return row
 
 
@@ -261,39 +294,57 @@ def _profile_breakdown(prof, module_cls, steps):
             key = _code(fn)
             total += stats[key][3] if key in stats else 0.0
         out[label] = 1e3 * total / steps
-    out["everything else (loop, data, callbacks, history)"] = 1e3 * loop_s / steps - sum(
+    total_ms = 1e3 * loop_s / steps
+    out["everything else (loop, data, callbacks, history)"] = total_ms - sum(
         out.values()
     )
-    out["total (under cProfile)"] = 1e3 * loop_s / steps
+    out["total (under cProfile)"] = total_ms
     return out
 
 
-def _top(prof, n=12):
-    """The n functions with the most own time (skeer, skorch, torch, Python)."""
+_FRAMEWORK = (
+    "skorch/",
+    "torch/utils/data/",
+    "torch/amp/",
+    "skeer/_training.py",
+    "skeer/_data.py",
+    "skeer/_callbacks.py",
+    "skeer/verifier.py",
+)
+
+
+def _framework_top(prof, steps, n=8):
+    """The estimator's own machinery with the most own time, ms per step."""
     stats = pstats.Stats(prof).stats
-    rows = sorted(stats.items(), key=lambda kv: kv[1][2], reverse=True)[:n]
-    total = sum(v[2] for v in stats.values())
+    rows = [
+        (f"{Path(f).name}:{line}({fn})", v[1], 1e3 * v[2] / steps)
+        for (f, line, fn), v in stats.items()
+        if any(part in f.replace("\\", "/") for part in _FRAMEWORK)
+    ]
+    rows.sort(key=lambda r: r[2], reverse=True)
     return [
-        {
-            "function": f"{Path(f).name}:{line}({fn})",
-            "calls": v[1],
-            "own_ms": 1e3 * v[2],
-            "share": v[2] / total,
-        }
-        for (f, line, fn), v in rows
+        {"function": name, "calls": calls, "own_ms_per_step": ms}
+        for name, calls, ms in rows[:n]
     ]
 
 
-def profile_case(name, module_cls, X, y, *, epochs, n_batches, seed=1000):
-    kwargs = dict(epochs=epochs, n_batches=n_batches, seed=seed)
-    out = {"network": name}
-    for side, fn in (("plain", plain_loop), ("estimator", estimator_fit)):
-        prof = cProfile.Profile()
-        res = fn(module_cls, X, y, profiler=prof, **kwargs)
-        prof.create_stats()
-        out[side] = _profile_breakdown(prof, module_cls, res["steps"])
-        if side == "estimator":
-            out["estimator_top_own_time"] = _top(prof)
+def profile_case(name, module_cls, X, y, *, epochs, n_batches, repeats=3):
+    """Median per-step breakdown over ``repeats`` profiled (plain, estimator) pairs."""
+    kwargs = dict(epochs=epochs, n_batches=n_batches)
+    runs = {"plain": [], "estimator": []}
+    top = None
+    for r in range(repeats):
+        for side, fn in (("plain", plain_loop), ("estimator", estimator_fit)):
+            prof = cProfile.Profile()
+            res = fn(module_cls, X, y, profiler=prof, seed=1000 + r, **kwargs)
+            prof.create_stats()
+            runs[side].append(_profile_breakdown(prof, module_cls, res["steps"]))
+            if side == "estimator" and r == 0:
+                top = _framework_top(prof, res["steps"])
+    out = {"network": name, "repeats": repeats}
+    for side, parts in runs.items():
+        out[side] = {k: float(np.median([p[k] for p in parts])) for k in parts[0]}
+    out["estimator_framework_own_time"] = top
     return out
 
 
@@ -313,9 +364,9 @@ def render(result):
     )
     add(
         "| network | clock | steps/run | plain ms/step | estimator ms/step "
-        "| overhead, median | IQR | extra ms/step |"
+        "| overhead, median | IQR | single pairs, min to max | extra ms/step |"
     )
-    add("|---|---|---:|---:|---:|---:|---:|---:|")
+    add("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for row in result["rows"]:
         for clock in ("wall", "cpu"):
             c = row[clock]
@@ -325,8 +376,17 @@ def render(result):
                 f"| {c['plain_ms_per_step']['median']:.2f} "
                 f"| {c['estimator_ms_per_step']['median']:.2f} "
                 f"| {_pct(r['median'])} | {_pct(r['q1'])} to {_pct(r['q3'])} "
+                f"| {_pct(min(c['ratios']))} to {_pct(max(c['ratios']))} "
                 f"| {c['extra_ms_per_step']['median']:+.2f} |"
             )
+    add("")
+    for row in result["rows"]:
+        worst = max(row[c]["ratio"]["median"] for c in ("wall", "cpu"))
+        verdict = "within" if row["within_target"] else "ABOVE"
+        add(
+            f"- {row['network']}: median overhead at most {_pct(worst)} "
+            f"({verdict} the {100 * TARGET:.0f} % target)."
+        )
     add("")
     add("Fixed costs of the estimator, outside the training loop (wall, median ms):\n")
     add(
@@ -347,7 +407,7 @@ def render(result):
         add("")
         add(
             f"Where a step's time goes, {prof['network']} (cProfile, wall ms per "
-            "step, one run of each side):\n"
+            f"step, median of {prof['repeats']} runs of each side):\n"
         )
         add("| part | plain loop | KeystrokeVerifier |")
         add("|---|---:|---:|")
@@ -356,6 +416,15 @@ def render(result):
                 f"| {label} | {prof['plain'][label]:.2f} "
                 f"| {prof['estimator'][label]:.2f} |"
             )
+        add("")
+        add(
+            f"The estimator's own machinery in {prof['network']}'s loop (skorch, "
+            "DataLoader, autocast, skeer's hooks and callbacks), own time:\n"
+        )
+        add("| function | calls | ms per step |")
+        add("|---|---:|---:|")
+        for t in prof["estimator_framework_own_time"]:
+            add(f"| `{t['function']}` | {t['calls']} | {t['own_ms_per_step']:.3f} |")
     return "\n".join(lines)
 
 
@@ -381,6 +450,7 @@ def main(argv=None):
     ]
     rows, profiles = [], []
     for name, cls, X, y, epochs, nb in cases:
+        check_same_work(cls, X, y, n_batches=nb)
         rows.append(
             run_case(name, cls, X, y, epochs=epochs, n_batches=nb, repeats=repeats)
         )
