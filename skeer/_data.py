@@ -109,9 +109,10 @@ class IdentitySplit:
         y = dataset.y if y is None else np.asarray(y)
         is_valid = self.held_out(y)
         X = dataset.X
+        if not is_valid.any():  # nothing held out: no copy of X
+            same = isinstance(dataset, ArrayDataset) and dataset.y is not None
+            return (dataset if same else ArrayDataset(X, y)), None
         train = ArrayDataset(X[~is_valid], y[~is_valid])
-        if not is_valid.any():
-            return train, None
         return train, ArrayDataset(X[is_valid], y[is_valid], balanced=True)
 
 

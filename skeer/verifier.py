@@ -449,15 +449,27 @@ class KeystrokeVerifier(
         # calibrate on the held-out identities (the split is deterministic)
         with warnings.catch_warnings():  # the split warned during training
             warnings.simplefilter("ignore", UserWarning)
-            _, valid = self.get_split_datasets(X, codes)
+            valid = self._held_out_codes(X, codes)
         if valid is None:
             held = np.ones(len(codes), dtype=bool)
             self._warn_calibration(codes, "training")
         else:
-            held = np.isin(codes, np.unique(valid.y))
+            held = np.isin(codes, np.unique(valid))
             self._warn_calibration(codes[held], "held-out")
         self.threshold_ = self._calibrate(F_all[held], codes[held])
         return self
+
+    def _held_out_codes(self, X, codes):
+        """The identity codes the ``train_split`` held out, or None.
+
+        The default split is recomputed from the codes alone (no copy of X);
+        a custom one is called again (it must be deterministic).
+        """
+        if self.train_split is None:
+            mask = self._train_split().held_out(codes)
+            return codes[mask] if mask.any() else None
+        _, valid = self.get_split_datasets(X, codes)
+        return None if valid is None else valid.y
 
     def _check_targets(self, y, n_samples):
         return self._validate_y(y, n_samples)
