@@ -12,7 +12,9 @@ skorch calls these hooks; :class:`~skeer.KeystrokeVerifier` (and through it
 - the module and criterion (the estimator's ``operating_point`` passed to a
   criterion class that names it), automatic mixed precision with gradient
   scaling on CUDA, and the L2-normalised embeddings the loss sees;
-- the default callbacks: held-out EER, divergence check, early stopping.
+- the default callbacks: held-out EER, divergence check, the learning-rate
+  schedule (warm-up, cosine decay) and early stopping on the smoothed
+  held-out EER.
 """
 
 import inspect
@@ -25,7 +27,12 @@ from skorch.utils import to_tensor
 from torch.utils.data import Dataset
 
 from . import networks as _networks
-from ._callbacks import DivergenceCheck, TolerantEarlyStopping, ValidationEER
+from ._callbacks import (
+    DivergenceCheck,
+    LearningRateSchedule,
+    TolerantEarlyStopping,
+    ValidationEER,
+)
 from ._data import ArrayDataset, IdentitySplit, as_array_dataset, collate_batch
 from .sampler import IdentityBatchSampler
 
@@ -53,13 +60,14 @@ class TrainingMixin:
         callbacks = list(super().get_default_callbacks())
         callbacks.insert(-1, ("divergence", DivergenceCheck()))
         callbacks.insert(-1, ("valid_eer", ValidationEER()))
+        callbacks.insert(-1, ("lr_schedule", LearningRateSchedule()))
         if self.patience is not None:
             callbacks.insert(
                 -1,
                 (
                     "early_stopping",
                     TolerantEarlyStopping(
-                        monitor="valid_eer",
+                        monitor="valid_eer_smooth",
                         patience=self.patience,
                         lower_is_better=True,
                         load_best=True,

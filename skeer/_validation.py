@@ -627,6 +627,15 @@ def check_verifier_params(est):
     check_positive_int(est.batches_per_epoch, "batches_per_epoch", allow_none=True)
     check_positive_int(est.patience, "patience", allow_none=True)
     check_real(est.lr, "lr", low=0)
+    if not isinstance(est.lr_schedule, str) or est.lr_schedule not in (
+        "cosine",
+        "constant",
+    ):
+        raise ValueError(
+            "lr_schedule must be 'cosine' or 'constant', got "
+            f"{est.lr_schedule!r}."
+        )
+    check_real(est.warmup_epochs, "warmup_epochs", low=0, low_open=False)
     check_real(est.validation_size, "validation_size", low=0, high=1, low_open=False)
     geometries = ("auto", "cosine", "scaled_manhattan", "manhattan", "euclidean")
     if not isinstance(est.template, str) or est.template not in geometries:

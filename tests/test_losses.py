@@ -397,12 +397,12 @@ def test_parameters_are_read_when_the_loss_is_computed(variant):
     loss.operating_point = 0.1
     expected = EERLoss(0.1, variant=variant, sharpness=40)(emb, labels).item()
     assert loss(emb, labels).item() == expected
-    # sharpness=None resolves per variant at use time (100 area, 10 direct)
+    # sharpness=None resolves per variant at use time (100 area, 40 direct)
     other = "direct" if variant == "area" else "area"
     loss = EERLoss(variant=variant)
     loss.variant = other
     assert loss(emb, labels).item() == EERLoss(variant=other)(emb, labels).item()
-    default = {"area": 100.0, "direct": 10.0}[other]
+    default = {"area": 100.0, "direct": 40.0}[other]
     fixed = EERLoss(variant=other, sharpness=default)(emb, labels).item()
     assert loss(emb, labels).item() == fixed
     # a value set after construction is validated when it is used

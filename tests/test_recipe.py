@@ -1,0 +1,159 @@
+"""The default training recipe: warm-up, cosine decay, smoothed early stopping."""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+from skorch.callbacks import Callback
+
+from skeer import KeystrokeVerifier
+from skeer._callbacks import SMOOTHING_WINDOW, LearningRateSchedule
+
+
+class RecordLR(Callback):
+    """The optimizer's learning rate during every training batch."""
+
+    def initialize(self):
+        self.lrs_ = []
+        return self
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if training:
+            self.lrs_.append(net.optimizer_.param_groups[0]["lr"])
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(12), 8)
+    centres = rng.normal(size=(12, 6))
+    X = (centres[y] + 0.7 * rng.normal(size=(len(y), 6))).astype(np.float32)
+    return X, y
+
+
+def _fit(X, y, **params):
+    rec = RecordLR()
+    kw = {
+        "n_identities_per_batch": 4,
+        "n_samples_per_identity": 4,
+        "batches_per_epoch": 5,
+        "random_state": 0,
+        "callbacks": [("rec", rec)],
+    }
+    kw.update(params)
+    net = KeystrokeVerifier(**kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        net.fit(X, y)
+    return net, _recorded(net)
+
+
+def _recorded(net):
+    return dict(net.callbacks_)["rec"].lrs_
+
+
+def test_defaults_are_the_converging_recipe():
+    net = KeystrokeVerifier()
+    assert (net.lr_schedule, net.warmup_epochs, net.max_epochs, net.patience) == (
+        "cosine",
+        1,
+        60,
+        10,
+    )
+
+
+def test_warmup_then_cosine_decay_to_zero(data):
+    X, y = data
+    net, lrs = _fit(X, y, lr=0.01, max_epochs=4, warmup_epochs=1, patience=None)
+    steps = 5  # batches per epoch
+    assert len(lrs) == 4 * steps
+    # linear warm-up over the first epoch, reaching lr at its last step
+    np.testing.assert_allclose(lrs[:steps], 0.01 * np.arange(1, steps + 1) / steps)
+    # then a half cosine over the remaining 15 steps, ending near 0
+    decay = [
+        0.01 * 0.5 * (1 + math.cos(math.pi * i / (3 * steps)))
+        for i in range(3 * steps)
+    ]
+    np.testing.assert_allclose(lrs[steps:], decay)
+    assert lrs[-1] < 0.01 * 0.02
+    # each epoch's last learning rate is in the history
+    assert net.history[:, "lr"] == [lrs[i * steps + steps - 1] for i in range(4)]
+
+
+def test_constant_schedule_and_no_warmup(data):
+    X, y = data
+    _, lrs = _fit(
+        X,
+        y,
+        lr=0.005,
+        max_epochs=2,
+        warmup_epochs=0,
+        lr_schedule="constant",
+        patience=None,
+    )
+    assert lrs == [0.005] * 10
+
+
+def test_fractional_warmup_and_restart_on_each_fit(data):
+    X, y = data
+    net, lrs = _fit(X, y, lr=0.01, max_epochs=2, warmup_epochs=0.4, patience=None)
+    # 0.4 epoch of 5 steps: 2 warm-up steps
+    np.testing.assert_allclose(lrs[:2], [0.005, 0.01])
+    assert lrs[2] == pytest.approx(0.01)
+    # a second fit (warm start) restarts the schedule: warm-up again
+    first = len(lrs)
+    net.set_params(warm_start=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        net.fit(X, y)
+    again = _recorded(net)[first:]
+    assert len(again) == 10
+    np.testing.assert_allclose(again[:2], [0.005, 0.01])
+
+
+def test_factor_at_the_boundaries():
+    sched = LearningRateSchedule()
+    sched.on_train_begin(None)
+    sched.steps_per_epoch_ = 10
+    net = KeystrokeVerifier(max_epochs=3, warmup_epochs=1)
+    assert sched.factor(net, 0) == pytest.approx(0.1)
+    assert sched.factor(net, 9) == pytest.approx(1.0)
+    assert sched.factor(net, 10) == pytest.approx(1.0)  # decay starts at 1
+    assert sched.factor(net, 20) == pytest.approx(0.5)  # halfway through the decay
+    assert sched.factor(net, 1000) == pytest.approx(0.0)  # beyond the end: 0
+
+
+def test_early_stopping_watches_the_smoothed_curve(data):
+    X, y = data
+    net, _ = _fit(X, y, max_epochs=5, patience=2)
+    stopper = dict(net.callbacks_)["early_stopping"]
+    assert stopper.monitor == "valid_eer_smooth"
+    raw = net.history[:, "valid_eer"]
+    smooth = net.history[:, "valid_eer_smooth"]
+    for i, value in enumerate(smooth):
+        window = raw[max(0, i + 1 - SMOOTHING_WINDOW) : i + 1]
+        assert value == pytest.approx(np.mean(window))
+
+
+def test_patience_stops_on_a_flat_smoothed_curve(data):
+    X, y = data
+    # a negligible lr: nothing changes, the smoothed EER never improves
+    net, _ = _fit(X, y, lr=1e-12, max_epochs=10, patience=2)
+    assert len(net.history) == 3
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"lr_schedule": "linear"}, "lr_schedule must be 'cosine' or 'constant'"),
+        ({"lr_schedule": None}, "lr_schedule"),
+        ({"warmup_epochs": -1}, "warmup_epochs"),
+        ({"warmup_epochs": float("nan")}, "warmup_epochs"),
+        ({"warmup_epochs": "1"}, "warmup_epochs"),
+    ],
+)
+def test_bad_recipe_parameters_are_refused(data, params, match):
+    X, y = data
+    with pytest.raises(ValueError, match=match):
+        KeystrokeVerifier(max_epochs=1, **params).fit(X, y)
