@@ -330,7 +330,7 @@ class LossComparison:
         return "\n".join(lines) + "\n"
 
 
-def _add_paired_differences(results, reports, baseline, seed):
+def _add_paired_differences(results, reports, baseline, bootstrap_seed, seed):
     """Each run's paired bootstrap difference from the baseline of its seed."""
     from .protocols import paired_difference
 
@@ -341,9 +341,61 @@ def _add_paired_differences(results, reports, baseline, seed):
         if label == baseline:
             continue
         diff = paired_difference(
-            report, base, metric="eer", random_state=seed, return_replicates=True
+            report,
+            base,
+            metric="eer",
+            random_state=bootstrap_seed,
+            return_replicates=True,
         )
-        results[label][-1]["vs_baseline"] = diff
+        for run in results[label]:
+            if run["seed"] == seed:
+                run["vs_baseline"] = diff
+
+
+def _locked_test_mask(y, test_subjects):
+    """Boolean mask of the samples of ``test_subjects`` (all must be in ``y``)."""
+    test_subjects = np.unique(np.asarray(test_subjects))
+    present = np.isin(test_subjects, y)
+    if test_subjects.size == 0 or not present.all():
+        missing = test_subjects[~present][:5].tolist()
+        raise ValueError(
+            "test_subjects must be a non-empty list of subjects of y; "
+            + (f"not in y: {missing}" if missing else "got none")
+            + "."
+        )
+    mask = np.isin(y, test_subjects)
+    if mask.all():
+        raise ValueError("test_subjects leaves no subject to train on.")
+    return mask
+
+
+def _fit_and_judge(cls, params, X, y, train, test, **protocol):
+    """Fit one run on ``X[train]`` and judge it on ``X[test]`` (a joblib task)."""
+    from .protocols import evaluate_verification
+
+    from sklearn.utils import _safe_indexing
+
+    net = cls(**params)
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        net.fit(_safe_indexing(X, train), y[train])
+    fit_s = time.perf_counter() - t0
+    metrics = evaluate_verification(
+        net, _safe_indexing(X, test), y[test], **protocol
+    )
+    hist = [dict(row) for row in net.history]
+    record = {
+        "metrics": dict(metrics),
+        "valid_eer": [h.get("valid_eer") for h in hist],
+        "train_loss": [h.get("train_loss") for h in hist],
+        "epochs": len(hist),
+        "seconds_per_epoch": float(np.mean([h["dur"] for h in hist]))
+        if hist
+        else None,
+        "fit_s": fit_s,
+    }
+    return record, metrics
 
 
 def _pooled_difference(runs, confidence=0.95):
@@ -385,19 +437,22 @@ def compare_losses(
     n_enroll=5,
     n_probe=5,
     baseline="triplet",
+    test_subjects=None,
+    n_jobs=None,
     random_state=0,
     verbose=0,
 ):
     """Train the same verifier with each loss and judge it on unseen subjects.
 
     For each seed ``s`` (``random_state``, ``random_state + 1``, ...), the
-    subjects are split once with
+    subjects are split with
     :func:`~skeer.model_selection.train_test_split_identities`
-    (``random_state=s``); then for each loss a copy of ``estimator`` with that
-    loss as its criterion and ``random_state=s`` is fitted on the training
-    subjects and judged with :func:`~skeer.protocols.evaluate_verification` on
-    the test subjects. So
-    every loss gets the same network, split, batches and epoch budget.
+    (``random_state=s``), or once and for all by ``test_subjects`` (a locked
+    split); then for each loss a copy of ``estimator`` with that loss as its
+    criterion and ``random_state=s`` is fitted on the training subjects and
+    judged with :func:`~skeer.protocols.evaluate_verification` on the test
+    subjects. So every loss gets the same network, split, batches and epoch
+    budget.
 
     Parameters
     ----------
@@ -418,7 +473,8 @@ def compare_losses(
         The template of every run (unfitted; cloned). Its criterion and
         ``criterion__*`` parameters are replaced per run, its
         ``operating_point`` and ``random_state`` too. None means
-        ``KeystrokeVerifier(patience=None)``: the full epoch budget for all.
+        ``KeystrokeVerifier()``: the library's defaults (training recipe and
+        early stopping included), which are what a user gets.
     features : transformer, default=None
         Applied once to all of ``X`` (cloned, ``fit_transform``) before the
         splits, e.g. :class:`~skeer.features.KeystrokeFeatures`; None uses
@@ -426,13 +482,26 @@ def compare_losses(
     n_seeds : int, default=3
         Number of seeds (splits and initialisations).
     test_size : float in (0, 1) or int, default=1/3
-        Share (or number) of subjects held out for the test.
+        Share (or number) of subjects held out for the test (ignored with
+        ``test_subjects``).
     n_enroll, n_probe : int, default=5
         Enrolment and genuine-probe sessions per test subject (see
         :func:`~skeer.protocols.evaluate_verification`).
     baseline : str or None, default="triplet"
-        The loss whose best validation EER the others race to (see
+        The loss whose best validation EER the others race to, and from
+        which each run's EER difference is bootstrapped (see
         :class:`LossComparison`).
+    test_subjects : array-like or None, default=None
+        A locked split: these subjects (all in ``y``) are the test subjects
+        of every seed, the others train (with the estimator's own validation
+        split inside them); seeds then vary only the initialisation and the
+        batches, and the paired bootstrap over subjects uses the same draws
+        for every seed, so the pooled CI is over the locked test subjects.
+        None draws a new split per seed.
+    n_jobs : int or None, default=None
+        Runs fitted in parallel (joblib; ``None`` is 1, ``-1`` all cores).
+        Results do not depend on it: every run is seeded. Each worker
+        process gets an equal share of the cores for its torch threads.
     random_state : int, default=0
         The first seed.
     verbose : int, default=0
@@ -482,7 +551,6 @@ def compare_losses(
     (['eer', 'triplet'], 1)
     """
     from .model_selection import train_test_split_identities
-    from .protocols import evaluate_verification
     from .registry import LOSSES as known
     from .registry import get_loss
 
@@ -498,7 +566,7 @@ def compare_losses(
     if estimator is None:
         from .verifier import KeystrokeVerifier
 
-        estimator = KeystrokeVerifier(patience=None)
+        estimator = KeystrokeVerifier()
     skipped = {}
     for name in losses:
         reason = _unavailable(name)
@@ -512,67 +580,74 @@ def compare_losses(
     y = np.asarray(y)
     if features is not None:
         X = clone(features).fit_transform(X, y)
-    results = {label: [] for label, _, _ in runs}
+    locked = test_subjects is not None
+    if locked:
+        test_mask = _locked_test_mask(y, test_subjects)
+    tasks = []
+    splits = {}
+    for seed in range(random_state, random_state + n_seeds):
+        if locked:
+            splits[seed] = (~test_mask, test_mask)
+        else:
+            train_idx, test_idx, _, _ = train_test_split_identities(
+                np.arange(len(y)), y, test_size=test_size, random_state=seed
+            )
+            splits[seed] = (np.sort(train_idx), np.sort(test_idx))
+        for label, loss, op in runs:
+            criterion, kwargs = get_loss(loss)
+            params = {
+                k: v
+                for k, v in clone(estimator).get_params(deep=False).items()
+                if not k.startswith("criterion__")
+            }
+            params.update(
+                criterion=criterion,
+                operating_point=op,
+                random_state=seed,
+                **{f"criterion__{k}": v for k, v in kwargs.items()},
+            )
+            tasks.append((seed, label, loss, op, params))
 
+    from sklearn.utils.parallel import Parallel, delayed
     from tqdm.auto import tqdm
 
+    jobs = (
+        delayed(_fit_and_judge)(
+            type(estimator),
+            params,
+            X,
+            y,
+            *splits[seed],
+            n_enroll=n_enroll,
+            n_probe=n_probe,
+            return_comparisons=baseline is not None,
+        )
+        for seed, _, _, _, params in tasks
+    )
     with tqdm(
-        total=len(runs) * n_seeds,
+        total=len(tasks),
         desc="compare_losses",
         unit="run",
         disable=not verbose,
         dynamic_ncols=True,
     ) as bar:
-        for seed in range(random_state, random_state + n_seeds):
-            X_train, X_test, y_train, y_test = train_test_split_identities(
-                X, y, test_size=test_size, random_state=seed
-            )
-            seed_reports = {}
-            for label, loss, op in runs:
-                bar.set_postfix_str(f"{label}, seed {seed}")
-                criterion, kwargs = get_loss(loss)
-                params = {
-                    k: v
-                    for k, v in clone(estimator).get_params(deep=False).items()
-                    if not k.startswith("criterion__")
-                }
-                params.update(
-                    criterion=criterion,
-                    operating_point=op,
-                    random_state=seed,
-                    **{f"criterion__{k}": v for k, v in kwargs.items()},
-                )
-                net = type(estimator)(**params)
-                t0 = time.perf_counter()
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", UserWarning)
-                    net.fit(X_train, y_train)
-                fit_s = time.perf_counter() - t0
-                metrics = evaluate_verification(
-                    net,
-                    X_test,
-                    y_test,
-                    n_enroll=n_enroll,
-                    n_probe=n_probe,
-                    return_comparisons=baseline is not None,
-                )
-                seed_reports[label] = metrics
-                hist = [dict(row) for row in net.history]
-                results[label].append(
-                    {
-                        "seed": seed,
-                        "loss": loss,
-                        "operating_point": op,
-                        "metrics": dict(metrics),
-                        "valid_eer": [h.get("valid_eer") for h in hist],
-                        "train_loss": [h.get("train_loss") for h in hist],
-                        "epochs": len(hist),
-                        "seconds_per_epoch": float(np.mean([h["dur"] for h in hist])),
-                        "fit_s": fit_s,
-                    }
-                )
-                bar.update()
-            _add_paired_differences(results, seed_reports, baseline, seed)
+        done = []
+        for out in Parallel(n_jobs=n_jobs, return_as="generator")(jobs):
+            done.append(out)
+            bar.update()
+    results = {label: [] for label, _, _ in runs}
+    reports = {}
+    for (seed, label, loss, op, _), (record, metrics) in zip(tasks, done):
+        record.update(seed=seed, loss=loss, operating_point=op)
+        results[label].append(record)
+        reports.setdefault(seed, {})[label] = metrics
+    for seed, seed_reports in reports.items():
+        # one locked split: the same bootstrap draws of subjects for every
+        # seed, so that averaging the seeds' replicates is a paired bootstrap
+        # of the mean difference over seeds
+        _add_paired_differences(
+            results, seed_reports, baseline, random_state if locked else seed, seed
+        )
     params = {
         "model": _network_name(estimator),
         "max_epochs": getattr(estimator, "max_epochs", None),
@@ -585,5 +660,8 @@ def compare_losses(
         "n_enroll": n_enroll,
         "n_probe": n_probe,
         "operating_points": list(operating_points),
+        "test_subjects": None
+        if test_subjects is None
+        else int(np.unique(np.asarray(test_subjects)).size),
     }
     return LossComparison(results, baseline=baseline, skipped=skipped, params=params)

@@ -199,3 +199,67 @@ def test_compare_losses_gives_paired_differences_from_the_baseline(data, net):
     assert pooled["n"] == 2 and pooled["ci"][0] <= pooled["mean"] <= pooled["ci"][1]
     assert result.summary["triplet"]["eer_difference"] is None
     assert "Δ EER vs triplet" in result.to_markdown()
+
+
+def test_compare_losses_on_a_locked_split(data, net):
+    """``test_subjects`` fixes the split: every seed tests the same subjects,
+    trains on all the others, and the paired bootstraps use the same draws."""
+    X, y = data
+    test = np.unique(y)[:4]
+    result = compare_losses(
+        X,
+        y,
+        losses=["eer", "triplet"],
+        estimator=net,
+        n_seeds=2,
+        test_subjects=test,
+        **PROTOCOL,
+    )
+    assert result.params["test_subjects"] == 4
+    for seed, run in zip((0, 1), result.runs["eer"]):
+        expected = clone(net).set_params(
+            criterion=get_loss("eer")[0], operating_point="eer", random_state=seed
+        )
+        train = ~np.isin(y, test)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            expected.fit(X[train], y[train])
+        report = evaluate_verification(expected, X[~train], y[~train], **PROTOCOL)
+        assert run["metrics"] == report
+    # the same subjects drawn in replicate i of both seeds (same bootstrap seed)
+    a, b = (r["vs_baseline"] for r in result.runs["eer"])
+    assert a["n_subjects"] == b["n_subjects"] == 4
+
+
+def test_compare_losses_in_parallel_gives_the_same_runs(data, net):
+    kw = {"losses": ["eer", "triplet"], "estimator": net, "n_seeds": 1, **PROTOCOL}
+    serial = compare_losses(*data, **kw)
+    parallel = compare_losses(*data, n_jobs=2, **kw)
+    for label in serial.runs:
+        for a, b in zip(serial.runs[label], parallel.runs[label]):
+            assert a["metrics"] == b["metrics"]
+            assert a["valid_eer"] == b["valid_eer"]
+            assert a["train_loss"] == b["train_loss"]
+    assert serial.summary["eer"]["eer_difference"] == (
+        parallel.summary["eer"]["eer_difference"]
+    )
+
+
+@pytest.mark.parametrize(
+    "test_subjects, match",
+    [
+        ([], "test_subjects must be a non-empty list"),
+        ([0, 999], r"not in y: \[999\]"),
+        (list(range(9)), "leaves no subject to train on"),
+    ],
+)
+def test_compare_losses_refuses_a_bad_locked_split(data, net, test_subjects, match):
+    with pytest.raises(ValueError, match=match):
+        compare_losses(
+            *data,
+            losses=["triplet"],
+            estimator=net,
+            n_seeds=1,
+            test_subjects=test_subjects,
+            **PROTOCOL,
+        )
