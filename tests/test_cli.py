@@ -630,6 +630,32 @@ def test_training_defaults_are_the_librarys():
     assert (args.epochs, args.batch, args.lr) == (3, [5, 6], 0.1)
 
 
+def test_learning_rate_schedule_options_reach_the_verifier():
+    from skeer.cli._shared import make_verifier
+
+    lib = KeystrokeVerifier().get_params()
+    args = _parsed(["train"])
+    assert args.lr_schedule == lib["lr_schedule"]
+    assert args.warmup_epochs == lib["warmup_epochs"]
+    args = _parsed(["train", "--lr-schedule", "constant", "--warmup-epochs", "0.5"])
+    net = make_verifier(
+        args, model="mlp", loss="eer", operating_point="eer", seed=0, patience=0
+    )
+    assert (net.lr_schedule, net.warmup_epochs) == ("constant", 0.5)
+    assert _parsed(["bench", "--n-jobs", "-1"]).n_jobs == -1
+    assert _parsed(["bench"]).n_jobs == 1
+    for argv in (
+        ["train", "--lr-schedule", "step"],
+        ["train", "--warmup-epochs", "-1"],
+        ["train", "--warmup-epochs", "inf"],
+        ["bench", "--n-jobs", "0"],
+        ["bench", "--n-jobs", "x"],
+    ):
+        with pytest.raises(SystemExit):
+            with contextlib.redirect_stderr(io.StringIO()):
+                build_parser().parse_args(argv)
+
+
 def test_no_command_is_the_quick_profile():
     quick = dict(QUICK_PROFILE)
     args = _parsed([])

@@ -66,6 +66,7 @@ def _bench(args, model_name, guard):
         features=features,
         n_seeds=args.seeds,
         test_size=args.test_size,
+        n_jobs=args.n_jobs,
         verbose=not args.quiet,
         **protocol,
     )

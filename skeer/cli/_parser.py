@@ -191,6 +191,14 @@ def _positive_float(text):
     return _number(text, float, lambda v: 0 < v < math.inf, "a finite positive number")
 
 
+def _non_negative_float(text):
+    return _number(text, float, lambda v: 0 <= v < math.inf, "a finite number >= 0")
+
+
+def _n_jobs(text):
+    return _number(text, int, lambda v: v >= 1 or v == -1, "a positive integer or -1")
+
+
 def _fraction(text):
     return _number(text, float, lambda v: 0 < v < 1, "a number in (0, 1)")
 
@@ -404,7 +412,22 @@ def _add_training(p, *, single_loss):
         "--lr",
         type=_positive_float,
         default=LibraryDefault("KeystrokeVerifier", "lr"),
-        help="learning rate (default %(default)s lr)",
+        help="peak learning rate (default %(default)s lr)",
+    )
+    g.add_argument(
+        "--lr-schedule",
+        choices=("cosine", "constant"),
+        default=LibraryDefault("KeystrokeVerifier", "lr_schedule"),
+        help="learning rate after the warm-up: cosine decay to 0 over --epochs, "
+        "or constant (default %(default)s lr_schedule)",
+    )
+    g.add_argument(
+        "--warmup-epochs",
+        type=_non_negative_float,
+        default=LibraryDefault("KeystrokeVerifier", "warmup_epochs"),
+        metavar="E",
+        help="epochs of linear learning-rate warm-up (default %(default)s "
+        "warmup_epochs)",
     )
     if single_loss:
         g.add_argument(
@@ -545,6 +568,14 @@ def build_parser():
     )
     p.add_argument(
         "--seeds", type=_positive_int, default=3, metavar="K", help="seeds 0..K-1"
+    )
+    p.add_argument(
+        "--n-jobs",
+        type=_n_jobs,
+        default=1,
+        metavar="N",
+        help="runs fitted in parallel processes, -1 for one per core; results "
+        "do not depend on it (default 1)",
     )
     p.add_argument(
         "--out",

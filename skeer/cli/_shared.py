@@ -79,6 +79,8 @@ def make_verifier(args, *, model, loss, operating_point, seed, patience, callbac
         operating_point=operating_point,
         max_epochs=args.epochs,
         lr=args.lr,
+        lr_schedule=args.lr_schedule,
+        warmup_epochs=args.warmup_epochs,
         n_identities_per_batch=P,
         n_samples_per_identity=K,
         batches_per_epoch=args.batches_per_epoch,
