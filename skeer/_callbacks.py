@@ -1,4 +1,4 @@
-"""The verifier's skorch callbacks: held-out EER, early stopping, schedule, divergence."""
+"""The verifier's skorch callbacks: held-out EER, lr schedule, early stopping."""
 
 import math
 import warnings
@@ -7,7 +7,6 @@ import numpy as np
 from skorch.callbacks import Callback, EarlyStopping
 
 from .metrics import UnreliableMetricWarning, equal_error_rate
-
 
 #: Epochs in the window of ``valid_eer_smooth`` (the early-stopping monitor).
 SMOOTHING_WINDOW = 3

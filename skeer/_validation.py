@@ -632,8 +632,7 @@ def check_verifier_params(est):
         "constant",
     ):
         raise ValueError(
-            "lr_schedule must be 'cosine' or 'constant', got "
-            f"{est.lr_schedule!r}."
+            f"lr_schedule must be 'cosine' or 'constant', got {est.lr_schedule!r}."
         )
     check_real(est.warmup_epochs, "warmup_epochs", low=0, low_open=False)
     check_real(est.validation_size, "validation_size", low=0, high=1, low_open=False)

@@ -371,9 +371,9 @@ def _locked_test_mask(y, test_subjects):
 
 def _fit_and_judge(cls, params, X, y, train, test, **protocol):
     """Fit one run on ``X[train]`` and judge it on ``X[test]`` (a joblib task)."""
-    from .protocols import evaluate_verification
-
     from sklearn.utils import _safe_indexing
+
+    from .protocols import evaluate_verification
 
     net = cls(**params)
     t0 = time.perf_counter()
@@ -381,18 +381,14 @@ def _fit_and_judge(cls, params, X, y, train, test, **protocol):
         warnings.simplefilter("ignore", UserWarning)
         net.fit(_safe_indexing(X, train), y[train])
     fit_s = time.perf_counter() - t0
-    metrics = evaluate_verification(
-        net, _safe_indexing(X, test), y[test], **protocol
-    )
+    metrics = evaluate_verification(net, _safe_indexing(X, test), y[test], **protocol)
     hist = [dict(row) for row in net.history]
     record = {
         "metrics": dict(metrics),
         "valid_eer": [h.get("valid_eer") for h in hist],
         "train_loss": [h.get("train_loss") for h in hist],
         "epochs": len(hist),
-        "seconds_per_epoch": float(np.mean([h["dur"] for h in hist]))
-        if hist
-        else None,
+        "seconds_per_epoch": float(np.mean([h["dur"] for h in hist])) if hist else None,
         "fit_s": fit_s,
     }
     return record, metrics

@@ -240,8 +240,9 @@ def test_compare_losses_in_parallel_gives_the_same_runs(data, net):
             assert a["metrics"] == b["metrics"]
             assert a["valid_eer"] == b["valid_eer"]
             assert a["train_loss"] == b["train_loss"]
-    assert serial.summary["eer"]["eer_difference"] == (
-        parallel.summary["eer"]["eer_difference"]
+    assert (
+        serial.summary["eer"]["eer_difference"]
+        == (parallel.summary["eer"]["eer_difference"])
     )
 
 

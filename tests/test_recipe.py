@@ -72,8 +72,7 @@ def test_warmup_then_cosine_decay_to_zero(data):
     np.testing.assert_allclose(lrs[:steps], 0.01 * np.arange(1, steps + 1) / steps)
     # then a half cosine over the remaining 15 steps, ending near 0
     decay = [
-        0.01 * 0.5 * (1 + math.cos(math.pi * i / (3 * steps)))
-        for i in range(3 * steps)
+        0.01 * 0.5 * (1 + math.cos(math.pi * i / (3 * steps))) for i in range(3 * steps)
     ]
     np.testing.assert_allclose(lrs[steps:], decay)
     assert lrs[-1] < 0.01 * 0.02

@@ -129,10 +129,10 @@ class EERLoss(_MetricLoss):
         for ``"area"`` and ``K = 40`` for ``"direct"``: with the verifier's
         converging recipe (cosine-annealed learning rate, 60 epochs), 40
         beat 10 and 20 on held-out Aalto users (TypeNet; see the benchmarks
-        page); resolved at each call, from the variant set then. It also sets the softness ``exp(K·Δrate%)`` of the
-        area variant's bisection. The direct loss approaches the batch's exact
-        EER as ``K`` grows; ``K`` up to ``1e4`` is supported (tested) for
-        distances of order 1.
+        page); resolved at each call, from the variant set then. It also
+        sets the softness ``exp(K·Δrate%)`` of the area variant's bisection.
+        The direct loss approaches the batch's exact EER as ``K`` grows;
+        ``K`` up to ``1e4`` is supported (tested) for distances of order 1.
     eps : float > 0, default=1e-7
         Floor ``eps`` of the area variant's ratios (the paper's ``1e-7``).
     gather : bool or None, default=None
