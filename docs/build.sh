@@ -7,6 +7,10 @@
 # Warnings are errors (-W); --keep-going reports all of them before failing.
 # Extra arguments go to sphinx-build, e.g. `docs/build.sh -D plot_gallery=0` to
 # skip running the examples, or `docs/build.sh -E` to rebuild from scratch.
+#
+# Links to other projects' docs (scikit-learn, PyTorch, NumPy, skorch, ...) use
+# their online inventories, or docs/_intersphinx/*.inv where the network cannot
+# reach them; `SKEER_DOCS_OFFLINE=1 docs/build.sh` skips the network (conf.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export MPLBACKEND=Agg

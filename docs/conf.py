@@ -30,13 +30,20 @@ version = release = skeer.__version__
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
+    "sphinx.ext.intersphinx",
     "sphinx.ext.mathjax",
     "sphinx.ext.viewcode",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
 ]
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "**.ipynb_checkpoints"]
+exclude_patterns = [
+    "_build",
+    "_intersphinx",
+    "Thumbs.db",
+    ".DS_Store",
+    "**.ipynb_checkpoints",
+]
 root_doc = "index"
 default_role = "literal"
 nitpicky = False
@@ -52,7 +59,62 @@ autodoc_inherit_docstrings = False
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_attributes_as_param_list = True
-numpydoc_xref_param_type = False
+
+# -- Links to the documentation of other projects ----------------------------------
+# Each inventory (the list of a project's documented objects and their addresses)
+# is read from the project's site first and, where that cannot be reached (no
+# network), from _intersphinx/<name>.inv: a subset of the real inventory listing
+# the objects these pages refer to, written by _intersphinx/make_inventories.py.
+# A failed download with a working fallback is not a warning, so the build passes
+# with -W either way. SKEER_DOCS_OFFLINE=1 skips the download.
+INTERSPHINX_URLS = {
+    "python": "https://docs.python.org/3/",
+    "numpy": "https://numpy.org/doc/stable/",
+    "pandas": "https://pandas.pydata.org/docs/",
+    "matplotlib": "https://matplotlib.org/stable/",
+    "sklearn": "https://scikit-learn.org/stable/",
+    "torch": "https://docs.pytorch.org/docs/stable/",
+    "skorch": "https://skorch.readthedocs.io/en/stable/",
+}
+_OFFLINE = os.environ.get("SKEER_DOCS_OFFLINE", "").strip() not in ("", "0")
+intersphinx_mapping = {
+    name: (url, (() if _OFFLINE else (None,)) + (f"_intersphinx/{name}.inv",))
+    for name, url in INTERSPHINX_URLS.items()
+}
+intersphinx_timeout = 10  # seconds; an unreachable site falls back to the file
+# Download the real inventories on every build: a cached one would be replaced by
+# the local subset (Sphinx always reads local files) on the next build.
+intersphinx_cache_limit = 0
+
+# Parameter types link to their documentation: numpydoc's aliases (int, str, bool,
+# ndarray, array-like, ...) and those below; other words stay plain text.
+numpydoc_xref_param_type = True
+numpydoc_xref_ignore = "all"
+_LINKED_TYPES = (
+    "matplotlib.axes.Axes",
+    "matplotlib.figure.Figure",
+    "matplotlib.lines.Line2D",
+    "matplotlib.patches.StepPatch",
+    "numpy.ndarray",
+    "pandas.DataFrame",
+    "pathlib.Path",
+    "torch.device",
+    "torch.nn.Module",
+    "torch.Tensor",
+)
+numpydoc_xref_aliases = {
+    **{name: f":class:`{name}`" for name in _LINKED_TYPES},
+    "array-like": ":term:`array-like <numpy:array_like>`",
+    "Bunch": "sklearn.utils.Bunch",
+    "DataFrame": "pandas.DataFrame",
+    "Generator": "numpy.random.Generator",
+    "History": "skorch.history.History",
+    "path-like": ":term:`path-like <python:path-like object>`",
+    "Pipeline": "sklearn.pipeline.Pipeline",
+    "Series": "pandas.Series",
+    "Tensor": "torch.Tensor",
+    "Tensors": "torch.Tensor",
+}
 
 # -- Example gallery -----------------------------------------------------------
 # Run the examples headless; keep matplotlib's font cache quiet.
@@ -168,6 +230,47 @@ def _resolve_top_level(app, env, node, contnode):
     )
 
 
+# ``skorch.NeuralNet`` is documented as ``skorch.net.NeuralNet``, where it is
+# defined: retry an unresolved reference to another project's object with the name
+# of the module that defines it (a no-op where that name is not documented either).
+def _defining_name(target):
+    import importlib
+
+    parts = target.split(".")
+    for k in range(len(parts) - 1, 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:k]))
+        except Exception:  # not a module, or one that fails to import
+            continue
+        try:
+            for attr in parts[k:]:
+                obj = getattr(obj, attr)
+        except AttributeError:
+            return None
+        module = getattr(obj, "__module__", None)
+        qualname = getattr(obj, "__qualname__", None)
+        if isinstance(module, str) and isinstance(qualname, str):
+            return f"{module}.{qualname}"
+        return None
+    return None
+
+
+def _resolve_reexported(app, env, node, contnode):
+    from sphinx.ext.intersphinx import missing_reference
+
+    target = node.get("reftarget", "")
+    if node.get("refdomain") != "py" or target.partition(".")[0] not in (
+        set(INTERSPHINX_URLS) - {"python"}
+    ):
+        return None
+    defined = _defining_name(target)
+    if defined is None or defined == target:
+        return None
+    alias = node.deepcopy()
+    alias["reftarget"] = defined
+    return missing_reference(app, env, alias, contnode)
+
+
 # -- Docstring tweaks -------------------------------------------------------------
 # scikit-learn writes shapes such as ``(n_samples, n_classes_)`` in parameter types;
 # to reStructuredText a word ending in "_" is a hyperlink reference. Escape it in
@@ -195,6 +298,8 @@ def _skip_members(app, what, name, obj, skip, options):
 
 def setup(app):
     app.connect("missing-reference", _resolve_top_level)
+    # after intersphinx's own look-up (priority 500)
+    app.connect("missing-reference", _resolve_reexported, priority=600)
     # before numpydoc (priority 500) parses the sections
     app.connect("autodoc-process-docstring", _escape_type_references, priority=400)
     app.connect("autodoc-skip-member", _skip_members)
