@@ -48,8 +48,9 @@ class LearningRateSchedule(Callback):
     Linear warm-up from ``lr / (warmup steps)`` to ``lr`` over the first
     ``net.warmup_epochs`` epochs, then (``net.lr_schedule == "cosine"``) a
     cosine decay to 0 at the end of epoch ``net.max_epochs``; ``"constant"``
-    keeps ``lr`` after the warm-up. The step count restarts at every
-    ``fit`` / ``partial_fit`` call. Each epoch's last learning rate is
+    keeps ``lr`` after the warm-up; ``None`` leaves the learning rate to the
+    optimizer and to other callbacks (e.g. skorch's ``LRScheduler``). The step
+    count restarts at every ``fit`` call. Each epoch's last learning rate is
     recorded as ``lr`` in the history.
     """
 
@@ -76,7 +77,7 @@ class LearningRateSchedule(Callback):
         return 0.5 * (1.0 + math.cos(math.pi * progress))
 
     def on_batch_begin(self, net, training=False, **kwargs):
-        if not training:
+        if not training or net.lr_schedule is None:
             return
         lr = net.lr * self.factor(net, self.step_)
         for name in net._optimizers:

@@ -627,12 +627,13 @@ def check_verifier_params(est):
     check_positive_int(est.batches_per_epoch, "batches_per_epoch", allow_none=True)
     check_positive_int(est.patience, "patience", allow_none=True)
     check_real(est.lr, "lr", low=0)
-    if not isinstance(est.lr_schedule, str) or est.lr_schedule not in (
-        "cosine",
-        "constant",
+    if est.lr_schedule is not None and (
+        not isinstance(est.lr_schedule, str)
+        or est.lr_schedule not in ("cosine", "constant")
     ):
         raise ValueError(
-            f"lr_schedule must be 'cosine' or 'constant', got {est.lr_schedule!r}."
+            "lr_schedule must be 'cosine', 'constant' or None, got "
+            f"{est.lr_schedule!r}."
         )
     check_real(est.warmup_epochs, "warmup_epochs", low=0, low_open=False)
     check_real(est.validation_size, "validation_size", low=0, high=1, low_open=False)

@@ -71,10 +71,12 @@ class KeystrokeVerifier(
     optimizer : torch optimizer class, default=torch.optim.Adam
     lr : float, default=1e-3
         Peak learning rate (see ``lr_schedule``).
-    lr_schedule : {"cosine", "constant"}, default="cosine"
+    lr_schedule : {"cosine", "constant"} or None, default="cosine"
         After the warm-up, ``"cosine"`` decays the learning rate from ``lr``
         to 0 along a half cosine ending with epoch ``max_epochs`` (set before
-        every batch); ``"constant"`` keeps ``lr``. The annealed schedule ends
+        every batch); ``"constant"`` keeps ``lr``; ``None`` never sets it (no
+        warm-up either), leaving it to the optimizer and to your own
+        callbacks, e.g. skorch's ``LRScheduler``. The annealed schedule ends
         on a converged, smooth validation curve: with a constant rate the
         held-out EER jumps by about ±0.02 from epoch to epoch, more than the
         differences between losses (see :ref:`benchmark_results`).

@@ -111,6 +111,24 @@ def test_fractional_warmup_and_restart_on_each_fit(data):
     np.testing.assert_allclose(again[:2], [0.005, 0.01])
 
 
+def test_no_schedule_leaves_the_learning_rate_to_other_callbacks(data):
+    from skorch.callbacks import LRScheduler
+    from torch.optim.lr_scheduler import StepLR
+
+    X, y = data
+    step = LRScheduler(policy=StepLR, step_size=1, gamma=0.5)
+    _, lrs = _fit(
+        X,
+        y,
+        lr=0.01,
+        max_epochs=3,
+        lr_schedule=None,
+        patience=None,
+        callbacks=[("rec", RecordLR()), ("step", step)],
+    )
+    np.testing.assert_allclose(lrs, np.repeat([0.01, 0.005, 0.0025], 5))
+
+
 def test_factor_at_the_boundaries():
     sched = LearningRateSchedule()
     sched.on_train_begin(None)
@@ -145,8 +163,8 @@ def test_patience_stops_on_a_flat_smoothed_curve(data):
 @pytest.mark.parametrize(
     "params, match",
     [
-        ({"lr_schedule": "linear"}, "lr_schedule must be 'cosine' or 'constant'"),
-        ({"lr_schedule": None}, "lr_schedule"),
+        ({"lr_schedule": "linear"}, "lr_schedule must be 'cosine', 'constant' or"),
+        ({"lr_schedule": 1}, "lr_schedule"),
         ({"warmup_epochs": -1}, "warmup_epochs"),
         ({"warmup_epochs": float("nan")}, "warmup_epochs"),
         ({"warmup_epochs": "1"}, "warmup_epochs"),
