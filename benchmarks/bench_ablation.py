@@ -42,6 +42,25 @@ import numpy as np
 from skeer import KeystrokeFeatures, KeystrokeVerifier
 from skeer.benchmark import compare_losses
 
+#: Named variants (``--losses``): ``(loss name, estimator parameters)`` set on
+#: top of ``KeystrokeVerifier()``; the plain registry names run as they are.
+VARIANTS = {
+    "eer K=10": ("eer", {"criterion__sharpness": 10.0}),
+    "eer 30 epochs": ("eer", {"max_epochs": 30}),
+    "triplet 30 epochs": ("triplet", {"max_epochs": 30}),
+    "eer 90 epochs": ("eer", {"max_epochs": 90}),
+    "eer old recipe": (
+        "eer",
+        {
+            "lr_schedule": "constant",
+            "warmup_epochs": 0,
+            "max_epochs": 30,
+            "patience": 5,
+            "criterion__sharpness": 10.0,
+        },
+    ),
+}
+
 ROOT = Path(__file__).resolve().parent
 DATA = ROOT.parent.parent / "shared" / "data" / "aalto136m-dev-1565users.tar.gz"
 
@@ -92,11 +111,16 @@ def load(args):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATA)
-    parser.add_argument("--losses", default="eer,triplet")
+    parser.add_argument(
+        "--losses",
+        default="eer,triplet",
+        help="comma-separated loss names or variants: " + ", ".join(VARIANTS),
+    )
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--out", type=Path, default=ROOT / "results")
+    parser.add_argument("--name", help="file name of the results (no suffix)")
     args = parser.parse_args(argv)
 
     X, y, description = load(args)
@@ -112,7 +136,10 @@ def main(argv=None):
     result = compare_losses(
         X,
         y,
-        losses=args.losses.split(","),
+        losses=[
+            (name, *VARIANTS[name]) if name in VARIANTS else name
+            for name in args.losses.split(",")
+        ],
         estimator=estimator,
         features=KeystrokeFeatures(),
         n_seeds=args.seeds,
@@ -126,7 +153,7 @@ def main(argv=None):
         data_description=f"{description}, locked split ({len(test)} test subjects)"
     )
     print(md)
-    name = "ablation_quick" if args.quick else "ablation_aalto"
+    name = args.name or ("ablation_quick" if args.quick else "ablation_aalto")
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"{name}.md").write_text(md, encoding="utf-8")
     report = {

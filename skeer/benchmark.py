@@ -68,15 +68,57 @@ def _unavailable(name):
     return None
 
 
-def _runs(losses, operating_points):
-    """``[(label, loss, operating point)]`` in order: EER losses at each point."""
+def _variants(losses, known):
+    """``[(label, loss name, estimator parameters)]`` of the ``losses`` argument."""
+    if isinstance(losses, str):
+        losses = [losses]
+    variants = []
+    for item in losses:
+        if isinstance(item, str):
+            label, name, extra = item, item, {}
+        elif (
+            isinstance(item, tuple)
+            and len(item) == 3
+            and isinstance(item[0], str)
+            and isinstance(item[1], str)
+            and isinstance(item[2], dict)
+        ):
+            label, name, extra = item[0], item[1], dict(item[2])
+        else:
+            raise ValueError(
+                "each entry of losses must be a loss name or a (label, loss name, "
+                f"estimator parameters) tuple, got {item!r}."
+            )
+        if name not in known:
+            raise ValueError(f"unknown loss {name!r}; choose from {', '.join(known)}")
+        fixed = {"criterion", "operating_point", "random_state"} & set(extra)
+        if fixed:
+            raise ValueError(
+                f"variant {label!r} sets {sorted(fixed)}: compare_losses sets "
+                "them per run (use the loss name and operating_points)."
+            )
+        if label not in [v[0] for v in variants]:
+            variants.append((label, name, extra))
+    if not variants:
+        raise ValueError(f"unknown loss '(none given)'; choose from {', '.join(known)}")
+    return variants
+
+
+def _plain(value):
+    """Whether a parameter value is a JSON-ready scalar."""
+    return value is None or isinstance(value, (bool, int, float, str))
+
+
+def _runs(variants, operating_points):
+    """``[(label, loss, operating point, params)]``: EER losses at each point."""
     runs = []
-    for loss in losses:
+    for label, loss, extra in variants:
         if loss.startswith("eer"):
             for op in operating_points:
-                runs.append((loss if op == "eer" else f"{loss}@{op:g}", loss, op))
+                name = label if op == "eer" else f"{label}@{op:g}"
+                runs.append((name, loss, op, extra))
         else:
-            runs.append((loss, loss, "eer"))
+            runs.append((label, loss, "eer", extra))
     return runs
 
 
@@ -458,10 +500,15 @@ def compare_losses(
         estimator takes.
     y : array-like of shape (n_samples,)
         Subject of each sample.
-    losses : sequence of str, default=("eer-area", "eer-direct", "triplet", \
-            "set2set", "contrastive")
-        Loss names of :mod:`skeer.registry`. A loss that cannot be built here
-        (a missing optional package) is skipped with a warning.
+    losses : sequence of str or tuple, default=("eer-area", "eer-direct", \
+            "triplet", "set2set", "contrastive")
+        Loss names of :mod:`skeer.registry`, or variants
+        ``(label, loss name, params)``: that loss with the estimator
+        parameters ``params`` set on top of the template (e.g.
+        ``("eer K=10", "eer", {"criterion__sharpness": 10})`` or
+        ``("eer 30 ep", "eer", {"max_epochs": 30})``), labelled ``label``. A
+        loss that cannot be built here (a missing optional package) is skipped
+        with a warning.
     operating_points : sequence of "eer" or float in (0, 1), default=("eer",)
         Operating points at which each EER loss (``"eer"``, ``"eer-*"``)
         trains; a run at a false-match rate ``f`` is labelled ``"loss@f"``.
@@ -551,11 +598,7 @@ def compare_losses(
     from .registry import LOSSES as known
     from .registry import get_loss
 
-    losses = list(dict.fromkeys(losses))
-    unknown = [name for name in losses if name not in known]
-    if unknown or not losses:
-        what = ", ".join(map(repr, unknown)) if unknown else "(none given)"
-        raise ValueError(f"unknown loss {what}; choose from {', '.join(known)}")
+    variants = _variants(losses, known)
     if isinstance(n_seeds, bool) or not isinstance(n_seeds, int) or n_seeds < 1:
         raise ValueError(f"n_seeds must be a positive integer, got {n_seeds!r}.")
     if isinstance(random_state, bool) or not isinstance(random_state, int):
@@ -565,14 +608,15 @@ def compare_losses(
 
         estimator = KeystrokeVerifier()
     skipped = {}
-    for name in losses:
+    for name in dict.fromkeys(v[1] for v in variants):
         reason = _unavailable(name)
         if reason is not None:
             skipped[name] = reason
             warnings.warn(f"skipping loss {name}: {reason}", UserWarning, stacklevel=2)
-    runs = [r for r in _runs(losses, operating_points) if r[1] not in skipped]
+    runs = [r for r in _runs(variants, operating_points) if r[1] not in skipped]
     if not runs:
-        raise RuntimeError(f"none of the losses {losses} is available")
+        names = [v[1] for v in variants]
+        raise RuntimeError(f"none of the losses {names} is available")
 
     y = np.asarray(y)
     if features is not None:
@@ -590,7 +634,7 @@ def compare_losses(
                 np.arange(len(y)), y, test_size=test_size, random_state=seed
             )
             splits[seed] = (np.sort(train_idx), np.sort(test_idx))
-        for label, loss, op in runs:
+        for label, loss, op, extra in runs:
             criterion, kwargs = get_loss(loss)
             params = {
                 k: v
@@ -603,6 +647,7 @@ def compare_losses(
                 random_state=seed,
                 **{f"criterion__{k}": v for k, v in kwargs.items()},
             )
+            params.update(extra)
             tasks.append((seed, label, loss, op, params))
 
     from sklearn.utils.parallel import Parallel, delayed
@@ -632,10 +677,12 @@ def compare_losses(
         for out in Parallel(n_jobs=n_jobs, return_as="generator")(jobs):
             done.append(out)
             bar.update()
-    results = {label: [] for label, _, _ in runs}
+    results = {label: [] for label, *_ in runs}
+    variant_params = {label: extra for label, _, _, extra in runs}
     reports = {}
     for (seed, label, loss, op, _), (record, metrics) in zip(tasks, done):
         record.update(seed=seed, loss=loss, operating_point=op)
+        record["params"] = {k: v for k, v in variant_params[label].items() if _plain(v)}
         results[label].append(record)
         reports.setdefault(seed, {})[label] = metrics
     for seed, seed_reports in reports.items():

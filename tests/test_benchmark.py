@@ -117,6 +117,9 @@ def test_compare_losses_skips_an_unavailable_loss(data, net, monkeypatch):
     "kwargs, match",
     [
         ({"losses": ["focal"]}, "unknown loss 'focal'"),
+        ({"losses": [("x", "focal", {})]}, "unknown loss 'focal'"),
+        ({"losses": [("x", "eer")]}, r"a \(label, loss name, estimator"),
+        ({"losses": [("x", "eer", {"random_state": 1})]}, "sets \\['random_state'\\]"),
         ({"losses": []}, "none given"),
         ({"n_seeds": 0}, "n_seeds"),
         ({"random_state": None}, "random_state"),
@@ -264,3 +267,39 @@ def test_compare_losses_refuses_a_bad_locked_split(data, net, test_subjects, mat
             test_subjects=test_subjects,
             **PROTOCOL,
         )
+
+
+def test_compare_losses_runs_variants_of_a_loss(data, net):
+    """A ``(label, loss, params)`` variant is that loss with ``params`` set."""
+    X, y = data
+    result = compare_losses(
+        X,
+        y,
+        losses=[
+            "triplet",
+            ("triplet, 1 epoch", "triplet", {"max_epochs": 1}),
+            ("eer K=5", "eer", {"criterion__sharpness": 5.0}),
+        ],
+        estimator=net,
+        n_seeds=1,
+        **PROTOCOL,
+    )
+    assert list(result.runs) == ["triplet", "triplet, 1 epoch", "eer K=5"]
+    short = result.runs["triplet, 1 epoch"][0]
+    assert short["epochs"] == 1 and short["params"] == {"max_epochs": 1}
+    assert short["loss"] == "triplet" and "vs_baseline" in short
+    assert result.runs["triplet"][0]["epochs"] == 2
+    run = result.runs["eer K=5"][0]
+    expected = clone(net).set_params(
+        criterion=get_loss("eer")[0],
+        operating_point="eer",
+        random_state=0,
+        criterion__sharpness=5.0,
+    )
+    X_tr, X_te, y_tr, y_te = train_test_split_identities(
+        X, y, test_size=1 / 3, random_state=0
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        expected.fit(X_tr, y_tr)
+    assert run["metrics"] == evaluate_verification(expected, X_te, y_te, **PROTOCOL)
