@@ -153,6 +153,10 @@ def estimator_fit(module_cls, X, y, *, epochs, n_batches, seed, profiler=None):
     clf = _TimedVerifier(
         module=module_cls,
         lr=LR,
+        # the plain loop's constant rate: the same work (the default schedule
+        # only sets the rate before each step, microseconds a step)
+        lr_schedule="constant",
+        warmup_epochs=0,
         max_epochs=epochs,
         n_identities_per_batch=P,
         n_samples_per_identity=K,
