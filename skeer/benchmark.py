@@ -10,7 +10,7 @@ the best validation EER of a reference loss (triplet by default). The
 
 :data:`QUICK_PROFILE` is the budget of the quick demo (``skeer`` with no
 arguments): training settings that differ from :class:`~skeer.KeystrokeVerifier`'s
-defaults, sized for a run of about a minute on two CPU cores.
+defaults, sized for a run of one to two minutes on two CPU cores.
 """
 
 import time
@@ -29,8 +29,8 @@ __all__ = ["QUICK_PROFILE", "LossComparison", "compare_losses"]
 #: (20 subjects x 15 sessions, all of each subject's sessions) and a higher
 #: peak learning rate than the defaults (40 x 8, lr 1e-3, 60 epochs, patience
 #: 10; the warm-up and cosine schedule are kept) make the learned verifier beat
-#: the non-learned baseline clearly within 20 epochs, about a minute on two CPU
-#: cores. A read-only mapping:
+#: the non-learned baseline clearly within 20 epochs, one to two minutes on two
+#: CPU cores. A read-only mapping:
 #: ``KeystrokeVerifier(**{k: v for k, v in QUICK_PROFILE.items() if k not in
 #: ("n_subjects", "n_sessions")})`` builds its verifier.
 QUICK_PROFILE = MappingProxyType(

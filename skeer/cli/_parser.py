@@ -355,7 +355,7 @@ def _add_training(p, *, single_loss):
         "Defaults are the library's (KeystrokeVerifier(), KeystrokeFeatures(), "
         "train_test_split_identities). '--profile quick' (what 'skeer' without "
         "a command uses) takes skeer.benchmark.QUICK_PROFILE where it has a "
-        f"value ({quick}): the quick demo, about a minute on 2 CPU cores.",
+        f"value ({quick}): the quick demo, one to two minutes on 2 CPU cores.",
     )
     g.add_argument(
         "--profile",
