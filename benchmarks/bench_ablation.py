@@ -49,16 +49,6 @@ VARIANTS = {
     "eer 30 epochs": ("eer", {"max_epochs": 30}),
     "triplet 30 epochs": ("triplet", {"max_epochs": 30}),
     "eer 90 epochs": ("eer", {"max_epochs": 90}),
-    "eer old recipe": (
-        "eer",
-        {
-            "lr_schedule": "constant",
-            "warmup_epochs": 0,
-            "max_epochs": 30,
-            "patience": 5,
-            "criterion__sharpness": 10.0,
-        },
-    ),
 }
 
 ROOT = Path(__file__).resolve().parent

@@ -45,31 +45,93 @@ class ValidationEER(Callback):
 class LearningRateSchedule(Callback):
     """Set the learning rate before every training batch.
 
-    Linear warm-up from ``lr / (warmup steps)`` to ``lr`` over the first
+    Linear warm-up from ``base / (warm-up steps)`` to ``base`` over the first
     ``net.warmup_epochs`` epochs, then (``net.lr_schedule == "cosine"``) a
     cosine decay to 0 at the end of epoch ``net.max_epochs``; ``"constant"``
-    keeps ``lr`` after the warm-up; ``None`` leaves the learning rate to the
-    optimizer and to other callbacks (e.g. skorch's ``LRScheduler``). The step
-    count restarts at every ``fit`` call. Each epoch's last learning rate is
+    keeps ``base`` after the warm-up; ``None`` leaves the learning rate to the
+    optimizer and to other callbacks. ``base`` is each parameter group's own
+    rate when the fit starts (``lr``, or ``optimizer__lr``, or a group's rate
+    from ``optimizer__param_groups``); a rate this schedule set itself (a
+    warm-started fit after an annealed one) is not taken as a new base, one
+    set by ``set_params(lr=...)`` is. If the callbacks hold a skorch
+    ``LRScheduler``, it owns the rate: this schedule steps aside, with a
+    warning unless ``lr_schedule=None``. The step count restarts at every
+    ``fit`` call. Each epoch's last rate (of the first parameter group) is
     recorded as ``lr`` in the history.
     """
 
     def on_train_begin(self, net, **kwargs):
+        from skorch.callbacks import LRScheduler
+
         self.step_ = 0
         self.steps_per_epoch_ = None
+        self.last_lr_ = None
+        self.active_ = net.lr_schedule is not None
+        if self.active_ and any(
+            isinstance(cb, LRScheduler) for _, cb in net.callbacks_
+        ):
+            warnings.warn(
+                f"lr_schedule={net.lr_schedule!r} is ignored: the callbacks hold a "
+                "skorch LRScheduler, which sets the learning rate. Pass "
+                "lr_schedule=None to silence this warning.",
+                UserWarning,
+                stacklevel=2,
+            )
+            self.active_ = False
+        if not self.active_:
+            return
+        for group in self._groups(net):
+            if "skeer_base_lr" not in group or group["lr"] != group.get(
+                "skeer_last_lr"
+            ):
+                group["skeer_base_lr"] = group["lr"]
+
+    @staticmethod
+    def _groups(net):
+        for name in net._optimizers:
+            yield from getattr(net, name + "_").param_groups
 
     def on_epoch_begin(self, net, dataset_train=None, **kwargs):
         if self.steps_per_epoch_ is None and dataset_train is not None:
-            self.steps_per_epoch_ = len(
-                net.get_batch_sampler(dataset_train, training=True)
-            )
+            if net.batches_per_epoch is not None:
+                self.steps_per_epoch_ = net.batches_per_epoch
+            else:
+                with warnings.catch_warnings():
+                    # the sampler of the epoch has said it already
+                    warnings.simplefilter("ignore", UserWarning)
+                    sampler = net.get_batch_sampler(dataset_train, training=True)
+                self.steps_per_epoch_ = len(sampler)
 
     def factor(self, net, step):
-        """The multiplier of ``lr`` at training step ``step`` (0-based)."""
+        """The multiplier of the base rate at training step ``step`` (0-based).
+
+        Parameters
+        ----------
+        net : KeystrokeVerifier
+            Its ``warmup_epochs``, ``lr_schedule`` and ``max_epochs``.
+        step : int
+            Training steps taken in this fit.
+
+        Returns
+        -------
+        factor : float
+            In (0, 1].
+
+        Examples
+        --------
+        >>> from skeer import KeystrokeVerifier
+        >>> from skeer._callbacks import LearningRateSchedule
+        >>> sched = LearningRateSchedule()
+        >>> sched.steps_per_epoch_ = 10
+        >>> net = KeystrokeVerifier(max_epochs=3, warmup_epochs=1)
+        >>> [round(sched.factor(net, s), 3) for s in (0, 9, 10, 20, 29)]
+        [0.1, 1.0, 1.0, 0.5, 0.012]
+        """
         per_epoch = self.steps_per_epoch_ or 1
-        warmup = net.warmup_epochs * per_epoch
+        # rounded first: 1.1 epochs of 50 steps is 55 steps, not 56
+        warmup = math.ceil(round(net.warmup_epochs * per_epoch, 9))
         if step < warmup:
-            return (step + 1) / math.ceil(warmup)
+            return (step + 1) / warmup
         if net.lr_schedule == "constant":
             return 1.0
         total = max(net.max_epochs * per_epoch - warmup, 1)
@@ -77,13 +139,13 @@ class LearningRateSchedule(Callback):
         return 0.5 * (1.0 + math.cos(math.pi * progress))
 
     def on_batch_begin(self, net, training=False, **kwargs):
-        if not training or net.lr_schedule is None:
+        if not training or not getattr(self, "active_", False):
             return
-        lr = net.lr * self.factor(net, self.step_)
-        for name in net._optimizers:
-            for group in getattr(net, name + "_").param_groups:
-                group["lr"] = lr
-        self.last_lr_ = lr
+        factor = self.factor(net, self.step_)
+        for i, group in enumerate(self._groups(net)):
+            group["lr"] = group["skeer_last_lr"] = group["skeer_base_lr"] * factor
+            if i == 0:
+                self.last_lr_ = group["lr"]
         self.step_ += 1
 
     def on_epoch_end(self, net, **kwargs):
@@ -138,13 +200,22 @@ class TolerantEarlyStopping(EarlyStopping):
 
     Whether a fit has held-out identities is known only once it has seen
     ``y``; without them there is nothing to monitor and training runs all
-    ``max_epochs``.
+    ``max_epochs``. skorch stops training by raising ``KeyboardInterrupt``;
+    ``stopped_`` tells that stop from a user's Ctrl-C.
     """
+
+    def on_train_begin(self, net, **kwargs):
+        self.stopped_ = False
+        return super().on_train_begin(net, **kwargs)
 
     def on_epoch_end(self, net, **kwargs):
         if self.monitor not in net.history[-1]:
             return None
-        return super().on_epoch_end(net, **kwargs)
+        try:
+            return super().on_epoch_end(net, **kwargs)
+        except KeyboardInterrupt:
+            self.stopped_ = True
+            raise
 
     def on_train_end(self, net, **kwargs):
         if self.load_best and getattr(self, "best_model_weights_", None) is None:

@@ -91,17 +91,53 @@ def _variants(losses, known):
             )
         if name not in known:
             raise ValueError(f"unknown loss {name!r}; choose from {', '.join(known)}")
-        fixed = {"criterion", "operating_point", "random_state"} & set(extra)
+        fixed = {
+            "criterion",
+            "operating_point",
+            "random_state",
+            "criterion__operating_point",
+        } & set(extra)
         if fixed:
             raise ValueError(
                 f"variant {label!r} sets {sorted(fixed)}: compare_losses sets "
                 "them per run (use the loss name and operating_points)."
             )
-        if label not in [v[0] for v in variants]:
-            variants.append((label, name, extra))
+        variant = (label, name, extra)
+        if variant not in variants:  # an exact repeat runs once
+            variants.append(variant)
     if not variants:
         raise ValueError(f"unknown loss '(none given)'; choose from {', '.join(known)}")
     return variants
+
+
+def _check_variant_params(variants, estimator):
+    """Every variant parameter is one the estimator takes (no silent typos)."""
+    names = set(estimator.get_params(deep=False))
+    prefixes = tuple(
+        f"{p}__"
+        for p in [*getattr(estimator, "prefixes_", ()), "module", "criterion"]
+        + ["optimizer"]
+    )
+    for label, _, extra in variants:
+        unknown = [k for k in extra if k not in names and not k.startswith(prefixes)]
+        if unknown:
+            raise ValueError(
+                f"variant {label!r} sets {unknown}, not parameters of "
+                f"{type(estimator).__name__}."
+            )
+
+
+def _check_labels(runs):
+    """One run configuration per label (a collision would merge two methods)."""
+    seen = {}
+    for label, loss, op, extra in runs:
+        key = (loss, op, tuple(sorted(extra.items(), key=lambda kv: kv[0])))
+        if seen.setdefault(label, key) != key:
+            raise ValueError(
+                f"losses: the label {label!r} names two different runs (a variant "
+                "label equal to another loss's name, or to an operating-point "
+                "label such as 'eer@0.01'); give each variant its own label."
+            )
 
 
 def _plain(value):
@@ -440,8 +476,10 @@ def _fit_and_judge(cls, params, X, y, train, test, **protocol):
 def _pooled_difference(runs, confidence=0.95):
     """Mean over seeds of the EER difference from the baseline, with its CI.
 
-    The seeds' splits are independent draws, so the replicates of the mean
-    difference are the means of the seeds' paired-bootstrap replicates.
+    The replicates of the mean difference are the means of the seeds'
+    paired-bootstrap replicates: with a split per seed, the splits are
+    independent draws; with a locked split, every seed's replicate ``i`` drew
+    the same subjects, so the mean is one paired bootstrap of the seeds' mean.
     """
     diffs = [r["vs_baseline"] for r in runs if r.get("vs_baseline")]
     if not diffs:
@@ -490,8 +528,9 @@ def compare_losses(
     split); then for each loss a copy of ``estimator`` with that loss as its
     criterion and ``random_state=s`` is fitted on the training subjects and
     judged with :func:`~skeer.protocols.evaluate_verification` on the test
-    subjects. So every loss gets the same network, split, batches and epoch
-    budget.
+    subjects. So every loss gets the same network, split, batches and
+    epoch budget (unless a variant changes them; early stopping, on by
+    default, may end a run sooner).
 
     Parameters
     ----------
@@ -538,9 +577,10 @@ def compare_losses(
     test_subjects : array-like or None, default=None
         A locked split: these subjects (all in ``y``) are the test subjects
         of every seed, the others train (with the estimator's own validation
-        split inside them); seeds then vary only the initialisation and the
-        batches, and the paired bootstrap over subjects uses the same draws
-        for every seed, so the pooled CI is over the locked test subjects.
+        split inside them); seeds then vary the initialisation, those
+        validation subjects and the batches, and the paired bootstrap over
+        subjects uses the same draws for every seed, so the pooled CI is over
+        the locked test subjects.
         None draws a new split per seed.
     n_jobs : int or None, default=None
         Runs fitted in parallel (joblib; ``None`` is 1, ``-1`` all cores).
@@ -559,7 +599,10 @@ def compare_losses(
     Raises
     ------
     ValueError
-        If a loss name is unknown or a count invalid.
+        If a loss name is unknown, a count invalid, a variant malformed (a
+        parameter the estimator does not take, one compare_losses sets, or a
+        label naming two different runs) or ``test_subjects`` not subjects of
+        ``y`` (or all of them).
     RuntimeError
         If none of ``losses`` can be built.
 
@@ -613,17 +656,26 @@ def compare_losses(
         if reason is not None:
             skipped[name] = reason
             warnings.warn(f"skipping loss {name}: {reason}", UserWarning, stacklevel=2)
+    _check_variant_params(variants, estimator)
+    _check_labels(_runs(variants, operating_points))
     runs = [r for r in _runs(variants, operating_points) if r[1] not in skipped]
     if not runs:
         names = [v[1] for v in variants]
         raise RuntimeError(f"none of the losses {names} is available")
 
+    if n_jobs is not None and (
+        isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0
+    ):
+        raise ValueError(
+            "n_jobs must be None or a non-zero integer (-1: all cores), "
+            f"got {n_jobs!r}."
+        )
     y = np.asarray(y)
-    if features is not None:
-        X = clone(features).fit_transform(X, y)
     locked = test_subjects is not None
     if locked:
         test_mask = _locked_test_mask(y, test_subjects)
+    if features is not None:
+        X = clone(features).fit_transform(X, y)
     tasks = []
     splits = {}
     for seed in range(random_state, random_state + n_seeds):
@@ -700,7 +752,7 @@ def compare_losses(
             getattr(estimator, "n_samples_per_identity", None),
         ],
         "n_seeds": n_seeds,
-        "test_size": test_size,
+        "test_size": None if locked else test_size,
         "n_enroll": n_enroll,
         "n_probe": n_probe,
         "operating_points": list(operating_points),

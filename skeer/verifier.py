@@ -448,15 +448,18 @@ class KeystrokeVerifier(
                     f"Training diverged at epoch {max(1, len(self.history))}: {exc}"
                 ) from exc
             except KeyboardInterrupt:
-                # skorch's convention: stop training, keep the model; but say so
-                self.interrupted_ = True
-                warnings.warn(
-                    f"Training was interrupted after {len(self.history)} epoch(s); "
-                    "the verifier is enrolled and calibrated with the weights it "
-                    "had (interrupted_ is True).",
-                    UserWarning,
-                    stacklevel=2,
-                )
+                stopper = dict(self.callbacks_).get("early_stopping")
+                if not getattr(stopper, "stopped_", False):
+                    # skorch's convention: stop training, keep the model; but
+                    # say so (an early stop is skorch's KeyboardInterrupt too)
+                    self.interrupted_ = True
+                    warnings.warn(
+                        f"Training was interrupted after {len(self.history)} "
+                        "epoch(s); the verifier is enrolled and calibrated with "
+                        "the weights it had (interrupted_ is True).",
+                        UserWarning,
+                        stacklevel=2,
+                    )
             self.notify("on_train_end", X=X, y=codes)
 
         F_all = self._template_features(X, validate=False)

@@ -121,6 +121,25 @@ def test_compare_losses_skips_an_unavailable_loss(data, net, monkeypatch):
         ({"losses": [("x", "eer")]}, r"a \(label, loss name, estimator"),
         ({"losses": [("x", "eer", {"random_state": 1})]}, "sets \\['random_state'\\]"),
         ({"losses": []}, "none given"),
+        (
+            {"losses": [("x", "eer", {"criterion__operating_point": 0.1})]},
+            "criterion__operating_point",
+        ),
+        ({"losses": [("x", "eer", {"max_epoch": 3})]}, r"\['max_epoch'\], not param"),
+        (
+            {"losses": ["triplet", ("triplet", "eer", {})]},
+            "label 'triplet' names two different runs",
+        ),
+        (
+            {
+                "losses": ["eer", ("eer@0.01", "triplet", {})],
+                "operating_points": ("eer", 0.01),
+            },
+            "label 'eer@0.01' names two different runs",
+        ),
+        ({"n_jobs": 0}, "n_jobs must be None or a non-zero integer"),
+        ({"n_jobs": True}, "n_jobs"),
+        ({"n_jobs": 1.5}, "n_jobs"),
         ({"n_seeds": 0}, "n_seeds"),
         ({"random_state": None}, "random_state"),
     ],

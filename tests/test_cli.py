@@ -101,9 +101,26 @@ def test_train_report_contents(trained):
     assert report["data"]["n_subjects"] == 12
     assert report["data"]["n_train_subjects"] + report["data"]["n_test_subjects"] == 12
     assert len(report["history"]) == report["epochs_run"] <= 2
-    assert {"train_loss", "valid_eer", "dur"} <= set(report["history"][0])
+    assert {"train_loss", "valid_eer", "valid_eer_smooth", "lr", "dur"} <= set(
+        report["history"][0]
+    )
     assert set(report["files"]) == {"model", "report", "det", "training"}
     assert report["features"]["max_len"] == 20
+
+
+def test_early_stop_keeps_the_best_smoothed_epoch(tmp_path):
+    """An early stop is a normal end (exit 0, not "interrupted"), and the
+    report names the epoch whose weights were kept: early stopping's best
+    smoothed validation EER, not the lowest raw one."""
+    out = tmp_path / "out"
+    argv = ["train", *TINY, "--epochs", "30", "--patience", "1", "--lr", "1e-9"]
+    code, _, stderr = run([*argv, "--batches-per-epoch", "2", "--out", out])
+    assert code == 0, stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["interrupted"] is False
+    assert report["epochs_run"] < 30
+    smooth = [h["valid_eer_smooth"] for h in report["history"]]
+    assert report["weights_epoch"] == int(np.argmin(smooth)) + 1
 
 
 def _test_split():

@@ -131,7 +131,6 @@ def test_no_schedule_leaves_the_learning_rate_to_other_callbacks(data):
 
 def test_factor_at_the_boundaries():
     sched = LearningRateSchedule()
-    sched.on_train_begin(None)
     sched.steps_per_epoch_ = 10
     net = KeystrokeVerifier(max_epochs=3, warmup_epochs=1)
     assert sched.factor(net, 0) == pytest.approx(0.1)
@@ -174,3 +173,82 @@ def test_bad_recipe_parameters_are_refused(data, params, match):
     X, y = data
     with pytest.raises(ValueError, match=match):
         KeystrokeVerifier(max_epochs=1, **params).fit(X, y)
+
+
+def test_schedule_scales_each_groups_own_rate(data):
+    X, y = data
+    net, _ = _fit(
+        X,
+        y,
+        lr=0.01,
+        optimizer__lr=0.05,
+        optimizer__param_groups=[("layers.4.*", {"lr": 0.2})],
+        module__hidden_sizes=(8,),
+        max_epochs=2,
+        warmup_epochs=0,
+        lr_schedule="constant",
+        patience=None,
+    )
+    rates = sorted(g["lr"] for g in net.optimizer_.param_groups)
+    assert rates == pytest.approx([0.05, 0.2])
+
+
+def test_warm_start_keeps_the_base_rate_and_set_params_changes_it(data):
+    X, y = data
+    net, lrs = _fit(X, y, lr=0.01, max_epochs=2, warmup_epochs=0, patience=None)
+    assert lrs[0] == pytest.approx(0.01) and lrs[-1] < 0.01  # annealed
+    n_first = len(lrs)
+    net.set_params(warm_start=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        net.fit(X, y)
+    # the annealed rate is not the new base: the decay restarts from 0.01
+    assert _recorded(net)[n_first] == pytest.approx(0.01)
+    net.set_params(lr=0.003)
+    first = len(_recorded(net))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        net.fit(X, y)
+    assert _recorded(net)[first] == pytest.approx(0.003)
+
+
+def test_a_user_lr_scheduler_takes_over_with_a_warning(data):
+    from skorch.callbacks import LRScheduler
+    from torch.optim.lr_scheduler import StepLR
+
+    X, y = data
+    step = LRScheduler(policy=StepLR, step_size=1, gamma=0.5)
+    net = KeystrokeVerifier(
+        lr=0.01,
+        max_epochs=2,
+        n_identities_per_batch=4,
+        n_samples_per_identity=4,
+        batches_per_epoch=5,
+        patience=None,
+        random_state=0,
+        callbacks=[("rec", RecordLR()), ("step", step)],
+    )
+    with pytest.warns(UserWarning, match="lr_schedule='cosine' is ignored"):
+        net.fit(X, y)
+    np.testing.assert_allclose(_recorded(net), np.repeat([0.01, 0.005], 5))
+
+
+def test_fractional_warmup_steps_are_rounded_before_the_ceiling():
+    sched = LearningRateSchedule()
+    sched.steps_per_epoch_ = 50
+    net = KeystrokeVerifier(max_epochs=3, warmup_epochs=1.1)
+    # 1.1 * 50 is 55.000000000000007 in floating point: still 55 steps
+    assert sched.factor(net, 0) == pytest.approx(1 / 55)
+    assert sched.factor(net, 54) == pytest.approx(1.0)
+    assert sched.factor(net, 55) == pytest.approx(1.0)
+
+
+def test_an_early_stop_is_not_an_interruption(data):
+    X, y = data
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        warnings.filterwarnings("ignore", "y has ", UserWarning)
+        warnings.filterwarnings("ignore", ".*held.out", UserWarning)
+        net, _ = _fit(X, y, lr=1e-12, max_epochs=10, patience=2)
+    assert len(net.history) == 3
+    assert net.interrupted_ is False

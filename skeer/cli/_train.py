@@ -57,8 +57,23 @@ def _best_epoch(history):
 
 
 def _history_records(net):
-    keys = ("epoch", "train_loss", "valid_loss", "valid_eer", "dur")
+    keys = ("epoch", "train_loss", "valid_loss", "valid_eer", "valid_eer_smooth")
+    keys += ("lr", "dur")
     return [{k: row[k] for k in keys if k in row} for row in net.history]
+
+
+def _weights_epoch(net):
+    """1-based epoch whose weights the model kept: early stopping's best, or the last.
+
+    Early stopping watches ``valid_eer_smooth`` and restores the weights of
+    its best epoch; without it (or with nothing held out) the last epoch's
+    weights stay.
+    """
+    stopper = dict(net.callbacks_).get("early_stopping")
+    best = getattr(stopper, "best_epoch_", None)
+    if best is not None and getattr(stopper, "best_model_weights_", None) is not None:
+        return int(best)
+    return len(net.history)
 
 
 def _baseline(features, X_train, y_train, X_test, y_test, args, fixed_text, proto):
@@ -162,7 +177,6 @@ def _train(args, model_name, guard):
     t_baseline = time.perf_counter()
 
     history = _history_records(verifier)
-    patience = args.patience or None
     timings = {
         "data_load_s": t_loaded - t_start,
         "training_s": t_trained - t_loaded,
@@ -191,8 +205,7 @@ def _train(args, model_name, guard):
         "threshold": verifier.threshold_,
         "epochs_run": len(verifier.history),
         "best_epoch": _best_epoch(history),
-        # early stopping restores the best epoch's weights; without it the last
-        "weights_epoch": (patience and _best_epoch(history)) or len(history),
+        "weights_epoch": _weights_epoch(verifier),
         "history": history,
         "timings": timings,
         "versions": versions(),
