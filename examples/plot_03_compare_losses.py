@@ -58,8 +58,8 @@ for model in models.values():
 # %%
 # Convergence
 # -----------
-# The EER of the held-out training people after each epoch, the figure early
-# stopping watches.
+# The EER of the held-out training people after each epoch; early stopping
+# watches its mean over the last three epochs (``valid_eer_smooth``).
 from skeer.plotting import plot_convergence
 
 curves = {name: model[-1].history_[:, "valid_eer"] for name, model in models.items()}
