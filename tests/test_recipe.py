@@ -59,7 +59,7 @@ def test_defaults_are_the_converging_recipe():
         "cosine",
         1,
         60,
-        10,
+        None,
     )
 
 

@@ -435,9 +435,9 @@ def _add_training(p, *, single_loss):
             type=_non_negative_int,
             default=LibraryDefault("KeystrokeVerifier", "patience"),
             metavar="N",
-            help="stop after N epochs without a better validation EER and keep "
-            "the best epoch's weights; 0 disables it (default %(default)s "
-            "patience)",
+            help="stop after N epochs without a better smoothed validation EER "
+            "(mean of the last 3 epochs) and keep the best smoothed epoch's "
+            "weights; 0 disables it (default %(default)s patience; None: off)",
         )
     else:
         g.add_argument(
