@@ -125,7 +125,7 @@ class LearningRateSchedule(Callback):
         >>> sched.steps_per_epoch_ = 10
         >>> net = KeystrokeVerifier(max_epochs=3, warmup_epochs=1)
         >>> [round(sched.factor(net, s), 3) for s in (0, 9, 10, 20, 29)]
-        [0.1, 1.0, 1.0, 0.5, 0.012]
+        [0.1, 1.0, 1.0, 0.5, 0.006]
         """
         per_epoch = self.steps_per_epoch_ or 1
         # rounded first: 1.1 epochs of 50 steps is 55 steps, not 56
