@@ -5,8 +5,10 @@ saw, with the library's defaults? Every method is
 ``KeystrokeVerifier(criterion=C, random_state=seed)`` on
 ``KeystrokeFeatures()`` of the raw sessions: TypeNet, the default training
 recipe (P x K = 40 x 8, Adam, peak lr 1e-3 with one epoch of warm-up and a
-cosine decay over at most 60 epochs, early stopping on the smoothed held-out
-EER with patience 10), only the criterion differs.
+cosine decay over 3,500 training steps, ``max_epochs="auto"``: 90 epochs on
+this split; no early stopping), only the criterion differs. Named variants
+(``--losses "eer 60 epochs,triplet 60 epochs" --baseline "triplet 60
+epochs"``) change one setting on top of the defaults.
 
 The split is locked by a rule, not drawn: a subject is a test subject when
 ``blake2b(str(subject), digest_size=8)`` read as an integer is divisible by 3
@@ -21,8 +23,8 @@ locked test subjects, pooled over seeds (:func:`skeer.benchmark.compare_losses`
 with ``test_subjects``).
 
 Run ``python benchmarks/bench_ablation.py`` (two runs in parallel, one torch
-thread each: about an hour on the 2-core development machine for 2 losses x 3
-seeds); ``--quick`` is a smoke run on synthetic data. It prints a markdown
+thread each: about 1.5 hours on the 2-core development machine for 2 losses x
+3 seeds); ``--quick`` is a smoke run on synthetic data. It prints a markdown
 table and writes ``benchmarks/results/ablation_aalto.json`` and ``.md``
 (``ablation_quick.*`` with ``--quick``). The data are read from
 ``../shared/data/aalto136m-dev-1565users.tar.gz`` (``--data``); the benchmark
@@ -48,7 +50,10 @@ VARIANTS = {
     "eer K=10": ("eer", {"criterion__sharpness": 10.0}),
     "eer 30 epochs": ("eer", {"max_epochs": 30}),
     "triplet 30 epochs": ("triplet", {"max_epochs": 30}),
+    "eer 60 epochs": ("eer", {"max_epochs": 60}),
+    "triplet 60 epochs": ("triplet", {"max_epochs": 60}),
     "eer 90 epochs": ("eer", {"max_epochs": 90}),
+    "triplet 90 epochs": ("triplet", {"max_epochs": 90}),
 }
 
 ROOT = Path(__file__).resolve().parent
@@ -106,6 +111,11 @@ def main(argv=None):
         default="eer,triplet",
         help="comma-separated loss names or variants: " + ", ".join(VARIANTS),
     )
+    parser.add_argument(
+        "--baseline",
+        default="triplet",
+        help="label of the reference run (differences and epochs-to-best)",
+    )
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--quick", action="store_true")
@@ -135,6 +145,7 @@ def main(argv=None):
         n_seeds=args.seeds,
         test_subjects=test,
         n_jobs=args.n_jobs,
+        baseline=args.baseline,
         verbose=1,
         **protocol,
     )

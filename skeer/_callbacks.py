@@ -47,7 +47,8 @@ class LearningRateSchedule(Callback):
 
     Linear warm-up from ``base / (warm-up steps)`` to ``base`` over the first
     ``net.warmup_epochs`` epochs, then (``net.lr_schedule == "cosine"``) a
-    cosine decay to 0 at the end of epoch ``net.max_epochs``; ``"constant"``
+    cosine decay to 0 at the end of epoch ``net.max_epochs_`` (the fit's
+    resolved ``max_epochs``); ``"constant"``
     keeps ``base`` after the warm-up; ``None`` leaves the learning rate to the
     optimizer and to other callbacks. ``base`` is each parameter group's own
     rate when the fit starts (``lr``, or ``optimizer__lr``, or a group's rate
@@ -134,7 +135,10 @@ class LearningRateSchedule(Callback):
             return (step + 1) / warmup
         if net.lr_schedule == "constant":
             return 1.0
-        total = max(net.max_epochs * per_epoch - warmup, 1)
+        epochs = getattr(net, "max_epochs_", None)
+        if epochs is None:
+            epochs = net.max_epochs
+        total = max(epochs * per_epoch - warmup, 1)
         progress = min((step - warmup) / total, 1.0)
         return 0.5 * (1.0 + math.cos(math.pi * progress))
 

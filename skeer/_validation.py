@@ -616,10 +616,12 @@ def check_verifier_params(est):
     """Every parameter of a :class:`~skeer.KeystrokeVerifier`, before any work."""
     check_operating_point(est.operating_point)
     check_positive_int(est.n_enroll, "n_enroll")
-    if not is_integer(est.max_epochs) or est.max_epochs < 0:
+    if not (isinstance(est.max_epochs, str) and est.max_epochs == "auto") and (
+        not is_integer(est.max_epochs) or est.max_epochs < 0
+    ):
         raise ValueError(
-            "max_epochs must be a non-negative integer (0 enrols and calibrates "
-            f"the untrained network), got {est.max_epochs!r}."
+            "max_epochs must be 'auto' or a non-negative integer (0 enrols and "
+            f"calibrates the untrained network), got {est.max_epochs!r}."
         )
     check_positive_int(est.batch_size, "batch_size")
     check_positive_int(est.n_identities_per_batch, "n_identities_per_batch")

@@ -27,7 +27,7 @@ __all__ = ["QUICK_PROFILE", "LossComparison", "compare_losses"]
 #: and ``n_sessions`` size the synthetic data (:func:`~skeer.datasets.load_dataset`);
 #: the others are :class:`~skeer.KeystrokeVerifier` parameters. Bigger batches
 #: (20 subjects x 15 sessions, all of each subject's sessions) and a higher
-#: peak learning rate than the defaults (40 x 8, lr 1e-3, 60 epochs, no early
+#: peak learning rate than the defaults (40 x 8, lr 1e-3, 3,500 steps, no early
 #: stopping; the warm-up and cosine schedule are kept) and early stopping with
 #: patience 10 (20 epochs is a short budget) make the learned verifier beat
 #: the non-learned baseline clearly within 20 epochs, one to two minutes on two
@@ -360,8 +360,15 @@ class LossComparison:
         if data_description:
             caption[-1] += f" on {data_description}"
         caption[-1] += ","
-        if p.get("max_epochs") is not None:
-            caption.append(f"{p['max_epochs']} epochs,")
+        if p.get("max_epochs") == "auto":
+            from .verifier import AUTO_TRAINING_STEPS
+
+            caption.append(
+                f"max_epochs='auto' ({AUTO_TRAINING_STEPS:,} training steps) "
+                "unless a variant sets epochs,"
+            )
+        elif p.get("max_epochs") is not None:
+            caption.append(f"{p['max_epochs']} epochs unless a variant sets them,")
         if p.get("batch") is not None:
             caption.append(f"batches {p['batch'][0]} x {p['batch'][1]},")
         caption.append(

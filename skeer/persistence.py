@@ -120,6 +120,7 @@ _VERIFIER_STATE = (
     "feature_names_in_",
     "interrupted_",
     "template_",
+    "max_epochs_",
 )
 #: Private state saved besides the fitted attributes (``set_output``'s choice).
 _EXTRA_STATE = ("_sklearn_output_config",)

@@ -171,7 +171,10 @@ def test_loss_comparison_summary_and_race_to_the_baseline():
     assert eer["epochs_to_baseline_best"] == {"mean": 2.0, "sd": 0.0, "n": 1}
     assert [r["epochs_to_baseline_best"] for r in result.runs["triplet"]] == [2, 2]
     md = result.to_markdown(data_description="toy data")
-    assert md.startswith("Loss ablation: TypeNet on toy data, 3 epochs, batches 4 x 4")
+    assert md.startswith(
+        "Loss ablation: TypeNet on toy data, 3 epochs unless a variant sets them, "
+        "batches 4 x 4"
+    )
     assert "| eer | 15.00 ± 7.07 % |" in md and "(1/2 seeds reached)" in md
     assert result.curves()["triplet"][0] == [0.4, 0.3, None]
     assert json.loads(json.dumps(result.to_dict()))["summary"] == result.summary
@@ -322,3 +325,25 @@ def test_compare_losses_runs_variants_of_a_loss(data, net):
         warnings.simplefilter("ignore", UserWarning)
         expected.fit(X_tr, y_tr)
     assert run["metrics"] == evaluate_verification(expected, X_te, y_te, **PROTOCOL)
+
+
+def test_markdown_caption_names_the_auto_budget_in_steps():
+    from skeer.benchmark import LossComparison
+    from skeer.verifier import AUTO_TRAINING_STEPS
+
+    result = LossComparison(
+        {
+            "eer": [
+                {
+                    "seed": 0,
+                    "metrics": {"eer": 0.1},
+                    "valid_eer": [0.2],
+                    "seconds_per_epoch": 1.0,
+                }
+            ]
+        },
+        baseline=None,
+        params={"model": "TypeNet", "max_epochs": "auto", "n_seeds": 1},
+    )
+    caption = result.to_markdown().splitlines()[0]
+    assert f"max_epochs='auto' ({AUTO_TRAINING_STEPS:,} training steps)" in caption

@@ -569,7 +569,8 @@ def test_help_lists_commands():
         (["train", "--model", "lstm"], 2, "invalid choice"),
         (["train", "--loss", "focal"], 2, "invalid choice"),
         (["train", "--operating-point", "2"], 2, "invalid operating point"),
-        (["train", "--epochs", "0"], 2, "positive integer"),
+        (["train", "--epochs", "0"], 2, "positive integer or 'auto'"),
+        (["train", "--epochs", "many"], 2, "positive integer or 'auto'"),
         (["bench", "--losses", "eer-area,focal"], 2, "unknown loss"),
         (["train", "--bogus"], 2, "unrecognized arguments"),
         (["--bogus"], 2, "unrecognized arguments"),
@@ -645,6 +646,23 @@ def test_training_defaults_are_the_librarys():
     # explicit options win over every default
     args = _parsed(["train", "--epochs", "3", "--batch", "5", "6", "--lr", "0.1"])
     assert (args.epochs, args.batch, args.lr) == (3, [5, 6], 0.1)
+
+
+def test_epochs_auto_is_the_default_budget_in_steps():
+    from skeer.cli._shared import make_verifier
+
+    assert KeystrokeVerifier().max_epochs == "auto"
+    assert _parsed(["train"]).epochs == "auto"
+    assert _parsed(["train", "--epochs", "AUTO"]).epochs == "auto"
+    net = make_verifier(
+        _parsed(["train"]),
+        model="mlp",
+        loss="eer",
+        operating_point="eer",
+        seed=0,
+        patience=0,
+    )
+    assert net.max_epochs == "auto"
 
 
 def test_learning_rate_schedule_options_reach_the_verifier():

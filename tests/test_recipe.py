@@ -58,9 +58,69 @@ def test_defaults_are_the_converging_recipe():
     assert (net.lr_schedule, net.warmup_epochs, net.max_epochs, net.patience) == (
         "cosine",
         1,
-        60,
+        "auto",
         None,
     )
+
+
+@pytest.mark.parametrize("budget, per_epoch, expected", [(20, 5, 4), (21, 5, 5)])
+def test_auto_epochs_are_a_budget_in_steps(
+    data, monkeypatch, budget, per_epoch, expected
+):
+    import skeer.verifier
+
+    monkeypatch.setattr(skeer.verifier, "AUTO_TRAINING_STEPS", budget)
+    X, y = data
+    net, lrs = _fit(X, y, lr=0.01, max_epochs="auto", batches_per_epoch=per_epoch)
+    assert net.max_epochs_ == expected == len(net.history)
+    assert len(lrs) == expected * per_epoch
+    # the cosine decay spans the resolved epochs: it ends near 0
+    assert lrs[-1] < 0.01 * 0.05
+
+
+def test_auto_epochs_count_the_training_identities_only(data, monkeypatch):
+    import skeer.verifier
+
+    monkeypatch.setattr(skeer.verifier, "AUTO_TRAINING_STEPS", 12)
+    X, y = data
+    # 12 identities x 8: validation holds out 3 (25 %), 9 x 8 = 72 samples
+    # in batches of 4 x 4 = 16: ceil(72 / 16) = 5 batches per epoch
+    net, lrs = _fit(
+        X, y, max_epochs="auto", batches_per_epoch=None, validation_size=0.25
+    )
+    assert net.max_epochs_ == math.ceil(12 / 5) == len(net.history)
+    assert len(lrs) == net.max_epochs_ * 5
+    # without validation all 96 samples train: 6 batches, 2 epochs
+    net, _ = _fit(X, y, max_epochs="auto", batches_per_epoch=None, validation_size=0)
+    assert net.max_epochs_ == 2
+
+
+def test_auto_epochs_with_a_split_by_sample(data, monkeypatch):
+    from skorch.dataset import ValidSplit
+
+    import skeer.verifier
+
+    monkeypatch.setattr(skeer.verifier, "AUTO_TRAINING_STEPS", 12)
+    X, y = data
+    # ValidSplit holds out samples of every identity: 96 - 24 = 72 train,
+    # in batches of 4 x 4: 5 batches per epoch, so 3 epochs
+    split = ValidSplit(4, stratified=True)
+    net, lrs = _fit(X, y, max_epochs="auto", batches_per_epoch=None, train_split=split)
+    assert net.max_epochs_ == 3 == len(net.history)
+    assert len(lrs) == 3 * 5
+
+
+def test_an_integer_max_epochs_is_used_as_given(data):
+    X, y = data
+    net, _ = _fit(X, y, max_epochs=2)
+    assert net.max_epochs_ == 2 == len(net.history)
+
+
+@pytest.mark.parametrize("bad", ["Auto", "60", -1, 2.5, None])
+def test_max_epochs_must_be_auto_or_an_integer(data, bad):
+    X, y = data
+    with pytest.raises(ValueError, match="max_epochs must be 'auto' or"):
+        KeystrokeVerifier(max_epochs=bad).fit(X, y)
 
 
 def test_warmup_then_cosine_decay_to_zero(data):

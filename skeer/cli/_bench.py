@@ -7,6 +7,7 @@ from ._output import (
     check_out_folder,
     config,
     emit_json,
+    epochs_text,
     info,
     matplotlib_or_warn,
     network_name,
@@ -50,7 +51,7 @@ def _bench(args, model_name, guard):
     info(
         args,
         f"skeer bench: {model_name}, losses {','.join(args.losses)} x "
-        f"{args.seeds} seeds, {args.epochs} epochs each, on {data.description}",
+        f"{args.seeds} seeds, {epochs_text(args.epochs)} each, on {data.description}",
     )
     protocol = {
         k: v

@@ -424,14 +424,29 @@ def table(columns, fixed_text):
     return lines
 
 
+def epochs_text(epochs):
+    """How an ``--epochs`` value reads in a message ("up to ...")."""
+    if epochs == "auto":
+        from ..verifier import AUTO_TRAINING_STEPS
+
+        return f"{AUTO_TRAINING_STEPS:,} training steps (epochs: auto)"
+    return f"{epochs} epochs"
+
+
 def epoch_progress(quiet, total, desc):
     """``(name, callback)``: a skorch callback showing one tqdm bar over epochs."""
     from skorch.callbacks import Callback
 
     class _EpochBar(Callback):
         def on_train_begin(self, net, **kwargs):
+            # max_epochs="auto" is resolved by now (max_epochs_)
+            epochs = getattr(net, "max_epochs_", None)
             self.bar_ = progress(
-                quiet, total=total, desc=desc, unit="epoch", leave=False
+                quiet,
+                total=epochs if isinstance(epochs, int) else total,
+                desc=desc,
+                unit="epoch",
+                leave=False,
             )
 
         def on_epoch_end(self, net, **kwargs):

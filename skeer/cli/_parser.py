@@ -183,6 +183,14 @@ def _positive_int(text):
     return _number(text, int, lambda v: v == v and v >= 1, "a positive integer")
 
 
+def _epochs(text):
+    if text.strip().lower() == "auto":
+        return "auto"
+    return _number(
+        text, int, lambda v: v == v and v >= 1, "a positive integer or 'auto'"
+    )
+
+
 def _non_negative_int(text):
     return _number(text, int, lambda v: v == v and v >= 0, "an integer >= 0")
 
@@ -385,10 +393,11 @@ def _add_training(p, *, single_loss):
         )
     g.add_argument(
         "--epochs",
-        type=_positive_int,
+        type=_epochs,
         default=LibraryDefault("KeystrokeVerifier", "max_epochs"),
-        metavar="N",
-        help="maximum training epochs (default %(default)s max_epochs)",
+        metavar="N|auto",
+        help="maximum training epochs, or 'auto': enough for 3,500 training "
+        "batches (default %(default)s max_epochs)",
     )
     g.add_argument(
         "--batch",

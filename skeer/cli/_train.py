@@ -22,6 +22,7 @@ from ._output import (
     config,
     emit_json,
     epoch_progress,
+    epochs_text,
     info,
     matplotlib_or_warn,
     protocol_name,
@@ -144,7 +145,7 @@ def _train(args, model_name, guard):
         f"{args.operating_point}) on {data.description}",
         f"  {n_train_ids} training subjects ({len(y_train)} samples), "
         f"{n_test_ids} test subjects ({len(y_test)} samples), "
-        f"up to {args.epochs} epochs on {args.device}",
+        f"up to {epochs_text(args.epochs)} on {args.device}",
     )
     features = KeystrokeFeatures(max_len=args.max_len)
     verifier = make_verifier(
@@ -237,7 +238,8 @@ def _train(args, model_name, guard):
     if interrupted:
         raise Interrupted(
             f"interrupted: training stopped after {len(verifier.history)} of "
-            f"{args.epochs} epochs; the model as it was then is judged and saved "
+            f"{getattr(verifier, 'max_epochs_', args.epochs)} epochs; the model "
+            "as it was then is judged and saved "
             f'in {out}/ (report.json: "interrupted": true)'
         )
     return 0
