@@ -19,7 +19,7 @@ judged once, with the open-set protocol (5 enrolment sessions, 5 genuine
 probes, one impostor probe from every other test subject). Seeds vary the
 initialisation, the validation subjects and the batches; the CI of each
 method's EER difference from the triplet loss is a paired bootstrap over the
-locked test subjects, pooled over seeds (:func:`skeer.benchmark.compare_losses`
+locked test subjects, pooled over seeds (:func:`skeer.evaluation.compare_losses`
 with ``test_subjects``).
 
 Run ``python benchmarks/bench_ablation.py`` (two runs in parallel, one torch
@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from skeer import KeystrokeFeatures, KeystrokeVerifier
-from skeer.benchmark import compare_losses
+from skeer.evaluation import compare_losses
 
 #: Named variants (``--losses``): ``(loss name, estimator parameters)`` set on
 #: top of ``KeystrokeVerifier()``; the plain registry names run as they are.
@@ -129,7 +129,7 @@ def main(argv=None):
     protocol = {"n_enroll": 5, "n_probe": 5}
     if args.quick:
         estimator = KeystrokeVerifier(
-            max_epochs=3, n_identities_per_batch=8, n_samples_per_identity=4
+            max_epochs=3, n_subjects_per_batch=8, n_samples_per_subject=4
         )
         protocol = {"n_enroll": 3, "n_probe": 3}
     t0 = time.perf_counter()

@@ -28,7 +28,7 @@ Methods:
   ``Manhattan``, ``Euclidean``, ``Cosine``, ``MahalanobisNearestNeighbor``
   (Ledoit-Wolf shrinkage, and the plain pseudo-inverse), ``OneClassSVMDetector``;
 - learned: ``make_pipeline(StandardScaler(), KeystrokeVerifier(criterion=C,
-  template=T, template_input=I, random_state=seed))`` with the default MLP and
+  geometry=T, template_input=I, random_state=seed))`` with the default MLP and
   training settings (lr 1e-3, at most 30 epochs, early stopping on the held-out
   subjects' EER with patience 5, P x K = 40 x 8), for C in {EERLoss,
   TripletMarginLoss} and (T, I) in {(cosine, False), (scaled_manhattan,
@@ -84,8 +84,8 @@ from skeer.baselines import (
     ScaledManhattan,
 )
 from skeer.datasets import load_greyc_nislab
+from skeer.evaluation import VerificationReport, evaluate_fixed_text, paired_difference
 from skeer.losses import EERLoss, TripletMarginLoss
-from skeer.protocols import VerificationReport, evaluate_fixed_text, paired_difference
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "greyc-nislab-fixed-text.csv.gz"
@@ -235,7 +235,7 @@ def learned_pipeline(criterion, template, seed):
         StandardScaler(),
         KeystrokeVerifier(
             criterion=CRITERIA[criterion](),
-            template=geometry,
+            geometry=geometry,
             template_input=with_input,
             random_state=seed,
         ),

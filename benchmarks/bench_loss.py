@@ -45,11 +45,9 @@ class StraightforwardAreaLoss(torch.nn.Module):
     on the two resulting vectors.
     """
 
-    def __init__(
-        self, n_identities, n_samples, beta=0.85, alpha=0.0, k=100.0, steps=16
-    ):
+    def __init__(self, n_subjects, n_samples, beta=0.85, alpha=0.0, k=100.0, steps=16):
         super().__init__()
-        ident = torch.arange(n_identities).repeat_interleave(n_samples)
+        ident = torch.arange(n_subjects).repeat_interleave(n_samples)
         upper = torch.ones(len(ident), len(ident), dtype=torch.bool).triu(1)
         same = ident[:, None] == ident[None, :]
         self.register_buffer("genuine_mask", same & upper)

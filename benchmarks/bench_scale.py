@@ -107,7 +107,7 @@ def run_floor(args):
 
 
 def run_embeddings(args):
-    from skeer.streaming import StreamingVerificationMetrics
+    from skeer.metrics import StreamingVerificationMetrics
 
     rng = np.random.default_rng([SEED, 2])
     templates = unit(rng.normal(size=(args.n_ids, DIM))).astype(np.float32)
@@ -159,8 +159,8 @@ def _fitted_verifier(args, mu):
         module__embedding_dim=DIM,
         module__dropout=0.0,
         max_epochs=3,
-        n_identities_per_batch=32,
-        n_samples_per_identity=5,
+        n_subjects_per_batch=32,
+        n_samples_per_subject=5,
         validation_size=0.2,
         batch_size=8192,
         random_state=0,
@@ -176,7 +176,7 @@ def _enrolled_verifier(args, mu):
 
 
 def run_verifier(args):
-    from skeer.streaming import StreamingVerificationMetrics
+    from skeer.metrics import StreamingVerificationMetrics
 
     mu = centers(args.n_ids)
     start = time.perf_counter()
@@ -228,8 +228,7 @@ def run_verifier(args):
 
 
 def run_decision(args):
-    from skeer.metrics import equal_error_rate
-    from skeer.streaming import StreamingVerificationMetrics
+    from skeer.metrics import StreamingVerificationMetrics, equal_error_rate
 
     mu = centers(args.n_ids)
     clf, _, _ = _enrolled_verifier(args, mu)

@@ -60,7 +60,7 @@ def run_generate(args):
 
 
 def run_streaming(args):
-    from skeer.streaming import StreamingVerificationMetrics
+    from skeer.metrics import StreamingVerificationMetrics
 
     best, result = float("inf"), None
     for _ in range(args.repeats):

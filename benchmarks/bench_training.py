@@ -6,7 +6,7 @@ PyTorch loop? Target: at most 10 %.
 
 Both sides do the same work, step for step: the same network built from the
 same seed (the estimator's ``torch.manual_seed(seeds[3])``), the same
-identity-balanced batches (:class:`~skeer.sampler.IdentityBatchSampler` with
+identity-balanced batches (:class:`~skeer.verifier.SubjectBatchSampler` with
 the estimator's batch seed, P x K = 40 x 8, ``batches_per_epoch=None``: as many
 samples per epoch as the data has), the same EERLoss on L2-normalised
 embeddings, the same Adam steps (lr 1e-3). Validation and early stopping are
@@ -67,7 +67,7 @@ import torch.nn.functional as F
 
 from skeer import EERLoss, KeystrokeFeatures, KeystrokeVerifier, MLPEmbedder, TypeNet
 from skeer.datasets import make_keystrokes
-from skeer.sampler import IdentityBatchSampler
+from skeer.verifier import SubjectBatchSampler
 
 P, K, LR = 40, 8, 1e-3
 TARGET = 0.10
@@ -96,7 +96,7 @@ def plain_loop(module_cls, X, y, *, epochs, n_batches, seed, profiler=None):
 
         def train():  # a function, so that cProfile sees the loop's own time
             X_t, y_t = torch.from_numpy(X), torch.from_numpy(y)
-            sampler = IdentityBatchSampler(
+            sampler = SubjectBatchSampler(
                 y, P, K, n_batches=n_batches, random_state=seeds[1]
             )
             module.train()
@@ -158,8 +158,8 @@ def estimator_fit(module_cls, X, y, *, epochs, n_batches, seed, profiler=None):
         lr_schedule="constant",
         warmup_epochs=0,
         max_epochs=epochs,
-        n_identities_per_batch=P,
-        n_samples_per_identity=K,
+        n_subjects_per_batch=P,
+        n_samples_per_subject=K,
         batches_per_epoch=n_batches,
         validation_size=0,
         patience=None,
@@ -186,8 +186,8 @@ def check_same_work(module_cls, X, y, *, n_batches, seed=0):
     clf = KeystrokeVerifier(
         module=module_cls,
         max_epochs=0,
-        n_identities_per_batch=P,
-        n_samples_per_identity=K,
+        n_subjects_per_batch=P,
+        n_samples_per_subject=K,
         batches_per_epoch=n_batches,
         validation_size=0,
         patience=None,
@@ -199,7 +199,7 @@ def check_same_work(module_cls, X, y, *, n_batches, seed=0):
         module = module_cls(X.shape[-1])
     theirs = clf.module_.state_dict()
     assert all(torch.equal(v, theirs[k]) for k, v in module.state_dict().items())
-    ours = IdentityBatchSampler(y, P, K, n_batches=n_batches, random_state=seeds[1])
+    ours = SubjectBatchSampler(y, P, K, n_batches=n_batches, random_state=seeds[1])
     dataset = clf.get_split_datasets(X, y)[0]
     assert list(ours) == list(clf.get_batch_sampler(dataset, training=True))
 
@@ -289,7 +289,7 @@ def _profile_breakdown(prof, module_cls, steps):
             torch.optim.Optimizer.zero_grad,
             importlib.import_module("torch.optim.adam").adam,
         ],
-        "batch sampling": [IdentityBatchSampler.__iter__],
+        "batch sampling": [SubjectBatchSampler.__iter__],
     }
     out = {}
     for label, fns in parts.items():
@@ -310,10 +310,10 @@ _FRAMEWORK = (
     "skorch/",
     "torch/utils/data/",
     "torch/amp/",
-    "skeer/_training.py",
-    "skeer/_data.py",
-    "skeer/_callbacks.py",
-    "skeer/verifier.py",
+    "skeer/verifier/_training.py",
+    "skeer/verifier/_data.py",
+    "skeer/verifier/_callbacks.py",
+    "skeer/verifier/_estimator.py",
 )
 
 

@@ -27,11 +27,11 @@ print(X[0][:5])
 
 # %%
 # A verifier is judged on people it never saw in training, so the split is by
-# identity: :func:`~skeer.model_selection.train_test_split_identities` keeps every
+# identity: :func:`~skeer.evaluation.train_test_split_subjects` keeps every
 # person on one side.
-from skeer.model_selection import train_test_split_identities
+from skeer.evaluation import train_test_split_subjects
 
-X_train, X_test, y_train, y_test = train_test_split_identities(
+X_train, X_test, y_train, y_test = train_test_split_subjects(
     X, y, test_size=0.25, random_state=0
 )
 print(f"train: {len(set(y_train))} people, test: {len(set(y_test))} other people")
@@ -54,8 +54,8 @@ pipe = make_pipeline(
     KeystrokeVerifier(
         max_epochs=30,
         lr=3e-3,  # a short run: a larger step than the default 1e-3
-        n_identities_per_batch=8,
-        n_samples_per_identity=8,
+        n_subjects_per_batch=8,
+        n_samples_per_subject=8,
         # a small TypeNet (64 units instead of 128) keeps the example fast
         module__hidden_size=64,
         module__embedding_dim=64,
@@ -78,11 +78,11 @@ plot_training(verifier.history_)
 # %%
 # Open-set evaluation
 # -------------------
-# :func:`~skeer.protocols.evaluate_verification` runs the TypeNet / KVC
+# :func:`~skeer.evaluation.evaluate_verification` runs the TypeNet / KVC
 # protocol on the test people: each enrols with its first sessions and probes
 # with its last ones; one session of every other test person is an impostor
 # probe.
-from skeer.protocols import evaluate_verification
+from skeer.evaluation import evaluate_verification
 
 report, y_binary, scores = evaluate_verification(
     pipe, X_test, y_test, return_scores=True

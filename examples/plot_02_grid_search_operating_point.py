@@ -20,7 +20,7 @@ from sklearn.pipeline import make_pipeline
 
 from skeer import KeystrokeFeatures, KeystrokeVerifier, make_verification_scorer
 from skeer.datasets import make_keystrokes
-from skeer.model_selection import IdentityKFold
+from skeer.evaluation import SubjectKFold
 
 X, y = make_keystrokes(n_subjects=48, n_sessions=10, random_state=0)
 
@@ -29,8 +29,8 @@ pipe = make_pipeline(
     KeystrokeVerifier(
         max_epochs=15,
         lr=3e-3,
-        n_identities_per_batch=8,
-        n_samples_per_identity=6,
+        n_subjects_per_batch=8,
+        n_samples_per_subject=6,
         # a small TypeNet keeps the 7 fits of the search fast
         module__hidden_size=32,
         module__embedding_dim=32,
@@ -41,7 +41,7 @@ pipe = make_pipeline(
 # %%
 # The search
 # ----------
-# :class:`~skeer.model_selection.IdentityKFold` splits by identity, so each
+# :class:`~skeer.evaluation.SubjectKFold` splits by identity, so each
 # validation fold holds people the fold's model never saw. The scorers from
 # :func:`~skeer.make_verification_scorer` run the open-set protocol on that
 # fold through ``transform`` alone, which is why they work on a ``Pipeline``.
@@ -53,7 +53,7 @@ scoring = {
 search = GridSearchCV(
     pipe,
     {"keystrokeverifier__operating_point": ["eer", 0.05]},
-    cv=IdentityKFold(n_splits=3),
+    cv=SubjectKFold(n_splits=3),
     scoring=scoring,
     refit="fnmr@5%fmr",
 )

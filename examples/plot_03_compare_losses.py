@@ -17,10 +17,10 @@ real data, and ``skeer bench`` to run them.
 # Data
 # ----
 from skeer.datasets import make_keystrokes
-from skeer.model_selection import train_test_split_identities
+from skeer.evaluation import train_test_split_subjects
 
 X, y = make_keystrokes(n_subjects=80, n_sessions=12, random_state=1)
-X_train, X_test, y_train, y_test = train_test_split_identities(
+X_train, X_test, y_train, y_test = train_test_split_subjects(
     X, y, test_size=0.3, random_state=0
 )
 
@@ -42,8 +42,8 @@ def make_verifier(criterion):
             criterion=criterion,
             max_epochs=30,
             lr=3e-3,
-            n_identities_per_batch=8,
-            n_samples_per_identity=8,
+            n_subjects_per_batch=8,
+            n_samples_per_subject=8,
             module__hidden_size=64,  # a small TypeNet, for speed
             module__embedding_dim=64,
             random_state=0,
@@ -71,8 +71,8 @@ plot_convergence(curves)
 # Both models are judged with the same protocol on the same unseen people.
 import matplotlib.pyplot as plt
 
+from skeer.evaluation import evaluate_verification
 from skeer.plotting import plot_det
-from skeer.protocols import evaluate_verification
 
 fig, ax = plt.subplots(figsize=(5, 5))
 for name, model in models.items():

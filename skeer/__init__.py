@@ -15,7 +15,7 @@ Examples
 
 import importlib
 
-from ._version import __version__
+from skeer._version import __version__
 
 # public name -> submodule that defines it
 _LAZY = {
@@ -26,12 +26,12 @@ _LAZY = {
     "det_points": "metrics",
     "verification_pairs": "metrics",
     "UnreliableMetricWarning": "metrics",
-    "StreamingVerificationMetrics": "streaming",
+    "StreamingVerificationMetrics": "metrics",
     # scorers
-    "eer_scorer": "scorers",
-    "make_verification_scorer": "scorers",
-    "make_fnmr_scorer": "scorers",
-    "VERIFICATION_SCORERS": "scorers",
+    "eer_scorer": "evaluation",
+    "make_verification_scorer": "evaluation",
+    "make_fnmr_scorer": "evaluation",
+    "VERIFICATION_SCORERS": "evaluation",
     # features (numpy only)
     "KeystrokeFeatures": "features",
     "sessions_from_frame": "features",
@@ -46,16 +46,16 @@ _LAZY = {
     "MLPEmbedder": "networks",
     # estimator
     "KeystrokeVerifier": "verifier",
-    "IdentityBatchSampler": "sampler",
-    "AcceleratedKeystrokeVerifier": "distributed",
+    "SubjectBatchSampler": "verifier",
+    "AcceleratedKeystrokeVerifier": "verifier",
     # protocols
-    "evaluate_verification": "protocols",
-    "evaluate_fixed_text": "protocols",
-    "paired_difference": "protocols",
-    "IdentityKFold": "model_selection",
-    "train_test_split_identities": "model_selection",
+    "evaluate_verification": "evaluation",
+    "evaluate_fixed_text": "evaluation",
+    "paired_difference": "evaluation",
+    "SubjectKFold": "evaluation",
+    "train_test_split_subjects": "evaluation",
     # fairness (numpy, pandas)
-    "fairness_report": "fairness",
+    "fairness_report": "metrics",
     # persistence
     "save": "persistence",
     "load": "persistence",
@@ -63,25 +63,18 @@ _LAZY = {
 
 _SUBMODULES = [
     "baselines",
-    "benchmark",
     "cli",
     "datasets",
-    "distributed",
+    "evaluation",
     "export",
-    "fairness",
     "features",
     "losses",
     "metrics",
-    "model_selection",
     "networks",
-    "kvc",
     "persistence",
     "plotting",
-    "protocols",
     "registry",
-    "sampler",
-    "scorers",
-    "streaming",
+    "templates",
     "verifier",
 ]
 

@@ -2,7 +2,7 @@
 
 import sys
 
-from .cli import main
+from skeer.cli import main
 
 __all__ = []
 

@@ -3,11 +3,10 @@
 NumPy and scikit-learn only; :func:`check_device` imports torch when called.
 
 Every check raises :class:`ValueError` naming the argument and what was wrong
-with it. The array checks make no more than one copy of large inputs and never
-upcast floating-point scores, except float16 (computed in float32). The scalar
-checks (:func:`check_operating_point`, :func:`check_positive_int`,
+with it. The scalar checks (:func:`check_operating_point`, :func:`check_positive_int`,
 :func:`check_real`) are the one home of those rules: estimators, losses,
-samplers and the command line use them.
+samplers and the command line use them. The checks of metric inputs (labels
+and scores) are :mod:`skeer.metrics`' own (``skeer.metrics._checks``).
 """
 
 import math
@@ -19,345 +18,16 @@ from sklearn.exceptions import DataConversionWarning
 from sklearn.utils.multiclass import check_classification_targets
 
 __all__ = [
-    "check_binary",
-    "check_both_classes",
-    "check_comparisons",
-    "check_identity_matrix",
-    "check_layout",
+    "GEOMETRIES",
     "check_operating_point",
     "check_positive_int",
     "check_real",
-    "check_scores",
-    "check_target_rates",
     "is_integer",
 ]
 
-_BINARY_FORMS = "{0, 1}, {False, True} or {-1, 1}"
-
-
-def _preview(values, limit=5):
-    """A short, readable list of some distinct values, for error messages."""
-    try:
-        distinct = np.unique(values)
-    except TypeError:  # unorderable mixture of types
-        distinct = np.asarray(list(dict.fromkeys(values.tolist())), dtype=object)
-    shown = [v.item() if isinstance(v, np.generic) else v for v in distinct[:limit]]
-    return repr(shown)[:-1] + (", ...]" if len(distinct) > limit else "]")
-
-
-def check_scores(y_score, *, name="y_score", ndim=(1, 2)):
-    """``y_score`` as a finite floating-point array with an allowed ``ndim``.
-
-    Floating-point input keeps its dtype (no copy for an ndarray), except
-    float16, computed in float32 (NumPy's float16 sort is unreliable on some
-    CPUs); booleans and integers become float64. NaN and infinity are rejected
-    with their count.
-    """
-    scores = np.asarray(y_score)
-    if scores.dtype.kind == "f":
-        if scores.dtype.itemsize < 4:
-            scores = scores.astype(np.float32)
-    elif scores.dtype.kind in "biu":
-        scores = scores.astype(np.float64)
-    else:
-        try:
-            scores = scores.astype(np.float64)
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"{name} must hold real numbers, got dtype {scores.dtype}."
-            ) from None
-    if scores.ndim not in ndim:
-        allowed = " or ".join(f"{d}-D" for d in ndim)
-        raise ValueError(f"{name} must be {allowed}, got shape {scores.shape}.")
-    if scores.size == 0:
-        raise ValueError(f"{name} is empty (shape {scores.shape}).")
-    # min/max propagate NaN and expose infinities without a boolean temporary
-    if not (np.isfinite(scores.min()) and np.isfinite(scores.max())):
-        n_nan = int(np.count_nonzero(np.isnan(scores)))
-        n_inf = int(np.count_nonzero(np.isinf(scores)))
-        raise ValueError(
-            f"{name} must be finite, got {n_nan} NaN and {n_inf} infinite "
-            f"value(s) out of {scores.size}."
-        )
-    return scores
-
-
-def check_binary(y_true, y_score, *, require_both=True):
-    """Validate binary labels with 1-D scores.
-
-    Parameters
-    ----------
-    y_true : array-like of shape (n,)
-        1 or True marks a genuine comparison; 0, False or -1 an impostor one.
-    y_score : array-like of shape (n,)
-        Finite similarity scores.
-    require_both : bool, default=True
-        Whether both classes must be present.
-
-    Returns
-    -------
-    genuine : ndarray of bool, shape (n,)
-        True for genuine comparisons.
-    scores : ndarray of shape (n,)
-        The scores (floating point, dtype kept).
-    negative : int or None
-        The impostor label used (0 or -1; 0 for booleans), None when only
-        genuine comparisons are present.
-    """
-    y = np.asarray(y_true)
-    if y.ndim != 1:
-        raise ValueError(f"y_true must be 1-D, got shape {y.shape}.")
-    scores = np.asarray(y_score)
-    if scores.ndim != 1:
-        raise ValueError(
-            f"y_score must be 1-D with binary y_true, got shape {scores.shape}."
-        )
-    if len(y) != len(scores):
-        raise ValueError(
-            f"y_true and y_score have different lengths: {len(y)} != {len(scores)}."
-        )
-    if len(y) == 0:
-        raise ValueError("y_true and y_score are empty: no comparison to score.")
-    scores = check_scores(scores, ndim=(1,))
-    if y.dtype == object:
-        y = _numeric_objects(y)
-    if y.dtype == bool:
-        genuine, negative = y, 0
-        n_genuine = int(np.count_nonzero(genuine))
-    else:
-        negative = None
-        if y.dtype.kind in "biuf":
-            lo, hi = y.min(), y.max()
-            if lo in (0, -1, 1) and hi in (0, -1, 1):
-                genuine = y == 1
-                n_genuine = int(np.count_nonzero(genuine))
-                negative = None if lo == 1 else int(lo)
-                n_negative = (
-                    0 if negative is None else int(np.count_nonzero(y == negative))
-                )
-                if n_genuine + n_negative != len(y):
-                    negative = "invalid"
-            else:
-                negative = "invalid"
-        else:
-            negative = "invalid"
-        if negative == "invalid":
-            raise ValueError(
-                f"y_true must be binary ({_BINARY_FORMS}, 1 = genuine) when "
-                f"y_score is 1-D, got values {_preview(y)}. For identities, pass "
-                "y_score as a 2-D matrix of shape (n_samples, n_identities)."
-            )
-    if require_both:
-        check_both_classes(n_genuine, len(y) - n_genuine)
-    return genuine, scores, negative
-
-
-def _numeric_objects(y):
-    """An object array of numbers (e.g. ``[1, 0]`` from pandas) as a numeric array.
-
-    Booleans give a boolean array, other real numbers float64; anything else
-    (strings, None, a mixture) is returned unchanged, to be refused by the
-    caller with its own message.
-    """
-    values = y.tolist()
-    if all(isinstance(v, bool | np.bool_) for v in values):
-        return y.astype(bool)
-    if all(
-        isinstance(v, numbers.Real | np.bool_) and not isinstance(v, str)
-        for v in values
-    ):
-        return y.astype(np.float64)
-    return y
-
-
-def check_both_classes(n_genuine, n_impostor):
-    """Raise unless there is at least one genuine and one impostor comparison."""
-    if n_genuine == 0 or n_impostor == 0:
-        missing = "genuine (1)" if n_genuine == 0 else "impostor (0 or -1)"
-        raise ValueError(
-            f"y_true holds only one class: no {missing} comparison among "
-            f"{n_genuine + n_impostor}; the error rates need both."
-        )
-
-
-def _distinct_identities(y):
-    """The sorted distinct identities of ``y``; ``ValueError`` if they have none."""
-    try:
-        distinct = np.unique(y)
-    except TypeError:
-        raise ValueError(
-            "y_true mixes identities that cannot be ordered (e.g. numbers and "
-            f"strings, or None): {_preview(y)}. Use identities of one kind."
-        ) from None
-    if distinct.dtype.kind == "f":
-        missing = np.isnan(distinct).any()
-    elif distinct.dtype == object:
-        missing = any(v is None or (isinstance(v, float) and v != v) for v in distinct)
-    else:
-        missing = False
-    if missing:
-        raise ValueError(
-            "y_true holds a missing identity (NaN or None); every row needs one."
-        )
-    return distinct
-
-
-def _looks_binary(y):
-    """Whether identities are 0/1, -1/1 or booleans (binary-label look-alikes)."""
-    if y.dtype == bool:
-        return True
-    if y.dtype == object:
-        y = _numeric_objects(y)
-        if y.dtype == object:
-            return False
-    if y.dtype.kind not in "biuf" or y.size == 0:
-        return False
-    lo, hi = y.min(), y.max()
-    return bool(lo in (-1, 0, 1) and hi in (0, 1) and np.isin(y, (-1, 0, 1)).all())
-
-
-def _identity_columns(y, labels, n_columns):
-    """Column of ``labels`` holding each identity of ``y``."""
-    if labels is None:
-        if n_columns == 2 and _looks_binary(y):
-            raise ValueError(
-                f"y_true holds binary values {_preview(y)} and y_score has 2 "
-                "columns: this could be binary labels (1 = genuine) with "
-                "two-column scores, or two identities with one column each. "
-                "For binary labels, pass 1-D scores (e.g. the genuine column, "
-                "y_score[:, 1]); for identities, pass labels naming the column "
-                "of each (e.g. labels=estimator.classes_)."
-            )
-        labels = _distinct_identities(y)
-        if len(labels) != n_columns:
-            raise ValueError(
-                f"y_score has {n_columns} columns but y_true has {len(labels)} "
-                "distinct identities. Without labels, the columns are taken to "
-                "be the sorted distinct identities of y_true (e.g. 0 .. "
-                f"{n_columns - 1}), one column each; pass labels (the identity "
-                "of each column, e.g. the estimator's classes_) otherwise."
-            )
-        return np.searchsorted(labels, y)
-    labels = np.asarray(labels)
-    if labels.ndim != 1:
-        raise ValueError(f"labels must be 1-D, got shape {labels.shape}.")
-    if len(labels) != n_columns:
-        raise ValueError(
-            f"y_score has {n_columns} columns but labels has {len(labels)} "
-            "entries: one label per column is needed."
-        )
-    try:
-        sorter = np.argsort(labels, kind="stable")
-        ordered = labels[sorter]
-        if len(ordered) > 1 and np.any(ordered[1:] == ordered[:-1]):
-            dup = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
-            raise ValueError(f"labels must be distinct, got duplicates {dup[:5]}.")
-        pos = np.searchsorted(ordered, y).clip(0, len(ordered) - 1)
-        found = ordered[pos] == y
-    except TypeError:
-        raise ValueError(
-            f"y_true ({y.dtype}) and labels ({labels.dtype}) cannot be compared."
-        ) from None
-    found = np.asarray(found, dtype=bool)
-    if found.shape != y.shape or not found.all():
-        missing = y[~found] if found.shape == y.shape else y
-        raise ValueError(
-            f"y_true has {len(missing)} sample(s) whose identity is not in labels "
-            f"(e.g. {_preview(missing)}); every row's identity must name a "
-            "column of y_score."
-        )
-    return sorter[pos]
-
-
-def check_identity_matrix(y_true, y_score, labels):
-    """Identities with a score matrix (one column per identity).
-
-    Returns
-    -------
-    y : ndarray of shape (n,)
-        The identities.
-    scores : ndarray of shape (n, n_identities)
-        The scores (floating point, dtype kept).
-    cols : ndarray of int, shape (n,)
-        The column of each row's own identity (its genuine comparison).
-    """
-    y = np.asarray(y_true)
-    if y.ndim != 1:
-        raise ValueError(f"y_true must be 1-D, got shape {y.shape}.")
-    scores = np.asarray(y_score)
-    if len(y) != scores.shape[0]:
-        raise ValueError(
-            f"y_true has {len(y)} samples but y_score has {scores.shape[0]} rows."
-        )
-    if scores.size == 0:
-        raise ValueError(f"y_true and y_score are empty (shape {scores.shape}).")
-    scores = check_scores(scores, ndim=(2,))
-    if scores.shape[1] < 2:
-        raise ValueError(
-            "y_score has a single column: with one identity there is no impostor "
-            "comparison, and the error rates need both."
-        )
-    return y, scores, _identity_columns(y, labels, scores.shape[1])
-
-
-def check_layout(y_score, labels):
-    """``y_score``'s ndim: 1 (binary labels, no ``labels``) or 2 (identities)."""
-    ndim = np.ndim(y_score)
-    if ndim == 1 and labels is not None:
-        raise ValueError(
-            "labels names the columns of a 2-D y_score; it must be None with "
-            "binary y_true and 1-D y_score."
-        )
-    if ndim not in (1, 2):
-        raise ValueError(
-            "y_score must be 1-D (with binary y_true) or 2-D (n_samples, "
-            f"n_identities) (with identities), got shape {np.shape(y_score)}."
-        )
-    return ndim
-
-
-def check_comparisons(y_true, y_score, labels=None, *, require_both=True):
-    """Genuine and impostor scores of either input layout.
-
-    Binary labels with 1-D scores, or identities with a score matrix whose
-    columns follow ``labels`` (see :mod:`skeer.metrics`).
-
-    Returns
-    -------
-    genuine : ndarray of shape (n_genuine,)
-        Genuine scores, a fresh array (safe to sort in place).
-    impostor : ndarray of shape (n_impostor,)
-        Impostor scores, a fresh array.
-    negative : int or None
-        With binary labels, the impostor label used (see :func:`check_binary`);
-        None with a score matrix.
-    """
-    if check_layout(y_score, labels) == 2:
-        _, scores, cols = check_identity_matrix(y_true, y_score, labels)
-        rows = np.arange(scores.shape[0])
-        mask = np.ones(scores.shape, dtype=bool)
-        mask[rows, cols] = False
-        return scores[rows, cols], scores[mask], None
-    is_genuine, scores, negative = check_binary(
-        y_true, y_score, require_both=require_both
-    )
-    return scores[is_genuine], scores[~is_genuine], negative
-
-
-def check_target_rates(value, name):
-    """Target rate(s) in [0, 1] as a float64 array, plus whether it was scalar."""
-    arr = np.asarray(value)
-    if arr.dtype.kind not in "iuf" or arr.dtype == bool:
-        raise ValueError(f"{name} must be a number in [0, 1], got {value!r}.")
-    arr = arr.astype(np.float64)
-    if arr.size == 0:
-        raise ValueError(f"{name} is empty.")
-    bad = ~((arr >= 0) & (arr <= 1))
-    if bad.any():
-        raise ValueError(
-            f"{name} must lie in [0, 1], got {arr[bad].ravel()[:5].tolist()}."
-        )
-    return arr, arr.ndim == 0
+#: The template geometries (:mod:`skeer.templates`): how enrolment samples
+#: become a template and how a probe is scored against it.
+GEOMETRIES = ("cosine", "scaled_manhattan", "manhattan", "euclidean")
 
 
 def check_operating_point(value, name="operating_point"):
@@ -584,12 +254,35 @@ def check_input_shape(X, ndim, n_features, estimator):
         )
 
 
-def check_identities(y, n_samples):
-    """``y`` as a 1-D array of identities aligned with ``n_samples`` samples."""
+def check_subjects(y, n_samples=None, *, classifier=True):
+    """``y`` as a 1-D array of subjects, one per sample: the one check of ``y``.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+        Subject ids. A column vector is raveled with a
+        ``DataConversionWarning``, as scikit-learn's classifiers do.
+    n_samples : int or None, default=None
+        The samples ``y`` must be aligned with.
+    classifier : bool, default=True
+        Also refuse what a classifier's targets cannot be (continuous values,
+        ``None``): estimators (``fit``, ``enroll``) check this, the protocols,
+        which only group samples by subject, do not.
+
+    Returns
+    -------
+    y : ndarray of shape (n_samples,)
+
+    Examples
+    --------
+    >>> from skeer._validation import check_subjects
+    >>> check_subjects(["ann", "bob"], 2)
+    array(['ann', 'bob'], dtype='<U3')
+    """
     if y is None:
         raise ValueError(
-            "KeystrokeVerifier requires y to be passed, but the target y is "
-            "None (give one identity per sample)."
+            "This estimator requires y to be passed, but the target y is None "
+            "(give one subject per sample)."
         )
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
@@ -600,15 +293,16 @@ def check_identities(y, n_samples):
         )
         y = y.ravel()
     if y.ndim != 1:
-        raise ValueError(f"y must be 1-D (one identity per sample), got {y.shape}.")
-    if len(y) != n_samples:
+        raise ValueError(f"y must be 1-D (one subject per sample), got {y.shape}.")
+    if n_samples is not None and len(y) != n_samples:
         raise ValueError(
             f"X and y have inconsistent lengths: {n_samples} samples in X, "
-            f"{len(y)} labels in y."
+            f"{len(y)} subjects in y; they must be aligned."
         )
-    check_classification_targets(y)
-    if y.dtype.kind == "O" and any(v is None for v in y):
-        raise ValueError("y contains None; every sample needs an identity.")
+    if classifier:
+        check_classification_targets(y)
+        if y.dtype.kind == "O" and any(v is None for v in y):
+            raise ValueError("y contains None; every sample needs a subject.")
     return y
 
 
@@ -624,8 +318,8 @@ def check_verifier_params(est):
             f"calibrates the untrained network), got {est.max_epochs!r}."
         )
     check_positive_int(est.batch_size, "batch_size")
-    check_positive_int(est.n_identities_per_batch, "n_identities_per_batch")
-    check_positive_int(est.n_samples_per_identity, "n_samples_per_identity")
+    check_positive_int(est.n_subjects_per_batch, "n_subjects_per_batch")
+    check_positive_int(est.n_samples_per_subject, "n_samples_per_subject")
     check_positive_int(est.batches_per_epoch, "batches_per_epoch", allow_none=True)
     check_positive_int(est.patience, "patience", allow_none=True)
     check_real(est.lr, "lr", low=0)
@@ -639,9 +333,9 @@ def check_verifier_params(est):
         )
     check_real(est.warmup_epochs, "warmup_epochs", low=0, low_open=False)
     check_real(est.validation_size, "validation_size", low=0, high=1, low_open=False)
-    geometries = ("auto", "cosine", "scaled_manhattan", "manhattan", "euclidean")
-    if not isinstance(est.template, str) or est.template not in geometries:
-        raise ValueError(f"template must be one of {geometries}, got {est.template!r}.")
+    geometries = ("auto", *GEOMETRIES)
+    if not isinstance(est.geometry, str) or est.geometry not in geometries:
+        raise ValueError(f"geometry must be one of {geometries}, got {est.geometry!r}.")
     if not (
         isinstance(est.template_input, (bool, np.bool_))
         or (isinstance(est.template_input, str) and est.template_input == "auto")

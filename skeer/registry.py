@@ -27,7 +27,7 @@ Examples
 >>> registry.get_network("type2branch").__name__
 'Type2Branch'
 >>> registry.get_loss("eer-area")
-(<class 'skeer.losses.EERLoss'>, {'variant': 'area'})
+(<class 'skeer.losses._eer.EERLoss'>, {'variant': 'area'})
 >>> registry.resolve("sklearn.preprocessing.StandardScaler", kind="estimator")
 <class 'sklearn.preprocessing._data.StandardScaler'>
 """
@@ -106,7 +106,7 @@ def get_network(name):
     --------
     >>> from skeer.registry import get_network
     >>> get_network("typenet")
-    <class 'skeer.networks.TypeNet'>
+    <class 'skeer.networks._networks.TypeNet'>
     >>> get_network("MLPEmbedder") is get_network("mlp")
     True
     """
@@ -281,7 +281,7 @@ def resolve(name, *, kind=None):
     --------
     >>> from skeer.registry import resolve
     >>> resolve("skeer.networks.TypeNet", kind="network")
-    <class 'skeer.networks.TypeNet'>
+    <class 'skeer.networks._networks.TypeNet'>
     >>> resolve("torch.optim.SGD", kind="optimizer")
     <class 'torch.optim.sgd.SGD'>
     >>> resolve("os.system")

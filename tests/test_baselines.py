@@ -30,15 +30,6 @@ from sklearn.utils.estimator_checks import (
 
 import skeer
 from skeer import KeystrokeFeatures, equal_error_rate, make_verification_scorer
-from skeer._enrol import (
-    impostor_scores,
-    judge,
-    make_templates,
-    merge_templates,
-    open_set_scores,
-    open_set_split,
-    threshold_at,
-)
 from skeer.baselines import (
     Cosine,
     Euclidean,
@@ -51,8 +42,14 @@ from skeer.baselines import (
     make_timing_baseline,
 )
 from skeer.datasets import make_keystrokes
-from skeer.protocols import evaluate_fixed_text, evaluate_verification
-from skeer.scorers import eer_scorer
+from skeer.evaluation import eer_scorer, evaluate_fixed_text, evaluate_verification
+from skeer.templates._enrol import make_templates, merge_templates, threshold_at
+from skeer.templates._open_set import (
+    impostor_scores,
+    judge,
+    open_set_scores,
+    open_set_split,
+)
 
 DETECTORS = [ScaledManhattan, Manhattan, Euclidean, Cosine]
 GEOMETRY_OF = {
@@ -135,7 +132,7 @@ def _data(n_subjects=6, n_reps=40, d=7, seed=0):
 
 def _km_reference(X, y, n_train, n_impostor_reps, detector):
     """Killourhy & Maxion, copied from ``evaluate_fixed_text(None, ...)`` of
-    skeer.protocols before the detectors moved to skeer.baselines.
+    skeer.evaluation before the detectors moved to skeer.baselines.
 
     Returns per-subject (genuine, impostor) scores and per-subject EERs.
     """

@@ -1,4 +1,4 @@
-"""Tests of :mod:`skeer.benchmark`: the loss ablation as a library function."""
+"""Tests of :mod:`skeer.evaluation`: the loss ablation as a library function."""
 
 import json
 import sys
@@ -9,9 +9,14 @@ import pytest
 from sklearn.base import clone
 
 from skeer import KeystrokeFeatures, KeystrokeVerifier
-from skeer.benchmark import QUICK_PROFILE, LossComparison, compare_losses
 from skeer.datasets import make_keystrokes
-from skeer.protocols import evaluate_verification, train_test_split_identities
+from skeer.evaluation import (
+    QUICK_PROFILE,
+    LossComparison,
+    compare_losses,
+    evaluate_verification,
+    train_test_split_subjects,
+)
 from skeer.registry import get_loss
 
 
@@ -24,7 +29,7 @@ def data():
 @pytest.fixture(scope="module")
 def net():
     return KeystrokeVerifier(
-        max_epochs=2, n_identities_per_batch=3, n_samples_per_identity=4, patience=None
+        max_epochs=2, n_subjects_per_batch=3, n_samples_per_subject=4, patience=None
     )
 
 
@@ -64,7 +69,7 @@ def test_compare_losses_equals_a_hand_written_run(data, net):
         random_state=4,
         **{f"criterion__{k}": v for k, v in kwargs.items()},
     )
-    X_tr, X_te, y_tr, y_te = train_test_split_identities(
+    X_tr, X_te, y_tr, y_te = train_test_split_subjects(
         X, y, test_size=1 / 3, random_state=4
     )
     with warnings.catch_warnings():
@@ -318,7 +323,7 @@ def test_compare_losses_runs_variants_of_a_loss(data, net):
         random_state=0,
         criterion__sharpness=5.0,
     )
-    X_tr, X_te, y_tr, y_te = train_test_split_identities(
+    X_tr, X_te, y_tr, y_te = train_test_split_subjects(
         X, y, test_size=1 / 3, random_state=0
     )
     with warnings.catch_warnings():
@@ -328,7 +333,7 @@ def test_compare_losses_runs_variants_of_a_loss(data, net):
 
 
 def test_markdown_caption_names_the_auto_budget_in_steps():
-    from skeer.benchmark import LossComparison
+    from skeer.evaluation import LossComparison
     from skeer.verifier import AUTO_TRAINING_STEPS
 
     result = LossComparison(

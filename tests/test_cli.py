@@ -16,7 +16,6 @@ import pytest
 
 from skeer import KeystrokeFeatures, KeystrokeVerifier, __version__
 from skeer.baselines import ScaledManhattan, make_timing_baseline
-from skeer.benchmark import QUICK_PROFILE
 from skeer.cli import main
 from skeer.cli._parser import build_parser, resolve_defaults
 from skeer.datasets import (
@@ -32,10 +31,14 @@ from skeer.datasets._testing import (
     write_greyc_csv,
     write_kvc_files,
 )
-from skeer.kvc import predict_kvc
-from skeer.model_selection import train_test_split_identities
+from skeer.evaluation import (
+    QUICK_PROFILE,
+    evaluate_fixed_text,
+    evaluate_verification,
+    predict_kvc,
+    train_test_split_subjects,
+)
 from skeer.persistence import load, save
-from skeer.protocols import evaluate_fixed_text, evaluate_verification
 
 # tiny problem: 12 synthetic subjects x 15 sessions, short sequences, small batches
 TINY = ["--subjects", "12", "--max-len", "20", "--batch", "4", "4"]
@@ -125,7 +128,7 @@ def test_early_stop_keeps_the_best_smoothed_epoch(tmp_path):
 
 def _test_split():
     X, y = make_keystrokes(n_subjects=12, n_sessions=15, random_state=0)
-    return train_test_split_identities(X, y, test_size=1 / 3, random_state=0)
+    return train_test_split_subjects(X, y, test_size=1 / 3, random_state=0)
 
 
 def test_train_report_matches_saved_model_on_unseen_identities(trained):
@@ -386,7 +389,7 @@ def test_train_and_evaluate_cmu(tmp_path):
     assert "Manhattan" in report["baseline"]["name"]
     # the baseline is Killourhy & Maxion's scaled Manhattan on the test subjects
     cmu = load_cmu(csv)
-    _, X_test, _, y_test = train_test_split_identities(
+    _, X_test, _, y_test = train_test_split_subjects(
         cmu.data, cmu.target, test_size=1 / 3, random_state=0
     )
     expected = evaluate_fixed_text(
@@ -439,7 +442,7 @@ def test_train_and_evaluate_greyc(tmp_path):
     )
     # the baseline: Killourhy & Maxion's detector; GREYC's first 10 reps enrol
     greyc = load_greyc_nislab(csv, passphrase="P2")
-    _, X_test, _, y_test = train_test_split_identities(
+    _, X_test, _, y_test = train_test_split_subjects(
         greyc.data, greyc.target, test_size=1 / 3, random_state=0
     )
     expected = evaluate_fixed_text(ScaledManhattan(), X_test, y_test, n_train=10)
@@ -634,8 +637,8 @@ def test_training_defaults_are_the_librarys():
         args = _parsed([command])
         assert args.epochs == lib["max_epochs"] and args.lr == lib["lr"]
         assert args.batch == [
-            lib["n_identities_per_batch"],
-            lib["n_samples_per_identity"],
+            lib["n_subjects_per_batch"],
+            lib["n_samples_per_subject"],
         ]
         assert args.validation_size == lib["validation_size"]
         assert args.max_len == KeystrokeFeatures().max_len
@@ -699,8 +702,8 @@ def test_no_command_is_the_quick_profile():
     assert args.epochs == quick["max_epochs"] and args.lr == quick["lr"]
     assert args.patience == quick["patience"]
     assert args.batch == [
-        quick["n_identities_per_batch"],
-        quick["n_samples_per_identity"],
+        quick["n_subjects_per_batch"],
+        quick["n_samples_per_subject"],
     ]
     # options still apply on top of the profile; other data keep all subjects
     args = _parsed(["--epochs", "2", "--data", "cmu:x.csv"])

@@ -1,4 +1,4 @@
-"""Distributed training, cluster search and pickling (skeer.distributed).
+"""Distributed training, cluster search and pickling (skeer.verifier).
 
 Multi-process tests start real processes on this machine: this file doubles as
 their worker script (``python tests/test_distributed.py <mode> ...``), so the
@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from skeer.losses import EERLoss
-from skeer.sampler import IdentityBatchSampler
+from skeer.verifier import SubjectBatchSampler
 
 WORLD = 2
 HERE = Path(__file__).resolve()
@@ -161,8 +161,8 @@ def _verifier_params(world):
             ("stop", EarlyStopping(monitor="rising", patience=1, load_best=True)),
             ("recorder", _recorder()),
         ],
-        "n_identities_per_batch": 6 // world,  # P per process: 6 in total
-        "n_samples_per_identity": 4,
+        "n_subjects_per_batch": 6 // world,  # P per process: 6 in total
+        "n_samples_per_subject": 4,
         "validation_size": 0.25,  # 4 of 16 identities: 2 per process
         "random_state": 0,
     }
@@ -222,7 +222,8 @@ def _summary(net, X):
 def _accelerate_worker(out_dir):
     from accelerate import Accelerator
 
-    from skeer.distributed import AcceleratedKeystrokeVerifier
+    import skeer
+    from skeer.verifier import AcceleratedKeystrokeVerifier
 
     accelerator = Accelerator(cpu=True)
     X, y = _fixed_text()
@@ -235,7 +236,7 @@ def _accelerate_worker(out_dir):
     summary["distributed"] = str(accelerator.distributed_type)
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:  # the documented deployment path
-        net.save(Path(out_dir) / "model.skeer")
+        skeer.save(net, Path(out_dir) / "model.skeer")
     # random_state=None: a seed broadcast from the main process keeps the
     # ranks' identity split and draws consistent
     params = {**_verifier_params(WORLD), "random_state": None, "max_epochs": 1}
@@ -370,10 +371,10 @@ def test_sharded_sampler_partitions_the_global_batch():
     labels = np.repeat(np.arange(13), 5)
     kwargs = {"n_samples": 3, "n_batches": 6, "random_state": 7}
     shards = [
-        list(IdentityBatchSampler(labels, 2, rank=r, world_size=3, **kwargs))
+        list(SubjectBatchSampler(labels, 2, rank=r, world_size=3, **kwargs))
         for r in range(3)
     ]
-    whole = list(IdentityBatchSampler(labels, 6, **kwargs))
+    whole = list(SubjectBatchSampler(labels, 6, **kwargs))
     assert all(len(s) == 6 for s in shards)
     for step, batch in enumerate(whole):
         parts = [s[step] for s in shards]
@@ -385,12 +386,12 @@ def test_sharded_sampler_partitions_the_global_batch():
 
 def test_sharded_sampler_default_batches_cover_the_data_once():
     labels = np.repeat(np.arange(20), 6)  # 120 samples
-    sampler = IdentityBatchSampler(labels, 3, 4, random_state=0, rank=1, world_size=2)
+    sampler = SubjectBatchSampler(labels, 3, 4, random_state=0, rank=1, world_size=2)
     assert len(sampler) == int(np.ceil(120 / (3 * 4 * 2)))
     # capped at usable identities // world_size, and 1 identity per rank allowed
-    capped = IdentityBatchSampler(labels, 50, 2, random_state=0, world_size=4)
-    assert capped.n_identities == 5
-    single = IdentityBatchSampler(labels, 1, 2, random_state=0, rank=0, world_size=2)
+    capped = SubjectBatchSampler(labels, 50, 2, random_state=0, world_size=4)
+    assert capped.n_subjects == 5
+    single = SubjectBatchSampler(labels, 1, 2, random_state=0, rank=0, world_size=2)
     assert all(len(set(labels[b])) == 1 for b in single)
 
 
@@ -404,15 +405,15 @@ def test_sharded_sampler_default_batches_cover_the_data_once():
         ({"world_size": 2, "random_state": None}, "random_state"),
         ({"world_size": 2, "random_state": np.random.default_rng(0)}, "random_state"),
         ({"world_size": 5}, "world_size=5 identities"),
-        ({"n_identities": 1}, "n_identities"),
-        ({"n_identities": 0, "world_size": 2}, "n_identities"),
+        ({"n_subjects": 1}, "n_subjects"),
+        ({"n_subjects": 0, "world_size": 2}, "n_subjects"),
     ],
 )
 def test_sharded_sampler_rejects_bad_parameters(kwargs, match):
     labels = np.repeat(np.arange(4), 3)
     kwargs = {"random_state": 0, **kwargs}
     with pytest.raises(ValueError, match=match):
-        IdentityBatchSampler(labels, **{"n_identities": 2, **kwargs})
+        SubjectBatchSampler(labels, **{"n_subjects": 2, **kwargs})
 
 
 # ----------------------------------------------------------------------
@@ -512,10 +513,11 @@ def test_accelerate_without_random_state_shares_a_seed(accelerate_results):
 
 @pytest.mark.slow
 def test_accelerate_trained_model_loads_as_a_plain_verifier(accelerate_results):
-    from skeer import KeystrokeVerifier
+    import skeer
 
     X, _ = _fixed_text()
-    plain = KeystrokeVerifier.load(accelerate_results[0]["saved"], module=_TinyNet)
+    plain = skeer.load(accelerate_results[0]["saved"], module=_TinyNet)
+    assert type(plain) is skeer.KeystrokeVerifier
     np.testing.assert_allclose(
         plain.transform(X), accelerate_results[0]["embeddings"], atol=1e-6
     )
@@ -525,7 +527,7 @@ def test_accelerate_trained_model_loads_as_a_plain_verifier(accelerate_results):
 
 def test_accelerated_verifier_rejects_amp():
     accelerate = pytest.importorskip("accelerate")
-    from skeer.distributed import AcceleratedKeystrokeVerifier
+    from skeer.verifier import AcceleratedKeystrokeVerifier
 
     X, y = _fixed_text(4, 4)
     net = AcceleratedKeystrokeVerifier(
@@ -563,8 +565,8 @@ def _search():
             module__hidden_size=16,
             module__embedding_dim=16,
             max_epochs=2,
-            n_identities_per_batch=4,
-            n_samples_per_identity=3,
+            n_subjects_per_batch=4,
+            n_samples_per_subject=3,
             validation_size=0,
             random_state=0,
         ),

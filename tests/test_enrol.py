@@ -5,8 +5,11 @@ import pytest
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+import skeer
 from skeer import KeystrokeVerifier
-from skeer._enrol import (
+from skeer.evaluation import evaluate_fixed_text, evaluate_verification
+from skeer.metrics import equal_error_rate, fnmr_at_fmr
+from skeer.templates._enrol import (
     GEOMETRIES,
     make_templates,
     merge_templates,
@@ -14,8 +17,6 @@ from skeer._enrol import (
     score_matrix,
     threshold_at,
 )
-from skeer.metrics import equal_error_rate, fnmr_at_fmr
-from skeer.protocols import evaluate_fixed_text, evaluate_verification
 
 
 @pytest.mark.parametrize("fmr", [0.001, 0.01, 0.1, 0.3])
@@ -110,8 +111,8 @@ def test_merge_templates_replaces_and_keeps():
 
 FAST = dict(
     max_epochs=3,
-    n_identities_per_batch=6,
-    n_samples_per_identity=4,
+    n_subjects_per_batch=6,
+    n_samples_per_subject=4,
     module__hidden_sizes=(32,),
     module__embedding_dim=16,
     patience=None,
@@ -130,7 +131,7 @@ def _data(n_ids=15, per_id=12, dim=6, seed=0):
 @pytest.mark.parametrize("template", ["cosine", "scaled_manhattan"])
 def test_valid_eer_is_the_protocol_on_the_held_out_subjects(template):
     X, y = _data()
-    clf = KeystrokeVerifier(template=template, n_enroll=4, **FAST).fit(X, y)
+    clf = KeystrokeVerifier(geometry=template, n_enroll=4, **FAST).fit(X, y)
     _, valid = clf.get_split_datasets(X, np.unique(y, return_inverse=True)[1])
     held = np.isin(y, clf.classes_[np.unique(valid.y)])
     report = evaluate_verification(
@@ -163,7 +164,7 @@ def test_threshold_sits_at_the_operating_point_of_its_calibration(operating_poin
 
 def test_protocols_judge_the_estimators_own_geometry():
     X, y = _data(n_ids=10, per_id=30)
-    clf = KeystrokeVerifier(template="scaled_manhattan", **FAST).fit(X, y)
+    clf = KeystrokeVerifier(geometry="scaled_manhattan", **FAST).fit(X, y)
     X_test, y_test = _data(n_ids=6, per_id=30, seed=1)
     pipe = make_pipeline(StandardScaler().fit(X_test), clf)
     report, y_bin, scores = evaluate_fixed_text(
@@ -172,7 +173,7 @@ def test_protocols_judge_the_estimators_own_geometry():
     # by hand: enrol through the verifier's own enroll, score with claim_scores
     Xt = pipe[0].transform(X_test)
     first = np.concatenate([np.flatnonzero(y_test == s)[:20] for s in range(6)])
-    clf_copy = KeystrokeVerifier.load(clf.save(_tmp("m.skeer")))
+    clf_copy = skeer.load(skeer.save(clf, _tmp("m.skeer")))
     clf_copy.enroll(Xt[first], y_test[first], reset=True)
     own = np.flatnonzero(y_test == 0)[20:]
     np.testing.assert_allclose(
@@ -192,7 +193,7 @@ def _tmp(name):
 def test_template_input_joins_the_standardised_input_everywhere():
     X, y = _data(n_ids=10, per_id=30)
     clf = KeystrokeVerifier(
-        template="scaled_manhattan", template_input=True, n_enroll=4, **FAST
+        geometry="scaled_manhattan", template_input=True, n_enroll=4, **FAST
     ).fit(X, y)
     F = clf._template_features(X[:3])
     emb = clf.transform(X[:3])

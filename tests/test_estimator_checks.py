@@ -27,8 +27,8 @@ def _verifier():
     return KeystrokeVerifier(
         max_epochs=3,
         batches_per_epoch=4,
-        n_identities_per_batch=3,
-        n_samples_per_identity=4,
+        n_subjects_per_batch=3,
+        n_samples_per_subject=4,
         validation_size=0,
         lr=1e-2,
         module__hidden_sizes=(32,),

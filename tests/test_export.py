@@ -14,18 +14,19 @@ ort = pytest.importorskip("onnxruntime", reason="the onnx extra is not installed
 
 import onnx  # noqa: E402
 
-from skeer import KeystrokeFeatures, KeystrokeVerifier, _enrol  # noqa: E402
+from skeer import KeystrokeFeatures, KeystrokeVerifier  # noqa: E402
 from skeer.datasets import make_keystrokes  # noqa: E402
-from skeer.export import OnnxVerifier, export_onnx  # noqa: E402
-from skeer.networks import Type2Branch, TypeNet  # noqa: E402
+from skeer.export._export import OnnxVerifier, export_onnx  # noqa: E402
+from skeer.networks._networks import Type2Branch, TypeNet  # noqa: E402
+from skeer.templates import _enrol  # noqa: E402
 
 #: The cosine geometry these tests were written for (2-D input defaults to
 #: scaled Manhattan over [embedding, input], tested on its own).
-COSINE = {"template": "cosine", "template_input": False}
+COSINE = {"geometry": "cosine", "template_input": False}
 FAST = dict(
     max_epochs=2,
-    n_identities_per_batch=6,
-    n_samples_per_identity=4,
+    n_subjects_per_batch=6,
+    n_samples_per_subject=4,
     random_state=0,
 )
 #: Small networks: the export, not the training, is under test.
@@ -62,7 +63,7 @@ def _fitted(network, template, fixed_text, sessions):
     """A fitted estimator, its model input and identities (cached per module)."""
     key = (network, template)
     if key not in _FITTED:
-        clf = KeystrokeVerifier(**FAST, **NETWORKS[network], template=template)
+        clf = KeystrokeVerifier(**FAST, **NETWORKS[network], geometry=template)
         if network == "mlp":
             X, y = fixed_text
             est = clf.fit(X, y)
@@ -87,7 +88,7 @@ def _assert_scores_agree(ref, got, verifier, cols):
     coordinate of the embedding can cause).
     """
     bound = np.full(len(ref), TOL)
-    if verifier.template == "scaled_manhattan":
+    if verifier.geometry == "scaled_manhattan":
         bound = TOL * (1 / verifier.template_scales_[cols].astype(np.float64)).sum(1)
     assert np.all(np.abs(ref.astype(np.float64) - got) <= bound)
 
@@ -97,7 +98,7 @@ def _assert_scorer_agrees(scorer, clf, X, y, X_clf=None):
 
     Genuine claims and impostor ones (every identity claims the next), the
     decisions at the threshold, and every template; and the reference
-    scorer's numpy geometry is skeer._enrol's exactly.
+    scorer's numpy geometry is skeer.templates's exactly.
     """
     X_clf = X if X_clf is None else X_clf
     cols = clf._claimed_columns(y, len(y))
@@ -109,7 +110,7 @@ def _assert_scorer_agrees(scorer, clf, X, y, X_clf=None):
         )
     np.testing.assert_allclose(
         scorer.claim_scores(X, y),
-        _enrol.score_claims(scorer._features(X), clf._templates(), cols, clf.template),
+        _enrol.score_claims(scorer._features(X), clf._templates(), cols, clf.geometry),
         rtol=1e-6,
         atol=1e-7,
     )
@@ -184,7 +185,7 @@ def test_sidecar_is_strict_json_with_everything_a_service_needs(
     }
     assert meta["output"]["shape"] == ["batch", 8]
     assert meta["network"] == "skeer.networks.TypeNet"
-    assert meta["template"] == "scaled_manhattan" and meta["normalize"] == "l2"
+    assert meta["geometry"] == "scaled_manhattan" and meta["normalize"] == "l2"
     assert meta["threshold"] == clf.threshold_
     assert meta["operating_point"] == clf.operating_point
     assert meta["classes"] == clf.classes_.tolist()
@@ -228,7 +229,7 @@ def test_template_input_verifier_scores_claims_as_the_verifier(
     X, y = fixed_text
     X = 3 * X + 1
     clf = KeystrokeVerifier(
-        **FAST, **NETWORKS["mlp"], template=template, template_input=True
+        **FAST, **NETWORKS["mlp"], geometry=template, template_input=True
     )
     est = (
         clf.fit(X, y) if scaler is None else make_pipeline(clone(scaler), clf).fit(X, y)
@@ -383,7 +384,7 @@ def test_what_cannot_be_exported_is_refused(fixed_text, tmp_path):
 def test_a_graph_that_disagrees_is_not_kept(
     fixed_text, sessions, tmp_path, monkeypatch
 ):
-    from skeer import _onnx_graph
+    from skeer.export import _onnx_graph as _onnx_graph
 
     est, *_ = _fitted("mlp", "cosine", fixed_text, sessions)
     monkeypatch.setattr(_onnx_graph, "check_graph", lambda *args: 0.5)

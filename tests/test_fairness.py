@@ -1,4 +1,4 @@
-"""Tests of skeer.fairness: per-group error rates and the KVC fairness measures."""
+"""Tests of skeer.metrics: per-group error rates and the KVC fairness measures."""
 
 import itertools
 import subprocess
@@ -11,16 +11,10 @@ import pandas as pd
 import pytest
 from sklearn.metrics import accuracy_score, roc_curve
 
-from skeer.fairness import (
-    FairnessReport,
-    _gini,
-    _kit_ser,
-    _kit_sir,
-    _kit_std,
-    fairness_report,
-    subject_groups,
-)
 from skeer.metrics import UnreliableMetricWarning, equal_error_rate, fnmr_at_fmr
+from skeer.metrics._fairness import FairnessReport, fairness_report
+from skeer.metrics._groups import subject_groups
+from skeer.metrics._kit_measures import _gini, _kit_ser, _kit_sir, _kit_std
 
 GREYC = Path(__file__).resolve().parents[2] / "shared" / "data"
 GREYC = GREYC / "greyc-nislab-fixed-text.csv.gz"
@@ -382,7 +376,7 @@ def test_few_genuine_warns_once_naming_groups():
 
 
 def test_with_evaluate_verification_comparisons():
-    from skeer.protocols import evaluate_verification
+    from skeer.evaluation import evaluate_verification
 
     rng = np.random.default_rng(0)
     y = np.repeat(np.arange(30), 10)
@@ -421,7 +415,7 @@ def test_json_serialisable_numbers():
 
 
 def test_never_imports_torch():
-    code = "import sys, skeer.fairness; sys.exit('torch' in sys.modules)"
+    code = "import sys, skeer.metrics; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 

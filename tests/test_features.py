@@ -9,8 +9,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from skeer._keys import N_KEY_CODES, decode_key_codes, encode_key_codes
-from skeer._keys import sequence_lengths as _sequence_lengths
 from skeer.features import (
     FEATURE_NAMES,
     KeystrokeFeatures,
@@ -18,6 +16,8 @@ from skeer.features import (
     sequence_lengths,
     sessions_from_frame,
 )
+from skeer.features._keys import N_KEY_CODES, decode_key_codes, encode_key_codes
+from skeer.features._keys import sequence_lengths as _sequence_lengths
 
 SESSION = np.array(
     [

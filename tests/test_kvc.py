@@ -1,11 +1,11 @@
-"""Tests of :mod:`skeer.kvc`: scoring the KVC-onGoing comparisons."""
+"""Tests of :mod:`skeer.evaluation`: scoring the KVC-onGoing comparisons."""
 
 import numpy as np
 import pytest
 
 from skeer.datasets import load_kvc
 from skeer.datasets._testing import write_kvc_files
-from skeer.kvc import find_test_scenarios, predict_kvc, score_comparisons
+from skeer.evaluation import find_test_scenarios, predict_kvc, score_comparisons
 
 
 class _Embed:

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from skeer._pairs import pair_batch
-from skeer._smooth import implicit_threshold
 from skeer.losses import ContrastiveLoss, EERLoss, Set2SetLoss, TripletMarginLoss
+from skeer.losses._pairs import pair_batch
+from skeer.losses._smooth import implicit_threshold
 from skeer.metrics import equal_error_rate
 
 
@@ -846,3 +846,28 @@ def test_a_pytorch_metric_learning_miner_composes_with_eerloss():
     assert torch.isfinite(loss) and emb.grad is not None
     # only the mined pairs count: a different set of pairs, a different loss
     assert not torch.isclose(loss, EERLoss()(emb, labels))
+
+
+def test_parameters_are_validated_once_per_change_not_per_batch(monkeypatch):
+    from skeer.losses import EERLoss
+
+    loss = EERLoss()
+    calls = []
+    params = type(loss)._params
+    monkeypatch.setattr(
+        type(loss), "_params", lambda self: calls.append(1) or params(self)
+    )
+    emb = torch.nn.functional.normalize(torch.randn(8, 4), dim=1)
+    labels = torch.arange(4).repeat(2)
+    for _ in range(3):
+        loss(emb, labels)
+    loss.train(False)  # not a parameter
+    loss(emb, labels)
+    assert calls == []  # validated when built, not at each batch
+    loss.sharpness = 20.0  # a change: checked at the next call, once
+    loss(emb, labels)
+    loss(emb, labels)
+    assert calls == [1]
+    loss.sharpness = -1.0
+    with pytest.raises(ValueError, match="sharpness"):
+        loss(emb, labels)

@@ -12,7 +12,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import det_curve, roc_curve
 
-from skeer._sweep import allowed_count, auc
 from skeer._validation import (
     check_operating_point,
     check_positive_int,
@@ -27,6 +26,7 @@ from skeer.metrics import (
     fnmr_at_fmr,
     verification_pairs,
 )
+from skeer.metrics._sweep import allowed_count, auc
 
 quiet = pytest.mark.filterwarnings("ignore::skeer.metrics.UnreliableMetricWarning")
 
@@ -446,14 +446,14 @@ def test_float32_is_not_upcast_and_memory_stays_small():
 
 def test_importing_metrics_does_not_import_torch():
     code = (
-        "import sys, skeer.metrics, skeer._validation, skeer._sweep; "
+        "import sys, skeer.metrics, skeer._validation, skeer.metrics; "
         "assert 'torch' not in sys.modules, 'torch imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
 # --------------------------------------------------------------------------
-# the shared engine and checks (skeer._sweep, skeer._validation)
+# the shared engine and checks (skeer.metrics, skeer._validation)
 
 
 @given(
@@ -812,3 +812,16 @@ def test_float16_scores_are_computed_in_float32():
         np.testing.assert_array_equal(a, b)
     assert verification_pairs(y, s)[1].dtype == np.float32
     assert equal_error_rate(y, s) == equal_error_rate(y, s.astype(np.float32))
+
+
+def test_integer_scores_beyond_float_precision_and_complex_scores_are_refused():
+    y = [1, 0]
+    big = np.array([2**53 + 1, 2**53], np.int64)
+    with pytest.raises(ValueError, match=r"beyond 2\*\*53"):
+        equal_error_rate(y, big)
+    # within the exact range the ranking is exact
+    assert equal_error_rate(y, np.array([2**53, 2**53 - 1], np.int64)) == 0.0
+    with pytest.raises(ValueError, match="complex"):
+        equal_error_rate(y, np.array([1 + 1j, 0 + 0j]))
+    with pytest.raises(ValueError, match="complex"):
+        equal_error_rate(y, np.array([1 + 0j, 0], dtype=object))

@@ -5,9 +5,10 @@ import pytest
 import torch
 from torch import nn
 
-from skeer._keys import N_KEY_CODES, decode_key_codes, encode_key_codes
-from skeer._keys import sequence_lengths as _sequence_lengths
-from skeer._layers import (
+from skeer.features._keys import N_KEY_CODES, decode_key_codes, encode_key_codes
+from skeer.features._keys import sequence_lengths as _sequence_lengths
+from skeer.networks import MLPEmbedder, Type2Branch, TypeNet
+from skeer.networks._layers import (
     MaskedBatchNorm,
     MaskedBiGRU,
     TemporalAttention,
@@ -15,7 +16,6 @@ from skeer._layers import (
     reverse_within_length,
     valid_lengths,
 )
-from skeer.networks import MLPEmbedder, Type2Branch, TypeNet
 
 SMALL = {
     TypeNet: {"hidden_size": 12, "embedding_dim": 6},

@@ -1,4 +1,4 @@
-"""Tests of skeer.protocols: open-set and fixed-text protocols, identity splits."""
+"""Tests of skeer.evaluation: open-set and fixed-text protocols, identity splits."""
 
 import json
 import subprocess
@@ -12,13 +12,13 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import cross_validate
 
 from skeer.baselines import Euclidean, Manhattan, ScaledManhattan
-from skeer.metrics import UnreliableMetricWarning, equal_error_rate, fnmr_at_fmr
-from skeer.protocols import (
-    IdentityKFold,
+from skeer.evaluation import (
+    SubjectKFold,
     evaluate_fixed_text,
     evaluate_verification,
-    train_test_split_identities,
+    train_test_split_subjects,
 )
+from skeer.metrics import UnreliableMetricWarning, equal_error_rate, fnmr_at_fmr
 
 KEYS = [
     "eer",
@@ -319,9 +319,9 @@ def test_fixed_text_skips_short_subjects_and_errors():
 # ----------------------------------------------------------------- splitters
 
 
-def test_identity_kfold_is_identity_disjoint_and_complete():
+def test_subject_kfold_is_identity_disjoint_and_complete():
     y = np.repeat(np.arange(10), 4)
-    cv = IdentityKFold(n_splits=5)
+    cv = SubjectKFold(n_splits=5)
     assert cv.get_n_splits() == 5
     seen = []
     for train, test in cv.split([None] * len(y), y):
@@ -337,58 +337,56 @@ def test_identity_kfold_is_identity_disjoint_and_complete():
         next(cv.split(np.zeros((40, 1))))
 
 
-def test_identity_kfold_shuffle_is_seeded():
+def test_subject_kfold_shuffle_is_seeded():
     y = np.repeat(np.arange(20), 3)
     folds = [
         [
             t.tolist()
-            for _, t in IdentityKFold(4, shuffle=True, random_state=s).split(y, y)
+            for _, t in SubjectKFold(4, shuffle=True, random_state=s).split(y, y)
         ]
         for s in (0, 0, 1)
     ]
     assert folds[0] == folds[1] and folds[0] != folds[2]
 
 
-def test_identity_kfold_with_cross_validate():
+def test_subject_kfold_with_cross_validate():
     rng = np.random.default_rng(0)
     y = np.repeat(np.arange(9), 5)
     X = [rng.normal(size=(8, 3)) for _ in y]  # a list of sessions
     X2d = np.stack([x.mean(axis=0) for x in X])
-    result = cross_validate(DummyClassifier(), X2d, y, cv=IdentityKFold(3))
+    result = cross_validate(DummyClassifier(), X2d, y, cv=SubjectKFold(3))
     assert len(result["test_score"]) == 3
     # no test identity was seen in training, so accuracy is 0
     assert np.all(result["test_score"] == 0)
-    result = cross_validate(
-        DummyClassifier(), X2d, y, groups=y % 3, cv=IdentityKFold(3)
-    )
+    result = cross_validate(DummyClassifier(), X2d, y, groups=y % 3, cv=SubjectKFold(3))
     assert len(result["test_score"]) == 3
 
 
-def test_train_test_split_identities():
+def test_train_test_split_subjects():
     rng = np.random.default_rng(0)
     y = np.repeat(np.arange(30), 4)
     X = [rng.normal(size=(5, 3)) for _ in y]
-    X_tr, X_te, y_tr, y_te = train_test_split_identities(X, y, random_state=0)
+    X_tr, X_te, y_tr, y_te = train_test_split_subjects(X, y, random_state=0)
     assert isinstance(X_tr, list) and isinstance(X_te, list)
     assert not set(y_tr) & set(y_te)
     assert len(set(y_te)) == 10 and len(X_te) == 40 and len(X_tr) == 80
     # order is kept: the split is a subsequence of the original samples
     order = [next(i for i, x in enumerate(X) if x is s) for s in X_te]
     assert order == sorted(order)
-    again = train_test_split_identities(X, y, random_state=0)
+    again = train_test_split_subjects(X, y, random_state=0)
     np.testing.assert_array_equal(again[3], y_te)
     Xa = np.arange(120.0).reshape(120, 1)
-    Xa_tr, Xa_te, ya_tr, ya_te = train_test_split_identities(
+    Xa_tr, Xa_te, ya_tr, ya_te = train_test_split_subjects(
         Xa, y, test_size=6, random_state=1
     )
     assert isinstance(Xa_te, np.ndarray) and len(set(ya_te)) == 6
     np.testing.assert_array_equal(Xa_te[:, 0] // 4, ya_te)
     with pytest.raises(ValueError, match="aligned"):
-        train_test_split_identities(X, y[:-1])
+        train_test_split_subjects(X, y[:-1])
 
 
 def test_import_does_not_import_torch():
-    code = "import sys, skeer.protocols; sys.exit('torch' in sys.modules)"
+    code = "import sys, skeer.evaluation; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 
@@ -396,7 +394,7 @@ def test_import_does_not_import_torch():
 
 
 def test_weighted_engine_reproduces_the_metrics_exactly():
-    from skeer._bootstrap import SortedComparisons
+    from skeer.metrics._bootstrap import SortedComparisons
 
     rng = np.random.default_rng(0)
     y_true = rng.integers(0, 2, 500)
@@ -461,7 +459,7 @@ def test_fixed_text_report_has_its_interval_and_table():
 
 
 def test_paired_difference_sees_a_better_system():
-    from skeer.protocols import paired_difference
+    from skeer.evaluation import paired_difference
 
     Z, y = _embeddings(n_ids=40, per_id=11, noise=0.6)
     rng = np.random.default_rng(5)
@@ -484,7 +482,7 @@ def test_paired_difference_sees_a_better_system():
 
 
 def test_bootstrap_window_gives_the_same_rates_as_the_full_sweep():
-    from skeer._bootstrap import SortedComparisons
+    from skeer.metrics._bootstrap import SortedComparisons
 
     rng = np.random.default_rng(1)
     for _ in range(10):

@@ -8,7 +8,7 @@ import pytest
 from skorch.callbacks import Callback
 
 from skeer import KeystrokeVerifier
-from skeer._callbacks import SMOOTHING_WINDOW, LearningRateSchedule
+from skeer.verifier._callbacks import SMOOTHING_WINDOW, lr_factor
 
 
 class RecordLR(Callback):
@@ -35,8 +35,8 @@ def data():
 def _fit(X, y, **params):
     rec = RecordLR()
     kw = {
-        "n_identities_per_batch": 4,
-        "n_samples_per_identity": 4,
+        "n_subjects_per_batch": 4,
+        "n_samples_per_subject": 4,
         "batches_per_epoch": 5,
         "random_state": 0,
         "callbacks": [("rec", rec)],
@@ -67,9 +67,9 @@ def test_defaults_are_the_converging_recipe():
 def test_auto_epochs_are_a_budget_in_steps(
     data, monkeypatch, budget, per_epoch, expected
 ):
-    import skeer.verifier
+    import skeer.verifier._training
 
-    monkeypatch.setattr(skeer.verifier, "AUTO_TRAINING_STEPS", budget)
+    monkeypatch.setattr(skeer.verifier._training, "AUTO_TRAINING_STEPS", budget)
     X, y = data
     net, lrs = _fit(X, y, lr=0.01, max_epochs="auto", batches_per_epoch=per_epoch)
     assert net.max_epochs_ == expected == len(net.history)
@@ -79,9 +79,9 @@ def test_auto_epochs_are_a_budget_in_steps(
 
 
 def test_auto_epochs_count_the_training_identities_only(data, monkeypatch):
-    import skeer.verifier
+    import skeer.verifier._training
 
-    monkeypatch.setattr(skeer.verifier, "AUTO_TRAINING_STEPS", 12)
+    monkeypatch.setattr(skeer.verifier._training, "AUTO_TRAINING_STEPS", 12)
     X, y = data
     # 12 identities x 8: validation holds out 3 (25 %), 9 x 8 = 72 samples
     # in batches of 4 x 4 = 16: ceil(72 / 16) = 5 batches per epoch
@@ -98,9 +98,9 @@ def test_auto_epochs_count_the_training_identities_only(data, monkeypatch):
 def test_auto_epochs_with_a_split_by_sample(data, monkeypatch):
     from skorch.dataset import ValidSplit
 
-    import skeer.verifier
+    import skeer.verifier._training
 
-    monkeypatch.setattr(skeer.verifier, "AUTO_TRAINING_STEPS", 12)
+    monkeypatch.setattr(skeer.verifier._training, "AUTO_TRAINING_STEPS", 12)
     X, y = data
     # ValidSplit holds out samples of every identity: 96 - 24 = 72 train,
     # in batches of 4 x 4: 5 batches per epoch, so 3 epochs
@@ -190,14 +190,14 @@ def test_no_schedule_leaves_the_learning_rate_to_other_callbacks(data):
 
 
 def test_factor_at_the_boundaries():
-    sched = LearningRateSchedule()
-    sched.steps_per_epoch_ = 10
-    net = KeystrokeVerifier(max_epochs=3, warmup_epochs=1)
-    assert sched.factor(net, 0) == pytest.approx(0.1)
-    assert sched.factor(net, 9) == pytest.approx(1.0)
-    assert sched.factor(net, 10) == pytest.approx(1.0)  # decay starts at 1
-    assert sched.factor(net, 20) == pytest.approx(0.5)  # halfway through the decay
-    assert sched.factor(net, 1000) == pytest.approx(0.0)  # beyond the end: 0
+    def factor(step):
+        return lr_factor(step, steps_per_epoch=10, warmup_epochs=1, max_epochs=3)
+
+    assert factor(0) == pytest.approx(0.1)
+    assert factor(9) == pytest.approx(1.0)
+    assert factor(10) == pytest.approx(1.0)  # decay starts at 1
+    assert factor(20) == pytest.approx(0.5)  # halfway through the decay
+    assert factor(1000) == pytest.approx(0.0)  # beyond the end: 0
 
 
 def test_early_stopping_watches_the_smoothed_curve(data):
@@ -281,8 +281,8 @@ def test_a_user_lr_scheduler_takes_over_with_a_warning(data):
     net = KeystrokeVerifier(
         lr=0.01,
         max_epochs=2,
-        n_identities_per_batch=4,
-        n_samples_per_identity=4,
+        n_subjects_per_batch=4,
+        n_samples_per_subject=4,
         batches_per_epoch=5,
         patience=None,
         random_state=0,
@@ -294,13 +294,13 @@ def test_a_user_lr_scheduler_takes_over_with_a_warning(data):
 
 
 def test_fractional_warmup_steps_are_rounded_before_the_ceiling():
-    sched = LearningRateSchedule()
-    sched.steps_per_epoch_ = 50
-    net = KeystrokeVerifier(max_epochs=3, warmup_epochs=1.1)
+    def factor(step):
+        return lr_factor(step, steps_per_epoch=50, warmup_epochs=1.1, max_epochs=3)
+
     # 1.1 * 50 is 55.000000000000007 in floating point: still 55 steps
-    assert sched.factor(net, 0) == pytest.approx(1 / 55)
-    assert sched.factor(net, 54) == pytest.approx(1.0)
-    assert sched.factor(net, 55) == pytest.approx(1.0)
+    assert factor(0) == pytest.approx(1 / 55)
+    assert factor(54) == pytest.approx(1.0)
+    assert factor(55) == pytest.approx(1.0)
 
 
 def test_an_early_stop_is_not_an_interruption(data):
@@ -312,3 +312,37 @@ def test_an_early_stop_is_not_an_interruption(data):
         net, _ = _fit(X, y, lr=1e-12, max_epochs=10, patience=2)
     assert len(net.history) == 3
     assert net.interrupted_ is False
+
+
+def test_schedule_is_torchs_lambda_lr_and_matches_the_formula_exactly(data):
+    from skorch.callbacks import LRScheduler
+    from torch.optim.lr_scheduler import LambdaLR
+
+    X, y = data
+    net, lrs = _fit(X, y, lr=0.01, max_epochs=3, warmup_epochs=0.6, patience=None)
+    sched = dict(net.callbacks_)["lr_schedule"]
+    assert isinstance(sched, LRScheduler) and sched.step_every == "batch"
+    assert isinstance(sched.lr_scheduler_, LambdaLR)
+    assert net.batches_per_epoch_ == 5
+    # bit for bit the rate the hand-written schedule of skeer <= 0.1 set
+    expected = [
+        0.01 * lr_factor(s, steps_per_epoch=5, warmup_epochs=0.6, max_epochs=3)
+        for s in range(15)
+    ]
+    assert lrs == expected
+
+
+def test_history_follows_skorchs_best_convention_for_checkpoints(data, tmp_path):
+    from skorch.callbacks import Checkpoint
+
+    X, y = data
+    cp = Checkpoint(monitor="valid_eer_best", dirname=str(tmp_path), f_history=None)
+    net, _ = _fit(X, y, max_epochs=4, callbacks=[("rec", RecordLR()), ("cp", cp)])
+    eers = net.history[:, "valid_eer"]
+    best = [e < min(eers[:i]) if i else True for i, e in enumerate(eers)]
+    assert net.history[:, "valid_eer_best"] == best
+    assert net.history[:, "event_cp"] == best  # the checkpoint followed it
+    smooth = net.history[:, "valid_eer_smooth"]
+    assert net.history[:, "valid_eer_smooth_best"] == [
+        s < min(smooth[:i]) if i else True for i, s in enumerate(smooth)
+    ]

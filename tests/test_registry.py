@@ -126,7 +126,7 @@ def test_baseline_estimators_are_allow_listed():
         ("os.system", None),
         ("builtins.eval", None),
         ("skeer.losses.torch", "loss"),  # a module attribute, not a public class
-        ("skeer.networks.nn", "network"),
+        ("skeer.networks._networks.nn", "network"),
         ("skeer.persistence.save", None),
         ("skeer.networks.TypeNet", "loss"),  # the wrong kind
         ("torch.optim.Optimizer", "optimizer"),  # the abstract base

@@ -14,13 +14,13 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skeer.baselines import Euclidean, Manhattan, ScaledManhattan
-from skeer.metrics import UnreliableMetricWarning, equal_error_rate, fnmr_at_fmr
-from skeer.scorers import (
+from skeer.evaluation import (
     VERIFICATION_SCORERS,
     eer_scorer,
     make_fnmr_scorer,
     make_verification_scorer,
 )
+from skeer.metrics import UnreliableMetricWarning, equal_error_rate, fnmr_at_fmr
 
 quiet = pytest.mark.filterwarnings(
     "ignore::skeer.metrics.UnreliableMetricWarning",

@@ -12,13 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from skeer.metrics import (
+    StreamingVerificationMetrics,
     UnreliableMetricWarning,
     det_points,
     equal_error_rate,
     fmr_at_fnmr,
     fnmr_at_fmr,
 )
-from skeer.streaming import StreamingVerificationMetrics
 
 quiet = pytest.mark.filterwarnings("ignore::skeer.metrics.UnreliableMetricWarning")
 LEVELS = [0.0, 0.05, 0.1, 0.25, 0.5, 1.0]
@@ -411,7 +411,7 @@ def test_memory_stays_within_the_budget(tmp_path):
 
 
 def test_importing_streaming_does_not_import_torch():
-    code = "import sys, skeer.streaming; assert 'torch' not in sys.modules"
+    code = "import sys, skeer.metrics; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -419,9 +419,14 @@ def test_streaming_imports_no_private_name_of_metrics():
     import ast
     from pathlib import Path
 
-    import skeer.streaming
+    import skeer.metrics
 
-    tree = ast.parse(Path(skeer.streaming.__file__).read_text(encoding="utf-8"))
+    tree = ast.parse(
+        Path(skeer.metrics._streaming.__file__).read_text(encoding="utf-8")
+    )
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module == "metrics":
+        if isinstance(node, ast.ImportFrom) and node.module in (
+            "skeer.metrics",
+            "skeer.metrics._rates",
+        ):
             assert all(not alias.name.startswith("_") for alias in node.names)

@@ -28,11 +28,11 @@ from skeer.datasets import make_keystrokes
 
 #: The cosine geometry these tests were written for (2-D input defaults to
 #: scaled Manhattan over [embedding, input], tested on its own).
-COSINE = {"template": "cosine", "template_input": False}
+COSINE = {"geometry": "cosine", "template_input": False}
 FAST = dict(
     max_epochs=3,
-    n_identities_per_batch=6,
-    n_samples_per_identity=4,
+    n_subjects_per_batch=6,
+    n_samples_per_subject=4,
     random_state=0,
 )
 
@@ -45,18 +45,18 @@ def sequences():
 
 def test_fit_fixed_text_defaults_to_mlp(fixed_text_data):
     X, y = fixed_text_data
-    defaults = {k: v for k, v in FAST.items() if not k.startswith("template")}
+    defaults = {k: v for k, v in FAST.items() if not k.startswith("geometry")}
     clf = KeystrokeVerifier(**defaults).fit(X, y)
     assert isinstance(clf.module_, MLPEmbedder)
     assert isinstance(clf.criterion_, EERLoss)
     assert clf.n_features_in_ == 6
     np.testing.assert_array_equal(clf.classes_, np.arange(8))
     # fixed text: scaled Manhattan over [embedding, standardised input]
-    assert clf.template_ == "scaled_manhattan"
+    assert clf.geometry_ == "scaled_manhattan"
     assert clf.templates_.shape == clf.template_scales_.shape == (8, 128 + 6)
     assert np.isfinite(clf.threshold_)
     cos = KeystrokeVerifier(**FAST, **COSINE).fit(X, y)
-    assert cos.template_ == "cosine" and cos.templates_.shape == (8, 128)
+    assert cos.geometry_ == "cosine" and cos.templates_.shape == (8, 128)
     np.testing.assert_allclose(np.linalg.norm(cos.templates_, axis=1), 1, atol=1e-5)
     assert len(clf.history) == 3
     assert all(np.isfinite(clf.history[:, "valid_eer"]))
@@ -82,7 +82,7 @@ def test_training_lowers_the_error(fixed_text_data):
     X, y = fixed_text_data
     untrained = KeystrokeVerifier(max_epochs=0, validation_size=0, random_state=0)
     trained = KeystrokeVerifier(
-        max_epochs=15, validation_size=0, n_identities_per_batch=8, random_state=0
+        max_epochs=15, validation_size=0, n_subjects_per_batch=8, random_state=0
     )
     assert trained.fit(X, y).score(X, y) > untrained.fit(X, y).score(X, y)
     assert trained.score(X, y) > -0.05
@@ -246,8 +246,8 @@ def test_grid_search_operating_point_in_pipeline_with_eer_scorer():
         KeystrokeFeatures(max_len=30),
         KeystrokeVerifier(
             max_epochs=2,
-            n_identities_per_batch=5,
-            n_samples_per_identity=3,
+            n_subjects_per_batch=5,
+            n_samples_per_subject=3,
             random_state=0,
         ),
     )
@@ -289,7 +289,7 @@ def test_cross_validate_open_set_with_group_kfold():
 
 
 def test_scores_are_computed_in_bounded_blocks(fixed_text_data, monkeypatch):
-    import skeer._enrol as enrol_module
+    import skeer.templates._enrol as enrol_module
 
     X, y = fixed_text_data
     clf = KeystrokeVerifier(**FAST, **COSINE).fit(X, y)
@@ -324,11 +324,11 @@ def test_scores_are_computed_in_bounded_blocks(fixed_text_data, monkeypatch):
         ({"max_epochs": 2.5}, "max_epochs"),
         ({"patience": 0}, "patience"),
         ({"batches_per_epoch": 0}, "batches_per_epoch"),
-        ({"n_identities_per_batch": 1.0}, "n_identities_per_batch"),
+        ({"n_subjects_per_batch": 1.0}, "n_subjects_per_batch"),
         ({"lr": float("inf")}, "lr"),
         ({"lr": -1e-3}, "lr"),
         ({"validation_size": 1.0}, "validation_size"),
-        ({"template": "mahalanobis"}, "template"),
+        ({"geometry": "mahalanobis"}, "geometry"),
         ({"amp": "yes"}, "amp"),
         ({"device": "cuda:99"}, "device"),
         ({"device": "tpu"}, "device"),
@@ -439,9 +439,9 @@ def test_pytorch_metric_learning_losses_as_class_or_instance(fixed_text_data):
 
 def test_free_text_defaults_to_the_cosine_geometry(sequences):
     X, y = sequences
-    defaults = {k: v for k, v in FAST.items() if not k.startswith("template")}
+    defaults = {k: v for k, v in FAST.items() if not k.startswith("geometry")}
     clf = KeystrokeVerifier(**defaults).fit(X, y)
-    assert clf.template_ == "cosine" and clf.input_mean_ is None
+    assert clf.geometry_ == "cosine" and clf.input_mean_ is None
     np.testing.assert_allclose(np.linalg.norm(clf.templates_, axis=1), 1, atol=1e-5)
     with pytest.raises(ValueError, match="template_input=True needs 2-D"):
         KeystrokeVerifier(**defaults, template_input=True).fit(X, y)
@@ -508,6 +508,6 @@ def test_nothing_enrolled_is_a_clear_error(fixed_text_data):
 
 def test_explicit_cosine_on_fixed_text_uses_the_embedding_alone(fixed_text_data):
     X, y = fixed_text_data
-    defaults = {k: v for k, v in FAST.items() if not k.startswith("template")}
-    net = KeystrokeVerifier(**defaults, template="cosine").fit(X, y)
-    assert net.template_ == "cosine" and net.input_mean_ is None
+    defaults = {k: v for k, v in FAST.items() if not k.startswith("geometry")}
+    net = KeystrokeVerifier(**defaults, geometry="cosine").fit(X, y)
+    assert net.geometry_ == "cosine" and net.input_mean_ is None

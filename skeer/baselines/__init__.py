@@ -1,12 +1,12 @@
 """Non-learned detectors as estimators with the verifier's scoring API.
 
 A detector enrols each subject as a template in one of the geometries of
-:mod:`skeer._enrol` (the single home of templates and scores) and scores a
+:mod:`skeer.templates` (the single home of templates and scores) and scores a
 probe against it; scores are similarities (higher means the same person). It
 has the API of :class:`~skeer.KeystrokeVerifier` (``enroll``,
 ``decision_function``, ``claim_scores``, ``verify`` at ``threshold_``,
 ``predict``, ``score``) and the private pair ``_make_templates`` /
-``_score_templates`` through which :mod:`skeer.protocols` and the open-set
+``_score_templates`` through which :mod:`skeer.evaluation` and the open-set
 scorers judge an estimator by its own enrolment. So a baseline is evaluated
 like a learned model (``evaluate_fixed_text(ScaledManhattan(), X, y)``), and a
 grid search can choose between them.
@@ -18,7 +18,7 @@ grid search can choose between them.
 - :class:`MahalanobisNearestNeighbor` and :class:`OneClassSVMDetector`:
   Killourhy & Maxion's nearest neighbour (Mahalanobis) and one-class SVM
   detectors. Their templates are per-subject models rather than a geometry
-  of :mod:`skeer._enrol` (the protocols only pass them back to the detector).
+  of :mod:`skeer.templates` (the protocols only pass them back to the detector).
 - :class:`TimingStatistics` and :func:`make_timing_baseline`: summary
   statistics of free-text sessions, the non-learned free-text baseline.
 
@@ -28,11 +28,15 @@ Nothing here imports torch.
 # Layout: _template (TemplateDetector, the named geometry detectors and the
 # input checks every detector shares), _models (the per-subject model
 # detectors), _timing (TimingStatistics, make_timing_baseline).
-import inspect
-
-from ._models import MahalanobisNearestNeighbor, OneClassSVMDetector
-from ._template import Cosine, Euclidean, Manhattan, ScaledManhattan, TemplateDetector
-from ._timing import TimingStatistics, make_timing_baseline
+from skeer.baselines._models import MahalanobisNearestNeighbor, OneClassSVMDetector
+from skeer.baselines._template import (
+    Cosine,
+    Euclidean,
+    Manhattan,
+    ScaledManhattan,
+    TemplateDetector,
+)
+from skeer.baselines._timing import TimingStatistics, make_timing_baseline
 
 __all__ = [
     "Cosine",
@@ -45,30 +49,3 @@ __all__ = [
     "TimingStatistics",
     "make_timing_baseline",
 ]
-
-# The public names belong to this module whatever file defines them: the
-# registry's saved names (``skeer.baselines.ScaledManhattan``), pickles and the
-# docs' cross-references name them ``skeer.baselines.<name>``.
-_public = (
-    Cosine,
-    Euclidean,
-    MahalanobisNearestNeighbor,
-    Manhattan,
-    OneClassSVMDetector,
-    ScaledManhattan,
-    TemplateDetector,
-    TimingStatistics,
-)
-for _obj in (*_public, make_timing_baseline):
-    _obj.__module__ = __name__
-
-# doctest finds a class's docstring through ``__module__`` (here) but its
-# methods' only in the module that defines them: list those explicitly
-# (a function's, make_timing_baseline's, is found in its own module).
-__test__ = {
-    f"{_cls.__name__}.{_name}": _obj
-    for _cls in _public
-    for _name, _obj in vars(_cls).items()
-    if inspect.isfunction(_obj) and ">>>" in (_obj.__doc__ or "")
-}
-del _obj, _public, inspect

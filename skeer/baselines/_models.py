@@ -15,10 +15,10 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.covariance import empirical_covariance, ledoit_wolf, shrunk_covariance
 from sklearn.svm import OneClassSVM
 
-from .. import _enrol
-from .._validation import check_real
-from .._verification import VerificationMixin
-from ._template import _DetectorInputMixin
+from skeer._validation import check_real
+from skeer.baselines._template import _DetectorInputMixin
+from skeer.templates import _enrol as _enrol
+from skeer.templates._verification import VerificationMixin
 
 
 class _SubjectModelDetector(
@@ -33,7 +33,7 @@ class _SubjectModelDetector(
     returns) are lists of such models, one per subject; the protocols only
     pass them back to ``_score_templates``. The public API (``enroll``,
     ``decision_function``, ``verify``, ...) and the calibration are
-    :class:`~skeer._verification.VerificationMixin`'s, through its template
+    :class:`~skeer.templates._verification.VerificationMixin`'s, through its template
     hooks overridden here.
     """
 
@@ -262,8 +262,32 @@ class MahalanobisNearestNeighbor(_SubjectModelDetector):
         return _MahalanobisTemplate(W, T @ W)
 
     def _score_subject(self, model, X):
-        Z = np.asarray(X, dtype=np.float64) @ model.whitening
-        return -cdist(Z, model.samples).min(axis=1)
+        whitening, samples = model  # a plain tuple once saved and loaded
+        Z = np.asarray(X, dtype=np.float64) @ whitening
+        return -cdist(Z, samples).min(axis=1)
+
+    def _check_loaded_state(self):
+        """The state a file gave: one finite (whitening, samples) pair a subject."""
+        n, d = len(self.classes_), self.n_features_in_
+        if not isinstance(self.templates_, list) or len(self.templates_) != n:
+            raise ValueError(f"templates_ is not a list of {n} subject models")
+        for i, model in enumerate(self.templates_):
+            if not (isinstance(model, tuple) and len(model) == 2):
+                raise ValueError(f"templates_[{i}] is not a (whitening, samples) pair")
+            W, Z = model
+            if not all(
+                isinstance(a, np.ndarray) and a.ndim == 2 and a.dtype.kind == "f"
+                for a in (W, Z)
+            ):
+                raise ValueError(f"templates_[{i}] does not hold 2-D float arrays")
+            if W.shape[0] != d or Z.shape[1] != W.shape[1] or len(Z) < 1:
+                raise ValueError(
+                    f"templates_[{i}] has shapes {W.shape} and {Z.shape}, which do "
+                    f"not fit {d} features"
+                )
+            if not (np.isfinite(W).all() and np.isfinite(Z).all()):
+                raise ValueError(f"templates_[{i}] holds NaN or infinity")
+        self.templates_ = [_MahalanobisTemplate(W, Z) for W, Z in self.templates_]
 
 
 class OneClassSVMDetector(_SubjectModelDetector):

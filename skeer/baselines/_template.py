@@ -1,4 +1,4 @@
-"""Template detectors: a fixed geometry of :mod:`skeer._enrol` per detector.
+"""Template detectors: a fixed geometry of :mod:`skeer.templates` per detector.
 
 :class:`TemplateDetector` takes the geometry as a parameter; the named
 detectors (:class:`ScaledManhattan`, :class:`Manhattan`, :class:`Euclidean`,
@@ -12,22 +12,20 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     check_array,
-    check_consistent_length,
     check_is_fitted,
-    column_or_1d,
     validate_data,
 )
 
-from .._enrol import check_geometry
-from .._validation import check_operating_point, check_positive_int
-from .._verification import VerificationMixin
+from skeer._validation import check_operating_point, check_positive_int, check_subjects
+from skeer.templates._enrol import check_geometry
+from skeer.templates._verification import VerificationMixin
 
 _FLOATS = (np.float64, np.float32)
 
 
 class _DetectorInputMixin:
     """Input validation and ``fit`` shared by every detector (over
-    :class:`~skeer._verification.VerificationMixin`'s template hooks)."""
+    :class:`~skeer.templates._verification.VerificationMixin`'s template hooks)."""
 
     def _check_X(self, X):
         """``X`` as a finite float array; its feature count checked once fitted."""
@@ -41,10 +39,7 @@ class _DetectorInputMixin:
         return X, y
 
     def _check_targets(self, y, n_samples):
-        y = column_or_1d(y, warn=True)
-        check_classification_targets(y)
-        check_consistent_length(np.empty(n_samples), y)
-        return y
+        return check_subjects(y, n_samples)
 
     def _check_fitted(self):
         check_is_fitted(self)
@@ -86,7 +81,7 @@ class TemplateDetector(
     geometry : {"scaled_manhattan", "manhattan", "euclidean", "cosine"}, \
             default="scaled_manhattan"
         How samples become a template and how a probe is scored (see
-        :mod:`skeer._enrol`). With the per-feature mean ``mu`` and mean
+        :mod:`skeer.templates`). With the per-feature mean ``mu`` and mean
         absolute deviation ``mad`` of a subject's samples, the score of ``x``
         is ``-sum_j |x_j - mu_j| / mad_j`` (scaled Manhattan),
         ``-sum_j |x_j - mu_j|`` (Manhattan), ``-sum_j (x_j - mu_j)**2``
@@ -253,7 +248,7 @@ class ScaledManhattan(TemplateDetector):
     See Also
     --------
     TemplateDetector : All methods, and the geometry as a parameter.
-    skeer.protocols.evaluate_fixed_text : The Killourhy & Maxion protocol.
+    skeer.evaluation.evaluate_fixed_text : The Killourhy & Maxion protocol.
 
     Examples
     --------

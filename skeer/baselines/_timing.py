@@ -11,8 +11,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_array
 
-from ..features import FEATURE_NAMES, KeystrokeFeatures
-from ._template import Cosine
+from skeer.baselines._template import Cosine
+from skeer.features._keystroke import FEATURE_NAMES, KeystrokeFeatures
 
 _STATISTICS = ("mean", "std", "q25", "median", "q75")
 _N_CHANNELS = len(FEATURE_NAMES)

@@ -7,13 +7,13 @@ Sub-commands (``skeer <command> --help`` lists every option):
   the held-out subjects and write the model, ``report.json``, ``det.png`` and
   ``training.png`` into ``--out``. ``skeer`` without a command is ``skeer
   train --profile quick``: the quick demo on synthetic data, with
-  :data:`skeer.benchmark.QUICK_PROFILE` in place of the library's defaults.
+  :data:`skeer.evaluation.QUICK_PROFILE` in place of the library's defaults.
 - ``skeer evaluate MODEL``: the protocol report of a saved model on new data.
-- ``skeer bench``: the loss ablation of :func:`skeer.benchmark.compare_losses`
+- ``skeer bench``: the loss ablation of :func:`skeer.evaluation.compare_losses`
   (same network, split, batches and budget for every loss), as a markdown
   table, JSON and a convergence plot.
 - ``skeer kvc-predict MODEL``: score the KVC-onGoing test comparisons
-  (:func:`skeer.kvc.predict_kvc`) and write the prediction files or the
+  (:func:`skeer.evaluation.predict_kvc`) and write the prediction files or the
   submission archive.
 
 Data are named ``synthetic``, ``aalto:PATH``, ``kvc:PATH``, ``cmu:PATH`` or
@@ -42,12 +42,12 @@ import re
 import sys
 import warnings
 
-from ._bench import cmd_bench
-from ._evaluate import cmd_evaluate
-from ._kvc import cmd_kvc_predict
-from ._output import Interrupted, note, showwarning
-from ._parser import PROG, UsageError, build_parser, resolve_defaults
-from ._train import cmd_train
+from skeer.cli._bench import cmd_bench
+from skeer.cli._evaluate import cmd_evaluate
+from skeer.cli._kvc import cmd_kvc_predict
+from skeer.cli._output import Interrupted, note, showwarning
+from skeer.cli._parser import PROG, UsageError, build_parser, resolve_defaults
+from skeer.cli._train import cmd_train
 
 __all__ = ["main"]
 

@@ -1,7 +1,6 @@
-"""``skeer bench``: the loss ablation of :func:`skeer.benchmark.compare_losses`."""
+"""``skeer bench``: the loss ablation of :func:`skeer.evaluation.compare_losses`."""
 
-from ..datasets._spec import FIXED_TEXT
-from ._output import (
+from skeer.cli._output import (
     OutputGuard,
     RunFolder,
     check_out_folder,
@@ -16,8 +15,10 @@ from ._output import (
     versions,
     write_json,
 )
-from ._parser import UsageError, data_kind
-from ._shared import load_data, make_verifier, n_subjects, resolve_model
+from skeer.cli._parser import UsageError
+from skeer.cli._shared import load_data, make_verifier, n_subjects, resolve_model
+from skeer.cli._types import data_kind
+from skeer.datasets._spec import FIXED_TEXT
 
 REPORT_FILE = "bench.json"
 BENCH_FILES = ("bench.md", "convergence.png", REPORT_FILE)
@@ -33,8 +34,8 @@ def cmd_bench(args):
 
 
 def _bench(args, model_name, guard):
-    from ..benchmark import compare_losses
-    from ..features import KeystrokeFeatures
+    from skeer.evaluation._benchmark import compare_losses
+    from skeer.features._keystroke import KeystrokeFeatures
 
     data = load_data(args)
     # the template of every run; compare_losses sets each run's loss, operating
@@ -88,7 +89,7 @@ def _bench(args, model_name, guard):
     with RunFolder(args.out, BENCH_FILES, REPORT_FILE, guard=guard) as run:
         run.path("bench.md").write_text(md, encoding="utf-8")
         if matplotlib_or_warn("convergence.png"):
-            from ..plotting import plot_convergence
+            from skeer.plotting import plot_convergence
 
             def draw(ax):
                 plot_convergence(result.curves(), ax=ax)

@@ -2,7 +2,7 @@
 
 import time
 
-from ._output import (
+from skeer.cli._output import (
     OutputGuard,
     RunFolder,
     check_out_folder,
@@ -17,7 +17,13 @@ from ._output import (
     versions,
     write_json,
 )
-from ._shared import check_model_data, evaluate, load_data, load_model, n_subjects
+from skeer.cli._shared import (
+    check_model_data,
+    evaluate,
+    load_data,
+    load_model,
+    n_subjects,
+)
 
 REPORT_FILE = "report.json"
 EVALUATION_FILES = ("det.png", REPORT_FILE)
@@ -69,7 +75,7 @@ def _evaluate(args, guard):
         files = {}
         with RunFolder(args.out, EVALUATION_FILES, REPORT_FILE, guard=guard) as run:
             if matplotlib_or_warn("det.png"):
-                from ..plotting import plot_det
+                from skeer.plotting import plot_det
 
                 save_figure(
                     lambda ax: plot_det(y_bin, scores, ax=ax, label=args.model.name),

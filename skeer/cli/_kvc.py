@@ -1,6 +1,6 @@
 """``skeer kvc-predict``: score the KVC-onGoing test comparisons, build a submission.
 
-:func:`skeer.kvc.predict_kvc` scores each scenario; the files are written with
+:func:`skeer.evaluation.predict_kvc` scores each scenario; the files are written with
 :func:`skeer.datasets.write_kvc_predictions` (one scenario a file, the kit's
 one-line format) and zipped with :func:`skeer.datasets.make_kvc_submission`,
 each written under a temporary name and renamed into place.
@@ -8,7 +8,7 @@ each written under a temporary name and renamed into place.
 
 from pathlib import Path
 
-from ._output import (
+from skeer.cli._output import (
     OutputGuard,
     atomic_write,
     check_out_file,
@@ -16,8 +16,9 @@ from ._output import (
     info,
     show,
 )
-from ._parser import SCENARIOS, UsageError, data_kind
-from ._shared import check_data_path, check_model_data, load_model
+from skeer.cli._parser import UsageError
+from skeer.cli._shared import check_data_path, check_model_data, load_model
+from skeer.cli._types import SCENARIOS, data_kind
 
 
 def _models(args):
@@ -51,7 +52,7 @@ def _asked(args, models):
 
 def _scenarios(asked, path):
     """The scenarios to score, in the order desktop, mobile."""
-    from ..kvc import find_test_scenarios
+    from skeer.evaluation._kvc import find_test_scenarios
 
     if asked is not None:
         return asked
@@ -65,8 +66,8 @@ def _scenarios(asked, path):
 
 
 def cmd_kvc_predict(args):
-    from ..datasets import make_kvc_submission, write_kvc_predictions
-    from ..kvc import predict_kvc
+    from skeer.datasets import make_kvc_submission, write_kvc_predictions
+    from skeer.evaluation._kvc import predict_kvc
 
     if data_kind(args.data) != "kvc":
         raise UsageError(f"--data must be kvc:PATH, got {args.data!r}")

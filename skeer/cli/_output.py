@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .._version import __version__
-from ._parser import PROG
+from skeer._version import __version__
+from skeer.cli._parser import PROG
 
 _MODEL_NAMES = {"typenet": "TypeNet", "type2branch": "Type2Branch", "mlp": "MLP"}
 _LOSS_NAMES = {
@@ -370,7 +370,7 @@ def _metric_rows(fixed_text):
         ]
     return [
         (("eer",), "global EER", pct),
-        (("mean_subject_eer", "mean_identity_eer"), "mean per-subject EER", pct),
+        (("mean_subject_eer",), "mean per-subject EER", pct),
         (("fnmr_at_fmr_0.001",), "FNMR @ FMR 0.1 %", pct),
         (("fnmr_at_fmr_0.01",), "FNMR @ FMR 1 %", pct),
         (("fnmr_at_fmr_0.1",), "FNMR @ FMR 10 %", pct),
@@ -403,7 +403,7 @@ def table(columns, fixed_text):
         if any(key in rep for _, rep in columns for key in keys)
     ]
     counts = [
-        ("subjects", ("n_subjects", "n_identities")),
+        ("subjects", ("n_subjects",)),
         ("genuine scores", ("n_genuine",)),
         ("impostor scores", ("n_impostor",)),
     ]
@@ -427,7 +427,7 @@ def table(columns, fixed_text):
 def epochs_text(epochs):
     """How an ``--epochs`` value reads in a message ("up to ...")."""
     if epochs == "auto":
-        from ..verifier import AUTO_TRAINING_STEPS
+        from skeer.verifier import AUTO_TRAINING_STEPS
 
         return f"{AUTO_TRAINING_STEPS:,} training steps (epochs: auto)"
     return f"{epochs} epochs"

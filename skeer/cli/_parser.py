@@ -1,34 +1,50 @@
 """The ``skeer`` command's argument parser: options, their types and defaults."""
 
 import argparse
-import math
 from pathlib import Path
 
-from .._version import __version__
-from ..benchmark import QUICK_PROFILE
-from ..datasets._spec import _parse_spec
-from ..registry import LOSSES, NETWORKS
+from skeer._version import __version__
+from skeer.cli._types import (
+    SCENARIOS,
+    _device,
+    _epochs,
+    _fraction,
+    _loss_list,
+    _n_jobs,
+    _non_negative_float,
+    _non_negative_int,
+    _operating_point,
+    _operating_point_list,
+    _path,
+    _positive_float,
+    _positive_int,
+    _scenario_model,
+    _validation_fraction,
+    data_spec,
+)
+from skeer.evaluation._benchmark import DEFAULT_LOSSES, QUICK_PROFILE
+from skeer.registry import LOSSES, NETWORKS
 
 PROG = "skeer"
-# the losses 'skeer bench' compares by default: skeer.benchmark's
-DEFAULT_BENCH_LOSSES = ["eer-area", "eer-direct", "triplet", "set2set", "contrastive"]
+# the losses 'skeer bench' compares by default: compare_losses'
+DEFAULT_BENCH_LOSSES = list(DEFAULT_LOSSES)
 PROFILES = ("default", "quick")
 
 
 # ---------------------------------------------------------------------------
 # One source of defaults: an option whose default belongs to the library holds
 # a LibraryDefault; main() replaces it by the library's value (or the quick
-# profile's, skeer.benchmark.QUICK_PROFILE) once the options are parsed. Reading
+# profile's, skeer.evaluation.QUICK_PROFILE) once the options are parsed. Reading
 # a default imports the library (torch), so it happens only then, or when
 # --help prints it, never for '--version' or a usage error.
 def _verifier_defaults():
-    from ..verifier import KeystrokeVerifier
+    from skeer.verifier._estimator import KeystrokeVerifier
 
     return KeystrokeVerifier().get_params()
 
 
 def _features_defaults():
-    from ..features import KeystrokeFeatures
+    from skeer.features._keystroke import KeystrokeFeatures
 
     return KeystrokeFeatures().get_params()
 
@@ -44,13 +60,13 @@ def _signature_defaults(func):
 
 
 def _split_defaults():
-    from ..model_selection import train_test_split_identities
+    from skeer.evaluation._model_selection import train_test_split_subjects
 
-    return _signature_defaults(train_test_split_identities)
+    return _signature_defaults(train_test_split_subjects)
 
 
 def _data_defaults():
-    from ..datasets import load_dataset
+    from skeer.datasets import load_dataset
 
     return _signature_defaults(load_dataset)
 
@@ -58,7 +74,7 @@ def _data_defaults():
 _OWNERS = {
     "KeystrokeVerifier": _verifier_defaults,
     "KeystrokeFeatures": _features_defaults,
-    "train_test_split_identities": _split_defaults,
+    "train_test_split_subjects": _split_defaults,
     "load_dataset": _data_defaults,
 }
 
@@ -126,126 +142,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
-
-
-def data_spec(text):
-    """The normalised dataset spec (``"synthetic"`` or ``"kind:PATH"``)."""
-    try:
-        kind, path = _parse_spec(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return kind if path is None else f"{kind}:{path}"
-
-
-def data_kind(spec):
-    """``"synthetic"``, ``"aalto"``, ``"kvc"``, ``"cmu"`` or ``"greyc"``."""
-    return _parse_spec(spec)[0]
-
-
-def _operating_point(text):
-    if text.strip().lower() == "eer":
-        return "eer"
-    try:
-        value = float(text.rstrip("%")) / 100 if text.endswith("%") else float(text)
-    except ValueError:
-        value = math.nan
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(
-            f"invalid operating point {text!r}; expected 'eer' or a target "
-            "false-match rate in (0, 1) such as 0.01 or 1%"
-        )
-    return value
-
-
-def _device(text):
-    import torch
-
-    try:
-        torch.device(text)
-    except (RuntimeError, ValueError):
-        raise argparse.ArgumentTypeError(
-            f"unknown device {text!r}; expected cpu, cuda, cuda:N or mps"
-        ) from None
-    return text
-
-
-def _number(text, cast, ok, expected):
-    try:
-        value = cast(text)
-    except ValueError:
-        value = math.nan
-    if not ok(value):
-        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
-    return value
-
-
-def _positive_int(text):
-    return _number(text, int, lambda v: v == v and v >= 1, "a positive integer")
-
-
-def _epochs(text):
-    if text.strip().lower() == "auto":
-        return "auto"
-    return _number(
-        text, int, lambda v: v == v and v >= 1, "a positive integer or 'auto'"
-    )
-
-
-def _non_negative_int(text):
-    return _number(text, int, lambda v: v == v and v >= 0, "an integer >= 0")
-
-
-def _positive_float(text):
-    return _number(text, float, lambda v: 0 < v < math.inf, "a finite positive number")
-
-
-def _non_negative_float(text):
-    return _number(text, float, lambda v: 0 <= v < math.inf, "a finite number >= 0")
-
-
-def _n_jobs(text):
-    return _number(text, int, lambda v: v >= 1 or v == -1, "a positive integer or -1")
-
-
-def _fraction(text):
-    return _number(text, float, lambda v: 0 < v < 1, "a number in (0, 1)")
-
-
-def _validation_fraction(text):
-    return _number(text, float, lambda v: 0 <= v < 1, "a number in [0, 1)")
-
-
-def _path(text):
-    """A path option's value; '' (which Path would read as '.') is refused."""
-    if not text.strip():
-        raise argparse.ArgumentTypeError("expected a path, got ''")
-    return Path(text).expanduser()
-
-
-def _loss_list(text):
-    names = [t.strip().lower() for t in text.split(",") if t.strip()]
-    unknown = [n for n in names if n not in LOSSES]
-    if unknown or not names:
-        raise argparse.ArgumentTypeError(
-            f"unknown loss {', '.join(unknown) or text!r}; choose from "
-            f"{', '.join(LOSSES)}"
-        )
-    return list(dict.fromkeys(names))
-
-
-def _operating_point_list(text):
-    return list(dict.fromkeys(_operating_point(t) for t in text.split(",") if t))
-
-
-SCENARIOS = ("desktop", "mobile")
-
-
-def _scenario_model(text):
-    """``(scenario or None, path)`` of a kvc-predict MODEL argument."""
-    scenario, sep, path = text.partition("=")
-    if sep and scenario in SCENARIOS:
-        return scenario, _path(path)
-    return None, _path(text)
 
 
 def _add_common(p):
@@ -361,8 +257,8 @@ def _add_training(p, *, single_loss):
     g = p.add_argument_group(
         "model and training",
         "Defaults are the library's (KeystrokeVerifier(), KeystrokeFeatures(), "
-        "train_test_split_identities). '--profile quick' (what 'skeer' without "
-        "a command uses) takes skeer.benchmark.QUICK_PROFILE where it has a "
+        "train_test_split_subjects). '--profile quick' (what 'skeer' without "
+        "a command uses) takes skeer.evaluation.QUICK_PROFILE where it has a "
         f"value ({quick}): the quick demo, one to two minutes on 2 CPU cores.",
     )
     g.add_argument(
@@ -404,11 +300,11 @@ def _add_training(p, *, single_loss):
         nargs=2,
         type=_positive_int,
         default=LibraryDefault(
-            "KeystrokeVerifier", "n_identities_per_batch", "n_samples_per_identity"
+            "KeystrokeVerifier", "n_subjects_per_batch", "n_samples_per_subject"
         ),
         metavar=("P", "K"),
         help="subjects per batch and samples per subject (default %(default)s "
-        "n_identities_per_batch and n_samples_per_identity)",
+        "n_subjects_per_batch and n_samples_per_subject)",
     )
     g.add_argument(
         "--batches-per-epoch",
@@ -467,7 +363,7 @@ def _add_training(p, *, single_loss):
     g.add_argument(
         "--test-size",
         type=_fraction,
-        default=LibraryDefault("train_test_split_identities", "test_size"),
+        default=LibraryDefault("train_test_split_subjects", "test_size"),
         metavar="F",
         help="share of subjects held out for the test (default %(default)s)",
     )

@@ -4,9 +4,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..datasets._spec import FIXED_TEXT
-from ._output import info, note
-from ._parser import UsageError, data_kind
+from skeer.cli._output import info, note
+from skeer.cli._parser import UsageError
+from skeer.cli._types import data_kind
+from skeer.datasets._spec import FIXED_TEXT
 
 
 def check_data_path(spec):
@@ -17,7 +18,7 @@ def check_data_path(spec):
 
 def load_data(args):
     """:func:`~skeer.datasets.load_dataset` of ``--data`` and its options."""
-    from ..datasets import load_dataset
+    from skeer.datasets import load_dataset
 
     check_data_path(args.data)
     if data_kind(args.data) != "synthetic":
@@ -67,8 +68,8 @@ def make_verifier(args, *, model, loss, operating_point, seed, patience, callbac
 
     ``patience`` 0 or None: no early stopping.
     """
-    from ..registry import get_loss, get_network
-    from ..verifier import KeystrokeVerifier
+    from skeer.registry import get_loss, get_network
+    from skeer.verifier._estimator import KeystrokeVerifier
 
     check_device(args.device)
     criterion, kwargs = get_loss(loss)
@@ -81,8 +82,8 @@ def make_verifier(args, *, model, loss, operating_point, seed, patience, callbac
         lr=args.lr,
         lr_schedule=args.lr_schedule,
         warmup_epochs=args.warmup_epochs,
-        n_identities_per_batch=P,
-        n_samples_per_identity=K,
+        n_subjects_per_batch=P,
+        n_samples_per_subject=K,
         batches_per_epoch=args.batches_per_epoch,
         validation_size=args.validation_size,
         patience=patience or None,
@@ -98,13 +99,13 @@ def make_verifier(args, *, model, loss, operating_point, seed, patience, callbac
 def evaluate(model, X, y, args, *, fixed_text, protocol=None):
     """``(report, y_binary, scores)`` of ``model`` under the data's protocol.
 
-    Free text: :func:`~skeer.protocols.evaluate_verification`; fixed text:
-    :func:`~skeer.protocols.evaluate_fixed_text` on each subject's first
+    Free text: :func:`~skeer.evaluation.evaluate_verification`; fixed text:
+    :func:`~skeer.evaluation.evaluate_fixed_text` on each subject's first
     ``--n-enroll + --n-probe`` repetitions. ``protocol``: the data's own
     protocol settings (``load_dataset(...).protocol``), which options override.
     """
-    from .. import protocols
-    from ..datasets import select_subjects
+    from skeer.datasets import select_subjects
+    from skeer.evaluation import _protocols as protocols
 
     if not fixed_text:
         kw = {}
@@ -183,8 +184,8 @@ def load_model(path, device):
 
     from sklearn.pipeline import Pipeline, make_pipeline
 
-    from ..features import KeystrokeFeatures
-    from ..persistence import load
+    from skeer.features._keystroke import KeystrokeFeatures
+    from skeer.persistence._io import load
 
     path = Path(path).expanduser()
     if not path.is_file():

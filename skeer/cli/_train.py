@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 
-from ._output import (
+from skeer.cli._output import (
     Interrupted,
     OutputGuard,
     RunFolder,
@@ -33,7 +33,7 @@ from ._output import (
     versions,
     write_json,
 )
-from ._shared import (
+from skeer.cli._shared import (
     _FEATURES_FILE,
     MODEL_FILE,
     evaluate,
@@ -84,7 +84,7 @@ def _baseline(features, X_train, y_train, X_test, y_test, args, fixed_text, prot
     :func:`skeer.baselines.make_timing_baseline` with the model's features,
     fitted on the training subjects.
     """
-    from ..baselines import ScaledManhattan, make_timing_baseline
+    from skeer.baselines import ScaledManhattan, make_timing_baseline
 
     if fixed_text:
         name = "scaled Manhattan (Killourhy & Maxion)"
@@ -98,7 +98,7 @@ def _baseline(features, X_train, y_train, X_test, y_test, args, fixed_text, prot
 def _plots(args, run, curve, history, baseline, model_name):
     if not matplotlib_or_warn("det.png and training.png"):
         return {}
-    from ..plotting import plot_det, plot_training
+    from skeer.plotting import plot_det, plot_training
 
     title = run_name(model_name, args.loss)
 
@@ -127,15 +127,15 @@ def cmd_train(args):
 def _train(args, model_name, guard):
     from sklearn.pipeline import make_pipeline
 
-    from ..features import KeystrokeFeatures
-    from ..model_selection import train_test_split_identities
-    from ..persistence import save
+    from skeer.evaluation._model_selection import train_test_split_subjects
+    from skeer.features._keystroke import KeystrokeFeatures
+    from skeer.persistence._io import save
 
     t_start = time.perf_counter()
     data = load_data(args)
     t_loaded = time.perf_counter()
 
-    X_train, X_test, y_train, y_test = train_test_split_identities(
+    X_train, X_test, y_train, y_test = train_test_split_subjects(
         data.data, data.target, test_size=args.test_size, random_state=args.seed
     )
     n_train_ids, n_test_ids = n_subjects(y_train), n_subjects(y_test)

@@ -5,18 +5,18 @@ shape (n_keys, 3): press time (ms), release time (ms), key code, in typing order
 Nothing here imports torch.
 """
 
-from ._aalto import load_aalto
-from ._base import get_data_home
-from ._cmu import fetch_cmu, load_cmu
-from ._greyc import load_greyc_nislab
-from ._kvc import (
+from skeer.datasets._aalto import load_aalto
+from skeer.datasets._base import get_data_home
+from skeer.datasets._cmu import fetch_cmu, load_cmu
+from skeer.datasets._greyc import load_greyc_nislab
+from skeer.datasets._kvc import (
     load_kvc,
     make_kvc_submission,
     read_kvc_predictions,
     write_kvc_predictions,
 )
-from ._spec import load_dataset, select_subjects
-from ._synthetic import make_keystrokes
+from skeer.datasets._spec import load_dataset, select_subjects
+from skeer.datasets._synthetic import make_keystrokes
 
 __all__ = [
     "fetch_cmu",

@@ -13,8 +13,8 @@ import tempfile  # noqa: F401 (tests patch _aalto.tempfile.mkstemp)
 
 import numpy as np
 
-from . import _archive, _cache
-from ._base import (
+from skeer.datasets import _archive, _cache
+from skeer.datasets._base import (
     SESSION_COLUMNS,
     _bunch,
     _check_path,

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._base import _pack_strings, _unpack_strings
+from skeer.datasets._base import _pack_strings, _unpack_strings
 
 __all__ = ["content_key", "load_sessions", "save_sessions"]
 

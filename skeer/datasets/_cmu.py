@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ._archive import CORRUPT_ERRORS
-from ._base import _bunch, _check_path, _file_md5, get_data_home
+from skeer.datasets._archive import CORRUPT_ERRORS
+from skeer.datasets._base import _bunch, _check_path, _file_md5, get_data_home
 
 __all__ = ["load_cmu", "fetch_cmu"]
 

@@ -11,8 +11,8 @@ import re
 
 import numpy as np
 
-from ._archive import CORRUPT_ERRORS
-from ._base import _bunch, _check_path, _warn_dropped
+from skeer.datasets._archive import CORRUPT_ERRORS
+from skeer.datasets._base import _bunch, _check_path, _warn_dropped
 
 __all__ = ["load_greyc_nislab"]
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ._base import SESSION_COLUMNS, _bunch, _check_path, _long_frame
-from ._safe_pickle import load_npy
+from skeer.datasets._base import SESSION_COLUMNS, _bunch, _check_path, _long_frame
+from skeer.datasets._safe_pickle import load_npy
 
 __all__ = [
     "load_kvc",

@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch, _safe_indexing
 
-from ._aalto import load_aalto
-from ._cmu import load_cmu
-from ._greyc import load_greyc_nislab
-from ._kvc import load_kvc
-from ._synthetic import make_keystrokes
+from skeer.datasets._aalto import load_aalto
+from skeer.datasets._cmu import load_cmu
+from skeer.datasets._greyc import load_greyc_nislab
+from skeer.datasets._kvc import load_kvc
+from skeer.datasets._synthetic import make_keystrokes
 
 __all__ = ["load_dataset", "select_subjects"]
 
@@ -120,7 +120,7 @@ def select_subjects(X, y, *, n_subjects=None, n_per_subject=None):
     --------
     load_dataset : Applies ``n_subjects`` while loading, to every per-sample
         array of the dataset.
-    skeer.protocols.train_test_split_identities : Subject-disjoint split.
+    skeer.evaluation.train_test_split_subjects : Subject-disjoint split.
 
     Examples
     --------
@@ -205,10 +205,10 @@ def load_dataset(
         protocol : dict
             Keyword arguments of the data's evaluation protocol that differ
             from its defaults: for fixed text, ``n_train`` of
-            :func:`~skeer.protocols.evaluate_fixed_text` (``cmu``: 200 as
+            :func:`~skeer.evaluation.evaluate_fixed_text` (``cmu``: 200 as
             Killourhy & Maxion; ``greyc``: 10, half of each subject's 20
             repetitions, i.e. Class 1 enrols and Class 2 probes); empty for
-            free text (:func:`~skeer.protocols.evaluate_verification`'s
+            free text (:func:`~skeer.evaluation.evaluate_verification`'s
             defaults).
         description : str
             One line naming the data, e.g. ``"synthetic (12 subjects x 15

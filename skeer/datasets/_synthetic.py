@@ -10,7 +10,7 @@ from importlib import resources
 import numpy as np
 from sklearn.utils import check_random_state
 
-from .._keys import N_KEY_CODES
+from skeer.features._keys import N_KEY_CODES
 
 __all__ = ["make_keystrokes"]
 
@@ -284,7 +284,7 @@ def make_keystrokes(
     distance between z-scored summary statistics (mean, SD and quartiles of
     the four timing channels of :class:`~skeer.features.KeystrokeFeatures`)
     of a probe and the mean of the 5 enrolment sessions, under the open-set
-    protocol of :func:`~skeer.protocols.evaluate_verification`. With the
+    protocol of :func:`~skeer.evaluation.evaluate_verification`. With the
     defaults (100 subjects x 15 sessions) its EER is about 18 % (20.2 % with
     ``random_state=0``, 17.1-20.2 % over seeds 0-4); on 100 real Aalto
     development users the same baseline gives 17-19 %. ``difficulty=0.5``

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch
 
-from ._aalto import _COLUMNS
-from ._cmu import FEATURE_NAMES
+from skeer.datasets._aalto import _COLUMNS
+from skeer.datasets._cmu import FEATURE_NAMES
 
 __all__ = [
     "write_aalto_files",

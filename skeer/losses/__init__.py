@@ -18,27 +18,10 @@ torch.Size([])
 # Layout: _base (the call contract: forward, input checks, autocast rule),
 # _eer (EERLoss), _gather (all-gathering a batch across processes),
 # _baselines (TripletMarginLoss, ContrastiveLoss, Set2SetLoss).
-import inspect
-
-from ._baselines import ContrastiveLoss, Set2SetLoss, TripletMarginLoss
-from ._eer import EERLoss
-from ._gather import _gather_active as _gather_active  # replaceable: see _eer
+from skeer.losses._baselines import ContrastiveLoss, Set2SetLoss, TripletMarginLoss
+from skeer.losses._eer import EERLoss
+from skeer.losses._gather import (
+    _gather_active as _gather_active,  # replaceable: see _eer
+)
 
 __all__ = ["ContrastiveLoss", "EERLoss", "Set2SetLoss", "TripletMarginLoss"]
-
-# The public classes belong to this module whatever file defines them: pickles,
-# the registry's saved names (``skeer.losses.EERLoss``) and the docs'
-# cross-references name them ``skeer.losses.<class>``.
-_public = (ContrastiveLoss, EERLoss, Set2SetLoss, TripletMarginLoss)
-for _cls in _public:
-    _cls.__module__ = __name__
-
-# doctest finds a class's docstring through ``__module__`` (here) but its
-# methods' only in the module that defines them: list those explicitly.
-__test__ = {
-    f"{_cls.__name__}.{_name}": _obj
-    for _cls in _public
-    for _name, _obj in vars(_cls).items()
-    if inspect.isfunction(_obj) and ">>>" in (_obj.__doc__ or "")
-}
-del _cls, _public, inspect

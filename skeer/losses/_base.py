@@ -289,6 +289,18 @@ class _MetricLoss(torch.nn.Module):
         self._warned_empty = False
         self._labels_encoded = False
 
+    def __setattr__(self, name, value):
+        super().__setattr__(name, value)
+        if not name.startswith("_") and not name.endswith("_") and name != "training":
+            self.__dict__["_settings_cache"] = None  # a parameter changed
+
+    def _settings(self):
+        """``_params()``, validated again only after a parameter changed."""
+        cached = self.__dict__.get("_settings_cache")
+        if cached is None:
+            cached = self.__dict__["_settings_cache"] = self._params()
+        return cached
+
     def forward(
         self, embeddings, labels, indices_tuple=None, ref_emb=None, ref_labels=None
     ):

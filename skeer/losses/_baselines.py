@@ -9,9 +9,9 @@ contract.
 
 import torch
 
-from .._pairs import DISTANCES, pairwise_distances
-from .._validation import check_real
-from ._base import _check_choice, _MetricLoss
+from skeer._validation import check_real
+from skeer.losses._base import _check_choice, _MetricLoss
+from skeer.losses._pairs import DISTANCES, pairwise_distances
 
 _MININGS = ("semihard", "hard", "all")
 
@@ -47,7 +47,7 @@ class _PMLLoss(_MetricLoss):
         self._pml = None  # (params, pml loss, pml miner or None)
 
     def _pml_objects(self):
-        params = self._params()
+        params = self._settings()
         if self._pml is None or self._pml[0] != params:
             modules = _import_pml(type(self).__name__)
             self._pml = (params, *self._build(*modules, *params))
@@ -218,7 +218,7 @@ class Set2SetLoss(_MetricLoss):
         self.margin = margin
         self.beta = beta
         self.distance = distance
-        self._params()  # validates
+        self._settings()  # validates
 
     def _params(self):
         margin = check_real(self.margin, "margin", low=0.0, low_open=False)
@@ -228,7 +228,7 @@ class Set2SetLoss(_MetricLoss):
 
     def compute_loss(self, embeddings, labels, indices_tuple, ref_emb, ref_labels):
         """The loss of the identity sets of one batch (see the class)."""
-        margin, beta, distance = self._params()
+        margin, beta, distance = self._settings()
         emb = embeddings
         n = emb.shape[0]
         _, inverse = torch.unique(labels, return_inverse=True)

@@ -2,7 +2,7 @@
 
 Its call contract (``forward``, input checks, autocast) is
 :class:`~skeer.losses._base._MetricLoss`'s; the pairs and the smooth rates
-come from :mod:`skeer._pairs` and :mod:`skeer._smooth`, the distributed
+come from :mod:`skeer.losses` and :mod:`skeer.losses`, the distributed
 all-gather from :mod:`skeer.losses._gather`.
 """
 
@@ -13,23 +13,23 @@ import warnings
 
 import torch
 
-from .._pairs import DISTANCES, pair_batch
-from .._smooth import (
-    SMOOTHINGS,
-    area_terms,
-    implicit_threshold,
-    smooth_rates,
-    soft_bisection,
-)
-from .._validation import check_operating_point, check_positive_int, check_real
-from ._base import (
+from skeer._validation import check_operating_point, check_positive_int, check_real
+from skeer.losses._base import (
     _check_choice,
     _check_finite,
     _check_finite_mode,
     _MetricLoss,
     _prepare,
 )
-from ._gather import _check_gather, _gather_rows
+from skeer.losses._gather import _check_gather, _gather_rows
+from skeer.losses._pairs import DISTANCES, pair_batch
+from skeer.losses._smooth import (
+    SMOOTHINGS,
+    area_terms,
+    implicit_threshold,
+    smooth_rates,
+    soft_bisection,
+)
 
 #: The ``skeer.losses`` package. ``_gather_active`` is looked up on it when a
 #: loss is computed, so that ``skeer.losses._gather_active`` stays the one
@@ -245,7 +245,7 @@ class EERLoss(_MetricLoss):
     - ``ref_emb``/``ref_labels`` are gathered the same way;
       ``indices_tuple`` (indices into one process's rows) cannot be combined
       with gathering and raises ``ValueError``.
-    - With the sharded :class:`~skeer.sampler.IdentityBatchSampler`
+    - With the sharded :class:`~skeer.verifier.SubjectBatchSampler`
       (``rank``/``world_size``) the processes draw disjoint identities and
       the global batch is a P·world_size × K batch.
 
@@ -305,7 +305,7 @@ class EERLoss(_MetricLoss):
         self.check_finite = check_finite
         self.threshold_ = None
         self._warned_tied = False
-        self._params()  # validates
+        self._settings()  # validates
 
     def extra_repr(self):
         return (
@@ -352,7 +352,7 @@ class EERLoss(_MetricLoss):
         (``ValueError``), ``gather=True`` needs an initialised process group
         (``RuntimeError``).
         """
-        settings = self._params()
+        settings = self._settings()
         if _package._gather_active(self.gather):
             if self._labels_encoded:
                 raise ValueError(
@@ -489,7 +489,7 @@ class EERLoss(_MetricLoss):
         >>> [round(r, 3) for r in rates.tolist()]
         [0.0, 0.75]
         """
-        settings = self._params()
+        settings = self._settings()
         embeddings, labels, _, _, _ = _prepare(embeddings, labels, None, None)
         _check_finite(embeddings, "embeddings", _check_finite_mode(self.check_finite))
         pairs = pair_batch(embeddings, labels, settings.distance)

@@ -31,12 +31,12 @@ plot is drawn, so importing this module never needs it (nor torch).
 """
 
 # the DET axes' constants, importable from here as before the split (not in __all__)
-from ._axes import DET_LIMITS as DET_LIMITS
-from ._axes import DET_MINOR_TICKS as DET_MINOR_TICKS
-from ._axes import DET_TICKS as DET_TICKS
-from ._det import VerificationDETDisplay, plot_det
-from ._scores import ScoreDistributionDisplay
-from ._training import (
+from skeer.plotting._axes import DET_LIMITS as DET_LIMITS
+from skeer.plotting._axes import DET_MINOR_TICKS as DET_MINOR_TICKS
+from skeer.plotting._axes import DET_TICKS as DET_TICKS
+from skeer.plotting._det import VerificationDETDisplay, plot_det
+from skeer.plotting._scores import ScoreDistributionDisplay
+from skeer.plotting._training import (
     ConvergenceDisplay,
     TrainingDisplay,
     plot_convergence,

@@ -2,9 +2,13 @@
 
 import numpy as np
 
-from ..metrics import det_points, equal_error_rate, fnmr_at_fmr
-from ._axes import _RATE_CLIP, _new_axes, _percent_label, _setup_det_axes
-from ._estimator import _estimator_comparisons, _estimator_name, _from_estimator_doc
+from skeer.metrics._rates import det_points, equal_error_rate, fnmr_at_fmr
+from skeer.plotting._axes import _RATE_CLIP, _new_axes, _percent_label, _setup_det_axes
+from skeer.plotting._estimator import (
+    _estimator_comparisons,
+    _estimator_name,
+    _from_estimator_doc,
+)
 
 
 class VerificationDETDisplay:
@@ -100,9 +104,9 @@ class VerificationDETDisplay:
         y_true : array-like of shape (n_samples,)
             1 for a genuine comparison, 0 for an impostor one (or identities,
             with a 2-D ``y_score``, as in :func:`~skeer.metrics.equal_error_rate`).
-        y_score : array-like of shape (n_samples,) or (n_samples, n_identities)
+        y_score : array-like of shape (n_samples,) or (n_samples, n_subjects)
             Similarity scores, higher = same person.
-        labels : array-like of shape (n_identities,), default=None
+        labels : array-like of shape (n_subjects,), default=None
             Identity of each column of a 2-D ``y_score``.
         fmr_levels : sequence of float in [0, 1], default=None
             Target false match rates whose operating points are marked and

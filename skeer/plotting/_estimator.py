@@ -2,7 +2,7 @@
 
 import textwrap
 
-from ..metrics import verification_pairs
+from skeer.metrics._rates import verification_pairs
 
 _PROTOCOLS = ("open_set", "fixed_text", "closed_set")
 
@@ -27,7 +27,7 @@ def _estimator_comparisons(estimator, X, y, protocol, protocol_params):
             )
         scores = estimator.decision_function(X)
         return verification_pairs(y, scores, labels=estimator.classes_)
-    from .. import protocols
+    from skeer.evaluation import _protocols as protocols
 
     params = {"n_bootstraps": 0, **(protocol_params or {})}
     if protocol == "open_set":
@@ -60,11 +60,11 @@ y : array-like of shape (n_samples,)
 protocol : {"open_set", "fixed_text", "closed_set"}, default="open_set"
     How comparisons are made:
 
-    - ``"open_set"``: :func:`skeer.protocols.evaluate_verification` with
+    - ``"open_set"``: :func:`skeer.evaluation.evaluate_verification` with
       ``return_scores=True``: each subject of ``y`` enrols its first
       samples and probes with the rest, every other subject's first
       probe is an impostor (new people, the deployment case);
-    - ``"fixed_text"``: :func:`skeer.protocols.evaluate_fixed_text`
+    - ``"fixed_text"``: :func:`skeer.evaluation.evaluate_fixed_text`
       (Killourhy & Maxion), every subject's comparisons pooled;
     - ``"closed_set"``: ``estimator.decision_function(X)``, the score of
       each sample against every enrolled subject (``estimator.classes_``;

@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from ..metrics import equal_error_rate, verification_pairs
-from ._axes import _new_axes
-from ._estimator import _estimator_comparisons, _from_estimator_doc
+from skeer.metrics._rates import equal_error_rate, verification_pairs
+from skeer.plotting._axes import _new_axes
+from skeer.plotting._estimator import _estimator_comparisons, _from_estimator_doc
 
 
 class ScoreDistributionDisplay:
@@ -99,9 +99,9 @@ class ScoreDistributionDisplay:
         y_true : array-like of shape (n_samples,)
             1 for a genuine comparison, 0 for an impostor one (or identities,
             with a 2-D ``y_score``).
-        y_score : array-like of shape (n_samples,) or (n_samples, n_identities)
+        y_score : array-like of shape (n_samples,) or (n_samples, n_subjects)
             Similarity scores, higher = same person.
-        labels : array-like of shape (n_identities,), default=None
+        labels : array-like of shape (n_subjects,), default=None
             Identity of each column of a 2-D ``y_score``.
         bins : int, str or sequence, default=50
             Shared bins, as :func:`numpy.histogram_bin_edges` takes them, over

@@ -1,7 +1,7 @@
 """Training curves: :class:`TrainingDisplay`, :class:`ConvergenceDisplay`.
 
 Per-epoch loss and validation EER of one fit (a skorch ``History``) or of
-several runs (:meth:`skeer.benchmark.LossComparison.curves`), and their
+several runs (:meth:`skeer.evaluation.LossComparison.curves`), and their
 one-call forms :func:`plot_training` and :func:`plot_convergence`.
 """
 
@@ -9,7 +9,7 @@ import numbers
 
 import numpy as np
 
-from ._axes import _new_axes
+from skeer.plotting._axes import _new_axes
 
 
 def _history_columns(history):
@@ -300,7 +300,7 @@ class ConvergenceDisplay:
             ``label -> curve``; a curve is a list of validation EERs
             (fractions), one per epoch, or a list of such lists (one per
             seed; they may differ in length, e.g. after early stopping), as
-            :meth:`skeer.benchmark.LossComparison.curves` returns.
+            :meth:`skeer.evaluation.LossComparison.curves` returns.
         ax : matplotlib.axes.Axes, default=None
             Axes to draw on; a new figure is made when None.
 

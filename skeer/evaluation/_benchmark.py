@@ -1,0 +1,488 @@
+"""Loss ablation: train the same verifier with each loss and compare them.
+
+:func:`compare_losses` trains one network per loss and seed on the same
+subject-disjoint split, with the same batches and epoch budget, judges each
+on the held-out subjects with the open-set protocol and returns a
+:class:`LossComparison`: every run's report and validation curve, mean ± SD
+over seeds, seconds per epoch and how many epochs each loss needs to reach
+the best validation EER of a reference loss (triplet by default). The
+``skeer bench`` command is this function plus files.
+
+:data:`QUICK_PROFILE` is the budget of the quick demo (``skeer`` with no
+arguments): training settings that differ from :class:`~skeer.KeystrokeVerifier`'s
+defaults, sized for a run of one to two minutes on two CPU cores.
+"""
+
+import time
+import warnings
+from types import MappingProxyType
+
+import numpy as np
+from sklearn.base import clone
+
+from skeer.evaluation._loss_comparison import LossComparison
+
+__all__ = ["QUICK_PROFILE", "LossComparison", "compare_losses"]
+
+#: The "quick" profile: what ``skeer`` with no arguments (``skeer train
+#: --profile quick``) uses instead of the library's defaults. ``n_subjects``
+#: and ``n_sessions`` size the synthetic data (:func:`~skeer.datasets.load_dataset`);
+#: the others are :class:`~skeer.KeystrokeVerifier` parameters. Bigger batches
+#: (20 subjects x 15 sessions, all of each subject's sessions) and a higher
+#: peak learning rate than the defaults (40 x 8, lr 1e-3, 3,500 steps, no early
+#: stopping; the warm-up and cosine schedule are kept) and early stopping with
+#: patience 10 (20 epochs is a short budget) make the learned verifier beat
+#: the non-learned baseline clearly within 20 epochs, one to two minutes on two
+#: CPU cores. A read-only mapping:
+#: ``KeystrokeVerifier(**{k: v for k, v in QUICK_PROFILE.items() if k not in
+#: ("n_subjects", "n_sessions")})`` builds its verifier.
+QUICK_PROFILE = MappingProxyType(
+    {
+        "n_subjects": 300,
+        "n_sessions": 15,
+        "max_epochs": 20,
+        "n_subjects_per_batch": 20,
+        "n_samples_per_subject": 15,
+        "lr": 2e-3,
+        "patience": 10,
+    }
+)
+
+DEFAULT_LOSSES = ("eer-area", "eer-direct", "triplet", "set2set", "contrastive")
+
+
+def _unavailable(name):
+    """None if the loss can be built here, else why not (e.g. a missing package)."""
+    from skeer.registry import get_loss
+
+    cls, kwargs = get_loss(name)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cls(**kwargs)
+    except ImportError as exc:
+        return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return None
+
+
+def _variants(losses, known):
+    """``[(label, loss name, estimator parameters)]`` of the ``losses`` argument."""
+    if isinstance(losses, str):
+        losses = [losses]
+    variants = []
+    for item in losses:
+        if isinstance(item, str):
+            label, name, extra = item, item, {}
+        elif (
+            isinstance(item, tuple)
+            and len(item) == 3
+            and isinstance(item[0], str)
+            and isinstance(item[1], str)
+            and isinstance(item[2], dict)
+        ):
+            label, name, extra = item[0], item[1], dict(item[2])
+        else:
+            raise ValueError(
+                "each entry of losses must be a loss name or a (label, loss name, "
+                f"estimator parameters) tuple, got {item!r}."
+            )
+        if name not in known:
+            raise ValueError(f"unknown loss {name!r}; choose from {', '.join(known)}")
+        fixed = {
+            "criterion",
+            "operating_point",
+            "random_state",
+            "criterion__operating_point",
+        } & set(extra)
+        if fixed:
+            raise ValueError(
+                f"variant {label!r} sets {sorted(fixed)}: compare_losses sets "
+                "them per run (use the loss name and operating_points)."
+            )
+        variant = (label, name, extra)
+        if variant not in variants:  # an exact repeat runs once
+            variants.append(variant)
+    if not variants:
+        raise ValueError(f"unknown loss '(none given)'; choose from {', '.join(known)}")
+    return variants
+
+
+def _check_variant_params(variants, estimator):
+    """Every variant parameter is one the estimator takes (no silent typos)."""
+    names = set(estimator.get_params(deep=False))
+    prefixes = tuple(
+        f"{p}__"
+        for p in [*getattr(estimator, "prefixes_", ()), "module", "criterion"]
+        + ["optimizer"]
+    )
+    for label, _, extra in variants:
+        unknown = [k for k in extra if k not in names and not k.startswith(prefixes)]
+        if unknown:
+            raise ValueError(
+                f"variant {label!r} sets {unknown}, not parameters of "
+                f"{type(estimator).__name__}."
+            )
+
+
+def _check_labels(runs):
+    """One run configuration per label (a collision would merge two methods)."""
+    seen = {}
+    for label, loss, op, extra in runs:
+        key = (loss, op, tuple(sorted(extra.items(), key=lambda kv: kv[0])))
+        if seen.setdefault(label, key) != key:
+            raise ValueError(
+                f"losses: the label {label!r} names two different runs (a variant "
+                "label equal to another loss's name, or to an operating-point "
+                "label such as 'eer@0.01'); give each variant its own label."
+            )
+
+
+def _plain(value):
+    """Whether a parameter value is a JSON-ready scalar."""
+    return value is None or isinstance(value, (bool, int, float, str))
+
+
+def _runs(variants, operating_points):
+    """``[(label, loss, operating point, params)]``: EER losses at each point."""
+    runs = []
+    for label, loss, extra in variants:
+        if loss.startswith("eer"):
+            for op in operating_points:
+                name = label if op == "eer" else f"{label}@{op:g}"
+                runs.append((name, loss, op, extra))
+        else:
+            runs.append((label, loss, "eer", extra))
+    return runs
+
+
+def _add_paired_differences(results, reports, baseline, bootstrap_seed, seed):
+    """Each run's paired bootstrap difference from the baseline of its seed."""
+    from skeer.evaluation._paired import paired_difference
+
+    base = reports.get(baseline)
+    if base is None:
+        return
+    for label, report in reports.items():
+        if label == baseline:
+            continue
+        diff = paired_difference(
+            report,
+            base,
+            metric="eer",
+            random_state=bootstrap_seed,
+            return_replicates=True,
+        )
+        for run in results[label]:
+            if run["seed"] == seed:
+                run["vs_baseline"] = diff
+
+
+def _locked_test_mask(y, test_subjects):
+    """Boolean mask of the samples of ``test_subjects`` (all must be in ``y``)."""
+    test_subjects = np.unique(np.asarray(test_subjects))
+    present = np.isin(test_subjects, y)
+    if test_subjects.size == 0 or not present.all():
+        missing = test_subjects[~present][:5].tolist()
+        raise ValueError(
+            "test_subjects must be a non-empty list of subjects of y; "
+            + (f"not in y: {missing}" if missing else "got none")
+            + "."
+        )
+    mask = np.isin(y, test_subjects)
+    if mask.all():
+        raise ValueError("test_subjects leaves no subject to train on.")
+    return mask
+
+
+def _fit_and_judge(cls, params, X, y, train, test, **protocol):
+    """Fit one run on ``X[train]`` and judge it on ``X[test]`` (a joblib task)."""
+    from sklearn.utils import _safe_indexing
+
+    from skeer.evaluation._protocols import evaluate_verification
+
+    net = cls(**params)
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        net.fit(_safe_indexing(X, train), y[train])
+    fit_s = time.perf_counter() - t0
+    metrics = evaluate_verification(net, _safe_indexing(X, test), y[test], **protocol)
+    hist = [dict(row) for row in net.history]
+    record = {
+        "metrics": dict(metrics),
+        "valid_eer": [h.get("valid_eer") for h in hist],
+        "train_loss": [h.get("train_loss") for h in hist],
+        "epochs": len(hist),
+        "seconds_per_epoch": float(np.mean([h["dur"] for h in hist])) if hist else None,
+        "fit_s": fit_s,
+    }
+    return record, metrics
+
+
+def _network_name(estimator):
+    module = getattr(estimator, "module", None)
+    if module is None:
+        return "default network"
+    return getattr(module, "__name__", type(module).__name__)
+
+
+def compare_losses(
+    X,
+    y,
+    *,
+    losses=DEFAULT_LOSSES,
+    operating_points=("eer",),
+    estimator=None,
+    features=None,
+    n_seeds=3,
+    test_size=1 / 3,
+    n_enroll=5,
+    n_probe=5,
+    baseline="triplet",
+    test_subjects=None,
+    n_jobs=None,
+    random_state=0,
+    verbose=0,
+):
+    """Train the same verifier with each loss and judge it on unseen subjects.
+
+    For each seed ``s`` (``random_state``, ``random_state + 1``, ...), the
+    subjects are split with
+    :func:`~skeer.evaluation.train_test_split_subjects`
+    (``random_state=s``), or once and for all by ``test_subjects`` (a locked
+    split); then for each loss a copy of ``estimator`` with that loss as its
+    criterion and ``random_state=s`` is fitted on the training subjects and
+    judged with :func:`~skeer.evaluation.evaluate_verification` on the test
+    subjects. So every loss gets the same network, split, batches and
+    epoch budget (unless a variant changes them; early stopping, on by
+    default, may end a run sooner).
+
+    Parameters
+    ----------
+    X : sequence of sessions or array-like of shape (n_samples, L, F)
+        Free-text sessions (with ``features``) or the feature arrays the
+        estimator takes.
+    y : array-like of shape (n_samples,)
+        Subject of each sample.
+    losses : sequence of str or tuple, default=("eer-area", "eer-direct", \
+            "triplet", "set2set", "contrastive")
+        Loss names of :mod:`skeer.registry`, or variants
+        ``(label, loss name, params)``: that loss with the estimator
+        parameters ``params`` set on top of the template (e.g.
+        ``("eer K=10", "eer", {"criterion__sharpness": 10})`` or
+        ``("eer 30 ep", "eer", {"max_epochs": 30})``), labelled ``label``. A
+        loss that cannot be built here (a missing optional package) is skipped
+        with a warning.
+    operating_points : sequence of "eer" or float in (0, 1), default=("eer",)
+        Operating points at which each EER loss (``"eer"``, ``"eer-*"``)
+        trains; a run at a false-match rate ``f`` is labelled ``"loss@f"``.
+        The other losses train once.
+    estimator : KeystrokeVerifier, default=None
+        The template of every run (unfitted; cloned). Its criterion and
+        ``criterion__*`` parameters are replaced per run, its
+        ``operating_point`` and ``random_state`` too. None means
+        ``KeystrokeVerifier()``: the library's defaults (training recipe and
+        early stopping included), which are what a user gets.
+    features : transformer, default=None
+        Applied once to all of ``X`` (cloned, ``fit_transform``) before the
+        splits, e.g. :class:`~skeer.features.KeystrokeFeatures`; None uses
+        ``X`` as given.
+    n_seeds : int, default=3
+        Number of seeds (splits and initialisations).
+    test_size : float in (0, 1) or int, default=1/3
+        Share (or number) of subjects held out for the test (ignored with
+        ``test_subjects``).
+    n_enroll, n_probe : int, default=5
+        Enrolment and genuine-probe sessions per test subject (see
+        :func:`~skeer.evaluation.evaluate_verification`).
+    baseline : str or None, default="triplet"
+        The loss whose best validation EER the others race to, and from
+        which each run's EER difference is bootstrapped (see
+        :class:`LossComparison`).
+    test_subjects : array-like or None, default=None
+        A locked split: these subjects (all in ``y``) are the test subjects
+        of every seed, the others train (with the estimator's own validation
+        split inside them); seeds then vary the initialisation, those
+        validation subjects and the batches, and the paired bootstrap over
+        subjects uses the same draws for every seed, so the pooled CI is over
+        the locked test subjects.
+        None draws a new split per seed.
+    n_jobs : int or None, default=None
+        Runs fitted in parallel (joblib; ``None`` is 1, ``-1`` all cores).
+        Results do not depend on it: every run is seeded. Each worker
+        process gets an equal share of the cores for its torch threads.
+    random_state : int, default=0
+        The first seed.
+    verbose : int, default=0
+        If positive, show a progress bar over the runs (on stderr).
+
+    Returns
+    -------
+    result : LossComparison
+        Every run's report and curves, and their summary over seeds.
+
+    Raises
+    ------
+    ValueError
+        If a loss name is unknown, a count invalid, a variant malformed (a
+        parameter the estimator does not take, one compare_losses sets, or a
+        label naming two different runs) or ``test_subjects`` not subjects of
+        ``y`` (or all of them).
+    RuntimeError
+        If none of ``losses`` can be built.
+
+    Warns
+    -----
+    UserWarning
+        ``"skipping loss NAME: REASON"`` for each loss that cannot be built.
+
+    See Also
+    --------
+    skeer.registry.get_loss : The losses by name.
+
+    Notes
+    -----
+    Each run's ``UserWarning``\\ s during ``fit`` (e.g. small-batch notices)
+    are silenced: they would repeat once per run. A run records
+    ``"metrics"``, ``"valid_eer"`` and ``"train_loss"`` per epoch,
+    ``"epochs"``, ``"seconds_per_epoch"`` (mean of skorch's ``dur``) and
+    ``"fit_s"`` (wall time of ``fit``).
+
+    Examples
+    --------
+    >>> from skeer import KeystrokeFeatures, KeystrokeVerifier
+    >>> from skeer.evaluation._benchmark import compare_losses
+    >>> from skeer.datasets import make_keystrokes
+    >>> X, y = make_keystrokes(n_subjects=9, n_sessions=12, random_state=0)
+    >>> net = KeystrokeVerifier(max_epochs=1, n_subjects_per_batch=3,
+    ...                         n_samples_per_subject=4, patience=None)
+    >>> result = compare_losses(X, y, losses=["eer", "triplet"], estimator=net,
+    ...                         features=KeystrokeFeatures(max_len=10),
+    ...                         n_seeds=1, n_enroll=3, n_probe=3)
+    >>> list(result.summary), result.runs["eer"][0]["epochs"]
+    (['eer', 'triplet'], 1)
+    """
+    from skeer.evaluation._model_selection import train_test_split_subjects
+    from skeer.registry import LOSSES as known
+    from skeer.registry import get_loss
+
+    variants = _variants(losses, known)
+    if isinstance(n_seeds, bool) or not isinstance(n_seeds, int) or n_seeds < 1:
+        raise ValueError(f"n_seeds must be a positive integer, got {n_seeds!r}.")
+    if isinstance(random_state, bool) or not isinstance(random_state, int):
+        raise ValueError(f"random_state must be an int, got {random_state!r}.")
+    if estimator is None:
+        from skeer.verifier._estimator import KeystrokeVerifier
+
+        estimator = KeystrokeVerifier()
+    skipped = {}
+    for name in dict.fromkeys(v[1] for v in variants):
+        reason = _unavailable(name)
+        if reason is not None:
+            skipped[name] = reason
+            warnings.warn(f"skipping loss {name}: {reason}", UserWarning, stacklevel=2)
+    _check_variant_params(variants, estimator)
+    _check_labels(_runs(variants, operating_points))
+    runs = [r for r in _runs(variants, operating_points) if r[1] not in skipped]
+    if not runs:
+        names = [v[1] for v in variants]
+        raise RuntimeError(f"none of the losses {names} is available")
+
+    if n_jobs is not None and (
+        isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0
+    ):
+        raise ValueError(
+            "n_jobs must be None or a non-zero integer (-1: all cores), "
+            f"got {n_jobs!r}."
+        )
+    y = np.asarray(y)
+    locked = test_subjects is not None
+    if locked:
+        test_mask = _locked_test_mask(y, test_subjects)
+    if features is not None:
+        X = clone(features).fit_transform(X, y)
+    tasks = []
+    splits = {}
+    for seed in range(random_state, random_state + n_seeds):
+        if locked:
+            splits[seed] = (~test_mask, test_mask)
+        else:
+            train_idx, test_idx, _, _ = train_test_split_subjects(
+                np.arange(len(y)), y, test_size=test_size, random_state=seed
+            )
+            splits[seed] = (np.sort(train_idx), np.sort(test_idx))
+        for label, loss, op, extra in runs:
+            criterion, kwargs = get_loss(loss)
+            params = {
+                k: v
+                for k, v in clone(estimator).get_params(deep=False).items()
+                if not k.startswith("criterion__")
+            }
+            params.update(
+                criterion=criterion,
+                operating_point=op,
+                random_state=seed,
+                **{f"criterion__{k}": v for k, v in kwargs.items()},
+            )
+            params.update(extra)
+            tasks.append((seed, label, loss, op, params))
+
+    from sklearn.utils.parallel import Parallel, delayed
+    from tqdm.auto import tqdm
+
+    jobs = (
+        delayed(_fit_and_judge)(
+            type(estimator),
+            params,
+            X,
+            y,
+            *splits[seed],
+            n_enroll=n_enroll,
+            n_probe=n_probe,
+            return_comparisons=baseline is not None,
+        )
+        for seed, _, _, _, params in tasks
+    )
+    with tqdm(
+        total=len(tasks),
+        desc="compare_losses",
+        unit="run",
+        disable=not verbose,
+        dynamic_ncols=True,
+    ) as bar:
+        done = []
+        for out in Parallel(n_jobs=n_jobs, return_as="generator")(jobs):
+            done.append(out)
+            bar.update()
+    results = {label: [] for label, *_ in runs}
+    variant_params = {label: extra for label, _, _, extra in runs}
+    reports = {}
+    for (seed, label, loss, op, _), (record, metrics) in zip(tasks, done):
+        record.update(seed=seed, loss=loss, operating_point=op)
+        record["params"] = {k: v for k, v in variant_params[label].items() if _plain(v)}
+        results[label].append(record)
+        reports.setdefault(seed, {})[label] = metrics
+    for seed, seed_reports in reports.items():
+        # one locked split: the same bootstrap draws of subjects for every
+        # seed, so that averaging the seeds' replicates is a paired bootstrap
+        # of the mean difference over seeds
+        _add_paired_differences(
+            results, seed_reports, baseline, random_state if locked else seed, seed
+        )
+    params = {
+        "model": _network_name(estimator),
+        "max_epochs": getattr(estimator, "max_epochs", None),
+        "batch": [
+            getattr(estimator, "n_subjects_per_batch", None),
+            getattr(estimator, "n_samples_per_subject", None),
+        ],
+        "n_seeds": n_seeds,
+        "test_size": None if locked else test_size,
+        "n_enroll": n_enroll,
+        "n_probe": n_probe,
+        "operating_points": list(operating_points),
+        "test_subjects": None
+        if test_subjects is None
+        else int(np.unique(np.asarray(test_subjects)).size),
+    }
+    return LossComparison(results, baseline=baseline, skipped=skipped, params=params)

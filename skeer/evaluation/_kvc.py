@@ -1,0 +1,272 @@
+"""KVC-onGoing submissions: score the challenge's comparison pairs with a model.
+
+The KVC-onGoing release ships unlabelled test sessions and a list of pairs of
+them to score (:func:`~skeer.datasets.load_kvc` reads both); a submission is
+one score per pair, higher meaning more likely the same person, written with
+:func:`~skeer.datasets.write_kvc_predictions` (one scenario) or zipped with
+:func:`~skeer.datasets.make_kvc_submission`. This module does the scoring in
+between: :func:`score_comparisons` for given sessions and pairs,
+:func:`predict_kvc` for the scenarios of a release folder. It lives outside
+:mod:`skeer.datasets` because it runs a fitted model (loaders only read
+files), and outside :mod:`skeer.evaluation` because the pairs carry no labels:
+nothing is judged here. Nothing here imports torch.
+"""
+
+import numbers
+import os
+from pathlib import Path
+
+import numpy as np
+from sklearn.utils import _safe_indexing
+
+__all__ = ["find_test_scenarios", "predict_kvc", "score_comparisons"]
+
+SCENARIOS = ("desktop", "mobile")
+
+
+def score_comparisons(model, X, pairs, *, batch_size=2048, verbose=0):
+    """Score pairs of sessions: cosine similarity of their embeddings.
+
+    Every session is embedded once (in batches), then each pair ``(a, b)``
+    gets the dot product of the L2-normalised embeddings of ``X[a]`` and
+    ``X[b]``.
+
+    Parameters
+    ----------
+    model : object
+        A fitted object whose ``transform`` returns embeddings, e.g. a
+        :class:`~sklearn.pipeline.Pipeline` of
+        :class:`~skeer.features.KeystrokeFeatures` and a fitted
+        :class:`~skeer.verifier.KeystrokeVerifier`, as
+        :func:`skeer.persistence.load` returns it.
+    X : sequence of length n_sessions
+        The sessions the pairs refer to, e.g. ``load_kvc(...).test_data``.
+    pairs : array-like of shape (n_pairs, 2), int
+        Indices into ``X`` of the two sessions of each comparison, e.g.
+        ``load_kvc(...).comparison_index``.
+    batch_size : int, default=2048
+        Sessions embedded per call to ``model.transform``.
+    verbose : int, default=0
+        If positive, show a progress bar (on stderr) over the sessions.
+
+    Returns
+    -------
+    scores : ndarray of shape (n_pairs,), dtype float64
+        The similarity of each pair, in the order of ``pairs``.
+
+    Raises
+    ------
+    ValueError
+        If ``pairs`` is not of shape (n, 2) or holds an index outside ``X``,
+        or ``batch_size`` is not a positive integer.
+
+    See Also
+    --------
+    skeer.datasets.load_kvc : Reads the test sessions and the pairs.
+    skeer.datasets.write_kvc_predictions : Writes the submission file.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skeer.evaluation._kvc import score_comparisons
+    >>> class Identity:  # any fitted transformer that returns embeddings
+    ...     def transform(self, X):
+    ...         return np.asarray(X, dtype=float)
+    >>> X = [[1.0, 0.0], [2.0, 0.0], [0.0, 3.0]]
+    >>> score_comparisons(Identity(), X, [[0, 1], [0, 2]]).tolist()
+    [1.0, 0.0]
+    """
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, numbers.Integral)
+        or batch_size < 1
+    ):
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+    pairs = np.asarray(pairs)
+    if pairs.size == 0:
+        pairs = np.empty((0, 2), dtype=np.int64)
+    if pairs.ndim != 2 or pairs.shape[1] != 2 or pairs.dtype.kind not in "iu":
+        raise ValueError(
+            f"pairs must be integer indices of shape (n_pairs, 2), got an array of "
+            f"shape {pairs.shape} and dtype {pairs.dtype}."
+        )
+    n = len(X)
+    if pairs.size and (pairs.min() < 0 or pairs.max() >= n):
+        raise ValueError(f"pairs index outside the {n} sessions of X.")
+
+    from tqdm.auto import tqdm
+
+    parts = []
+    with tqdm(
+        total=n,
+        desc="embedding",
+        unit="session",
+        leave=False,
+        disable=not verbose,
+        dynamic_ncols=True,
+    ) as bar:
+        for start in range(0, n, batch_size):
+            rows = np.arange(start, min(start + batch_size, n))
+            parts.append(np.asarray(model.transform(_safe_indexing(X, rows))))
+            bar.update(len(rows))
+    if not parts:
+        return np.zeros(len(pairs), dtype=np.float64)
+    emb = np.concatenate(parts).astype(np.float64)
+    norms = np.linalg.norm(emb, axis=1, keepdims=True)
+    emb /= np.where(norms > 0, norms, 1.0)
+    return np.einsum("ij,ij->i", emb[pairs[:, 0]], emb[pairs[:, 1]])
+
+
+def _test_files(folder, scenario):
+    """The scenario's test-session and comparison files, or None for a missing one."""
+    found = []
+    for name in (f"{scenario}_test_sessions.npy", f"{scenario}_comparisons.txt"):
+        # the release's layouts: the folder itself or its {scenario}/ sub-folder
+        candidates = (folder / name, folder / scenario / name)
+        found.append(next((c for c in candidates if c.is_file()), None))
+    return found
+
+
+def find_test_scenarios(path):
+    """The scenarios of a KVC-onGoing release folder that can be scored.
+
+    A scenario can be scored when the folder holds its test sessions and its
+    comparisons (``{scenario}_test_sessions.npy`` and
+    ``{scenario}_comparisons.txt``, in the folder or its ``{scenario}/``
+    sub-folder, as :func:`~skeer.datasets.load_kvc` finds them).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The release folder.
+
+    Returns
+    -------
+    scenarios : list of str
+        ``"desktop"`` and/or ``"mobile"``, in that order; empty if none.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    NotADirectoryError
+        If ``path`` is not a folder.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from skeer.datasets._testing import write_kvc_files
+    >>> from skeer.evaluation._kvc import find_test_scenarios
+    >>> folder = tempfile.mkdtemp()
+    >>> _ = write_kvc_files(folder, "mobile", n_users=2, n_sessions=2, n_test=3)
+    >>> find_test_scenarios(folder)
+    ['mobile']
+    """
+    folder = Path(os.fspath(path)).expanduser()
+    if not folder.exists():
+        raise FileNotFoundError(f"no such folder: {str(folder)!r}")
+    if not folder.is_dir():
+        raise NotADirectoryError(f"not a folder: {str(folder)!r}")
+    return [s for s in SCENARIOS if all(_test_files(folder, s))]
+
+
+def predict_kvc(model, path, *, scenarios=None, batch_size=2048, verbose=0):
+    """Score the test comparisons of a KVC-onGoing release, scenario by scenario.
+
+    For each scenario, :func:`~skeer.datasets.load_kvc` reads the test
+    sessions and comparisons of the release folder, and
+    :func:`score_comparisons` scores them with the scenario's model. The
+    result is what :func:`~skeer.datasets.make_kvc_submission` zips into a
+    submission.
+
+    Parameters
+    ----------
+    model : object or dict of str to object
+        A fitted model whose ``transform`` returns embeddings (e.g. the
+        pipeline :func:`skeer.persistence.load` returns), used for every
+        scenario; or a dict scenario -> model, one per scenario.
+    path : str or path-like
+        The release folder (as :func:`~skeer.datasets.load_kvc` takes it).
+    scenarios : str, sequence of str or None, default=None
+        ``"desktop"``, ``"mobile"`` or both. None: the keys of a dict
+        ``model``, else every scenario :func:`find_test_scenarios` finds.
+    batch_size : int, default=2048
+        Sessions embedded per call to ``transform``.
+    verbose : int, default=0
+        If positive, show a progress bar (on stderr) per scenario.
+
+    Returns
+    -------
+    predictions : dict of str to ndarray of shape (n_comparisons,)
+        Per scenario (in the order desktop, mobile), one similarity per
+        comparison, in the order of ``{scenario}_comparisons.txt``.
+
+    Raises
+    ------
+    ValueError
+        If a scenario is unknown or has no model, no scenario can be scored,
+        or the files are not in the release's format.
+    FileNotFoundError
+        If ``path`` does not exist, or a scenario asked for lacks its test
+        sessions or comparisons.
+
+    See Also
+    --------
+    skeer.datasets.make_kvc_submission : Zip the predictions for submission.
+    skeer.datasets.write_kvc_predictions : Write one scenario's file.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import numpy as np
+    >>> from skeer.datasets._testing import write_kvc_files
+    >>> from skeer.evaluation._kvc import predict_kvc
+    >>> class MeanTimes:  # any fitted transformer that returns embeddings
+    ...     def transform(self, X):
+    ...         return np.array([[s[:, 1].mean() - s[:, 0].mean(), 1.0] for s in X])
+    >>> folder = tempfile.mkdtemp()
+    >>> truth = write_kvc_files(folder, "desktop", n_users=2, n_sessions=2, n_test=4)
+    >>> predictions = predict_kvc(MeanTimes(), folder)
+    >>> list(predictions), predictions["desktop"].shape
+    (['desktop'], (6,))
+    """
+    from skeer.datasets import load_kvc
+
+    if scenarios is None:
+        scenarios = list(model) if isinstance(model, dict) else None
+    elif isinstance(scenarios, str):
+        scenarios = [scenarios]
+    if scenarios is None:
+        scenarios = find_test_scenarios(path)
+        if not scenarios:
+            raise ValueError(
+                f"{str(path)!r} holds no scenario to score: no "
+                "{desktop,mobile}_test_sessions.npy with its _comparisons.txt"
+            )
+    unknown = [s for s in scenarios if s not in SCENARIOS]
+    if unknown or not scenarios:
+        raise ValueError(f"scenarios must be among {list(SCENARIOS)}, got {scenarios}")
+    if isinstance(model, dict):
+        missing = [s for s in scenarios if s not in model]
+        if missing:
+            raise ValueError(f"no model for scenario(s) {missing}")
+    folder = Path(os.fspath(path)).expanduser()
+    if not folder.exists():
+        raise FileNotFoundError(f"no such folder: {str(folder)!r}")
+    predictions = {}
+    for scenario in (s for s in SCENARIOS if s in scenarios):
+        if folder.is_dir() and not all(_test_files(folder, scenario)):
+            raise FileNotFoundError(
+                f"{str(folder)!r} lacks {scenario}_test_sessions.npy or "
+                f"{scenario}_comparisons.txt"
+            )
+        kvc = load_kvc(folder, scenario=scenario)
+        scenario_model = model[scenario] if isinstance(model, dict) else model
+        predictions[scenario] = score_comparisons(
+            scenario_model,
+            kvc.test_data,
+            kvc.comparison_index,
+            batch_size=batch_size,
+            verbose=verbose,
+        )
+    return predictions

@@ -1,0 +1,543 @@
+"""Evaluation protocols for verifiers, and identity-disjoint data splits.
+
+- :func:`evaluate_verification`: open set, free text (TypeNet / KVC style).
+- :func:`evaluate_fixed_text`: Killourhy & Maxion (DSN 2009), fixed text.
+- :func:`paired_difference`: the bootstrap CI of the difference between two
+  systems on the same comparisons.
+
+Identity-disjoint splits (:class:`~skeer.evaluation.SubjectKFold`,
+:func:`~skeer.evaluation.train_test_split_subjects`) live in
+:mod:`skeer.evaluation` and are importable from here too.
+
+A fitted estimator is judged through its own enrolment and scoring (its
+template geometry, see :mod:`skeer.templates`): a
+:class:`~skeer.KeystrokeVerifier`, a detector of :mod:`skeer.baselines`, or a
+``Pipeline`` whose first steps transform and whose last step is one of these.
+An array of embeddings, or any object with ``transform``, is scored by cosine
+similarity to the renormalised mean embedding. Scores are similarities
+(higher = same person). Nothing here imports torch.
+"""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from sklearn.utils.validation import _num_samples
+
+from skeer._validation import check_positive_int, check_real, check_subjects, is_integer
+from skeer.metrics import _bootstrap
+from skeer.metrics._rates import UnreliableMetricWarning, equal_error_rate, fnmr_at_fmr
+from skeer.metrics._sweep import MIN_GENUINE, auc
+from skeer.templates import _open_set
+
+__all__ = [
+    "VerificationReport",
+    "evaluate_fixed_text",
+    "evaluate_verification",
+]
+
+
+class VerificationReport(dict):
+    """A protocol's report: a plain ``dict`` of numbers, plus two tables.
+
+    It is a ``dict`` (JSON-serialisable as is, compared like one) with:
+
+    - ``subjects``: a :class:`pandas.DataFrame`, one row per subject judged
+      (``subject``, ``n_genuine``, ``n_impostor``, ``eer`` and, for free
+      text, ``fnmr_at_fmr_{level}``);
+    - ``comparisons``: a DataFrame of every comparison (``subject``: whose
+      template, ``probe_subject``, ``probe``: the probe's row in ``X``,
+      ``genuine``, ``score``) when the protocol was asked for it
+      (``return_comparisons=True``), else None.
+
+    Examples
+    --------
+    >>> from skeer.evaluation._protocols import VerificationReport
+    >>> report = VerificationReport({"eer": 0.1})
+    >>> report["eer"], report.subjects is None
+    (0.1, True)
+    """
+
+    def __init__(self, *args, subjects=None, comparisons=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.subjects = subjects
+        self.comparisons = comparisons
+
+
+def _n_samples(model, X):
+    """Number of samples, checking ``model`` and ``X`` agree."""
+    if model is None or isinstance(model, str):
+        _open_set.judge(model, X)  # raises the error that names what model may be
+    if _open_set.has_own_geometry(model) or hasattr(model, "transform"):
+        if X is None:
+            raise ValueError("X is required when model is a fitted estimator.")
+        return _num_samples(X)
+    Z = np.asarray(model)
+    if Z.ndim != 2:
+        raise ValueError(
+            f"model must be 2-D embeddings (n_samples, n_features), got an array of "
+            f"shape {Z.shape}."
+        )
+    if X is not None and _num_samples(X) != len(Z):
+        raise ValueError(
+            f"X has {_num_samples(X)} samples but the embeddings have {len(Z)}."
+        )
+    return len(Z)
+
+
+def _binary(genuine, impostor):
+    y_true = np.r_[
+        np.ones(len(genuine), dtype=np.int64), np.zeros(len(impostor), dtype=np.int64)
+    ]
+    return y_true, np.r_[genuine, impostor]
+
+
+def _quiet_eer(y_true, scores):
+    with warnings.catch_warnings():
+        # few genuine scores per subject are the protocol, not an accident
+        warnings.simplefilter("ignore", UnreliableMetricWarning)
+        return float(equal_error_rate(y_true, scores))
+
+
+def evaluate_verification(
+    model,
+    X,
+    y,
+    *,
+    n_enroll=5,
+    n_probe=5,
+    fmr_levels=(0.001, 0.01, 0.1),
+    n_bootstraps=200,
+    confidence=0.95,
+    random_state=0,
+    return_comparisons=False,
+    return_scores=False,
+):
+    """Open-set verification protocol for free text (TypeNet / KVC style).
+
+    For each subject, its first ``n_enroll`` samples enrol a template and its
+    last ``n_probe`` are genuine probes; the first probe sample of every other
+    subject is an impostor probe. Templates and scores are the model's own
+    (see the module docstring): for a :class:`~skeer.KeystrokeVerifier`,
+    exactly what its ``enroll`` and ``claim_scores`` compute.
+
+    Parameters
+    ----------
+    model : array-like of shape (n_samples, n_features) or object
+        A fitted estimator with its own enrolment (a verifier, a baseline
+        detector, or a ``Pipeline`` ending in one), a fitted object whose
+        ``transform`` returns embeddings, or embeddings aligned with ``y``.
+        It is called on the samples used only.
+    X : sequence of sessions, array-like or None
+        Samples aligned with ``y``, the model's input; may be None when
+        ``model`` is an array of embeddings. A long-format keystroke
+        DataFrame must first be split with
+        :func:`~skeer.features.sessions_from_frame`.
+    y : array-like of shape (n_samples,)
+        Subject of each sample. Samples are taken in their given order within
+        each subject.
+    n_enroll : int, default=5
+        Enrolment samples per subject.
+    n_probe : int or None, default=5
+        Genuine probes per subject (subjects with fewer than
+        ``n_enroll + n_probe`` samples probe with all samples after
+        enrolment); None probes with every sample after enrolment.
+    fmr_levels : sequence of float in (0, 1), default=(0.001, 0.01, 0.1)
+        False-match rates at which to report the false non-match rate.
+    n_bootstraps : int, default=200
+        Bootstrap replicates over subjects for the confidence intervals
+        (comparisons of one subject are not independent, so subjects are
+        resampled, with every comparison scored against their templates);
+        0 computes none.
+    confidence : float in (0, 1), default=0.95
+        Level of the percentile intervals.
+    random_state : int, Generator or None, default=0
+        Seeds the bootstrap (the default makes reports reproducible).
+    return_comparisons : bool, default=False
+        Attach every comparison as ``report.comparisons`` (a DataFrame), e.g.
+        for :func:`paired_difference` or :mod:`skeer.metrics`.
+    return_scores : bool, default=False
+        Also return the pooled binary labels and scores (e.g. for DET plots).
+
+    Returns
+    -------
+    report : VerificationReport
+        A dict of plain Python numbers: ``"eer"`` (all scores pooled),
+        ``"mean_subject_eer"`` and ``"std_subject_eer"`` (per subject, from
+        its genuine probes and the impostor probes against its template; SD
+        with ``ddof=1``), ``"fnmr_at_fmr_{level:g}"`` for each level,
+        ``"auc"``, ``"n_subjects"``, ``"n_genuine"``, ``"n_impostor"``, and
+        with ``n_bootstraps`` ``"ci"`` (``{metric: [low, high]}`` for the
+        EER, the mean subject EER and each FNMR), ``"confidence"`` and
+        ``"n_bootstraps"``. ``report.subjects`` is the per-subject table.
+    y_binary : ndarray of shape (n_genuine + n_impostor,), dtype int64
+        Only when ``return_scores=True``: 1 for genuine comparisons (first),
+        0 for impostor ones.
+    scores : ndarray of shape (n_genuine + n_impostor,), dtype float64
+        Only when ``return_scores=True``: the similarities.
+
+    Raises
+    ------
+    ValueError
+        If the inputs are inconsistent or fewer than 2 subjects have at least
+        ``n_enroll + 1`` samples.
+
+    Warns
+    -----
+    UserWarning
+        Once, counting the subjects skipped for having fewer than
+        ``n_enroll + 1`` samples.
+
+    Notes
+    -----
+    Every subject's impostor probe is compared with every other subject, so
+    ``n_impostor = n_subjects * (n_subjects - 1)``. Memory and time grow with
+    its square: 3,000 subjects (9 million impostor scores) take about 5 s on
+    one CPU core beyond computing the embeddings.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skeer.evaluation._protocols import evaluate_verification
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat(np.arange(20), 10)
+    >>> embeddings = rng.normal(size=(20, 8))[y] + 0.5 * rng.normal(size=(200, 8))
+    >>> report = evaluate_verification(embeddings, None, y)
+    >>> report["n_subjects"], report["n_genuine"], report["n_impostor"]
+    (20, 100, 380)
+    >>> round(report["auc"], 3), report["eer"] < 0.1
+    (0.992, True)
+    """
+    n_enroll = check_positive_int(n_enroll, "n_enroll")
+    n_probe = check_positive_int(n_probe, "n_probe", allow_none=True)
+    _check_bootstrap(n_bootstraps, confidence)
+    levels = [check_real(v, "fmr_levels", low=0, high=1) for v in np.ravel(fmr_levels)]
+    n_samples = _n_samples(model, X)
+    y = check_subjects(y, n_samples, classifier=False)
+    split = _open_set.open_set_split(y, n_enroll, n_probe)
+    if split.n_skipped:
+        warnings.warn(
+            f"evaluate_verification skipped {split.n_skipped} of "
+            f"{split.n_skipped + len(split.subjects)} subjects with fewer than "
+            f"n_enroll + 1 = {n_enroll + 1} samples.",
+            UserWarning,
+            stacklevel=2,
+        )
+    m = len(split.subjects)
+    if m < 2:
+        raise ValueError(
+            f"At least 2 subjects with n_enroll + 1 = {n_enroll + 1} samples or "
+            f"more are needed, got {m}."
+        )
+    genuine, S = _open_set.open_set_scores(_open_set.judge(model, X), split)
+    impostors = _open_set.impostor_scores(S)
+
+    subject_eer = np.empty(m)
+    subject_fnmr = np.empty((m, len(levels)))
+    counts = np.bincount(split.owner, minlength=m)
+    bounds = np.concatenate(([0], np.cumsum(counts)))
+    columns = np.ascontiguousarray(S.T)  # columns[a]: every probe vs template a
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnreliableMetricWarning)
+        for a in range(m):
+            own = np.concatenate((columns[a, :a], columns[a, a + 1 :]))
+            labels, sc = _binary(genuine[bounds[a] : bounds[a + 1]], own)
+            subject_eer[a] = float(equal_error_rate(labels, sc))
+            if levels:
+                subject_fnmr[a] = fnmr_at_fmr(labels, sc, fmr=np.asarray(levels))
+    del columns
+
+    y_binary, scores = _binary(genuine, impostors)
+    report = VerificationReport(
+        {
+            "eer": float(equal_error_rate(y_binary, scores)),
+            "mean_subject_eer": float(subject_eer.mean()),
+            "std_subject_eer": float(subject_eer.std(ddof=1)),
+        }
+    )
+    if levels:
+        fnmr = np.atleast_1d(fnmr_at_fmr(y_binary, scores, fmr=np.asarray(levels)))
+        for level, value in zip(levels, fnmr):
+            report[f"fnmr_at_fmr_{level:g}"] = float(value)
+    report["auc"] = auc(genuine, impostors)
+    report["n_subjects"] = m
+    report["n_genuine"] = int(len(genuine))
+    report["n_impostor"] = int(len(impostors))
+
+    # who is compared with whom: template owner and probe of every comparison
+    off = ~np.eye(m, dtype=bool).ravel()
+    owner = np.r_[split.owner, np.tile(np.arange(m), m)[off]]
+    prober = np.r_[split.owner, np.repeat(np.arange(m), m)[off]]
+    probe_rows = np.r_[split.probes, np.repeat(split.impostor, m)[off]]
+    table = {
+        "subject": split.subjects,
+        "n_genuine": counts,
+        "n_impostor": np.full(m, m - 1),
+        "eer": subject_eer,
+    }
+    for j, level in enumerate(levels):
+        table[f"fnmr_at_fmr_{level:g}"] = subject_fnmr[:, j]
+    report.subjects = pd.DataFrame(table)
+    _add_intervals(
+        report, y_binary, scores, owner, subject_eer, levels,
+        n_bootstraps, confidence, random_state, pooled=True,
+    )  # fmt: skip
+    if return_comparisons:
+        report.comparisons = _comparisons(
+            split.subjects, owner, prober, probe_rows, y_binary, scores
+        )
+    if return_scores:
+        return report, y_binary, scores
+    return report
+
+
+def _check_bootstrap(n_bootstraps, confidence):
+    if not is_integer(n_bootstraps) or n_bootstraps < 0:
+        raise ValueError(
+            f"n_bootstraps must be a non-negative integer, got {n_bootstraps!r}."
+        )
+    check_real(confidence, "confidence", low=0, high=1)
+
+
+def _add_intervals(
+    report, y_true, scores, owner, subject_eer, levels, n_bootstraps, confidence,
+    random_state, *, pooled,
+):  # fmt: skip
+    if not n_bootstraps:
+        return
+    comparisons = _bootstrap.SortedComparisons(y_true, scores, owner, len(subject_eer))
+    report["ci"] = _bootstrap.subject_intervals(
+        comparisons,
+        subject_eer,
+        fmr_levels=levels if pooled else (),
+        n_bootstraps=int(n_bootstraps),
+        confidence=float(confidence),
+        random_state=random_state,
+        pooled=pooled,
+    )
+    report["confidence"] = float(confidence)
+    report["n_bootstraps"] = int(n_bootstraps)
+
+
+def _comparisons(subjects, owner, prober, probe_rows, y_true, scores):
+    return pd.DataFrame(
+        {
+            "subject": subjects[owner],
+            "probe_subject": subjects[prober],
+            "probe": probe_rows,
+            "genuine": y_true.astype(bool),
+            "score": scores,
+        }
+    )
+
+
+def evaluate_fixed_text(
+    model,
+    X,
+    y,
+    *,
+    n_train=200,
+    n_impostor_reps=5,
+    n_bootstraps=200,
+    confidence=0.95,
+    random_state=0,
+    return_comparisons=False,
+    return_scores=False,
+):
+    """Killourhy & Maxion (DSN 2009) protocol for fixed-text timing vectors.
+
+    Per subject, its first ``n_train`` repetitions enrol (train its template),
+    its remaining repetitions are genuine probes, and the first
+    ``n_impostor_reps`` repetitions of every other subject are impostor
+    probes. The EER of each subject is computed separately, then averaged.
+
+    Parameters
+    ----------
+    model : object or array-like of shape (n_samples, n_features)
+        A fitted estimator with its own enrolment, judged through it: a
+        detector of :mod:`skeer.baselines` (``ScaledManhattan()`` is Killourhy
+        & Maxion's best; it needs no fitting), a
+        :class:`~skeer.KeystrokeVerifier`, or a ``Pipeline`` ending in one
+        (e.g. ``StandardScaler`` + verifier: the scaler transforms, the
+        verifier enrols and scores). Also a fitted object with ``transform``,
+        or embeddings aligned with ``y`` (cosine to the mean embedding).
+    X : array-like of shape (n_samples, n_features) or None
+        Timing vectors (e.g. the 31 features of the CMU password data); may be
+        None when ``model`` is an array of embeddings.
+    y : array-like of shape (n_samples,)
+        Subject of each sample; repetitions in their given order.
+    n_train : int, default=200
+        Enrolment repetitions per subject.
+    n_impostor_reps : int, default=5
+        Impostor repetitions taken from each other subject.
+    n_bootstraps : int, default=200
+        Bootstrap replicates over subjects for the confidence interval of the
+        mean subject EER; 0 computes none.
+    confidence : float in (0, 1), default=0.95
+        Level of the percentile interval.
+    random_state : int, Generator or None, default=0
+        Seeds the bootstrap.
+    return_comparisons : bool, default=False
+        Attach every comparison as ``report.comparisons`` (a DataFrame).
+    return_scores : bool, default=False
+        Also return the binary labels and scores of every subject's
+        comparisons, concatenated subject by subject (e.g. for DET plots; the
+        protocol itself judges each subject separately).
+
+    Returns
+    -------
+    report : VerificationReport
+        A dict: ``"mean_subject_eer"``, ``"std_subject_eer"`` (SD over
+        subjects, ``ddof=1``, as in the paper), ``"n_subjects"`` and
+        ``"subject_eer"`` (list, in sorted subject order), as plain Python
+        numbers, and with ``n_bootstraps`` ``"ci"`` (``{"mean_subject_eer":
+        [low, high]}``), ``"confidence"`` and ``"n_bootstraps"``.
+        ``report.subjects`` is the per-subject table.
+    y_binary : ndarray of shape (n_comparisons,), dtype int64
+        Only when ``return_scores=True``: 1 genuine, 0 impostor.
+    scores : ndarray of shape (n_comparisons,), dtype float64
+        Only when ``return_scores=True``: the similarities.
+
+    Raises
+    ------
+    ValueError
+        If the inputs are inconsistent or fewer than 2 subjects have more than
+        ``n_train`` repetitions.
+
+    Warns
+    -----
+    UserWarning
+        Once, counting the subjects skipped for having no more than ``n_train``
+        repetitions (they still serve as impostors).
+
+    Notes
+    -----
+    On the CMU keystroke benchmark (51 subjects x 400 repetitions of
+    ``.tie5Roanl``), Killourhy & Maxion report a mean EER of 0.096 (SD 0.069)
+    for the scaled Manhattan detector, their best; ``ScaledManhattan()``
+    reproduces it (0.0962), ``Manhattan()`` 0.153 and ``Euclidean()`` 0.171.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skeer.baselines import ScaledManhattan
+    >>> from skeer.evaluation._protocols import evaluate_fixed_text
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat(np.arange(4), 30)
+    >>> X = rng.normal(size=(4, 5))[y] + 0.3 * rng.normal(size=(120, 5))
+    >>> report = evaluate_fixed_text(ScaledManhattan(), X, y, n_train=20)
+    >>> report["n_subjects"], round(report["mean_subject_eer"], 3)
+    (4, 0.0)
+    """
+    n_train = check_positive_int(n_train, "n_train")
+    n_impostor_reps = check_positive_int(n_impostor_reps, "n_impostor_reps")
+    _check_bootstrap(n_bootstraps, confidence)
+    n_samples = _n_samples(model, X)
+    y = check_subjects(y, n_samples, classifier=False)
+
+    ids, order, starts, counts = _open_set.group_subjects(y)
+    kept = counts > n_train
+    n_skipped = int((~kept).sum())
+    if n_skipped:
+        warnings.warn(
+            f"evaluate_fixed_text skipped {n_skipped} of {len(ids)} subjects with "
+            f"no more than n_train = {n_train} repetitions.",
+            UserWarning,
+            stacklevel=2,
+        )
+    m = int(kept.sum())
+    if m < 2:
+        raise ValueError(
+            f"At least 2 subjects with more than n_train = {n_train} repetitions "
+            f"are needed, got {m}."
+        )
+    n_probes = counts[kept] - n_train
+    if n_probes.min() < MIN_GENUINE:
+        warnings.warn(
+            f"{int((n_probes < MIN_GENUINE).sum())} subject(s) have fewer than "
+            f"{MIN_GENUINE} genuine probes: their EER is unreliable.",
+            UnreliableMetricWarning,
+            stacklevel=2,
+        )
+    # enrolment and genuine probes of the kept subjects, in subject order
+    k_starts = starts[kept]
+    enrol = order[k_starts[:, None] + np.arange(n_train)].ravel()
+    owner = np.repeat(np.arange(m), n_probes)
+    within = np.arange(int(n_probes.sum())) - np.repeat(
+        np.cumsum(n_probes) - n_probes, n_probes
+    )
+    probes = order[k_starts[owner] + n_train + within]
+    # impostor repetitions: the first ones of every subject (skipped ones too)
+    n_imp = np.minimum(counts, n_impostor_reps)
+    imp_subject = np.repeat(np.arange(len(ids)), n_imp)
+    within = np.arange(int(n_imp.sum())) - np.repeat(np.cumsum(n_imp) - n_imp, n_imp)
+    imp_rows = order[starts[imp_subject] + within]
+    # the kept subject (index in [0, m)) each impostor repetition belongs to
+    kept_index = np.full(len(ids), -1)
+    kept_index[kept] = np.arange(m)
+    imp_owner = kept_index[imp_subject]
+
+    judge = _open_set.judge(model, X)
+    judge.rows(np.unique(np.concatenate([enrol, probes, imp_rows])))
+    templates = judge.templates(enrol, np.repeat(np.arange(m), n_train), m)
+    genuine = np.asarray(judge.claims(probes, templates, owner), dtype=np.float64)
+    S = np.asarray(judge.matrix(imp_rows, templates), dtype=np.float64)
+    both, collapsed = _open_set.tie_collapsed(np.r_[genuine, S.ravel()])
+    if collapsed:
+        genuine, S = both[: len(genuine)], both[len(genuine) :].reshape(S.shape)
+
+    bounds = np.concatenate(([0], np.cumsum(n_probes)))
+    subject_eer, parts = [], {k: [] for k in ("y", "s", "owner", "prober", "rows")}
+    n_impostor = np.empty(m, dtype=np.int64)
+    for a in range(m):
+        others = imp_owner != a
+        labels, scores = _binary(genuine[bounds[a] : bounds[a + 1]], S[others, a])
+        subject_eer.append(_quiet_eer(labels, scores))
+        n_impostor[a] = int(others.sum())
+        parts["y"].append(labels)
+        parts["s"].append(scores)
+        parts["owner"].append(np.full(len(labels), a))
+        parts["prober"].append(
+            np.r_[np.full(n_probes[a], np.flatnonzero(kept)[a]), imp_subject[others]]
+        )
+        parts["rows"].append(np.r_[probes[bounds[a] : bounds[a + 1]], imp_rows[others]])
+    subject_eer = np.asarray(subject_eer)
+    y_all, s_all = np.concatenate(parts["y"]), np.concatenate(parts["s"])
+    owner = np.concatenate(parts["owner"])
+    report = VerificationReport(
+        {
+            "mean_subject_eer": float(subject_eer.mean()),
+            "std_subject_eer": float(subject_eer.std(ddof=1)),
+            "n_subjects": m,
+            "subject_eer": subject_eer.tolist(),
+        },
+        subjects=pd.DataFrame(
+            {
+                "subject": ids[kept],
+                "n_genuine": n_probes,
+                "n_impostor": n_impostor,
+                "eer": subject_eer,
+            }
+        ),
+    )
+    _add_intervals(
+        report, y_all, s_all, owner, subject_eer, (),
+        n_bootstraps, confidence, random_state, pooled=False,
+    )  # fmt: skip
+    if return_comparisons:
+        report.comparisons = pd.DataFrame(
+            {
+                "subject": ids[kept][owner],
+                "probe_subject": ids[np.concatenate(parts["prober"])],
+                "probe": np.concatenate(parts["rows"]),
+                "genuine": y_all.astype(bool),
+                "score": s_all,
+            }
+        )
+    if return_scores:
+        return report, y_all, s_all
+    return report
+
+
+# identity-disjoint splits live in skeer.evaluation; kept importable here
+from skeer.evaluation._model_selection import SubjectKFold, train_test_split_subjects  # noqa: E402, F401

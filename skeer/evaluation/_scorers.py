@@ -1,0 +1,273 @@
+"""Scorers for judging verifiers in scikit-learn model selection.
+
+Two settings:
+
+- closed set (the same people enrolled and probed, e.g. ``StratifiedKFold``):
+  :data:`eer_scorer` and the FNMR@FMR scorers of :func:`make_fnmr_scorer` call
+  ``decision_function`` and treat each row's own column as a genuine
+  comparison, the others as impostor comparisons. The columns are named by
+  the estimator's ``classes_`` (a ``Pipeline``'s are its last step's), and a
+  fold that probes an identity not among them is refused: its score would be
+  meaningless;
+- open set (new people, ``GroupKFold`` / :class:`~skeer.evaluation.SubjectKFold`):
+  :func:`make_verification_scorer` enrols part of each held-out subject's
+  samples and probes with the rest, through the estimator's own enrolment and
+  scoring (a ``Pipeline``'s last step), or cosine over ``transform`` for any
+  other embedding model.
+
+Every scorer follows scikit-learn's convention: greater is better, so error
+rates are negated. Every scorer is a callable ``scorer(estimator, X, y)``, so
+it works as ``scoring=`` in ``GridSearchCV`` and ``cross_validate``, alone or
+in a multimetric dict such as :data:`VERIFICATION_SCORERS`.
+"""
+
+import numpy as np
+
+from skeer._validation import check_positive_int, check_real
+from skeer.metrics._rates import equal_error_rate, fnmr_at_fmr
+from skeer.metrics._sweep import check_method
+
+__all__ = [
+    "eer_scorer",
+    "make_fnmr_scorer",
+    "make_verification_scorer",
+    "VERIFICATION_SCORERS",
+]
+
+
+def _check_rate(value, name):
+    return check_real(value, name, low=0, high=1)
+
+
+def _enrolled_classes(estimator, scorer):
+    """The estimator's ``classes_``: the identity of each decision column."""
+    classes = getattr(estimator, "classes_", None)
+    if classes is None or not hasattr(estimator, "decision_function"):
+        raise ValueError(
+            f"{scorer} is a closed-set scorer: it needs a fitted estimator with "
+            "classes_ and decision_function (a KeystrokeVerifier, a "
+            "skeer.baselines detector or a Pipeline ending in one), got "
+            f"{type(estimator).__name__}. For an embedding model, or "
+            "identity-disjoint folds, use make_verification_scorer()."
+        )
+    return np.asarray(classes)
+
+
+def _check_enrolled(y, classes, scorer):
+    """Refuse a fold probing identities the estimator never enrolled."""
+    y = np.asarray(y)
+    try:
+        enrolled = np.isin(y, classes)
+    except TypeError:  # unorderable mixture: compare one by one
+        known = set(classes.tolist())
+        enrolled = np.array([v in known for v in y.tolist()], dtype=bool)
+    if enrolled.all():
+        return y
+    unknown = list(dict.fromkeys(y[~enrolled].tolist()))
+    shown = ", ".join(repr(v) for v in unknown[:5]) + (
+        ", ..." if len(unknown) > 5 else ""
+    )
+    raise ValueError(
+        f"{scorer} is a closed-set scorer, but {len(unknown)} of the fold's "
+        f"{len(dict.fromkeys(y.tolist()))} probe identities ({shown}) are not "
+        f"among the estimator's enrolled classes_ ({len(classes)} identities): "
+        "a closed-set score of such a fold is meaningless. With "
+        "identity-disjoint folds (GroupKFold(groups=y), SubjectKFold), use "
+        "the open-set scorer make_verification_scorer() instead."
+    )
+
+
+class _ClosedSetScorer:
+    """A negated closed-set metric over ``decision_function``, columns ``classes_``.
+
+    Called ``scorer(estimator, X, y)``: every identity of ``y`` must be among
+    the estimator's ``classes_`` (``ValueError`` otherwise, pointing to
+    :func:`make_verification_scorer`); the score matrix's columns are named
+    by ``classes_``, never guessed from ``y``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skeer.baselines import Manhattan
+    >>> from skeer.evaluation._scorers import eer_scorer
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat(np.arange(4), 20)
+    >>> X = rng.normal(size=(4, 6))[y] + 0.1 * rng.normal(size=(80, 6))
+    >>> detector = Manhattan().fit(X[::2], y[::2])
+    >>> float(eer_scorer(detector, X[1::2], y[1::2]))
+    -0.0
+    >>> eer_scorer(detector, X, y + 4)
+    Traceback (most recent call last):
+    ...
+    ValueError: eer_scorer is a closed-set scorer, but 4 of the fold's 4 probe identities (4, 5, 6, 7) are not among the estimator's enrolled classes_ (4 identities): a closed-set score of such a fold is meaningless. With identity-disjoint folds (GroupKFold(groups=y), SubjectKFold), use the open-set scorer make_verification_scorer() instead.
+    """  # noqa: E501
+
+    def __init__(self, metric, name, **kwargs):
+        self.metric = metric
+        self.name = name
+        self.kwargs = kwargs
+
+    def __repr__(self):
+        return self.name
+
+    def __call__(self, estimator, X, y_true, sample_weight=None):
+        if sample_weight is not None:
+            raise ValueError(
+                f"{self.name} does not support sample_weight: every comparison "
+                "counts once."
+            )
+        if y_true is None:
+            raise ValueError(f"y (identities) is required by {self.name}.")
+        classes = _enrolled_classes(estimator, self.name)
+        y = _check_enrolled(y_true, classes, self.name)
+        scores = estimator.decision_function(X)
+        return -self.metric(y, scores, labels=classes, **self.kwargs)
+
+
+#: Closed-set negative EER: ``-equal_error_rate(y, decision_function(X),
+#: labels=classes_)``. Refuses a fold whose identities are not all among the
+#: estimator's ``classes_`` (use :func:`make_verification_scorer` then).
+eer_scorer = _ClosedSetScorer(equal_error_rate, "eer_scorer")
+
+
+def make_fnmr_scorer(fmr, *, method="interpolate"):
+    """Closed-set scorer of the negative FNMR at a target false-match rate.
+
+    Parameters
+    ----------
+    fmr : float in (0, 1)
+        Target false-match rate.
+    method : {"interpolate", "nearest", "pyeer", "bob"}, default="interpolate"
+        Convention of :func:`~skeer.metrics.fnmr_at_fmr` (``"nearest"``: the
+        KVC-onGoing kit's).
+
+    Returns
+    -------
+    scorer : callable
+        ``scorer(estimator, X, y) = -fnmr_at_fmr(y, decision_function(X),
+        fmr=fmr, labels=classes_, method=method)``. It raises
+        ``ValueError`` on a fold whose identities are not all among the
+        estimator's ``classes_`` (use :func:`make_verification_scorer` for
+        identity-disjoint folds).
+
+    Examples
+    --------
+    >>> from skeer.evaluation._scorers import make_fnmr_scorer
+    >>> scorer = make_fnmr_scorer(0.01)
+    >>> scorer
+    make_fnmr_scorer(0.01)
+    >>> make_fnmr_scorer(0.01, method="nearest")
+    make_fnmr_scorer(0.01, method='nearest')
+    """
+    fmr = _check_rate(fmr, "fmr")
+    method = check_method(method)
+    name = f"make_fnmr_scorer({fmr!r}"
+    name += ")" if method == "interpolate" else f", method={method!r})"
+    return _ClosedSetScorer(fnmr_at_fmr, name, fmr=fmr, method=method)
+
+
+#: Named closed-set scorers for multimetric ``scoring`` dicts.
+VERIFICATION_SCORERS = {
+    "neg_eer": eer_scorer,
+    "neg_fnmr_at_fmr_0.001": make_fnmr_scorer(0.001),
+    "neg_fnmr_at_fmr_0.01": make_fnmr_scorer(0.01),
+    "neg_fnmr_at_fmr_0.1": make_fnmr_scorer(0.1),
+}
+
+_OPEN_SET_METRICS = ("eer", "mean_subject_eer", "fnmr_at_fmr", "auc")
+
+
+class _OpenSetScorer:
+    """Callable ``scorer(estimator, X, y)`` running the open-set protocol."""
+
+    def __init__(self, metric, fmr, n_enroll, n_probe):
+        self.metric = metric
+        self.fmr = fmr
+        self.n_enroll = n_enroll
+        self.n_probe = n_probe
+
+    def __repr__(self):
+        args = f"metric={self.metric!r}, n_enroll={self.n_enroll}"
+        if self.fmr is not None:
+            args += f", fmr={self.fmr}"
+        return f"make_verification_scorer({args})"
+
+    def __call__(self, estimator, X, y=None):
+        from skeer.evaluation._protocols import evaluate_verification
+
+        if y is None:
+            raise ValueError("y (identities) is required by an open-set scorer.")
+        levels = (self.fmr,) if self.fmr is not None else ()
+        report = evaluate_verification(
+            estimator,
+            X,
+            y,
+            n_enroll=self.n_enroll,
+            n_probe=self.n_probe,
+            fmr_levels=levels,
+            n_bootstraps=0,  # a scorer returns one number: no intervals
+        )
+        if self.metric == "auc":
+            return report["auc"]
+        key = (
+            f"fnmr_at_fmr_{self.fmr:g}" if self.metric == "fnmr_at_fmr" else self.metric
+        )
+        return -report[key]
+
+
+def make_verification_scorer(metric="eer", *, fmr=None, n_enroll=5, n_probe=5):
+    """Open-set scorer for identity-disjoint cross-validation.
+
+    For each subject of the held-out fold, the first ``n_enroll`` samples
+    enrol and the last ``n_probe`` probe; one sample of every other subject
+    is an impostor probe (see
+    :func:`~skeer.evaluation.evaluate_verification`). A
+    :class:`~skeer.KeystrokeVerifier`, a :mod:`skeer.baselines` detector or a
+    ``Pipeline`` ending in one is judged through its own enrolment and scoring
+    (its ``geometry`` geometry, never changing its enrolled identities); any
+    other fitted object producing embeddings with ``transform`` is scored by
+    cosine similarity, including the net inside skorch's ``EpochScoring``
+    (use ``use_caching=False``, ``lower_is_better=False``).
+
+    Parameters
+    ----------
+    metric : {"eer", "mean_subject_eer", "fnmr_at_fmr", "auc"}, default="eer"
+        What to report. Error rates are negated (greater is better).
+    fmr : float in (0, 1) or None, default=None
+        Target false-match rate; required for ``metric="fnmr_at_fmr"``.
+    n_enroll : int, default=5
+        Enrolment samples per identity.
+    n_probe : int, default=5
+        Genuine probe samples per identity.
+
+    Returns
+    -------
+    scorer : callable
+        ``scorer(estimator, X, y) -> float``, usable as ``scoring=`` in
+        ``cross_validate`` / ``GridSearchCV`` and in multimetric dicts.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skeer import make_verification_scorer
+    >>> class Identity:
+    ...     def transform(self, X):
+    ...         return X
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat(np.arange(8), 10)
+    >>> X = rng.normal(size=(8, 4))[y] + 0.1 * rng.normal(size=(80, 4))
+    >>> scorer = make_verification_scorer("eer")
+    >>> float(scorer(Identity(), X, y))
+    -0.0
+    """
+    if metric not in _OPEN_SET_METRICS:
+        raise ValueError(f"metric must be one of {_OPEN_SET_METRICS}, got {metric!r}.")
+    if metric == "fnmr_at_fmr":
+        if fmr is None:
+            raise ValueError("fmr is required when metric='fnmr_at_fmr'.")
+        fmr = _check_rate(fmr, "fmr")
+    elif fmr is not None:
+        fmr = _check_rate(fmr, "fmr")
+    n_enroll = check_positive_int(n_enroll, "n_enroll")
+    n_probe = check_positive_int(n_probe, "n_probe")
+    return _OpenSetScorer(metric, fmr, n_enroll, n_probe)

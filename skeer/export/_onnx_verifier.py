@@ -1,0 +1,338 @@
+"""The reference reader of :func:`skeer.export.export_onnx`'s files.
+
+:class:`OnnxVerifier` (public as ``skeer.export.OnnxVerifier``) scores
+identity claims with an exported model and its JSON sidecar. This module
+imports numpy, onnxruntime and the standard library only, never torch nor
+skeer's other modules, so that a service can copy it whole; it also owns the
+sidecar's format name and versions, which the writer imports from here.
+"""
+
+import importlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["OnnxVerifier"]
+
+#: The sidecar's ``format``.
+FORMAT = "skeer.onnx-sidecar"
+#: Sidecar versions: 1, and 2 when the templates include the verifier's
+#: standardised input (``verifier_input``, ``input_mean``, ``input_scale``).
+FORMAT_VERSIONS = (1, 2)
+
+
+def sidecar_path(path):
+    """The sidecar file of the ONNX model ``path``: ``<path>.json``."""
+    return Path(str(path) + ".json")
+
+
+def need(module):
+    """Import ``module`` (``onnx``, ``onnxruntime``) or say how to install it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise ImportError(
+            f"{module} is needed to export or run ONNX models; install skeer's "
+            "optional extra: pip install 'skeer[onnx]'."
+        ) from None
+
+
+def _l2_normalize(F, eps):
+    """Rows of ``F`` divided by ``max(||row||_2, eps)``."""
+    return F / np.maximum(np.linalg.norm(F, axis=-1, keepdims=True), eps)
+
+
+def _read_sidecar(sidecar):
+    """The sidecar's JSON, if it is one this reader knows; else ValueError."""
+    meta = json.loads(sidecar.read_text())
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ValueError(f"{str(sidecar)!r} is not a skeer ONNX sidecar.")
+    if meta.get("format_version") not in FORMAT_VERSIONS:
+        raise ValueError(
+            f"{str(sidecar)!r} has format_version {meta.get('format_version')!r}; "
+            f"this reader knows {', '.join(map(str, FORMAT_VERSIONS))}."
+        )
+    return meta
+
+
+class OnnxVerifier:
+    """Verify identity claims with files written by :func:`~skeer.export.export_onnx`.
+
+    A reference implementation for services: it needs numpy, onnxruntime
+    and the standard library only (not skeer's other modules, nor PyTorch),
+    and re-implements the template geometry in a few numpy lines that give
+    the scores of :meth:`skeer.KeystrokeVerifier.claim_scores` (within float32
+    rounding).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The ONNX model; its sidecar ``<path>.json`` is read too.
+    providers : list of str, default=None
+        onnxruntime execution providers; None means
+        ``["CPUExecutionProvider"]``.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Enrolled identities, sorted.
+    templates_ : ndarray of shape (n_classes, d) or (n_classes, d + n_features)
+        One template per identity; of the embedding followed by the
+        standardised verifier input when ``input_mean_`` is set.
+    template_scales_ : ndarray, same shape as ``templates_``, or None
+        Per-dimension scales (``geometry="scaled_manhattan"`` only).
+    input_mean_, input_scale_ : ndarray of float32, shape (n_features,) or None
+        The standardisation of the verifier's input that the templates
+        include (a verifier fitted with ``template_input=True``), else None.
+    threshold_ : float
+        Accept a claim when its score is ``>= threshold_``.
+    geometry : str
+        The template geometry.
+    operating_point : "eer" or float
+        Where ``threshold_`` was calibrated.
+    preprocessing : dict
+        The sidecar's ``preprocessing``: the steps to run on raw input first.
+
+    Raises
+    ------
+    ValueError
+        If the sidecar is not one written by
+        :func:`~skeer.export.export_onnx` or its parts disagree (the message
+        names the file).
+
+    See Also
+    --------
+    skeer.export.export_onnx : Write the files.
+
+    Examples
+    --------
+    >>> import pytest
+    >>> _ = pytest.importorskip("onnxruntime")  # skeer[onnx]: onnx, onnxruntime
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> import skeer
+    >>> from skeer.export._export import OnnxVerifier, export_onnx
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat(np.arange(4), 10)
+    >>> X = (rng.normal(size=(4, 6))[y] + 0.3 * rng.normal(size=(40, 6))).astype(
+    ...     "float32")
+    >>> clf = skeer.KeystrokeVerifier(max_epochs=1, validation_size=0,
+    ...                               geometry="scaled_manhattan",
+    ...                               random_state=0).fit(X, y)
+    >>> model, _ = export_onnx(clf, os.path.join(tempfile.mkdtemp(), "m.onnx"))
+    >>> scorer = OnnxVerifier(model)
+    >>> scorer.geometry, scorer.classes_.tolist()
+    ('scaled_manhattan', [0, 1, 2, 3])
+    >>> bool((scorer.verify(X, y) == clf.verify(X, y)).all())
+    True
+    >>> scorer.enroll(X[:5], [9] * 5).classes_.tolist()
+    [0, 1, 2, 3, 9]
+    """
+
+    def __init__(self, path, *, providers=None):
+        onnxruntime = need("onnxruntime")
+        path = Path(path)
+        sidecar = sidecar_path(path)
+        meta = _read_sidecar(sidecar)
+        self.geometry = meta["geometry"]
+        self.operating_point = meta["operating_point"]
+        self.threshold_ = float(meta["threshold"])  # a number, or "-inf"
+        self.preprocessing = meta["preprocessing"]
+        dtype = np.dtype(meta["templates_dtype"])
+        self.classes_ = np.asarray(
+            meta["classes"], dtype=np.dtype(meta["classes_dtype"])
+        )
+        self.templates_ = np.asarray(meta["templates"], dtype=dtype).reshape(
+            len(self.classes_), -1
+        )
+        scales = meta["template_scales"]
+        self.template_scales_ = (
+            None
+            if scales is None
+            else np.asarray(scales, dtype=dtype).reshape(self.templates_.shape)
+        )
+        if (self.template_scales_ is None) != (self.geometry != "scaled_manhattan"):
+            raise ValueError(
+                f"{str(sidecar)!r}: template_scales do not fit the "
+                f"{self.geometry!r} geometry."
+            )
+        self._input = meta["input"]["name"]
+        self._outputs = [meta["output"]["name"]]
+        self.input_mean_ = self.input_scale_ = None
+        if meta.get("input_mean") is not None:
+            self._outputs.append(meta["verifier_input"]["name"])
+            n = meta["verifier_input"]["shape"][-1]
+            self.input_mean_ = np.asarray(meta["input_mean"], dtype=np.float32)
+            self.input_scale_ = np.asarray(meta["input_scale"], dtype=np.float32)
+            d = meta["output"]["shape"][-1] + n
+            if (
+                self.input_mean_.shape != (n,)
+                or self.input_scale_.shape != (n,)
+                or not (self.input_scale_ > 0).all()
+                or self.templates_.shape[1] != d
+            ):
+                raise ValueError(
+                    f"{str(sidecar)!r}: input_mean and input_scale do not hold "
+                    f"one value per verifier input ({n}; scales positive) or the "
+                    f"templates are not {d} wide."
+                )
+        self._session = onnxruntime.InferenceSession(
+            str(path), providers=providers or ["CPUExecutionProvider"]
+        )
+
+    def embed(self, X):
+        """L2-normalised embeddings of ``X`` (the model's input).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, n_features) or (n, max_len, n_features)
+            Input after the service's preprocessing steps.
+
+        Returns
+        -------
+        embeddings : ndarray of float32, shape (n, d)
+        """
+        return self._run(X)[0]
+
+    def _run(self, X):
+        """Normalised embeddings of ``X`` and the model's other outputs."""
+        X = np.ascontiguousarray(X, dtype=np.float32)
+        E, *rest = self._session.run(self._outputs, {self._input: X})
+        return [_l2_normalize(E, np.float32(1e-12)), *rest]  # as F.normalize
+
+    def _features(self, X):
+        """What templates are made of: the embeddings, then the standardised
+        verifier input when ``input_mean_`` is set."""
+        if self.input_mean_ is None:
+            return self.embed(X)
+        E, Z = self._run(X)
+        scaled = (Z - self.input_mean_) / self.input_scale_
+        return np.hstack([E, scaled.astype(np.float32)])
+
+    def _columns(self, claimed, n):
+        claimed = np.asarray(claimed)
+        if claimed.ndim == 0:
+            claimed = np.full(n, claimed.item(), dtype=claimed.dtype)
+        cols = np.searchsorted(self.classes_, claimed)
+        cols = np.clip(cols, 0, max(len(self.classes_) - 1, 0))
+        if len(self.classes_) == 0 or np.any(self.classes_[cols] != claimed):
+            raise ValueError("claimed holds identities that are not enrolled.")
+        return cols
+
+    def _scores(self, F, center, scale):
+        """Scores of rows ``F`` against the paired template rows (same shape)."""
+        if self.geometry == "cosine":
+            F = _l2_normalize(F, np.finfo(F.dtype).tiny)
+            return np.einsum("...j,...j->...", F, center)
+        diff = F - center
+        if self.geometry == "euclidean":
+            return -np.square(diff).sum(axis=-1)
+        diff = np.abs(diff)
+        if scale is not None:  # "scaled_manhattan"
+            diff /= scale
+        return -diff.sum(axis=-1)
+
+    def claim_scores(self, X, claimed):
+        """Score of each sample against the template of the identity it claims.
+
+        Parameters
+        ----------
+        X : array-like
+            Model input, one row (or sequence) per claim.
+        claimed : array-like of shape (n,) or scalar
+            Enrolled identities.
+
+        Returns
+        -------
+        scores : ndarray of shape (n,)
+            Higher means more likely the same person.
+        """
+        F = self._features(X)
+        cols = self._columns(claimed, len(F))
+        scale = None if self.template_scales_ is None else self.template_scales_[cols]
+        return self._scores(F, self.templates_[cols], scale)
+
+    def verify(self, X, claimed):
+        """Accept (True) or reject each claim at ``threshold_``.
+
+        Parameters
+        ----------
+        X, claimed
+            As in :meth:`claim_scores`.
+
+        Returns
+        -------
+        accepted : ndarray of bool, shape (n,)
+        """
+        return self.claim_scores(X, claimed) >= self.threshold_
+
+    def decision_function(self, X):
+        """Score of each sample against every enrolled template.
+
+        Parameters
+        ----------
+        X : array-like
+            Model input.
+
+        Returns
+        -------
+        scores : ndarray of shape (n, n_classes)
+            Columns in ``classes_`` order (one ``(n, n_classes, d)``
+            intermediate for the distance geometries: score large galleries
+            in chunks).
+        """
+        F = self._features(X)
+        if self.geometry == "cosine":
+            return _l2_normalize(F, np.finfo(F.dtype).tiny) @ self.templates_.T
+        scale = None if self.template_scales_ is None else self.template_scales_[None]
+        return self._scores(F[:, None, :], self.templates_[None], scale)
+
+    def enroll(self, X, y):
+        """Add or replace identities' templates, as ``KeystrokeVerifier.enroll``.
+
+        Parameters
+        ----------
+        X : array-like
+            Model input, several samples per identity.
+        y : array-like of shape (n,)
+            Identity of each sample, of the enrolled identities' kind.
+
+        Returns
+        -------
+        self : OnnxVerifier
+        """
+        y = np.asarray(y)
+        if len(self.classes_) and self.classes_.dtype.kind != y.dtype.kind:
+            raise ValueError(
+                f"enrolled identities are {self.classes_.dtype} but y holds "
+                f"{y.dtype}; enrol identities of the same kind."
+            )
+        F = self._features(X).astype(np.float64)
+        ids, codes = np.unique(y, return_inverse=True)
+        counts = np.bincount(codes, minlength=len(ids))[:, None]
+        center = np.zeros((len(ids), F.shape[1]))
+        scale = None
+        if self.geometry == "cosine":
+            np.add.at(center, codes, _l2_normalize(F, np.finfo(F.dtype).tiny))
+            center = _l2_normalize(center, np.finfo(F.dtype).tiny)
+        else:
+            np.add.at(center, codes, F)
+            center /= counts
+        if self.geometry == "scaled_manhattan":
+            scale = np.zeros_like(center)
+            np.add.at(scale, codes, np.abs(F - center[codes]))
+            scale = np.maximum(scale / counts, np.finfo(np.float64).eps)
+        keep = ~np.isin(self.classes_, ids)
+        classes = np.concatenate([self.classes_[keep], ids])
+        order = np.argsort(classes, kind="stable")
+        dtype = self.templates_.dtype
+        self.classes_ = classes[order]
+        self.templates_ = np.concatenate([self.templates_[keep], center.astype(dtype)])[
+            order
+        ]
+        if scale is not None:
+            self.template_scales_ = np.concatenate(
+                [self.template_scales_[keep], scale.astype(dtype)]
+            )[order]
+        return self

@@ -1,0 +1,45 @@
+"""Verification metrics (NumPy only): rates, DET points, streaming, fairness.
+
+- ``_rates``: :func:`equal_error_rate`, :func:`fnmr_at_fmr`,
+  :func:`fmr_at_fnmr`, :func:`det_points`, :func:`verification_pairs`;
+- ``_sweep``: the sorted-scores engine they and the streaming metrics share;
+- ``_bootstrap``: confidence intervals by resampling subjects;
+- ``_streaming``: :class:`StreamingVerificationMetrics`, exact metrics over
+  scores that arrive in chunks;
+- ``_fairness``: per-group error rates and the KVC-onGoing fairness measures
+  (:func:`fairness_report`, :func:`subject_groups`).
+
+Scores are similarities (higher = same person); a comparison is accepted when
+its score is at or above the threshold.
+
+Examples
+--------
+>>> from skeer.metrics import equal_error_rate
+>>> equal_error_rate([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+0.5
+"""
+
+from skeer.metrics._fairness import FairnessReport, fairness_report
+from skeer.metrics._groups import subject_groups
+from skeer.metrics._rates import (
+    UnreliableMetricWarning,
+    det_points,
+    equal_error_rate,
+    fmr_at_fnmr,
+    fnmr_at_fmr,
+    verification_pairs,
+)
+from skeer.metrics._streaming import StreamingVerificationMetrics
+
+__all__ = [
+    "FairnessReport",
+    "StreamingVerificationMetrics",
+    "UnreliableMetricWarning",
+    "det_points",
+    "equal_error_rate",
+    "fairness_report",
+    "fmr_at_fnmr",
+    "fnmr_at_fmr",
+    "subject_groups",
+    "verification_pairs",
+]

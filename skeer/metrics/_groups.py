@@ -1,0 +1,158 @@
+"""Subjects to demographic groups: the attribute tables fairness reports use.
+
+:func:`subject_groups` maps each comparison's subject to its attribute (or
+several, for their intersection); the private helpers turn group labels into
+codes without ever merging two distinct labels. NumPy and pandas only.
+"""
+
+import numpy as np
+import pandas as pd
+
+_GROUP = "group"  # index name when the groups carry no name of their own
+
+
+def _attribute_table(attribute):
+    """``attribute`` as a DataFrame indexed by subject, one column an attribute."""
+    if isinstance(attribute, pd.DataFrame):
+        table = attribute
+        if "subject" in table.columns:
+            table = table.set_index("subject")
+        if table.shape[1] == 0:
+            raise ValueError("attribute has no column besides 'subject'.")
+        table = table[~table.reset_index().duplicated().to_numpy()]
+    elif isinstance(attribute, pd.Series):
+        table = (
+            attribute.to_frame(_GROUP)
+            if attribute.name is None
+            else (attribute.to_frame())
+        )
+    elif isinstance(attribute, dict):
+        table = pd.Series(attribute, dtype=object).infer_objects().to_frame(_GROUP)
+    else:
+        raise ValueError(
+            "attribute must map each subject to its group: a dict, a pandas Series "
+            "indexed by subject, or a DataFrame indexed by subject (or with a "
+            f"'subject' column), got {type(attribute).__name__}."
+        )
+    duplicated = table.index.duplicated()
+    if duplicated.any():
+        some = pd.unique(table.index[duplicated])[:5].tolist()
+        raise ValueError(
+            f"attribute gives some subjects several values, e.g. subjects {some}."
+        )
+    return table
+
+
+def subject_groups(subjects, attribute):
+    """The group of each comparison, from its subject's attribute.
+
+    Parameters
+    ----------
+    subjects : array-like of shape (n_comparisons,)
+        The subject of each comparison, normally its template owner (the
+        ``subject`` column of a protocol's comparisons; the
+        ``probe_subject`` column gives the probes' groups, for SIR).
+    attribute : dict, pandas.Series or pandas.DataFrame
+        Each subject's group: a dict or a Series indexed by subject (e.g.
+        ``{"s01": "F", "s02": "M"}``), or a DataFrame indexed by subject or
+        with a ``subject`` column, whose other columns are attributes; with
+        several columns the group is their combination (e.g. age band and
+        gender). A per-sample table such as a loader's ``frame`` is fine
+        (repeated rows collapse) as long as each subject has one value.
+        Missing values (NaN) are allowed; :func:`fairness_report` leaves
+        such comparisons out.
+
+    Returns
+    -------
+    groups : pandas.Series or pandas.DataFrame of length n_comparisons
+        A Series named after the attribute (``"group"`` for a dict or an
+        unnamed Series), or a DataFrame with one column per attribute. Pass
+        it as ``groups=`` to :func:`fairness_report`.
+
+    Raises
+    ------
+    ValueError
+        If ``attribute`` is not one of these forms, gives a subject several
+        values, or lacks a subject of ``subjects``.
+
+    See Also
+    --------
+    fairness_report : Per-group error rates and the KVC fairness measures.
+
+    Examples
+    --------
+    >>> from skeer.metrics import subject_groups
+    >>> subject_groups([3, 1, 3], {1: "F", 3: "M"}).tolist()
+    ['M', 'F', 'M']
+    >>> import pandas as pd
+    >>> people = pd.DataFrame({"subject": [1, 1, 3], "gender": ["F", "F", "M"],
+    ...                        "age": ["18-26", "18-26", "27-35"]})
+    >>> subject_groups([3, 1], people)
+      gender    age
+    0      M  27-35
+    1      F  18-26
+    """
+    table = _attribute_table(attribute)
+    subjects = pd.Index(np.asarray(subjects).ravel())
+    missing = ~subjects.isin(table.index)
+    if missing.any():
+        some = pd.unique(subjects[missing])[:5].tolist()
+        raise ValueError(
+            f"attribute has no value for {int(missing.sum())} comparison(s) of "
+            f"subjects {some}."
+        )
+    out = table.reindex(subjects).reset_index(drop=True)
+    if out.shape[1] == 1:
+        return out.iloc[:, 0]
+    return out
+
+
+def _group_frame(groups, n, name):
+    """Groups of ``n`` comparisons as a DataFrame (one column an attribute)."""
+    if isinstance(groups, pd.DataFrame):
+        frame = groups.reset_index(drop=True)
+        if frame.shape[1] == 0:
+            raise ValueError(f"{name} has no column.")
+    elif isinstance(groups, pd.Series):
+        series = groups.reset_index(drop=True)
+        frame = series.to_frame(_GROUP) if series.name is None else series.to_frame()
+    else:
+        arr = np.asarray(groups)
+        if arr.ndim != 1:
+            raise ValueError(
+                f"{name} must be 1-D (one group a comparison) or a DataFrame, got "
+                f"shape {arr.shape}."
+            )
+        frame = pd.DataFrame({_GROUP: arr})
+    if len(frame) != n:
+        raise ValueError(f"{name} has {len(frame)} entries for {n} comparisons.")
+    return frame
+
+
+def _factorize(frames):
+    """Codes (-1 = missing) for each frame and the sorted distinct groups."""
+    columns = list(frames[0].columns)
+    for f in frames[1:]:
+        if list(f.columns) != columns:
+            raise ValueError(
+                f"groups and probe_groups name different attributes: {columns} "
+                f"and {list(f.columns)}."
+            )
+    stacked = pd.concat(frames, ignore_index=True)
+    missing = stacked.isna().any(axis=1).to_numpy()
+    if len(columns) == 1:
+        keys = pd.Index(stacked.iloc[:, 0].to_numpy()[~missing], name=columns[0])
+    else:
+        keys = pd.MultiIndex.from_frame(stacked[~missing])
+    try:
+        codes, uniques = keys.factorize(sort=True)
+    except TypeError:  # groups of unorderable types: keep first-seen order
+        codes, uniques = keys.factorize()
+    if isinstance(uniques, pd.MultiIndex):
+        uniques = uniques.set_names(columns)
+    else:
+        uniques = pd.Index(uniques, name=columns[0])
+    full = np.full(len(stacked), -1, dtype=np.intp)
+    full[~missing] = codes
+    bounds = np.cumsum([0] + [len(f) for f in frames])
+    return [full[a:b] for a, b in zip(bounds[:-1], bounds[1:])], uniques

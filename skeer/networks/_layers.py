@@ -1,0 +1,235 @@
+"""Private building blocks for :mod:`skeer.networks`.
+
+Everything here works on padded batches of shape ``(n, L, C)`` (channels last)
+together with a boolean validity mask of shape ``(n, L)`` (``True`` on real
+keys, padding only ever at the end). Nothing in a forward pass synchronises
+with the host: lengths, masks and gather indices stay on the input's device.
+"""
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from skeer._validation import check_real
+from skeer.features._keys import N_KEY_CODES, decode_key_codes, sequence_lengths
+
+__all__ = [
+    "ChannelAttention",
+    "MaskedBatchNorm",
+    "MaskedBiGRU",
+    "TemporalAttention",
+    "check_dropout",
+    "check_input",
+    "conv1d_same",
+    "gather_last",
+    "key_codes",
+    "masked_mean",
+    "reverse_within_length",
+    "valid_lengths",
+]
+
+#: Score given to padded steps before a softmax: large, negative and finite, so
+#: a softmax never sees ``-inf`` (no NaN even if every step were masked) and it
+#: survives bfloat16/float16 casts.
+MASK_VALUE = -1e4
+
+
+# ----------------------------------------------------------------------
+# argument checks
+def check_dropout(name, value):
+    """Return ``value`` as a float in [0, 1), or raise ValueError naming ``name``."""
+    return check_real(value, name, low=0.0, high=1.0, low_open=False)
+
+
+def check_input(x, n_features, ndim, cls_name):
+    """Check a forward input's rank and feature count (static shape checks)."""
+    if not isinstance(x, torch.Tensor):
+        raise ValueError(f"{cls_name} expects a torch.Tensor, got {type(x).__name__}.")
+    if x.ndim != ndim or x.shape[-1] != n_features:
+        want = f"(n, max_len, {n_features})" if ndim == 3 else f"(n, {n_features})"
+        raise ValueError(
+            f"{cls_name} expects input of shape {want}, got {tuple(x.shape)}."
+        )
+    if x.ndim == 3 and x.shape[1] == 0:
+        raise ValueError(f"{cls_name} needs max_len >= 1, got shape {tuple(x.shape)}.")
+
+
+# ----------------------------------------------------------------------
+# padding helpers
+def valid_lengths(x):
+    """Lengths and validity mask of a zero-padded batch ``(n, L, C)``.
+
+    The length of a sequence is :func:`skeer.features.sequence_lengths` (one past
+    its last row that is not all zero, robust to an all-zero row inside a
+    sequence), clamped to at least 1 so that an all-padding sequence still has
+    one (zero) step to read.
+
+    Returns
+    -------
+    lengths : LongTensor of shape (n,)
+    mask : BoolTensor of shape (n, L)
+    """
+    lengths = sequence_lengths(x).clamp_min(1)
+    steps = torch.arange(1, x.shape[1] + 1, device=x.device)
+    mask = steps[None, :] <= lengths[:, None]
+    return lengths, mask
+
+
+def gather_last(x, lengths):
+    """Row ``lengths[i] - 1`` of each sequence of ``x`` ``(n, L, C)`` -> ``(n, C)``."""
+    index = (lengths - 1).view(-1, 1, 1).expand(-1, 1, x.shape[-1])
+    return x.gather(1, index).squeeze(1)
+
+
+def reverse_within_length(x, lengths):
+    """Reverse each sequence of ``x`` ``(n, L, C)`` within its own length.
+
+    Padded steps stay where they are. The map is an involution: applying it
+    twice gives ``x`` back.
+    """
+    steps = torch.arange(x.shape[1], device=x.device)[None, :]
+    last = lengths[:, None] - 1
+    index = torch.where(steps <= last, last - steps, steps)
+    return x.gather(1, index.unsqueeze(-1).expand(-1, -1, x.shape[-1]))
+
+
+def masked_mean(x, mask):
+    """Mean of ``x`` ``(n, L, C)`` over the valid steps of each sequence."""
+    m = mask.unsqueeze(-1).to(x.dtype)
+    return (x * m).sum(1) / m.sum(1).clamp_min(1)
+
+
+def key_codes(key):
+    """Integer key codes from the key channel, clamped to embedding indices.
+
+    :func:`skeer.features._keys.decode_key_codes` (``round(key * 256) - 1``), clamped
+    to ``[0, N_KEY_CODES - 1]``: padding (``key == 0``) maps to code 0; its
+    rows are masked downstream.
+    """
+    return decode_key_codes(key).clamp(0, N_KEY_CODES - 1)
+
+
+# ----------------------------------------------------------------------
+# modules
+class MaskedBatchNorm(nn.Module):
+    """Batch normalisation over the valid steps of a padded batch.
+
+    Input ``(n, L, C)`` channels last and a mask ``(n, L)``. In training the
+    per-channel mean and (biased) variance are taken over valid steps only, and
+    the running statistics are updated with them (unbiased variance, PyTorch's
+    ``momentum`` convention); in evaluation the running statistics are used.
+    Padded steps of the output are exactly zero. Statistics are computed in
+    float32 whatever the input dtype (autocast-safe).
+    """
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1):
+        super().__init__()
+        self.num_features = num_features
+        self.eps = eps
+        self.momentum = momentum
+        self.weight = nn.Parameter(torch.ones(num_features))
+        self.bias = nn.Parameter(torch.zeros(num_features))
+        self.register_buffer("running_mean", torch.zeros(num_features))
+        self.register_buffer("running_var", torch.ones(num_features))
+        self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long))
+
+    def forward(self, x, mask):
+        dtype = x.dtype
+        x = x.float()
+        m = mask.unsqueeze(-1).to(x.dtype)
+        if self.training:
+            count = m.sum((0, 1))
+            mean = (x * m).sum((0, 1)) / count.clamp_min(1)
+            var = (((x - mean) * m) ** 2).sum((0, 1)) / count.clamp_min(1)
+            with torch.no_grad():
+                unbiased = var * count / (count - 1).clamp_min(1)
+                self.running_mean.lerp_(mean.detach(), self.momentum)
+                self.running_var.lerp_(unbiased.detach(), self.momentum)
+                self.num_batches_tracked.add_(1)
+        else:
+            mean, var = self.running_mean, self.running_var
+        y = (x - mean) * torch.rsqrt(var + self.eps) * self.weight + self.bias
+        return (y * m).to(dtype)
+
+    def extra_repr(self):
+        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
+
+
+class TemporalAttention(nn.Module):
+    """Re-weight the steps of a sequence by learned, softmaxed scores.
+
+    Additive scoring ``s_t = v . tanh(W x_t + b)``; padded steps get a large
+    negative finite score, the softmax runs over the steps, and the weights are
+    multiplied by the sequence length so that uniform attention is the
+    identity. Output ``x_t * w_t`` (zero on padded steps).
+    """
+
+    def __init__(self, in_features, units):
+        super().__init__()
+        self.score = nn.Sequential(
+            nn.Linear(in_features, units), nn.Tanh(), nn.Linear(units, 1, bias=False)
+        )
+
+    def forward(self, x, mask, lengths):
+        scores = self.score(x).squeeze(-1).float().masked_fill(~mask, MASK_VALUE)
+        weights = torch.softmax(scores, dim=1) * lengths[:, None].to(scores.dtype)
+        return x * weights.unsqueeze(-1).to(x.dtype)
+
+
+class ChannelAttention(nn.Module):
+    """Squeeze-and-excitation over the channels of a padded sequence.
+
+    Squeeze: mean over valid steps; excite: ``Linear -> ReLU -> Linear ->
+    sigmoid`` with a bottleneck of ``max(1, C // reduction)``; each channel is
+    scaled by its gate.
+    """
+
+    def __init__(self, channels, reduction=16):
+        super().__init__()
+        hidden = max(1, channels // reduction)
+        self.excite = nn.Sequential(
+            nn.Linear(channels, hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, channels),
+            nn.Sigmoid(),
+        )
+
+    def forward(self, x, mask):
+        gate = self.excite(masked_mean(x, mask))
+        return x * gate.unsqueeze(1).to(x.dtype)
+
+
+class MaskedBiGRU(nn.Module):
+    """Bidirectional GRU whose backward direction starts at each sequence's end.
+
+    Two unidirectional GRUs: the forward one reads the padded batch as is (its
+    output at step t does not depend on later steps); the backward one reads
+    each sequence reversed within its own length, so it never starts from
+    trailing zeros. With ``return_sequences`` the output is ``(n, L, 2H)``
+    (both directions aligned to the original steps; padded steps hold
+    unspecified values, mask them); otherwise the two final states ``(n, 2H)``.
+    """
+
+    def __init__(self, input_size, hidden_size, return_sequences=True):
+        super().__init__()
+        self.return_sequences = return_sequences
+        self.forward_gru = nn.GRU(input_size, hidden_size, batch_first=True)
+        self.backward_gru = nn.GRU(input_size, hidden_size, batch_first=True)
+
+    def forward(self, x, lengths):
+        out_f, _ = self.forward_gru(x)
+        out_b, _ = self.backward_gru(reverse_within_length(x, lengths))
+        if self.return_sequences:
+            return torch.cat([out_f, reverse_within_length(out_b, lengths)], dim=-1)
+        return torch.cat([gather_last(out_f, lengths), gather_last(out_b, lengths)], -1)
+
+
+def conv1d_same(conv, x):
+    """Apply ``conv`` to channels-first ``x`` with explicit zero 'same' padding.
+
+    Explicit padding (left ``(k - 1) // 2``, right the rest, as PyTorch's
+    ``padding='same'``) avoids the even-kernel warning.
+    """
+    k = conv.kernel_size[0]
+    left = (k - 1) // 2
+    return conv(F.pad(x, (left, k - 1 - left)))

@@ -1,0 +1,484 @@
+"""Embedding networks for keystroke dynamics (``torch.nn.Module``).
+
+Free-text networks take the float32 ``(n, max_len, n_features)`` batches made by
+:class:`~skeer.features.KeystrokeFeatures` (padding rows all zero, at the end;
+the key channel ``(code + 1) / 256`` last); the fixed-text network takes plain
+``(n, n_features)`` vectors. All return raw ``(n, embedding_dim)`` embeddings:
+the estimator L2-normalises them.
+
+Every network masks padding: the embedding of a session does not change when
+zero rows are appended to it (in evaluation mode, and in training mode up to
+dropout's random draws). Forward passes never synchronise with the host
+(lengths and masks are computed on the input's device), so the same code runs
+on CPU and CUDA.
+"""
+
+import numbers
+
+import torch
+from torch import nn
+
+from skeer._validation import check_positive_int
+from skeer.features._keys import N_KEY_CODES
+from skeer.networks._layers import (
+    MASK_VALUE,
+    ChannelAttention,
+    MaskedBatchNorm,
+    MaskedBiGRU,
+    TemporalAttention,
+    check_dropout,
+    check_input,
+    conv1d_same,
+    gather_last,
+    key_codes,
+    masked_mean,
+    valid_lengths,
+)
+
+__all__ = ["MLPEmbedder", "Type2Branch", "TypeNet"]
+
+
+_TORCH_2_4 = tuple(int(p) for p in torch.__version__.split(".")[:2]) >= (2, 4)
+
+
+def _cpu_autocast(x):
+    if x.device.type != "cpu":
+        return False
+    if _TORCH_2_4:
+        return torch.is_autocast_enabled("cpu")
+    return torch.is_autocast_cpu_enabled()  # pragma: no cover - torch < 2.4
+
+
+def _run_lstm(lstm, x):
+    """``lstm(x)``'s output; in float32 under CPU autocast.
+
+    oneDNN has no bfloat16 LSTM on CPUs without native bfloat16 support (it
+    raises "could not create a primitive descriptor"), so under CPU autocast
+    the LSTM runs in float32 and the layers around it in bfloat16.
+    """
+    if _cpu_autocast(x):
+        with torch.autocast("cpu", enabled=False):
+            return lstm(x.float())[0]
+    return lstm(x)[0]
+
+
+class TypeNet(nn.Module):
+    """TypeNet: stacked LSTMs read to each session's last key (Acien et al. 2022).
+
+    Two LSTM layers (by default) with batch normalisation and dropout between
+    them; the embedding is the last layer's output at each session's last
+    real key.
+
+    Parameters
+    ----------
+    n_features : int, default=5
+        Channels per key (5 for :class:`~skeer.features.KeystrokeFeatures`).
+    hidden_size : int, default=128
+        Units of every LSTM layer but the last.
+    embedding_dim : int, default=128
+        Units of the last LSTM layer, i.e. the embedding size.
+    num_layers : int, default=2
+        Number of stacked LSTM layers.
+    dropout : float, default=0.5
+        Dropout rate between LSTM layers, in [0, 1).
+
+    Raises
+    ------
+    ValueError
+        If an argument is out of range (the message names it), or if the input
+        to ``forward`` is not ``(n, max_len, n_features)``.
+
+    Notes
+    -----
+    Input ``(n, max_len, n_features)`` float32, output ``(n, embedding_dim)``.
+
+    Padding is handled without host synchronisation (no
+    ``pack_padded_sequence``, whose lengths must live on the CPU): the length of
+    each session is one past its last non-zero row, computed on the device; the
+    LSTMs run over the padded batch, and the embedding is gathered at step
+    ``length - 1``. A unidirectional LSTM's output at a step does not depend on
+    later steps, so trailing zeros never reach the embedding. The batch
+    normalisation between layers is masked: in training its statistics (and
+    the running statistics it updates) come from real keys only, and padded
+    steps are reset to zero.
+
+    The key channel is used as a plain number, as in the paper.
+
+    References
+    ----------
+    A. Acien, A. Morales, J. V. Monaco, R. Vera-Rodriguez, J. Fierrez,
+    "TypeNet: Deep Learning Keystroke Biometrics", IEEE Transactions on
+    Biometrics, Behavior, and Identity Science 4(1), 2022.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skeer.networks._networks import TypeNet
+    >>> _ = torch.manual_seed(0)
+    >>> net = TypeNet(5, hidden_size=16, embedding_dim=8).eval()
+    >>> x = torch.rand(4, 10, 5)
+    >>> x[0, 6:] = 0  # the first session has 6 keys, then padding
+    >>> net(x).shape
+    torch.Size([4, 8])
+    >>> padded = torch.cat([x, torch.zeros(4, 7, 5)], dim=1)
+    >>> torch.allclose(net(x), net(padded), atol=1e-6)
+    True
+    """
+
+    def __init__(
+        self,
+        n_features=5,
+        *,
+        hidden_size=128,
+        embedding_dim=128,
+        num_layers=2,
+        dropout=0.5,
+    ):
+        super().__init__()
+        self.n_features = check_positive_int(n_features, "n_features")
+        self.hidden_size = check_positive_int(hidden_size, "hidden_size")
+        self.embedding_dim = check_positive_int(embedding_dim, "embedding_dim")
+        self.num_layers = check_positive_int(num_layers, "num_layers")
+        self.dropout = check_dropout("dropout", dropout)
+
+        sizes = [self.hidden_size] * (self.num_layers - 1) + [self.embedding_dim]
+        inputs = [self.n_features, *sizes[:-1]]
+        self.lstms = nn.ModuleList(
+            nn.LSTM(i, o, batch_first=True) for i, o in zip(inputs, sizes)
+        )
+        self.norms = nn.ModuleList(MaskedBatchNorm(s) for s in sizes[:-1])
+        self.drop = nn.Dropout(self.dropout)
+
+    def forward(self, x):
+        """Embed a padded batch.
+
+        Parameters
+        ----------
+        x : Tensor of shape (n, max_len, n_features)
+            Zero-padded sessions.
+
+        Returns
+        -------
+        Tensor of shape (n, embedding_dim)
+            Raw (unnormalised) embeddings.
+        """
+        check_input(x, self.n_features, 3, type(self).__name__)
+        lengths, mask = valid_lengths(x)
+        h = _run_lstm(self.lstms[0], x)
+        for norm, lstm in zip(self.norms, self.lstms[1:]):
+            h = _run_lstm(lstm, self.drop(norm(h, mask)))
+        return gather_last(h, lengths)
+
+
+class Type2Branch(nn.Module):
+    """Type2Branch: recurrent and convolutional branches with attention.
+
+    The KVC-onGoing winner (González et al., IEEE TIFS 2025). Key codes are
+    embedded and joined to the timing channels, then a recurrent branch and a
+    convolutional branch each summarise the session; a dense head maps their
+    concatenation to the embedding.
+
+    Parameters
+    ----------
+    n_features : int, default=5
+        Channels per key, including the key channel.
+    width : int, default=128
+        W: units per GRU direction, of the attention scorers and of the dense
+        head. The paper's large model uses 512, its ablation model 256.
+    filters : int, default=64
+        F: the convolutional blocks have F, 2F and 4F filters. The paper's
+        large model uses 1024, its ablation model 128.
+    embedding_dim : int, default=256
+        Size of the output embedding.
+    dropout : float, default=0.5
+        Dropout rate, in [0, 1), used after every normalisation and pooling.
+    key_channel : int or None, default=-1
+        Index of the key channel ``(code + 1) / 256``; its integer code
+        ``round(key * 256) - 1`` (clipped to [0, 255]) is embedded. None uses
+        every channel as a timing feature and embeds no key.
+    key_embedding_dim : int, default=8
+        Size of the key-code embedding (256 codes).
+    kernel_size : int, default=6
+        Kernel size of the convolutions.
+    n_heads : int, default=4
+        Heads of the self-attention; must divide ``2 * width``.
+
+    Raises
+    ------
+    ValueError
+        If an argument is out of range (the message names it), or if the input
+        to ``forward`` is not ``(n, max_len, n_features)``.
+
+    Notes
+    -----
+    Architecture (``h`` the per-key input, all masked to real keys):
+
+    - input: key embedding (256 codes -> ``key_embedding_dim``) joined to the
+      other channels, masked batch norm;
+    - recurrent branch: temporal attention -> bidirectional GRU (W per
+      direction) -> masked batch norm -> dropout -> self-attention ->
+      bidirectional GRU (final states) -> batch norm -> dropout;
+    - convolutional branch: temporal attention -> 3 x [Conv1D (F, 2F, 4F
+      filters, ``kernel_size``, 'same' zero padding) -> ReLU -> masked batch
+      norm -> dropout -> channel attention -> padded steps reset to zero] ->
+      masked global average pooling -> dropout;
+    - head: concatenation -> dense (W, ReLU) -> batch norm -> dropout -> dense
+      (``embedding_dim``, linear).
+
+    Design choices where the paper leaves room:
+
+    - *temporal attention*: additive scores ``v . tanh(W h_t + b)``, softmaxed
+      over real keys, times the session length (so uniform attention is the
+      identity), re-weight each step. (The authors' code appends the weights
+      as an extra channel instead.)
+    - *self-attention*: :class:`torch.nn.MultiheadAttention` with a padding
+      mask, no residual (as the authors' layer).
+    - *channel attention*: squeeze-and-excitation (mean over real keys,
+      bottleneck ``C // 16``, sigmoid gates).
+    - *masks*: padded steps get a large negative finite score (-1e4) before a
+      softmax, never ``-inf``; poolings and batch norms use real keys only.
+    - *bidirectional GRUs*: two unidirectional GRUs; the backward one reads
+      each session reversed within its own length (an on-device gather), so
+      it starts at the last real key, not at trailing zeros.
+
+    Defaults are CPU-sized and keep the ablation model's W : F = 2 : 1. One
+    training step (forward + backward) on a batch of 320 sessions x 50 keys
+    on 2 CPU cores takes about 5 times as long as :class:`TypeNet`'s (0.9 s
+    against 0.18 s), while W = 256 takes about 14 times as long (2.4 to 2.7 s
+    for F = 32 to 128): the GRUs and the self-attention grow with W squared
+    (``benchmarks/bench_networks.py``). Raise them on a GPU.
+
+    References
+    ----------
+    N. González, G. Stragapede, R. Vera-Rodriguez, R. Tolosana, "Type2Branch:
+    Keystroke Biometrics based on a Dual-branch Architecture with Attention
+    Mechanisms and Set2set Loss", IEEE Transactions on Information Forensics
+    and Security, 2025 (arXiv:2405.01088).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skeer.networks._networks import Type2Branch
+    >>> _ = torch.manual_seed(0)
+    >>> net = Type2Branch(5, width=8, filters=4, embedding_dim=16).eval()
+    >>> x = torch.rand(3, 12, 5)
+    >>> x[1, 9:] = 0  # the second session has 9 keys, then padding
+    >>> net(x).shape
+    torch.Size([3, 16])
+    >>> padded = torch.cat([x, torch.zeros(3, 5, 5)], dim=1)
+    >>> torch.allclose(net(x), net(padded), atol=1e-6)
+    True
+    """
+
+    def __init__(
+        self,
+        n_features=5,
+        *,
+        width=128,
+        filters=64,
+        embedding_dim=256,
+        dropout=0.5,
+        key_channel=-1,
+        key_embedding_dim=8,
+        kernel_size=6,
+        n_heads=4,
+    ):
+        super().__init__()
+        self.n_features = check_positive_int(n_features, "n_features")
+        self.width = check_positive_int(width, "width")
+        self.filters = check_positive_int(filters, "filters")
+        self.embedding_dim = check_positive_int(embedding_dim, "embedding_dim")
+        self.dropout = check_dropout("dropout", dropout)
+        self.key_embedding_dim = check_positive_int(
+            key_embedding_dim, "key_embedding_dim"
+        )
+        self.kernel_size = check_positive_int(kernel_size, "kernel_size")
+        self.n_heads = check_positive_int(n_heads, "n_heads")
+        if (2 * self.width) % self.n_heads:
+            raise ValueError(
+                f"n_heads must divide 2 * width = {2 * self.width}, got {n_heads!r}."
+            )
+        if key_channel is None:
+            self.key_channel = None
+            in_features = self.n_features
+        else:
+            if (
+                isinstance(key_channel, bool)
+                or not isinstance(key_channel, numbers.Integral)
+                or not -self.n_features <= key_channel < self.n_features
+            ):
+                raise ValueError(
+                    "key_channel must be None or an int in "
+                    f"[-{self.n_features}, {self.n_features}), got {key_channel!r}."
+                )
+            self.key_channel = int(key_channel)
+            self.key_embedding = nn.Embedding(N_KEY_CODES, self.key_embedding_dim)
+            in_features = self.n_features - 1 + self.key_embedding_dim
+
+        W, Fi = self.width, self.filters
+        self.input_norm = MaskedBatchNorm(in_features)
+        self.drop = nn.Dropout(self.dropout)
+
+        # recurrent branch
+        self.rec_attention = TemporalAttention(in_features, W)
+        self.gru1 = MaskedBiGRU(in_features, W, return_sequences=True)
+        self.rec_norm1 = MaskedBatchNorm(2 * W)
+        self.self_attention = nn.MultiheadAttention(
+            2 * W, self.n_heads, batch_first=True
+        )
+        self.gru2 = MaskedBiGRU(2 * W, W, return_sequences=False)
+        self.rec_norm2 = nn.BatchNorm1d(2 * W)
+
+        # convolutional branch
+        self.conv_attention = TemporalAttention(in_features, W)
+        channels = [in_features, Fi, 2 * Fi, 4 * Fi]
+        self.convs = nn.ModuleList(
+            nn.Conv1d(i, o, self.kernel_size) for i, o in zip(channels, channels[1:])
+        )
+        self.conv_norms = nn.ModuleList(MaskedBatchNorm(c) for c in channels[1:])
+        self.channel_attentions = nn.ModuleList(
+            ChannelAttention(c) for c in channels[1:]
+        )
+
+        # head
+        self.dense = nn.Linear(2 * W + 4 * Fi, W)
+        self.dense_norm = nn.BatchNorm1d(W)
+        self.embedding = nn.Linear(W, self.embedding_dim)
+
+    def forward(self, x):
+        """Embed a padded batch.
+
+        Parameters
+        ----------
+        x : Tensor of shape (n, max_len, n_features)
+            Zero-padded sessions.
+
+        Returns
+        -------
+        Tensor of shape (n, embedding_dim)
+            Raw (unnormalised) embeddings.
+        """
+        check_input(x, self.n_features, 3, type(self).__name__)
+        lengths, mask = valid_lengths(x)
+        if self.key_channel is None:
+            h = x
+        else:
+            k = self.key_channel % self.n_features
+            keys = self.key_embedding(key_codes(x[..., k]))
+            h = torch.cat([keys.to(x.dtype), x[..., :k], x[..., k + 1 :]], dim=-1)
+        h = self.input_norm(h, mask)
+        valid = mask.unsqueeze(-1)
+
+        # recurrent branch
+        r = self.gru1(self.rec_attention(h, mask, lengths), lengths)
+        r = self.drop(self.rec_norm1(r, mask))
+        pad_scores = torch.zeros(mask.shape, dtype=r.dtype, device=r.device)
+        pad_scores = pad_scores.masked_fill(~mask, MASK_VALUE)
+        r, _ = self.self_attention(
+            r, r, r, key_padding_mask=pad_scores, need_weights=False
+        )
+        r = self.gru2(r * valid, lengths)
+        r = self.drop(self.rec_norm2(r))
+
+        # convolutional branch
+        c = self.conv_attention(h, mask, lengths)
+        for conv, norm, attention in zip(
+            self.convs, self.conv_norms, self.channel_attentions
+        ):
+            c = torch.relu(conv1d_same(conv, c.transpose(1, 2)).transpose(1, 2))
+            c = self.drop(norm(c, mask))
+            c = attention(c, mask) * valid
+        c = self.drop(masked_mean(c, mask))
+
+        # head
+        z = torch.relu(self.dense(torch.cat([r, c.to(r.dtype)], dim=-1)))
+        z = self.drop(self.dense_norm(z))
+        return self.embedding(z)
+
+
+class MLPEmbedder(nn.Module):
+    """Multilayer perceptron embedding fixed-text timing vectors.
+
+    ``Linear -> BatchNorm -> ReLU -> Dropout`` blocks, then a linear
+    embedding.
+
+    Parameters
+    ----------
+    n_features : int
+        Length of the input vectors (set from the data by the estimator).
+    hidden_sizes : int or sequence of int, default=(256, 256)
+        Units of the hidden blocks; an int means one block, an empty sequence
+        a linear embedding.
+    embedding_dim : int, default=128
+        Size of the output embedding.
+    dropout : float, default=0.1
+        Dropout rate after each hidden block, in [0, 1).
+
+    Raises
+    ------
+    ValueError
+        If an argument is out of range (the message names it), or if the input
+        to ``forward`` is not ``(n, n_features)``.
+
+    Notes
+    -----
+    The hidden linear layers have no bias: the batch normalisation after each
+    one would cancel it.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skeer.networks._networks import MLPEmbedder
+    >>> _ = torch.manual_seed(0)
+    >>> net = MLPEmbedder(31, hidden_sizes=(16,), embedding_dim=8).eval()
+    >>> net(torch.rand(5, 31)).shape
+    torch.Size([5, 8])
+    """
+
+    def __init__(
+        self, n_features, *, hidden_sizes=(256, 256), embedding_dim=128, dropout=0.1
+    ):
+        super().__init__()
+        self.n_features = check_positive_int(n_features, "n_features")
+        if isinstance(hidden_sizes, int) and not isinstance(hidden_sizes, bool):
+            hidden_sizes = (hidden_sizes,)
+        try:
+            self.hidden_sizes = tuple(
+                check_positive_int(h, "hidden_sizes") for h in hidden_sizes
+            )
+        except (TypeError, ValueError):
+            raise ValueError(
+                "hidden_sizes must be a positive int or a sequence of positive "
+                f"ints, got {hidden_sizes!r}."
+            ) from None
+        self.embedding_dim = check_positive_int(embedding_dim, "embedding_dim")
+        self.dropout = check_dropout("dropout", dropout)
+
+        layers = []
+        size = self.n_features
+        for hidden in self.hidden_sizes:
+            layers += [
+                nn.Linear(size, hidden, bias=False),
+                nn.BatchNorm1d(hidden),
+                nn.ReLU(),
+                nn.Dropout(self.dropout),
+            ]
+            size = hidden
+        layers.append(nn.Linear(size, self.embedding_dim))
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, x):
+        """Embed a batch of vectors.
+
+        Parameters
+        ----------
+        x : Tensor of shape (n, n_features)
+            Fixed-text timing vectors.
+
+        Returns
+        -------
+        Tensor of shape (n, embedding_dim)
+            Raw (unnormalised) embeddings.
+        """
+        check_input(x, self.n_features, 2, type(self).__name__)
+        return self.layers(x)

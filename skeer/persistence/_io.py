@@ -1,0 +1,598 @@
+"""Save and load fitted verifiers and pipelines; no code runs on load.
+
+:func:`save` writes one file: a JSON configuration plus tensors, written with
+``torch.save``; :func:`load` reads it with ``torch.load(weights_only=True)``,
+which refuses arbitrary objects. Classes are stored by dotted name and
+restored only from the allow-list of :mod:`skeer.registry`; a file naming any
+other class is refused before anything is imported. What can be saved:
+
+- a fitted :class:`~skeer.KeystrokeVerifier` (an
+  :class:`~skeer.verifier.AcceleratedKeystrokeVerifier` is saved as a plain
+  one): its parameters, network weights, enrolled templates, threshold,
+  other fitted attributes (``embedding_dim_``, ``feature_names_in_``,
+  ``interrupted_``, the input standardisation ``input_mean_`` /
+  ``input_scale_`` of ``template_input=True``, ...) and training
+  ``history``;
+- a fitted single allow-listed estimator (:class:`~skeer.KeystrokeFeatures`,
+  the detectors of ``skeer.baselines``, scikit-learn's ``StandardScaler``,
+  ``RobustScaler``, ``MinMaxScaler``): its ``get_params(deep=False)`` and
+  its fitted attributes (names ending in ``_``);
+- a fitted :class:`~sklearn.pipeline.Pipeline` of such steps.
+
+Storable values are None, bool, int, float, str, numpy arrays and scalars,
+tensors, and lists, tuples and str-keyed dicts of them; :func:`save` refuses
+anything else with a TypeError naming it. Files written by earlier skeer
+versions (``format_version`` 1, a verifier) still load.
+
+A file must not lie: before anything is built from it, :func:`load` checks
+that its parts agree and refuses it with a ValueError naming the file and the
+disagreement otherwise. ``classes_`` is a 1-D array of plain identities
+(numbers, or strings; an object array only of str or only of int), sorted
+and unique; ``templates_`` is a finite float matrix with one row per
+identity (unit rows for the cosine geometry) and as many columns as the
+network's output (``embedding_dim_``), plus ``n_features_in_`` when the
+templates end with the standardised input (``template_input=True``: then
+``input_mean_`` and ``input_scale_`` hold one finite value per feature, the
+scales positive, of fixed-text input; both are None otherwise);
+``template_scales_`` has the shape of ``templates_`` with positive values
+under ``geometry="scaled_manhattan"`` and is None otherwise; ``threshold_``
+is a number, not NaN, and infinite only as ``-inf`` at a target false-match
+rate (the one infinite threshold calibration gives); ``n_features_in_``,
+``input_ndim_`` and ``feature_names_in_`` (strings, one per feature) fit
+the network; every parameter is one ``fit`` accepts. Sizes read from the
+file are bounded by the tensors
+present: the size parameters of skeer's networks may not exceed the number of
+values the saved weights hold, nor their layer counts the number of saved
+tensors, and the network is first built on PyTorch's ``meta`` device (no
+memory) and its shapes compared with the saved weights, so a file claiming
+``module__hidden_size=10**9`` is refused without allocating anything. A
+dtype read from the file is limited to numeric kinds for tensors and to
+strings not much wider than their items. Scalers' per-feature arrays hold
+one value per feature, and a scaler's output width matches the next step's
+input. (The checks live in ``skeer.persistence``, the encoding in
+``skeer.persistence``.)
+
+The file (``format_version`` 2) is a dict of ``"config"`` (a JSON string),
+``"arrays"`` (``{key: tensor}``) and ``"module_states"`` (``{step index:
+state dict}``). The configuration holds ``format`` (``"skeer.KeystrokeVerifier"``,
+``"skeer.Pipeline"`` or ``"skeer.Estimator"``), ``format_version``, the skeer
+and torch versions, ``steps`` (one per pipeline step, or one: each with
+``name``, ``class``, ``params`` and ``fitted``; a verifier's also with
+``module_class`` and ``history``) and, for a pipeline, ``pipeline_params``.
+Values that JSON cannot hold are tagged objects (``{"__skeer__": "ndarray",
+"dtype": ..., "shape": ..., "key": ...}``, ``"tuple"``, ``"scalar"``, ...).
+
+Examples
+--------
+>>> import os, tempfile
+>>> import numpy as np
+>>> from sklearn.pipeline import make_pipeline
+>>> from sklearn.preprocessing import StandardScaler
+>>> import skeer
+>>> X = np.random.default_rng(0).normal(size=(40, 5)).astype("float32")
+>>> y = np.repeat(np.arange(4), 10)
+>>> pipe = make_pipeline(StandardScaler(), skeer.KeystrokeVerifier(
+...     max_epochs=1, validation_size=0, random_state=0)).fit(X, y)
+>>> path = skeer.save(pipe, os.path.join(tempfile.mkdtemp(), "pipe.skeer"))
+>>> loaded = skeer.load(path)
+>>> bool(np.array_equal(loaded.decision_function(X), pipe.decision_function(X)))
+True
+"""
+
+import inspect
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
+from skorch.history import History
+
+from skeer import registry
+from skeer._version import __version__
+from skeer.persistence._model_codec import (
+    Encoder,
+    InvalidFile,
+    decode_mapping,
+    history_records,
+)
+from skeer.persistence._model_file import (
+    check_estimator_state,
+    check_module_sizes,
+    check_network_output,
+    check_pipeline_widths,
+    check_verifier_state,
+    check_weights_finite,
+)
+from skeer.verifier._estimator import KeystrokeVerifier
+
+__all__ = ["load", "save"]
+
+#: Version of the file layout written by :func:`save` (1: a verifier only).
+_FORMAT_VERSION = 2
+_VERIFIER = "skeer.KeystrokeVerifier"
+_PIPELINE = "skeer.Pipeline"
+_ESTIMATOR = "skeer.Estimator"
+_FORMATS = (_VERIFIER, _PIPELINE, _ESTIMATOR)
+#: Fitted attributes of every verifier, besides its class's ``_persisted_arrays``.
+_VERIFIER_STATE = (
+    "classes_",
+    "threshold_",
+    "n_features_in_",
+    "input_ndim_",
+    "embedding_dim_",
+    "feature_names_in_",
+    "interrupted_",
+    "geometry_",
+    "max_epochs_",
+    "batches_per_epoch_",
+)
+#: Private state saved besides the fitted attributes (``set_output``'s choice).
+_EXTRA_STATE = ("_sklearn_output_config",)
+#: Verifier parameters that are not saved: objects the estimator rebuilds.
+_SKIPPED = ("iterator_train", "iterator_valid", "callbacks", "dataset", "train_split")
+_SKIPPED_PREFIXES = ("iterator_", "callbacks__")
+#: Verifier parameters saved as class names -> their registry kind.
+_COMPONENTS = {"module": "network", "criterion": "loss", "optimizer": "optimizer"}
+
+
+def _is_state(name):
+    """Whether an attribute name is saved: fitted (``name_``) or ``_EXTRA_STATE``."""
+    return (name.endswith("_") and not name.startswith("__")) or name in _EXTRA_STATE
+
+
+# ----------------------------------------------------------------------
+# save
+def _where(name, est):
+    return f"step {name!r}" if name is not None else type(est).__name__
+
+
+def _save_estimator(name, est, encode):
+    where = _where(name, est)
+    class_name = registry.qualified_name(est)
+    try:
+        allowed = registry.resolve(class_name, kind="estimator") is type(est)
+    except ValueError:
+        allowed = False
+    if not allowed:
+        raise TypeError(
+            f"Cannot save {where}: {class_name} is not a class skeer may load "
+            "(the allow-list is in skeer.registry)."
+        )
+    check_is_fitted(est)
+    params = {
+        k: encode(v, f"{where}'s parameter {k!r}")
+        for k, v in est.get_params(deep=False).items()
+    }
+    fitted = {
+        k: encode(v, f"{where}'s attribute {k!r}")
+        for k, v in vars(est).items()
+        if _is_state(k)
+    }
+    return {"name": name, "class": class_name, "params": params, "fitted": fitted}
+
+
+def _save_verifier(name, est, index, encode, states):
+    est._check_fitted()
+    if getattr(est, "_wrapped_with_accelerator", False):
+        raise ValueError(
+            f"{_where(name, est)}'s module is still wrapped by the accelerator; "
+            "fit with unwrap_after_train=True (the default) to save it."
+        )
+    where = _where(name, est)
+    cls = type(est)
+    if cls is not KeystrokeVerifier and not cls.__module__.startswith("skeer."):
+        warnings.warn(
+            f"{where} is saved as a plain KeystrokeVerifier: what "
+            f"{cls.__qualname__} adds is not saved.",
+            UserWarning,
+            stacklevel=4,
+        )
+    own = set(inspect.signature(KeystrokeVerifier.__init__).parameters)
+    params = {}
+    for key, value in est.get_params(deep=False).items():
+        if key in _COMPONENTS:
+            params[key] = None if value is None else registry.qualified_name(value)
+        elif key in _SKIPPED or key.startswith(_SKIPPED_PREFIXES):
+            continue
+        elif key not in own and "__" not in key:
+            continue  # a subclass's own parameter (e.g. Accelerate's)
+        else:
+            try:
+                params[key] = encode(value, f"{where}'s parameter {key!r}")
+            except TypeError:
+                warnings.warn(
+                    f"Parameter {key}={value!r} is not saved (not storable).",
+                    UserWarning,
+                    stacklevel=4,
+                )
+    names = dict.fromkeys((*_VERIFIER_STATE, *cls._persisted_arrays, *_EXTRA_STATE))
+    missing = object()
+    fitted = {}
+    for attr in names:
+        value = getattr(est, attr, missing)
+        if value is not missing:
+            fitted[attr] = encode(value, f"{where}'s attribute {attr!r}")
+    module = getattr(est.module_, "_orig_mod", est.module_)
+    states[str(index)] = {k: v.detach().cpu() for k, v in module.state_dict().items()}
+    return {
+        "name": name,
+        "class": registry.qualified_name(KeystrokeVerifier),
+        "params": params,
+        "module_class": registry.qualified_name(module),
+        "fitted": fitted,
+        "history": history_records(est.history),
+    }
+
+
+def _save_step(name, est, index, encode, states):
+    if name is not None and (est is None or isinstance(est, str)):
+        return {"name": name, "class": est}
+    if isinstance(est, KeystrokeVerifier):
+        return _save_verifier(name, est, index, encode, states)
+    return _save_estimator(name, est, encode)
+
+
+def save(estimator, path):
+    """Save a fitted verifier, pipeline or estimator to one file.
+
+    The file holds a JSON configuration and tensors, written with
+    ``torch.save``; :func:`load` reads it back with
+    ``torch.load(weights_only=True)`` and restores classes only from the
+    allow-list of :mod:`skeer.registry`, so loading never runs code from the
+    file.
+
+    Parameters
+    ----------
+    estimator : KeystrokeVerifier, Pipeline or estimator
+        Fitted. A :class:`~skeer.KeystrokeVerifier` (an
+        ``AcceleratedKeystrokeVerifier`` is saved as a plain one, a subclass
+        defined outside skeer too, with a warning); a
+        :class:`~sklearn.pipeline.Pipeline` whose steps are verifiers,
+        allow-listed estimators or ``"passthrough"``; or one allow-listed
+        estimator. For a verifier: its parameters (those that are not
+        storable are skipped with a warning; callbacks and iterators are not
+        saved), the network's weights, the fitted attributes ``classes_``,
+        ``threshold_``, ``n_features_in_``, ``input_ndim_``,
+        ``embedding_dim_``, ``feature_names_in_`` (when fitted on a
+        DataFrame), ``interrupted_`` and every attribute its class lists in
+        ``_persisted_arrays`` (``templates_``, ``template_scales_``,
+        ``input_mean_``, ``input_scale_``), and ``history``. For another estimator:
+        ``get_params(deep=False)`` and every attribute whose name ends in
+        ``_``.
+    path : str or path-like
+        Destination file (conventionally ``*.skeer``); overwritten.
+
+    Returns
+    -------
+    path : pathlib.Path
+        The written file.
+
+    Raises
+    ------
+    sklearn.exceptions.NotFittedError
+        If the estimator (or a step) is not fitted.
+    TypeError
+        If a class is not on the allow-list, or a parameter or fitted
+        attribute of a non-verifier estimator is not storable (the message
+        names it).
+
+    See Also
+    --------
+    load : Read the file back.
+    skeer.registry.resolve : The allow-list.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> import skeer
+    >>> X = np.random.default_rng(0).normal(size=(40, 5)).astype("float32")
+    >>> y = np.repeat(np.arange(4), 10)
+    >>> clf = skeer.KeystrokeVerifier(max_epochs=2, validation_size=0,
+    ...                               random_state=0).fit(X, y)
+    >>> path = skeer.save(clf, os.path.join(tempfile.mkdtemp(), "model.skeer"))
+    >>> path.suffix
+    '.skeer'
+    >>> len(skeer.load(path).history)
+    2
+    """
+    encode = Encoder()
+    states = {}
+    config = {
+        "format": _ESTIMATOR,
+        "format_version": _FORMAT_VERSION,
+        "skeer_version": __version__,
+        "torch_version": torch.__version__,
+    }
+    if isinstance(estimator, Pipeline):
+        config["format"] = _PIPELINE
+        params = estimator.get_params(deep=False)
+        config["steps"] = [
+            _save_step(str(name), est, i, encode, states)
+            for i, (name, est) in enumerate(params.pop("steps"))
+        ]
+        _check_pipeline_params(params, "estimator")
+        config["pipeline_params"] = {
+            k: encode(v, f"the Pipeline's parameter {k!r}") for k, v in params.items()
+        }
+    else:
+        if isinstance(estimator, KeystrokeVerifier):
+            config["format"] = _VERIFIER
+        config["steps"] = [_save_step(None, estimator, 0, encode, states)]
+    blob = {
+        "config": json.dumps(config),
+        "arrays": encode.arrays,
+        "module_states": states,
+    }
+    path = Path(path)
+    torch.save(blob, path)
+    return path
+
+
+# ----------------------------------------------------------------------
+# load
+class _Reader:
+    def __init__(self, blob, *, map_location, module, criterion):
+        self.blob = blob
+        self.map_location = map_location
+        self.given = {"module": module, "criterion": criterion}
+
+    def _dict(self, value, what):
+        if not isinstance(value, dict):
+            raise InvalidFile(f"{what} is not a mapping")
+        return value
+
+    def _set_state(self, est, fitted):
+        for name, value in self._dict(fitted, "fitted state").items():
+            if not (isinstance(name, str) and name.isidentifier() and _is_state(name)):
+                raise InvalidFile(f"{name!r} is not a fitted attribute")
+            setattr(est, name, value)
+
+    def verifier(self, params, fitted, state, history):
+        params = dict(self._dict(params, "parameters"))
+        for key, kind in _COMPONENTS.items():
+            name = params.get(key)
+            if self.given.get(key) is not None:
+                params[key] = self.given[key]
+            elif name is not None:
+                try:
+                    params[key] = registry.resolve(name, kind=kind)
+                except ValueError:
+                    if key == "optimizer":  # not needed to predict
+                        warnings.warn(
+                            f"The saved optimizer {name!r} is not one of torch's; "
+                            "the default is used.",
+                            UserWarning,
+                            stacklevel=6,
+                        )
+                        del params[key]
+                        continue
+                    raise ValueError(
+                        f"The saved {key} {name!r} is not one of skeer's own (see "
+                        f"skeer.registry); pass {key}=<the class> to load it."
+                    ) from None
+        params["device"] = str(self.map_location)
+        net = KeystrokeVerifier(**params)
+        self._set_state(net, fitted)
+        state = self._dict(state, "module state")
+        check_verifier_state(net)
+        check_module_sizes(net, state)
+        check_weights_finite(state)
+        net.initialize()
+        target = getattr(net.module_, "_orig_mod", net.module_)
+        target.load_state_dict(state)
+        check_network_output(net)
+        if history is not None:
+            if not isinstance(history, list) or not all(
+                isinstance(h, dict) for h in history
+            ):
+                raise InvalidFile("history is not a list of epochs")
+            net.history_ = History(history)
+        return net
+
+    def load_v1(self, config):
+        fitted = self._dict(config["fitted"], "fitted state")
+        templates = self.blob["templates"]
+        if not isinstance(templates, torch.Tensor):
+            raise InvalidFile("templates are not a tensor")
+        state = {
+            "classes_": np.asarray(
+                fitted["classes"], dtype=np.dtype(fitted["classes_dtype"])
+            ),
+            "templates_": templates.cpu().numpy(),
+            "threshold_": float(fitted["threshold"]),
+            "n_features_in_": int(fitted["n_features_in"]),
+            "input_ndim_": int(fitted["input_ndim"]),
+        }
+        return self.verifier(config["params"], state, self.blob["module_state"], None)
+
+    def step(self, index, spec, *, in_pipeline):
+        spec = self._dict(spec, "a step")
+        class_name = spec["class"]
+        if in_pipeline and (class_name is None or class_name == "passthrough"):
+            return class_name
+        cls = registry.resolve(class_name, kind="estimator")
+        arrays = self.blob.get("arrays", {})
+        params = decode_mapping(spec["params"], arrays, "parameters")
+        fitted = decode_mapping(spec["fitted"], arrays, "fitted attributes")
+        if issubclass(cls, KeystrokeVerifier):
+            states = self._dict(self.blob.get("module_states"), "module states")
+            return self.verifier(
+                params, fitted, states[str(index)], spec.get("history")
+            )
+        est = cls(**params)
+        self._set_state(est, fitted)
+        check_estimator_state(est)
+        return est
+
+    def load_v2(self, config):
+        fmt, steps = config["format"], config["steps"]
+        if not isinstance(steps, list) or not steps:
+            raise InvalidFile("no steps")
+        if fmt != _PIPELINE:
+            if len(steps) != 1:
+                raise InvalidFile(f"{len(steps)} steps in a single estimator")
+            est = self.step(0, steps[0], in_pipeline=False)
+            if (fmt == _VERIFIER) != isinstance(est, KeystrokeVerifier):
+                raise InvalidFile(f"a {type(est).__name__} in a {fmt} file")
+            return est
+        named = []
+        for i, spec in enumerate(steps):
+            est = self.step(i, spec, in_pipeline=True)
+            if not isinstance(spec.get("name"), str):
+                raise InvalidFile("a step has no name")
+            named.append((spec["name"], est))
+        check_pipeline_widths(named)
+        params = decode_mapping(
+            config.get("pipeline_params", {}), self.blob.get("arrays"), "parameters"
+        )
+        _check_pipeline_params(params, "the file")
+        return Pipeline(named, **params)
+
+
+#: The Pipeline parameters a file may hold, and the values each may take. A
+#: ``memory`` folder would make the next ``fit`` write the training data there
+#: and unpickle whatever the folder holds: never saved, never loaded.
+_PIPELINE_PARAMS = {
+    "memory": (None,),
+    "transform_input": (None,),
+    "verbose": (False, True),
+}
+
+
+def _check_pipeline_params(params, where):
+    for key, value in params.items():
+        allowed = _PIPELINE_PARAMS.get(key)
+        if allowed is None or not any(
+            value is a or (type(value) is bool and value == a) for a in allowed
+        ):
+            if where == "estimator":
+                raise ValueError(
+                    f"The Pipeline's parameter {key}={value!r} cannot be saved: a "
+                    "saved pipeline holds no cache folder (memory) or other path "
+                    "or callable. Set it to None (or the default) first."
+                )
+            raise InvalidFile(f"Pipeline parameter {key}={value!r} is not allowed")
+
+
+def _load(path, *, map_location, module, criterion):
+    shown = repr(str(path))
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+    except OSError:
+        raise
+    except Exception as exc:  # not a zip / pickle, or a refused object
+        reason = (str(exc).strip().splitlines() or [""])[0][:200]
+        raise ValueError(
+            f"path {shown} is not a skeer model file: torch.load(weights_only=True) "
+            f"refused it ({type(exc).__name__}: {reason})."
+        ) from exc
+    config = None
+    if isinstance(blob, dict) and isinstance(blob.get("config"), str):
+        try:
+            config = json.loads(blob["config"])
+        except ValueError:
+            config = None
+    if not isinstance(config, dict) or config.get("format") not in _FORMATS:
+        raise ValueError(f"path {shown} is not a skeer model file.")
+    version = config.get("format_version")
+    if type(version) is not int or version < 1:
+        raise ValueError(
+            f"path {shown} is not a valid skeer model file (format_version "
+            f"{version!r})."
+        )
+    if version > _FORMAT_VERSION:
+        raise ValueError(
+            f"path {shown} was written by a newer skeer "
+            f"({config.get('skeer_version')}, format_version {version}); upgrade "
+            "skeer to load it."
+        )
+    reader = _Reader(
+        blob,
+        map_location=map_location,
+        module=module,
+        criterion=criterion,
+    )
+    try:
+        if version == 1:
+            if config["format"] != _VERIFIER:
+                raise InvalidFile(f"format_version 1 of {config['format']}")
+            return reader.load_v1(config)
+        return reader.load_v2(config)
+    except InvalidFile as exc:
+        raise ValueError(
+            f"path {shown} is not a valid skeer model file ({exc}); it is corrupt "
+            "or was tampered with."
+        ) from None
+    except ValueError as exc:
+        if shown in str(exc):
+            raise
+        raise ValueError(f"path {shown}: {exc}") from exc
+    except (KeyError, IndexError, AttributeError, TypeError, RuntimeError) as exc:
+        raise ValueError(
+            f"path {shown} could not be loaded ({type(exc).__name__}: {exc}); the "
+            "file is corrupt or was tampered with, or module= / criterion= does "
+            "not match it."
+        ) from exc
+
+
+def load(path, *, map_location="cpu", module=None, criterion=None):
+    """Load a verifier, pipeline or estimator written by :func:`save`.
+
+    Reads with ``torch.load(weights_only=True)`` and restores classes only
+    from the allow-list of :mod:`skeer.registry`: no code from the file runs.
+    Files written by earlier skeer versions (``format_version`` 1) load too.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A file written by :func:`save`.
+    map_location : str or torch.device, default="cpu"
+        Device for the verifiers' networks (a model trained on a GPU loads on
+        a CPU machine with the default); it becomes their ``device``.
+    module, criterion : class or None, default=None
+        The network / loss class of the saved verifiers, needed only for
+        classes that are not skeer's own (they are stored by name only).
+
+    Returns
+    -------
+    estimator : KeystrokeVerifier, Pipeline or estimator
+        What was saved, fitted: ``transform`` / ``decision_function`` give
+        the same output as before saving.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        If the file is not a skeer model file, is corrupt or tampered with,
+        was written by a newer skeer, names a class that is not on the
+        allow-list, or its parts disagree (templates and identities, template
+        scales and geometry, threshold and operating point, network sizes and
+        saved weights, ...; see :mod:`skeer.persistence`). The message names
+        ``path`` and what is wrong.
+
+    See Also
+    --------
+    save : Write the file.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> import skeer
+    >>> scaler = StandardScaler().fit(np.arange(12.0).reshape(6, 2))
+    >>> path = skeer.save(scaler, os.path.join(tempfile.mkdtemp(), "s.skeer"))
+    >>> skeer.load(path).mean_
+    array([5., 6.])
+    """
+    return _load(
+        path,
+        map_location=map_location,
+        module=module,
+        criterion=criterion,
+    )

@@ -1,0 +1,434 @@
+"""The verifier's scoring API over a template representation, written once.
+
+:class:`~skeer.KeystrokeVerifier` and the detectors of :mod:`skeer.baselines`
+share it: ``enroll``, ``unenroll``, ``decision_function``, ``claim_scores``,
+``verify``, ``predict``, ``score``, the calibration of ``threshold_`` and the
+private pair the protocols call (``_make_templates`` / ``_score_templates``).
+
+A host class provides:
+
+- ``_check_targets(y, n_samples)``: ``y`` validated as one identity per sample;
+- ``_check_fitted()``: raises ``NotFittedError`` before ``fit``;
+- for the default template hooks (the geometry of :mod:`skeer.templates`:
+  :class:`skeer.templates._enrol.Templates` in ``templates_`` / ``template_scales_``),
+  ``_template_features(X)`` (``X`` validated, feature count and finiteness,
+  and turned into the vectors templates are made of: embeddings for a
+  verifier, ``X`` itself for a detector) and ``_template_geometry`` (one of
+  :data:`skeer.templates.GEOMETRIES`).
+
+A host with another kind of template (e.g. one fitted model per subject)
+overrides the template hooks instead: ``_features``, ``_new_templates``,
+``_templates`` / ``_set_templates``, ``_merge_templates``, ``_keep_templates``,
+``_score_matrix``, ``_score_claims`` and ``_best_templates``.
+
+Nothing here imports torch.
+"""
+
+import warnings
+
+import numpy as np
+
+from skeer.metrics._rates import equal_error_rate
+from skeer.templates import _enrol, _open_set
+
+
+class _HookJudge:
+    """Enrols and scores rows of features ``F`` through a host's template hooks
+    (the judge interface of :func:`skeer.templates._open_set.open_set_scores`)."""
+
+    def __init__(self, host, F):
+        self.host, self.F = host, F
+
+    def rows(self, rows):
+        """Nothing to precompute."""
+
+    def templates(self, rows, codes, n_codes):
+        return self.host._new_templates(self.F[rows], codes, n_codes)
+
+    def claims(self, rows, templates, cols):
+        return self.host._score_claims(self.F[rows], templates, cols)
+
+    def matrix(self, rows, templates):
+        return self.host._score_matrix(self.F[rows], templates)
+
+
+class VerificationMixin:
+    """Enrolment, scoring and calibration of a template-based verifier."""
+
+    # -- template hooks (defaults: the geometry of skeer.templates)
+    def _features(self, X):
+        """``X`` validated and turned into what templates are made of."""
+        return self._template_features(X)
+
+    def _new_templates(self, F, codes, n_codes):
+        """Templates of subjects ``0..n_codes-1`` from rows of features ``F``.
+
+        A subject enrolled alone from one sample borrows the mean spread of the
+        subjects already enrolled (scaled Manhattan).
+        """
+        scales = getattr(self, "template_scales_", None)
+        fallback = None
+        if scales is not None and len(scales) and scales.shape[1] == F.shape[1]:
+            fallback = scales.mean(axis=0)
+        return _enrol.make_templates(
+            F, codes, n_codes, self._template_geometry, fallback_scale=fallback
+        )
+
+    def _templates(self):
+        return _enrol.Templates(
+            self.templates_, getattr(self, "template_scales_", None)
+        )
+
+    def _set_templates(self, classes, templates):
+        self.classes_ = classes
+        self.templates_ = templates.center
+        self.template_scales_ = templates.scale
+
+    def _merge_templates(self, classes, templates, new_classes, new_templates):
+        """``(classes, templates)`` of both enrolments; ``new_classes`` replace."""
+        return _enrol.merge_templates(classes, templates, new_classes, new_templates)
+
+    def _keep_templates(self, templates, keep):
+        """The templates where the boolean mask ``keep`` is True."""
+        scale = None if templates.scale is None else templates.scale[keep]
+        return _enrol.Templates(templates.center[keep], scale)
+
+    def _score_matrix(self, F, templates):
+        """Scores of every row of ``F`` against every template."""
+        return _enrol.score_matrix(F, templates, self._template_geometry)
+
+    def _score_claims(self, F, templates, cols):
+        """Score of each row of ``F`` against template ``cols[i]``."""
+        return _enrol.score_claims(F, templates, cols, self._template_geometry)
+
+    def _best_templates(self, F, templates):
+        """Index of the most similar template of each row of ``F``."""
+        return _enrol.best_templates(F, templates, self._template_geometry)
+
+    def _claimed_columns(self, claimed, n):
+        return _enrol.claimed_columns(self.classes_, claimed, n)
+
+    def _check_enrolled(self):
+        self._check_fitted()
+        if len(self.classes_) == 0:
+            raise ValueError("No subject is enrolled: enroll some first.")
+
+    # -- the protocols' hooks
+    def _make_templates(self, X, codes, n_codes):
+        """Templates of subjects ``0..n_codes-1`` from rows of ``X``."""
+        return self._new_templates(self._features(X), codes, n_codes)
+
+    def _score_templates(self, X, templates, cols=None):
+        """Score matrix of ``X`` against ``templates``, or one score per row."""
+        F = self._features(X)
+        if cols is None:
+            return self._score_matrix(F, templates)
+        return self._score_claims(F, templates, cols)
+
+    # -- calibration
+    def _calibration_n_enroll(self, codes):
+        """``n_enroll``, or fewer when fewer than 2 subjects have more samples.
+
+        None when no 2 subjects have 2 samples each.
+        """
+        counts = np.sort(np.bincount(codes)[np.unique(codes)])[::-1]
+        if len(counts) < 2 or counts[1] < 2:
+            return None
+        return int(min(self.n_enroll, counts[1] - 1))
+
+    def _open_set_scores(self, F, codes):
+        """Binary labels and scores of the open-set protocol on features ``F``.
+
+        Per subject the first ``n_enroll`` samples (fewer if needed, see
+        :meth:`_calibration_n_enroll`) enrol and every later one probes; each
+        subject's first probe is also scored against every other template.
+        ``(None, None)`` when fewer than 2 subjects have 2 samples.
+        """
+        n_enroll = self._calibration_n_enroll(codes)
+        if n_enroll is None:
+            return None, None
+        split = _open_set.open_set_split(codes, n_enroll, None)
+        genuine, S = _open_set.open_set_scores(_HookJudge(self, F), split)
+        impostor = _open_set.impostor_scores(S)
+        y_true = np.r_[np.ones(len(genuine), np.int8), np.zeros(len(impostor), np.int8)]
+        return y_true, np.r_[genuine, impostor]
+
+    def _warn_calibration(self, codes, what, stacklevel=3):
+        """One warning for each way the calibration data fall short."""
+        n_enroll = self._calibration_n_enroll(codes)
+        if n_enroll is None:
+            warnings.warn(
+                f"Fewer than 2 {what} subjects have 2 samples: no open-set "
+                "calibration is possible; threshold_ is set on every sample "
+                "against the templates of all subjects (optimistic).",
+                UserWarning,
+                stacklevel=stacklevel,
+            )
+            return
+        if n_enroll < self.n_enroll:
+            warnings.warn(
+                f"Fewer than 2 {what} subjects have n_enroll + 1 = "
+                f"{self.n_enroll + 1} samples; threshold_ is calibrated with "
+                f"{n_enroll} enrolment sample(s) per subject instead.",
+                UserWarning,
+                stacklevel=stacklevel,
+            )
+        counts = np.bincount(codes)[np.unique(codes)]
+        n_skipped = int((counts < n_enroll + 1).sum())
+        if n_skipped:
+            warnings.warn(
+                f"{n_skipped} of {len(counts)} {what} subjects have fewer than "
+                f"{n_enroll + 1} samples and are left out of the calibration of "
+                "threshold_.",
+                UserWarning,
+                stacklevel=stacklevel,
+            )
+
+    def _calibrate(self, F, codes):
+        """``threshold_`` at ``operating_point`` on the open-set scores of ``F``."""
+        y_true, scores = self._open_set_scores(F, codes)
+        if y_true is None:
+            _, codes = np.unique(codes, return_inverse=True)
+            n = int(codes.max()) + 1
+            S = self._score_matrix(F, self._new_templates(F, codes, n))
+            y = np.zeros(S.shape, np.int8)
+            y[np.arange(len(S)), codes] = 1
+            y_true, scores = y.ravel(), S.ravel()
+        return _enrol.threshold_at(y_true, scores, self.operating_point)
+
+    # -- the public API
+    def enroll(self, X, y, *, reset=False):
+        """Add or replace subject templates without training.
+
+        Each subject in ``y`` gets a template from its samples (in the
+        estimator's template geometry, or a model of its own for the
+        per-subject-model detectors); a subject already enrolled is replaced;
+        every other enrolled subject is kept unless ``reset=True``.
+        ``threshold_`` is unchanged.
+
+        Parameters
+        ----------
+        X : array-like
+            Input as in ``fit``.
+        y : array-like of shape (n_samples,)
+            Subject of each sample. Identities must be of the kind already
+            enrolled (integers with integers, strings with strings): mixing
+            kinds is refused, since promotion could merge two subjects.
+        reset : bool, default=False
+            Drop every enrolled subject first (e.g. the training subjects,
+            before deploying on new users).
+
+        Returns
+        -------
+        self : object
+            With ``classes_`` (sorted) and ``templates_`` (and
+            ``template_scales_``, where the estimator has it) updated.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skeer.baselines import Euclidean
+        >>> rng = np.random.default_rng(0)
+        >>> det = Euclidean().fit(rng.normal(size=(24, 4)), np.repeat([0, 1, 2], 8))
+        >>> det.enroll(rng.normal(size=(5, 4)), [7] * 5).classes_.tolist()
+        [0, 1, 2, 7]
+        >>> det.enroll(rng.normal(size=(5, 4)), [9] * 5, reset=True).classes_.tolist()
+        [9]
+        """
+        self._check_fitted()
+        if not isinstance(reset, (bool, np.bool_)):
+            raise ValueError(f"reset must be True or False, got {reset!r}.")
+        F = self._features(X)
+        y = self._check_targets(y, len(F))
+        new_classes, codes = np.unique(y, return_inverse=True)
+        new = self._new_templates(F, codes, len(new_classes))
+        if reset:
+            self._set_templates(new_classes, new)
+            return self
+        classes, merged = self._merge_templates(
+            self.classes_, self._templates(), new_classes, new
+        )
+        self._set_templates(classes, merged)
+        return self
+
+    def unenroll(self, ids):
+        """Remove enrolled subjects.
+
+        Parameters
+        ----------
+        ids : array-like or scalar
+            Enrolled identities to remove; an identity that is not enrolled
+            is an error (nothing is removed then).
+
+        Returns
+        -------
+        self : object
+            With ``classes_`` and ``templates_`` (and ``template_scales_``,
+            where the estimator has it) updated.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skeer.baselines import Cosine
+        >>> rng = np.random.default_rng(0)
+        >>> det = Cosine().fit(rng.normal(size=(24, 4)), np.repeat([0, 1, 2], 8))
+        >>> det.unenroll(1).classes_.tolist()
+        [0, 2]
+        """
+        self._check_fitted()
+        ids = np.atleast_1d(np.asarray(ids))
+        cols = self._claimed_columns(ids, len(ids))
+        keep = np.ones(len(self.classes_), dtype=bool)
+        keep[cols] = False
+        self._set_templates(
+            self.classes_[keep], self._keep_templates(self._templates(), keep)
+        )
+        return self
+
+    def decision_function(self, X):
+        """Similarity of each sample to each enrolled subject.
+
+        Parameters
+        ----------
+        X : array-like
+            Input as in ``fit``.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples, n_classes_)
+            Columns in ``classes_`` order (the shape of a multiclass
+            classifier's decision function, also for two subjects); higher
+            means more likely the same person. Computed in bounded blocks.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skeer.baselines import Manhattan
+        >>> X = np.array([[0.0, 0.0], [0.0, 0.2], [1.0, 1.0], [1.0, 1.2]])
+        >>> Manhattan(n_enroll=1).fit(X, [0, 0, 1, 1]).decision_function(X[:1])
+        array([[-0.1, -2.1]])
+        """
+        self._check_enrolled()
+        return self._score_matrix(self._features(X), self._templates())
+
+    def claim_scores(self, X, claimed):
+        """Similarity of each sample to the template of the subject it claims.
+
+        Parameters
+        ----------
+        X : array-like
+            Input as in ``fit``.
+        claimed : array-like of shape (n_samples,) or scalar
+            The subject each sample claims to be; must be enrolled.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            The claimed column of :meth:`decision_function`, computed without
+            the full score matrix.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skeer.baselines import Manhattan
+        >>> X = np.array([[0.0, 0.0], [0.0, 0.2], [1.0, 1.0], [1.0, 1.2]])
+        >>> Manhattan(n_enroll=1).fit(X, [0, 0, 1, 1]).claim_scores(X[:2], [1, 0])
+        array([-2.1, -0.1])
+        """
+        self._check_fitted()
+        F = self._features(X)
+        cols = self._claimed_columns(claimed, len(F))
+        return self._score_claims(F, self._templates(), cols)
+
+    def verify(self, X, claimed):
+        """Accept or reject identity claims at ``threshold_``.
+
+        Parameters
+        ----------
+        X : array-like
+            Input as in ``fit``.
+        claimed : array-like of shape (n_samples,) or scalar
+            The subject each sample claims to be; must be enrolled.
+
+        Returns
+        -------
+        accepted : ndarray of bool, shape (n_samples,)
+            True where :meth:`claim_scores` is ``>= threshold_``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skeer.baselines import Cosine
+        >>> rng = np.random.default_rng(0)
+        >>> y = np.repeat(np.arange(4), 10)
+        >>> X = rng.normal(size=(4, 6))[y] + 0.1 * rng.normal(size=(40, 6))
+        >>> Cosine().fit(X, y).verify(X[:3], [0, 0, 3]).tolist()
+        [True, True, False]
+        """
+        return self.claim_scores(X, claimed) >= self.threshold_
+
+    def predict(self, X):
+        """Subject of the most similar template.
+
+        Parameters
+        ----------
+        X : array-like
+            Input as in ``fit``.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Subjects from ``classes_`` (never the full score matrix at once).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skeer.baselines import Euclidean
+        >>> X = np.array([[0.0, 0.0], [0.0, 0.2], [1.0, 1.0], [1.0, 1.2]])
+        >>> Euclidean(n_enroll=1).fit(X, ["a", "a", "b", "b"]).predict([[0.9, 1.1]])
+        array(['b'], dtype='<U1')
+        """
+        self._check_enrolled()
+        best = self._best_templates(self._features(X), self._templates())
+        return self.classes_[best]
+
+    def score(self, X, y, sample_weight=None):
+        """Negative closed-set equal error rate (greater is better).
+
+        Every sample is compared with every enrolled template: its own
+        subject's column is a genuine comparison, the others impostor ones.
+
+        Parameters
+        ----------
+        X : array-like
+            Input as in ``fit``.
+        y : array-like of shape (n_samples,)
+            Subjects, all enrolled.
+        sample_weight : None
+            Not supported; must be None.
+
+        Returns
+        -------
+        score : float
+            ``-equal_error_rate(y, decision_function(X), labels=classes_)``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skeer.baselines import ScaledManhattan
+        >>> rng = np.random.default_rng(0)
+        >>> y = np.repeat(np.arange(4), 10)
+        >>> X = rng.normal(size=(4, 6))[y] + 0.1 * rng.normal(size=(40, 6))
+        >>> ScaledManhattan().fit(X, y).score(X, y)
+        -0.0
+        """
+        if sample_weight is not None:
+            raise ValueError(
+                "sample_weight is not supported by score: every comparison counts once."
+            )
+        self._check_fitted()
+        F = self._features(X)
+        y = self._check_targets(y, len(F))
+        self._claimed_columns(y, len(F))
+        scores = self._score_matrix(F, self._templates())
+        return -float(equal_error_rate(y, scores, labels=self.classes_))

@@ -1,0 +1,39 @@
+"""The verifier: :class:`KeystrokeVerifier` and how it trains.
+
+- ``_estimator``: the estimator, its parameters, ``fit`` and inference;
+- ``_training``: skorch's hooks (split, batches, AMP steps, criterion);
+- ``_callbacks``: held-out EER, divergence check, learning-rate schedule;
+- ``_data``: in-memory datasets and the subject-disjoint validation split;
+- ``_sampler``: P x K subject-balanced batches (:class:`SubjectBatchSampler`);
+- ``_distributed``: multi-process training
+  (:class:`AcceleratedKeystrokeVerifier`, loaded on first use: it needs the
+  ``distributed`` extra).
+
+Examples
+--------
+>>> from skeer.verifier import KeystrokeVerifier
+>>> KeystrokeVerifier(operating_point=0.01).operating_point
+0.01
+"""
+
+import importlib
+
+from skeer.verifier._callbacks import TrainingDivergedError
+from skeer.verifier._estimator import KeystrokeVerifier
+from skeer.verifier._sampler import SubjectBatchSampler
+from skeer.verifier._training import AUTO_TRAINING_STEPS
+
+__all__ = [
+    "AUTO_TRAINING_STEPS",
+    "AcceleratedKeystrokeVerifier",
+    "SubjectBatchSampler",
+    "KeystrokeVerifier",
+    "TrainingDivergedError",
+]
+
+
+def __getattr__(name):
+    if name == "AcceleratedKeystrokeVerifier":
+        module = importlib.import_module("skeer.verifier._distributed")
+        return module.AcceleratedKeystrokeVerifier
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

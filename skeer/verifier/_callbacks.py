@@ -1,0 +1,240 @@
+"""The verifier's skorch callbacks: held-out EER, lr schedule, early stopping."""
+
+import functools
+import math
+import warnings
+
+import numpy as np
+from skorch.callbacks import Callback, EarlyStopping, LRScheduler
+from torch.optim.lr_scheduler import LambdaLR
+
+from skeer.metrics._rates import UnreliableMetricWarning, equal_error_rate
+
+#: Epochs in the window of ``valid_eer_smooth`` (the early-stopping monitor).
+SMOOTHING_WINDOW = 3
+
+
+class ValidationEER(Callback):
+    """Record ``valid_eer``: the open-set EER on the held-out identities.
+
+    It is :func:`~skeer.evaluation.evaluate_verification`'s global EER with
+    ``n_enroll`` enrolment samples and every later sample probing, in the
+    verifier's own template geometry (the one ``threshold_`` is set in).
+    ``valid_eer_smooth`` is its mean over the last :data:`SMOOTHING_WINDOW`
+    epochs (fewer at the start): the curve early stopping watches, so that
+    one lucky epoch neither ends training nor is the one kept. As skorch's
+    scoring callbacks do, ``valid_eer_best`` and ``valid_eer_smooth_best`` say
+    whether the epoch is the best so far (for ``Checkpoint(monitor=...)``).
+    """
+
+    def on_epoch_end(self, net, dataset_valid=None, **kwargs):
+        if dataset_valid is None:
+            return
+        F = net._template_features(dataset_valid.X, validate=False)
+        y_true, scores = net._open_set_scores(F, dataset_valid.y)
+        if y_true is None:
+            return
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UnreliableMetricWarning)
+            eer = equal_error_rate(y_true, scores)
+        net.history.record("valid_eer", float(eer))
+        recent = [
+            h["valid_eer"]
+            for h in net.history[-SMOOTHING_WINDOW:]
+            if h.get("valid_eer") is not None
+        ]
+        net.history.record("valid_eer_smooth", float(np.mean(recent)))
+        for key in ("valid_eer", "valid_eer_smooth"):  # skorch's *_best convention
+            earlier = [h[key] for h in net.history[:-1] if h.get(key) is not None]
+            net.history.record(
+                f"{key}_best", not earlier or net.history[-1, key] < min(earlier)
+            )
+
+
+def lr_factor(step, *, steps_per_epoch, warmup_epochs, max_epochs, constant=False):
+    """The multiplier of the base learning rate at training step ``step``.
+
+    A linear warm-up from ``1 / (warm-up steps)`` to 1 over ``warmup_epochs``
+    epochs, then 1 (``constant``) or a half cosine from 1 to 0 at the end of
+    epoch ``max_epochs``, and 0 beyond it.
+
+    Parameters
+    ----------
+    step : int
+        Training steps taken in this fit (0-based).
+    steps_per_epoch : int
+        Training batches per epoch.
+    warmup_epochs : float
+        Epochs of warm-up (rounded up to whole steps).
+    max_epochs : int
+        The fit's epochs: the cosine ends with the last of them.
+    constant : bool, default=False
+        Keep the rate after the warm-up instead of decaying it.
+
+    Returns
+    -------
+    factor : float
+        In [0, 1].
+
+    Examples
+    --------
+    >>> from skeer.verifier._callbacks import lr_factor
+    >>> [round(lr_factor(s, steps_per_epoch=10, warmup_epochs=1, max_epochs=3), 3)
+    ...  for s in (0, 9, 10, 20, 29)]
+    [0.1, 1.0, 1.0, 0.5, 0.006]
+    """
+    per_epoch = steps_per_epoch or 1
+    # rounded first: 1.1 epochs of 50 steps is 55 steps, not 56
+    warmup = math.ceil(round(warmup_epochs * per_epoch, 9))
+    if step < warmup:
+        return (step + 1) / warmup
+    if constant:
+        return 1.0
+    total = max(max_epochs * per_epoch - warmup, 1)
+    progress = min((step - warmup) / total, 1.0)
+    return 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+class LearningRateSchedule(LRScheduler):
+    """The verifier's schedule: torch's ``LambdaLR`` of :func:`lr_factor`.
+
+    skorch's ``LRScheduler`` steps it before every training batch. Linear
+    warm-up over ``net.warmup_epochs`` epochs, then (``net.lr_schedule ==
+    "cosine"``) a cosine decay to 0 at the end of epoch ``net.max_epochs_``;
+    ``"constant"`` keeps the base rate; ``None`` leaves the learning rate to
+    the optimizer and to other callbacks. The base is each parameter group's
+    own rate when the fit starts (``lr``, ``optimizer__lr``, a group's rate
+    from ``optimizer__param_groups``); a rate this schedule set itself (a
+    warm-started fit after an annealed one) is not taken as a new base, one
+    set by ``set_params(lr=...)`` is. A skorch ``LRScheduler`` among the
+    callbacks owns the rate: this schedule steps aside, with a warning unless
+    ``lr_schedule=None``. The step count restarts at every ``fit`` call. Each
+    epoch's last rate (of the first parameter group) is recorded as ``lr``.
+    """
+
+    def __init__(self):
+        super().__init__(policy=LambdaLR, step_every="batch", event_name=None)
+
+    @property
+    def kwargs(self):
+        return {}
+
+    def on_train_begin(self, net, **kwargs):
+        self.lr_scheduler_ = None
+        self.last_lr_ = None
+        if net.lr_schedule is None:
+            return
+        if any(
+            isinstance(cb, LRScheduler) and cb is not self for _, cb in net.callbacks_
+        ):
+            warnings.warn(
+                f"lr_schedule={net.lr_schedule!r} is ignored: the callbacks hold a "
+                "skorch LRScheduler, which sets the learning rate. Pass "
+                "lr_schedule=None to silence this warning.",
+                UserWarning,
+                stacklevel=2,
+            )
+            return
+        for group in net.optimizer_.param_groups:
+            if group.get("skeer_last_lr") != group["lr"]:  # a new base rate
+                group["initial_lr"] = group["lr"]
+        factor = functools.partial(
+            lr_factor,
+            steps_per_epoch=net.batches_per_epoch_,
+            warmup_epochs=net.warmup_epochs,
+            max_epochs=net.max_epochs_,
+            constant=net.lr_schedule == "constant",
+        )
+        # last_epoch=-1: step 0 of a new schedule from each group's initial_lr
+        self.lr_scheduler_ = LambdaLR(net.optimizer_, factor)
+        self._remember(net)
+
+    @staticmethod
+    def _remember(net):
+        for group in net.optimizer_.param_groups:
+            group["skeer_last_lr"] = group["lr"]
+
+    def on_batch_begin(self, net, training=False, **kwargs):
+        # stepped before each batch but the first (not after each one, as
+        # skorch does): the rate of a batch is the optimizer's during the
+        # whole batch, so callbacks that read it at on_batch_end see it too
+        if not training or self.lr_scheduler_ is None:
+            return
+        if self.last_lr_ is not None:
+            self._step(net, self.lr_scheduler_)
+            self._remember(net)
+        self.last_lr_ = net.optimizer_.param_groups[0]["lr"]
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        pass
+
+    def on_epoch_end(self, net, **kwargs):
+        if self.last_lr_ is not None:
+            net.history.record("lr", self.last_lr_)
+
+
+class TrainingDivergedError(ValueError):
+    """Training produced a non-finite loss or embedding (e.g. a too high ``lr``).
+
+    Raised by :meth:`KeystrokeVerifier.fit` at the first non-finite training
+    loss, naming the epoch; a ``ValueError``, so existing handlers catch it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skeer.verifier._estimator import KeystrokeVerifier, TrainingDivergedError
+    >>> X = np.random.default_rng(0).normal(size=(40, 5)).astype("float32")
+    >>> y = np.repeat(np.arange(4), 10)
+    >>> try:
+    ...     KeystrokeVerifier(lr=1e30, optimizer=__import__("torch").optim.SGD,
+    ...                       validation_size=0, random_state=0).fit(X, y)
+    ... except TrainingDivergedError as exc:
+    ...     print(str(exc).split(":")[0])
+    Training diverged at epoch 1
+    """
+
+
+class DivergenceCheck(Callback):
+    """Stop at the first non-finite training loss, saying where and why.
+
+    skorch already reads every batch loss back to the host to record it, so
+    the check costs nothing more.
+    """
+
+    def on_batch_end(self, net, batch=None, training=None, **kwargs):
+        if not training:
+            return
+        loss = net.history[-1, "batches", -1].get("train_loss")
+        if loss is not None and not np.isfinite(loss):
+            raise TrainingDivergedError(
+                f"Training diverged at epoch {len(net.history)}: the training loss "
+                f"is {loss}. Lower lr (now {net.lr}), or use amp=False."
+            )
+
+
+class TolerantEarlyStopping(EarlyStopping):
+    """skorch's EarlyStopping, idle when no ``valid_eer`` is recorded.
+
+    Whether a fit has held-out identities is known only once it has seen
+    ``y``; without them there is nothing to monitor and training runs all
+    ``max_epochs``. skorch stops training by raising ``KeyboardInterrupt``;
+    ``stopped_`` tells that stop from a user's Ctrl-C.
+    """
+
+    def on_train_begin(self, net, **kwargs):
+        self.stopped_ = False
+        return super().on_train_begin(net, **kwargs)
+
+    def on_epoch_end(self, net, **kwargs):
+        if self.monitor not in net.history[-1]:
+            return None
+        try:
+            return super().on_epoch_end(net, **kwargs)
+        except KeyboardInterrupt:
+            self.stopped_ = True
+            raise
+
+    def on_train_end(self, net, **kwargs):
+        if self.load_best and getattr(self, "best_model_weights_", None) is None:
+            return None
+        return super().on_train_end(net, **kwargs)

@@ -1,0 +1,585 @@
+"""KeystrokeVerifier: a skorch estimator trained on the metric it is judged by."""
+
+import numpy as np
+import torch
+from sklearn.base import ClassifierMixin, TransformerMixin
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import _check_feature_names
+from skorch import NeuralNet
+from torch.utils.data import DataLoader
+
+from skeer._validation import (
+    check_input_shape,
+    check_subjects,
+    check_verifier_input,
+    check_verifier_params,
+)
+from skeer.losses import EERLoss
+from skeer.templates import _enrol as _enrol
+from skeer.templates._verification import VerificationMixin
+from skeer.verifier._callbacks import (
+    TrainingDivergedError,
+)
+from skeer.verifier._data import ArrayDataset
+from skeer.verifier._training import TrainingMixin
+
+__all__ = ["KeystrokeVerifier", "TrainingDivergedError"]
+
+
+class KeystrokeVerifier(
+    VerificationMixin, TrainingMixin, ClassifierMixin, TransformerMixin, NeuralNet
+):
+    """Keystroke-dynamics verifier trained with EERLoss (a skorch ``NeuralNet``).
+
+    A verifier is a nearest-template classifier over a learned embedding. ``fit``
+    trains the embedding network on identity-balanced batches (P identities ×
+    K samples) with a loss computed from the genuine and impostor distances of
+    each batch (EERLoss by default), enrols one template per identity and
+    calibrates a decision threshold at ``operating_point`` on identities held
+    out from training.
+
+    Geometry: embeddings are L2-normalised and the loss sees Euclidean
+    distances between them. With the cosine template (the default for free
+    text) every score is the cosine similarity ``1 - d**2 / 2`` between a
+    sample's embedding and a template (the renormalised mean of a subject's
+    enrolled embeddings), so training and scoring rank pairs identically. For
+    fixed text the default template is scaled Manhattan over [embedding,
+    standardised input] (see ``geometry``), which keeps each enrolee's spread.
+
+    Parameters
+    ----------
+    module : torch.nn.Module class or instance, default=None
+        The embedding network, called on a float32 batch and returning raw
+        ``(batch, d)`` embeddings. ``None`` chooses from the input's shape:
+        :class:`~skeer.networks.TypeNet` for 3-D sequences
+        ``(n, max_len, n_features)`` (e.g. from
+        :class:`~skeer.features.KeystrokeFeatures`) and
+        :class:`~skeer.networks.MLPEmbedder` for 2-D fixed-text vectors.
+        ``n_features`` is passed from the data unless given as
+        ``module__n_features``. Other arguments go as ``module__<name>``.
+    criterion : torch.nn.Module class or instance, default=EERLoss
+        A metric-learning loss called as ``loss(embeddings, labels)``. If it
+        is a class accepting ``operating_point``, the estimator's
+        ``operating_point`` is passed to it unless
+        ``criterion__operating_point`` is set; an instance is used as given.
+    operating_point : "eer" or float in (0, 1), default="eer"
+        The target on the DET curve: the equal error rate, or a target
+        false-match rate. It sets what the loss optimises and where
+        ``threshold_`` sits.
+    optimizer : torch optimizer class, default=torch.optim.Adam
+    lr : float, default=1e-3
+        Peak learning rate (see ``lr_schedule``).
+    lr_schedule : {"cosine", "constant"} or None, default="cosine"
+        After the warm-up, ``"cosine"`` decays the learning rate from ``lr``
+        to 0 along a half cosine ending with epoch ``max_epochs`` (set before
+        every batch); ``"constant"`` keeps ``lr``; ``None`` never sets it (no
+        warm-up either), leaving it to the optimizer and to your own
+        callbacks, e.g. skorch's ``LRScheduler``. Implemented as torch's
+        ``LambdaLR`` stepped every batch (:ref:`the training recipe <training_recipe>`).
+    warmup_epochs : float >= 0, default=1
+        Epochs of linear warm-up from ``lr / steps`` to ``lr`` at the start
+        of every ``fit``; 0 starts at ``lr``.
+    max_epochs : int or "auto", default="auto"
+        Training epochs at most (early stopping may end sooner); ``0`` enrols
+        and calibrates the untrained network. ``"auto"``: a budget in
+        *steps*, the same whatever the data's size: enough epochs for
+        ``AUTO_TRAINING_STEPS`` (3,500) training batches,
+        ``ceil(3500 / batches per epoch)`` (60 epochs on all 1,565 Aalto
+        development users, 90 on two thirds of them); the value used is
+        ``max_epochs_``. With the cosine schedule it is also the length of
+        the decay (why steps: :ref:`the training recipe <training_recipe>`).
+    batch_size : int, default=256
+        Batch size for inference (``transform``, ``decision_function``).
+    n_subjects_per_batch : int, default=40
+        P, subjects per training batch.
+    n_samples_per_subject : int, default=8
+        K, samples per subject in a training batch.
+    batches_per_epoch : int or None, default=None
+        Training batches per epoch; ``None`` draws about as many samples as
+        the training set has.
+    validation_size : float, default=0.2
+        Share of identities held out (identity-disjoint) from training to
+        monitor ``valid_eer``, stop early and calibrate ``threshold_``. ``0``
+        trains on everything and calibrates on training identities
+        (optimistic). Needs at least 4 identities; with fewer, validation is
+        switched off with a warning.
+    n_enroll : int, default=5
+        Samples per held-out identity that enrol a template when computing
+        ``valid_eer`` and calibrating ``threshold_``; every later sample
+        probes (the open-set protocol of
+        :func:`~skeer.evaluation.evaluate_verification`, with
+        ``n_probe=None``). Held-out identities with fewer than
+        ``n_enroll + 1`` samples are left out of both (counted in a warning).
+    geometry : {"auto", "cosine", "scaled_manhattan", "manhattan", \
+            "euclidean"}, default="auto"
+        The template geometry over the embedding: how enrolment samples
+        become a template and how a probe is scored against it. ``"auto"``:
+        ``"cosine"`` for free-text sequences (3-D input) and
+        ``"scaled_manhattan"`` for fixed-text vectors (2-D input), the
+        choice the fixed-text benchmark supports (``docs/fixed_text.rst``).
+        ``"cosine"``:
+        the renormalised mean embedding and the cosine similarity;
+        ``"scaled_manhattan"``: the per-dimension mean and mean absolute
+        deviation of the enrolee's embeddings, scored by the negative scaled
+        Manhattan distance (keeps each enrolee's own spread); ``"manhattan"``
+        and ``"euclidean"``: negative L1 / squared L2 distance to the mean.
+        ``enroll``, ``decision_function``, ``claim_scores``, ``valid_eer``,
+        ``threshold_`` and the protocols all use it.
+    template_input : bool or "auto", default="auto"
+        ``"auto"``: True when the resolved geometry is ``"scaled_manhattan"``
+        on fixed-text vectors (2-D input; so with ``geometry="auto"``), else
+        False. Fixed text (2-D input) only: make templates of the embedding
+        concatenated with the input vector, standardised by the training
+        data's mean and SD (``input_mean_``, ``input_scale_``). With the
+        per-dimension ``"scaled_manhattan"`` geometry this keeps each
+        enrolee's spread in the raw timings as well as in the learned space.
+    patience : int or None, default=None
+        Early stopping on ``valid_eer_smooth`` (the held-out EER averaged
+        over the last three epochs): stop after this many epochs without
+        improvement and restore the weights of the best smoothed epoch.
+        ``None`` (the default) runs every epoch and keeps the last weights,
+        the converged ones under the annealed schedule
+        (:ref:`the training recipe <training_recipe>`).
+    amp : bool, default=False
+        Automatic mixed precision: float16 with gradient scaling on CUDA,
+        bfloat16 on CPU. The loss is always computed in float32.
+    random_state : int or None, default=None
+        Seeds the identity split, the batches and torch's generator (forked,
+        so the global state is left untouched). With an int, CPU runs are
+        bit-for-bit repeatable.
+    train_split : callable or None, default=None
+        skorch's hook: ``train_split(dataset, y) -> (dataset_train,
+        dataset_valid)``. ``None`` holds out ``validation_size`` of the
+        identities (:class:`skeer.verifier._data.SubjectSplit`, seeded by
+        ``random_state``). A custom split must be deterministic and should be
+        identity-disjoint (``valid_eer`` and ``threshold_`` are computed on
+        its held-out part).
+    device : str, default="cpu"
+        ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"mps"``. Data moves with
+        ``non_blocking=True`` from pinned memory on CUDA.
+    compile : bool, default=False
+        ``torch.compile`` the module (skorch's option; ``compile__*`` kwargs).
+    callbacks, warm_start, verbose, iterator_train, iterator_valid
+        As in :class:`skorch.NeuralNet`. With ``verbose`` a progress bar and
+        a per-epoch table are printed.
+    **kwargs
+        ``module__*``, ``criterion__*``, ``optimizer__*``, ``iterator_*__*``,
+        ``callbacks__*``, ``compile__*`` as in skorch.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Enrolled identities, sorted.
+    templates_ : ndarray of shape (n_classes, d)
+        One template per enrolled subject: its renormalised mean embedding
+        (cosine) or its mean (the other geometries), of the embedding — or of
+        [embedding, standardised input] (``d = embedding_dim_ +
+        n_features_in_``) when the input is part of the templates.
+    input_mean_, input_scale_ : ndarray of shape (n_features_in_,) or None
+        The training input's mean and SD (``template_input=True``), else None.
+    geometry_ : str
+        The template geometry in use (``geometry`` with ``"auto"`` resolved).
+    template_scales_ : ndarray of shape (n_classes, d) or None
+        Per-dimension mean absolute deviation of each enrolee's embeddings
+        (``geometry="scaled_manhattan"``), else None.
+    threshold_ : float
+        Accept a claim when its score is ``>= threshold_``.
+    embedding_dim_ : int
+        Size of the embedding (``transform``'s output width).
+    feature_names_in_ : ndarray of str
+        Column names of ``X`` when it was a DataFrame of fixed-text vectors.
+    interrupted_ : bool
+        True when the last ``fit`` was stopped by ``KeyboardInterrupt``
+        (Ctrl-C) before ``max_epochs`` or early stopping ended it.
+    max_epochs_ : int
+        The epochs the last ``fit`` was given: ``max_epochs``, or what
+        ``"auto"`` resolved to (at least ``AUTO_TRAINING_STEPS`` batches: the
+        epochs are rounded up).
+    n_features_in_ : int
+        Number of feature channels of the input.
+    module_, criterion_, optimizer_, history_
+        As in skorch; ``history`` holds ``train_loss``, ``valid_loss`` and
+        ``valid_eer`` per epoch.
+
+    See Also
+    --------
+    skeer.EERLoss : The default criterion.
+    skeer.make_verification_scorer : Open-set scoring for identity-disjoint CV.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skeer import KeystrokeVerifier
+    >>> rng = np.random.default_rng(0)
+    >>> centers = rng.normal(size=(6, 8))
+    >>> y = np.repeat(np.arange(6), 10)
+    >>> X = (centers[y] + 0.3 * rng.normal(size=(60, 8))).astype(np.float32)
+    >>> clf = KeystrokeVerifier(max_epochs=3, n_subjects_per_batch=4,
+    ...                         n_samples_per_subject=4, random_state=0)
+    >>> clf = clf.fit(X, y)
+    >>> clf.decision_function(X).shape
+    (60, 6)
+    >>> clf.transform(X).shape
+    (60, 128)
+    >>> bool(clf.verify(X[:1], [0])[0]) in (True, False)
+    True
+    """
+
+    #: Fitted arrays that :mod:`skeer.persistence` saves when present (None too).
+    _persisted_arrays = (
+        "templates_",
+        "template_scales_",
+        "input_mean_",
+        "input_scale_",
+    )
+
+    def __init__(
+        self,
+        module=None,
+        criterion=EERLoss,
+        *,
+        operating_point="eer",
+        optimizer=torch.optim.Adam,
+        lr=1e-3,
+        lr_schedule="cosine",
+        warmup_epochs=1,
+        max_epochs="auto",
+        batch_size=256,
+        n_subjects_per_batch=40,
+        n_samples_per_subject=8,
+        batches_per_epoch=None,
+        validation_size=0.2,
+        n_enroll=5,
+        geometry="auto",
+        template_input="auto",
+        patience=None,
+        amp=False,
+        random_state=None,
+        train_split=None,
+        iterator_train=DataLoader,
+        iterator_valid=DataLoader,
+        callbacks=None,
+        warm_start=False,
+        verbose=0,
+        device="cpu",
+        compile=False,
+        **kwargs,
+    ):
+        super().__init__(
+            module,
+            criterion,
+            optimizer=optimizer,
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            iterator_train=iterator_train,
+            iterator_valid=iterator_valid,
+            # skorch's get_params reports every public attribute, so clone()
+            # passes it back: accept it, but the batched dataset is this
+            # estimator's own
+            dataset=kwargs.pop("dataset", ArrayDataset),
+            train_split=train_split,
+            callbacks=callbacks,
+            warm_start=warm_start,
+            verbose=verbose,
+            device=device,
+            compile=compile,
+            **kwargs,
+        )
+        self.operating_point = operating_point
+        self.lr_schedule = lr_schedule
+        self.warmup_epochs = warmup_epochs
+        self.n_subjects_per_batch = n_subjects_per_batch
+        self.n_samples_per_subject = n_samples_per_subject
+        self.batches_per_epoch = batches_per_epoch
+        self.validation_size = validation_size
+        self.n_enroll = n_enroll
+        self.geometry = geometry
+        self.template_input = template_input
+        self.patience = patience
+        self.amp = amp
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------
+    # sklearn plumbing
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = self.random_state is None
+        tags.input_tags.three_d_array = True
+        tags.classifier_tags.multi_class = True
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
+
+    def set_params(self, **kwargs):
+        """Set parameters (skorch's rules, with ``callbacks`` stored lazily).
+
+        skorch validates a new ``callbacks`` list at once; here it is only
+        stored and validated when the net is (re)initialised, as scikit-learn
+        expects of ``set_params``.
+
+        Parameters
+        ----------
+        **kwargs : dict
+            Estimator parameters, including skorch's ``module__*`` style ones.
+
+        Returns
+        -------
+        self : KeystrokeVerifier
+            This estimator.
+
+        Examples
+        --------
+        >>> from skeer import KeystrokeVerifier
+        >>> KeystrokeVerifier().set_params(operating_point=0.01).operating_point
+        0.01
+        """
+        if "callbacks" in kwargs:
+            self.callbacks = kwargs.pop("callbacks")
+            if self.initialized_:
+                self._initialize_callbacks()
+        return super().set_params(**kwargs) if kwargs else self
+
+    def _get_param_names(self):
+        # skorch reports every attribute not ending in "_" as a parameter,
+        # its private bookkeeping (_params_to_validate) included; keep it out
+        # and the dataset this estimator fixes itself
+        return [
+            k
+            for k in super()._get_param_names()
+            if not k.startswith("_") and k != "dataset"
+        ]
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "templates_") and getattr(self, "initialized_", False)
+
+    def _check_fitted(self, *, enrolled=True):
+        fitted = (
+            self.__sklearn_is_fitted__()
+            if enrolled
+            else getattr(self, "initialized_", False)
+            and hasattr(self, "n_features_in_")
+        )
+        if not fitted:
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call "
+                "'fit' with appropriate arguments before using this estimator."
+            )
+
+    def _validate_X(self, X, *, reset):
+        if hasattr(X, "columns") and getattr(X, "ndim", 0) == 2:
+            _check_feature_names(self, X, reset=reset)
+        X = check_verifier_input(X)
+        if reset:
+            self.n_features_in_ = X.shape[-1]
+            self.input_ndim_ = X.ndim
+        else:
+            check_input_shape(X, self.input_ndim_, self.n_features_in_, self)
+        return X
+
+    def _validate_y(self, y, n):
+        return check_subjects(y, n)
+
+    # ------------------------------------------------------------------
+    # fitting
+    def _validate_params(self):
+        """Check every parameter before any work (the one place)."""
+        check_verifier_params(self)
+
+    def fit(self, X, y=None, **fit_params):
+        """Train the embedding network, enrol every identity, set ``threshold_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, max_len, n_features) or \
+                (n_samples, n_features)
+            Keystroke sequences (e.g. from ``KeystrokeFeatures``) or
+            fixed-text timing vectors.
+        y : array-like of shape (n_samples,)
+            Identity of each sample; at least 2 distinct identities.
+        **fit_params : dict
+            Passed to the module's ``forward``.
+
+        Returns
+        -------
+        self : KeystrokeVerifier
+            The fitted verifier.
+        """
+        self._validate_params()
+        if "sample_weight" in fit_params:
+            raise ValueError(
+                "sample_weight is not supported by KeystrokeVerifier: training "
+                "batches are balanced by identity (n_subjects_per_batch x "
+                "n_samples_per_subject) and every comparison counts once."
+            )
+        X = self._validate_X(X, reset=not (self.warm_start and self.initialized_))
+        y = self._validate_y(y, len(X))
+        classes, codes = np.unique(y, return_inverse=True)
+        if len(classes) < 2:
+            raise ValueError(
+                "y has only 1 class (a single identity); a verifier needs at least 2 "
+                "identities to form impostor pairs."
+            )
+        codes = codes.astype(np.int64)
+        # the template geometry and features are fixed before training:
+        # valid_eer uses them
+        self._set_template_geometry(X)
+        seeds = np.random.SeedSequence(self.random_state).spawn(4)
+        self._seeds_ = [int(s.generate_state(1)[0]) for s in seeds]
+        devices = []
+        if self._device_type() == "cuda" and torch.cuda.is_available():
+            devices = [torch.device(self.device).index or 0]
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(self._seeds_[3])
+            if not self.warm_start or not self.initialized_:
+                self.initialize()
+            # the split is computed once: training (skorch's fit_loop asks for
+            # it through get_split_datasets), the budget and calibration share it
+            self._fit_split_ = (X, self.get_split_datasets(X, codes, **fit_params))
+            try:
+                _, (train, valid) = self._fit_split_
+                self.max_epochs_ = self._resolve_max_epochs(train)
+                self._train(X, codes, **fit_params)
+            finally:
+                del self._fit_split_
+        self._enrol_and_calibrate(X, codes, classes, valid)
+        return self
+
+    def _set_template_geometry(self, X):
+        """``geometry_`` and, for templates of [embedding, input], its scaling."""
+        self.geometry_, with_input = _enrol.resolve_geometry(
+            self.geometry, self.template_input, X.ndim
+        )
+        self.input_mean_ = self.input_scale_ = None
+        if with_input:
+            self.input_mean_ = X.mean(axis=0)
+            std = X.std(axis=0)
+            self.input_scale_ = np.where(std > 0, std, 1.0).astype(np.float32)
+
+    def _enrol_and_calibrate(self, X, codes, classes, valid):
+        """Enrol every training subject; set ``threshold_`` on the held-out ones."""
+        F_all = self._template_features(X, validate=False)
+        self.embedding_dim_ = int(F_all.shape[1]) - (
+            0 if self.input_mean_ is None else int(X.shape[1])
+        )
+        self._set_templates(
+            classes,
+            _enrol.make_templates(F_all, codes, len(classes), self.geometry_),
+        )
+        if valid is None:
+            held = np.ones(len(codes), dtype=bool)
+            self._warn_calibration(codes, "training")
+        else:
+            held = np.isin(codes, np.unique(valid.y))
+            self._warn_calibration(codes[held], "held-out")
+        self.threshold_ = self._calibrate(F_all[held], codes[held])
+
+    def _check_targets(self, y, n_samples):
+        return self._validate_y(y, n_samples)
+
+    @property
+    def partial_fit(self):
+        """Not supported: ``fit`` with ``warm_start=True`` continues training."""
+        raise AttributeError(
+            "KeystrokeVerifier has no partial_fit; use fit with warm_start=True "
+            "to continue training."
+        )
+
+    # ------------------------------------------------------------------
+    # inference
+    def transform(self, X):
+        """L2-normalised embeddings.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, max_len, n_features) or \
+                (n_samples, n_features)
+            Input as in ``fit``.
+
+        Returns
+        -------
+        embeddings : ndarray of shape (n_samples, d)
+            Unit-norm float32 embeddings; cosine similarity is their dot
+            product.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skeer import KeystrokeVerifier
+        >>> X = np.random.default_rng(0).normal(size=(40, 5)).astype("float32")
+        >>> y = np.repeat(np.arange(4), 10)
+        >>> clf = KeystrokeVerifier(max_epochs=1, validation_size=0,
+        ...                         random_state=0).fit(X, y)
+        >>> emb = clf.transform(X)
+        >>> emb.shape, bool(np.allclose(np.linalg.norm(emb, axis=1), 1, atol=1e-5))
+        ((40, 128), True)
+        """
+        # the network alone is needed (so it also works during fit, e.g. in
+        # skorch's EpochScoring); templates are not
+        self._check_fitted(enrolled=False)
+        return self._embed(self._validate_X(X, reset=False))
+
+    # -- the template geometry (skeer.templates), shared with the protocols
+    def _template_features(self, X, *, validate=True):
+        """The vectors templates are made of: the embeddings of ``X``.
+
+        With ``template_input``, followed by ``X`` standardised.
+        """
+        if validate:
+            self._check_fitted(enrolled=False)
+            X = self._validate_X(X, reset=False)
+        emb = self._embed(X)
+        if getattr(self, "input_mean_", None) is None:
+            return emb
+        scaled = (X - self.input_mean_) / self.input_scale_
+        return np.hstack([emb, scaled.astype(np.float32)])
+
+    @property
+    def _template_geometry(self):
+        # fitted: the resolved geometry. A file written before ``geometry_``
+        # existed was always cosine (an explicit template param otherwise).
+        fitted = getattr(self, "geometry_", None)
+        if fitted is not None:
+            return fitted
+        return "cosine" if self.geometry == "auto" else self.geometry
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the embedding dimensions, for ``set_output(transform="pandas")``.
+
+        Parameters
+        ----------
+        input_features : None
+            Ignored (the embedding dimensions do not map to input features).
+
+        Returns
+        -------
+        names : ndarray of str, shape (embedding_dim_,)
+            ``"embedding0"``, ``"embedding1"``, ...
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skeer import KeystrokeVerifier
+        >>> X = np.random.default_rng(0).normal(size=(40, 5)).astype("float32")
+        >>> y = np.repeat(np.arange(4), 10)
+        >>> clf = KeystrokeVerifier(max_epochs=1, validation_size=0,
+        ...                         module__embedding_dim=3, random_state=0)
+        >>> clf.fit(X, y).get_feature_names_out().tolist()
+        ['embedding0', 'embedding1', 'embedding2']
+        """
+        self._check_fitted()
+        n = getattr(self, "embedding_dim_", None)
+        if n is None:  # e.g. loaded from a file: the templates' width tells
+            extra = getattr(self, "input_mean_", None)
+            n = self.templates_.shape[1] - (0 if extra is None else len(extra))
+        return np.asarray([f"embedding{i}" for i in range(n)], dtype=object)
+
+    @property
+    def predict_proba(self):
+        """Not available: a verifier's scores are similarities, not probabilities.
+
+        Use :meth:`decision_function`.
+        """
+        raise AttributeError(
+            "KeystrokeVerifier has no predict_proba: its scores are similarities; "
+            "use decision_function."
+        )

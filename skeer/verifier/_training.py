@@ -1,0 +1,346 @@
+"""How a KeystrokeVerifier trains: its skorch hooks, written once.
+
+skorch calls these hooks; :class:`~skeer.KeystrokeVerifier` (and through it
+:class:`~skeer.verifier.AcceleratedKeystrokeVerifier`, which overrides
+``get_batch_sampler`` and ``get_iterator``) gets them from
+:class:`TrainingMixin`:
+
+- the in-memory dataset and the identity-disjoint ``train_split``
+  (:class:`skeer.verifier._data.SubjectSplit` by default);
+- identity-balanced P x K batches for training and the held-out loss, plain
+  sequential batches for inference (``get_batch_sampler``, ``get_iterator``);
+- the module and criterion (the estimator's ``operating_point`` passed to a
+  criterion class that names it), automatic mixed precision with gradient
+  scaling on CUDA, and the L2-normalised embeddings the loss sees;
+- the default callbacks: held-out EER, divergence check, the learning-rate
+  schedule (warm-up, cosine decay) and early stopping on the smoothed
+  held-out EER.
+"""
+
+import inspect
+import math
+import warnings
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from skorch import NeuralNet
+from skorch.callbacks import ProgressBar
+from skorch.utils import to_tensor
+from torch.utils.data import Dataset
+
+from skeer.networks import _networks as _networks
+from skeer.verifier._callbacks import (
+    DivergenceCheck,
+    LearningRateSchedule,
+    TolerantEarlyStopping,
+    TrainingDivergedError,
+    ValidationEER,
+)
+from skeer.verifier._data import (
+    ArrayDataset,
+    SubjectSplit,
+    as_array_dataset,
+    collate_batch,
+)
+from skeer.verifier._sampler import SubjectBatchSampler
+
+#: Training batches of a ``max_epochs="auto"`` fit: the budget at which
+#: EERLoss measured 7.5 % global EER against the triplet loss's 9.1 % on unseen
+#: Aalto users (``docs/benchmarks.rst``); on 2 CPU cores about 17 minutes for
+#: TypeNet with 40 x 8 batches.
+AUTO_TRAINING_STEPS = 3500
+
+
+def _accepts(cls_or_instance, name):
+    target = cls_or_instance if inspect.isclass(cls_or_instance) else None
+    if target is None:
+        target = type(cls_or_instance)
+    try:
+        params = inspect.signature(target).parameters
+    except (TypeError, ValueError):
+        return False
+    # only a named parameter: a class taking **kwargs (pytorch-metric-learning's
+    # losses pass them on to their base class) would choke on it
+    return name in params and params[name].kind is not inspect.Parameter.VAR_KEYWORD
+
+
+class TrainingMixin:
+    """skorch hooks of :class:`~skeer.KeystrokeVerifier` (see the module docstring)."""
+
+    def _device_type(self):
+        return torch.device(self.device or "cpu").type
+
+    def get_default_callbacks(self):
+        callbacks = list(super().get_default_callbacks())
+        callbacks.insert(-1, ("divergence", DivergenceCheck()))
+        callbacks.insert(-1, ("valid_eer", ValidationEER()))
+        callbacks.insert(-1, ("lr_schedule", LearningRateSchedule()))
+        if self.patience is not None:
+            callbacks.insert(
+                -1,
+                (
+                    "early_stopping",
+                    TolerantEarlyStopping(
+                        monitor="valid_eer_smooth",
+                        patience=self.patience,
+                        lower_is_better=True,
+                        load_best=True,
+                    ),
+                ),
+            )
+        if self.verbose:
+            callbacks.insert(-1, ("progress_bar", ProgressBar()))
+        return callbacks
+
+    def initialize_module(self):
+        kwargs = self.get_params_for("module")
+        module = self.module
+        if module is None:
+            module = (
+                _networks.TypeNet if self.input_ndim_ == 3 else _networks.MLPEmbedder
+            )
+        if not isinstance(module, torch.nn.Module) or kwargs:
+            if "n_features" not in kwargs and _accepts(module, "n_features"):
+                kwargs["n_features"] = self.n_features_in_
+        self.module_ = self.initialized_instance(module, kwargs)
+        return self
+
+    def initialize_criterion(self):
+        kwargs = self.get_params_for("criterion")
+        criterion = self.criterion
+        if criterion is None:
+            raise ValueError(
+                "criterion must be a loss called as loss(embeddings, labels), got None."
+            )
+        # a criterion instance is used as given (skorch's rule); a class gets
+        # the estimator's operating point unless criterion__operating_point is set
+        if (
+            not isinstance(criterion, torch.nn.Module) or kwargs
+        ) and "operating_point" not in kwargs:
+            if _accepts(criterion, "operating_point"):
+                kwargs["operating_point"] = self.operating_point
+        self.criterion_ = self.initialized_instance(criterion, kwargs)
+        return self
+
+    def initialize(self):
+        super().initialize()
+        self.grad_scaler_ = (
+            torch.amp.GradScaler("cuda")
+            if self.amp and self._device_type() == "cuda"
+            else None
+        )
+        return self
+
+    def _amp_dtype(self):
+        return torch.bfloat16 if self._device_type() == "cpu" else torch.float16
+
+    def infer(self, x, **fit_params):
+        if isinstance(x, torch.Tensor):
+            x = x.to(self.device, non_blocking=True)
+        else:
+            x = to_tensor(x, device=self.device)
+        with torch.autocast(
+            device_type=self._device_type(),
+            dtype=self._amp_dtype(),
+            enabled=bool(self.amp),
+        ):
+            return self.module_(x, **fit_params)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        y_true = y_true.to(self.device, non_blocking=True)
+        embeddings = F.normalize(y_pred.float(), dim=1)
+        return self.criterion_(embeddings, y_true)
+
+    def train_step_single(self, batch, **fit_params):
+        self._set_training(True)
+        Xi, yi = batch
+        y_pred = self.infer(Xi, **fit_params)
+        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        scaler = getattr(self, "grad_scaler_", None)
+        (scaler.scale(loss) if scaler is not None else loss).backward()
+        return {"loss": loss, "y_pred": y_pred}
+
+    def _step_optimizer(self, step_fn):
+        scaler = getattr(self, "grad_scaler_", None)
+        if scaler is None:
+            return super()._step_optimizer(step_fn)
+        step_fn()
+        for name in self._optimizers:
+            scaler.step(getattr(self, name + "_"))
+        scaler.update()
+        return None
+
+    def get_dataset(self, X, y=None):
+        if isinstance(X, Dataset):
+            return X
+        return ArrayDataset(np.ascontiguousarray(X, dtype=np.float32), y)
+
+    def _train_split(self):
+        """The ``train_split`` hook in use (the identity split by default)."""
+        if self.train_split is not None:
+            return self.train_split
+        return SubjectSplit(self.validation_size, random_state=self._seeds_[0])
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        # during fit: the split fit computed once (skorch's fit_loop asks again)
+        fit_split = getattr(self, "_fit_split_", None)
+        if fit_split is not None and fit_split[0] is X:
+            return fit_split[1]
+        dataset = self.get_dataset(X, y)
+        if y is None:
+            y = getattr(dataset, "y", None)
+        train, valid = self._train_split()(dataset, y, **fit_params)
+        # skorch's own splits (ValidSplit) return Subsets: identity-balanced
+        # batches and the held-out EER need the arrays
+        return as_array_dataset(train), as_array_dataset(valid, balanced=True)
+
+    def _resolve_max_epochs(self, dataset_train):
+        """Set ``batches_per_epoch_`` and return the epochs of this fit.
+
+        ``max_epochs``, or for ``"auto"`` enough epochs for
+        ``AUTO_TRAINING_STEPS`` batches of the split's training part.
+        """
+        per_epoch = self.batches_per_epoch
+        if per_epoch is None:
+            with warnings.catch_warnings():  # the sampler warns in training
+                warnings.simplefilter("ignore", UserWarning)
+                per_epoch = len(self.get_batch_sampler(dataset_train, training=True))
+        self.batches_per_epoch_ = int(per_epoch)
+        if self.max_epochs != "auto":
+            return int(self.max_epochs)
+        return max(1, math.ceil(AUTO_TRAINING_STEPS / max(per_epoch, 1)))
+
+    def _train(self, X, codes, **fit_params):
+        """skorch's ``partial_fit`` for ``max_epochs_`` epochs, saying how it ended.
+
+        A non-finite loss becomes :class:`TrainingDivergedError`; fewer
+        complete epochs than ``max_epochs_`` without an early stop is an
+        interruption (Ctrl-C, which skorch catches): ``interrupted_`` and a
+        warning.
+        """
+        self.interrupted_ = False
+        start = len(self.history)
+        try:
+            NeuralNet.partial_fit(self, X, codes, epochs=self.max_epochs_, **fit_params)
+        except TrainingDivergedError:
+            raise
+        except (ValueError, RuntimeError) as exc:
+            markers = ("contain NaN or inf", "to type float without overflow")
+            if not any(k in str(exc) for k in markers):
+                raise
+            raise TrainingDivergedError(
+                f"Training diverged at epoch {max(1, len(self.history))}: {exc}"
+            ) from exc
+        done = sum("dur" in row for row in self.history[start:])
+        stopper = dict(self.callbacks_).get("early_stopping")
+        if done < self.max_epochs_ and not getattr(stopper, "stopped_", False):
+            self.interrupted_ = True
+            warnings.warn(
+                f"Training was interrupted after {len(self.history)} epoch(s); the "
+                "verifier is enrolled and calibrated with the weights it had "
+                "(interrupted_ is True).",
+                UserWarning,
+                stacklevel=3,
+            )
+
+    def _pin_memory(self):
+        return self._device_type() == "cuda"
+
+    def get_batch_sampler(self, dataset, training=False, **kwargs):
+        """Identity-balanced batches (P identities x K samples) of ``dataset``.
+
+        The hook that builds the training (and held-out loss) batches;
+        subclasses pass extra arguments of
+        :class:`~skeer.verifier.SubjectBatchSampler` (e.g. ``rank`` and
+        ``world_size`` to shard them across processes).
+
+        Parameters
+        ----------
+        dataset : dataset with a ``y`` attribute
+            Integer identity codes in ``dataset.y``.
+        training : bool, default=False
+            Training batches (``batches_per_epoch`` of them, a new draw each
+            epoch) or held-out ones (every identity, the same each epoch).
+        **kwargs : dict
+            Passed to :class:`~skeer.verifier.SubjectBatchSampler`.
+
+        Returns
+        -------
+        sampler : SubjectBatchSampler
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skeer import KeystrokeVerifier
+        >>> from skeer.verifier._data import ArrayDataset
+        >>> net = KeystrokeVerifier(n_subjects_per_batch=2,
+        ...                         n_samples_per_subject=2, random_state=0)
+        >>> y = np.repeat(np.arange(4), 3)
+        >>> net._seeds_ = [0, 1, 2, 3]
+        >>> ds = ArrayDataset(np.zeros((12, 1), np.float32), y)
+        >>> [len(b) for b in net.get_batch_sampler(ds, training=False)]
+        [4, 4, 4]
+        """
+        return SubjectBatchSampler(
+            dataset.y,
+            self.n_subjects_per_batch,
+            self.n_samples_per_subject,
+            n_batches=self.batches_per_epoch if training else None,
+            random_state=self._seeds_[1] if training else self._seeds_[2],
+            reseed_each_epoch=not training,
+            **kwargs,
+        )
+
+    def get_iterator(self, dataset, training=False):
+        pin = self._pin_memory()
+        if training or getattr(dataset, "balanced", False):
+            prefix = "iterator_train" if training else "iterator_valid"
+            kwargs = self.get_params_for(prefix)
+            for key in ("batch_size", "shuffle", "sampler", "drop_last"):
+                kwargs.pop(key, None)
+            kwargs.setdefault("pin_memory", pin)
+            sampler = self.get_batch_sampler(dataset, training=training)
+            iterator = self.iterator_train if training else self.iterator_valid
+            return iterator(
+                dataset, batch_sampler=sampler, collate_fn=collate_batch, **kwargs
+            )
+        kwargs = self.get_params_for("iterator_valid")
+        kwargs.setdefault("batch_size", self.batch_size)
+        kwargs.setdefault("pin_memory", pin)
+        # a private generator: a DataLoader draws its base seed from torch's
+        # global generator otherwise, and inference must not touch it
+        kwargs.setdefault("generator", torch.Generator())
+        kwargs["shuffle"] = False
+        if isinstance(dataset, ArrayDataset):
+            kwargs.setdefault("collate_fn", collate_batch)
+            sampler = torch.utils.data.BatchSampler(
+                torch.utils.data.SequentialSampler(dataset),
+                batch_size=kwargs.pop("batch_size"),
+                drop_last=False,
+            )
+            kwargs.pop("shuffle")
+            return self.iterator_valid(dataset, batch_sampler=sampler, **kwargs)
+        return self.iterator_valid(dataset, **kwargs)
+
+    def _embed(self, X):
+        """L2-normalised float32 embeddings of an array (module in eval mode).
+
+        It loops over batches itself rather than through ``forward`` so that
+        skorch's inference caching (which would replay the identity-balanced
+        validation batches out of order) never applies.
+        """
+        iterator = self.get_iterator(self.get_dataset(X), training=False)
+        with torch.no_grad():
+            self._set_training(False)
+            out = [self.infer(Xi).float().cpu() for Xi, _ in iterator]
+        emb = torch.cat(out)
+        bad = ~torch.isfinite(emb).all(dim=1)
+        if bool(bad.any()):
+            raise ValueError(
+                f"The network's embeddings contain NaN or inf for {int(bad.sum())} "
+                f"of {len(emb)} samples (first at index {int(bad.nonzero()[0, 0])}): "
+                "its weights are not finite, or the input is far outside the "
+                "range it was trained on. No score is computed from them."
+            )
+        return F.normalize(emb, dim=1).numpy()
