@@ -41,31 +41,37 @@ __all__ = [
     "NETWORKS",
     "get_loss",
     "get_network",
+    "label",
     "qualified_name",
     "resolve",
 ]
 
-#: Short names of the embedding networks (the command line's ``--model``).
-NETWORKS = ("typenet", "type2branch", "mlp")
-#: Short names of the losses (the command line's ``--loss``).
-LOSSES = ("eer", "eer-area", "eer-direct", "triplet", "contrastive", "set2set")
 #: Kinds of allow-listed classes, see :func:`resolve`.
 KINDS = ("network", "loss", "optimizer", "estimator")
 
-_NETWORK_CLASSES = {
-    "typenet": "TypeNet",
-    "type2branch": "Type2Branch",
-    "mlp": "MLPEmbedder",
+# The registration table: adding a network or a loss to the command line and
+# to model files is one line here (its class exported by its package).
+# short name -> (class name in skeer.networks, label in reports)
+_NETWORK_TABLE = {
+    "typenet": ("TypeNet", "TypeNet"),
+    "type2branch": ("Type2Branch", "Type2Branch"),
+    "mlp": ("MLPEmbedder", "MLP"),
 }
-# short name -> (class name in skeer.losses, preset keyword arguments)
-_LOSS_CLASSES = {
-    "eer": ("EERLoss", {}),
-    "eer-area": ("EERLoss", {"variant": "area"}),
-    "eer-direct": ("EERLoss", {"variant": "direct"}),
-    "triplet": ("TripletMarginLoss", {}),
-    "contrastive": ("ContrastiveLoss", {}),
-    "set2set": ("Set2SetLoss", {}),
+# short name -> (class name in skeer.losses, preset keyword arguments, label)
+_LOSS_TABLE = {
+    "eer": ("EERLoss", {}, "EERLoss"),
+    "eer-area": ("EERLoss", {"variant": "area"}, "EERLoss (area)"),
+    "eer-direct": ("EERLoss", {"variant": "direct"}, "EERLoss (direct)"),
+    "triplet": ("TripletMarginLoss", {}, "triplet loss"),
+    "contrastive": ("ContrastiveLoss", {}, "contrastive loss"),
+    "set2set": ("Set2SetLoss", {}, "Set2Set loss"),
 }
+#: Short names of the embedding networks (the command line's ``--model``).
+NETWORKS = tuple(_NETWORK_TABLE)
+#: Short names of the losses (the command line's ``--loss``).
+LOSSES = tuple(_LOSS_TABLE)
+_NETWORK_CLASSES = {k: v[0] for k, v in _NETWORK_TABLE.items()}
+_LOSS_CLASSES = {k: v[:2] for k, v in _LOSS_TABLE.items()}
 # estimators outside skeer.baselines: public module -> class names
 _ESTIMATORS = {
     "skeer.features": ("KeystrokeFeatures",),
@@ -114,6 +120,31 @@ def get_network(name):
     if not isinstance(name, str) or name not in names:
         raise _unknown("network", name, list(names))
     return getattr(importlib.import_module("skeer.networks"), names[name])
+
+
+def label(name):
+    """The label reports give a network or loss short name (the name if unknown).
+
+    Parameters
+    ----------
+    name : str
+        A short name from :data:`NETWORKS` or :data:`LOSSES`.
+
+    Returns
+    -------
+    label : str
+
+    Examples
+    --------
+    >>> from skeer.registry import label
+    >>> label("mlp"), label("eer-area"), label("my-loss")
+    ('MLP', 'EERLoss (area)', 'my-loss')
+    """
+    if name in _NETWORK_TABLE:
+        return _NETWORK_TABLE[name][1]
+    if name in _LOSS_TABLE:
+        return _LOSS_TABLE[name][2]
+    return name
 
 
 def get_loss(name, **kwargs):

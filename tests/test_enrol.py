@@ -211,3 +211,20 @@ def test_template_input_joins_the_standardised_input_everywhere():
     assert clf.history[-1, "valid_eer"] == report["eer"]
     with pytest.raises(ValueError, match="2-D fixed-text"):
         KeystrokeVerifier(template_input=True, **FAST).fit(X[:, None, :], y)
+
+
+def test_negative_and_huge_integer_ids_are_never_wrapped_onto_each_other():
+    # Mallory enrols as 2**64 - 2, which uint64 shares with Alice's -2
+    X, y = _data()
+    clf = KeystrokeVerifier(**FAST).fit(X, y - 2)  # ids -2, -1, 0, ...
+    alice = clf.classes_[0]
+    assert alice == -2
+    before = clf.templates_.copy()
+    with pytest.raises(ValueError, match="no integer dtype holds both"):
+        clf.enroll(X[:5], np.full(5, 2**64 - 2, np.uint64))
+    np.testing.assert_array_equal(clf.templates_, before)
+    with pytest.raises(ValueError, match="no integer dtype holds both|not enrolled"):
+        clf.verify(X[:1], np.array([2**64 - 2], np.uint64))
+    # ids above 2**63 - 1 alone are fine, and stay exact
+    big = KeystrokeVerifier(**FAST).fit(X, y.astype(np.uint64) + np.uint64(2**63))
+    assert big.classes_.dtype == np.uint64 and int(big.classes_[0]) == 2**63

@@ -47,13 +47,18 @@ def test_unenrolled_probe_identities_are_refused_not_scored():
     # the metric alone cannot tell: 5 distinct identities, 5 columns, and the
     # sorted-position mapping makes a number of it
     assert 0 <= equal_error_rate(y[probed], scores) <= 1
-    for scorer in (eer_scorer, *VERIFICATION_SCORERS.values()):
-        with pytest.raises(ValueError, match="make_verification_scorer"):
-            scorer(det, X[probed], y[probed])
-    # one unknown identity among known ones is enough
+    with pytest.raises(ValueError, match="make_verification_scorer"):
+        eer_scorer(det, X[probed], y[probed])
+    # the ready-made dict scores a fold of new subjects open set instead
+    open_eer = make_verification_scorer("eer", n_probe=None)(det, X[probed], y[probed])
+    assert VERIFICATION_SCORERS["neg_eer"](det, X[probed], y[probed]) == open_eer
+    # one unknown identity among known ones is enough to refuse
     mixed = (y == 0) | (y == 7)
     with pytest.raises(ValueError, match=r"1 of the fold's 2 probe identities \(7\)"):
         eer_scorer(det, X[mixed], y[mixed])
+    for scorer in VERIFICATION_SCORERS.values():
+        with pytest.raises(ValueError, match="never enrolled and the others"):
+            scorer(det, X[mixed], y[mixed])
 
 
 @quiet
@@ -192,3 +197,25 @@ def test_cross_validate_with_a_scorer_dict():
     )
     assert result["test_eer"].shape == result["test_kvc"].shape == (3,)
     assert np.all(result["test_eer"] <= 0) and np.all(result["test_kvc"] <= 0)
+
+
+@quiet
+def test_ready_made_scorers_give_numbers_with_subject_disjoint_folds():
+    from sklearn.model_selection import cross_validate
+
+    from skeer.evaluation import SubjectKFold
+
+    X, y = _data(n_subjects=12, n_reps=12, seed=3)
+    pipe = Pipeline([("scale", StandardScaler()), ("detector", ScaledManhattan())])
+    cv = cross_validate(
+        pipe,
+        X,
+        y,
+        cv=SubjectKFold(3),
+        scoring=VERIFICATION_SCORERS,
+        error_score="raise",
+    )
+    for name in VERIFICATION_SCORERS:
+        values = cv[f"test_{name}"]
+        assert len(values) == 3 and np.all(np.isfinite(values)), name
+        assert np.all((-1 <= values) & (values <= 0)), name

@@ -21,16 +21,7 @@ import numpy as np
 
 from skeer._version import __version__
 from skeer.cli._parser import PROG
-
-_MODEL_NAMES = {"typenet": "TypeNet", "type2branch": "Type2Branch", "mlp": "MLP"}
-_LOSS_NAMES = {
-    "eer": "EERLoss",
-    "eer-area": "EERLoss (area)",
-    "eer-direct": "EERLoss (direct)",
-    "triplet": "triplet loss",
-    "set2set": "Set2Set loss",
-    "contrastive": "contrastive loss",
-}
+from skeer.registry import label as _label
 
 
 def _stream(args):
@@ -87,11 +78,11 @@ def pct(value, digits=2):
 
 
 def run_name(model, loss):
-    return f"{_MODEL_NAMES[model]} + {_LOSS_NAMES.get(loss, loss)}"
+    return f"{_label(model)} + {_label(loss)}"
 
 
 def network_name(model):
-    return _MODEL_NAMES[model]
+    return _label(model)
 
 
 def jsonable(obj):

@@ -166,14 +166,6 @@ def make_fnmr_scorer(fmr, *, method="interpolate"):
     return _ClosedSetScorer(fnmr_at_fmr, name, fmr=fmr, method=method)
 
 
-#: Named closed-set scorers for multimetric ``scoring`` dicts.
-VERIFICATION_SCORERS = {
-    "neg_eer": eer_scorer,
-    "neg_fnmr_at_fmr_0.001": make_fnmr_scorer(0.001),
-    "neg_fnmr_at_fmr_0.01": make_fnmr_scorer(0.01),
-    "neg_fnmr_at_fmr_0.1": make_fnmr_scorer(0.1),
-}
-
 _OPEN_SET_METRICS = ("eer", "mean_subject_eer", "fnmr_at_fmr", "auc")
 
 
@@ -237,8 +229,9 @@ def make_verification_scorer(metric="eer", *, fmr=None, n_enroll=5, n_probe=5):
         Target false-match rate; required for ``metric="fnmr_at_fmr"``.
     n_enroll : int, default=5
         Enrolment samples per identity.
-    n_probe : int, default=5
-        Genuine probe samples per identity.
+    n_probe : int or None, default=5
+        Genuine probe samples per identity; ``None``: every sample after the
+        enrolment ones.
 
     Returns
     -------
@@ -269,5 +262,59 @@ def make_verification_scorer(metric="eer", *, fmr=None, n_enroll=5, n_probe=5):
     elif fmr is not None:
         fmr = _check_rate(fmr, "fmr")
     n_enroll = check_positive_int(n_enroll, "n_enroll")
-    n_probe = check_positive_int(n_probe, "n_probe")
+    n_probe = check_positive_int(n_probe, "n_probe", allow_none=True)
     return _OpenSetScorer(metric, fmr, n_enroll, n_probe)
+
+
+class _FoldScorer:
+    """Closed set when the fold's subjects are enrolled, open set when none is.
+
+    A fold of ``StratifiedKFold`` probes the subjects the estimator was
+    trained on (closed set); one of ``SubjectKFold`` / ``GroupKFold`` probes
+    new ones (open set, enrolled from their own samples). A fold mixing both
+    is refused: neither score would mean what its name says.
+    """
+
+    def __init__(self, name, closed, open_set):
+        self.name, self.closed, self.open_set = name, closed, open_set
+
+    def __repr__(self):
+        return self.name
+
+    def __call__(self, estimator, X, y_true, sample_weight=None):
+        if y_true is None:
+            raise ValueError(f"y (identities) is required by {self.name}.")
+        classes = getattr(estimator, "classes_", None)
+        if classes is None or not hasattr(estimator, "decision_function"):
+            return self.open_set(estimator, X, y_true)
+        y = np.asarray(y_true)
+        enrolled = np.isin(y, np.asarray(classes)) if len(y) else np.ones(0, bool)
+        if enrolled.all():
+            return self.closed(estimator, X, y_true, sample_weight)
+        if not enrolled.any():
+            return self.open_set(estimator, X, y_true)
+        raise ValueError(
+            f"{self.name}: {int((~enrolled).sum())} of the fold's {len(y)} samples "
+            "belong to subjects the estimator never enrolled and the others to "
+            "enrolled ones; split by subject (SubjectKFold) for an open-set score, "
+            "or stratify by subject (StratifiedKFold) for a closed-set one."
+        )
+
+
+#: Named scorers for multimetric ``scoring`` dicts. Each is closed set on a
+#: fold of subjects the estimator enrolled (``StratifiedKFold``) and open set
+#: (:func:`make_verification_scorer`) on a fold of new subjects
+#: (:class:`~skeer.evaluation.SubjectKFold`, ``GroupKFold(groups=y)``).
+VERIFICATION_SCORERS = {
+    "neg_eer": _FoldScorer(
+        "neg_eer", eer_scorer, make_verification_scorer("eer", n_probe=None)
+    ),
+    **{
+        f"neg_fnmr_at_fmr_{fmr:g}": _FoldScorer(
+            f"neg_fnmr_at_fmr_{fmr:g}",
+            make_fnmr_scorer(fmr),
+            make_verification_scorer("fnmr_at_fmr", fmr=fmr, n_probe=None),
+        )
+        for fmr in (0.001, 0.01, 0.1)
+    },
+}

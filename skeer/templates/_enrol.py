@@ -304,11 +304,15 @@ def _common_ids(old, new):
     if k_old == "integers" and old.dtype != new.dtype:
         values = np.concatenate([old.astype(object), new.astype(object)])
         lo, hi = min(values.tolist()), max(values.tolist())
-        dtype = (
-            np.int64
-            if lo >= np.iinfo(np.int64).min and hi <= np.iinfo(np.int64).max
-            else np.uint64
-        )
+        if lo < 0 and hi > np.iinfo(np.int64).max:
+            # uint64 would wrap the negative ids onto large ones (-2 becomes
+            # 2**64 - 2): two people would share a template
+            raise ValueError(
+                f"y's identities and the enrolled ones span {lo} to {hi}: no "
+                "integer dtype holds both negative ids and ids above 2**63 - 1 "
+                "without merging some. Use ids of one range (or strings)."
+            )
+        dtype = np.int64 if hi <= np.iinfo(np.int64).max else np.uint64
         return old.astype(dtype), new.astype(dtype)
     if old.dtype.kind in "US" and new.dtype.kind in "US":
         return old.astype(str), new.astype(str)
