@@ -213,16 +213,7 @@ def _fixed_geometry(name):
     )
 
 
-class ScaledManhattan(TemplateDetector):
-    """Scaled Manhattan detector (Killourhy & Maxion's best, DSN 2009).
-
-    A :class:`TemplateDetector` with ``geometry="scaled_manhattan"``: the
-    template of a subject is the per-feature mean ``mu`` and mean absolute
-    deviation ``mad`` of its samples; a probe ``x`` scores
-    ``-sum_j |x_j - mu_j| / mad_j``. On the CMU password data (51 subjects x
-    400 repetitions) Killourhy & Maxion report a mean per-subject EER of 0.096.
-
-    Parameters
+_NAMED_DOC = """    Parameters
     ----------
     operating_point : "eer" or float in (0, 1), default="eer"
         Where ``threshold_`` sits: the equal error rate, or a target
@@ -235,9 +226,9 @@ class ScaledManhattan(TemplateDetector):
     classes_ : ndarray of shape (n_classes,)
         Enrolled subjects, sorted.
     templates_ : ndarray of shape (n_classes, n_features_in_)
-        Per-feature mean of each subject.
-    template_scales_ : ndarray of shape (n_classes, n_features_in_)
-        Per-feature mean absolute deviation of each subject.
+        {templates}
+    template_scales_ : {scales_type}
+        {scales}
     threshold_ : float
         Accept a claim when its score is ``>= threshold_``.
     n_features_in_ : int
@@ -248,7 +239,45 @@ class ScaledManhattan(TemplateDetector):
     See Also
     --------
     TemplateDetector : All methods, and the geometry as a parameter.
-    skeer.evaluation.evaluate_fixed_text : The Killourhy & Maxion protocol.
+{see_also}
+"""
+
+
+def _named_detector_doc(*, templates, scales, see_also=()):
+    """Insert the sections every named detector shares before its Examples."""
+
+    def decorate(cls):
+        head, sep, examples = cls.__doc__.partition("    Examples\n    --------")
+        shared = _NAMED_DOC.format(
+            templates=templates,
+            scales_type=scales[0],
+            scales=scales[1],
+            see_also="".join(line + "\n" for line in see_also),
+        )
+        cls.__doc__ = head + shared + sep + examples
+        return cls
+
+    return decorate
+
+
+@_named_detector_doc(
+    templates="Per-feature mean of each subject.",
+    scales=(
+        "ndarray of shape (n_classes, n_features_in_)",
+        "Per-feature mean absolute deviation of each subject.",
+    ),
+    see_also=[
+        "    skeer.evaluation.evaluate_fixed_text : The Killourhy & Maxion protocol."
+    ],
+)
+class ScaledManhattan(TemplateDetector):
+    """Scaled Manhattan detector (Killourhy & Maxion's best, DSN 2009).
+
+    A :class:`TemplateDetector` with ``geometry="scaled_manhattan"``: the
+    template of a subject is the per-feature mean ``mu`` and mean absolute
+    deviation ``mad`` of its samples; a probe ``x`` scores
+    ``-sum_j |x_j - mu_j| / mad_j``. On the CMU password data (51 subjects x
+    400 repetitions) Killourhy & Maxion report a mean per-subject EER of 0.096.
 
     Examples
     --------
@@ -269,6 +298,11 @@ class ScaledManhattan(TemplateDetector):
         self.n_enroll = n_enroll
 
 
+@_named_detector_doc(
+    templates="Per-feature mean of each subject.",
+    scales=("None", "No scale in this geometry."),
+    see_also=[],
+)
 class Manhattan(TemplateDetector):
     """Manhattan detector (Killourhy & Maxion, DSN 2009).
 
@@ -276,33 +310,6 @@ class Manhattan(TemplateDetector):
     the per-feature mean ``mu``; a probe ``x`` scores ``-sum_j |x_j - mu_j|``.
     Killourhy & Maxion report a mean per-subject EER of 0.153 on the CMU
     password data.
-
-    Parameters
-    ----------
-    operating_point : "eer" or float in (0, 1), default="eer"
-        Where ``threshold_`` sits: the equal error rate, or a target
-        false-match rate.
-    n_enroll : int, default=5
-        Samples per subject that enrol a calibration template in ``fit``.
-
-    Attributes
-    ----------
-    classes_ : ndarray of shape (n_classes,)
-        Enrolled subjects, sorted.
-    templates_ : ndarray of shape (n_classes, n_features_in_)
-        Per-feature mean of each subject.
-    template_scales_ : None
-        No scale in this geometry.
-    threshold_ : float
-        Accept a claim when its score is ``>= threshold_``.
-    n_features_in_ : int
-        Number of features seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Feature names seen in ``fit``, when ``X`` had string column names.
-
-    See Also
-    --------
-    TemplateDetector : All methods, and the geometry as a parameter.
 
     Examples
     --------
@@ -322,6 +329,11 @@ class Manhattan(TemplateDetector):
         self.n_enroll = n_enroll
 
 
+@_named_detector_doc(
+    templates="Per-feature mean of each subject.",
+    scales=("None", "No scale in this geometry."),
+    see_also=[],
+)
 class Euclidean(TemplateDetector):
     """Euclidean detector (Killourhy & Maxion, DSN 2009).
 
@@ -329,33 +341,6 @@ class Euclidean(TemplateDetector):
     the per-feature mean ``mu``; a probe ``x`` scores
     ``-sum_j (x_j - mu_j)**2``. Killourhy & Maxion report a mean per-subject
     EER of 0.171 on the CMU password data.
-
-    Parameters
-    ----------
-    operating_point : "eer" or float in (0, 1), default="eer"
-        Where ``threshold_`` sits: the equal error rate, or a target
-        false-match rate.
-    n_enroll : int, default=5
-        Samples per subject that enrol a calibration template in ``fit``.
-
-    Attributes
-    ----------
-    classes_ : ndarray of shape (n_classes,)
-        Enrolled subjects, sorted.
-    templates_ : ndarray of shape (n_classes, n_features_in_)
-        Per-feature mean of each subject.
-    template_scales_ : None
-        No scale in this geometry.
-    threshold_ : float
-        Accept a claim when its score is ``>= threshold_``.
-    n_features_in_ : int
-        Number of features seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Feature names seen in ``fit``, when ``X`` had string column names.
-
-    See Also
-    --------
-    TemplateDetector : All methods, and the geometry as a parameter.
 
     Examples
     --------
@@ -373,6 +358,11 @@ class Euclidean(TemplateDetector):
         self.n_enroll = n_enroll
 
 
+@_named_detector_doc(
+    templates="Unit-norm template of each subject.",
+    scales=("None", "No scale in this geometry."),
+    see_also=["    make_timing_baseline : Timing statistics + scaler + cosine."],
+)
 class Cosine(TemplateDetector):
     """Cosine-similarity detector.
 
@@ -381,34 +371,6 @@ class Cosine(TemplateDetector):
     similarity to it (the geometry of :class:`~skeer.KeystrokeVerifier`'s
     embeddings). Usually placed after a scaler, as in
     :func:`make_timing_baseline`.
-
-    Parameters
-    ----------
-    operating_point : "eer" or float in (0, 1), default="eer"
-        Where ``threshold_`` sits: the equal error rate, or a target
-        false-match rate.
-    n_enroll : int, default=5
-        Samples per subject that enrol a calibration template in ``fit``.
-
-    Attributes
-    ----------
-    classes_ : ndarray of shape (n_classes,)
-        Enrolled subjects, sorted.
-    templates_ : ndarray of shape (n_classes, n_features_in_)
-        Unit-norm template of each subject.
-    template_scales_ : None
-        No scale in this geometry.
-    threshold_ : float
-        Accept a claim when its score is ``>= threshold_``.
-    n_features_in_ : int
-        Number of features seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Feature names seen in ``fit``, when ``X`` had string column names.
-
-    See Also
-    --------
-    TemplateDetector : All methods, and the geometry as a parameter.
-    make_timing_baseline : Timing statistics + scaler + cosine.
 
     Examples
     --------
