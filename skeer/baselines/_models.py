@@ -104,42 +104,6 @@ class _SubjectModelDetector(
     def _best_templates(self, F, templates):
         return np.argmax(self._score_matrix(F, templates), axis=1)
 
-    # -- fitting
-    def fit(self, X, y):
-        """Fit one model per subject and calibrate ``threshold_``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Feature vectors (e.g. fixed-text timing vectors), finite.
-        y : array-like of shape (n_samples,)
-            Subject of each sample; at least 2 distinct subjects, in the order
-            their samples were recorded (the first ``n_enroll`` of a subject
-            enrol its calibration model).
-
-        Returns
-        -------
-        self : object
-            The fitted detector.
-
-        Raises
-        ------
-        ValueError
-            If a parameter or the input is invalid, or ``y`` has one subject.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from skeer.baselines import OneClassSVMDetector
-        >>> rng = np.random.default_rng(0)
-        >>> X, y = rng.normal(size=(24, 5)), np.repeat(["ann", "bob", "cy"], 8)
-        >>> det = OneClassSVMDetector().fit(X, y)
-        >>> det.classes_.tolist(), len(det.templates_)
-        (['ann', 'bob', 'cy'], 3)
-        """
-        self._check_params()
-        return self._fit_detector(X, y)
-
 
 class _MahalanobisTemplate(NamedTuple):
     """One subject's Mahalanobis nearest-neighbour model.

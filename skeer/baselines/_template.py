@@ -44,6 +44,42 @@ class _DetectorInputMixin:
     def _check_fitted(self):
         check_is_fitted(self)
 
+    def fit(self, X, y):
+        """Enrol every subject (a template or a model each), calibrate ``threshold_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Feature vectors (e.g. fixed-text timing vectors), finite.
+        y : array-like of shape (n_samples,)
+            Subject of each sample; at least 2 distinct subjects, in the order
+            their samples were recorded (the first ``n_enroll`` of a subject
+            enrol its calibration template).
+
+        Returns
+        -------
+        self : object
+            The fitted detector.
+
+        Raises
+        ------
+        ValueError
+            If a parameter or the input is invalid, or ``y`` has one subject.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skeer.baselines import ScaledManhattan
+        >>> rng = np.random.default_rng(0)
+        >>> y = np.repeat(["ann", "bob", "cy"], 8)
+        >>> X = rng.normal(size=(24, 5))
+        >>> det = ScaledManhattan().fit(X, y)
+        >>> det.classes_.tolist(), det.templates_.shape, det.template_scales_.shape
+        (['ann', 'bob', 'cy'], (3, 5), (3, 5))
+        """
+        self._check_params()
+        return self._fit_detector(X, y)
+
     def _fit_detector(self, X, y):
         """``fit`` once the detector's own parameters are checked: enrol every
         subject of ``(X, y)`` and calibrate ``threshold_`` on it."""
@@ -165,43 +201,8 @@ class TemplateDetector(
     def _template_geometry(self):
         return self._geometry()
 
-    # ------------------------------------------------------------------
-    # fitting
-    def fit(self, X, y):
-        """Enrol every subject and calibrate ``threshold_``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Feature vectors (e.g. fixed-text timing vectors), finite.
-        y : array-like of shape (n_samples,)
-            Subject of each sample; at least 2 distinct subjects, in the order
-            their samples were recorded (the first ``n_enroll`` of a subject
-            enrol its calibration template).
-
-        Returns
-        -------
-        self : TemplateDetector
-            The fitted detector.
-
-        Raises
-        ------
-        ValueError
-            If a parameter or the input is invalid, or ``y`` has one subject.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from skeer.baselines import ScaledManhattan
-        >>> rng = np.random.default_rng(0)
-        >>> y = np.repeat(["ann", "bob", "cy"], 8)
-        >>> X = rng.normal(size=(24, 5))
-        >>> det = ScaledManhattan().fit(X, y)
-        >>> det.classes_.tolist(), det.templates_.shape, det.template_scales_.shape
-        (['ann', 'bob', 'cy'], (3, 5), (3, 5))
-        """
+    def _check_params(self):
         self._geometry()
-        return self._fit_detector(X, y)
 
 
 def _fixed_geometry(name):
