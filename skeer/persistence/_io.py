@@ -21,8 +21,8 @@ other class is refused before anything is imported. What can be saved:
 
 Storable values are None, bool, int, float, str, numpy arrays and scalars,
 tensors, and lists, tuples and str-keyed dicts of them; :func:`save` refuses
-anything else with a TypeError naming it. Files written by earlier skeer
-versions (``format_version`` 1, a verifier) still load.
+anything else with a TypeError naming it. Files of the pre-release
+``format_version`` 1 are refused with what to do.
 
 A file must not lie: before anything is built from it, :func:`load` checks
 that its parts agree and refuses it with a ValueError naming the file and the
@@ -84,7 +84,6 @@ import json
 import warnings
 from pathlib import Path
 
-import numpy as np
 import torch
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
@@ -393,22 +392,6 @@ class _Reader:
             net.history_ = History(history)
         return net
 
-    def load_v1(self, config):
-        fitted = self._dict(config["fitted"], "fitted state")
-        templates = self.blob["templates"]
-        if not isinstance(templates, torch.Tensor):
-            raise InvalidFile("templates are not a tensor")
-        state = {
-            "classes_": np.asarray(
-                fitted["classes"], dtype=np.dtype(fitted["classes_dtype"])
-            ),
-            "templates_": templates.cpu().numpy(),
-            "threshold_": float(fitted["threshold"]),
-            "n_features_in_": int(fitted["n_features_in"]),
-            "input_ndim_": int(fitted["input_ndim"]),
-        }
-        return self.verifier(config["params"], state, self.blob["module_state"], None)
-
     def step(self, index, spec, *, in_pipeline):
         spec = self._dict(spec, "a step")
         class_name = spec["class"]
@@ -506,9 +489,15 @@ def _load(path, *, map_location, module, criterion):
         )
     if version > _FORMAT_VERSION:
         raise ValueError(
-            f"path {shown} was written by a newer skeer "
-            f"({config.get('skeer_version')}, format_version {version}); upgrade "
-            "skeer to load it."
+            f"path {shown} was written by a newer skeer (format_version "
+            f"{version}; this skeer reads {_FORMAT_VERSION}); upgrade skeer to "
+            "load it."
+        )
+    if version < _FORMAT_VERSION:
+        raise ValueError(
+            f"path {shown} has format_version {version}, written by a pre-release "
+            f"skeer; this skeer reads format_version {_FORMAT_VERSION} only. Save "
+            "the model again with the skeer that wrote it, or retrain it."
         )
     reader = _Reader(
         blob,
@@ -517,10 +506,6 @@ def _load(path, *, map_location, module, criterion):
         criterion=criterion,
     )
     try:
-        if version == 1:
-            if config["format"] != _VERIFIER:
-                raise InvalidFile(f"format_version 1 of {config['format']}")
-            return reader.load_v1(config)
         return reader.load_v2(config)
     except InvalidFile as exc:
         raise ValueError(
@@ -544,7 +529,6 @@ def load(path, *, map_location="cpu", module=None, criterion=None):
 
     Reads with ``torch.load(weights_only=True)`` and restores classes only
     from the allow-list of :mod:`skeer.registry`: no code from the file runs.
-    Files written by earlier skeer versions (``format_version`` 1) load too.
 
     Parameters
     ----------
