@@ -356,3 +356,12 @@ def test_properties_random_sessions(X, max_len, clip):
         np.testing.assert_allclose(Xt[i, :n], expected, rtol=1e-6, atol=1e-6)
     if clip is not None:
         assert np.abs(Xt[..., :4]).max() <= np.float32(clip)
+
+
+def test_pandas_output_is_refused_clearly_for_sessions_and_works_for_vectors():
+    pd = pytest.importorskip("pandas")
+    feats = KeystrokeFeatures(max_len=6).set_output(transform="pandas")
+    with pytest.raises(ValueError, match="cannot hold the 3-D"):
+        feats.transform([SESSION, SESSION[:2]])
+    out = feats.fit(np.ones((3, 2))).transform(np.ones((3, 2)))
+    assert isinstance(out, pd.DataFrame) and list(out.columns) == ["x0", "x1"]

@@ -511,3 +511,12 @@ def test_explicit_cosine_on_fixed_text_uses_the_embedding_alone(fixed_text_data)
     defaults = {k: v for k, v in FAST.items() if not k.startswith("geometry")}
     net = KeystrokeVerifier(**defaults, geometry="cosine").fit(X, y)
     assert net.geometry_ == "cosine" and net.input_mean_ is None
+
+
+def test_repr_lists_the_changed_parameters_like_scikit_learn():
+    assert repr(KeystrokeVerifier()) == "KeystrokeVerifier()"
+    net = KeystrokeVerifier(operating_point=0.01, module__hidden_sizes=(32,))
+    assert repr(net) == (
+        "KeystrokeVerifier(module__hidden_sizes=(32,), operating_point=0.01)"
+    )
+    assert "[uninitialized]" not in repr(net) and "0x" not in net._repr_html_()

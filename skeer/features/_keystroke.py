@@ -449,6 +449,14 @@ class KeystrokeFeatures(TransformerMixin, BaseEstimator):
             if hasattr(self, "n_features_in_"):
                 return validate_data(self, X, reset=False, dtype=np.float32)
             return check_array(X, dtype=np.float32)
+        output = getattr(self, "_sklearn_output_config", {}).get("transform")
+        if output not in (None, "default"):
+            raise ValueError(
+                f"set_output(transform={output!r}) cannot hold the 3-D "
+                "(n_sessions, max_len, 5) output of keystroke sessions: a "
+                "DataFrame is 2-D. Use set_output(transform='default') for "
+                "sessions (pandas output works for fixed-text vectors)."
+            )
         return _featurize(self._sessions(X, kind), self.max_len, self.clip)
 
     def get_feature_names_out(self, input_features=None):

@@ -2,7 +2,7 @@
 
 import numpy as np
 import torch
-from sklearn.base import ClassifierMixin, TransformerMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import _check_feature_names
 from skorch import NeuralNet
@@ -162,6 +162,9 @@ class KeystrokeVerifier(
     callbacks, warm_start, verbose, iterator_train, iterator_valid
         As in :class:`skorch.NeuralNet`. With ``verbose`` a progress bar and
         a per-epoch table are printed.
+    predict_nonlinearity, use_caching, torch_load_kwargs
+        skorch's, with its defaults (named here so that the repr lists only
+        the parameters you changed).
     **kwargs
         ``module__*``, ``criterion__*``, ``optimizer__*``, ``iterator_*__*``,
         ``callbacks__*``, ``compile__*`` as in skorch.
@@ -263,6 +266,9 @@ class KeystrokeVerifier(
         verbose=0,
         device="cpu",
         compile=False,
+        predict_nonlinearity="auto",
+        use_caching="auto",
+        torch_load_kwargs=None,
         **kwargs,
     ):
         super().__init__(
@@ -284,6 +290,9 @@ class KeystrokeVerifier(
             verbose=verbose,
             device=device,
             compile=compile,
+            predict_nonlinearity=predict_nonlinearity,
+            use_caching=use_caching,
+            torch_load_kwargs=torch_load_kwargs,
             **kwargs,
         )
         self.operating_point = operating_point
@@ -302,6 +311,11 @@ class KeystrokeVerifier(
 
     # ------------------------------------------------------------------
     # sklearn plumbing
+    def __repr__(self, N_CHAR_MAX=700):
+        # scikit-learn's: the parameters that differ from their defaults
+        # (skorch's lists the module's repr and "[uninitialized]")
+        return BaseEstimator.__repr__(self, N_CHAR_MAX=N_CHAR_MAX)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = self.random_state is None
