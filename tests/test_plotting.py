@@ -54,8 +54,12 @@ def test_plot_det_axes_and_data(scores, tmp_path):
         assert t.transform(np.array([0.5]))[0] == pytest.approx(0.0, abs=1e-9)
         assert t.transform(np.array([norm.cdf(-1.0)]))[0] == pytest.approx(-1.0)
     labels = [t.get_text() for t in ax.get_xticklabels()]
-    assert labels == ["0.1%", "1%", "5%", "10%", "20%", "40%"]
-    assert [t.get_text() for t in ax.get_yticklabels()] == labels
+    # the axes grew to show the curve's ends (up to 99.5 %); the labels make
+    # way by priority, the main ones stay
+    assert {"0.1%", "1%", "10%", "40%"} <= set(labels)
+    assert labels == sorted(labels, key=lambda s: float(s[:-1]))
+    assert {"0.1%", "1%", "10%", "40%"} <= {t.get_text() for t in ax.get_yticklabels()}
+    assert 0.5 <= ax.get_xlim()[1] <= 0.995 and 0.5 <= ax.get_ylim()[1] <= 0.995
     assert "FMR" in ax.get_xlabel() and "FNMR" in ax.get_ylabel()
     # diagonal, curve, EER marker
     assert len(ax.lines) == 3
@@ -301,7 +305,7 @@ def test_det_tick_labels_at_default_size(scores):
     y, s = scores
     ax = plot_det(y, s)
     texts, boxes = _tick_label_boxes(ax, "x")
-    assert texts == ["0.1%", "1%", "5%", "10%", "20%", "40%"]
+    assert {"0.1%", "1%", "10%", "40%"} <= set(texts)
     gaps = [b.x0 - a.x1 for a, b in zip(boxes, boxes[1:])]
     assert min(gaps) > 5  # pixels
     # 0.5 % and 2 % keep a grid line without a label
@@ -475,3 +479,30 @@ def test_import_needs_neither_matplotlib_nor_torch():
         "sys.exit(('matplotlib' in sys.modules) + 2 * ('torch' in sys.modules))"
     )
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_pos_label_selects_the_genuine_label_like_scikit_learn():
+    y = np.array(["imp"] * 10 + ["gen"] * 10)
+    scores = np.arange(20.0)
+    scores[[9, 10]] = scores[[10, 9]]
+    d = VerificationDETDisplay.from_predictions(y, scores, pos_label="gen")
+    assert d.eer == equal_error_rate((y == "gen").astype(int), scores)
+    assert d.line_.get_label() != "pos_label"
+    with pytest.raises(ValueError, match="pos_label applies to binary labels"):
+        VerificationDETDisplay.from_predictions(
+            [0, 1], np.eye(2), labels=[0, 1], pos_label=1
+        )
+
+
+def test_det_axes_grow_to_show_the_low_fmr_end_of_a_curve():
+    rng = np.random.default_rng(0)
+    y = np.r_[np.ones(500), np.zeros(5000)].astype(int)
+    scores = np.r_[rng.normal(1.0, 1, 500), rng.normal(0, 1, 5000)]
+    d = VerificationDETDisplay.from_predictions(y, scores)
+    fnmr_at_low_fmr = fnmr_at_fmr(y, scores, fmr=0.001)
+    assert fnmr_at_low_fmr > 0.5  # the region a 50 % axis used to cut off
+    top = d.ax_.get_ylim()[1]
+    assert fnmr_at_low_fmr <= top <= 0.995
+    # a second, better curve on the same axes keeps the limits that show both
+    VerificationDETDisplay.from_predictions(y, scores * 3, ax=d.ax_)
+    assert d.ax_.get_ylim()[1] == top

@@ -9,12 +9,16 @@ import numpy as np
 #: Rates (fractions) labelled on the DET axes, shown in percent, in order of
 #: priority: where axes are too small for every label, the later ones make
 #: way (see :func:`_det_tick_locator`), so labels never overlap.
-DET_TICKS = (0.01, 0.1, 0.001, 0.4, 0.05, 0.2)
+DET_TICKS = (0.01, 0.1, 0.001, 0.4, 0.05, 0.2, 0.8, 0.95)
 #: Rates with a grid line but no label, between the labelled ones (0.5 %
 #: and 1 %, 0.25 normal deviates apart, made labels overlap).
-DET_MINOR_TICKS = (0.002, 0.005, 0.02, 0.3)
-#: Visible range of both DET axes (fractions).
+DET_MINOR_TICKS = (0.002, 0.005, 0.02, 0.3, 0.6, 0.9)
+#: Visible range of both DET axes (fractions) before anything is drawn; the
+#: upper limits grow to show every drawn curve's rates (see
+#: :func:`_fit_det_limits`) up to :data:`DET_MAX`.
 DET_LIMITS = (0.0005, 0.5)
+#: The largest upper limit of a DET axis.
+DET_MAX = 0.995
 # rates of exactly 0 or 1 map to +-6 standard deviations: far off the axes,
 # so a curve that reaches them leaves the plot at its edge instead of breaking
 _RATE_CLIP = 1e-9
@@ -122,8 +126,8 @@ def _setup_det_axes(ax):
     if any(line.get_gid() == _DIAGONAL for line in ax.lines):
         return
     ax.plot(
-        DET_LIMITS,
-        DET_LIMITS,
+        (DET_LIMITS[0], DET_MAX),
+        (DET_LIMITS[0], DET_MAX),
         color="0.6",
         linestyle=":",
         linewidth=1,
@@ -138,3 +142,22 @@ def _setup_det_axes(ax):
     ax.grid(True, which="major", color="0.88")
     ax.grid(True, which="minor", color="0.95")
     ax.set_aspect("equal", adjustable="box")
+
+
+def _fit_det_limits(ax, fmr, fnmr):
+    """Grow the axes' upper limits to show the curve where it is on the axes.
+
+    A curve's high-FNMR end lies at low FMR (and the reverse): cut at 50 %,
+    the region where systems are judged at 0.1 % or 1 % FMR would be missing.
+    Each upper limit grows to the largest rate the curve reaches while the
+    other rate is within its visible range, at most :data:`DET_MAX`.
+    """
+    fmr, fnmr = np.asarray(fmr, dtype=float), np.asarray(fnmr, dtype=float)
+    for rates, other, get, set_ in (
+        (fnmr, fmr, ax.get_ylim, ax.set_ylim),
+        (fmr, fnmr, ax.get_xlim, ax.set_xlim),
+    ):
+        shown = rates[other >= DET_LIMITS[0]]
+        lo, hi = get()
+        if shown.size and shown.max() > hi:
+            set_(lo, min(DET_MAX, float(shown.max()) * 1.05))

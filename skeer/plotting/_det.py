@@ -3,7 +3,13 @@
 import numpy as np
 
 from skeer.metrics._rates import det_points, equal_error_rate, fnmr_at_fmr
-from skeer.plotting._axes import _RATE_CLIP, _new_axes, _percent_label, _setup_det_axes
+from skeer.plotting._axes import (
+    _RATE_CLIP,
+    _fit_det_limits,
+    _new_axes,
+    _percent_label,
+    _setup_det_axes,
+)
 from skeer.plotting._estimator import (
     _estimator_comparisons,
     _estimator_name,
@@ -91,6 +97,7 @@ class VerificationDETDisplay:
         y_score,
         *,
         labels=None,
+        pos_label=None,
         fmr_levels=None,
         name=None,
         ax=None,
@@ -108,6 +115,11 @@ class VerificationDETDisplay:
             Similarity scores, higher = same person.
         labels : array-like of shape (n_subjects,), default=None
             Identity of each column of a 2-D ``y_score``.
+        pos_label : int, float, bool or str, default=None
+            The label of a genuine comparison in a 1-D ``y_true`` (as in
+            scikit-learn's displays); every other value is an impostor
+            comparison. None: ``y_true`` holds 1/True (genuine) and
+            0/False/-1 (impostor).
         fmr_levels : sequence of float in [0, 1], default=None
             Target false match rates whose operating points are marked and
             whose FNMR is given in the legend.
@@ -115,7 +127,9 @@ class VerificationDETDisplay:
             Name of the system in the legend.
         ax : matplotlib.axes.Axes, default=None
             Axes to draw on (a DET axes from an earlier call to overlay);
-            a new figure is made when None.
+            a new figure is made when None. Only skeer's displays draw on
+            its probit axes: scikit-learn's ``DetCurveDisplay`` plots normal
+            deviates on linear axes, so the two do not share an axes.
         mark_eer : bool, default=True
             Mark and annotate the EER point.
         **kwargs : dict
@@ -138,6 +152,13 @@ class VerificationDETDisplay:
         >>> d.eer, d.eer_marker_.get_xydata().tolist()
         (0.1, [[0.1, 0.1]])
         """
+        if pos_label is not None:
+            if np.ndim(y_score) != 1:
+                raise ValueError(
+                    "pos_label applies to binary labels with 1-D y_score; a 2-D "
+                    "y_score is scored against identities (use labels=)."
+                )
+            y_true = (np.asarray(y_true) == pos_label).astype(np.int8)
         fmr, fnmr, _ = det_points(y_true, y_score, labels=labels)
         eer = float(equal_error_rate(y_true, y_score, labels=labels))
         points = None
@@ -279,6 +300,7 @@ class VerificationDETDisplay:
             np.asarray(self.fnmr, dtype=float),
             **line_kwargs,
         )
+        _fit_det_limits(ax, self.fmr, self.fnmr)
         color = self.line_.get_color()
         self.eer_marker_ = None
         if mark_eer and self.eer is not None:
