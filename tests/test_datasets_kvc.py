@@ -395,3 +395,21 @@ def test_not_an_npy_file(release):
     (release.folder / "desktop_dev_set.npy").write_text("{'a': 1}")
     with pytest.raises(ValueError, match="desktop_dev_set.npy: not a readable .npy"):
         load_kvc(release.folder)
+
+
+def test_read_kvc_predictions_reads_the_zip_skeer_writes(tmp_path):
+    import zipfile
+
+    from skeer.datasets import make_kvc_submission, read_kvc_predictions
+
+    preds = {"desktop": [0.25, -1.0], "mobile": [0.5]}
+    back = read_kvc_predictions(make_kvc_submission(preds, tmp_path / "s.zip"))
+    assert list(back) == ["desktop", "mobile"]
+    for scenario, scores in preds.items():
+        np.testing.assert_array_equal(back[scenario], scores)
+    # anything else in a submission is refused, naming it
+    with zipfile.ZipFile(tmp_path / "bad.zip", "w") as zf:
+        zf.writestr("desktop_predictions.txt", "[0.5]")
+        zf.writestr("../evil.txt", "x")
+    with pytest.raises(ValueError, match="holds only desktop_predictions.txt"):
+        read_kvc_predictions(tmp_path / "bad.zip")

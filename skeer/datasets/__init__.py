@@ -9,8 +9,8 @@ from skeer.datasets._aalto import load_aalto
 from skeer.datasets._base import get_data_home
 from skeer.datasets._cmu import fetch_cmu, load_cmu
 from skeer.datasets._greyc import load_greyc_nislab
-from skeer.datasets._kvc import (
-    load_kvc,
+from skeer.datasets._kvc import load_kvc
+from skeer.datasets._kvc_predictions import (
     make_kvc_submission,
     read_kvc_predictions,
     write_kvc_predictions,

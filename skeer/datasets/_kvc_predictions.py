@@ -1,0 +1,275 @@
+"""KVC-onGoing predictions: the kit's score files and the submission zip."""
+
+import os
+import re
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from skeer.datasets._base import _check_path
+from skeer.datasets._kvc import _SCENARIOS
+
+__all__ = ["make_kvc_submission", "read_kvc_predictions", "write_kvc_predictions"]
+
+
+def _check_scores(scores, name="scores"):
+    try:
+        scores = np.asarray(scores, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be numeric: {exc}") from None
+    if scores.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {scores.shape}.")
+    if scores.size == 0:
+        raise ValueError(f"{name} is empty.")
+    bad = np.count_nonzero(~np.isfinite(scores))
+    if bad:
+        raise ValueError(f"{name} must be finite, got {bad} NaN or infinite values.")
+    return scores
+
+
+def _format_scores(scores):
+    """The kit's line: ``str`` of the Python list of floats (full precision)."""
+    return str(scores.tolist())
+
+
+def write_kvc_predictions(scores, path):
+    """Write comparison scores in the challenge kit's prediction format.
+
+    The file holds one line, the Python list of the scores (``str`` of a list
+    of floats, each at full precision), in the order of
+    ``{scenario}_comparisons.txt``: what the kit's
+    ``generate_submission_files.py`` writes to ``{scenario}_predictions.txt``.
+    Higher means more likely the same person.
+
+    Parameters
+    ----------
+    scores : array-like of shape (n_comparisons,)
+        Finite similarity scores, one per comparison.
+    path : str or path-like
+        File to write (overwritten). Its folder must exist. The challenge
+        expects the name ``desktop_predictions.txt`` or
+        ``mobile_predictions.txt``.
+
+    Returns
+    -------
+    path : pathlib.Path
+        The file written.
+
+    Raises
+    ------
+    ValueError
+        If ``scores`` is not 1-D, is empty, is not numeric or holds NaN or
+        infinite values.
+
+    See Also
+    --------
+    make_kvc_submission : Zip the prediction files into the archive submitted.
+    read_kvc_predictions : Read such a file back.
+
+    Notes
+    -----
+    The challenge scores a submission by position, so keep the order of the
+    comparisons file (``load_kvc(...).comparisons``). Floats are written with
+    ``repr`` (17 significant digits at most), so they read back exactly.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from skeer.datasets import write_kvc_predictions
+    >>> out = Path(tempfile.mkdtemp()) / "desktop_predictions.txt"
+    >>> _ = write_kvc_predictions([0.9, 0.25, 1 / 3], out)
+    >>> out.read_text()
+    '[0.9, 0.25, 0.3333333333333333]'
+    """
+    scores = _check_scores(scores)
+    path = Path(path)
+    path.write_text(_format_scores(scores), encoding="ascii")
+    return path
+
+
+#: The largest prediction file read from a submission zip (uncompressed).
+_MAX_PREDICTIONS_BYTES = 512 * 2**20
+
+
+def read_kvc_predictions(path):
+    """Read predictions: a ``{scenario}_predictions.txt`` file or a submission zip.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A prediction file (the kit's one-line list, or one score a line), or
+        a zip written by :func:`make_kvc_submission` holding
+        ``desktop_predictions.txt`` and/or ``mobile_predictions.txt``.
+
+    Returns
+    -------
+    scores : ndarray of shape (n_comparisons,), float64, or dict
+        The scores, in file order; for a zip, ``{scenario: scores}``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        If a file is neither a Python list of numbers on one line nor one
+        number a line, or holds no score or a NaN or infinite one; if a zip
+        holds anything but the two prediction files, or a member too large.
+
+    See Also
+    --------
+    write_kvc_predictions : Writes the kit's format.
+    make_kvc_submission : Writes the zip.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from skeer.datasets import (make_kvc_submission, read_kvc_predictions,
+    ...                             write_kvc_predictions)
+    >>> out = Path(tempfile.mkdtemp())
+    >>> read_kvc_predictions(write_kvc_predictions([0.5, -1.25], out / "m.txt"))
+    array([ 0.5 , -1.25])
+    >>> read_kvc_predictions(make_kvc_submission({"mobile": [0.5]}, out / "s.zip"))
+    {'mobile': array([0.5])}
+    """
+    path = _check_path(path, "path")
+    if zipfile.is_zipfile(path):
+        return _read_submission(path)
+    text = path.read_text(encoding="utf-8", errors="replace")
+    return _parse_predictions(text, path.name)
+
+
+def _read_submission(path):
+    allowed = {f"{s}_predictions.txt": s for s in ("desktop", "mobile")}
+    with zipfile.ZipFile(path) as zf:
+        members = zf.infolist()
+        other = [m.filename for m in members if m.filename not in allowed]
+        if other or not members:
+            raise ValueError(
+                f"{path.name}: a KVC-onGoing submission holds only "
+                f"desktop_predictions.txt and/or mobile_predictions.txt, found "
+                f"{[m.filename for m in members][:5]}."
+            )
+        out = {}
+        for m in members:
+            if m.file_size > _MAX_PREDICTIONS_BYTES:
+                raise ValueError(
+                    f"{path.name}: {m.filename} holds {m.file_size:,} bytes "
+                    f"uncompressed, more than the {_MAX_PREDICTIONS_BYTES:,} a "
+                    "prediction file can need."
+                )
+            with zf.open(m) as fh:
+                data = fh.read(_MAX_PREDICTIONS_BYTES + 1)
+            if len(data) > _MAX_PREDICTIONS_BYTES:
+                raise ValueError(f"{path.name}: {m.filename} is too large.")
+            text = data.decode("utf-8", errors="replace")
+            out[allowed[m.filename]] = _parse_predictions(
+                text, f"{path.name}:{m.filename}"
+            )
+    return {s: out[s] for s in ("desktop", "mobile") if s in out}
+
+
+def _parse_predictions(text, name):
+    text = text.strip()
+    if text.startswith("[") and text.endswith("]"):
+        tokens = text[1:-1].split(",")
+        if tokens and not tokens[-1].strip():
+            tokens.pop()  # a trailing comma
+    else:
+        tokens = text.split()
+    number = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+    bad = [t.strip() for t in tokens if not number.fullmatch(t.strip())]
+    if bad:
+        raise ValueError(
+            f"{name}: expected a Python list of numbers on one line (or one "
+            f"number a line), found {bad[0][:30]!r} ({len(bad)} invalid value(s))."
+        )
+    return _check_scores([float(t) for t in tokens], f"the scores of {name}")
+
+
+def make_kvc_submission(predictions, path):
+    """Zip KVC-onGoing predictions into the archive the challenge accepts.
+
+    The archive holds ``desktop_predictions.txt`` and/or
+    ``mobile_predictions.txt`` at its root, each in the format of
+    :func:`write_kvc_predictions`.
+
+    Parameters
+    ----------
+    predictions : dict
+        Scenario (``"desktop"`` or ``"mobile"``) -> the scores of its
+        comparisons (array-like of shape (n_comparisons,)) or the path of a
+        prediction file already written (read with
+        :func:`read_kvc_predictions` and rewritten in the kit's format).
+    path : str or path-like
+        The zip file to write (replaced atomically if it exists). Its folder
+        must exist.
+
+    Returns
+    -------
+    path : pathlib.Path
+        The archive written.
+
+    Raises
+    ------
+    ValueError
+        If ``predictions`` is not a non-empty dict keyed by scenario, or
+        holds invalid scores.
+    FileNotFoundError
+        If a prediction file named in ``predictions`` does not exist.
+
+    See Also
+    --------
+    write_kvc_predictions : One scenario's prediction file.
+    load_kvc : Its ``comparisons`` fix the order of the scores.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import zipfile
+    >>> from pathlib import Path
+    >>> from skeer.datasets import make_kvc_submission
+    >>> out = Path(tempfile.mkdtemp()) / "submission.zip"
+    >>> _ = make_kvc_submission({"desktop": [0.9, 0.1], "mobile": [0.5]}, out)
+    >>> with zipfile.ZipFile(out) as zf:
+    ...     zf.namelist(), zf.read("mobile_predictions.txt")
+    (['desktop_predictions.txt', 'mobile_predictions.txt'], b'[0.5]')
+    """
+    if not isinstance(predictions, dict) or not predictions:
+        raise ValueError(
+            "predictions must be a non-empty dict scenario -> scores (or a "
+            f"prediction file), got {type(predictions).__name__}."
+        )
+    unknown = [k for k in predictions if k not in _SCENARIOS]
+    if unknown:
+        raise ValueError(
+            f"predictions keys must be scenarios {list(_SCENARIOS)}, got {unknown}."
+        )
+    members = {}
+    for scenario in _SCENARIOS:  # a fixed member order
+        if scenario not in predictions:
+            continue
+        value = predictions[scenario]
+        if isinstance(value, str | os.PathLike):
+            scores = read_kvc_predictions(value)
+        else:
+            scores = _check_scores(value, f"predictions[{scenario!r}]")
+        members[f"{scenario}_predictions.txt"] = _format_scores(scores)
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".zip.tmp")
+    try:
+        with (
+            os.fdopen(fd, "wb") as f,
+            zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as zf,
+        ):
+            for name, text in members.items():
+                zf.writestr(name, text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
