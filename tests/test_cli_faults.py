@@ -92,8 +92,10 @@ def assert_new_run(folder, *, interrupted):
 
 # ---------------------------------------------------------------------------
 # Ctrl-C
-def test_sigint_during_training_subprocess(tmp_path):
-    """A real ``skeer train`` process, SIGINT once training has started."""
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_sigint_or_sigterm_during_training_subprocess(tmp_path, sig, code):
+    """A real ``skeer train`` process, SIGINT (Ctrl-C) or SIGTERM (a scheduler,
+    ``docker stop``) once training has started: the run is saved, marked."""
     out = tmp_path / "out"
     old_run(out)
     argv = [sys.executable, "-m", "skeer", "train", *TINY, "--epochs", "500"]
@@ -117,7 +119,7 @@ def test_sigint_during_training_subprocess(tmp_path):
             assert proc.poll() is None, bytes(stderr).decode(errors="replace")
             assert time.monotonic() < deadline, "training never started"
             time.sleep(0.05)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         proc.wait(timeout=120)
     finally:
         if proc.poll() is None:
@@ -125,7 +127,7 @@ def test_sigint_during_training_subprocess(tmp_path):
             proc.wait()
     reader.join(timeout=10)
     err = bytes(stderr).decode(errors="replace")
-    assert proc.returncode == 130, err
+    assert proc.returncode == code, err
     assert "Traceback" not in err
     lines = [line for line in own_lines(err) if "interrupt" in line.lower()]
     assert len(lines) == 1, err  # said once (the verifier's warning is not shown)
@@ -148,14 +150,14 @@ def _interrupt_at_epoch(epoch):
     return lambda quiet, total, desc: ("epoch_progress", _SigInt())
 
 
-def _sigint_on_call(func, n=1):
-    """``func`` that raises SIGINT (a real signal) before its ``n``-th call."""
+def _sigint_on_call(func, n=1, sig=signal.SIGINT):
+    """``func`` that raises ``sig`` (a real signal) before its ``n``-th call."""
     calls = []
 
     def wrapper(*args, **kwargs):
         calls.append(1)
         if len(calls) == n:
-            signal.raise_signal(signal.SIGINT)
+            signal.raise_signal(sig)
         return func(*args, **kwargs)
 
     return wrapper
@@ -177,22 +179,25 @@ def test_second_sigint_during_evaluation_writes_nothing(tmp_path, monkeypatch):
     assert_old_run_intact(out, content)
 
 
-def test_sigint_while_writing_keeps_the_old_run(tmp_path, monkeypatch):
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_sigint_while_writing_keeps_the_old_run(tmp_path, monkeypatch, sig, code):
     out = tmp_path / "out"
     content = old_run(out)
     # the signal comes while the second figure is written (the model is done)
     monkeypatch.setattr(
-        cli_train, "save_figure", _sigint_on_call(cli_train.save_figure, n=2)
+        cli_train, "save_figure", _sigint_on_call(cli_train.save_figure, 2, sig)
     )
-    code, _, stderr = run([*TRAIN, "--out", out])
-    assert code == 130
+    status, _, stderr = run([*TRAIN, "--out", out])
+    assert status == code
     lines = own_lines(stderr)
     assert len(lines) == 1 and "nothing written" in lines[0], stderr
     assert_old_run_intact(out, content)
+    assert not [p for p in tmp_path.rglob("*") if ".tmp" in p.name]
 
 
-def test_sigint_while_renaming_is_held_back(tmp_path, monkeypatch):
-    """Ctrl-C among the renames: they all happen, then the command stops."""
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_sigint_while_renaming_is_held_back(tmp_path, monkeypatch, sig, code):
+    """Ctrl-C or SIGTERM among the renames: they all happen, then it stops."""
     out = tmp_path / "out"
     old_run(out)
     real_replace = os.replace
@@ -202,12 +207,12 @@ def test_sigint_while_renaming_is_held_back(tmp_path, monkeypatch):
         if Path(dst).parent == out:
             seen.append(Path(dst).name)
             if len(seen) == 1:
-                signal.raise_signal(signal.SIGINT)
+                signal.raise_signal(sig)
         real_replace(src, dst)
 
     monkeypatch.setattr(cli_output.os, "replace", replace)
-    code, _, stderr = run([*TRAIN, "--out", out])
-    assert code == 130
+    status, _, stderr = run([*TRAIN, "--out", out])
+    assert status == code
     assert seen == ["model.skeer", "det.png", "training.png", "report.json"]
     lines = own_lines(stderr)
     assert len(lines) == 1 and "complete" in lines[0], stderr

@@ -33,7 +33,8 @@ Exit codes:
   with its traceback.
 - 2: usage error (argparse's, and options that contradict each other or the
   data), one line on stderr.
-- 130: interrupted (Ctrl-C), one line on stderr saying what was written.
+- 130: interrupted (Ctrl-C), one line on stderr saying what was written;
+  143: the same after SIGTERM (what schedulers and ``docker stop`` send).
 """
 
 import contextlib
@@ -45,7 +46,13 @@ import warnings
 from skeer.cli._bench import cmd_bench
 from skeer.cli._evaluate import cmd_evaluate
 from skeer.cli._kvc import cmd_kvc_predict
-from skeer.cli._output import Interrupted, note, showwarning
+from skeer.cli._output import (
+    TERMINATED,
+    Interrupted,
+    handle_sigterm,
+    note,
+    showwarning,
+)
 from skeer.cli._parser import PROG, UsageError, build_parser, resolve_defaults
 from skeer.cli._train import cmd_train
 
@@ -114,7 +121,7 @@ def main(argv=None):
         return 2
     command = _COMMANDS[args.command]
     prog = f"{PROG} {args.command}"
-    with warnings.catch_warnings(), _torch_threads(args.threads):
+    with warnings.catch_warnings(), _torch_threads(args.threads), handle_sigterm():
         warnings.showwarning = showwarning
         warnings.filterwarnings("ignore", category=DeprecationWarning)
         warnings.filterwarnings("ignore", category=FutureWarning)
@@ -125,16 +132,20 @@ def main(argv=None):
             print(f"{prog}: error: {exc} (see '{prog} --help')", file=sys.stderr)
             return 2
         except Interrupted as exc:
-            print(f"{prog}: {exc}", file=sys.stderr, flush=True)
-            return 130
+            print(f"{prog}: {exc}{_by_sigterm()}", file=sys.stderr, flush=True)
+            return 143 if TERMINATED else 130
         except KeyboardInterrupt:
-            print(f"{prog}: interrupted", file=sys.stderr, flush=True)
-            return 130
+            print(f"{prog}: interrupted{_by_sigterm()}", file=sys.stderr, flush=True)
+            return 143 if TERMINATED else 130
         except Exception as exc:
             if os.environ.get("SKEER_DEBUG"):
                 raise
             print(f"{prog}: error: {_error_line(exc, args)}", file=sys.stderr)
             return 1
+
+
+def _by_sigterm():
+    return " (by SIGTERM)" if TERMINATED else ""
 
 
 # errors whose message is enough; any other exception is named by its type

@@ -115,23 +115,67 @@ class Interrupted(Exception):
     """Ctrl-C stopped the command; the message says what was (not) written (130)."""
 
 
+#: Signals that stopped the command (SIGTERM: exit status 143, not 130).
+TERMINATED = []
+
+
+def _on_sigterm(signum, frame):
+    TERMINATED.append(signum)
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def handle_sigterm():
+    """Inside the block SIGTERM stops the command as Ctrl-C does.
+
+    Schedulers and ``docker stop`` send SIGTERM: the run is saved as an
+    interrupted one, and the command exits 143. Outside the main thread (where
+    no signal handler can be set) the block runs unprotected.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    TERMINATED.clear()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 @contextlib.contextmanager
 def deferred_sigint():
-    """Hold SIGINT inside the block; raise KeyboardInterrupt after it if one came.
+    """Hold SIGINT and SIGTERM inside the block; act on them after it.
 
-    Keeps a burst of renames whole. Outside the main thread (where no signal
-    handler can be set) the block runs unprotected.
+    Keeps a burst of renames whole: after the block a held SIGINT raises
+    KeyboardInterrupt and a held SIGTERM goes to its previous handler (the
+    command's, which stops it as Ctrl-C does, or the default, which ends the
+    process once the files are whole). Outside the main thread (where no
+    signal handler can be set) the block runs unprotected.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     received = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(1))
+    previous = {
+        sig: signal.signal(sig, lambda signum, frame: received.append(signum))
+        for sig in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
-        if received and previous not in (signal.SIG_IGN, None):
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        term = previous[signal.SIGTERM]
+        if signal.SIGTERM in received and term is not signal.SIG_IGN:
+            if callable(term):
+                term(signal.SIGTERM, None)
+            else:
+                signal.raise_signal(signal.SIGTERM)
+        if signal.SIGINT in received and previous[signal.SIGINT] not in (
+            signal.SIG_IGN,
+            None,
+        ):
             raise KeyboardInterrupt
 
 
