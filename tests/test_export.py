@@ -419,3 +419,39 @@ def test_sidecar_that_is_not_ours_is_refused(fixed_text, sessions, tmp_path):
     )
     with pytest.raises(ValueError, match="input_mean and input_scale do not hold"):
         OnnxVerifier(model)
+
+
+def test_sidecar_values_and_sizes_are_checked_before_use(
+    fixed_text, sessions, tmp_path
+):
+    est, *_ = _fitted("mlp", "cosine", fixed_text, sessions)
+    model, sidecar = export_onnx(est, tmp_path / "m.onnx")
+    meta = json.loads(sidecar.read_text())
+    bad = {
+        "classes_dtype": ("<U200000000", "not every id is a str"),
+        "threshold": ("nan", "threshold 'nan' is not a number"),
+        "templates": ([[float("nan")] * 2], "templates holds NaN"),
+    }
+    for key, (value, match) in bad.items():
+        sidecar.write_text(json.dumps({**meta, key: value}))
+        with pytest.raises(ValueError, match=match):
+            OnnxVerifier(model)
+    sidecar.write_text(json.dumps({**meta, "classes_dtype": "<U5"}))  # width ignored
+    with pytest.raises(ValueError, match="not every id is a str"):
+        OnnxVerifier(model)
+
+
+def test_onnx_scorer_refuses_what_the_pipeline_refuses(fixed_text, sessions, tmp_path):
+    est, X, y = _fitted("mlp", "cosine", fixed_text, sessions)
+    scorer = OnnxVerifier(export_onnx(est, tmp_path / "m.onnx")[0])
+    claimed = np.full(1, scorer.classes_[0])
+    bad = X[:1].copy()
+    bad.flat[0] = np.nan
+    for probe in (bad, np.full_like(X[:1], np.inf)):
+        with pytest.raises(ValueError, match="NaN or inf"):
+            est.verify(probe, claimed)
+        with pytest.raises(ValueError, match="NaN or inf"):
+            scorer.verify(probe, claimed)
+    for claim in (True, 1.0):
+        with pytest.raises(ValueError, match="never converted"):
+            scorer.claim_scores(X[:1], claim)

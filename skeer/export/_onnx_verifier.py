@@ -43,6 +43,24 @@ def _l2_normalize(F, eps):
     return F / np.maximum(np.linalg.norm(F, axis=-1, keepdims=True), eps)
 
 
+#: The dtypes a sidecar may name: every size comes from the values themselves.
+_FLOAT_DTYPES = ("<f4", "<f8")
+_ID_DTYPES = (
+    "|b1",
+    "|i1",
+    "<i2",
+    "<i4",
+    "<i8",
+    "|u1",
+    "<u2",
+    "<u4",
+    "<u8",
+    "<f4",
+    "<f8",
+)
+_GEOMETRIES = ("cosine", "scaled_manhattan", "manhattan", "euclidean")
+
+
 def _read_sidecar(sidecar):
     """The sidecar's JSON, if it is one this reader knows; else ValueError."""
     meta = json.loads(sidecar.read_text())
@@ -54,6 +72,43 @@ def _read_sidecar(sidecar):
             f"this reader knows {', '.join(map(str, FORMAT_VERSIONS))}."
         )
     return meta
+
+
+def _classes(meta, where):
+    """The enrolled ids, exact; a dtype width is never taken from the file."""
+    values, dtype = meta.get("classes"), meta.get("classes_dtype")
+    if not isinstance(values, list):
+        raise ValueError(f"{where}: classes is not a list.")
+    if isinstance(dtype, str) and dtype[1:2] == "U":
+        if not all(isinstance(v, str) for v in values):
+            raise ValueError(
+                f"{where}: classes_dtype {dtype!r} but not every id is a str."
+            )
+        return np.asarray(values, dtype=str)
+    if dtype not in _ID_DTYPES:
+        raise ValueError(f"{where}: classes_dtype {dtype!r} is not an id dtype.")
+    want = {"b": (bool,), "f": (int, float)}.get(np.dtype(dtype).kind, (int,))
+    if not all(type(v) in want for v in values):
+        raise ValueError(f"{where}: classes are not all {want[0].__name__}s ({dtype}).")
+    kind = np.dtype(dtype).kind
+    info = np.iinfo(np.dtype(dtype)) if kind in "iu" else None
+    if (
+        info is not None
+        and values
+        and not (info.min <= min(values) and max(values) <= info.max)
+    ):
+        raise ValueError(f"{where}: classes do not fit {dtype}.")
+    out = np.asarray(values, dtype=np.dtype(dtype))
+    if kind == "f" and not (np.isfinite(out).all() and out.tolist() == values):
+        raise ValueError(f"{where}: classes are not exactly {dtype} values.")
+    return out
+
+
+def _float_array(meta, key, dtype, where):
+    values = np.asarray(meta[key], dtype=dtype)
+    if not np.isfinite(values).all():
+        raise ValueError(f"{where}: {key} holds NaN or infinity.")
+    return values
 
 
 class OnnxVerifier:
@@ -135,28 +190,41 @@ class OnnxVerifier:
         path = Path(path)
         sidecar = sidecar_path(path)
         meta = _read_sidecar(sidecar)
+        where = repr(str(sidecar))
         self.geometry = meta["geometry"]
+        if self.geometry not in _GEOMETRIES:
+            raise ValueError(f"{where}: geometry {self.geometry!r} is not known.")
         self.operating_point = meta["operating_point"]
-        self.threshold_ = float(meta["threshold"])  # a number, or "-inf"
+        threshold = meta["threshold"]
+        if threshold == "-inf":  # accept every claim: a target FMR that allows it
+            self.threshold_ = -np.inf
+        elif isinstance(threshold, (int, float)) and np.isfinite(threshold):
+            self.threshold_ = float(threshold)
+        else:
+            raise ValueError(f"{where}: threshold {threshold!r} is not a number.")
         self.preprocessing = meta["preprocessing"]
+        if meta["templates_dtype"] not in _FLOAT_DTYPES:
+            raise ValueError(f"{where}: templates_dtype is not float32 or float64.")
         dtype = np.dtype(meta["templates_dtype"])
-        self.classes_ = np.asarray(
-            meta["classes"], dtype=np.dtype(meta["classes_dtype"])
-        )
-        self.templates_ = np.asarray(meta["templates"], dtype=dtype).reshape(
+        self.classes_ = _classes(meta, where)
+        self.templates_ = _float_array(meta, "templates", dtype, where).reshape(
             len(self.classes_), -1
         )
         scales = meta["template_scales"]
         self.template_scales_ = (
             None
             if scales is None
-            else np.asarray(scales, dtype=dtype).reshape(self.templates_.shape)
+            else _float_array(meta, "template_scales", dtype, where).reshape(
+                self.templates_.shape
+            )
         )
         if (self.template_scales_ is None) != (self.geometry != "scaled_manhattan"):
             raise ValueError(
                 f"{str(sidecar)!r}: template_scales do not fit the "
                 f"{self.geometry!r} geometry."
             )
+        if self.template_scales_ is not None and not (self.template_scales_ > 0).all():
+            raise ValueError(f"{where}: template_scales are not all positive.")
         self._input = meta["input"]["name"]
         self._outputs = [meta["output"]["name"]]
         self.input_mean_ = self.input_scale_ = None
@@ -197,7 +265,14 @@ class OnnxVerifier:
 
     def _run(self, X):
         """Normalised embeddings of ``X`` and the model's other outputs."""
+        X = np.asarray(X)
+        if X.dtype.kind not in "biuf":
+            raise ValueError(f"X must be a numeric array, got dtype {X.dtype}.")
         X = np.ascontiguousarray(X, dtype=np.float32)
+        if not np.isfinite(X).all():
+            # as the Python pipeline: a clipping scaler in the graph would
+            # otherwise turn inf into an accepted in-range value
+            raise ValueError("X contains NaN or infinity.")
         E, *rest = self._session.run(self._outputs, {self._input: X})
         return [_l2_normalize(E, np.float32(1e-12)), *rest]  # as F.normalize
 
@@ -212,6 +287,14 @@ class OnnxVerifier:
 
     def _columns(self, claimed, n):
         claimed = np.asarray(claimed)
+        kinds = {"b": "bool", "i": "int", "u": "int", "f": "float"}
+        ck, ik = kinds.get(claimed.dtype.kind), kinds.get(self.classes_.dtype.kind)
+        if len(self.classes_) and ck and ik and ck != ik:
+            raise ValueError(
+                f"claimed holds {claimed.dtype} values but the enrolled identities "
+                f"are {self.classes_.dtype}; a claim is never converted (True would "
+                "claim id 1)."
+            )
         if claimed.ndim == 0:
             claimed = np.full(n, claimed.item(), dtype=claimed.dtype)
         cols = np.searchsorted(self.classes_, claimed)
