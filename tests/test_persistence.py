@@ -1224,3 +1224,13 @@ def test_mahalanobis_state_is_checked_on_load(tmp_path):
         config["steps"][0]["fitted"]["templates_"].pop()
 
     _assert_refused(good, tmp_path, drop_a_model, "not a list of 4 subject models")
+
+
+def test_feature_sizes_in_a_pipeline_file_are_bounded(verifier, tmp_path):
+    pipe = make_pipeline(KeystrokeFeatures(max_len=8), verifier)
+    good = save(pipe, tmp_path / "p.skeer")
+
+    def huge(config, blob):
+        config["steps"][0]["params"]["max_len"] = 10**9
+
+    _assert_refused(good, tmp_path, huge, r"max_len is 1000000000, not an integer")

@@ -45,6 +45,8 @@ __all__ = [
 
 #: Names of the output channels of :class:`KeystrokeFeatures`, in order.
 FEATURE_NAMES = ("hold", "inter_press", "inter_release", "inter_key", "key")
+#: The largest ``max_len`` a model file may set (sessions are hundreds of keys).
+MAX_LEN_LOADED = 100_000
 
 
 def sequence_lengths(Xt, *, key_channel=-1):
@@ -458,6 +460,19 @@ class KeystrokeFeatures(TransformerMixin, BaseEstimator):
                 "sessions (pandas output works for fixed-text vectors)."
             )
         return _featurize(self._sessions(X, kind), self.max_len, self.clip)
+
+    def _check_loaded_state(self):
+        """Parameters a model file gave: sizes bounded before any allocation.
+
+        ``max_len`` sizes every output (a file's ``10**9`` asked for 37 GiB at
+        the first ``transform`` of 2 sessions); real sessions are hundreds of
+        keys.
+        """
+        if not isinstance(self.max_len, int) or not 1 <= self.max_len <= MAX_LEN_LOADED:
+            raise ValueError(
+                f"KeystrokeFeatures' max_len is {self.max_len!r}, not an integer in "
+                f"[1, {MAX_LEN_LOADED}]"
+            )
 
     def get_feature_names_out(self, input_features=None):
         """Names of the output features.
