@@ -371,7 +371,11 @@ def test_few_genuine_warns_once_naming_groups():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         fairness_report(y, scores, groups=groups)
-    unreliable = [w for w in caught if w.category is UnreliableMetricWarning]
+    unreliable = [
+        w
+        for w in caught
+        if w.category is UnreliableMetricWarning and "fewer than" in str(w.message)
+    ]
     assert len(unreliable) == 1 and "['A', 'B']" in str(unreliable[0].message)
 
 
@@ -463,3 +467,16 @@ def test_greyc_nislab_gender_and_handedness_smoke():
         assert 0.5 < report["fdr"] <= 1 and 1 <= report["ir"] < 5
         assert 0 <= report["garbe"] < 0.5 and np.isfinite(report["sir"])
         assert abs(report["sir"]) < 50
+
+
+def test_undefined_kit_measures_come_with_a_warning_that_says_why():
+    from skeer.metrics import UnreliableMetricWarning
+
+    # perfect separation: every rate at the threshold is 0, IR and GARBE 0/0
+    y = np.r_[np.ones(40), np.zeros(40)].astype(int)
+    s = np.r_[np.linspace(1, 2, 40), np.linspace(-2, -1, 40)]
+    groups = np.array(["F", "M"] * 40)
+    with pytest.warns(UnreliableMetricWarning, match="ir, garbe undefined") as rec:
+        report = fairness_report(y, s, groups=groups)
+    assert np.isnan(report["ir"]) and np.isnan(report["garbe"])  # the kit's value
+    assert any("FMR at the threshold is 0" in str(w.message) for w in rec)

@@ -492,14 +492,18 @@ def fairness_report(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnreliableMetricWarning)  # warned above
         pooled_eer = float(equal_error_rate(genuine, scores))
+    measures = {
+        "std": _kit_std(accuracy),
+        "ser": _kit_ser(accuracy),
+        "fdr": _kit_fdr(fnmr_t, fmr_t, alpha),
+        "ir": _kit_ir(fnmr_t, fmr_t, alpha),
+        "garbe": _kit_garbe(fnmr_t, fmr_t, alpha),
+        "sir": sir,
+    }
+    _warn_undefined(measures, index, fnmr_t, fmr_t, matrix)
     report = FairnessReport(
         {
-            "std": _kit_std(accuracy),
-            "ser": _kit_ser(accuracy),
-            "fdr": _kit_fdr(fnmr_t, fmr_t, alpha),
-            "ir": _kit_ir(fnmr_t, fmr_t, alpha),
-            "garbe": _kit_garbe(fnmr_t, fmr_t, alpha),
-            "sir": sir,
+            **measures,
             "threshold": t,
             "eer": pooled_eer,
             "alpha": alpha,
@@ -512,3 +516,37 @@ def fairness_report(
         impostor_scores=matrix,
     )
     return report
+
+
+def _warn_undefined(measures, index, fnmr, fmr, matrix):
+    """Say why a KVC measure is NaN or infinite (the kit returns it bare)."""
+    names = [str(g) for g in index]
+
+    def groups(mask):
+        return ", ".join(repr(n) for n, m in zip(names, mask) if m) or "none"
+
+    reasons = []
+    for rate, what in ((fnmr, "FNMR"), (fmr, "FMR")):
+        if np.all(rate == 0):
+            reasons.append(f"every group's {what} at the threshold is 0")
+        elif np.any(rate == 0):
+            reasons.append(
+                f"{what} at the threshold is 0 for group(s) {groups(rate == 0)}"
+            )
+    if matrix is not None:
+        m = matrix.to_numpy()
+        if (
+            np.isnan(np.diag(m)).all()
+            or np.isnan(m[np.tril_indices(len(m), k=-1)]).all()
+        ):
+            reasons.append("no same-group or no cross-group impostor comparison")
+    bad = [k for k, v in measures.items() if v is not None and not np.isfinite(v)]
+    if bad:
+        values = ", ".join(f"{k}={measures[k]}" for k in bad)
+        why = "; ".join(reasons) or "a ratio of zero rates"
+        warnings.warn(
+            f"fairness_report: {', '.join(bad)} undefined ({values}), the KVC "
+            f"kit's value: {why}.",
+            UnreliableMetricWarning,
+            stacklevel=3,
+        )
