@@ -228,3 +228,10 @@ def test_negative_and_huge_integer_ids_are_never_wrapped_onto_each_other():
     # ids above 2**63 - 1 alone are fine, and stay exact
     big = KeystrokeVerifier(**FAST).fit(X, y.astype(np.uint64) + np.uint64(2**63))
     assert big.classes_.dtype == np.uint64 and int(big.classes_[0]) == 2**63
+
+
+def test_ids_beyond_uint64_are_a_clear_error_not_a_recursion():
+    X, y = _data()
+    clf = KeystrokeVerifier(**FAST).fit(X, y)
+    with pytest.raises(ValueError, match="not enrolled|kind|cannot"):
+        clf.verify(X[:2], [2**70, 1])

@@ -174,7 +174,7 @@ def test_sidecar_is_strict_json_with_everything_a_service_needs(
         raise AssertionError(f"{name} is not JSON")
 
     meta = json.loads(sidecar.read_text(), parse_constant=refuse)
-    assert meta["format"] == "skeer.onnx-sidecar" and meta["format_version"] == 1
+    assert meta["format"] == "skeer.onnx-sidecar" and meta["format_version"] == 3
     # templates of the embedding alone: no second output, no standardisation
     assert meta["verifier_input"] is meta["input_mean"] is meta["input_scale"] is None
     assert meta["model"] == "m.onnx"
@@ -237,7 +237,7 @@ def test_template_input_verifier_scores_claims_as_the_verifier(
     X_clf = X if scaler is None else est[:-1].transform(X)  # what reaches clf
     model, sidecar = export_onnx(est, tmp_path / "m.onnx")
     meta = json.loads(sidecar.read_text())
-    assert meta["format_version"] == 2
+    assert meta["format_version"] == 3
     assert meta["verifier_input"] == {
         "name": "verifier_input",
         "shape": ["batch", 6],
@@ -403,8 +403,8 @@ def test_sidecar_that_is_not_ours_is_refused(fixed_text, sessions, tmp_path):
     sidecar.write_text(json.dumps({**meta, "template_scales": meta["templates"]}))
     with pytest.raises(ValueError, match="template_scales do not fit"):
         OnnxVerifier(model)
-    sidecar.write_text(json.dumps({**meta, "format_version": 3}))
-    with pytest.raises(ValueError, match="format_version 3; this reader knows 1, 2"):
+    sidecar.write_text(json.dumps({**meta, "format_version": 4}))
+    with pytest.raises(ValueError, match="format_version 4; this reader knows 1, 2, 3"):
         OnnxVerifier(model)
     short = {"name": "verifier_input", "shape": ["batch", 5], "dtype": "float32"}
     sidecar.write_text(
@@ -455,3 +455,14 @@ def test_onnx_scorer_refuses_what_the_pipeline_refuses(fixed_text, sessions, tmp
     for claim in (True, 1.0):
         with pytest.raises(ValueError, match="never converted"):
             scorer.claim_scores(X[:1], claim)
+
+
+def test_sidecars_of_format_version_2_still_read(fixed_text, sessions, tmp_path):
+    # before the subject vocabulary the geometry's key was "template"
+    est, X, _ = _fitted("mlp", "cosine", fixed_text, sessions)
+    model, sidecar = export_onnx(est, tmp_path / "m.onnx")
+    meta = json.loads(sidecar.read_text())
+    meta["template"] = meta.pop("geometry")
+    sidecar.write_text(json.dumps({**meta, "format_version": 2}))
+    scorer = OnnxVerifier(model)
+    assert scorer.geometry == "cosine"

@@ -825,3 +825,10 @@ def test_integer_scores_beyond_float_precision_and_complex_scores_are_refused():
         equal_error_rate(y, np.array([1 + 1j, 0 + 0j]))
     with pytest.raises(ValueError, match="complex"):
         equal_error_rate(y, np.array([1 + 0j, 0], dtype=object))
+
+
+def test_big_integers_in_object_arrays_are_refused_too():
+    y = [0, 0, 1, 1]
+    scores = np.array([2**60, 2**60 + 1, 2**60 + 2, 2**60 + 3], dtype=object)
+    with pytest.raises(ValueError, match=r"beyond 2\*\*53"):
+        equal_error_rate(y, scores)

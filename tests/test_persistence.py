@@ -1234,3 +1234,29 @@ def test_feature_sizes_in_a_pipeline_file_are_bounded(verifier, tmp_path):
         config["steps"][0]["params"]["max_len"] = 10**9
 
     _assert_refused(good, tmp_path, huge, r"max_len is 1000000000, not an integer")
+
+
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("iterator_valid__num_workers", 6),
+        ("callbacks__print_log__sink", "print"),
+        ("iterator_train", "torch.utils.data.DataLoader"),
+    ],
+)
+def test_load_refuses_parameters_save_never_writes(verifier, tmp_path, key, value):
+    good = save(verifier, tmp_path / "m.skeer")
+    _assert_refused(good, tmp_path, _set_param(key, value), "parameters save never")
+
+
+def test_model_files_of_the_previous_vocabulary_are_refused_with_what_to_do(
+    verifier, tmp_path
+):
+    good = save(verifier, tmp_path / "m.skeer")
+    old = _rewrite_config(
+        good,
+        tmp_path / "v2.skeer",
+        lambda config, blob: config.update(format_version=2),
+    )
+    with pytest.raises(ValueError, match="format_version 2, written by a pre-release"):
+        load(old)

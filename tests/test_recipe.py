@@ -346,3 +346,35 @@ def test_history_follows_skorchs_best_convention_for_checkpoints(data, tmp_path)
     assert net.history[:, "valid_eer_smooth_best"] == [
         s < min(smooth[:i]) if i else True for i, s in enumerate(smooth)
     ]
+
+
+def test_a_fit_without_the_epoch_timer_is_not_an_interruption(data):
+    X, y = data
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        warnings.filterwarnings("ignore", "y has ", UserWarning)
+        net = KeystrokeVerifier(
+            max_epochs=2,
+            n_subjects_per_batch=4,
+            n_samples_per_subject=4,
+            batches_per_epoch=2,
+            random_state=0,
+            callbacks__epoch_timer=None,
+        ).fit(X, y)
+    assert net.interrupted_ is False
+
+
+def test_a_pickled_verifier_holds_its_optimizer_once(data):
+    import pickle
+
+    X, y = data
+    net, _ = _fit(X, y, max_epochs=2)
+    sched = dict(net.callbacks_)["lr_schedule"]
+    assert sched.lr_scheduler_ is not None
+    copy = pickle.loads(pickle.dumps(net))
+    assert dict(copy.callbacks_)["lr_schedule"].lr_scheduler_ is None
+    np.testing.assert_array_equal(copy.decision_function(X), net.decision_function(X))
+    copy.set_params(warm_start=True, max_epochs=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        copy.fit(X, y)  # the schedule is rebuilt

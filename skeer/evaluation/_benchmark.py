@@ -205,6 +205,8 @@ def _fit_and_judge(cls, params, X, y, train, test, **protocol):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         net.fit(_safe_indexing(X, train), y[train])
+    if getattr(net, "interrupted_", False):  # Ctrl-C or SIGTERM: stop here
+        raise KeyboardInterrupt
     fit_s = time.perf_counter() - t0
     metrics = evaluate_verification(net, _safe_indexing(X, test), y[test], **protocol)
     hist = [dict(row) for row in net.history]
@@ -213,7 +215,11 @@ def _fit_and_judge(cls, params, X, y, train, test, **protocol):
         "valid_eer": [h.get("valid_eer") for h in hist],
         "train_loss": [h.get("train_loss") for h in hist],
         "epochs": len(hist),
-        "seconds_per_epoch": float(np.mean([h["dur"] for h in hist])) if hist else None,
+        "seconds_per_epoch": (
+            float(np.mean([h["dur"] for h in hist if "dur" in h]))
+            if any("dur" in h for h in hist)
+            else None
+        ),
         "fit_s": fit_s,
     }
     return record, metrics

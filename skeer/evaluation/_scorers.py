@@ -288,7 +288,11 @@ class _FoldScorer:
         if classes is None or not hasattr(estimator, "decision_function"):
             return self.open_set(estimator, X, y_true)
         y = np.asarray(y_true)
-        enrolled = np.isin(y, np.asarray(classes)) if len(y) else np.ones(0, bool)
+        try:
+            enrolled = np.isin(y, np.asarray(classes))
+        except TypeError:  # unorderable mixture: compare one by one
+            known = set(np.asarray(classes).tolist())
+            enrolled = np.array([v in known for v in y.tolist()], dtype=bool)
         if enrolled.all():
             return self.closed(estimator, X, y_true, sample_weight)
         if not enrolled.any():

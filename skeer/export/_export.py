@@ -325,7 +325,7 @@ def _sidecar(net, service, folded, path, shape, d):
     op = net.operating_point
     return {
         "format": FORMAT,
-        "format_version": 1 if mean is None else 2,
+        "format_version": 3,
         "skeer_version": __version__,
         "model": path.name,
         "input": spec(INPUT, *shape[1:]),

@@ -19,7 +19,7 @@ __all__ = ["OnnxVerifier"]
 FORMAT = "skeer.onnx-sidecar"
 #: Sidecar versions: 1, and 2 when the templates include the verifier's
 #: standardised input (``verifier_input``, ``input_mean``, ``input_scale``).
-FORMAT_VERSIONS = (1, 2)
+FORMAT_VERSIONS = (1, 2, 3)  # 3: the key "geometry" (was "template")
 
 
 def sidecar_path(path):
@@ -191,7 +191,7 @@ class OnnxVerifier:
         sidecar = sidecar_path(path)
         meta = _read_sidecar(sidecar)
         where = repr(str(sidecar))
-        self.geometry = meta["geometry"]
+        self.geometry = meta["geometry" if meta["format_version"] >= 3 else "template"]
         if self.geometry not in _GEOMETRIES:
             raise ValueError(f"{where}: geometry {self.geometry!r} is not known.")
         self.operating_point = meta["operating_point"]
@@ -237,7 +237,8 @@ class OnnxVerifier:
             if (
                 self.input_mean_.shape != (n,)
                 or self.input_scale_.shape != (n,)
-                or not (self.input_scale_ > 0).all()
+                or not np.isfinite(self.input_mean_).all()
+                or not (np.isfinite(self.input_scale_) & (self.input_scale_ > 0)).all()
                 or self.templates_.shape[1] != d
             ):
                 raise ValueError(

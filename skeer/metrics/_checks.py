@@ -55,6 +55,13 @@ def check_scores(y_score, *, name="y_score", ndim=(1, 2)):
                 )
         scores = scores.astype(np.float64)
     else:
+        ints = [v for v in scores.flat if isinstance(v, int | np.integer)]
+        if ints and max(abs(int(v)) for v in ints) > 2**53:
+            raise ValueError(
+                f"{name} holds integers beyond 2**53: they cannot all be ranked "
+                "exactly as floats. Rescale them (e.g. subtract the minimum) or "
+                "pass floats."
+            )
         try:
             scores = scores.astype(np.float64)
         except (TypeError, ValueError):

@@ -110,7 +110,7 @@ from skeer.verifier._estimator import KeystrokeVerifier
 __all__ = ["load", "save"]
 
 #: Version of the file layout written by :func:`save` (1: a verifier only).
-_FORMAT_VERSION = 2
+_FORMAT_VERSION = 3  # 3: subject vocabulary, geometry=
 _VERIFIER = "skeer.KeystrokeVerifier"
 _PIPELINE = "skeer.Pipeline"
 _ESTIMATOR = "skeer.Estimator"
@@ -373,6 +373,12 @@ class _Reader:
                         f"The saved {key} {name!r} is not one of skeer's own (see "
                         f"skeer.registry); pass {key}=<the class> to load it."
                     ) from None
+        unsaved = [
+            k for k in params if k in _SKIPPED or k.startswith(_SKIPPED_PREFIXES)
+        ]
+        if unsaved:
+            # iterator_valid__num_workers would start processes at scoring
+            raise InvalidFile(f"parameters save never writes: {sorted(unsaved)[:3]}")
         params["device"] = str(self.map_location)
         net = KeystrokeVerifier(**params)
         self._set_state(net, fitted)

@@ -281,8 +281,21 @@ def _id_kind(a):
         return kind
     if a.dtype.kind in "US":
         return "strings"
-    kinds = {_id_kind(np.asarray([v])) for v in a.tolist()} if a.size else set()
+    kinds = {_value_kind(v) for v in a.tolist()}
     return kinds.pop() if len(kinds) == 1 else "mixed"
+
+
+def _value_kind(v):
+    """The kind of one id (Python ints beyond uint64 stay integers)."""
+    for types, kind in (
+        ((bool, np.bool_), "booleans"),
+        ((int, np.integer), "integers"),
+        ((float, np.floating), "floats"),
+        ((str, bytes), "strings"),
+    ):
+        if isinstance(v, types):
+            return kind
+    return "mixed"
 
 
 def _common_ids(old, new):
@@ -311,6 +324,12 @@ def _common_ids(old, new):
                 f"y's identities and the enrolled ones span {lo} to {hi}: no "
                 "integer dtype holds both negative ids and ids above 2**63 - 1 "
                 "without merging some. Use ids of one range (or strings)."
+            )
+        if lo < np.iinfo(np.int64).min or hi > np.iinfo(np.uint64).max:
+            raise ValueError(
+                f"y's identities and the enrolled ones span {lo} to {hi}, beyond "
+                "64-bit integers: such ids cannot be compared exactly. Use "
+                "strings."
             )
         dtype = np.int64 if hi <= np.iinfo(np.int64).max else np.uint64
         return old.astype(dtype), new.astype(dtype)

@@ -119,6 +119,11 @@ class LearningRateSchedule(LRScheduler):
     def kwargs(self):
         return {}
 
+    def __getstate__(self):
+        # the LambdaLR holds the optimizer: pickled, it would be a second copy
+        # (and bypass skorch's device handling); it is rebuilt at each fit
+        return {**self.__dict__, "lr_scheduler_": None}
+
     def on_train_begin(self, net, **kwargs):
         self.lr_scheduler_ = None
         self.last_lr_ = None

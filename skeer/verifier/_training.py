@@ -211,16 +211,24 @@ class TrainingMixin:
             return int(self.max_epochs)
         return max(1, math.ceil(AUTO_TRAINING_STEPS / max(per_epoch, 1)))
 
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        # remember a KeyboardInterrupt (Ctrl-C, SIGTERM or an early stop):
+        # skorch's partial_fit swallows it
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        except KeyboardInterrupt:
+            self._stopped_by_interrupt = True
+            raise
+
     def _train(self, X, codes, **fit_params):
         """skorch's ``partial_fit`` for ``max_epochs_`` epochs, saying how it ended.
 
-        A non-finite loss becomes :class:`TrainingDivergedError`; fewer
-        complete epochs than ``max_epochs_`` without an early stop is an
-        interruption (Ctrl-C, which skorch catches): ``interrupted_`` and a
-        warning.
+        A non-finite loss becomes :class:`TrainingDivergedError`; a
+        ``KeyboardInterrupt`` that was not an early stop (Ctrl-C, SIGTERM in
+        the command line: skorch catches it) sets ``interrupted_`` and warns.
         """
         self.interrupted_ = False
-        start = len(self.history)
+        self._stopped_by_interrupt = False
         try:
             NeuralNet.partial_fit(self, X, codes, epochs=self.max_epochs_, **fit_params)
         except TrainingDivergedError:
@@ -232,9 +240,9 @@ class TrainingMixin:
             raise TrainingDivergedError(
                 f"Training diverged at epoch {max(1, len(self.history))}: {exc}"
             ) from exc
-        done = sum("dur" in row for row in self.history[start:])
         stopper = dict(self.callbacks_).get("early_stopping")
-        if done < self.max_epochs_ and not getattr(stopper, "stopped_", False):
+        stopped, self._stopped_by_interrupt = self._stopped_by_interrupt, False
+        if stopped and not getattr(stopper, "stopped_", False):
             self.interrupted_ = True
             warnings.warn(
                 f"Training was interrupted after {len(self.history)} epoch(s); the "
