@@ -54,6 +54,10 @@ VARIANTS = {
     "triplet 60 epochs": ("triplet", {"max_epochs": 60}),
     "eer 90 epochs": ("eer", {"max_epochs": 90}),
     "triplet 90 epochs": ("triplet", {"max_epochs": 90}),
+    # half the budget, for screens against the strongest proxies
+    "eer 45 epochs": ("eer", {"max_epochs": 45}),
+    "supcon 45 epochs": ("supcon", {"max_epochs": 45}),
+    "multi-similarity 45 epochs": ("multi-similarity", {"max_epochs": 45}),
 }
 
 ROOT = Path(__file__).resolve().parent

@@ -40,6 +40,8 @@ _LAZY = {
     "TripletMarginLoss": "losses",
     "ContrastiveLoss": "losses",
     "Set2SetLoss": "losses",
+    "SupConLoss": "losses",
+    "MultiSimilarityLoss": "losses",
     # networks (torch)
     "TypeNet": "networks",
     "Type2Branch": "networks",

@@ -65,6 +65,8 @@ _LOSS_TABLE = {
     "triplet": ("TripletMarginLoss", {}, "triplet loss"),
     "contrastive": ("ContrastiveLoss", {}, "contrastive loss"),
     "set2set": ("Set2SetLoss", {}, "Set2Set loss"),
+    "supcon": ("SupConLoss", {}, "SupCon loss"),
+    "multi-similarity": ("MultiSimilarityLoss", {}, "Multi-Similarity loss"),
 }
 #: Short names of the embedding networks (the command line's ``--model``).
 NETWORKS = tuple(_NETWORK_TABLE)

@@ -19,6 +19,7 @@ from skeer import (
     TypeNet,
     registry,
 )
+from skeer.losses import MultiSimilarityLoss, SupConLoss
 
 
 def test_network_names():
@@ -38,6 +39,8 @@ def test_network_names():
         ("triplet", TripletMarginLoss, {}),
         ("contrastive", ContrastiveLoss, {}),
         ("set2set", Set2SetLoss, {}),
+        ("supcon", SupConLoss, {}),
+        ("multi-similarity", MultiSimilarityLoss, {}),
         ("EERLoss", EERLoss, {}),
         ("Set2SetLoss", Set2SetLoss, {}),
     ],
@@ -54,6 +57,8 @@ def test_every_loss_name_is_listed_and_builds_a_verifier():
         "triplet",
         "contrastive",
         "set2set",
+        "supcon",
+        "multi-similarity",
     )
     for name in registry.LOSSES:
         cls, kwargs = registry.get_loss(name)

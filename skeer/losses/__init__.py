@@ -18,10 +18,23 @@ torch.Size([])
 # Layout: _base (the call contract: forward, input checks, autocast rule),
 # _eer (EERLoss), _gather (all-gathering a batch across processes),
 # _baselines (TripletMarginLoss, ContrastiveLoss, Set2SetLoss).
-from skeer.losses._baselines import ContrastiveLoss, Set2SetLoss, TripletMarginLoss
+from skeer.losses._baselines import (
+    ContrastiveLoss,
+    MultiSimilarityLoss,
+    Set2SetLoss,
+    SupConLoss,
+    TripletMarginLoss,
+)
 from skeer.losses._eer import EERLoss
 from skeer.losses._gather import (
     _gather_active as _gather_active,  # replaceable: see _eer
 )
 
-__all__ = ["ContrastiveLoss", "EERLoss", "Set2SetLoss", "TripletMarginLoss"]
+__all__ = [
+    "ContrastiveLoss",
+    "EERLoss",
+    "MultiSimilarityLoss",
+    "Set2SetLoss",
+    "SupConLoss",
+    "TripletMarginLoss",
+]

@@ -1,6 +1,7 @@
 """The baseline losses EERLoss is compared with.
 
-:class:`TripletMarginLoss` (TypeNet's) and :class:`ContrastiveLoss` wrap
+:class:`TripletMarginLoss` (TypeNet's), :class:`ContrastiveLoss`,
+:class:`SupConLoss` and :class:`MultiSimilarityLoss` wrap
 pytorch-metric-learning (the optional extra ``skeer[baselines]``, imported at
 construction, never at import); :class:`Set2SetLoss` (Type2Branch's) is
 computed here. All share :class:`~skeer.losses._base._MetricLoss`'s call
@@ -177,6 +178,89 @@ class ContrastiveLoss(_PMLLoss):
             distance=_pml_distance(distances, distance),
         )
         return loss, None
+
+
+class SupConLoss(_PMLLoss):
+    """Supervised contrastive loss (Khosla et al., NeurIPS 2020).
+
+    For each anchor, the log-softmax over the batch of its
+    temperature-scaled cosine similarities, averaged over its positives
+    (pytorch-metric-learning's ``SupConLoss``): every sample gets a gradient
+    from all its positives and negatives. The strongest proxy measured on
+    Aalto so far (:ref:`benchmark_results`). Needs pytorch-metric-learning
+    (``pip install skeer[baselines]``).
+
+    Parameters
+    ----------
+    temperature : float > 0, default=0.1
+        Scale of the similarities; lower is sharper.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skeer.losses import SupConLoss
+    >>> emb = torch.nn.functional.normalize(
+    ...     torch.tensor([[1.0, 0.0], [0.9, 0.3], [0.0, 1.0], [0.2, 0.9]]), dim=1)
+    >>> round(float(SupConLoss()(emb, [0, 0, 1, 1])), 3)
+    0.007
+    """
+
+    def __init__(self, temperature=0.1):
+        super().__init__()
+        self.temperature = temperature
+        self._pml_objects()  # validates; ImportError without the extra
+
+    def _params(self):
+        return (check_real(self.temperature, "temperature", low=0.0),)
+
+    @staticmethod
+    def _build(distances, losses, miners, temperature):
+        return losses.SupConLoss(temperature=temperature), None
+
+
+class MultiSimilarityLoss(_PMLLoss):
+    """Multi-Similarity loss (Wang et al., CVPR 2019), no miner.
+
+    Soft-weighted positive and negative cosine similarities around ``base``
+    (pytorch-metric-learning's ``MultiSimilarityLoss`` with its defaults).
+    Needs pytorch-metric-learning (``pip install skeer[baselines]``).
+
+    Parameters
+    ----------
+    alpha : float > 0, default=2.0
+        Weight of the positive pairs.
+    beta : float > 0, default=50.0
+        Weight of the negative pairs.
+    base : float, default=0.5
+        The similarity the pairs are weighed around.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skeer.losses import MultiSimilarityLoss
+    >>> emb = torch.nn.functional.normalize(
+    ...     torch.tensor([[1.0, 0.0], [0.9, 0.3], [0.0, 1.0], [0.2, 0.9]]), dim=1)
+    >>> round(float(MultiSimilarityLoss()(emb, [0, 0, 1, 1])), 3)
+    0.178
+    """
+
+    def __init__(self, alpha=2.0, beta=50.0, base=0.5):
+        super().__init__()
+        self.alpha = alpha
+        self.beta = beta
+        self.base = base
+        self._pml_objects()  # validates; ImportError without the extra
+
+    def _params(self):
+        return (
+            check_real(self.alpha, "alpha", low=0.0),
+            check_real(self.beta, "beta", low=0.0),
+            check_real(self.base, "base"),
+        )
+
+    @staticmethod
+    def _build(distances, losses, miners, alpha, beta, base):
+        return losses.MultiSimilarityLoss(alpha=alpha, beta=beta, base=base), None
 
 
 class Set2SetLoss(_MetricLoss):
