@@ -480,3 +480,15 @@ def test_undefined_kit_measures_come_with_a_warning_that_says_why():
         report = fairness_report(y, s, groups=groups)
     assert np.isnan(report["ir"]) and np.isnan(report["garbe"])  # the kit's value
     assert any("FMR at the threshold is 0" in str(w.message) for w in rec)
+
+
+def test_ids_and_groups_of_different_kinds_are_never_merged():
+    with pytest.raises(ValueError, match="mix integers, strings"):
+        subject_groups([1, "1"], {1: "F", "1": "M"})
+    with pytest.raises(ValueError, match="mix integers, strings"):
+        subject_groups([1, 1], {"1": "F"})  # no int id 1 becomes the str "1"
+    y = np.r_[np.ones(40), np.zeros(40)].astype(int)
+    s = np.random.default_rng(0).normal(size=80) + y
+    groups = np.array([1, 1.0, True, 2] * 20, dtype=object)
+    with pytest.raises(ValueError, match="the groups mix booleans, floats, integers"):
+        fairness_report(y, s, groups=groups)

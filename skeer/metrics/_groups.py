@@ -11,6 +11,29 @@ import pandas as pd
 _GROUP = "group"  # index name when the groups carry no name of their own
 
 
+def _kind(value):
+    for types, kind in (
+        ((bool, np.bool_), "booleans"),
+        ((int, np.integer), "integers"),
+        ((float, np.floating), "floats"),
+        ((str, bytes), "strings"),
+    ):
+        if isinstance(value, types):
+            return kind
+    return type(value).__name__
+
+
+def _check_one_kind(values, what):
+    """Refuse ids or groups of several kinds: ``1``, ``"1"``, ``1.0`` and
+    ``True`` are distinct, but hashing and NumPy promotion would merge them."""
+    kinds = sorted({_kind(v) for v in values})
+    if len(kinds) > 1:
+        raise ValueError(
+            f"{what} mix {', '.join(kinds)} (e.g. 1 and '1'): distinct values would "
+            "be merged. Use one kind (e.g. convert them all to str)."
+        )
+
+
 def _attribute_table(attribute):
     """``attribute`` as a DataFrame indexed by subject, one column an attribute."""
     if isinstance(attribute, pd.DataFrame):
@@ -93,7 +116,9 @@ def subject_groups(subjects, attribute):
     1      F  18-26
     """
     table = _attribute_table(attribute)
-    subjects = pd.Index(np.asarray(subjects).ravel())
+    raw = np.asarray(subjects, dtype=object).ravel().tolist()
+    _check_one_kind([*raw, *table.index.tolist()], "the subjects and attribute's ids")
+    subjects = pd.Index(raw, dtype=object)
     missing = ~subjects.isin(table.index)
     if missing.any():
         some = pd.unique(subjects[missing])[:5].tolist()
@@ -140,6 +165,8 @@ def _factorize(frames):
             )
     stacked = pd.concat(frames, ignore_index=True)
     missing = stacked.isna().any(axis=1).to_numpy()
+    for column in columns:
+        _check_one_kind(stacked[column].to_numpy()[~missing].tolist(), "the groups")
     if len(columns) == 1:
         keys = pd.Index(stacked.iloc[:, 0].to_numpy()[~missing], name=columns[0])
     else:
