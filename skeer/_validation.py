@@ -30,6 +30,30 @@ __all__ = [
 GEOMETRIES = ("cosine", "scaled_manhattan", "manhattan", "euclidean")
 
 
+def value_kind(value):
+    """The kind of one id or group label, or None for any other object.
+
+    ``1``, ``"1"``, ``1.0`` and ``True`` are of four kinds: hashing and NumPy
+    promotion would merge them, so skeer never mixes kinds (Python ints beyond
+    64 bits stay integers).
+
+    Examples
+    --------
+    >>> from skeer._validation import value_kind
+    >>> [value_kind(v) for v in (1, "1", 1.0, True, None)]
+    ['integers', 'strings', 'floats', 'booleans', None]
+    """
+    for types, kind in (
+        ((bool, np.bool_), "booleans"),
+        ((int, np.integer), "integers"),
+        ((float, np.floating), "floats"),
+        ((str, bytes), "strings"),
+    ):
+        if isinstance(value, types):
+            return kind
+    return None
+
+
 def check_operating_point(value, name="operating_point"):
     """An operating point: ``"eer"`` or a target false-match rate in (0, 1).
 

@@ -165,11 +165,8 @@ def deferred_sigint():
         yield
     finally:
         for sig, handler in previous.items():
-            if handler is not None:
-                signal.signal(sig, handler)
-        for sig, handler in previous.items():
-            if handler is None:  # installed outside Python: restore the default
-                signal.signal(sig, signal.SIG_DFL)
+            # None: a handler installed outside Python; restore the default
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
         term = previous[signal.SIGTERM]
         if signal.SIGTERM in received and term is not signal.SIG_IGN:
             if callable(term):

@@ -53,14 +53,19 @@ def _enrolled_classes(estimator, scorer):
     return np.asarray(classes)
 
 
+def _enrolled_mask(y, classes):
+    """Whether each of ``y`` is among ``classes``."""
+    try:
+        return np.isin(y, classes)
+    except TypeError:  # unorderable mixture: compare one by one
+        known = set(classes.tolist())
+        return np.array([v in known for v in y.tolist()], dtype=bool)
+
+
 def _check_enrolled(y, classes, scorer):
     """Refuse a fold probing identities the estimator never enrolled."""
     y = np.asarray(y)
-    try:
-        enrolled = np.isin(y, classes)
-    except TypeError:  # unorderable mixture: compare one by one
-        known = set(classes.tolist())
-        enrolled = np.array([v in known for v in y.tolist()], dtype=bool)
+    enrolled = _enrolled_mask(y, classes)
     if enrolled.all():
         return y
     unknown = list(dict.fromkeys(y[~enrolled].tolist()))
@@ -288,11 +293,7 @@ class _FoldScorer:
         if classes is None or not hasattr(estimator, "decision_function"):
             return self.open_set(estimator, X, y_true)
         y = np.asarray(y_true)
-        try:
-            enrolled = np.isin(y, np.asarray(classes))
-        except TypeError:  # unorderable mixture: compare one by one
-            known = set(np.asarray(classes).tolist())
-            enrolled = np.array([v in known for v in y.tolist()], dtype=bool)
+        enrolled = _enrolled_mask(y, np.asarray(classes))
         if enrolled.all():
             return self.closed(estimator, X, y_true, sample_weight)
         if not enrolled.any():

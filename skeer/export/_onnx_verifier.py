@@ -58,6 +58,7 @@ _ID_DTYPES = (
     "<f4",
     "<f8",
 )
+# skeer.templates.GEOMETRIES, repeated: this reader needs no other skeer module
 _GEOMETRIES = ("cosine", "scaled_manhattan", "manhattan", "euclidean")
 
 

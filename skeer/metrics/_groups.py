@@ -8,25 +8,15 @@ codes without ever merging two distinct labels. NumPy and pandas only.
 import numpy as np
 import pandas as pd
 
+from skeer._validation import value_kind
+
 _GROUP = "group"  # index name when the groups carry no name of their own
-
-
-def _kind(value):
-    for types, kind in (
-        ((bool, np.bool_), "booleans"),
-        ((int, np.integer), "integers"),
-        ((float, np.floating), "floats"),
-        ((str, bytes), "strings"),
-    ):
-        if isinstance(value, types):
-            return kind
-    return type(value).__name__
 
 
 def _check_one_kind(values, what):
     """Refuse ids or groups of several kinds: ``1``, ``"1"``, ``1.0`` and
     ``True`` are distinct, but hashing and NumPy promotion would merge them."""
-    kinds = sorted({_kind(v) for v in values})
+    kinds = sorted({value_kind(v) or type(v).__name__ for v in values})
     if len(kinds) > 1:
         raise ValueError(
             f"{what} mix {', '.join(kinds)} (e.g. 1 and '1'): distinct values would "

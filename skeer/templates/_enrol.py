@@ -34,7 +34,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from skeer._validation import GEOMETRIES
+from skeer._validation import GEOMETRIES, value_kind
 from skeer.metrics._rates import UnreliableMetricWarning, equal_error_rate
 from skeer.metrics._sweep import allowed_count
 
@@ -281,21 +281,8 @@ def _id_kind(a):
         return kind
     if a.dtype.kind in "US":
         return "strings"
-    kinds = {_value_kind(v) for v in a.tolist()}
+    kinds = {value_kind(v) or "mixed" for v in a.tolist()}
     return kinds.pop() if len(kinds) == 1 else "mixed"
-
-
-def _value_kind(v):
-    """The kind of one id (Python ints beyond uint64 stay integers)."""
-    for types, kind in (
-        ((bool, np.bool_), "booleans"),
-        ((int, np.integer), "integers"),
-        ((float, np.floating), "floats"),
-        ((str, bytes), "strings"),
-    ):
-        if isinstance(v, types):
-            return kind
-    return "mixed"
 
 
 def _common_ids(old, new):
