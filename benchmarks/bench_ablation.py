@@ -58,6 +58,7 @@ VARIANTS = {
     "eer 45 epochs": ("eer", {"max_epochs": 45}),
     "supcon 45 epochs": ("supcon", {"max_epochs": 45}),
     "multi-similarity 45 epochs": ("multi-similarity", {"max_epochs": 45}),
+    "supcon+eer 45 epochs": ("supcon+eer", {"max_epochs": 45}),
 }
 
 ROOT = Path(__file__).resolve().parent

@@ -25,6 +25,11 @@ _LAZY = {
     "fmr_at_fnmr": "metrics",
     "det_points": "metrics",
     "verification_pairs": "metrics",
+    "rates_at_threshold": "metrics",
+    "half_total_error_rate": "metrics",
+    "expected_performance_curve": "metrics",
+    "decidability": "metrics",
+    "identification_rate": "metrics",
     "UnreliableMetricWarning": "metrics",
     "StreamingVerificationMetrics": "metrics",
     # scorers
@@ -41,6 +46,7 @@ _LAZY = {
     "ContrastiveLoss": "losses",
     "Set2SetLoss": "losses",
     "SupConLoss": "losses",
+    "SupConEERLoss": "losses",
     "MultiSimilarityLoss": "losses",
     # networks (torch)
     "TypeNet": "networks",

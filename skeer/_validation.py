@@ -54,6 +54,32 @@ def value_kind(value):
     return None
 
 
+def check_one_kind(values, what):
+    """Refuse ids or groups of several kinds, and ``None`` among them.
+
+    ``1``, ``"1"``, ``1.0`` and ``True`` are distinct, but hashing and NumPy
+    promotion would merge them (``np.asarray([1, "1"])`` holds ``"1"``
+    twice); ``None`` names nobody.
+
+    Examples
+    --------
+    >>> from skeer._validation import check_one_kind
+    >>> check_one_kind([1, 2, 3], "y")
+    >>> check_one_kind([1, "1"], "y")
+    Traceback (most recent call last):
+    ...
+    ValueError: y mix integers, strings (e.g. 1 and '1'): distinct values would ...
+    """
+    if any(v is None for v in values):
+        raise ValueError(f"{what} contains None; every sample needs a value.")
+    kinds = sorted({value_kind(v) or type(v).__name__ for v in values})
+    if len(kinds) > 1:
+        raise ValueError(
+            f"{what} mix {', '.join(kinds)} (e.g. 1 and '1'): distinct values would "
+            "be merged. Use one kind (e.g. convert them all to str)."
+        )
+
+
 def check_operating_point(value, name="operating_point"):
     """An operating point: ``"eer"`` or a target false-match rate in (0, 1).
 
@@ -308,6 +334,9 @@ def check_subjects(y, n_samples=None, *, classifier=True):
             "This estimator requires y to be passed, but the target y is None "
             "(give one subject per sample)."
         )
+    if not isinstance(y, np.ndarray) or y.dtype == object:
+        # before NumPy promotes [1, "1"] to two equal strings
+        check_one_kind(np.asarray(y, dtype=object).ravel().tolist(), "y")
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
         warnings.warn(
@@ -325,8 +354,6 @@ def check_subjects(y, n_samples=None, *, classifier=True):
         )
     if classifier:
         check_classification_targets(y)
-        if y.dtype.kind == "O" and any(v is None for v in y):
-            raise ValueError("y contains None; every sample needs a subject.")
     return y
 
 

@@ -27,6 +27,7 @@ LAYERS = {
     "persistence": 4,
     "export": 5,
     "plotting": 5,
+    "pretrained": 5,
     "cli": 6,
     "__main__": 7,
 }

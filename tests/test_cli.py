@@ -20,6 +20,7 @@ from skeer.cli import main
 from skeer.cli._parser import build_parser, resolve_defaults
 from skeer.datasets import (
     load_cmu,
+    load_dataset,
     load_greyc_nislab,
     load_kvc,
     make_keystrokes,
@@ -290,6 +291,33 @@ def test_kvc_predict(trained, tmp_path):
     np.testing.assert_allclose(scores, (emb[a] * emb[b]).sum(axis=1), atol=1e-6)
 
 
+def test_kvc_train_trains_on_every_development_subject_by_default(tmp_path):
+    """A KVC model is for a submission: no test split unless asked for."""
+    kvc = tmp_path / "kvc"
+    write_kvc_files(kvc, "desktop", n_users=8, n_sessions=8, n_test=5)
+    out = tmp_path / "out"
+    argv = ["train", "--data", f"kvc:{kvc}", "--epochs", "1", "--max-len", "20"]
+    argv += ["--batch", "4", "4", "--out", out]
+    code, stdout, stderr = run(argv)
+    assert code == 0, stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["data"]["n_train_subjects"] == 8
+    assert report["data"]["n_test_subjects"] == 0
+    assert report["metrics"] is None and report["baseline"] is None
+    assert report["config"]["test_size"] == 0
+    assert "no test subjects" in stderr + stdout
+    assert "trained on all 8 subjects" in stdout
+    assert (out / "model.skeer").is_file() and not (out / "det.png").exists()
+    # the fitted model saw every development subject (its validation share too)
+    assert len(load(out / "model.skeer")[-1].classes_) == 8
+    # --test-size still holds subjects out when asked; bench refuses 0
+    code, _, stderr = run([*argv[:-2], "--test-size", "0.25", "--out", out, "-q"])
+    assert code == 0, stderr
+    assert json.loads((out / "report.json").read_text())["data"]["n_test_subjects"] == 2
+    code, _, stderr = run(["bench", "--test-size", "0", "--epochs", "1"])
+    assert code == 2 and "--test-size" in stderr
+
+
 def test_kvc_train_then_submission_zip(tmp_path):
     """From a KVC-onGoing release (the kit's file formats) to the zip submitted."""
     kvc = tmp_path / "kvc"
@@ -440,12 +468,17 @@ def test_train_and_evaluate_greyc(tmp_path):
     assert {"mean_subject_eer", "std_subject_eer", "n_subjects"} <= set(
         report["metrics"]
     )
-    # the baseline: Killourhy & Maxion's detector; GREYC's first 10 reps enrol
+    # the baseline: Killourhy & Maxion's detector, within each typing condition
+    # (5 of its 6 reps enrol), not condition 1 enrolling for condition 2
     greyc = load_greyc_nislab(csv, passphrase="P2")
-    _, X_test, _, y_test = train_test_split_subjects(
-        greyc.data, greyc.target, test_size=1 / 3, random_state=0
+    _, test, _, y_test = train_test_split_subjects(
+        np.arange(len(greyc.target)), greyc.target, test_size=1 / 3, random_state=0
     )
-    expected = evaluate_fixed_text(ScaledManhattan(), X_test, y_test, n_train=10)
+    X_test, c_test = greyc.data[test], greyc.condition[test]
+    expected = evaluate_fixed_text(
+        ScaledManhattan(), X_test, y_test, groups=c_test, n_train=5
+    )
+    assert "within each typing condition" in report["protocol"]
     assert "Manhattan" in report["baseline"]["name"]
     assert report["baseline"]["metrics"]["mean_subject_eer"] == pytest.approx(
         expected["mean_subject_eer"]
@@ -463,7 +496,10 @@ def test_train_and_evaluate_greyc(tmp_path):
     code, stdout, stderr = run(["evaluate", model, *data, "--json"])
     assert code == 0, stderr
     metrics = json.loads(stdout)["metrics"]
-    expected = evaluate_fixed_text(load(model), greyc.data, greyc.target, n_train=10)
+    expected = evaluate_fixed_text(
+        load(model), greyc.data, greyc.target, groups=greyc.condition, n_train=5
+    )
+    assert metrics["n_train"] == {"1": 5, "2": 5}  # JSON keys
     assert metrics["mean_subject_eer"] == pytest.approx(expected["mean_subject_eer"])
     # P1 has other keys (49 features, not 52): refused in one line
     code, _, stderr = run(["evaluate", model, "--data", f"greyc:{csv}", "-q"])
@@ -739,3 +775,57 @@ def test_main_job_defaults(tmp_path, monkeypatch):
     assert report["metrics"][key] < report["baseline"]["metrics"][key]
     # its time is measured (report["timings"]), not asserted: shared cores
     assert report["timings"]["total_s"] > 0
+
+
+def test_enroll_then_verify_without_training(trained, tmp_path):
+    """A trained model enrols new people from data and verifies their claims."""
+    import csv
+
+    model = trained["out"] / "model.skeer"
+    data = ["--data", "synthetic", "--subjects", "6", "--sessions", "8"]
+    data += ["--data-seed", "7"]
+    enrolled = tmp_path / "enrolled.skeer"
+    code, _, stderr = run(
+        ["enroll", model, *data, "--n-enroll", "5", "--reset", "--out", enrolled,
+         "--json"]
+    )  # fmt: skip
+    assert code == 0, stderr
+    pipe = load(enrolled)
+    assert pipe[-1].classes_.tolist() == list(range(6))
+    # the templates are those of each subject's first 5 sessions
+    ds = load_dataset("synthetic", n_subjects=6, n_sessions=8, random_state=7)
+    first = np.concatenate([np.flatnonzero(ds.target == s)[:5] for s in range(6)])
+    ref = load(model)
+    ref[-1].enroll(
+        ref[:-1].transform([ds.data[i] for i in first]), ds.target[first], reset=True
+    )
+    np.testing.assert_allclose(pipe[-1].templates_, ref[-1].templates_, atol=1e-6)
+    # every sample claims its own subject; then all claim subject 0
+    decisions = tmp_path / "claims.csv"
+    code, stdout, stderr = run(
+        ["verify", enrolled, *data, "--out", decisions, "--json"]
+    )
+    assert code == 0, stderr
+    report = json.loads(stdout)
+    assert report["claims"] == report["genuine_claims"] == 48
+    rows = list(csv.DictReader(decisions.open()))
+    assert len(rows) == 48 and rows[0].keys() == {
+        "sample", "subject", "claimed", "score", "accepted"
+    }  # fmt: skip
+    scores = pipe[-1].claim_scores(pipe[:-1].transform(ds.data), ds.target)
+    np.testing.assert_allclose([float(r["score"]) for r in rows], scores, rtol=1e-5)
+    assert report["accepted"] == int((scores >= pipe[-1].threshold_).sum())
+    code, stdout, _ = run(["verify", enrolled, *data, "--claim", "0", "--json"])
+    report = json.loads(stdout)
+    assert code == 0 and report["genuine_claims"] == 8
+    assert report["impostor_claims"] == 40
+    # clear refusals
+    code, _, stderr = run(["verify", enrolled, *data, "--claim", "99"])
+    assert code == 2 and "not enrolled" in stderr
+    empty = tmp_path / "empty.skeer"
+    pipe[-1].unenroll(pipe[-1].classes_)
+    save(pipe, empty)
+    code, _, stderr = run(["verify", empty, *data])
+    assert code == 2 and "nobody enrolled" in stderr
+    code, _, stderr = run(["enroll", "pretrained:nope", *data, "--out", enrolled])
+    assert code == 1 and "Unknown pretrained model 'nope'" in stderr

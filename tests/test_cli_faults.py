@@ -401,3 +401,28 @@ def test_atomic_write_leaves_nothing_on_error(tmp_path):
     assert target.read_text() == "old"
     cli_output.atomic_write(target, lambda tmp: Path(tmp).write_text("new"))
     assert target.read_text() == "new" and len(list(tmp_path.iterdir())) == 1
+
+
+def test_a_second_run_on_the_same_out_fails_at_once(tmp_path):
+    """Two runs on one --out both exited 0 and the last writer won."""
+    out = tmp_path / "new" / "out"
+    argv = ["train", *TINY, "--epochs", "1", "--no-baseline", "--out", str(out), "-q"]
+    with cli_output.OutLock(out):  # another run holds the folder
+        code, _, stderr = run(argv)
+        assert code == 1
+        assert "another skeer run is writing" in stderr and str(out) in stderr
+        assert not (out / "report.json").exists()
+    # released (however the first run ended): the next run writes its files
+    code, _, stderr = run(argv)
+    assert code == 0, stderr
+    assert (out / "report.json").is_file()
+    assert not (out / ".skeer.lock").exists()  # the folder holds the run's files
+    # a lock file a killed run left behind holds nothing: taken over
+    (out / ".skeer.lock").touch()
+    with cli_output.OutLock(out):
+        pass
+    # a run that wrote nothing leaves no folder behind, as before
+    empty = tmp_path / "never"
+    with cli_output.OutLock(empty):
+        assert empty.is_dir()
+    assert not empty.exists()

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from skeer import KeystrokeFeatures
-from skeer.datasets import _aalto, get_data_home, load_aalto
+from skeer.datasets import _aalto, _aalto_files, get_data_home, load_aalto
 from skeer.datasets._testing import archive_folder, write_aalto_files
 
 
@@ -280,7 +280,7 @@ def test_truncated_plain_tar_is_an_error(tmp_path, monkeypatch, n_jobs):
     with tarfile.open(tar) as tf:
         members = tf.getmembers()
     raw = tar.read_bytes()
-    monkeypatch.setattr(_aalto, "_CHUNK_BYTES", 1)  # one batch a file
+    monkeypatch.setattr(_aalto_files, "_CHUNK_BYTES", 1)  # one batch a file
     assert len(load_aalto(tar, cache=False, n_jobs=n_jobs).data) == 8
     for how, cut in _truncations(raw, members).items():
         bad = tmp_path / "cut.tar"
@@ -445,8 +445,8 @@ def test_parallel_matches_serial(quirky, kind, monkeypatch):
     _, sources = quirky
     serial, _ = _load_one_warning(sources[kind], cache=False, n_jobs=1)
     # force one task per file so that several workers get work
-    monkeypatch.setattr(_aalto, "_CHUNK_BYTES", 1)
-    monkeypatch.setattr(_aalto, "_MIN_CHUNK_BYTES", 1)
+    monkeypatch.setattr(_aalto_files, "_CHUNK_BYTES", 1)
+    monkeypatch.setattr(_aalto_files, "_MIN_CHUNK_BYTES", 1)
     parallel, _ = _load_one_warning(sources[kind], cache=False, n_jobs=2)
     _assert_same_bunch(serial, parallel)
 
@@ -506,3 +506,23 @@ def test_real_dev_archive(aalto_dev_path, tmp_path):
     np.testing.assert_array_equal(
         Xt[:100], KeystrokeFeatures().transform(bunch.data[:100])
     )
+
+
+def test_a_long_parse_shows_progress_and_verbose_false_shows_none(
+    tmp_path, monkeypatch, capsys
+):
+    """The bar waits 3 s; drawn at once here, it counts the files parsed."""
+    import tqdm.auto
+
+    write_aalto_files(tmp_path / "src", 4, 2)
+    real = tqdm.auto.tqdm
+
+    def at_once(*args, **kwargs):
+        return real(*args, **{**kwargs, "delay": 0, "mininterval": 0, "miniters": 1})
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", at_once)
+    load_aalto(tmp_path / "src", cache=False, n_jobs=1)
+    err = capsys.readouterr().err
+    assert "load_aalto" in err and "4 files" in err
+    load_aalto(tmp_path / "src", cache=False, n_jobs=1, verbose=False)
+    assert capsys.readouterr().err == ""

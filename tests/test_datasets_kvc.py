@@ -413,3 +413,33 @@ def test_read_kvc_predictions_reads_the_zip_skeer_writes(tmp_path):
         zf.writestr("../evil.txt", "x")
     with pytest.raises(ValueError, match="holds only desktop_predictions.txt"):
         read_kvc_predictions(tmp_path / "bad.zip")
+
+
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        # not Python (leading zeros): the fast parser read it as id "7"
+        ("[[007, 1]]", "expected a Python list"),
+        # a 5,000-digit id: int() refused it with no file name, all printed
+        ("[[" + "9" * 5000 + ", 1]]", r"comparisons.txt: .*\(5,000 characters\)"),
+    ],
+)
+def test_hostile_comparison_ids_name_the_file(tmp_path, text, match):
+    write_kvc_files(tmp_path, "desktop", n_users=3, n_sessions=4, n_test=4)
+    (tmp_path / "desktop_comparisons.txt").write_text(text)
+    with pytest.raises(ValueError, match=match) as info:
+        load_kvc(tmp_path, "desktop")
+    assert len(str(info.value)) < 400
+
+
+def test_signed_integer_ids_read_as_python_reads_them(tmp_path):
+    from skeer.datasets._kvc import _read_comparisons
+
+    file = tmp_path / "c.txt"
+    file.write_text("[[+7, -0], [0, -12], ['007', \"x\"]]")
+    assert _read_comparisons(file).tolist() == [
+        ["7", "0"], ["0", "-12"], ["007", "x"]
+    ]  # fmt: skip
+    assert [[str(a), str(b)] for a, b in ast.literal_eval(file.read_text())] == [
+        ["7", "0"], ["0", "-12"], ["007", "x"]
+    ]  # fmt: skip

@@ -58,7 +58,9 @@ def test_greyc_one_passphrase_with_soft_biometrics(tmp_path):
     assert ds.frame["subject"].tolist() == ds.target.tolist()
     assert {"gender", "age", "handedness"} <= set(ds.frame.columns)
     assert ds.passphrase == "michael schumacher" and ds.sheet == "P3"
-    assert ds.protocol == {"n_train": 10}  # half of GREYC's 20 repetitions
+    # judged within each typing condition, half of its repetitions enrol
+    assert ds.protocol == {"n_train": 5}
+    assert np.array_equal(ds.groups, ds.condition)
     assert "P3" in ds.description and ds.description.endswith(", first 3 subjects")
     # P1 by default
     assert load_dataset(f"greyc:{csv}").passphrase == "leonardo dicaprio"

@@ -77,10 +77,10 @@ KNOWN_BLOCKS = {
     "docs/fixed_text.rst": (0, 1),
     "docs/benchmarks.rst": (0, 2),
     "docs/user_guide/eerloss.rst": (1, 0),
-    "docs/user_guide/estimator.rst": (3, 0),
+    "docs/user_guide/estimator.rst": (4, 0),
     "docs/user_guide/gpu.rst": (2, 0),
     "docs/user_guide/operating_points.rst": (3, 0),
-    "docs/user_guide/protocols.rst": (3, 0),
+    "docs/user_guide/protocols.rst": (4, 0),
 }
 
 
@@ -91,9 +91,19 @@ def _write_cmu(path):
     write_cmu_csv(path, n_subjects=10, n_sessions=8, n_reps=50)
 
 
+def _write_greyc(path):
+    from skeer.datasets._testing import write_greyc_csv
+
+    # 20 repetitions per subject and passphrase (10 per condition), as the real file
+    write_greyc_csv(path, n_subjects=6, n_reps=20)
+
+
 #: Real data files the docs read by their bare name -> writer of a small file
 #: in the same format (synthetic timings), put in the working directory.
-STAND_INS = {"DSL-StrongPasswordData.csv": _write_cmu}
+STAND_INS = {
+    "DSL-StrongPasswordData.csv": _write_cmu,
+    "greyc-nislab-fixed-text.csv.gz": _write_greyc,
+}
 
 
 class Block(NamedTuple):

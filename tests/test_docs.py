@@ -121,3 +121,21 @@ def test_api_reference_covers_every_public_module():
     assert public <= documented, (
         f"modules missing from docs/api.rst: {sorted(public - documented)}"
     )
+
+
+def test_reliability_counts_match_its_tables():
+    """The summary table of docs/reliability.rst counts the rows of each
+    section's table, and the (new) ones among them."""
+    text = (ROOT / "docs" / "reliability.rst").read_text(encoding="utf-8")
+    parts = re.split(r"\n([^\n]+)\n-{3,}\n", text)
+    counted = {}
+    for title, body in zip(parts[1::2], parts[2::2]):
+        rows = [r for r in re.findall(r"^   \* - (.*)$", body, re.M) if r != "input"]
+        if rows:
+            new = sum(r.startswith("**(new)**") for r in rows)
+            counted[title.strip()] = (len(rows), new)
+    summary = {
+        m[1].strip(): (int(m[2]), int(m[3]))
+        for m in re.finditer(r"^(\S[^\n]*?)\s{2,}(\d+)\s+(\d+)\s*$", text, re.M)
+    }
+    assert counted and summary == counted

@@ -235,3 +235,45 @@ def test_ids_beyond_uint64_are_a_clear_error_not_a_recursion():
     clf = KeystrokeVerifier(**FAST).fit(X, y)
     with pytest.raises(ValueError, match="not enrolled|kind|cannot"):
         clf.verify(X[:2], [2**70, 1])
+
+
+@pytest.mark.parametrize(
+    "ids, match",
+    [
+        ([1, "1", 1, "1", 1], "mix integers, strings"),
+        (["a", None, "a", None, "a"], "contains None"),
+        ([True, 1, True, 1, 1], "mix booleans, integers"),
+        (np.array([2, "2", 2, "2", 2], dtype=object), "mix integers, strings"),
+    ],
+)
+def test_ids_of_several_kinds_are_refused_before_numpy_merges_them(ids, match):
+    """np.asarray([1, "1"]) holds "1" twice: two people would become one."""
+    from skeer.baselines import ScaledManhattan
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 4))
+    detector = ScaledManhattan().fit(X, np.repeat(["a", "b", "c", "d"], 5))
+    with pytest.raises(ValueError, match=match):
+        detector.enroll(X[:5], ids)
+    assert detector.classes_.tolist() == ["a", "b", "c", "d"]  # nothing enrolled
+    with pytest.raises(ValueError, match=match):
+        ScaledManhattan().fit(X[:10], list(ids) * 2)
+    with pytest.raises(ValueError, match=match):
+        evaluate_fixed_text(ScaledManhattan(), X[:10], list(ids) * 2, n_train=2)
+
+
+def test_a_model_with_nobody_enrolled_takes_ids_of_any_kind():
+    """After unenroll of every training subject (a pretrained model), new
+    people of another id kind enrol; it raised a TypeError."""
+    from skeer.baselines import ScaledManhattan
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 4))
+    det = ScaledManhattan().fit(X, np.repeat([1, 2, 3, 4], 5))
+    det.unenroll(det.classes_)
+    assert det.classes_.size == 0
+    det.enroll(X[:10], ["ann"] * 5 + ["bob"] * 5)
+    assert det.classes_.tolist() == ["ann", "bob"]
+    assert det.verify(X[:5], ["ann"] * 5).dtype == bool
+    with pytest.raises(ValueError, match="integers but the enrolled ones are strings"):
+        det.enroll(X[:5], [7] * 5)

@@ -441,6 +441,95 @@ def test_sidecar_values_and_sizes_are_checked_before_use(
         OnnxVerifier(model)
 
 
+def test_sidecar_file_faults_are_named_not_raw(
+    fixed_text, sessions, tmp_path, monkeypatch
+):
+    """Not JSON, absurdly nested, oversized, or a FIFO (which blocked)."""
+    import os
+
+    from skeer.export import _onnx_verifier
+
+    est, *_ = _fitted("mlp", "cosine", fixed_text, sessions)
+    model, sidecar = export_onnx(est, tmp_path / "m.onnx")
+    good = sidecar.read_text()
+    for text in ("{not json", "[" * 200_000 + "]" * 200_000):
+        sidecar.write_text(text)
+        with pytest.raises(ValueError, match="not readable JSON"):
+            OnnxVerifier(model)
+    sidecar.write_text(good)
+    monkeypatch.setattr(_onnx_verifier, "MAX_SIDECAR_BYTES", 100)
+    with pytest.raises(ValueError, match="more than a sidecar may"):
+        OnnxVerifier(model)
+    monkeypatch.undo()
+    sidecar.unlink()
+    os.mkfifo(sidecar)
+    with pytest.raises(ValueError, match="not a regular file"):
+        OnnxVerifier(model)
+
+
+def test_a_wrong_input_shape_is_named_not_onnxruntimes_raw_error(
+    fixed_text, sessions, tmp_path
+):
+    est, X, y = _fitted("typenet", "cosine", fixed_text, sessions)
+    scorer = OnnxVerifier(export_onnx(est, tmp_path / "m.onnx")[0])
+    for bad in (X[:2, :10], X[:2, :, :3], X[:2, 0], X[:2, None]):
+        with pytest.raises(ValueError, match=r"X has shape .* the model takes \(n, "):
+            scorer.embed(bad)
+    assert scorer.embed(X[:2]).shape[0] == 2
+
+
+@pytest.mark.parametrize("template", ["cosine", "scaled_manhattan"])
+def test_raw_sessions_score_through_onnx_as_through_the_pipeline(
+    template, fixed_text, sessions, tmp_path
+):
+    """The whole pipeline: raw sessions -> KeystrokeFeatures -> network ->
+    templates, with sessions longer and shorter than max_len (20)."""
+    from skeer.export._onnx_verifier import _session_features
+
+    est, _, y = _fitted("typenet", template, fixed_text, sessions)
+    # every other session cut to 12 keys: padded; the others longer than 20
+    raw = [s if i % 2 else s[:12] for i, s in enumerate(sessions[0])]
+    lengths = [len(s) for s in raw]
+    assert min(lengths) < 20 < max(lengths)
+    short = [s[:3] for s in raw[:4]]  # padded
+    scorer = OnnxVerifier(export_onnx(est, tmp_path / "m.onnx")[0])
+    # the numpy reference gives KeystrokeFeatures' output bit for bit
+    for batch in (raw, short, np.stack([s[:25] for s in sessions[0]])):
+        np.testing.assert_array_equal(
+            _session_features(batch, 20, 5.0), est[0].transform(batch)
+        )
+    np.testing.assert_array_equal(
+        _session_features(raw, 7, None), KeystrokeFeatures(7, clip=None).transform(raw)
+    )
+    # and every method takes raw sessions as the pipeline does
+    np.testing.assert_array_equal(
+        scorer.embed(raw), scorer.embed(est[0].transform(raw))
+    )
+    cols = est[-1]._claimed_columns(y, len(y))
+    Xt = est[0].transform(raw)
+    _assert_scores_agree(
+        est[-1].claim_scores(Xt, y), scorer.claim_scores(raw, y), est[-1], cols
+    )
+    assert (scorer.verify(raw, y) == est[-1].verify(Xt, y)).mean() > 0.95
+    np.testing.assert_allclose(
+        scorer.decision_function(short), est.decision_function(short), atol=1e-4
+    )
+    # what the pipeline refuses, the reference refuses
+    session = np.asarray(raw[0], dtype=float)
+    hostile = {
+        "nan": np.where(np.arange(len(session))[:, None] == 2, np.nan, session),
+        "one key": session[:1],
+        "release before press": session[:, [1, 0, 2]],
+        "backwards": session[::-1],
+        "two columns": session[:, :2],
+    }
+    for bad in hostile.values():
+        with pytest.raises(ValueError):
+            est.decision_function([bad])
+        with pytest.raises(ValueError, match=r"X\[0\]|X has shape"):
+            scorer.decision_function([bad])
+
+
 def test_onnx_scorer_refuses_what_the_pipeline_refuses(fixed_text, sessions, tmp_path):
     est, X, y = _fitted("mlp", "cosine", fixed_text, sessions)
     scorer = OnnxVerifier(export_onnx(est, tmp_path / "m.onnx")[0])

@@ -871,3 +871,108 @@ def test_parameters_are_validated_once_per_change_not_per_batch(monkeypatch):
     loss.sharpness = -1.0
     with pytest.raises(ValueError, match="sharpness"):
         loss(emb, labels)
+
+
+def test_eerloss_is_range_safe_or_says_why_it_cannot_be():
+    """x1e20 embeddings gave NaN (squared distances overflowed float32),
+    K = 1e6 an exactly-zero gradient, a zero embedding under the cosine
+    distance gradients of 1e13."""
+    from skeer.losses._pairs import _range_scale, pair_batch
+
+    g = torch.Generator().manual_seed(0)
+    labels = torch.arange(4).repeat_interleave(5)
+    emb = torch.randn(20, 8, generator=g)
+    unit = torch.nn.functional.normalize(emb, dim=1)
+    # usual magnitudes: the scale is exactly 1, the distances as before
+    assert _range_scale(unit).item() == 1.0 == _range_scale(emb * 1e6).item()
+    before = torch.cdist(unit, unit)[tuple(torch.triu_indices(20, 20, 1))]
+    torch.testing.assert_close(pair_batch(unit, labels, "euclidean").x, before)
+    for variant in ("direct", "area"):
+        # Euclidean: finite at 1e20 (the value is that of its distance units)
+        e = (emb * 1e20).requires_grad_()
+        loss = EERLoss(variant=variant)(e, labels)
+        loss.backward()
+        assert torch.isfinite(loss) and torch.isfinite(e.grad).all()
+        # cosine: the same loss and gradient at any magnitude
+        ref = emb.clone().requires_grad_()
+        want = EERLoss(variant=variant, distance="cosine")(ref, labels)
+        want.backward()
+        for scale in (1e20, 1e-20):
+            e = (emb * scale).requires_grad_()
+            got = EERLoss(variant=variant, distance="cosine")(e, labels)
+            got.backward()
+            torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
+            torch.testing.assert_close(e.grad * scale, ref.grad, rtol=1e-2, atol=1e-3)
+    with pytest.raises(ValueError, match=r"sharpness must be .* \(0.0, 10000.0\]"):
+        EERLoss(sharpness=1e6)
+    e = unit.clone().requires_grad_()
+    EERLoss(sharpness=1e4)(e, labels).backward()
+    assert e.grad.abs().sum() > 0  # the largest allowed K still learns
+    zero = emb.clone()
+    zero[3] = 0.0
+    for variant in ("direct", "area"):
+        with pytest.raises(ValueError, match="1 of 20 embeddings hold an all-zero"):
+            EERLoss(variant=variant, distance="cosine")(zero, labels)
+        with pytest.raises(RuntimeError, match="all-zero"):
+            EERLoss(variant=variant, distance="cosine", check_finite="async")(
+                zero, labels
+            )
+    EERLoss(distance="euclidean")(zero, labels)  # a zero point is a point
+
+
+def test_supcon_eer_loss_is_the_sum_of_its_terms():
+    pytest.importorskip("pytorch_metric_learning")
+    from skeer.losses import SupConEERLoss, SupConLoss
+
+    g = torch.Generator().manual_seed(1)
+    labels = torch.arange(5).repeat_interleave(4)
+    emb = torch.nn.functional.normalize(torch.randn(20, 6, generator=g), dim=1)
+    a = emb.clone().requires_grad_()
+    loss = SupConEERLoss(eer_weight=0.3, temperature=0.2, sharpness=20.0)
+    got = loss(a, labels)
+    got.backward()
+    b = emb.clone().requires_grad_()
+    want = SupConLoss(0.2)(b, labels) + 0.3 * EERLoss(sharpness=20.0)(b, labels)
+    want.backward()
+    torch.testing.assert_close(got, want)
+    torch.testing.assert_close(a.grad, b.grad)
+    assert loss.threshold_ is not None
+    # parameters are read at each call, and checked
+    loss.eer_weight = 0.0
+    torch.testing.assert_close(loss(emb, labels), SupConLoss(0.2)(emb, labels))
+    loss.operating_point = 0.01
+    loss.eer_weight = 1.0
+    expected = SupConLoss(0.2)(emb, labels) + EERLoss(0.01, sharpness=20.0)(emb, labels)
+    torch.testing.assert_close(loss(emb, labels), expected)
+    for bad in (-1.0, float("nan"), True, "1"):
+        with pytest.raises(ValueError, match="eer_weight"):
+            SupConEERLoss(eer_weight=bad)
+    with pytest.raises(ValueError, match="temperature"):
+        SupConEERLoss(temperature=0)
+    with pytest.raises(ValueError, match="sharpness"):
+        SupConEERLoss(sharpness=1e9)
+    with pytest.raises(ValueError, match="indices_tuple and ref_emb"):
+        SupConEERLoss()(emb, labels, ref_emb=emb, ref_labels=labels)
+
+
+def test_a_verifier_trains_saves_and_loads_with_supcon_eer_loss(tmp_path):
+    pytest.importorskip("pytorch_metric_learning")
+    import skeer
+    from skeer import KeystrokeVerifier
+    from skeer.losses import SupConEERLoss
+
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(10), 8)
+    X = (rng.normal(size=(10, 6))[y] + 0.3 * rng.normal(size=(80, 6))).astype(
+        np.float32
+    )
+    net = KeystrokeVerifier(
+        criterion=SupConEERLoss, operating_point=0.05, max_epochs=2,
+        n_subjects_per_batch=4, n_samples_per_subject=4, random_state=0, verbose=0,
+    ).fit(X, y)  # fmt: skip
+    assert isinstance(net.criterion_, SupConEERLoss)
+    assert net.criterion_.operating_point == 0.05  # the verifier's, passed on
+    loaded = skeer.load(skeer.save(net, tmp_path / "m.skeer"))
+    np.testing.assert_array_equal(
+        loaded.decision_function(X[:5]), net.decision_function(X[:5])
+    )

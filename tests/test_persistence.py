@@ -1260,3 +1260,34 @@ def test_model_files_of_the_previous_vocabulary_are_refused_with_what_to_do(
     )
     with pytest.raises(ValueError, match="format_version 2, written by a pre-release"):
         load(old)
+
+
+def test_load_refuses_what_is_not_a_regular_file_without_blocking(tmp_path):
+    """A FIFO blocked torch.load forever; a folder failed with a raw error."""
+    import os
+    import subprocess
+
+    fifo = tmp_path / "model.skeer"
+    os.mkfifo(fifo)
+    code = (
+        "import skeer, sys\n"
+        "try:\n"
+        f"    skeer.load({str(fifo)!r})\n"
+        "except ValueError as e:\n"
+        "    print(e)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert "not a regular file" in out.stdout, out.stderr
+    with pytest.raises(ValueError, match="not a regular file"):
+        load(tmp_path)
+    with pytest.raises(FileNotFoundError):
+        load(tmp_path / "missing.skeer")
+
+
+def test_an_absurdly_nested_config_is_not_a_model_file(tmp_path):
+    path = tmp_path / "deep.skeer"
+    torch.save({"config": "[" * 200_000 + "]" * 200_000}, path)
+    with pytest.raises(ValueError, match="is not a skeer model file"):
+        load(path)

@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -314,6 +315,93 @@ def test_fixed_text_skips_short_subjects_and_errors():
             evaluate_fixed_text(ScaledManhattan(), X, y, n_train=30)
     with pytest.raises(ValueError, match="aligned"):
         evaluate_fixed_text(ScaledManhattan(), X, y[:-1], n_train=20)
+
+
+def test_fixed_text_within_conditions_pools_the_conditions_per_subject():
+    """groups: each condition judged alone, a subject's EER their mean."""
+    X, y = _fixed_text(n_subjects=6, reps=20, dim=5, seed=3)
+    condition = np.tile(np.repeat(["hand", "both"], 10), 6)
+    X = X + 4.0 * (condition == "both")[:, None]  # condition 2 far from 1
+    report = evaluate_fixed_text(
+        ScaledManhattan(), X, y, groups=condition, return_comparisons=True,
+        n_bootstraps=50,
+    )  # fmt: skip
+    parts = {}
+    for c in ("both", "hand"):
+        rows = condition == c
+        parts[c] = evaluate_fixed_text(
+            ScaledManhattan(), X[rows], y[rows], n_train=5, n_bootstraps=0
+        )
+        expected = _km_reference(X[rows], y[rows], 5, 5, "scaled_manhattan")
+        np.testing.assert_allclose(parts[c]["subject_eer"], expected)
+        assert report["groups"][c]["mean_subject_eer"] == pytest.approx(
+            parts[c]["mean_subject_eer"]
+        )
+    expected = (
+        np.asarray(parts["both"]["subject_eer"]) + parts["hand"]["subject_eer"]
+    ) / 2
+    np.testing.assert_allclose(report["subject_eer"], expected)
+    assert report["n_train"] == {"both": 5, "hand": 5}
+    assert report.subjects["n_conditions"].tolist() == [2] * 6
+    lo, hi = report["ci"]["mean_subject_eer"]
+    assert lo <= report["mean_subject_eer"] <= hi
+    # impostors come from the same condition only
+    cmp = report.comparisons
+    assert set(cmp["group"]) == {"both", "hand"}
+    assert (condition[cmp["probe"].to_numpy()] == cmp["group"].to_numpy()).all()
+    # without groups, condition 1 enrols for condition 2's probes: far worse
+    shifted = evaluate_fixed_text(ScaledManhattan(), X, y, n_bootstraps=0)
+    assert shifted["n_train"] == 10
+    assert shifted["mean_subject_eer"] > report["mean_subject_eer"] + 0.2
+
+
+def test_fixed_text_n_train_auto_and_group_errors():
+    X, y = _fixed_text(n_subjects=4, reps=30, dim=3, seed=0)
+    assert evaluate_fixed_text(ScaledManhattan(), X, y)["n_train"] == 15
+    assert evaluate_fixed_text(ScaledManhattan(), X, y, n_train=20)["n_train"] == 20
+    for bad in (0, -1, 2.5, "half", True):
+        with pytest.raises(ValueError, match="n_train"):
+            evaluate_fixed_text(ScaledManhattan(), X, y, n_train=bad)
+    with pytest.raises(ValueError, match="groups must be a 1-D array"):
+        evaluate_fixed_text(ScaledManhattan(), X, y, groups=np.zeros(5))
+    with pytest.raises(ValueError, match="NaN"):
+        evaluate_fixed_text(ScaledManhattan(), X, y, groups=np.full(len(y), np.nan))
+    with pytest.raises(ValueError, match="None"):
+        evaluate_fixed_text(ScaledManhattan(), X, y, groups=[None] * len(y))
+    with pytest.raises(ValueError, match="one kind"):
+        evaluate_fixed_text(
+            ScaledManhattan(), X, y, groups=np.array([1, "a"] * 60, dtype=object)
+        )
+    # a condition with a single subject cannot be judged: skipped, counted
+    groups = np.where(y == 0, "solo", "rest")
+    with pytest.warns(UserWarning, match="skipped 1 of 2 conditions"):
+        report = evaluate_fixed_text(ScaledManhattan(), X, y, groups=groups)
+    assert list(report["groups"]) == ["rest"] and report["n_subjects"] == 3
+    with pytest.raises(ValueError, match="No condition"):
+        with pytest.warns(UserWarning):
+            evaluate_fixed_text(ScaledManhattan(), X, y, groups=y)
+
+
+GREYC_DATA = (
+    Path(__file__).resolve().parents[2] / "shared" / "data"
+    / "greyc-nislab-fixed-text.csv.gz"
+)  # fmt: skip
+
+
+@pytest.mark.skipif(not GREYC_DATA.exists(), reason="../shared/data absent")
+def test_greyc_through_the_default_protocol_gives_the_per_condition_figure():
+    """Scaled Manhattan on GREYC-NISLAB P2: about 0.14 within each condition."""
+    from skeer.datasets import load_dataset
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = load_dataset(f"greyc:{GREYC_DATA}", passphrase="P2")
+        report = evaluate_fixed_text(
+            ScaledManhattan(), ds.data, ds.target, groups=ds.groups, **ds.protocol
+        )
+    assert report["n_subjects"] == 110
+    assert 0.10 < report["mean_subject_eer"] < 0.17  # 0.136
+    assert set(report["groups"]) == {1, 2}
 
 
 # ----------------------------------------------------------------- splitters

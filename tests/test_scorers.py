@@ -219,3 +219,37 @@ def test_ready_made_scorers_give_numbers_with_subject_disjoint_folds():
         values = cv[f"test_{name}"]
         assert len(values) == 3 and np.all(np.isfinite(values)), name
         assert np.all((-1 <= values) & (values <= 0)), name
+
+
+def test_get_scorer_names_skeers_scorers_and_passes_sklearns_through():
+    from sklearn.metrics import accuracy_score, make_scorer
+
+    from skeer.evaluation import SubjectKFold, get_scorer, get_scorer_names
+
+    assert get_scorer_names() == sorted(VERIFICATION_SCORERS)
+    for name in get_scorer_names():
+        assert get_scorer(name) is VERIFICATION_SCORERS[name]
+        assert get_scorer(f"skeer:{name}") is VERIFICATION_SCORERS[name]
+    X, y = _data(n_subjects=12, n_reps=12, seed=3)
+    pipe = Pipeline([("scale", StandardScaler()), ("detector", ScaledManhattan())])
+    # any rate: the same figure as make_verification_scorer's on each fold
+    scorer = get_scorer("skeer:neg_fnmr_at_fmr_0.05")
+    assert repr(scorer) == "neg_fnmr_at_fmr_0.05"
+    direct = make_verification_scorer("fnmr_at_fmr", fmr=0.05, n_probe=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnreliableMetricWarning)
+        got = cross_validate(pipe, X, y, cv=SubjectKFold(3), scoring=scorer)
+        want = cross_validate(pipe, X, y, cv=SubjectKFold(3), scoring=direct)
+    np.testing.assert_allclose(got["test_score"], want["test_score"])
+    # scikit-learn's names and callables pass through
+    assert get_scorer(eer_scorer) is eer_scorer
+    assert repr(get_scorer("accuracy")) == repr(make_scorer(accuracy_score))
+    for bad, match in [
+        ("skeer:auc", "Unknown skeer scorer"),
+        ("neg_fnmr_at_fmr_2", r"in \(0, 1\)"),
+        ("neg_fnmr_at_fmr_x", r"in \(0, 1\)"),
+        ("not_a_scorer", "neither a skeer scorer"),
+        (3, "a name or a callable"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            get_scorer(bad)

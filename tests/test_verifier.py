@@ -520,3 +520,56 @@ def test_repr_lists_the_changed_parameters_like_scikit_learn():
         "KeystrokeVerifier(module__hidden_sizes=(32,), operating_point=0.01)"
     )
     assert "[uninitialized]" not in repr(net) and "0x" not in net._repr_html_()
+
+
+def test_progress_is_shown_by_default_and_verbose_0_silences_everything(
+    sequences, capsys
+):
+    """verbose=None: one epoch bar on stderr (after a delay); 0: nothing."""
+    from skeer.verifier import EpochProgress
+
+    X, y = sequences
+    assert KeystrokeVerifier().verbose is None
+    names = dict(KeystrokeVerifier(**FAST).get_default_callbacks())
+    assert isinstance(names["epoch_progress"], EpochProgress)
+    assert "progress_bar" not in names
+    assert "epoch_progress" not in dict(
+        KeystrokeVerifier(verbose=0).get_default_callbacks()
+    )
+    # the default bar waits 3 s: a quick fit prints nothing on either stream
+    net = KeystrokeVerifier(**FAST).fit(X, y)
+    out, err = capsys.readouterr()
+    assert out == "" and err == ""
+    # drawn at once: epochs, the loss and the held-out EER, on stderr only
+    net.set_params(callbacks__epoch_progress__delay=0)
+    net.fit(X, y)
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "KeystrokeVerifier" in err and "3/3" in err and "valid_eer" in err
+    # the fitted net (bar closed) pickles, clones and scores as before
+    restored = pickle.loads(pickle.dumps(net))
+    np.testing.assert_array_equal(
+        restored.decision_function(X[:4]), net.decision_function(X[:4])
+    )
+    clone(net)
+    KeystrokeVerifier(**FAST, verbose=0).fit(X, y)
+    assert capsys.readouterr() == ("", "")
+
+
+def test_a_warm_start_fit_restarts_its_schedule_as_documented(sequences):
+    """Each warm-start fit runs its own warm-up and decay (a warm restart)
+    from the weights it has; the history keeps both fits."""
+    X, y = sequences
+    net = KeystrokeVerifier(**FAST, warm_start=True, verbose=0).fit(X, y)
+    first = [row["lr"] for row in net.history]
+    trained = {k: v.clone() for k, v in net.module_.state_dict().items()}
+    net.fit(X, y)
+    assert len(net.history) == 2 * FAST["max_epochs"]
+    assert [row["lr"] for row in net.history[FAST["max_epochs"] :]] == first
+    # it starts from the weights it has: with no epoch to run, they stay
+    net = KeystrokeVerifier(**FAST, warm_start=True, verbose=0).fit(X, y)
+    trained = {k: v.clone() for k, v in net.module_.state_dict().items()}
+    net.set_params(max_epochs=0).fit(X, y)
+    assert all(torch.equal(v, trained[k]) for k, v in net.module_.state_dict().items())
+    with pytest.raises(AttributeError, match="warm_start=True"):
+        net.partial_fit  # noqa: B018

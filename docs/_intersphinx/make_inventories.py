@@ -133,7 +133,8 @@ INVENTORIES = {
         )
         + _py(
             "sklearn.covariance.ledoit_wolf sklearn.covariance.shrunk_covariance "
-            "sklearn.metrics.det_curve sklearn.metrics.roc_auc_score "
+            "sklearn.metrics.det_curve sklearn.metrics.get_scorer "
+            "sklearn.metrics.roc_auc_score "
             "sklearn.metrics.roc_curve sklearn.model_selection.train_test_split "
             "sklearn.pipeline.make_pipeline",
             "function",

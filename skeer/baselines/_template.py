@@ -9,7 +9,6 @@ Public names are documented (and saved) as ``skeer.baselines.<name>``.
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     check_array,
     check_is_fitted,
@@ -34,9 +33,8 @@ class _DetectorInputMixin:
         return check_array(X, dtype=_FLOATS, input_name="X")
 
     def _validate_Xy(self, X, y, *, reset):
-        X, y = validate_data(self, X, y, reset=reset, dtype=_FLOATS)
-        check_classification_targets(y)
-        return X, y
+        y = check_subjects(y)  # before NumPy can merge ids of two kinds
+        return validate_data(self, X, y, reset=reset, dtype=_FLOATS)
 
     def _check_targets(self, y, n_samples):
         return check_subjects(y, n_samples)

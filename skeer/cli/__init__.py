@@ -12,6 +12,9 @@ Sub-commands (``skeer <command> --help`` lists every option):
 - ``skeer bench``: the loss ablation of :func:`skeer.evaluation.compare_losses`
   (same network, split, batches and budget for every loss), as a markdown
   table, JSON and a convergence plot.
+- ``skeer enroll MODEL --data ... --out FILE``: enrol the subjects of some
+  data into a model file or ``pretrained:aalto-typenet`` (no training);
+  ``skeer verify MODEL --data ...``: which claims the model accepts.
 - ``skeer kvc-predict MODEL``: score the KVC-onGoing test comparisons
   (:func:`skeer.evaluation.predict_kvc`) and write the prediction files or the
   submission archive.
@@ -44,6 +47,7 @@ import sys
 import warnings
 
 from skeer.cli._bench import cmd_bench
+from skeer.cli._enroll import cmd_enroll, cmd_verify
 from skeer.cli._evaluate import cmd_evaluate
 from skeer.cli._kvc import cmd_kvc_predict
 from skeer.cli._output import (
@@ -64,6 +68,8 @@ _COMMANDS = {
     "evaluate": cmd_evaluate,
     "bench": cmd_bench,
     "kvc-predict": cmd_kvc_predict,
+    "enroll": cmd_enroll,
+    "verify": cmd_verify,
 }
 
 

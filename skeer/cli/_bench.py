@@ -1,6 +1,7 @@
 """``skeer bench``: the loss ablation of :func:`skeer.evaluation.compare_losses`."""
 
 from skeer.cli._output import (
+    OutLock,
     OutputGuard,
     RunFolder,
     check_out_folder,
@@ -27,9 +28,11 @@ BENCH_FILES = ("bench.md", "convergence.png", REPORT_FILE)
 def cmd_bench(args):
     if data_kind(args.data) in FIXED_TEXT:
         raise UsageError("bench runs on free-text data (synthetic, aalto, kvc)")
+    if args.test_size == 0:
+        raise UsageError("bench judges each loss on held-out subjects: --test-size > 0")
     check_out_folder(args.out)
     model_name = resolve_model(args)
-    with OutputGuard(f"{args.out}/") as guard:
+    with OutLock(args.out), OutputGuard(f"{args.out}/") as guard:
         return _bench(args, model_name, guard)
 
 

@@ -54,6 +54,7 @@ def _evaluate(args, guard):
         args,
         fixed_text=data.fixed_text,
         protocol=data.get("protocol"),
+        groups=data.get("groups"),
     )
     t2 = time.perf_counter()
     report = {
@@ -61,7 +62,7 @@ def _evaluate(args, guard):
         "model": str(args.model),
         "config": config(args),
         "features": pipe[0].get_params(),
-        "protocol": protocol_name(data.fixed_text),
+        "protocol": protocol_name(data.fixed_text, data.get("groups") is not None),
         "data": {
             "description": data.description,
             "n_samples": len(data.target),

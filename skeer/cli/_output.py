@@ -208,6 +208,62 @@ class OutputGuard:
         ) from None
 
 
+class OutLock:
+    """Hold ``folder`` for one run: a second run on it fails at once.
+
+    An exclusive ``flock`` on ``folder/.skeer.lock``, removed when the run
+    ends however it ends (the kernel drops the lock when the process dies,
+    so no stale lock survives a crash: a leftover file is taken over). Two
+    runs on one ``--out`` both finished with exit 0 and the last writer won.
+    The folder is created for the lock, and removed again if the run wrote
+    nothing into it. Where ``fcntl`` does not exist (Windows) there is no
+    lock.
+    """
+
+    NAME = ".skeer.lock"
+
+    def __init__(self, folder, option="--out"):
+        self.folder = Path(folder)
+        self.option = option
+        self._fd = None
+        self._created = False
+
+    def __enter__(self):
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows
+            return self
+        self._created = not self.folder.exists()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / self.NAME
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            # the file may have been unlinked by the run that just ended: then
+            # this lock guards nothing (another run may lock a new file)
+            if os.fstat(fd).st_ino != os.stat(path).st_ino:
+                raise BlockingIOError
+        except OSError:
+            os.close(fd)
+            raise BlockingIOError(
+                f"{self.option}: another skeer run is writing {str(self.folder)!r}; "
+                f"wait for it to finish or choose another {self.option}"
+            ) from None
+        self._fd = fd
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if self._fd is None:
+            return False
+        with contextlib.suppress(OSError):  # the folder holds the run's files only
+            (self.folder / self.NAME).unlink()
+            if self._created and not any(self.folder.iterdir()):
+                self.folder.rmdir()  # nothing written: no folder, as before
+        os.close(self._fd)  # releases the lock
+        self._fd = None
+        return False
+
+
 class RunFolder:
     """Write the files of one run into ``folder``, all of them or none.
 
@@ -366,9 +422,10 @@ def config(args, **extra):
     return jsonable(cfg)
 
 
-def protocol_name(fixed_text):
+def protocol_name(fixed_text, grouped=False):
     if fixed_text:
-        return "Killourhy & Maxion fixed-text protocol (per-subject EER)"
+        within = ", within each typing condition" if grouped else ""
+        return f"Killourhy & Maxion fixed-text protocol (per-subject EER{within})"
     return (
         "open set: first G sessions enrol, last sessions probe, one session of "
         "every other test subject as impostor"

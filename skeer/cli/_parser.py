@@ -8,7 +8,6 @@ from skeer.cli._types import (
     SCENARIOS,
     _device,
     _epochs,
-    _fraction,
     _loss_list,
     _n_jobs,
     _non_negative_float,
@@ -19,7 +18,9 @@ from skeer.cli._types import (
     _positive_float,
     _positive_int,
     _scenario_model,
+    _test_fraction,
     _validation_fraction,
+    data_kind,
     data_spec,
 )
 from skeer.evaluation._benchmark import DEFAULT_LOSSES, QUICK_PROFILE
@@ -122,6 +123,13 @@ def resolve_defaults(args):
     synthetic data, all subjects for the others).
     """
     profile = _profile(getattr(args, "profile", "default"))
+    if (
+        isinstance(getattr(args, "test_size", None), LibraryDefault)
+        and getattr(args, "command", None) == "train"
+        and data_kind(getattr(args, "data", "synthetic")) == "kvc"
+    ):
+        # a KVC model is for a submission: every development subject trains it
+        args.test_size = 0.0
     for key, value in vars(args).items():
         if isinstance(value, LibraryDefault):
             setattr(args, key, value.value(profile))
@@ -233,7 +241,7 @@ def _add_protocol(p):
         metavar="G",
         help="enrolment samples per subject (default 5); fixed text: training "
         "repetitions per subject (default 200 for cmu, as Killourhy & Maxion; "
-        "10 for greyc)",
+        "greyc: 5 in each typing condition, judged within each condition)",
     )
     g.add_argument(
         "--n-probe",
@@ -241,7 +249,7 @@ def _add_protocol(p):
         default=None,
         metavar="N",
         help="genuine probes per subject (default 5); fixed text: keep only "
-        "the first G + N repetitions per subject (default: all)",
+        "the first G + N repetitions per subject and condition (default: all)",
     )
     g.add_argument(
         "--n-impostor",
@@ -362,10 +370,13 @@ def _add_training(p, *, single_loss):
     )
     g.add_argument(
         "--test-size",
-        type=_fraction,
+        type=_test_fraction,
         default=LibraryDefault("train_test_split_subjects", "test_size"),
         metavar="F",
-        help="share of subjects held out for the test (default %(default)s)",
+        help="share of subjects held out for the test (default %(default)s; "
+        "0 for kvc data: a submission model trains on every development "
+        "subject, the organisers judge it); train: 0 trains on all subjects "
+        "and judges none",
     )
     g.add_argument(
         "--validation-size",
@@ -390,7 +401,7 @@ def _add_model_file(p):
 
 
 def build_parser():
-    """The ``skeer`` parser with its four sub-commands."""
+    """The ``skeer`` parser with its six sub-commands."""
     parser = _Parser(
         prog=PROG,
         description="Train, evaluate and benchmark keystroke-dynamics verifiers "
@@ -487,6 +498,60 @@ def build_parser():
         type=_path,
         default=Path("skeer_bench"),
         help="output folder (default skeer_bench)",
+    )
+    _add_common(p)
+
+    p = sub.add_parser(
+        "enroll",
+        help="enrol the subjects of some data into a model (no training)",
+        description="Enrol every subject of --data (their first --n-enroll "
+        "samples, all by default) into MODEL, a model file or "
+        "'pretrained:aalto-typenet' (skeer.pretrained), and write the model "
+        "to --out. A subject already enrolled is replaced.",
+    )
+    p.add_argument(
+        "model",
+        type=_path,
+        metavar="MODEL",
+        help="a model file, or pretrained:NAME (e.g. pretrained:aalto-typenet)",
+    )
+    _add_data(p, default=None)
+    p.add_argument(
+        "--n-enroll",
+        type=_positive_int,
+        default=None,
+        metavar="G",
+        help="samples per subject that enrol (default: all)",
+    )
+    p.add_argument(
+        "--reset",
+        action="store_true",
+        help="drop every subject enrolled before (e.g. the training subjects)",
+    )
+    p.add_argument("--out", type=_path, required=True, help="model file to write")
+    p.add_argument(
+        "--device", type=_device, default="cpu", help="torch device (default cpu)"
+    )
+    _add_common(p)
+
+    p = sub.add_parser(
+        "verify",
+        help="verify the claims of some data with an enrolled model",
+        description="Score each sample of --data as a claim of its own subject "
+        "(or of --claim) against MODEL's templates and say which claims the "
+        "model accepts (score >= its threshold); --out writes one CSV row a "
+        "sample: sample, subject, claimed, score, accepted.",
+    )
+    p.add_argument(
+        "model", type=_path, metavar="MODEL", help="a model file with enrolled subjects"
+    )
+    _add_data(p, default=None)
+    p.add_argument(
+        "--claim", default=None, metavar="ID", help="the id every sample claims"
+    )
+    p.add_argument("--out", type=_path, default=None, help="CSV file to write")
+    p.add_argument(
+        "--device", type=_device, default="cpu", help="torch device (default cpu)"
     )
     _add_common(p)
 

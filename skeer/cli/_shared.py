@@ -96,16 +96,19 @@ def make_verifier(args, *, model, loss, operating_point, seed, patience, callbac
     )
 
 
-def evaluate(model, X, y, args, *, fixed_text, protocol=None):
+def evaluate(model, X, y, args, *, fixed_text, protocol=None, groups=None):
     """``(report, y_binary, scores)`` of ``model`` under the data's protocol.
 
     Free text: :func:`~skeer.evaluation.evaluate_verification`; fixed text:
-    :func:`~skeer.evaluation.evaluate_fixed_text` on each subject's first
-    ``--n-enroll + --n-probe`` repetitions. ``protocol``: the data's own
-    protocol settings (``load_dataset(...).protocol``), which options override.
+    :func:`~skeer.evaluation.evaluate_fixed_text` within each of ``groups``
+    (the data's typing conditions, ``load_dataset(...).groups``) on each
+    subject's first ``--n-enroll + --n-probe`` repetitions (per condition).
+    ``protocol``: the data's own protocol settings
+    (``load_dataset(...).protocol``), which options override.
     """
-    from skeer.datasets import select_subjects
-    from skeer.evaluation import _protocols as protocols
+    from sklearn.utils import _safe_indexing
+
+    from skeer.evaluation import _fixed_text, _protocols
 
     if not fixed_text:
         kw = {}
@@ -113,7 +116,7 @@ def evaluate(model, X, y, args, *, fixed_text, protocol=None):
             kw["n_enroll"] = args.n_enroll
         if args.n_probe is not None:
             kw["n_probe"] = args.n_probe
-        report, y_bin, scores = protocols.evaluate_verification(
+        report, y_bin, scores = _protocols.evaluate_verification(
             model, X, y, return_scores=True, **kw
         )
         return _with_subjects(report), y_bin, scores
@@ -122,14 +125,35 @@ def evaluate(model, X, y, args, *, fixed_text, protocol=None):
         kw["n_train"] = args.n_enroll
     if args.n_impostor is not None:
         kw["n_impostor_reps"] = args.n_impostor
+    y = np.asarray(y)
+    if groups is not None:
+        groups = np.asarray(groups)
     if args.n_probe is not None:
-        X, y = select_subjects(
-            X, y, n_per_subject=kw.get("n_train", 200) + args.n_probe
-        )
-    report, y_bin, scores = protocols.evaluate_fixed_text(
-        model, X, y, return_scores=True, **kw
+        # the first n_train + n_probe repetitions of each subject (and condition)
+        unit = y if groups is None else _pairs(y, groups)
+        counts = np.unique(unit, return_counts=True)[1]
+        kw["n_train"] = _fixed_text._resolve_n_train(kw.get("n_train", "auto"), counts)
+        keep = _first_per_unit(unit, kw["n_train"] + args.n_probe)
+        X, y = _safe_indexing(X, keep), y[keep]
+        groups = None if groups is None else groups[keep]
+    report, y_bin, scores = _fixed_text.evaluate_fixed_text(
+        model, X, y, groups=groups, return_scores=True, **kw
     )
     return _with_subjects(report), y_bin, scores
+
+
+def _pairs(y, groups):
+    """One code per (subject, condition) pair."""
+    codes = np.c_[np.unique(y, return_inverse=True)[1].ravel(),
+                  np.unique(groups, return_inverse=True)[1].ravel()]  # fmt: skip
+    return np.unique(codes, axis=0, return_inverse=True)[1].ravel()
+
+
+def _first_per_unit(unit, n):
+    """Sorted indices of the first ``n`` samples of each value of ``unit``."""
+    from skeer.datasets import select_subjects
+
+    return select_subjects(np.arange(len(unit)), unit, n_per_subject=n)[0]
 
 
 def _with_subjects(report):
@@ -189,6 +213,10 @@ def load_model(path, device):
 
     path = Path(path).expanduser()
     if not path.is_file():
+        if path.exists():
+            raise ValueError(
+                f"MODEL: not a regular file (a folder, FIFO or device): {str(path)!r}"
+            )
         raise FileNotFoundError(f"MODEL: no such file: {str(path)!r}")
     check_device(device)
     model = load(path, map_location=device)

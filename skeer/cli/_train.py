@@ -16,6 +16,7 @@ import numpy as np
 
 from skeer.cli._output import (
     Interrupted,
+    OutLock,
     OutputGuard,
     RunFolder,
     check_out_folder,
@@ -112,20 +113,25 @@ def _plots(args, run, curve, history, baseline, model_name):
         plot_training(history, ax=ax)
         ax.set_title(title, fontsize="medium")
 
-    save_figure(det, run.path("det.png"), (5.5, 5.5))
+    files = {}
+    if curve is not None:  # no test subjects (--test-size 0): no DET curve
+        save_figure(det, run.path("det.png"), (5.5, 5.5))
+        files["det"] = "det.png"
     save_figure(training, run.path("training.png"), (6.5, 4.0))
-    return {"det": "det.png", "training": "training.png"}
+    files["training"] = "training.png"
+    return files
 
 
 def cmd_train(args):
     check_out_folder(args.out)  # before any work: a bad --out fails at once
     model_name = resolve_model(args)
-    with OutputGuard(f"{args.out}/") as guard:
+    with OutLock(args.out), OutputGuard(f"{args.out}/") as guard:
         return _train(args, model_name, guard)
 
 
 def _train(args, model_name, guard):
     from sklearn.pipeline import make_pipeline
+    from sklearn.utils import _safe_indexing
 
     from skeer.evaluation._model_selection import train_test_split_subjects
     from skeer.features._keystroke import KeystrokeFeatures
@@ -135,17 +141,32 @@ def _train(args, model_name, guard):
     data = load_data(args)
     t_loaded = time.perf_counter()
 
-    X_train, X_test, y_train, y_test = train_test_split_subjects(
-        data.data, data.target, test_size=args.test_size, random_state=args.seed
-    )
+    if args.test_size == 0:  # a submission model: every subject trains
+        train_idx = np.arange(len(data.target))
+        test_idx = train_idx[:0]
+        y_train, y_test = np.asarray(data.target), np.asarray(data.target)[:0]
+    else:
+        train_idx, test_idx, y_train, y_test = train_test_split_subjects(
+            np.arange(len(data.target)),
+            data.target,
+            test_size=args.test_size,
+            random_state=args.seed,
+        )
+    X_train = _safe_indexing(data.data, train_idx)
+    X_test = _safe_indexing(data.data, test_idx)
+    groups = data.get("groups")
     n_train_ids, n_test_ids = n_subjects(y_train), n_subjects(y_test)
     info(
         args,
         f"skeer train: {run_name(model_name, args.loss)} (operating point "
         f"{args.operating_point}) on {data.description}",
         f"  {n_train_ids} training subjects ({len(y_train)} samples), "
-        f"{n_test_ids} test subjects ({len(y_test)} samples), "
-        f"up to {epochs_text(args.epochs)} on {args.device}",
+        + (
+            f"{n_test_ids} test subjects ({len(y_test)} samples), "
+            if n_test_ids
+            else "no test subjects (--test-size 0: nothing held out is judged), "
+        )
+        + f"up to {epochs_text(args.epochs)} on {args.device}",
     )
     features = KeystrokeFeatures(max_len=args.max_len)
     verifier = make_verifier(
@@ -164,13 +185,18 @@ def _train(args, model_name, guard):
     interrupted = bool(getattr(verifier, "interrupted_", False))
     t_trained = time.perf_counter()
 
-    proto = {"protocol": data.get("protocol")}
-    metrics, *curve = evaluate(
-        pipe, X_test, y_test, args, fixed_text=data.fixed_text, **proto
-    )
+    proto = {
+        "protocol": data.get("protocol"),
+        "groups": None if groups is None else groups[test_idx],
+    }
+    metrics, curve = None, None
+    if n_test_ids:
+        metrics, *curve = evaluate(
+            pipe, X_test, y_test, args, fixed_text=data.fixed_text, **proto
+        )
     t_evaluated = time.perf_counter()
     baseline = None
-    if not args.no_baseline:
+    if n_test_ids and not args.no_baseline:
         name, (b_metrics, *b_curve) = _baseline(
             features, X_train, y_train, X_test, y_test, args, data.fixed_text, proto
         )
@@ -198,7 +224,7 @@ def _train(args, model_name, guard):
             "n_train_samples": len(y_train),
             "n_test_samples": len(y_test),
         },
-        "protocol": protocol_name(data.fixed_text),
+        "protocol": protocol_name(data.fixed_text, data.get("groups") is not None),
         "metrics": metrics,
         "baseline": None
         if baseline is None
@@ -223,10 +249,20 @@ def _train(args, model_name, guard):
         write_json(run.path(REPORT_FILE), report)
         run.commit()
 
-    columns = [("model", metrics)]
-    if baseline is not None:
-        columns.append(("baseline", baseline["metrics"]))
-    show(args, "", *table(columns, data.fixed_text), "")
+    if metrics is not None:
+        columns = [("model", metrics)]
+        if baseline is not None:
+            columns.append(("baseline", baseline["metrics"]))
+        show(args, "", *table(columns, data.fixed_text), "")
+    else:
+        show(
+            args,
+            "",
+            f"trained on all {n_train_ids} subjects ({len(verifier.history)} "
+            "epochs; the verifier held out its validation share to stop and "
+            "calibrate); no test subjects, nothing judged here",
+            "",
+        )
     info(
         args,
         f"time: data {timings['data_load_s']:.1f} s, training "

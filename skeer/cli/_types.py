@@ -91,6 +91,10 @@ def _fraction(text):
     return _number(text, float, lambda v: 0 < v < 1, "a number in (0, 1)")
 
 
+def _test_fraction(text):
+    return _number(text, float, lambda v: 0 <= v < 1, "a number in [0, 1)")
+
+
 def _validation_fraction(text):
     return _number(text, float, lambda v: 0 <= v < 1, "a number in [0, 1)")
 

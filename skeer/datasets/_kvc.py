@@ -93,7 +93,7 @@ def _as_session(arr, where):
 # e.g. [['1234_5', '987_2'], ...]. The common case (quoted ids without escapes
 # or integer ids) is matched pair by pair: ast.literal_eval on a million pairs
 # takes 20 s and 3 GB. Anything else goes to ast.literal_eval, size-limited.
-_ID = r"""'[^'\\\n]*'|"[^"\\\n]*"|[+-]?\d+"""
+_ID = r"""'[^'\\\n]*'|"[^"\\\n]*"|[+-]?(?:0|[1-9]\d*)"""  # 007: not Python
 _PAIR = re.compile(
     rf"\s*(?:\[\s*({_ID})\s*,\s*({_ID})\s*,?\s*\]|\(\s*({_ID})\s*,\s*({_ID})\s*,?\s*\))"
     r"\s*(?:,|\Z)"
@@ -103,7 +103,21 @@ _MAX_LITERAL_EVAL_BYTES = 8 << 20  # ast.literal_eval needs ~150x this in memory
 
 
 def _id_text(token):
-    return token[1:-1] if token[0] in "'\"" else str(int(token))
+    """The id a token names: a quoted string's text, an integer's digits
+    (``+7`` is ``7``, ``-0`` is ``0``; no int(): ids of any length are text)."""
+    if token[0] in "'\"":
+        return token[1:-1]
+    digits = token.lstrip("+")
+    return "0" if digits == "-0" else digits
+
+
+def _shown(text, limit=40):
+    """``text`` quoted for a message, cut to ``limit`` characters."""
+    return (
+        repr(text)
+        if len(text) <= limit
+        else f"{text[:limit]!r}... ({len(text):,} characters)"
+    )
 
 
 def _pairs_fast(body):
@@ -323,7 +337,9 @@ def load_kvc(path, scenario="desktop", *, as_frame=False, return_X_y=False):
             if missing:
                 raise ValueError(
                     f"{cmp_file.name}: {len(missing)} session ids are not in "
-                    f"{test_file.name}, e.g. {missing[:3]}."
+                    f"{test_file.name}, e.g. "
+                    + ", ".join(_shown(str(m)) for m in missing[:3])
+                    + "."
                 )
             comparison_index = np.vectorize(position.__getitem__, otypes=[np.int64])(
                 comparisons

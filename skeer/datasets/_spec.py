@@ -32,8 +32,12 @@ _PER_SAMPLE = {
 }
 # Killourhy & Maxion protocol (evaluate_fixed_text) per fixed-text format: CMU
 # as the paper (200 of 400 repetitions enrol); GREYC-NISLAB has 20 a subject
-# and passphrase, the first 10 (Class 1) enrol, the other 10 (Class 2) probe
-_PROTOCOL = {"cmu": {"n_train": 200}, "greyc": {"n_train": 10}}
+# and passphrase, 10 in each of two typing conditions (Class 1 and 2) that
+# differ too much to enrol in one and probe in the other: the protocol runs
+# within each condition (groups), 5 of its 10 repetitions enrol
+_PROTOCOL = {"cmu": {"n_train": 200}, "greyc": {"n_train": 5}}
+# per-sample array the protocol evaluates within (evaluate_fixed_text groups=)
+_GROUPS = {"greyc": "condition"}
 
 
 def _parse_spec(spec):
@@ -203,13 +207,16 @@ def load_dataset(
             True for fixed-text vectors (``cmu``, ``greyc``), which need an
             :class:`~skeer.networks.MLPEmbedder` network.
         protocol : dict
-            Keyword arguments of the data's evaluation protocol that differ
-            from its defaults: for fixed text, ``n_train`` of
+            Keyword arguments of the data's evaluation protocol: for fixed
+            text, ``n_train`` of
             :func:`~skeer.evaluation.evaluate_fixed_text` (``cmu``: 200 as
-            Killourhy & Maxion; ``greyc``: 10, half of each subject's 20
-            repetitions, i.e. Class 1 enrols and Class 2 probes); empty for
-            free text (:func:`~skeer.evaluation.evaluate_verification`'s
-            defaults).
+            Killourhy & Maxion; ``greyc``: 5, half of each typing
+            condition's 10 repetitions); empty for free text
+            (:func:`~skeer.evaluation.evaluate_verification`'s defaults).
+        groups : ndarray of shape (n_samples,) or None
+            What the protocol evaluates within (``groups=`` of
+            :func:`~skeer.evaluation.evaluate_fixed_text`): ``greyc``'s
+            typing ``condition``, None for the other formats.
         description : str
             One line naming the data, e.g. ``"synthetic (12 subjects x 15
             sessions)"``.
@@ -260,6 +267,7 @@ def load_dataset(
             target=y,
             fixed_text=False,
             protocol={},
+            groups=None,
             description=f"synthetic ({n} subjects x {n_sessions} sessions)",
             spec="synthetic",
             kind="synthetic",
@@ -301,11 +309,13 @@ def load_dataset(
             for k, v in per_sample.items()
         }
         description += f", first {n_subjects} subjects"
+    groups = per_sample.get(_GROUPS.get(kind))
     return Bunch(
         data=X,
         target=y,
         fixed_text=kind in FIXED_TEXT,
         protocol=dict(_PROTOCOL.get(kind, {})),
+        groups=None if groups is None else np.asarray(groups).copy(),
         description=description,
         spec=f"{kind}:{path}",
         kind=kind,

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch
 
-from skeer.datasets._aalto import _COLUMNS
+from skeer.datasets._aalto_files import _COLUMNS
 from skeer.datasets._cmu import FEATURE_NAMES
 
 __all__ = [

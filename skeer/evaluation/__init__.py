@@ -1,11 +1,13 @@
 """Judging verifiers: protocols, splits, scorers, KVC, loss comparisons.
 
-- ``_protocols``: :func:`evaluate_verification` (open set, free text),
-  :func:`evaluate_fixed_text` (Killourhy & Maxion), :func:`paired_difference`;
+- ``_protocols``: :func:`evaluate_verification` (open set, free text);
+- ``_fixed_text``: :func:`evaluate_fixed_text` (Killourhy & Maxion, within
+  each typing condition with ``groups``);
+- ``_paired``: :func:`paired_difference`;
 - ``_model_selection``: :class:`SubjectKFold`,
   :func:`train_test_split_subjects`;
 - ``_scorers``: :data:`eer_scorer`, :func:`make_verification_scorer`,
-  :func:`make_fnmr_scorer`, :data:`VERIFICATION_SCORERS`;
+  :func:`make_fnmr_scorer`, :data:`VERIFICATION_SCORERS`, :func:`get_scorer`;
 - ``_kvc``: scoring KVC-onGoing comparisons (:func:`predict_kvc`,
   :func:`score_comparisons`, :func:`find_test_scenarios`);
 - ``_benchmark``: :func:`compare_losses`, :data:`QUICK_PROFILE` (loaded on
@@ -26,17 +28,19 @@ Examples
 
 import importlib
 
+from skeer.evaluation._fixed_text import evaluate_fixed_text
 from skeer.evaluation._kvc import find_test_scenarios, predict_kvc, score_comparisons
 from skeer.evaluation._model_selection import SubjectKFold, train_test_split_subjects
 from skeer.evaluation._paired import paired_difference
 from skeer.evaluation._protocols import (
     VerificationReport,
-    evaluate_fixed_text,
     evaluate_verification,
 )
 from skeer.evaluation._scorers import (
     VERIFICATION_SCORERS,
     eer_scorer,
+    get_scorer,
+    get_scorer_names,
     make_fnmr_scorer,
     make_verification_scorer,
 )
@@ -52,6 +56,8 @@ __all__ = [
     "evaluate_fixed_text",
     "evaluate_verification",
     "find_test_scenarios",
+    "get_scorer",
+    "get_scorer_names",
     "make_fnmr_scorer",
     "make_verification_scorer",
     "paired_difference",

@@ -431,6 +431,8 @@ def compare_losses(
                 **{f"criterion__{k}": v for k, v in kwargs.items()},
             )
             params.update(extra)
+            if params.get("verbose") is None:  # one bar: compare_losses' own
+                params["verbose"] = 0
             tasks.append((seed, label, loss, op, params))
 
     from sklearn.utils.parallel import Parallel, delayed

@@ -1,7 +1,8 @@
 """Evaluation protocols for verifiers, and identity-disjoint data splits.
 
 - :func:`evaluate_verification`: open set, free text (TypeNet / KVC style).
-- :func:`evaluate_fixed_text`: Killourhy & Maxion (DSN 2009), fixed text.
+- :func:`~skeer.evaluation.evaluate_fixed_text` (in ``_fixed_text``):
+  Killourhy & Maxion (DSN 2009), fixed text.
 - :func:`paired_difference`: the bootstrap CI of the difference between two
   systems on the same comparisons.
 
@@ -27,12 +28,11 @@ from sklearn.utils.validation import _num_samples
 from skeer._validation import check_positive_int, check_real, check_subjects, is_integer
 from skeer.metrics import _bootstrap
 from skeer.metrics._rates import UnreliableMetricWarning, equal_error_rate, fnmr_at_fmr
-from skeer.metrics._sweep import MIN_GENUINE, auc
+from skeer.metrics._sweep import auc
 from skeer.templates import _open_set
 
 __all__ = [
     "VerificationReport",
-    "evaluate_fixed_text",
     "evaluate_verification",
 ]
 
@@ -329,214 +329,6 @@ def _comparisons(subjects, owner, prober, probe_rows, y_true, scores):
             "score": scores,
         }
     )
-
-
-def evaluate_fixed_text(
-    model,
-    X,
-    y,
-    *,
-    n_train=200,
-    n_impostor_reps=5,
-    n_bootstraps=200,
-    confidence=0.95,
-    random_state=0,
-    return_comparisons=False,
-    return_scores=False,
-):
-    """Killourhy & Maxion (DSN 2009) protocol for fixed-text timing vectors.
-
-    Per subject, its first ``n_train`` repetitions enrol (train its template),
-    its remaining repetitions are genuine probes, and the first
-    ``n_impostor_reps`` repetitions of every other subject are impostor
-    probes. The EER of each subject is computed separately, then averaged.
-
-    Parameters
-    ----------
-    model : object or array-like of shape (n_samples, n_features)
-        A fitted estimator with its own enrolment, judged through it: a
-        detector of :mod:`skeer.baselines` (``ScaledManhattan()`` is Killourhy
-        & Maxion's best; it needs no fitting), a
-        :class:`~skeer.KeystrokeVerifier`, or a ``Pipeline`` ending in one
-        (e.g. ``StandardScaler`` + verifier: the scaler transforms, the
-        verifier enrols and scores). Also a fitted object with ``transform``,
-        or embeddings aligned with ``y`` (cosine to the mean embedding).
-    X : array-like of shape (n_samples, n_features) or None
-        Timing vectors (e.g. the 31 features of the CMU password data); may be
-        None when ``model`` is an array of embeddings.
-    y : array-like of shape (n_samples,)
-        Subject of each sample; repetitions in their given order.
-    n_train : int, default=200
-        Enrolment repetitions per subject.
-    n_impostor_reps : int, default=5
-        Impostor repetitions taken from each other subject.
-    n_bootstraps : int, default=200
-        Bootstrap replicates over subjects for the confidence interval of the
-        mean subject EER; 0 computes none.
-    confidence : float in (0, 1), default=0.95
-        Level of the percentile interval.
-    random_state : int, Generator or None, default=0
-        Seeds the bootstrap.
-    return_comparisons : bool, default=False
-        Attach every comparison as ``report.comparisons`` (a DataFrame).
-    return_scores : bool, default=False
-        Also return the binary labels and scores of every subject's
-        comparisons, concatenated subject by subject (e.g. for DET plots; the
-        protocol itself judges each subject separately).
-
-    Returns
-    -------
-    report : VerificationReport
-        A dict: ``"mean_subject_eer"``, ``"std_subject_eer"`` (SD over
-        subjects, ``ddof=1``, as in the paper), ``"n_subjects"`` and
-        ``"subject_eer"`` (list, in sorted subject order), as plain Python
-        numbers, and with ``n_bootstraps`` ``"ci"`` (``{"mean_subject_eer":
-        [low, high]}``), ``"confidence"`` and ``"n_bootstraps"``.
-        ``report.subjects`` is the per-subject table.
-    y_binary : ndarray of shape (n_comparisons,), dtype int64
-        Only when ``return_scores=True``: 1 genuine, 0 impostor.
-    scores : ndarray of shape (n_comparisons,), dtype float64
-        Only when ``return_scores=True``: the similarities.
-
-    Raises
-    ------
-    ValueError
-        If the inputs are inconsistent or fewer than 2 subjects have more than
-        ``n_train`` repetitions.
-
-    Warns
-    -----
-    UserWarning
-        Once, counting the subjects skipped for having no more than ``n_train``
-        repetitions (they still serve as impostors).
-
-    Notes
-    -----
-    On the CMU keystroke benchmark (51 subjects x 400 repetitions of
-    ``.tie5Roanl``), Killourhy & Maxion report a mean EER of 0.096 (SD 0.069)
-    for the scaled Manhattan detector, their best; ``ScaledManhattan()``
-    reproduces it (0.0962), ``Manhattan()`` 0.153 and ``Euclidean()`` 0.171.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skeer.baselines import ScaledManhattan
-    >>> from skeer.evaluation._protocols import evaluate_fixed_text
-    >>> rng = np.random.default_rng(0)
-    >>> y = np.repeat(np.arange(4), 30)
-    >>> X = rng.normal(size=(4, 5))[y] + 0.3 * rng.normal(size=(120, 5))
-    >>> report = evaluate_fixed_text(ScaledManhattan(), X, y, n_train=20)
-    >>> report["n_subjects"], round(report["mean_subject_eer"], 3)
-    (4, 0.0)
-    """
-    n_train = check_positive_int(n_train, "n_train")
-    n_impostor_reps = check_positive_int(n_impostor_reps, "n_impostor_reps")
-    _check_bootstrap(n_bootstraps, confidence)
-    n_samples = _n_samples(model, X)
-    y = check_subjects(y, n_samples, classifier=False)
-
-    ids, order, starts, counts = _open_set.group_subjects(y)
-    kept = counts > n_train
-    n_skipped = int((~kept).sum())
-    if n_skipped:
-        warnings.warn(
-            f"evaluate_fixed_text skipped {n_skipped} of {len(ids)} subjects with "
-            f"no more than n_train = {n_train} repetitions.",
-            UserWarning,
-            stacklevel=2,
-        )
-    m = int(kept.sum())
-    if m < 2:
-        raise ValueError(
-            f"At least 2 subjects with more than n_train = {n_train} repetitions "
-            f"are needed, got {m}."
-        )
-    n_probes = counts[kept] - n_train
-    if n_probes.min() < MIN_GENUINE:
-        warnings.warn(
-            f"{int((n_probes < MIN_GENUINE).sum())} subject(s) have fewer than "
-            f"{MIN_GENUINE} genuine probes: their EER is unreliable.",
-            UnreliableMetricWarning,
-            stacklevel=2,
-        )
-    # enrolment and genuine probes of the kept subjects, in subject order
-    k_starts = starts[kept]
-    enrol = order[k_starts[:, None] + np.arange(n_train)].ravel()
-    owner = np.repeat(np.arange(m), n_probes)
-    within = np.arange(int(n_probes.sum())) - np.repeat(
-        np.cumsum(n_probes) - n_probes, n_probes
-    )
-    probes = order[k_starts[owner] + n_train + within]
-    # impostor repetitions: the first ones of every subject (skipped ones too)
-    n_imp = np.minimum(counts, n_impostor_reps)
-    imp_subject = np.repeat(np.arange(len(ids)), n_imp)
-    within = np.arange(int(n_imp.sum())) - np.repeat(np.cumsum(n_imp) - n_imp, n_imp)
-    imp_rows = order[starts[imp_subject] + within]
-    # the kept subject (index in [0, m)) each impostor repetition belongs to
-    kept_index = np.full(len(ids), -1)
-    kept_index[kept] = np.arange(m)
-    imp_owner = kept_index[imp_subject]
-
-    judge = _open_set.judge(model, X)
-    judge.rows(np.unique(np.concatenate([enrol, probes, imp_rows])))
-    templates = judge.templates(enrol, np.repeat(np.arange(m), n_train), m)
-    genuine = np.asarray(judge.claims(probes, templates, owner), dtype=np.float64)
-    S = np.asarray(judge.matrix(imp_rows, templates), dtype=np.float64)
-    both, collapsed = _open_set.tie_collapsed(np.r_[genuine, S.ravel()])
-    if collapsed:
-        genuine, S = both[: len(genuine)], both[len(genuine) :].reshape(S.shape)
-
-    bounds = np.concatenate(([0], np.cumsum(n_probes)))
-    subject_eer, parts = [], {k: [] for k in ("y", "s", "owner", "prober", "rows")}
-    n_impostor = np.empty(m, dtype=np.int64)
-    for a in range(m):
-        others = imp_owner != a
-        labels, scores = _binary(genuine[bounds[a] : bounds[a + 1]], S[others, a])
-        subject_eer.append(_quiet_eer(labels, scores))
-        n_impostor[a] = int(others.sum())
-        parts["y"].append(labels)
-        parts["s"].append(scores)
-        parts["owner"].append(np.full(len(labels), a))
-        parts["prober"].append(
-            np.r_[np.full(n_probes[a], np.flatnonzero(kept)[a]), imp_subject[others]]
-        )
-        parts["rows"].append(np.r_[probes[bounds[a] : bounds[a + 1]], imp_rows[others]])
-    subject_eer = np.asarray(subject_eer)
-    y_all, s_all = np.concatenate(parts["y"]), np.concatenate(parts["s"])
-    owner = np.concatenate(parts["owner"])
-    report = VerificationReport(
-        {
-            "mean_subject_eer": float(subject_eer.mean()),
-            "std_subject_eer": float(subject_eer.std(ddof=1)),
-            "n_subjects": m,
-            "subject_eer": subject_eer.tolist(),
-        },
-        subjects=pd.DataFrame(
-            {
-                "subject": ids[kept],
-                "n_genuine": n_probes,
-                "n_impostor": n_impostor,
-                "eer": subject_eer,
-            }
-        ),
-    )
-    _add_intervals(
-        report, y_all, s_all, owner, subject_eer, (),
-        n_bootstraps, confidence, random_state, pooled=False,
-    )  # fmt: skip
-    if return_comparisons:
-        report.comparisons = pd.DataFrame(
-            {
-                "subject": ids[kept][owner],
-                "probe_subject": ids[np.concatenate(parts["prober"])],
-                "probe": np.concatenate(parts["rows"]),
-                "genuine": y_all.astype(bool),
-                "score": s_all,
-            }
-        )
-    if return_scores:
-        return report, y_all, s_all
-    return report
 
 
 # identity-disjoint splits live in skeer.evaluation; kept importable here

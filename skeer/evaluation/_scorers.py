@@ -29,6 +29,8 @@ from skeer.metrics._sweep import check_method
 
 __all__ = [
     "eer_scorer",
+    "get_scorer",
+    "get_scorer_names",
     "make_fnmr_scorer",
     "make_verification_scorer",
     "VERIFICATION_SCORERS",
@@ -323,3 +325,99 @@ VERIFICATION_SCORERS = {
         for fmr in (0.001, 0.01, 0.1)
     },
 }
+
+_PREFIX = "skeer:"
+
+
+def get_scorer_names():
+    """The names :func:`get_scorer` knows, like scikit-learn's.
+
+    Returns
+    -------
+    names : list of str
+        The keys of :data:`VERIFICATION_SCORERS`; any
+        ``"neg_fnmr_at_fmr_<rate>"`` is accepted too, and each may be written
+        with a ``"skeer:"`` prefix.
+
+    Examples
+    --------
+    >>> from skeer.evaluation import get_scorer_names
+    >>> get_scorer_names()
+    ['neg_eer', 'neg_fnmr_at_fmr_0.001', 'neg_fnmr_at_fmr_0.01', 'neg_fnmr_at_fmr_0.1']
+    """
+    return sorted(VERIFICATION_SCORERS)
+
+
+def get_scorer(scoring):
+    """A scorer from its name, like :func:`sklearn.metrics.get_scorer`.
+
+    scikit-learn's ``scoring="..."`` strings name only its own scorers, so
+    skeer's are reached through this function: ``scoring=get_scorer("neg_eer")``
+    in ``GridSearchCV``, ``cross_validate`` or ``permutation_importance``.
+    Each is closed set on a fold of enrolled subjects and open set on a fold
+    of new ones (see :data:`VERIFICATION_SCORERS`).
+
+    Parameters
+    ----------
+    scoring : str or callable
+        ``"neg_eer"``, ``"neg_fnmr_at_fmr_<rate>"`` (any rate in (0, 1), e.g.
+        ``"neg_fnmr_at_fmr_0.05"``), optionally prefixed ``"skeer:"``; any
+        other string is scikit-learn's (``"accuracy"``, ...), and a callable
+        is returned as it is.
+
+    Returns
+    -------
+    scorer : callable
+        ``scorer(estimator, X, y)``, greater is better.
+
+    Raises
+    ------
+    ValueError
+        For a ``"skeer:"`` name skeer does not know, a rate outside (0, 1),
+        or a name neither skeer nor scikit-learn knows.
+
+    Examples
+    --------
+    >>> from skeer.evaluation import get_scorer
+    >>> get_scorer("skeer:neg_eer")
+    neg_eer
+    >>> get_scorer("neg_fnmr_at_fmr_0.05")
+    neg_fnmr_at_fmr_0.05
+    """
+    if callable(scoring):
+        return scoring
+    if not isinstance(scoring, str):
+        raise ValueError(f"scoring must be a name or a callable, got {scoring!r}.")
+    name = scoring[len(_PREFIX) :] if scoring.startswith(_PREFIX) else scoring
+    if name in VERIFICATION_SCORERS:
+        return VERIFICATION_SCORERS[name]
+    stem = "neg_fnmr_at_fmr_"
+    if name.startswith(stem):
+        try:
+            fmr = float(name[len(stem) :])
+        except ValueError:
+            fmr = None
+        if fmr is None or not 0 < fmr < 1:
+            raise ValueError(
+                f"{scoring!r}: the rate after {stem!r} must be a number in (0, 1)."
+            )
+        return _FoldScorer(
+            name,
+            make_fnmr_scorer(fmr),
+            make_verification_scorer("fnmr_at_fmr", fmr=fmr, n_probe=None),
+        )
+    known = ", ".join(get_scorer_names())
+    if scoring.startswith(_PREFIX):
+        raise ValueError(
+            f"Unknown skeer scorer {scoring!r}; valid names are {known} and "
+            f"{stem}<rate>."
+        )
+    from sklearn.metrics import get_scorer as sklearn_get_scorer
+
+    try:
+        return sklearn_get_scorer(scoring)
+    except ValueError:
+        raise ValueError(
+            f"{scoring!r} is neither a skeer scorer ({known}, {stem}<rate>) nor "
+            "a scikit-learn one (sklearn.metrics.get_scorer_names())."
+        ) from None

@@ -82,7 +82,12 @@ onnxruntime and the standard library only, written to be copied (its module,
 re-implements the geometry in a few numpy lines rather than importing
 ``skeer.templates``, on purpose: a service without skeer needs exactly these
 lines, and skeer's tests check them against ``skeer.templates`` (the one owner
-of the geometry), so neither can drift unnoticed.
+of the geometry), so neither can drift unnoticed. The same holds for the
+feature step: when a pipeline starts with :class:`~skeer.KeystrokeFeatures`
+(its one service step), :class:`OnnxVerifier` takes raw sessions ``(n_keys,
+3)`` and featurises them in numpy exactly as ``KeystrokeFeatures`` does
+(tested bit for bit, sessions longer and shorter than ``max_len`` included),
+so raw sessions score as through the whole pipeline.
 
 Exporting needs the optional ``onnx`` extra (``pip install skeer[onnx]``:
 ``onnx`` and ``onnxruntime``); the exported graph is checked against the

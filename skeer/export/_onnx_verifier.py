@@ -9,6 +9,8 @@ sidecar's format name and versions, which the writer imports from here.
 
 import importlib
 import json
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -62,9 +64,101 @@ _ID_DTYPES = (
 _GEOMETRIES = ("cosine", "scaled_manhattan", "manhattan", "euclidean")
 
 
+#: Largest sidecar read (its templates are JSON text: 20 MB for 10,000
+#: subjects of 128 dimensions).
+MAX_SIDECAR_BYTES = 256 * 2**20
+
+
+# skeer.features.KeystrokeFeatures, repeated in plain numpy (the sidecar
+# names it with its parameters): this reader takes raw sessions without skeer.
+# tests/test_export.py checks it gives KeystrokeFeatures' output exactly.
+_FEATURES_CLASS = "skeer.features.KeystrokeFeatures"
+_MAX_LEN = 100_000  # skeer.features.MAX_LEN_LOADED
+
+
+def _session_features(sessions, max_len, clip):
+    """KeystrokeFeatures' output for raw sessions ``(n_keys, 3)``: press ms,
+    release ms, key code -> ``(n, max_len, 5)`` float32 (hold, inter-press,
+    inter-release, inter-key in seconds, clipped to ``[-clip, clip]``; key
+    ``(clip(round(code), 0, 255) + 1) / 256``; the first ``max_len`` keys,
+    zero-padded). Refuses what KeystrokeFeatures refuses."""
+    out = np.zeros((len(sessions), max_len, 5), dtype=np.float32)
+    for i, s in enumerate(sessions):
+        s = np.asarray(s)
+        if s.ndim != 2 or s.shape[1] != 3 or s.dtype.kind not in "biuf":
+            raise ValueError(
+                f"X[{i}] must be a numeric session of shape (n_keys, 3), got "
+                f"shape {s.shape}, dtype {s.dtype}."
+            )
+        s = s.astype(np.float64)
+        fault = (
+            "it has fewer than 2 keys" if len(s) < 2
+            else "NaN or infinite value" if not np.isfinite(s).all()
+            else "release time before press time" if (s[:, 1] < s[:, 0]).any()
+            else "press times go backwards" if (np.diff(s[:, 0]) < 0).any()
+            else None
+        )  # fmt: skip
+        if fault:
+            raise ValueError(f"X[{i}] is invalid: {fault}.")
+        s = s[:max_len]
+        press, release = s[:, 0], s[:, 1]
+        f = np.zeros((len(s), 5))
+        f[:, 0] = release - press
+        f[:-1, 1], f[:-1, 2] = np.diff(press), np.diff(release)
+        f[:-1, 3] = press[1:] - release[:-1]
+        f[:, :4] /= 1000.0
+        if clip is not None:
+            np.clip(f[:, :4], -clip, clip, out=f[:, :4])
+        f[:, 4] = (np.clip(np.rint(s[:, 2]), 0, 255) + 1) / 256
+        out[i, : len(s)] = f
+    return out
+
+
+def _is_sessions(X):
+    """Raw sessions: a sequence of ``(n_keys, 3)`` arrays, or a 3-D array of
+    them (the model's own input has 5 channels)."""
+    if isinstance(X, np.ndarray):
+        return X.ndim == 3 and X.shape[-1] == 3
+    return (
+        isinstance(X, (list, tuple))
+        and len(X) > 0
+        and np.ndim(X[0]) == 2
+        and np.shape(X[0])[-1] == 3
+    )
+
+
+def _feature_step(meta, where):
+    """``(max_len, clip)`` when the service's one step is KeystrokeFeatures."""
+    service = (meta.get("preprocessing") or {}).get("service") or []
+    if len(service) != 1 or service[0].get("class") != _FEATURES_CLASS:
+        return None
+    params = service[0].get("params") or {}
+    max_len, clip = params.get("max_len"), params.get("clip")
+    if type(max_len) is not int or not 1 <= max_len <= _MAX_LEN:
+        raise ValueError(f"{where}: KeystrokeFeatures max_len {max_len!r} is invalid.")
+    if clip is not None and not (type(clip) in (int, float) and 0 < clip < np.inf):
+        raise ValueError(f"{where}: KeystrokeFeatures clip {clip!r} is invalid.")
+    return max_len, clip
+
+
 def _read_sidecar(sidecar):
     """The sidecar's JSON, if it is one this reader knows; else ValueError."""
-    meta = json.loads(sidecar.read_text())
+    shown = repr(str(sidecar))
+    info = os.stat(sidecar)  # FileNotFoundError as is
+    if not stat.S_ISREG(info.st_mode):
+        raise ValueError(f"{shown} is not a regular file (a folder, FIFO or device).")
+    if info.st_size > MAX_SIDECAR_BYTES:
+        raise ValueError(
+            f"{shown} holds {info.st_size:,} bytes, more than a sidecar may "
+            f"({MAX_SIDECAR_BYTES:,})."
+        )
+    try:
+        meta = json.loads(sidecar.read_text(encoding="utf-8"))
+    except (ValueError, RecursionError) as exc:  # not JSON, absurdly nested
+        raise ValueError(
+            f"{shown} is not a skeer ONNX sidecar: not readable JSON "
+            f"({type(exc).__name__})."
+        ) from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ValueError(f"{str(sidecar)!r} is not a skeer ONNX sidecar.")
     if meta.get("format_version") not in FORMAT_VERSIONS:
@@ -119,7 +213,10 @@ class OnnxVerifier:
     and the standard library only (not skeer's other modules, nor PyTorch),
     and re-implements the template geometry in a few numpy lines that give
     the scores of :meth:`skeer.KeystrokeVerifier.claim_scores` (within float32
-    rounding).
+    rounding). When the exported pipeline starts with
+    :class:`~skeer.KeystrokeFeatures`, every method also takes raw sessions
+    ``(n_keys, 3)`` and featurises them as ``KeystrokeFeatures`` does: raw
+    sessions in, the pipeline's scores out.
 
     Parameters
     ----------
@@ -204,6 +301,7 @@ class OnnxVerifier:
         else:
             raise ValueError(f"{where}: threshold {threshold!r} is not a number.")
         self.preprocessing = meta["preprocessing"]
+        self._feature_step = _feature_step(meta, where)
         if meta["templates_dtype"] not in _FLOAT_DTYPES:
             raise ValueError(f"{where}: templates_dtype is not float32 or float64.")
         dtype = np.dtype(meta["templates_dtype"])
@@ -256,8 +354,14 @@ class OnnxVerifier:
 
         Parameters
         ----------
-        X : array-like of shape (n, n_features) or (n, max_len, n_features)
-            Input after the service's preprocessing steps.
+        X : array-like of shape (n, n_features) or (n, max_len, n_features), \
+                or list of raw sessions
+            Input after the service's preprocessing steps; or, when that step
+            is :class:`~skeer.KeystrokeFeatures` (a pipeline that starts
+            with it), raw sessions of shape ``(n_keys, 3)`` as the pipeline
+            takes them (press ms, release ms, key code), featurised here
+            exactly as ``KeystrokeFeatures`` does. Every method taking ``X``
+            takes them.
 
         Returns
         -------
@@ -267,6 +371,8 @@ class OnnxVerifier:
 
     def _run(self, X):
         """Normalised embeddings of ``X`` and the model's other outputs."""
+        if self._feature_step is not None and _is_sessions(X):
+            X = _session_features(X, *self._feature_step)
         X = np.asarray(X)
         if X.dtype.kind not in "biuf":
             raise ValueError(f"X must be a numeric array, got dtype {X.dtype}.")
@@ -275,6 +381,16 @@ class OnnxVerifier:
             # as the Python pipeline: a clipping scaler in the graph would
             # otherwise turn inf into an accepted in-range value
             raise ValueError("X contains NaN or infinity.")
+        (want,) = [i.shape for i in self._session.get_inputs() if i.name == self._input]
+        if X.ndim != len(want) or any(
+            isinstance(w, int) and w != got for w, got in zip(want[1:], X.shape[1:])
+        ):
+            dims = ", ".join(str(w) for w in want[1:])
+            raise ValueError(
+                f"X has shape {X.shape}; the model takes (n, {dims}): features "
+                "as the exported pipeline's first steps make them (sessions cut "
+                "or padded to max_len keys by KeystrokeFeatures)."
+            )
         E, *rest = self._session.run(self._outputs, {self._input: X})
         return [_l2_normalize(E, np.float32(1e-12)), *rest]  # as F.normalize
 

@@ -17,7 +17,8 @@ torch.Size([])
 
 # Layout: _base (the call contract: forward, input checks, autocast rule),
 # _eer (EERLoss), _gather (all-gathering a batch across processes),
-# _baselines (TripletMarginLoss, ContrastiveLoss, Set2SetLoss).
+# _baselines (TripletMarginLoss, ContrastiveLoss, Set2SetLoss, SupConLoss,
+# MultiSimilarityLoss), _combined (SupConEERLoss: SupCon + EERLoss).
 from skeer.losses._baselines import (
     ContrastiveLoss,
     MultiSimilarityLoss,
@@ -25,6 +26,7 @@ from skeer.losses._baselines import (
     SupConLoss,
     TripletMarginLoss,
 )
+from skeer.losses._combined import SupConEERLoss
 from skeer.losses._eer import EERLoss
 from skeer.losses._gather import (
     _gather_active as _gather_active,  # replaceable: see _eer
@@ -35,6 +37,7 @@ __all__ = [
     "EERLoss",
     "MultiSimilarityLoss",
     "Set2SetLoss",
+    "SupConEERLoss",
     "SupConLoss",
     "TripletMarginLoss",
 ]

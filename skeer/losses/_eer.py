@@ -38,6 +38,10 @@ _package = sys.modules[__package__]
 
 _VARIANTS = ("area", "direct")
 
+#: The largest ``sharpness``: at ``K = 1e6`` every gradient of a batch of
+#: unit embeddings was exactly zero (the sigmoid saturates in float32).
+MAX_SHARPNESS = 1e4
+
 #: ``sharpness=None`` resolves to these per variant.
 _DEFAULT_SHARPNESS = {"area": 100.0, "direct": 40.0}
 
@@ -61,6 +65,24 @@ def _all_tied(pairs):
     tol = math.sqrt(torch.finfo(x.dtype).eps) * scale
     # True with no pair counted (hi - lo = -inf): that batch is zeroed anyway
     return (hi - lo) <= tol
+
+
+def _check_directions(emb, mode):
+    """Refuse all-zero embeddings under the cosine distance: a zero vector has
+    no direction, and normalising it gave gradients of 1e13. ``mode`` is
+    ``check_finite``'s (``True``: one host sync, ``"async"``: none)."""
+    if mode is False or emb.numel() == 0:
+        return
+    zero = emb.detach().abs().amax(dim=1) == 0
+    message = (
+        "embeddings hold an all-zero row: its cosine distance is undefined "
+        "(no direction). Use distance='euclidean' or a network whose "
+        "embeddings are never zero."
+    )
+    if mode == "async" or torch.compiler.is_compiling():
+        torch._assert_async(~zero.any(), message)
+    elif bool(zero.any()):
+        raise ValueError(f"{int(zero.sum())} of {emb.shape[0]} " + message)
 
 
 class _EERSettings(typing.NamedTuple):
@@ -125,7 +147,9 @@ class EERLoss(_MetricLoss):
         ``"direct"`` (trained best with implicit gradients on L2-normalised
         embeddings in prior experiments).
     sharpness : float > 0 or None, default=None
-        ``K``, in inverse distance units. ``None``: the paper's ``K = 100``
+        ``K``, in inverse distance units, at most ``1e4`` (above, the
+        smoothed rates saturate and the gradient vanishes). ``None``: the
+        paper's ``K = 100``
         for ``"area"`` and ``K = 40`` for ``"direct"``: with the verifier's
         converging recipe (cosine-annealed learning rate, 60 epochs), 40
         beat 10 and 20 on held-out Aalto users (TypeNet; see the benchmarks
@@ -331,7 +355,12 @@ class EERLoss(_MetricLoss):
         if self.sharpness is None:
             sharpness = _DEFAULT_SHARPNESS[self.variant]
         else:
-            sharpness = check_real(self.sharpness, "sharpness", low=0.0)
+            # beyond 1e4 the smoothed rates are step functions in float32 for
+            # distances of order 1: the gradient is exactly zero
+            sharpness = check_real(
+                self.sharpness, "sharpness", low=0.0, high=MAX_SHARPNESS,
+                high_open=False,
+            )  # fmt: skip
         return _EERSettings(
             target=None if operating_point == "eer" else operating_point,
             variant=self.variant,
@@ -369,6 +398,8 @@ class EERLoss(_MetricLoss):
             embeddings, labels = _gather_rows(embeddings, labels)
             if ref_emb is not None:
                 ref_emb, ref_labels = _gather_rows(ref_emb, ref_labels)
+        if settings.distance == "cosine":
+            _check_directions(embeddings, self.check_finite)
         pairs = pair_batch(
             embeddings,
             labels,

@@ -14,12 +14,29 @@ Labels decide which pairs are genuine (same label) and which are impostor
 (different labels); the batch layout does not matter.
 """
 
+import math
+
 import torch
 import torch.nn.functional as F
 
 __all__ = ["DISTANCES", "PairBatch", "pair_batch", "pairwise_distances"]
 
 DISTANCES = ("euclidean", "cosine")
+
+
+def _range_scale(*tensors):
+    """A detached scale ``s >= 1`` that keeps ``d·(2x/s)²`` finite.
+
+    1 (exactly: dividing by it changes nothing) for embeddings of any usual
+    magnitude; larger only for values whose squared distances would overflow
+    the dtype (float32 embeddings near 1e18), whose Euclidean distances are
+    then computed as ``s · distance(a/s, b/s)``: exact up to rounding, the
+    distance being homogeneous. Branch-free.
+    """
+    x = tensors[0]
+    limit = math.sqrt(torch.finfo(x.dtype).max / (16.0 * max(x.shape[-1], 1)))
+    top = torch.stack([t.detach().abs().amax() for t in tensors]).amax()
+    return (top / limit).clamp_min(1.0)
 
 
 def pairwise_distances(a, b, distance):
@@ -29,13 +46,22 @@ def pairwise_distances(a, b, distance):
     (centring removes most of the cancellation of ``|a|² + |b|² − 2ab``) and
     ``sqrt(clamp(d², eps))``: the clamp (``eps`` = the dtype's machine epsilon)
     keeps the gradient of identical embeddings finite (zero) instead of NaN.
-    Cosine distance is ``1 − cos(a, b)``.
+    Cosine distance is ``1 − cos(a, b)``. Embeddings whose squared distances
+    would overflow are rescaled first (:func:`_range_scale`).
     """
     if distance == "cosine":
-        a = F.normalize(a, dim=1)
-        b = F.normalize(b, dim=1)
-        return 1.0 - a @ b.T
-    return _sqrt_clamped(_squared_euclidean(a, b))
+        return 1.0 - _unit_rows(a) @ _unit_rows(b).T
+    s = _range_scale(a, b)
+    return s * _sqrt_clamped(_squared_euclidean(a / s, b / s))
+
+
+def _unit_rows(x):
+    """Rows scaled to unit length, whatever their magnitude: each row is
+    divided by its largest entry (detached; the cosine is scale-free, so the
+    gradient is unchanged) before ``F.normalize``, whose squared norm would
+    overflow near 1e19 or underflow near 1e-19 in float32."""
+    top = x.detach().abs().amax(dim=1, keepdim=True)
+    return F.normalize(x / top.clamp_min(torch.finfo(x.dtype).tiny), dim=1)
 
 
 def _squared_euclidean(a, b):
@@ -108,11 +134,12 @@ def pair_batch(
         flat = rows * n + cols  # index_select: its backward (index_add) is cheap
         same = (labels[:, None] == labels[None, :]).reshape(-1).index_select(0, flat)
         if distance == "cosine":
-            unit = F.normalize(embeddings, dim=1)
+            unit = _unit_rows(embeddings)
             x = (1.0 - unit @ unit.T).reshape(-1).index_select(0, flat)
         else:
-            d2 = _squared_euclidean(embeddings, embeddings).reshape(-1)
-            x = _sqrt_clamped(d2.index_select(0, flat))
+            s = _range_scale(embeddings)
+            d2 = _squared_euclidean(embeddings / s, embeddings / s).reshape(-1)
+            x = s * _sqrt_clamped(d2.index_select(0, flat))
         keep = None
         if indices_tuple is not None:
             mask = _indices_mask(indices_tuple, n, n, embeddings.device)

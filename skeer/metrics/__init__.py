@@ -2,6 +2,9 @@
 
 - ``_rates``: :func:`equal_error_rate`, :func:`fnmr_at_fmr`,
   :func:`fmr_at_fnmr`, :func:`det_points`, :func:`verification_pairs`;
+- ``_summary``: :func:`rates_at_threshold`, :func:`half_total_error_rate`,
+  :func:`expected_performance_curve`, :func:`decidability` (d′) and
+  :func:`identification_rate` (rank-k);
 - ``_sweep``: the sorted-scores engine they and the streaming metrics share;
 - ``_bootstrap``: confidence intervals by resampling subjects;
 - ``_streaming``: :class:`StreamingVerificationMetrics`, exact metrics over
@@ -30,16 +33,28 @@ from skeer.metrics._rates import (
     verification_pairs,
 )
 from skeer.metrics._streaming import StreamingVerificationMetrics
+from skeer.metrics._summary import (
+    decidability,
+    expected_performance_curve,
+    half_total_error_rate,
+    identification_rate,
+    rates_at_threshold,
+)
 
 __all__ = [
     "FairnessReport",
     "StreamingVerificationMetrics",
     "UnreliableMetricWarning",
+    "decidability",
     "det_points",
     "equal_error_rate",
+    "expected_performance_curve",
     "fairness_report",
     "fmr_at_fnmr",
     "fnmr_at_fmr",
+    "half_total_error_rate",
+    "identification_rate",
+    "rates_at_threshold",
     "subject_groups",
     "verification_pairs",
 ]

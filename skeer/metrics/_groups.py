@@ -8,20 +8,14 @@ codes without ever merging two distinct labels. NumPy and pandas only.
 import numpy as np
 import pandas as pd
 
-from skeer._validation import value_kind
+from skeer._validation import check_one_kind
 
 _GROUP = "group"  # index name when the groups carry no name of their own
 
 
 def _check_one_kind(values, what):
-    """Refuse ids or groups of several kinds: ``1``, ``"1"``, ``1.0`` and
-    ``True`` are distinct, but hashing and NumPy promotion would merge them."""
-    kinds = sorted({value_kind(v) or type(v).__name__ for v in values})
-    if len(kinds) > 1:
-        raise ValueError(
-            f"{what} mix {', '.join(kinds)} (e.g. 1 and '1'): distinct values would "
-            "be merged. Use one kind (e.g. convert them all to str)."
-        )
+    """Refuse ids or groups of several kinds (see :func:`check_one_kind`)."""
+    check_one_kind(list(values), what)
 
 
 def _attribute_table(attribute):

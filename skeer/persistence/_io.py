@@ -81,6 +81,8 @@ True
 
 import inspect
 import json
+import os
+import stat
 import warnings
 from pathlib import Path
 
@@ -469,6 +471,13 @@ def _check_pipeline_params(params, where):
 
 def _load(path, *, map_location, module, criterion):
     shown = repr(str(path))
+    if isinstance(path, (str, os.PathLike)):
+        # a FIFO or a device would block torch.load forever, a folder fail oddly
+        if not stat.S_ISREG(os.stat(path).st_mode):  # FileNotFoundError as is
+            raise ValueError(
+                f"path {shown} is not a regular file (a folder, FIFO or device); a "
+                "skeer model file is one."
+            )
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
     except OSError:
@@ -483,7 +492,7 @@ def _load(path, *, map_location, module, criterion):
     if isinstance(blob, dict) and isinstance(blob.get("config"), str):
         try:
             config = json.loads(blob["config"])
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: absurdly nested
             config = None
     if not isinstance(config, dict) or config.get("format") not in _FORMATS:
         raise ValueError(f"path {shown} is not a skeer model file.")

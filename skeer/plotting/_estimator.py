@@ -27,6 +27,7 @@ def _estimator_comparisons(estimator, X, y, protocol, protocol_params):
             )
         scores = estimator.decision_function(X)
         return verification_pairs(y, scores, labels=estimator.classes_)
+    from skeer.evaluation import _fixed_text
     from skeer.evaluation import _protocols as protocols
 
     params = {"n_bootstraps": 0, **(protocol_params or {})}
@@ -36,7 +37,7 @@ def _estimator_comparisons(estimator, X, y, protocol, protocol_params):
             estimator, X, y, return_scores=True, **params
         )
     else:
-        _, y_binary, scores = protocols.evaluate_fixed_text(
+        _, y_binary, scores = _fixed_text.evaluate_fixed_text(
             estimator, X, y, return_scores=True, **params
         )
     return y_binary, scores

@@ -301,6 +301,10 @@ def _common_ids(old, new):
             "be compared without merging or renaming some. Enrol ids of the same "
             "kind (e.g. convert them all to str)."
         )
+    if not old.size:  # nothing enrolled (e.g. a pretrained model): any kind
+        return old.astype(new.dtype), new
+    if not new.size:
+        return old, new.astype(old.dtype)
     if k_old == "integers" and old.dtype != new.dtype:
         values = np.concatenate([old.astype(object), new.astype(object)])
         lo, hi = min(values.tolist()), max(values.tolist())

@@ -2,7 +2,8 @@
 
 - ``_estimator``: the estimator, its parameters, ``fit`` and inference;
 - ``_training``: skorch's hooks (split, batches, AMP steps, criterion);
-- ``_callbacks``: held-out EER, divergence check, learning-rate schedule;
+- ``_callbacks``: held-out EER, divergence check, learning-rate schedule,
+  the epoch bar (:class:`EpochProgress`);
 - ``_data``: in-memory datasets and the subject-disjoint validation split;
 - ``_sampler``: P x K subject-balanced batches (:class:`SubjectBatchSampler`);
 - ``_distributed``: multi-process training
@@ -18,7 +19,7 @@ Examples
 
 import importlib
 
-from skeer.verifier._callbacks import TrainingDivergedError
+from skeer.verifier._callbacks import EpochProgress, TrainingDivergedError
 from skeer.verifier._estimator import KeystrokeVerifier
 from skeer.verifier._sampler import SubjectBatchSampler
 from skeer.verifier._training import AUTO_TRAINING_STEPS
@@ -26,6 +27,7 @@ from skeer.verifier._training import AUTO_TRAINING_STEPS
 __all__ = [
     "AUTO_TRAINING_STEPS",
     "AcceleratedKeystrokeVerifier",
+    "EpochProgress",
     "SubjectBatchSampler",
     "KeystrokeVerifier",
     "TrainingDivergedError",

@@ -243,3 +243,79 @@ class TolerantEarlyStopping(EarlyStopping):
         if self.load_best and getattr(self, "best_model_weights_", None) is None:
             return None
         return super().on_train_end(net, **kwargs)
+
+
+class EpochProgress(Callback):
+    """One progress bar over the epochs of a fit, on stderr (``verbose=None``).
+
+    It appears only once the fit has run for ``delay`` seconds, so quick fits
+    (tests, doctests, small grids) print nothing, and shows the epochs done
+    and left, the time left, and the last ``train_loss`` and ``valid_eer``.
+    skorch's own per-epoch table and batch bar are ``verbose=1``'s;
+    ``verbose=0`` shows nothing. In a distributed run only the process of
+    rank 0 shows it.
+
+    Parameters
+    ----------
+    delay : float, default=3.0
+        Seconds before the bar is drawn.
+
+    Examples
+    --------
+    >>> from skeer import KeystrokeVerifier
+    >>> from skeer.verifier import EpochProgress
+    >>> net = KeystrokeVerifier(max_epochs=2, verbose=0,
+    ...                         callbacks=[("progress", EpochProgress(delay=0))])
+    >>> net.callbacks[0][1].delay
+    0
+    """
+
+    def __init__(self, delay=3.0):
+        self.delay = delay
+
+    def on_train_begin(self, net, **kwargs):
+        from tqdm.auto import tqdm
+
+        self.bar_ = None
+        if _rank() != 0:
+            return
+        total = getattr(net, "max_epochs_", None)
+        self.bar_ = tqdm(
+            total=total if isinstance(total, int) else None,
+            desc=type(net).__name__,
+            unit="epoch",
+            leave=False,
+            delay=self.delay,
+            dynamic_ncols=True,
+        )
+
+    def on_epoch_end(self, net, **kwargs):
+        if self.bar_ is None:
+            return
+        row = net.history[-1]
+        postfix = {}
+        if row.get("train_loss") is not None:
+            postfix["loss"] = f"{row['train_loss']:.4f}"
+        if row.get("valid_eer") is not None:
+            postfix["valid_eer"] = f"{100 * row['valid_eer']:.2f} %"
+        self.bar_.set_postfix(postfix, refresh=False)
+        self.bar_.update()
+
+    def on_train_end(self, net, **kwargs):
+        if getattr(self, "bar_", None) is not None:
+            self.bar_.close()
+            self.bar_ = None
+
+    def __getstate__(self):  # a tqdm bar does not pickle (clone, joblib, save)
+        state = self.__dict__.copy()
+        state.pop("bar_", None)
+        return state
+
+
+def _rank():
+    """This process's rank in a distributed run, 0 otherwise."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank()
+    return 0

@@ -159,9 +159,16 @@ class KeystrokeVerifier(
         ``non_blocking=True`` from pinned memory on CUDA.
     compile : bool, default=False
         ``torch.compile`` the module (skorch's option; ``compile__*`` kwargs).
-    callbacks, warm_start, verbose, iterator_train, iterator_valid
-        As in :class:`skorch.NeuralNet`. With ``verbose`` a progress bar and
-        a per-epoch table are printed.
+    verbose : None or int, default=None
+        None: one bar over the epochs on stderr (epochs left, time left, last
+        loss and ``valid_eer``), drawn only once a fit has run 3 s
+        (:class:`~skeer.verifier.EpochProgress`); 0: nothing; 1 or more:
+        skorch's batch bar and per-epoch table (on stdout).
+    callbacks, warm_start, iterator_train, iterator_valid
+        As in :class:`skorch.NeuralNet`. A ``warm_start`` fit continues from
+        the current weights with a schedule of its own (warm-up, then decay
+        over its ``max_epochs``): a warm restart; to fine-tune, lower ``lr``
+        and set ``warmup_epochs=0`` or ``lr_schedule="constant"``.
     predict_nonlinearity, use_caching, torch_load_kwargs
         skorch's, with its defaults (named here so that the repr lists only
         the parameters you changed).
@@ -263,7 +270,7 @@ class KeystrokeVerifier(
         iterator_valid=DataLoader,
         callbacks=None,
         warm_start=False,
-        verbose=0,
+        verbose=None,
         device="cpu",
         compile=False,
         predict_nonlinearity="auto",
@@ -390,9 +397,6 @@ class KeystrokeVerifier(
             check_input_shape(X, self.input_ndim_, self.n_features_in_, self)
         return X
 
-    def _validate_y(self, y, n):
-        return check_subjects(y, n)
-
     # ------------------------------------------------------------------
     # fitting
     def _validate_params(self):
@@ -426,7 +430,7 @@ class KeystrokeVerifier(
                 "n_samples_per_subject) and every comparison counts once."
             )
         X = self._validate_X(X, reset=not (self.warm_start and self.initialized_))
-        y = self._validate_y(y, len(X))
+        y = self._check_targets(y, len(X))
         classes, codes = np.unique(y, return_inverse=True)
         if len(classes) < 2:
             raise ValueError(
@@ -488,15 +492,7 @@ class KeystrokeVerifier(
         self.threshold_ = self._calibrate(F_all[held], codes[held])
 
     def _check_targets(self, y, n_samples):
-        return self._validate_y(y, n_samples)
-
-    @property
-    def partial_fit(self):
-        """Not supported: ``fit`` with ``warm_start=True`` continues training."""
-        raise AttributeError(
-            "KeystrokeVerifier has no partial_fit; use fit with warm_start=True "
-            "to continue training."
-        )
+        return check_subjects(y, n_samples)
 
     # ------------------------------------------------------------------
     # inference

@@ -24,6 +24,16 @@ class SubjectBatchSampler(Sampler):
 
     Use it as ``DataLoader(dataset, batch_sampler=SubjectBatchSampler(...))``.
 
+    Why not pytorch-metric-learning's ``MPerClassSampler``: it is a flat
+    *sampler* of indices, whose batches are P x K only when the loader's
+    ``batch_size`` is a multiple of K and its epochs are
+    ``length_before_new_iter`` samples long; it does not skip (and count)
+    identities that cannot form a genuine pair, and it cannot shard
+    identities across processes so that the gathered global batch is itself
+    P x K. This batch sampler does those things (each is tested), sizes its
+    epochs from the data, and keeps pytorch-metric-learning an optional
+    extra.
+
     Sharded for distributed training (``world_size > 1``): every process
     builds the sampler with the same labels and seed and its own ``rank``.
     Each batch then draws ``P·world_size`` distinct identities (and their

@@ -32,6 +32,7 @@ from torch.utils.data import Dataset
 from skeer.networks import _networks as _networks
 from skeer.verifier._callbacks import (
     DivergenceCheck,
+    EpochProgress,
     LearningRateSchedule,
     TolerantEarlyStopping,
     TrainingDivergedError,
@@ -89,7 +90,9 @@ class TrainingMixin:
                     ),
                 ),
             )
-        if self.verbose:
+        if self.verbose is None:
+            callbacks.insert(-1, ("epoch_progress", EpochProgress()))
+        elif self.verbose:
             callbacks.insert(-1, ("progress_bar", ProgressBar()))
         return callbacks
 
@@ -210,6 +213,14 @@ class TrainingMixin:
         if self.max_epochs != "auto":
             return int(self.max_epochs)
         return max(1, math.ceil(AUTO_TRAINING_STEPS / max(per_epoch, 1)))
+
+    @property
+    def partial_fit(self):
+        """Not supported: ``fit`` with ``warm_start=True`` continues training."""
+        raise AttributeError(
+            f"{type(self).__name__} has no partial_fit; use fit with "
+            "warm_start=True to continue training."
+        )
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
         # remember a KeyboardInterrupt (Ctrl-C, SIGTERM or an early stop):
