@@ -50,7 +50,8 @@ Trained on all {n_subjects:,} users ({n_sessions:,} sessions: typed English
 sentences, desktop keyboards) of the Aalto "136M Keystrokes" development
 archive (`{data_name}`, BLAKE2b `{data_hash}`): Dhakal, Feit, Kristensson,
 Oulasvirta, "Observations on Typing from 136 Million Keystrokes", CHI 2018.
-The data were released for research; cite the paper. The model holds no
+The data are for non-commercial research with attribution: use this model
+under the same terms and cite the paper. The model holds no
 session and no template of those users (they were unenrolled before saving),
 only network weights and the feature settings.
 

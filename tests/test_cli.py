@@ -10,6 +10,7 @@ import json
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -829,3 +830,26 @@ def test_enroll_then_verify_without_training(trained, tmp_path):
     assert code == 2 and "nobody enrolled" in stderr
     code, _, stderr = run(["enroll", "pretrained:nope", *data, "--out", enrolled])
     assert code == 1 and "Unknown pretrained model 'nope'" in stderr
+
+
+GREYC_DATA = (
+    Path(__file__).resolve().parents[2] / "shared" / "data"
+    / "greyc-nislab-fixed-text.csv.gz"
+)  # fmt: skip
+
+
+@pytest.mark.skipif(not GREYC_DATA.exists(), reason="../shared/data absent")
+def test_greyc_through_the_command_gives_the_per_condition_baseline(tmp_path):
+    """`skeer train --data greyc:...` reported a 63 % baseline EER (condition
+    1 enrolled for condition 2's probes); within each condition it is ~0.13."""
+    out = tmp_path / "out"
+    code, _, stderr = run(
+        ["train", "--data", f"greyc:{GREYC_DATA}", "--passphrase", "P2",
+         "--epochs", "1", "--out", out, "-q"]
+    )  # fmt: skip
+    assert code == 0, stderr
+    report = json.loads((out / "report.json").read_text())
+    assert "within each typing condition" in report["protocol"]
+    baseline = report["baseline"]["metrics"]
+    assert 0.08 < baseline["mean_subject_eer"] < 0.2
+    assert baseline["n_train"] == {"1": 5, "2": 5}
