@@ -59,6 +59,7 @@ def test_every_loss_name_is_listed_and_builds_a_verifier():
         "set2set",
         "supcon",
         "multi-similarity",
+        "supcon+eer",
     )
     for name in registry.LOSSES:
         cls, kwargs = registry.get_loss(name)

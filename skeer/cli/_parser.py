@@ -394,6 +394,12 @@ def _add_training(p, *, single_loss):
     g.add_argument("--amp", action="store_true", help="automatic mixed precision")
 
 
+def _add_device(p):
+    p.add_argument(
+        "--device", type=_device, default="cpu", help="torch device (default cpu)"
+    )
+
+
 def _add_model_file(p):
     p.add_argument(
         "model", type=_path, metavar="MODEL", help="a model file written by skeer train"
@@ -453,9 +459,7 @@ def build_parser():
     p.add_argument(
         "--out", type=_path, default=None, help="write report.json and det.png here"
     )
-    p.add_argument(
-        "--device", type=_device, default="cpu", help="torch device (default cpu)"
-    )
+    _add_device(p)
     _add_common(p)
 
     p = sub.add_parser(
@@ -509,29 +513,15 @@ def build_parser():
         "'pretrained:aalto-typenet' (skeer.pretrained), and write the model "
         "to --out. A subject already enrolled is replaced.",
     )
-    p.add_argument(
-        "model",
-        type=_path,
-        metavar="MODEL",
-        help="a model file, or pretrained:NAME (e.g. pretrained:aalto-typenet)",
-    )
+    p.add_argument("model", type=_path, metavar="MODEL", help="file or pretrained:NAME")
     _add_data(p, default=None)
     p.add_argument(
-        "--n-enroll",
-        type=_positive_int,
-        default=None,
-        metavar="G",
+        "--n-enroll", type=_positive_int, default=None, metavar="G",
         help="samples per subject that enrol (default: all)",
-    )
-    p.add_argument(
-        "--reset",
-        action="store_true",
-        help="drop every subject enrolled before (e.g. the training subjects)",
-    )
+    )  # fmt: skip
+    p.add_argument("--reset", action="store_true", help="drop the enrolled subjects")
     p.add_argument("--out", type=_path, required=True, help="model file to write")
-    p.add_argument(
-        "--device", type=_device, default="cpu", help="torch device (default cpu)"
-    )
+    _add_device(p)
     _add_common(p)
 
     p = sub.add_parser(
@@ -550,9 +540,7 @@ def build_parser():
         "--claim", default=None, metavar="ID", help="the id every sample claims"
     )
     p.add_argument("--out", type=_path, default=None, help="CSV file to write")
-    p.add_argument(
-        "--device", type=_device, default="cpu", help="torch device (default cpu)"
-    )
+    _add_device(p)
     _add_common(p)
 
     p = sub.add_parser(
@@ -601,8 +589,6 @@ def build_parser():
         help="write the submission archive: {scenario}_predictions.txt of "
         "every scenario scored",
     )
-    p.add_argument(
-        "--device", type=_device, default="cpu", help="torch device (default cpu)"
-    )
+    _add_device(p)
     _add_common(p)
     return parser
