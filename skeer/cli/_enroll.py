@@ -11,6 +11,7 @@ the model accepts.
 import csv
 
 import numpy as np
+from sklearn.utils import _safe_indexing
 
 from skeer.cli._output import (
     OutputGuard,
@@ -21,7 +22,12 @@ from skeer.cli._output import (
     show,
 )
 from skeer.cli._parser import UsageError
-from skeer.cli._shared import check_model_data, load_data, load_model
+from skeer.cli._shared import (
+    check_model_data,
+    first_samples,
+    load_data,
+    load_model,
+)
 
 PRETRAINED_PREFIX = "pretrained:"
 
@@ -36,34 +42,18 @@ def _model(spec, device):
     return load_model(spec, device)
 
 
-def _first(y, n):
-    """Indices of each subject's first ``n`` samples (all with ``n`` None)."""
-    if n is None:
-        return np.arange(len(y))
-    from skeer.datasets import select_subjects
-
-    return select_subjects(np.arange(len(y)), y, n_per_subject=n)[0]
-
-
-def _rows(X, rows):
-    from sklearn.utils import _safe_indexing
-
-    return _safe_indexing(X, rows)
-
-
 def cmd_enroll(args):
     check_out_file(args.out, "--out")
     with OutputGuard(str(args.out)) as guard:
         pipe = _model(args.model, args.device)
         data = load_data(args)
         check_model_data(pipe, data.fixed_text, data.spec, data.data)
-        rows = _first(data.target, args.n_enroll)
+        rows = first_samples(data.target, args.n_enroll)
         y = np.asarray(data.target)[rows]
         verifier = pipe[-1]
         before = len(verifier.classes_)
-        verifier.enroll(
-            pipe[:-1].transform(_rows(data.data, rows)), y, reset=args.reset
-        )
+        X = _safe_indexing(data.data, rows)
+        verifier.enroll(pipe[:-1].transform(X), y, reset=args.reset)
         from skeer.persistence._io import save
 
         atomic_write(args.out, lambda tmp: save(pipe, tmp), guard=guard)

@@ -133,7 +133,7 @@ def evaluate(model, X, y, args, *, fixed_text, protocol=None, groups=None):
         unit = y if groups is None else _pairs(y, groups)
         counts = np.unique(unit, return_counts=True)[1]
         kw["n_train"] = _fixed_text._resolve_n_train(kw.get("n_train", "auto"), counts)
-        keep = _first_per_unit(unit, kw["n_train"] + args.n_probe)
+        keep = first_samples(unit, kw["n_train"] + args.n_probe)
         X, y = _safe_indexing(X, keep), y[keep]
         groups = None if groups is None else groups[keep]
     report, y_bin, scores = _fixed_text.evaluate_fixed_text(
@@ -149,8 +149,11 @@ def _pairs(y, groups):
     return np.unique(codes, axis=0, return_inverse=True)[1].ravel()
 
 
-def _first_per_unit(unit, n):
-    """Sorted indices of the first ``n`` samples of each value of ``unit``."""
+def first_samples(unit, n):
+    """Sorted indices of the first ``n`` samples of each value of ``unit``
+    (every sample with ``n`` None)."""
+    if n is None:
+        return np.arange(len(unit))
     from skeer.datasets import select_subjects
 
     return select_subjects(np.arange(len(unit)), unit, n_per_subject=n)[0]

@@ -116,11 +116,11 @@ def _design(rows, y, group, n_train, n_impostor_reps):
 
 def _designs(y, values, codes, n_train, n_impostor_reps):
     """One design per condition with at least 2 subjects to judge; warns."""
+    rows = [np.flatnonzero(codes == g) for g in range(len(values))]
     designs = [
-        _design(np.flatnonzero(codes == g), y[codes == g], value, n_train,
-                n_impostor_reps)
-        for g, value in enumerate(values)
-    ]  # fmt: skip
+        _design(r, y[r], value, n_train, n_impostor_reps)
+        for r, value in zip(rows, values)
+    ]
     n_units = sum(len(d.subjects) + d.n_skipped for d in designs)
     n_skipped = sum(d.n_skipped for d in designs)
     where = "" if values[0] is None else " (subject-condition pairs)"

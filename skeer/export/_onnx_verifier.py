@@ -348,6 +348,9 @@ class OnnxVerifier:
         self._session = onnxruntime.InferenceSession(
             str(path), providers=providers or ["CPUExecutionProvider"]
         )
+        (self._input_shape,) = [
+            i.shape for i in self._session.get_inputs() if i.name == self._input
+        ]
 
     def embed(self, X):
         """L2-normalised embeddings of ``X`` (the model's input).
@@ -381,7 +384,7 @@ class OnnxVerifier:
             # as the Python pipeline: a clipping scaler in the graph would
             # otherwise turn inf into an accepted in-range value
             raise ValueError("X contains NaN or infinity.")
-        (want,) = [i.shape for i in self._session.get_inputs() if i.name == self._input]
+        want = self._input_shape
         if X.ndim != len(want) or any(
             isinstance(w, int) and w != got for w, got in zip(want[1:], X.shape[1:])
         ):

@@ -13,11 +13,6 @@ from skeer._validation import check_one_kind
 _GROUP = "group"  # index name when the groups carry no name of their own
 
 
-def _check_one_kind(values, what):
-    """Refuse ids or groups of several kinds (see :func:`check_one_kind`)."""
-    check_one_kind(list(values), what)
-
-
 def _attribute_table(attribute):
     """``attribute`` as a DataFrame indexed by subject, one column an attribute."""
     if isinstance(attribute, pd.DataFrame):
@@ -101,7 +96,7 @@ def subject_groups(subjects, attribute):
     """
     table = _attribute_table(attribute)
     raw = np.asarray(subjects, dtype=object).ravel().tolist()
-    _check_one_kind([*raw, *table.index.tolist()], "the subjects and attribute's ids")
+    check_one_kind([*raw, *table.index.tolist()], "the subjects and attribute's ids")
     subjects = pd.Index(raw, dtype=object)
     missing = ~subjects.isin(table.index)
     if missing.any():
@@ -150,7 +145,7 @@ def _factorize(frames):
     stacked = pd.concat(frames, ignore_index=True)
     missing = stacked.isna().any(axis=1).to_numpy()
     for column in columns:
-        _check_one_kind(stacked[column].to_numpy()[~missing].tolist(), "the groups")
+        check_one_kind(stacked[column].to_numpy()[~missing].tolist(), "the groups")
     if len(columns) == 1:
         keys = pd.Index(stacked.iloc[:, 0].to_numpy()[~missing], name=columns[0])
     else:
