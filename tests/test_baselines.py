@@ -43,7 +43,7 @@ from skeer.baselines import (
 )
 from skeer.datasets import make_keystrokes
 from skeer.evaluation import eer_scorer, evaluate_fixed_text, evaluate_verification
-from skeer.templates._enrol import make_templates, merge_templates, threshold_at
+from skeer.templates import make_templates, threshold_at
 from skeer.templates._open_set import (
     impostor_scores,
     judge,
@@ -75,6 +75,17 @@ DETECTOR_EXPECTED_FAILED = {
         "as check_classifiers_train: 2-D decision_function for two subjects."
     ),
 }
+
+
+def _make(det, X, codes, n_codes):
+    """A detector's templates of rows ``X``, as the protocols make them."""
+    return det._new_templates(det._template_features(X), codes, n_codes)
+
+
+def _score(det, X, templates, cols=None):
+    """Scores of rows ``X`` against ``templates`` (a matrix, or claims)."""
+    F = det._template_features(X)
+    return templates.matrix(F) if cols is None else templates.claims(F, cols)
 
 
 @parametrize_with_checks(
@@ -213,12 +224,12 @@ def test_scores_equal_killourhy_maxion_formulas(cls):
     imp_owner = y[imp_rows]
     for s, (genuine_ref, impostor_ref) in enumerate(reference):
         rows = np.flatnonzero(y == s)
-        T = det._make_templates(X[rows[:n_train]], np.zeros(n_train, int), 1)
+        T = _make(det, X[rows[:n_train]], np.zeros(n_train, int), 1)
         probes = X[rows[n_train:]]
         impostors = X[imp_rows[imp_owner != s]]
         # one score per row (claims) and the score matrix: both paths
-        genuine = det._score_templates(probes, T, np.zeros(len(probes), int))
-        impostor = det._score_templates(impostors, T)[:, 0]
+        genuine = _score(det, probes, T, np.zeros(len(probes), int))
+        impostor = _score(det, impostors, T)[:, 0]
         if cls is Euclidean:
             # _enrol sums squares with einsum, the formula with ndarray.sum:
             # the summation order differs in the last bit
@@ -323,12 +334,10 @@ def test_enroll_adds_replaces_and_resets():
     assert_array_equal(det.template_scales_[4:], new.scale)
     assert det.threshold_ == before[2]  # enrol never moves the threshold
 
-    # replacing subject 1: the same as merge_templates
+    # replacing subject 1: the same as Templates.merge
     replacement = X[y == 4][:10]
     rep = make_templates(replacement, np.zeros(10, int), 1, "scaled_manhattan")
-    classes, templates = merge_templates(
-        det.classes_, (det.templates_, det.template_scales_), np.array([1]), rep
-    )
+    classes, templates = det._templates().merge(det.classes_, np.array([1]), rep)
     det.enroll(replacement, [1] * 10)
     assert_array_equal(det.classes_, classes)
     assert_array_equal(det.templates_, templates.center)
@@ -397,9 +406,9 @@ def test_calibration_falls_back_with_a_warning():
 def test_protocol_hooks_work_unfitted():
     X, y = _data()
     det = ScaledManhattan()
-    T = det._make_templates(X, y, 6)
+    T = _make(det, X, y, 6)
     assert_array_equal(T.center, make_templates(X, y, 6, "scaled_manhattan").center)
-    assert det._score_templates(X[:4], T).shape == (4, 6)
+    assert _score(det, X[:4], T).shape == (4, 6)
     assert det._template_geometry == "scaled_manhattan"
     with pytest.raises(NotFittedError):
         det.decision_function(X)
@@ -466,7 +475,7 @@ def test_feature_count_and_nan_are_refused():
     with pytest.raises(ValueError, match="NaN"):
         det.enroll(bad, y)
     with pytest.raises(ValueError, match="NaN"):
-        ScaledManhattan()._make_templates(bad, y, 6)
+        _make(ScaledManhattan(), bad, y, 6)
 
 
 @pytest.mark.parametrize(
@@ -696,9 +705,9 @@ def test_mahalanobis_scores_equal_the_formula(shrinkage, n_train):
     else:
         mu = np.trace(emp) / emp.shape[0]
         precision = np.linalg.inv((1 - shrinkage) * emp + shrinkage * mu * np.eye(7))
-    T = det._make_templates(train, np.zeros(n_train, int), 1)
-    genuine = det._score_templates(probes, T, np.zeros(len(probes), int))
-    impostor = det._score_templates(others, T)[:, 0]
+    T = _make(det, train, np.zeros(n_train, int), 1)
+    genuine = _score(det, probes, T, np.zeros(len(probes), int))
+    impostor = _score(det, others, T)[:, 0]
     assert_allclose(genuine, _mahalanobis_reference(train, probes, precision))
     assert_allclose(impostor, _mahalanobis_reference(train, others, precision))
     assert (genuine <= 0).all()
@@ -712,22 +721,19 @@ def test_mahalanobis_singular_pinv_ignores_directions_outside_the_span():
     probe = np.array([[1.0, 5.0, 5.0]])
     codes = np.zeros(3, int)
     plain = MahalanobisNearestNeighbor(shrinkage=None)
-    assert plain._score_templates(probe, plain._make_templates(train, codes, 1))[
-        0, 0
-    ] == pytest.approx(0.0, abs=1e-12)
-    shrunk = MahalanobisNearestNeighbor()
-    assert (
-        shrunk._score_templates(probe, shrunk._make_templates(train, codes, 1))[0, 0]
-        < -1.0
+    assert _score(plain, probe, _make(plain, train, codes, 1))[0, 0] == pytest.approx(
+        0.0, abs=1e-12
     )
+    shrunk = MahalanobisNearestNeighbor()
+    assert _score(shrunk, probe, _make(shrunk, train, codes, 1))[0, 0] < -1.0
 
 
 def test_mahalanobis_without_spread_is_euclidean():
     det = MahalanobisNearestNeighbor()
     train = np.array([[1.0, 2.0], [1.0, 2.0]])
     for T_rows in (train, train[:1]):  # identical samples, one sample
-        T = det._make_templates(T_rows, np.zeros(len(T_rows), int), 1)
-        assert_allclose(det._score_templates([[4.0, 6.0]], T), [[-5.0]])
+        T = _make(det, T_rows, np.zeros(len(T_rows), int), 1)
+        assert_allclose(_score(det, [[4.0, 6.0]], T), [[-5.0]])
 
 
 def test_one_class_svm_scores_equal_sklearn():
@@ -736,11 +742,11 @@ def test_one_class_svm_scores_equal_sklearn():
     X, y = _data(n_subjects=3, n_reps=30, d=7, seed=3)
     det = OneClassSVMDetector(nu=0.3, gamma="scale")
     train, probes = _subject_split(X, y, 1, 20)
-    T = det._make_templates(train, np.zeros(20, int), 1)
+    T = _make(det, train, np.zeros(20, int), 1)
     expected = OneClassSVM(nu=0.3, gamma="scale").fit(train).decision_function(X)
-    assert_allclose(det._score_templates(X, T)[:, 0], expected)
+    assert_allclose(_score(det, X, T)[:, 0], expected)
     assert_allclose(
-        det._score_templates(probes, T, np.zeros(len(probes), int)),
+        _score(det, probes, T, np.zeros(len(probes), int)),
         expected[y == 1][20:],
     )
 
@@ -756,8 +762,8 @@ def test_model_detector_fit_and_the_api_agree(cls):
     assert S.shape == (len(X), 6) and S.dtype == np.float64
     # each column is the subject's own model fitted on all its samples
     for k, name in enumerate(det.classes_):
-        T = det._make_templates(X[names == name], np.zeros(20, int), 1)
-        assert_allclose(S[:, k], det._score_templates(X, T)[:, 0])
+        T = _make(det, X[names == name], np.zeros(20, int), 1)
+        assert_allclose(S[:, k], _score(det, X, T)[:, 0])
     assert_array_equal(det.predict(X), det.classes_[np.argmax(S, axis=1)])
     claimed = np.roll(names, 7)
     cols = np.searchsorted(det.classes_, claimed)
@@ -782,10 +788,8 @@ def test_model_detector_threshold_on_calibration_scores(cls, target):
     assert det.threshold_ == threshold_at(labels, np.r_[genuine, impostor], target)
     # the calibration models are fitted on the first n_enroll samples only
     first = np.flatnonzero(y == 0)
-    T = det._make_templates(X[first[:5]], np.zeros(5, int), 1)
-    assert_allclose(
-        genuine[:7], det._score_templates(X[first[5:]], T, np.zeros(7, int))
-    )
+    T = _make(det, X[first[:5]], np.zeros(5, int), 1)
+    assert_allclose(genuine[:7], _score(det, X[first[5:]], T, np.zeros(7, int)))
 
 
 @pytest.mark.parametrize("cls", MODEL_DETECTORS)
@@ -829,8 +833,8 @@ def test_model_detector_enroll_unenroll(cls):
 def _subject_column(cls, X, y, s):
     """Scores of every row against subject ``s``'s model alone."""
     det = cls()
-    T = det._make_templates(X[y == s], np.zeros(int((y == s).sum()), int), 1)
-    return det._score_templates(X, T)[:, 0]
+    T = _make(det, X[y == s], np.zeros(int((y == s).sum()), int), 1)
+    return _score(det, X, T)[:, 0]
 
 
 @pytest.mark.parametrize("cls", MODEL_DETECTORS)
@@ -840,12 +844,12 @@ def test_model_detector_in_the_protocols_unfitted_and_in_a_pipeline(cls):
     # the protocol's scores are the detector's own, subject by subject
     det = cls()
     rows = np.flatnonzero(y == 3)
-    T = det._make_templates(X[rows[:20]], np.zeros(20, int), 1)
+    T = _make(det, X[rows[:20]], np.zeros(20, int), 1)
     imp = np.concatenate([np.flatnonzero(y == s)[:5] for s in range(8) if s != 3])
     labels = np.r_[np.ones(10), np.zeros(len(imp))]
     scores = np.r_[
-        det._score_templates(X[rows[20:]], T)[:, 0],
-        det._score_templates(X[imp], T)[:, 0],
+        _score(det, X[rows[20:]], T)[:, 0],
+        _score(det, X[imp], T)[:, 0],
     ]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -907,9 +911,9 @@ def test_model_detector_bad_inputs(cls):
     with pytest.raises(ValueError, match="NaN"):
         cls().fit(bad, y)
     with pytest.raises(ValueError, match="NaN"):
-        cls()._make_templates(bad, y, 6)
+        _make(cls(), bad, y, 6)
     with pytest.raises(ValueError, match="at least one enrolment sample"):
-        cls()._make_templates(X, y, 7)
+        _make(cls(), X, y, 7)
     with pytest.raises(ValueError, match=r"not enrolled, e\.g\. \[9\]"):
         det.claim_scores(X[:2], [0, 9])
     with pytest.raises(ValueError, match="sample_weight"):

@@ -9,14 +9,7 @@ import skeer
 from skeer import KeystrokeVerifier
 from skeer.evaluation import evaluate_fixed_text, evaluate_verification
 from skeer.metrics import equal_error_rate, fnmr_at_fmr
-from skeer.templates._enrol import (
-    GEOMETRIES,
-    make_templates,
-    merge_templates,
-    score_claims,
-    score_matrix,
-    threshold_at,
-)
+from skeer.templates import GEOMETRIES, make_templates, threshold_at
 
 
 @pytest.mark.parametrize("fmr", [0.001, 0.01, 0.1, 0.3])
@@ -64,7 +57,7 @@ def test_geometries_match_their_definitions(geometry):
     codes = np.repeat(np.arange(3), 10)
     t = make_templates(F, codes, 3, geometry)
     probe = rng.normal(size=(5, 4))
-    S = score_matrix(probe, t, geometry)
+    S = t.matrix(probe)
     for a in range(3):
         own = F[codes == a]
         if geometry == "cosine":
@@ -83,28 +76,26 @@ def test_geometries_match_their_definitions(geometry):
                 ref = -((probe - mu) ** 2).sum(axis=1)
         np.testing.assert_allclose(S[:, a], ref, rtol=1e-12)
     cols = np.array([2, 0, 1, 1, 0])
-    np.testing.assert_allclose(
-        score_claims(probe, t, cols, geometry), S[np.arange(5), cols], rtol=1e-12
-    )
+    np.testing.assert_allclose(t.claims(probe, cols), S[np.arange(5), cols], rtol=1e-12)
 
 
 def test_float32_features_give_float32_templates_and_scores():
     F = np.random.default_rng(0).normal(size=(8, 3)).astype(np.float32)
     t = make_templates(F, np.repeat([0, 1], 4), 2)
     assert t.center.dtype == np.float32
-    assert score_matrix(F, t).dtype == np.float32
+    assert t.matrix(F).dtype == np.float32
 
 
-def test_merge_templates_replaces_and_keeps():
+def test_merge_replaces_and_keeps():
     F = np.eye(3)
     old = make_templates(F, np.arange(3), 3, "scaled_manhattan")
     new = make_templates(F[:1] * 2, np.array([0]), 1, "scaled_manhattan")
-    classes, merged = merge_templates(np.array([1, 2, 3]), old, np.array([3]), new)
+    classes, merged = old.merge(np.array([1, 2, 3]), np.array([3]), new)
     assert classes.tolist() == [1, 2, 3]
     np.testing.assert_array_equal(merged.center[2], new.center[0])
     np.testing.assert_array_equal(merged.center[:2], old.center[:2])
     with pytest.raises(ValueError, match="different kinds"):
-        merge_templates(np.array([1]), old, np.array(["a"]), new)
+        old.merge(np.array([1]), np.array(["a"]), new)
 
 
 # -- the verifier is selected, calibrated and judged in one geometry

@@ -18,7 +18,6 @@ from skeer import KeystrokeFeatures, KeystrokeVerifier  # noqa: E402
 from skeer.datasets import make_keystrokes  # noqa: E402
 from skeer.export._export import OnnxVerifier, export_onnx  # noqa: E402
 from skeer.networks._networks import Type2Branch, TypeNet  # noqa: E402
-from skeer.templates import _enrol  # noqa: E402
 
 #: The cosine geometry these tests were written for (2-D input defaults to
 #: scaled Manhattan over [embedding, input], tested on its own).
@@ -110,7 +109,7 @@ def _assert_scorer_agrees(scorer, clf, X, y, X_clf=None):
         )
     np.testing.assert_allclose(
         scorer.claim_scores(X, y),
-        _enrol.score_claims(scorer._features(X), clf._templates(), cols, clf.geometry),
+        clf._templates().claims(scorer._features(X), cols),
         rtol=1e-6,
         atol=1e-7,
     )

@@ -289,7 +289,7 @@ def test_cross_validate_open_set_with_group_kfold():
 
 
 def test_scores_are_computed_in_bounded_blocks(fixed_text_data, monkeypatch):
-    import skeer.templates._enrol as enrol_module
+    import skeer.templates._templates as enrol_module
 
     X, y = fixed_text_data
     clf = KeystrokeVerifier(**FAST, **COSINE).fit(X, y)

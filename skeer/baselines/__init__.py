@@ -5,11 +5,11 @@ A detector enrols each subject as a template in one of the geometries of
 probe against it; scores are similarities (higher means the same person). It
 has the API of :class:`~skeer.KeystrokeVerifier` (``enroll``,
 ``decision_function``, ``claim_scores``, ``verify`` at ``threshold_``,
-``predict``, ``score``) and the private pair ``_make_templates`` /
-``_score_templates`` through which :mod:`skeer.evaluation` and the open-set
-scorers judge an estimator by its own enrolment. So a baseline is evaluated
-like a learned model (``evaluate_fixed_text(ScaledManhattan(), X, y)``), and a
-grid search can choose between them.
+``predict``, ``score``), and :mod:`skeer.evaluation` and the open-set scorers
+judge it by its own enrolment (its :class:`~skeer.templates.Templates`). So a
+baseline is evaluated like a learned model
+(``evaluate_fixed_text(ScaledManhattan(), X, y)``), and a grid search can
+choose between them.
 
 - :class:`TemplateDetector`: any geometry, chosen by a parameter.
 - :class:`ScaledManhattan`, :class:`Manhattan`, :class:`Euclidean`: Killourhy &

@@ -17,7 +17,7 @@ from sklearn.svm import OneClassSVM
 
 from skeer._validation import check_real
 from skeer.baselines._template import _DetectorInputMixin
-from skeer.templates import _enrol as _enrol
+from skeer.templates._templates import ModelTemplates
 from skeer.templates._verification import VerificationMixin
 
 
@@ -29,12 +29,10 @@ class _SubjectModelDetector(
     A subclass defines ``_check_params()`` (raises on an invalid parameter),
     ``_fit_subject(T)`` (the model of one subject from its samples ``T``) and
     ``_score_subject(model, X)`` (one similarity per row of ``X``). Templates
-    (``templates_``, and what the protocols' hook ``_make_templates``
-    returns) are lists of such models, one per subject; the protocols only
-    pass them back to ``_score_templates``. The public API (``enroll``,
-    ``decision_function``, ``verify``, ...) and the calibration are
-    :class:`~skeer.templates._verification.VerificationMixin`'s, through its template
-    hooks overridden here.
+    are a :class:`~skeer.templates.ModelTemplates` (``templates_`` keeps its
+    list of models). The public API (``enroll``, ``decision_function``,
+    ``verify``, ...) and the calibration are
+    :class:`~skeer.templates._verification.VerificationMixin`'s.
     """
 
     # -- what a subclass defines
@@ -47,62 +45,23 @@ class _SubjectModelDetector(
     def _score_subject(self, model, X):  # pragma: no cover
         raise NotImplementedError
 
-    # -- VerificationMixin's template hooks, over a list of per-subject models
-    def _features(self, X):
+    # -- VerificationMixin's template hooks: one model per subject
+    def _template_features(self, X):
         return self._check_X(X)
 
     def _new_templates(self, F, codes, n_codes):
         """One model per subject ``0..n_codes-1`` from its rows of ``F``."""
         self._check_params()
-        codes = np.asarray(codes, dtype=np.intp)
-        counts = np.bincount(codes, minlength=n_codes)
-        if (counts == 0).any():
-            raise ValueError("Every subject needs at least one enrolment sample.")
-        order = np.argsort(codes, kind="stable")
-        bounds = np.concatenate(([0], np.cumsum(counts)))
-        return [
-            self._fit_subject(F[order[bounds[k] : bounds[k + 1]]])
-            for k in range(n_codes)
-        ]
+        return ModelTemplates.fit(
+            F, codes, n_codes, self._fit_subject, self._score_subject
+        )
 
     def _templates(self):
-        return self.templates_
+        return ModelTemplates(self.templates_, self._score_subject)
 
     def _set_templates(self, classes, templates):
         self.classes_ = classes
-        self.templates_ = list(templates)
-
-    def _merge_templates(self, classes, templates, new_classes, new_templates):
-        # merge positions with _enrol's rules (replacement, identity kinds)
-        n_old, n_new = len(classes), len(new_templates)
-        classes, merged = _enrol.merge_templates(
-            classes,
-            (np.arange(n_old, dtype=np.float64)[:, None],),
-            new_classes,
-            (np.arange(n_old, n_old + n_new, dtype=np.float64)[:, None],),
-        )
-        pool = list(templates) + list(new_templates)
-        return classes, [pool[int(i)] for i in merged.center[:, 0]]
-
-    def _keep_templates(self, templates, keep):
-        return [m for m, k in zip(templates, keep) if k]
-
-    def _score_matrix(self, F, templates):
-        out = np.empty((len(F), len(templates)))
-        for k, model in enumerate(templates):
-            out[:, k] = self._score_subject(model, F)
-        return out
-
-    def _score_claims(self, F, templates, cols):
-        cols = np.asarray(cols, dtype=np.intp)
-        out = np.empty(len(F))
-        for k in np.unique(cols):
-            rows = np.flatnonzero(cols == k)
-            out[rows] = self._score_subject(templates[k], F[rows])
-        return out
-
-    def _best_templates(self, F, templates):
-        return np.argmax(self._score_matrix(F, templates), axis=1)
+        self.templates_ = list(templates.models)
 
 
 class _MahalanobisTemplate(NamedTuple):

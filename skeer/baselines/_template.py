@@ -92,9 +92,12 @@ class _DetectorInputMixin:
                 "comparisons."
             )
         self._warn_calibration(codes, "training")
-        threshold = self._calibrate(X, codes)
+        # enrol first, so that the calibration's templates borrow this fit's
+        # spread (as the verifier's do), never a previous fit's
+        for attr in ("templates_", "template_scales_"):
+            self.__dict__.pop(attr, None)
         self._set_templates(classes, self._new_templates(X, codes, len(classes)))
-        self.threshold_ = threshold
+        self.threshold_ = self._calibrate(X, codes)
         return self
 
 

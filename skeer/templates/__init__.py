@@ -1,12 +1,14 @@
 """Templates: enrol G samples, score a probe, threshold at an operating point.
 
-The one home of the template geometry (``_enrol``: ``"cosine"``,
-``"scaled_manhattan"``, ``"manhattan"``, ``"euclidean"``; the open-set
-enrol/probe selection; the threshold at a target false-match rate) and of the
-scoring API written once for every template-based estimator
-(``_verification``: ``enroll``, ``decision_function``, ``claim_scores``,
-``verify``, ``predict``, ``score``, calibration). The verifier, the detectors
-and the protocols all enrol and score through it. NumPy only.
+One :class:`Templates` object is what every subject is enrolled as
+(``_templates``: :class:`GeometryTemplates` in one of :data:`GEOMETRIES`, or
+:class:`ModelTemplates`, one fitted model per subject); the rules for
+geometries, identities and thresholds are ``_enrol``'s, the open-set
+enrol/probe selection ``_open_set``'s, and the scoring API written once for
+every template-based estimator ``_verification``'s (``enroll``,
+``decision_function``, ``claim_scores``, ``verify``, ``predict``, ``score``,
+calibration). The verifier, the detectors and the protocols all enrol and
+score through it. NumPy only.
 
 Examples
 --------
@@ -15,22 +17,24 @@ Examples
 >>> GEOMETRIES
 ('cosine', 'scaled_manhattan', 'manhattan', 'euclidean')
 >>> F = np.eye(4, dtype=np.float32)
->>> make_templates(F, np.array([0, 0, 1, 1]), 2, "euclidean").center.shape
-(2, 4)
+>>> t = make_templates(F, np.array([0, 0, 1, 1]), 2, "euclidean")
+>>> t.center.shape, t.matrix(F[:1]).shape
+((2, 4), (1, 2))
 """
 
-from skeer.templates._enrol import (
-    GEOMETRIES,
+from skeer.templates._enrol import GEOMETRIES, threshold_at
+from skeer.templates._templates import (
+    GeometryTemplates,
+    ModelTemplates,
+    Templates,
     make_templates,
-    score_claims,
-    score_matrix,
-    threshold_at,
 )
 
 __all__ = [
     "GEOMETRIES",
+    "GeometryTemplates",
+    "ModelTemplates",
+    "Templates",
     "make_templates",
-    "score_claims",
-    "score_matrix",
     "threshold_at",
 ]

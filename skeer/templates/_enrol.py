@@ -1,14 +1,8 @@
-"""The one template geometry: enrol samples, score probes, threshold claims.
-
-Everything in skeer that turns samples into a template and scores a probe
-against it comes through here: :class:`~skeer.KeystrokeVerifier` (``enroll``,
-``decision_function``, ``claim_scores``, ``valid_eer`` and ``threshold_``), the
-non-learned detectors of :mod:`skeer.baselines`, the evaluation protocols of
-:mod:`skeer.evaluation` and the open-set scorers.
+"""Geometries, identities and thresholds: the rules every enrolment shares.
 
 A *geometry* is how ``G`` feature vectors of one subject become a template and
 how a probe is scored against it (scores are similarities: higher means the
-same person):
+same person; the templates themselves are :mod:`skeer.templates._templates`'):
 
 - ``"cosine"``: the template is the renormalised mean of the L2-normalised
   vectors; the score is the cosine similarity (a dot product of unit vectors).
@@ -18,41 +12,18 @@ same person):
 - ``"manhattan"``: ``-sum_j |x_j - mu_j|``.
 - ``"euclidean"``: ``-sum_j (x_j - mu_j)**2``.
 
-An estimator that owns a geometry implements two private methods that the
-protocols call, so that a fitted estimator is judged by its own enrolment:
-``_make_templates(X, codes, n_codes) -> Templates`` and
-``_score_templates(X, templates, cols=None)`` (a score matrix, or one score per
-row against template ``cols[i]``). ``X`` is the estimator's own input (what its
-``fit`` takes). A bare array of embeddings, or an object that only has
-``transform``, is scored with the cosine geometry.
-
+Identities are compared here (:func:`common_ids`, :func:`claimed_columns`:
+never two distinct ids merged) and thresholds set (:func:`threshold_at`).
 Nothing here imports torch.
 """
 
 import warnings
-from typing import NamedTuple
 
 import numpy as np
 
 from skeer._validation import GEOMETRIES, value_kind
 from skeer.metrics._rates import UnreliableMetricWarning, equal_error_rate
 from skeer.metrics._sweep import allowed_count
-
-#: Entries of one block of intermediate values (samples x templates x dims for
-#: the L1 geometries, samples x templates for cosine): 2**24 float32 = 64 MiB.
-_BLOCK = 2**24
-
-
-class Templates(NamedTuple):
-    """Templates of ``n_codes`` subjects in one geometry.
-
-    ``center`` is ``(n_codes, d)`` (unit rows for ``"cosine"``); ``scale`` is
-    ``(n_codes, d)`` for ``"scaled_manhattan"`` and None otherwise. Both are
-    float32, or float64 when made from float64 features.
-    """
-
-    center: np.ndarray
-    scale: np.ndarray | None = None
 
 
 def check_geometry(geometry, name="geometry"):
@@ -82,196 +53,6 @@ def resolve_geometry(geometry, template_input, ndim):
     return geometry, bool(template_input)
 
 
-def l2_normalize(F):
-    """Rows of ``F`` scaled to unit norm (zero rows stay zero)."""
-    F = np.asarray(F)
-    norms = np.linalg.norm(F, axis=-1, keepdims=True)
-    return F / np.maximum(
-        norms, np.finfo(F.dtype if F.dtype.kind == "f" else float).tiny
-    )
-
-
-def make_templates(F, codes, n_codes, geometry="cosine", *, fallback_scale=None):
-    """Templates of subjects ``0..n_codes-1`` from their feature vectors.
-
-    Parameters
-    ----------
-    F : ndarray of shape (n_samples, d)
-        Feature vectors (embeddings, or timing vectors).
-    codes : ndarray of int of shape (n_samples,)
-        Subject index of each row, in ``[0, n_codes)``; every index must
-        occur.
-    n_codes : int
-        Number of subjects.
-    geometry : str, default="cosine"
-        One of :data:`GEOMETRIES`.
-    fallback_scale : ndarray of shape (d,) or None, default=None
-        ``"scaled_manhattan"`` only: the spread given to a dimension in which a
-        subject has none (one enrolment sample, or a constant) when no subject
-        of this call has spread there either — e.g. the mean scale of the
-        subjects already enrolled, when one new subject enrols. None: 1.
-
-    Returns
-    -------
-    templates : Templates
-    """
-    F = np.asarray(F)
-    dtype = _float_dtype(F)
-    F = F.astype(np.float64, copy=False)
-    codes = np.asarray(codes, dtype=np.intp)
-    counts = np.bincount(codes, minlength=n_codes).astype(np.float64)
-    if (counts == 0).any():
-        raise ValueError("Every subject needs at least one enrolment sample.")
-    if geometry == "cosine":
-        sums = np.zeros((n_codes, F.shape[1]))
-        np.add.at(sums, codes, l2_normalize(F))
-        return Templates(l2_normalize(sums).astype(dtype))
-    sums = np.zeros((n_codes, F.shape[1]))
-    np.add.at(sums, codes, F)
-    mean = sums / counts[:, None]
-    if geometry != "scaled_manhattan":
-        return Templates(mean.astype(dtype))
-    dev = np.zeros_like(mean)
-    np.add.at(dev, codes, np.abs(F - mean[codes]))
-    mad = dev / counts[:, None]
-    # a dimension with no spread (one enrolment sample, or a constant) must not
-    # dominate the score: it gets the mean spread of that dimension over the
-    # subjects that have one (1 where none has: plain Manhattan there)
-    flat = mad <= 0
-    if flat.any():
-        spread = np.where(flat, np.nan, mad)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            pooled = np.nanmean(spread, axis=0)
-        default = 1.0 if fallback_scale is None else np.asarray(fallback_scale)
-        pooled = np.where(np.isfinite(pooled), pooled, default)
-        mad = np.where(flat, pooled[None, :], mad)
-    mad = np.maximum(mad, np.finfo(np.float64).eps)
-    return Templates(mean.astype(dtype), mad.astype(dtype))
-
-
-def _float_dtype(*arrays):
-    """float64 if any input is float64, else float32 (embeddings stay float32)."""
-    return np.result_type(np.float32, *[a.dtype for a in arrays if a is not None])
-
-
-def _rows_per_block(n_templates, d, geometry):
-    per_row = n_templates * (1 if geometry == "cosine" else max(1, d))
-    return max(1, _BLOCK // max(1, per_row))
-
-
-def _distance_scores(F, center, scale, geometry):
-    """Similarities of rows ``F`` (n, d) against templates (m, d) -> (n, m)."""
-    diff = F[:, None, :] - center[None, :, :]
-    if geometry == "euclidean":
-        np.square(diff, out=diff)
-        return -diff.sum(axis=2)
-    np.abs(diff, out=diff)
-    if scale is not None:
-        diff /= scale[None, :, :]
-    return -diff.sum(axis=2)
-
-
-def score_matrix(F, templates, geometry="cosine"):
-    """Similarity of every row of ``F`` to every template.
-
-    Parameters
-    ----------
-    F : ndarray of shape (n_samples, d)
-    templates : Templates
-    geometry : str, default="cosine"
-
-    Returns
-    -------
-    scores : ndarray of shape (n_samples, n_templates)
-        float32, or float64 when ``F`` or the templates are; computed in
-        blocks of bounded memory.
-    """
-    center, scale = templates
-    F = np.asarray(F)
-    dtype = _float_dtype(F, center)
-    F = F.astype(dtype, copy=False)
-    out = np.empty((len(F), len(center)), dtype=dtype)
-    step = _rows_per_block(len(center), F.shape[1], geometry)
-    if geometry == "cosine":
-        F = l2_normalize(F)
-    for i in range(0, len(F), step):
-        rows = slice(i, i + step)
-        if geometry == "cosine":
-            np.matmul(F[rows], center.T.astype(dtype, copy=False), out=out[rows])
-        else:
-            out[rows] = _distance_scores(F[rows], center, scale, geometry)
-    return out
-
-
-def score_claims(F, templates, cols, geometry="cosine"):
-    """Similarity of each row of ``F`` to template ``cols[i]``.
-
-    Parameters
-    ----------
-    F : ndarray of shape (n_samples, d)
-    templates : Templates
-    cols : ndarray of int of shape (n_samples,)
-    geometry : str, default="cosine"
-
-    Returns
-    -------
-    scores : ndarray of shape (n_samples,)
-        float32, or float64 when ``F`` or the templates are; computed in
-        bounded blocks (never an ``(n_samples, d)`` copy of the
-        templates beyond one block).
-    """
-    center, scale = templates
-    F = np.asarray(F)
-    dtype = _float_dtype(F, center)
-    F = F.astype(dtype, copy=False)
-    cols = np.asarray(cols, dtype=np.intp)
-    if geometry == "cosine":
-        F = l2_normalize(F)
-    out = np.empty(len(F), dtype=dtype)
-    step = max(1, _BLOCK // max(1, F.shape[1]))
-    for i in range(0, len(F), step):
-        rows = slice(i, i + step)
-        c = center[cols[rows]]
-        if geometry == "cosine":
-            out[rows] = np.einsum("ij,ij->i", F[rows], c)
-            continue
-        diff = F[rows] - c
-        if geometry == "euclidean":
-            np.square(diff, out=diff)
-            out[rows] = -diff.sum(axis=1)
-            continue
-        np.abs(diff, out=diff)
-        if scale is not None:
-            diff /= scale[cols[rows]]
-        out[rows] = -diff.sum(axis=1)
-    return out
-
-
-def merge_templates(classes, templates, new_classes, new_templates):
-    """Union of two enrolments; identities in ``new_classes`` are replaced.
-
-    Returns ``(classes, templates)`` with ``classes`` sorted. Raises
-    ValueError when the two sets of identities cannot be compared.
-    """
-    classes, new_classes = _common_ids(np.asarray(classes), np.asarray(new_classes))
-    merged = np.union1d(classes, new_classes)
-    old_pos = np.searchsorted(merged, classes)
-    new_pos = np.searchsorted(merged, new_classes)
-    parts = []
-    for old, new in zip(templates, new_templates):
-        if old is None and new is None:
-            parts.append(None)
-            continue
-        if old is None or new is None:
-            raise ValueError("Cannot merge templates of different geometries.")
-        out = np.zeros((len(merged), old.shape[1]), dtype=old.dtype)
-        out[old_pos] = old
-        out[new_pos] = new
-        parts.append(out)
-    return merged, Templates(*parts)
-
-
 _ID_KINDS = {"b": "booleans", "i": "integers", "u": "integers", "f": "floats"}
 
 
@@ -285,7 +66,7 @@ def _id_kind(a):
     return kinds.pop() if len(kinds) == 1 else "mixed"
 
 
-def _common_ids(old, new):
+def common_ids(old, new):
     """Both id arrays in one dtype that keeps every identity distinct.
 
     Identities of different kinds (integers and strings, booleans and
@@ -357,7 +138,7 @@ def claimed_columns(classes, claimed, n):
             f"claimed identities are {k_claimed} ({claimed.dtype}) but the enrolled "
             f"ones are {k_enrolled} ({classes.dtype}); claim enrolled identities."
         )
-    classes, claimed = _common_ids(classes, claimed)
+    classes, claimed = common_ids(classes, claimed)
     cols = np.clip(np.searchsorted(classes, claimed), 0, len(classes) - 1)
     unknown = classes[cols] != claimed
     if unknown.any():
@@ -400,21 +181,3 @@ def threshold_at(y_true, scores, operating_point):
     if allowed >= len(impostor):
         return float(-np.inf)
     return float(np.nextafter(impostor[allowed], np.inf))
-
-
-# --------------------------------------------------------------------------
-# who scores: an estimator's own geometry, or cosine over embeddings
-
-
-def best_templates(F, templates, geometry="cosine"):
-    """Index of the most similar template of each row, in bounded blocks."""
-    best = np.empty(len(F), dtype=np.intp)
-    step = _rows_per_block(len(templates.center), F.shape[1], geometry)
-    for i in range(0, len(F), step):
-        rows = slice(i, i + step)
-        best[rows] = np.argmax(score_matrix(F[rows], templates, geometry), axis=1)
-    return best
-
-
-# --------------------------------------------------------------------------
-# open-set enrolment / probe selection

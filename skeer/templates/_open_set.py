@@ -2,8 +2,8 @@
 
 Per subject the first ``n_enroll`` samples enrol and the last ones probe
 (:func:`open_set_split`); a *judge* enrols and scores rows in an estimator's
-own geometry (:func:`judge`: the verifier, a detector, a ``Pipeline`` ending in
-one, or plain features scored with cosine); :func:`open_set_scores` and
+own templates (:func:`judge`: the verifier, a detector, a ``Pipeline`` ending
+in one, or plain features scored with cosine); :func:`open_set_scores` and
 :func:`impostor_scores` turn a split into genuine and impostor comparisons.
 NumPy and scikit-learn only.
 """
@@ -16,92 +16,59 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing
 
 from skeer.metrics._rates import UnreliableMetricWarning
-from skeer.templates._enrol import make_templates, score_claims, score_matrix
+from skeer.templates._templates import make_templates
 
 
-class FeatureJudge:
-    """Enrols and scores rows of precomputed features in one geometry.
+class Judge:
+    """Enrols and scores rows for a protocol: features once, then templates.
 
     Parameters
     ----------
-    F : ndarray of shape (n_samples, d)
-        Features of every sample (embeddings, or timing vectors).
-    geometry : str, default="cosine"
-        One of :data:`GEOMETRIES`.
+    compute : callable
+        ``compute(rows)``: the features of the sorted unique sample indices
+        ``rows`` (called once per protocol, by :meth:`rows`).
+    make : callable
+        ``make(F, codes, n_codes)``: the :class:`~skeer.templates.Templates`
+        of subjects ``0..n_codes-1`` from rows of features ``F``.
     """
 
-    def __init__(self, F, geometry="cosine"):
-        self.F = F
-        self.geometry = geometry
+    def __init__(self, compute, make):
+        self._compute, self._make = compute, make
 
     def rows(self, rows):
-        """Make ``rows`` (sorted unique sample indices) available for scoring."""
-
-    def features(self, rows):
-        return self.F[rows]
-
-    def templates(self, rows, codes, n_codes):
-        return make_templates(self.features(rows), codes, n_codes, self.geometry)
-
-    def claims(self, rows, templates, cols):
-        return score_claims(self.features(rows), templates, cols, self.geometry)
-
-    def matrix(self, rows, templates):
-        return score_matrix(self.features(rows), templates, self.geometry)
-
-
-class _RowsJudge(FeatureJudge):
-    """Features computed once for the rows a protocol uses."""
-
-    def __init__(self, compute, geometry):
-        super().__init__(None, geometry)
-        self._compute = compute
-
-    def rows(self, rows):
+        """Compute the features of ``rows`` (sorted unique sample indices)."""
         self._rows = np.asarray(rows)
         self.F = self._compute(self._rows)
 
     def features(self, rows):
         return self.F[np.searchsorted(self._rows, rows)]
 
-
-class _EstimatorJudge:
-    """A fitted estimator's own enrolment and scoring, through its methods."""
-
-    def __init__(self, final, compute):
-        self.final = final
-        self._compute = compute
-
-    def rows(self, rows):
-        self._rows = np.asarray(rows)
-        self.X = self._compute(self._rows)
-
-    def _X(self, rows):
-        return _subset(self.X, np.searchsorted(self._rows, rows))
-
     def templates(self, rows, codes, n_codes):
-        return self.final._make_templates(self._X(rows), codes, n_codes)
+        return self._make(self.features(rows), codes, n_codes)
 
     def claims(self, rows, templates, cols):
-        return np.asarray(self.final._score_templates(self._X(rows), templates, cols))
+        return templates.claims(self.features(rows), cols)
 
     def matrix(self, rows, templates):
-        return np.asarray(self.final._score_templates(self._X(rows), templates))
+        return templates.matrix(self.features(rows))
 
 
 def has_own_geometry(model):
-    """Whether ``model`` (or a Pipeline's last step) scores through templates."""
+    """Whether ``model`` (or a Pipeline's last step) enrols its own templates."""
     final = model[-1] if isinstance(model, Pipeline) else model
-    return hasattr(final, "_make_templates") and hasattr(final, "_score_templates")
+    return hasattr(final, "_new_templates") and hasattr(final, "_template_features")
+
+
+def _cosine(F, codes, n_codes):
+    return make_templates(F, codes, n_codes, "cosine")
 
 
 def judge(model, X):
-    """The object that enrols and scores for ``model`` in a protocol.
+    """The :class:`Judge` that enrols and scores for ``model`` in a protocol.
 
-    - A fitted estimator with its own geometry (or a Pipeline ending in one):
-      its first steps transform ``X``, its last step enrols and scores. When it
-      exposes ``_template_features`` and ``_template_geometry`` the features
-      are computed once for all the rows used.
+    - A fitted estimator that enrols its own templates (or a Pipeline ending
+      in one): its first steps transform ``X``, its last step's
+      ``_template_features`` and ``_new_templates`` enrol and score.
     - An object with ``transform``: cosine over ``transform(X)``.
     - An array: cosine over those embeddings (``X`` unused).
     """
@@ -118,22 +85,15 @@ def judge(model, X):
         else:
             head, final = None, model
 
-        def inputs(rows):
+        def features(rows):
             if X is None:
                 raise ValueError("X is required when model is a fitted estimator.")
             Xr = _subset(X, rows)
-            return head.transform(Xr) if head is not None and len(head) else Xr
+            if head is not None and len(head):
+                Xr = head.transform(Xr)
+            return _check_features(final._template_features(Xr), len(rows), "the model")
 
-        if hasattr(final, "_template_features") and hasattr(
-            final, "_template_geometry"
-        ):
-            return _RowsJudge(
-                lambda rows: _check_features(
-                    final._template_features(inputs(rows)), len(rows), "the model"
-                ),
-                final._template_geometry,
-            )
-        return _EstimatorJudge(final, inputs)
+        return Judge(features, final._new_templates)
     if hasattr(model, "transform"):
 
         def embed(rows):
@@ -142,11 +102,11 @@ def judge(model, X):
             Z = model.transform(_subset(X, rows))
             return _check_features(Z, len(rows), "model.transform(X)")
 
-        return _RowsJudge(embed, "cosine")
+        return Judge(embed, _cosine)
     Z = np.asarray(model)
-    return _RowsJudge(
+    return Judge(
         lambda rows: _check_features(Z[rows], len(rows), "model (embeddings)"),
-        "cosine",
+        _cosine,
     )
 
 

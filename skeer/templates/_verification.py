@@ -2,24 +2,18 @@
 
 :class:`~skeer.KeystrokeVerifier` and the detectors of :mod:`skeer.baselines`
 share it: ``enroll``, ``unenroll``, ``decision_function``, ``claim_scores``,
-``verify``, ``predict``, ``score``, the calibration of ``threshold_`` and the
-private pair the protocols call (``_make_templates`` / ``_score_templates``).
+``verify``, ``predict``, ``score`` and the calibration of ``threshold_``.
 
-A host class provides:
-
-- ``_check_targets(y, n_samples)``: ``y`` validated as one identity per sample;
-- ``_check_fitted()``: raises ``NotFittedError`` before ``fit``;
-- for the default template hooks (the geometry of :mod:`skeer.templates`:
-  :class:`skeer.templates._enrol.Templates` in ``templates_`` / ``template_scales_``),
-  ``_template_features(X)`` (``X`` validated, feature count and finiteness,
-  and turned into the vectors templates are made of: embeddings for a
-  verifier, ``X`` itself for a detector) and ``_template_geometry`` (one of
-  :data:`skeer.templates.GEOMETRIES`).
-
-A host with another kind of template (e.g. one fitted model per subject)
-overrides the template hooks instead: ``_features``, ``_new_templates``,
-``_templates`` / ``_set_templates``, ``_merge_templates``, ``_keep_templates``,
-``_score_matrix``, ``_score_claims`` and ``_best_templates``.
+A host class provides ``_check_targets(y, n_samples)`` (``y`` validated as one
+subject per sample), ``_check_fitted()`` and ``_template_features(X)`` (``X``
+validated and turned into the vectors templates are made of: embeddings for a
+verifier, ``X`` itself for a detector). Its templates are a
+:class:`~skeer.templates.Templates` object: by default
+:class:`~skeer.templates.GeometryTemplates` in ``_template_geometry`` (kept as
+``templates_`` / ``template_scales_``); a host with another kind (one fitted
+model per subject) overrides ``_new_templates``, ``_templates`` and
+``_set_templates``. The protocols enrol and score through the same two
+methods, ``_template_features`` and ``_new_templates``.
 
 Nothing here imports torch.
 """
@@ -30,80 +24,38 @@ import numpy as np
 
 from skeer.metrics._rates import equal_error_rate
 from skeer.templates import _enrol, _open_set
-
-
-class _HookJudge:
-    """Enrols and scores rows of features ``F`` through a host's template hooks
-    (the judge interface of :func:`skeer.templates._open_set.open_set_scores`)."""
-
-    def __init__(self, host, F):
-        self.host, self.F = host, F
-
-    def rows(self, rows):
-        """Nothing to precompute."""
-
-    def templates(self, rows, codes, n_codes):
-        return self.host._new_templates(self.F[rows], codes, n_codes)
-
-    def claims(self, rows, templates, cols):
-        return self.host._score_claims(self.F[rows], templates, cols)
-
-    def matrix(self, rows, templates):
-        return self.host._score_matrix(self.F[rows], templates)
+from skeer.templates._templates import GeometryTemplates, make_templates
 
 
 class VerificationMixin:
     """Enrolment, scoring and calibration of a template-based verifier."""
 
-    # -- template hooks (defaults: the geometry of skeer.templates)
-    def _features(self, X):
-        """``X`` validated and turned into what templates are made of."""
-        return self._template_features(X)
-
+    # -- the template hooks (defaults: one geometry, skeer.templates)
     def _new_templates(self, F, codes, n_codes):
         """Templates of subjects ``0..n_codes-1`` from rows of features ``F``.
 
         A subject enrolled alone from one sample borrows the mean spread of the
         subjects already enrolled (scaled Manhattan).
         """
-        scales = getattr(self, "template_scales_", None)
         fallback = None
-        if scales is not None and len(scales) and scales.shape[1] == F.shape[1]:
-            fallback = scales.mean(axis=0)
-        return _enrol.make_templates(
+        if getattr(self, "template_scales_", None) is not None:
+            fallback = self._templates().mean_scale(F.shape[1])
+        return make_templates(
             F, codes, n_codes, self._template_geometry, fallback_scale=fallback
         )
 
     def _templates(self):
-        return _enrol.Templates(
-            self.templates_, getattr(self, "template_scales_", None)
+        """The enrolled templates, as a :class:`~skeer.templates.Templates`."""
+        return GeometryTemplates(
+            self.templates_,
+            getattr(self, "template_scales_", None),
+            self._template_geometry,
         )
 
     def _set_templates(self, classes, templates):
         self.classes_ = classes
         self.templates_ = templates.center
         self.template_scales_ = templates.scale
-
-    def _merge_templates(self, classes, templates, new_classes, new_templates):
-        """``(classes, templates)`` of both enrolments; ``new_classes`` replace."""
-        return _enrol.merge_templates(classes, templates, new_classes, new_templates)
-
-    def _keep_templates(self, templates, keep):
-        """The templates where the boolean mask ``keep`` is True."""
-        scale = None if templates.scale is None else templates.scale[keep]
-        return _enrol.Templates(templates.center[keep], scale)
-
-    def _score_matrix(self, F, templates):
-        """Scores of every row of ``F`` against every template."""
-        return _enrol.score_matrix(F, templates, self._template_geometry)
-
-    def _score_claims(self, F, templates, cols):
-        """Score of each row of ``F`` against template ``cols[i]``."""
-        return _enrol.score_claims(F, templates, cols, self._template_geometry)
-
-    def _best_templates(self, F, templates):
-        """Index of the most similar template of each row of ``F``."""
-        return _enrol.best_templates(F, templates, self._template_geometry)
 
     def _claimed_columns(self, claimed, n):
         return _enrol.claimed_columns(self.classes_, claimed, n)
@@ -112,18 +64,6 @@ class VerificationMixin:
         self._check_fitted()
         if len(self.classes_) == 0:
             raise ValueError("No subject is enrolled: enroll some first.")
-
-    # -- the protocols' hooks
-    def _make_templates(self, X, codes, n_codes):
-        """Templates of subjects ``0..n_codes-1`` from rows of ``X``."""
-        return self._new_templates(self._features(X), codes, n_codes)
-
-    def _score_templates(self, X, templates, cols=None):
-        """Score matrix of ``X`` against ``templates``, or one score per row."""
-        F = self._features(X)
-        if cols is None:
-            return self._score_matrix(F, templates)
-        return self._score_claims(F, templates, cols)
 
     # -- calibration
     def _calibration_n_enroll(self, codes):
@@ -148,7 +88,8 @@ class VerificationMixin:
         if n_enroll is None:
             return None, None
         split = _open_set.open_set_split(codes, n_enroll, None)
-        genuine, S = _open_set.open_set_scores(_HookJudge(self, F), split)
+        judge = _open_set.Judge(F.__getitem__, self._new_templates)
+        genuine, S = _open_set.open_set_scores(judge, split)
         impostor = _open_set.impostor_scores(S)
         y_true = np.r_[np.ones(len(genuine), np.int8), np.zeros(len(impostor), np.int8)]
         return y_true, np.r_[genuine, impostor]
@@ -190,7 +131,7 @@ class VerificationMixin:
         if y_true is None:
             _, codes = np.unique(codes, return_inverse=True)
             n = int(codes.max()) + 1
-            S = self._score_matrix(F, self._new_templates(F, codes, n))
+            S = self._new_templates(F, codes, n).matrix(F)
             y = np.zeros(S.shape, np.int8)
             y[np.arange(len(S)), codes] = 1
             y_true, scores = y.ravel(), S.ravel()
@@ -238,17 +179,13 @@ class VerificationMixin:
         self._check_fitted()
         if not isinstance(reset, (bool, np.bool_)):
             raise ValueError(f"reset must be True or False, got {reset!r}.")
-        F = self._features(X)
+        F = self._template_features(X)
         y = self._check_targets(y, len(F))
         new_classes, codes = np.unique(y, return_inverse=True)
         new = self._new_templates(F, codes, len(new_classes))
-        if reset:
-            self._set_templates(new_classes, new)
-            return self
-        classes, merged = self._merge_templates(
-            self.classes_, self._templates(), new_classes, new
-        )
-        self._set_templates(classes, merged)
+        if not reset:
+            new_classes, new = self._templates().merge(self.classes_, new_classes, new)
+        self._set_templates(new_classes, new)
         return self
 
     def unenroll(self, ids):
@@ -280,9 +217,7 @@ class VerificationMixin:
         cols = self._claimed_columns(ids, len(ids))
         keep = np.ones(len(self.classes_), dtype=bool)
         keep[cols] = False
-        self._set_templates(
-            self.classes_[keep], self._keep_templates(self._templates(), keep)
-        )
+        self._set_templates(self.classes_[keep], self._templates().keep(keep))
         return self
 
     def decision_function(self, X):
@@ -309,7 +244,7 @@ class VerificationMixin:
         array([[-0.1, -2.1]])
         """
         self._check_enrolled()
-        return self._score_matrix(self._features(X), self._templates())
+        return self._templates().matrix(self._template_features(X))
 
     def claim_scores(self, X, claimed):
         """Similarity of each sample to the template of the subject it claims.
@@ -336,9 +271,9 @@ class VerificationMixin:
         array([-2.1, -0.1])
         """
         self._check_fitted()
-        F = self._features(X)
+        F = self._template_features(X)
         cols = self._claimed_columns(claimed, len(F))
-        return self._score_claims(F, self._templates(), cols)
+        return self._templates().claims(F, cols)
 
     def verify(self, X, claimed):
         """Accept or reject identity claims at ``threshold_``.
@@ -389,8 +324,7 @@ class VerificationMixin:
         array(['b'], dtype='<U1')
         """
         self._check_enrolled()
-        best = self._best_templates(self._features(X), self._templates())
-        return self.classes_[best]
+        return self.classes_[self._templates().best(self._template_features(X))]
 
     def score(self, X, y, sample_weight=None):
         """Negative closed-set equal error rate (greater is better).
@@ -427,8 +361,8 @@ class VerificationMixin:
                 "sample_weight is not supported by score: every comparison counts once."
             )
         self._check_fitted()
-        F = self._features(X)
+        F = self._template_features(X)
         y = self._check_targets(y, len(F))
         self._claimed_columns(y, len(F))
-        scores = self._score_matrix(F, self._templates())
+        scores = self._templates().matrix(F)
         return -float(equal_error_rate(y, scores, labels=self.classes_))

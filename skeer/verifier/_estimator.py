@@ -16,6 +16,7 @@ from skeer._validation import (
 )
 from skeer.losses import EERLoss
 from skeer.templates import _enrol as _enrol
+from skeer.templates._templates import make_templates
 from skeer.templates._verification import VerificationMixin
 from skeer.verifier._callbacks import (
     TrainingDivergedError,
@@ -481,7 +482,7 @@ class KeystrokeVerifier(
         )
         self._set_templates(
             classes,
-            _enrol.make_templates(F_all, codes, len(classes), self.geometry_),
+            make_templates(F_all, codes, len(classes), self.geometry_),
         )
         if valid is None:
             held = np.ones(len(codes), dtype=bool)
