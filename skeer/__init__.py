@@ -48,6 +48,7 @@ _LAZY = {
     "SupConLoss": "losses",
     "SupConEERLoss": "losses",
     "MultiSimilarityLoss": "losses",
+    "ArcFaceLoss": "losses",
     # networks (torch)
     "TypeNet": "networks",
     "Type2Branch": "networks",

@@ -67,6 +67,7 @@ _LOSS_TABLE = {
     "set2set": ("Set2SetLoss", {}, "Set2Set loss"),
     "supcon": ("SupConLoss", {}, "SupCon loss"),
     "multi-similarity": ("MultiSimilarityLoss", {}, "Multi-Similarity loss"),
+    "arcface": ("ArcFaceLoss", {}, "ArcFace loss"),
     "supcon+eer": ("SupConEERLoss", {}, "SupCon + EERLoss"),
 }
 #: Short names of the embedding networks (the command line's ``--model``).

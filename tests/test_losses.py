@@ -977,3 +977,81 @@ def test_a_verifier_trains_saves_and_loads_with_supcon_eer_loss(tmp_path):
     np.testing.assert_array_equal(
         loaded.decision_function(X[:5]), net.decision_function(X[:5])
     )
+
+
+# -- proxy-based losses: the verifier sizes them and trains their proxies
+
+
+def _proxy_data():
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(10), 8)
+    X = (rng.normal(size=(10, 6))[y] + 0.3 * rng.normal(size=(80, 6))).astype(
+        np.float32
+    )
+    return X, y
+
+
+@pytest.mark.parametrize("source", ["skeer", "pml"])
+def test_the_verifier_sizes_a_proxy_loss_and_trains_its_proxies(source):
+    pytest.importorskip("pytorch_metric_learning")
+    from skeer import KeystrokeVerifier
+
+    if source == "skeer":
+        from skeer.losses import ArcFaceLoss
+    else:
+        from pytorch_metric_learning.losses import ArcFaceLoss
+    X, y = _proxy_data()
+    net = KeystrokeVerifier(
+        criterion=ArcFaceLoss, max_epochs=2, n_subjects_per_batch=4,
+        n_samples_per_subject=4, random_state=0, verbose=0,
+    )  # fmt: skip
+    net.fit(X, y + 100)  # any ids: the loss sees codes 0..9
+    W = net.criterion_.pml_loss_.W if source == "skeer" else net.criterion_.W
+    assert W.shape == (128, 10)  # embedding_dim x the subjects of fit
+    before = W.detach().clone()
+    in_optimizer = {id(p) for g in net.optimizer_.param_groups for p in g["params"]}
+    assert id(W) in in_optimizer
+    net.set_params(warm_start=True).fit(X, y + 100)
+    assert not torch.equal(before, W.detach())  # the proxies were trained
+    assert np.isfinite(net.history[:, "train_loss"]).all()
+
+
+def test_a_proxy_loss_refuses_what_it_cannot_index():
+    pytest.importorskip("pytorch_metric_learning")
+    from skeer.losses import ArcFaceLoss
+
+    with pytest.raises(ValueError, match="num_classes"):
+        ArcFaceLoss(embedding_size=4)
+    with pytest.raises(ValueError, match="margin"):
+        ArcFaceLoss(3, 4, margin=-1)
+    loss = ArcFaceLoss(3, 2)
+    emb = torch.nn.functional.normalize(torch.randn(4, 2), dim=1)
+    with pytest.raises(ValueError, match=r"class indices in \[0, 3\).*2 outside"):
+        loss(emb, torch.tensor([0, 1, 3, 5]))
+    with pytest.raises(ValueError, match="integer class indices"):
+        loss(emb, ["a", "a", "b", "b"])
+    with pytest.raises(ValueError, match="indices_tuple and ref_emb"):
+        loss(emb, torch.tensor([0, 0, 1, 1]), ref_emb=emb, ref_labels=[0, 0, 1, 1])
+
+
+def test_a_criterion_that_needs_a_size_the_verifier_cannot_know_is_named():
+    pytest.importorskip("pytorch_metric_learning")
+    from skeer import KeystrokeVerifier
+    from skeer.losses import ArcFaceLoss
+
+    class Plain(torch.nn.Module):  # no embedding_dim attribute
+        def __init__(self, n_features):
+            super().__init__()
+            self.lin = torch.nn.Linear(n_features, 8)
+
+        def forward(self, x):
+            return self.lin(x)
+
+    X, y = _proxy_data()
+    net = KeystrokeVerifier(module=Plain, criterion=ArcFaceLoss, max_epochs=1,
+                            n_subjects_per_batch=4, n_samples_per_subject=4,
+                            verbose=0)  # fmt: skip
+    with pytest.raises(ValueError, match="criterion__embedding_size"):
+        net.fit(X, y)
+    net.set_params(criterion__embedding_size=8).fit(X, y)
+    assert net.criterion_.pml_loss_.W.shape == (8, 10)

@@ -19,7 +19,7 @@ from skeer import (
     TypeNet,
     registry,
 )
-from skeer.losses import MultiSimilarityLoss, SupConLoss
+from skeer.losses import ArcFaceLoss, MultiSimilarityLoss, SupConLoss
 
 
 def test_network_names():
@@ -41,6 +41,7 @@ def test_network_names():
         ("set2set", Set2SetLoss, {}),
         ("supcon", SupConLoss, {}),
         ("multi-similarity", MultiSimilarityLoss, {}),
+        ("arcface", ArcFaceLoss, {}),
         ("EERLoss", EERLoss, {}),
         ("Set2SetLoss", Set2SetLoss, {}),
     ],
@@ -59,6 +60,7 @@ def test_every_loss_name_is_listed_and_builds_a_verifier():
         "set2set",
         "supcon",
         "multi-similarity",
+        "arcface",
         "supcon+eer",
     )
     for name in registry.LOSSES:
@@ -80,7 +82,7 @@ def test_loss_kwargs_extend_but_never_contradict_the_preset():
 
 
 @pytest.mark.parametrize(
-    "getter, name", [("get_network", "resnet"), ("get_loss", "arcface")]
+    "getter, name", [("get_network", "resnet"), ("get_loss", "cosface")]
 )
 def test_unknown_names_list_the_valid_ones(getter, name):
     valid = registry.NETWORKS if getter == "get_network" else registry.LOSSES

@@ -18,8 +18,9 @@ torch.Size([])
 # Layout: _base (the call contract: forward, input checks, autocast rule),
 # _eer (EERLoss), _gather (all-gathering a batch across processes),
 # _baselines (TripletMarginLoss, ContrastiveLoss, Set2SetLoss, SupConLoss,
-# MultiSimilarityLoss), _combined (SupConEERLoss: SupCon + EERLoss).
+# MultiSimilarityLoss, ArcFaceLoss), _combined (SupConEERLoss: SupCon + EERLoss).
 from skeer.losses._baselines import (
+    ArcFaceLoss,
     ContrastiveLoss,
     MultiSimilarityLoss,
     Set2SetLoss,
@@ -33,6 +34,7 @@ from skeer.losses._gather import (
 )
 
 __all__ = [
+    "ArcFaceLoss",
     "ContrastiveLoss",
     "EERLoss",
     "MultiSimilarityLoss",

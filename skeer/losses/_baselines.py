@@ -10,7 +10,7 @@ contract.
 
 import torch
 
-from skeer._validation import check_real
+from skeer._validation import check_positive_int, check_real
 from skeer.losses._base import _check_choice, _MetricLoss
 from skeer.losses._pairs import DISTANCES, pairwise_distances
 
@@ -261,6 +261,82 @@ class MultiSimilarityLoss(_PMLLoss):
     @staticmethod
     def _build(distances, losses, miners, alpha, beta, base):
         return losses.MultiSimilarityLoss(alpha=alpha, beta=beta, base=base), None
+
+
+class ArcFaceLoss(_MetricLoss):
+    """Additive angular margin loss (ArcFace, Deng et al., CVPR 2019).
+
+    A proxy-based loss: one learnable weight vector per training class, and a
+    softmax over the scaled cosines to them with an angular ``margin`` added
+    to the true class (pytorch-metric-learning's ``ArcFaceLoss``). Its weights
+    are parameters of the loss: :class:`~skeer.KeystrokeVerifier` trains them
+    with the network's and fills in ``num_classes`` (the subjects of ``fit``)
+    and ``embedding_size`` (the network's ``embedding_dim``). Labels must be
+    class indices in ``[0, num_classes)``. Needs pytorch-metric-learning
+    (``pip install skeer[baselines]``).
+
+    Parameters
+    ----------
+    num_classes : int
+        Number of classes (one proxy each).
+    embedding_size : int
+        Dimension of the embeddings.
+    margin : float >= 0, default=28.6
+        Angular margin in degrees (pml's default, 0.5 rad).
+    scale : float > 0, default=64.0
+        Scale of the cosines in the softmax.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skeer.losses import ArcFaceLoss
+    >>> _ = torch.manual_seed(0)
+    >>> loss = ArcFaceLoss(num_classes=3, embedding_size=2)
+    >>> emb = torch.nn.functional.normalize(torch.randn(6, 2), dim=1)
+    >>> loss(emb, torch.tensor([0, 0, 1, 1, 2, 2])).shape, len(list(loss.parameters()))
+    (torch.Size([]), 1)
+    """
+
+    def __init__(self, num_classes=None, embedding_size=None, margin=28.6, scale=64.0):
+        super().__init__()
+        self.num_classes = num_classes
+        self.embedding_size = embedding_size
+        self.margin = margin
+        self.scale = scale
+        n, d, margin, scale = self._settings()
+        _, losses, _ = _import_pml(type(self).__name__)
+        # a registered submodule: its proxies are parameters of this loss
+        self.pml_loss_ = losses.ArcFaceLoss(
+            num_classes=n, embedding_size=d, margin=margin, scale=scale
+        )
+
+    def _params(self):
+        return (
+            check_positive_int(self.num_classes, "num_classes"),
+            check_positive_int(self.embedding_size, "embedding_size"),
+            check_real(self.margin, "margin", low=0.0, low_open=False),
+            check_real(self.scale, "scale", low=0.0),
+        )
+
+    def compute_loss(self, embeddings, labels, indices_tuple, ref_emb, ref_labels):
+        if indices_tuple is not None or ref_emb is not None:
+            raise ValueError(
+                "ArcFaceLoss compares each embedding with the class proxies: "
+                "indices_tuple and ref_emb must be None."
+            )
+        n = self.pml_loss_.W.shape[1]
+        if self._labels_encoded:
+            raise ValueError(
+                f"ArcFaceLoss needs integer class indices in [0, {n}) as labels "
+                "(one proxy per class), got labels of another kind."
+            )
+        bad = (labels < 0) | (labels >= n)
+        message = f"ArcFaceLoss labels must be class indices in [0, {n})."
+        if labels.device.type != "cpu" or torch.compiler.is_compiling():
+            torch._assert_async(~bad.any(), message)
+        elif bool(bad.any()):
+            raise ValueError(message + f" Got {int(bad.sum())} outside.")
+        return self.pml_loss_(embeddings, labels)
 
 
 class Set2SetLoss(_MetricLoss):

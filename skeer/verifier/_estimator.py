@@ -439,6 +439,8 @@ class KeystrokeVerifier(
                 "identities to form impostor pairs."
             )
         codes = codes.astype(np.int64)
+        # a criterion with one proxy per class is built for these subjects
+        self.n_fit_subjects_ = len(classes)
         # the template geometry and features are fixed before training:
         # valid_eer uses them
         self._set_template_geometry(X)

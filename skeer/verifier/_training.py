@@ -118,13 +118,35 @@ class TrainingMixin:
             )
         # a criterion instance is used as given (skorch's rule); a class gets
         # the estimator's operating point unless criterion__operating_point is set
-        if (
-            not isinstance(criterion, torch.nn.Module) or kwargs
-        ) and "operating_point" not in kwargs:
-            if _accepts(criterion, "operating_point"):
-                kwargs["operating_point"] = self.operating_point
+        if not isinstance(criterion, torch.nn.Module) or kwargs:
+            self._criterion_defaults(criterion, kwargs)
         self.criterion_ = self.initialized_instance(criterion, kwargs)
         return self
+
+    def _criterion_defaults(self, criterion, kwargs):
+        """What a criterion class is given unless ``criterion__<name>`` is set:
+        the estimator's ``operating_point``, and for a loss with one learnable
+        proxy per class (pytorch-metric-learning's ``ArcFaceLoss``,
+        ``ProxyAnchorLoss``, ...) ``num_classes`` (the subjects of ``fit``) and
+        ``embedding_size`` (the network's ``embedding_dim``). Its parameters
+        are trained with the network's (skorch puts a criterion's parameters
+        in the optimizer)."""
+        known = {
+            "operating_point": lambda: self.operating_point,
+            "num_classes": lambda: getattr(self, "n_fit_subjects_", None),
+            "embedding_size": lambda: getattr(self.module_, "embedding_dim", None),
+        }
+        for name, value in known.items():
+            if name in kwargs or not _accepts(criterion, name):
+                continue
+            value = value()
+            if value is None:
+                raise ValueError(
+                    f"criterion {getattr(criterion, '__name__', criterion)!r} needs "
+                    f"{name}: set criterion__{name}=... (the verifier knows it only "
+                    "for its own networks, and the subjects only during fit)."
+                )
+            kwargs[name] = value
 
     def initialize(self):
         super().initialize()
