@@ -8,7 +8,9 @@ same fields whatever the format, so code (the command line among it) handles
 every dataset alike. Nothing here imports torch.
 """
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from sklearn.utils import Bunch, _safe_indexing
@@ -21,23 +23,57 @@ from skeer.datasets._synthetic import make_keystrokes
 
 __all__ = ["load_dataset", "select_subjects"]
 
-FORMATS = ("synthetic", "aalto", "kvc", "cmu", "greyc")
-FIXED_TEXT = ("cmu", "greyc")
-# per-sample arrays each loader returns besides data and target
-_PER_SAMPLE = {
-    "aalto": ("session", "sentence", "user_input"),
-    "kvc": ("session",),
-    "cmu": ("session", "rep"),
-    "greyc": ("rep", "condition"),
+
+class _Format(NamedTuple):
+    """How one data format loads, and what its data need downstream."""
+
+    load: Callable  # load(path, **options) -> Bunch
+    describe: Callable  # describe(path, loaded, **options) -> str
+    per_sample: tuple = ()  # per-sample arrays returned besides data/target
+    fixed_text: bool = False  # fixed-text vectors (an MLP network)
+    protocol: dict = {}  # keyword arguments of its evaluation protocol
+    groups: str | None = None  # the per-sample array the protocol runs within
+
+
+#: The one table of dataset formats: a new loader is its module and one row
+#: here. Killourhy & Maxion protocol (evaluate_fixed_text) per fixed-text
+#: format: CMU as the paper (200 of 400 repetitions enrol); GREYC-NISLAB has 20
+#: a subject and passphrase, 10 in each of two typing conditions (Class 1 and
+#: 2) that differ too much to enrol in one and probe in the other: the protocol
+#: runs within each condition (groups), 5 of its 10 repetitions enrol.
+_TABLE = {
+    "aalto": _Format(
+        lambda path, *, cache, **_: load_aalto(path, cache=cache),
+        lambda path, loaded, **_: f"Aalto 136M ({path})",
+        ("session", "sentence", "user_input"),
+    ),
+    "kvc": _Format(
+        lambda path, *, scenario, **_: load_kvc(path, scenario=scenario),
+        lambda path, loaded, *, scenario, **_: (
+            f"KVC-onGoing {scenario} dev set ({path})"
+        ),
+        ("session",),
+    ),
+    "cmu": _Format(
+        lambda path, **_: load_cmu(path),
+        lambda path, loaded, **_: f"CMU fixed text ({path})",
+        ("session", "rep"),
+        fixed_text=True,
+        protocol={"n_train": 200},
+    ),
+    "greyc": _Format(
+        lambda path, *, passphrase, **_: load_greyc_nislab(path, passphrase=passphrase),
+        lambda path, loaded, **_: (
+            f"GREYC-NISLAB fixed text, {loaded.sheet} {loaded.passphrase!r} ({path})"
+        ),
+        ("rep", "condition"),
+        fixed_text=True,
+        protocol={"n_train": 5},
+        groups="condition",
+    ),
 }
-# Killourhy & Maxion protocol (evaluate_fixed_text) per fixed-text format: CMU
-# as the paper (200 of 400 repetitions enrol); GREYC-NISLAB has 20 a subject
-# and passphrase, 10 in each of two typing conditions (Class 1 and 2) that
-# differ too much to enrol in one and probe in the other: the protocol runs
-# within each condition (groups), 5 of its 10 repetitions enrol
-_PROTOCOL = {"cmu": {"n_train": 200}, "greyc": {"n_train": 5}}
-# per-sample array the protocol evaluates within (evaluate_fixed_text groups=)
-_GROUPS = {"greyc": "condition"}
+FORMATS = ("synthetic", *_TABLE)
+FIXED_TEXT = tuple(k for k, f in _TABLE.items() if f.fixed_text)
 
 
 def _parse_spec(spec):
@@ -50,10 +86,8 @@ def _parse_spec(spec):
     kind, sep, path = spec.partition(":")
     kind = kind.strip().lower()
     if kind not in FORMATS:
-        raise ValueError(
-            f"unknown data format {spec!r}; expected synthetic, aalto:PATH, "
-            "kvc:PATH, cmu:PATH or greyc:PATH"
-        )
+        expected = ", ".join(["synthetic"] + [f"{k}:PATH" for k in _TABLE])
+        raise ValueError(f"unknown data format {spec!r}; expected {expected}")
     if kind == "synthetic":
         if path:
             raise ValueError("'synthetic' takes no path")
@@ -274,22 +308,12 @@ def load_dataset(
         )
     if not Path(path).expanduser().exists():
         raise FileNotFoundError(f"{kind} data: no such file or folder: {path!r}")
-    if kind == "aalto":
-        loaded = load_aalto(path, cache=cache)
-        description = f"Aalto 136M ({path})"
-    elif kind == "kvc":
-        loaded = load_kvc(path, scenario=scenario)
-        description = f"KVC-onGoing {scenario} dev set ({path})"
-    elif kind == "greyc":
-        loaded = load_greyc_nislab(path, passphrase=passphrase)
-        description = (
-            f"GREYC-NISLAB fixed text, {loaded.sheet} {loaded.passphrase!r} ({path})"
-        )
-    else:
-        loaded = load_cmu(path)
-        description = f"CMU fixed text ({path})"
+    fmt = _TABLE[kind]
+    options = dict(scenario=scenario, passphrase=passphrase, cache=cache)
+    loaded = fmt.load(path, **options)
+    description = fmt.describe(path, loaded, **options)
     y = np.asarray(loaded.target)
-    per_sample = {k: loaded[k] for k in _PER_SAMPLE[kind] if k in loaded}
+    per_sample = {k: loaded[k] for k in fmt.per_sample if k in loaded}
     frame = loaded.get("frame")
     if frame is not None and len(frame) == len(y):
         per_sample["frame"] = frame
@@ -309,12 +333,12 @@ def load_dataset(
             for k, v in per_sample.items()
         }
         description += f", first {n_subjects} subjects"
-    groups = per_sample.get(_GROUPS.get(kind))
+    groups = per_sample.get(fmt.groups)
     return Bunch(
         data=X,
         target=y,
-        fixed_text=kind in FIXED_TEXT,
-        protocol=dict(_PROTOCOL.get(kind, {})),
+        fixed_text=fmt.fixed_text,
+        protocol=dict(fmt.protocol),
         groups=None if groups is None else np.asarray(groups).copy(),
         description=description,
         spec=f"{kind}:{path}",
