@@ -443,3 +443,29 @@ def test_signed_integer_ids_read_as_python_reads_them(tmp_path):
     assert [[str(a), str(b)] for a, b in ast.literal_eval(file.read_text())] == [
         ["7", "0"], ["0", "-12"], ["007", "x"]
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "where, match",
+    [
+        ("users", "the user ids mix integers, strings"),
+        ("sessions", "the session ids mix integers, strings"),
+        ("test", "desktop_test_sessions.npy: the session ids mix"),
+    ],
+)
+def test_ids_of_two_kinds_are_refused_not_merged(tmp_path, where, match):
+    """User 1 and user "1" are two people; test sessions 1 and "1" two sessions
+    (the comparison file names both as the text 1: one would be unreachable)."""
+    truth = write_kvc_files(tmp_path)
+    dev, test = dict(truth.dev), dict(truth.test)
+    session = np.zeros((3, 3))
+    if where == "users":
+        dev[1], dev["1"] = {"a": session}, {"b": session}
+    elif where == "sessions":
+        dev[1] = {1: session, "1": session}
+    else:
+        test[1], test["1"] = session, session
+    np.save(tmp_path / "desktop_dev_set.npy", dev, allow_pickle=True)
+    np.save(tmp_path / "desktop_test_sessions.npy", test, allow_pickle=True)
+    with pytest.raises(ValueError, match=match):
+        load_kvc(tmp_path)

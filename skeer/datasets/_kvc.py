@@ -10,6 +10,7 @@ import re
 
 import numpy as np
 
+from skeer._validation import check_one_kind
 from skeer.datasets._base import SESSION_COLUMNS, _bunch, _check_path, _long_frame
 from skeer.datasets._safe_pickle import load_npy
 
@@ -318,6 +319,9 @@ def load_kvc(path, scenario="desktop", *, as_frame=False, return_X_y=False):
             data.append(_as_session(arr, f"{dev_file.name}, session {sid!r}"))
             users.append(user)
             sessions.append(sid)
+    # an id is an id: NumPy would make user 1 and user "1" one person
+    check_one_kind(list(dev), f"{dev_file.name}: the user ids")
+    check_one_kind(sessions, f"{dev_file.name}: the session ids")
     target, session = np.asarray(users), np.asarray(sessions)
 
     test_data = test_session = comparisons = comparison_index = None
@@ -327,6 +331,9 @@ def load_kvc(path, scenario="desktop", *, as_frame=False, return_X_y=False):
         test_data = [
             _as_session(a, f"{test_file.name}, session {s!r}") for s, a in test.items()
         ]
+        # comparison files name sessions as text: two ids with one text
+        # (1 and "1") would make one of them unreachable
+        check_one_kind(list(test), f"{test_file.name}: the session ids")
         test_session = np.asarray(list(test))
     cmp_file = _find(folder, f"{scenario}_comparisons.txt")
     if cmp_file is not None:
