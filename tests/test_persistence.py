@@ -18,6 +18,7 @@ from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
 
 import skeer
 from skeer import KeystrokeFeatures, KeystrokeVerifier, load, save
+from skeer.persistence._model_codec import checksum
 from skeer.datasets import make_keystrokes
 
 #: The cosine geometry these tests were written for (2-D input defaults to
@@ -54,6 +55,9 @@ def sessions():
 
 
 def _write_blob(path, blob):
+    """Write ``blob`` with its checksum made anew, as a deliberate editor
+    would: the checks behind the checksum are what the tampering tests try."""
+    blob["checksum"] = checksum(blob)
     torch.save(blob, path)
     return path
 
@@ -1291,3 +1295,30 @@ def test_an_absurdly_nested_config_is_not_a_model_file(tmp_path):
     torch.save({"config": "[" * 200_000 + "]" * 200_000}, path)
     with pytest.raises(ValueError, match="is not a skeer model file"):
         load(path)
+
+
+@pytest.mark.parametrize("where", ["weight", "array", "config", "checksum"])
+def test_a_flipped_bit_is_an_error_not_a_different_model(verifier, tmp_path, where):
+    """A finite change of one weight scored differently without a word; the
+    checksum makes any change of content an error."""
+    good = save(verifier, tmp_path / "good.skeer")
+    blob = torch.load(good, weights_only=True)
+    if where == "weight":
+        state = blob["module_states"]["0"]
+        key = next(k for k, v in state.items() if v.is_floating_point())
+        flat = state[key].view(-1)
+        flat.view(torch.int32)[0] ^= 1  # lowest mantissa bit: still finite
+        assert torch.isfinite(flat).all()
+    elif where == "array":
+        key = next(iter(blob["arrays"]))
+        blob["arrays"][key].view(-1).view(torch.uint8)[0] ^= 1
+    elif where == "config":
+        blob["config"] = blob["config"].replace('"n_enroll": 5', '"n_enroll": 4')
+    else:
+        blob["checksum"] = "0" * 64
+    bad = tmp_path / "bad.skeer"
+    torch.save(blob, bad)  # content changed, checksum not made anew
+    with pytest.raises(ValueError, match="does not match its checksum") as info:
+        load(bad)
+    assert str(bad) in str(info.value)
+    assert skeer.load(good).threshold_ == verifier.threshold_

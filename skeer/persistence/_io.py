@@ -52,9 +52,10 @@ one value per feature, and a scaler's output width matches the next step's
 input. (The checks live in ``skeer.persistence``, the encoding in
 ``skeer.persistence``.)
 
-The file (``format_version`` 2) is a dict of ``"config"`` (a JSON string),
-``"arrays"`` (``{key: tensor}``) and ``"module_states"`` (``{step index:
-state dict}``). The configuration holds ``format`` (``"skeer.KeystrokeVerifier"``,
+The file (``format_version`` 4) is a dict of ``"config"`` (a JSON string),
+``"arrays"`` (``{key: tensor}``), ``"module_states"`` (``{step index:
+state dict}``) and ``"checksum"`` (SHA-256 of the rest, checked on load: a
+flipped bit in a weight is an error, not a different model). The configuration holds ``format`` (``"skeer.KeystrokeVerifier"``,
 ``"skeer.Pipeline"`` or ``"skeer.Estimator"``), ``format_version``, the skeer
 and torch versions, ``steps`` (one per pipeline step, or one: each with
 ``name``, ``class``, ``params`` and ``fitted``; a verifier's also with
@@ -96,6 +97,7 @@ from skeer._version import __version__
 from skeer.persistence._model_codec import (
     Encoder,
     InvalidFile,
+    checksum,
     decode_mapping,
     history_records,
 )
@@ -112,7 +114,7 @@ from skeer.verifier._estimator import KeystrokeVerifier
 __all__ = ["load", "save"]
 
 #: Version of the file layout written by :func:`save` (1: a verifier only).
-_FORMAT_VERSION = 3  # 3: subject vocabulary, geometry=
+_FORMAT_VERSION = 4  # 3: subject vocabulary, geometry=; 4: checksum
 _VERIFIER = "skeer.KeystrokeVerifier"
 _PIPELINE = "skeer.Pipeline"
 _ESTIMATOR = "skeer.Estimator"
@@ -328,6 +330,7 @@ def save(estimator, path):
         "arrays": encode.arrays,
         "module_states": states,
     }
+    blob["checksum"] = checksum(blob)
     path = Path(path)
     torch.save(blob, path)
     return path
@@ -513,6 +516,12 @@ def _load(path, *, map_location, module, criterion):
             f"path {shown} has format_version {version}, written by a pre-release "
             f"skeer; this skeer reads format_version {_FORMAT_VERSION} only. Save "
             "the model again with the skeer that wrote it, or retrain it."
+        )
+    if blob.get("checksum") != checksum(blob):
+        raise ValueError(
+            f"path {shown} is not a valid skeer model file: its content does not "
+            "match its checksum (a changed weight, array or configuration); it "
+            "is corrupt or was tampered with."
         )
     reader = _Reader(
         blob,

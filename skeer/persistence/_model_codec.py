@@ -16,6 +16,7 @@ Values that JSON cannot hold are tagged objects: ``{"__skeer__": "ndarray",
 and other plain values), ``"tensor"``, ``"tuple"``, ``"dict"``, ``"scalar"``.
 """
 
+import hashlib
 import warnings
 
 import numpy as np
@@ -184,3 +185,32 @@ def history_records(history):
             stacklevel=5,
         )
     return records
+
+
+def checksum(blob):
+    """SHA-256 (hex) of a model file's content: its configuration and every
+    tensor's name, dtype, shape and bytes, in a fixed order.
+
+    Stored in the file and compared on load, so that a flipped bit in a
+    weight is an error rather than a different model. (A deliberate editor
+    can recompute it: what a file may *contain* is bounded by the loader's
+    checks, not by this.)
+    """
+    digest = hashlib.sha256()
+    digest.update(str(blob.get("config")).encode())
+
+    def walk(node, where):
+        if isinstance(node, torch.Tensor):
+            t = node.detach().cpu().reshape(-1).clone()  # contiguous, stride 1
+            digest.update(f"{where}|{t.dtype}|{tuple(node.shape)}|".encode())
+            if t.numel():
+                digest.update(t.view(torch.uint8).numpy().tobytes())
+        elif isinstance(node, dict):
+            for key in sorted(node, key=str):
+                walk(node[key], f"{where}/{key}")
+        else:
+            digest.update(f"{where}|{node!r}|".encode())
+
+    walk(blob.get("arrays"), "arrays")
+    walk(blob.get("module_states"), "module_states")
+    return digest.hexdigest()

@@ -440,7 +440,7 @@ class KeystrokeVerifier(
             )
         codes = codes.astype(np.int64)
         # a criterion with one proxy per class is built for these subjects
-        self.n_fit_subjects_ = len(classes)
+        self._n_fit_subjects = len(classes)
         # the template geometry and features are fixed before training:
         # valid_eer uses them
         self._set_template_geometry(X)

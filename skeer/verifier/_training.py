@@ -133,7 +133,7 @@ class TrainingMixin:
         in the optimizer)."""
         known = {
             "operating_point": lambda: self.operating_point,
-            "num_classes": lambda: getattr(self, "n_fit_subjects_", None),
+            "num_classes": lambda: getattr(self, "_n_fit_subjects", None),
             "embedding_size": lambda: getattr(self.module_, "embedding_dim", None),
         }
         for name, value in known.items():
