@@ -469,3 +469,21 @@ def test_ids_of_two_kinds_are_refused_not_merged(tmp_path, where, match):
     np.save(tmp_path / "desktop_test_sessions.npy", test, allow_pickle=True)
     with pytest.raises(ValueError, match=match):
         load_kvc(tmp_path)
+
+
+def test_a_plain_predictions_file_is_read_within_a_size_cap(tmp_path, monkeypatch):
+    """The zip reader had a cap, the plain-text one none (a 10 GB file was read
+    whole); a FIFO blocked it forever."""
+    import skeer.datasets._kvc_predictions as module
+
+    out = tmp_path / "desktop_predictions.txt"
+    out.write_text("0.5\n" * 100)  # 400 bytes
+    monkeypatch.setattr(module, "_MAX_PREDICTIONS_BYTES", 399)
+    with pytest.raises(ValueError, match="desktop_predictions.txt holds more than 399"):
+        read_kvc_predictions(out)
+    monkeypatch.setattr(module, "_MAX_PREDICTIONS_BYTES", 400)
+    assert len(read_kvc_predictions(out)) == 100
+    fifo = tmp_path / "fifo.txt"
+    os.mkfifo(fifo)
+    with pytest.raises(ValueError, match="not a regular file"):
+        read_kvc_predictions(fifo)

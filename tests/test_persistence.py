@@ -18,8 +18,8 @@ from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
 
 import skeer
 from skeer import KeystrokeFeatures, KeystrokeVerifier, load, save
-from skeer.persistence._model_codec import checksum
 from skeer.datasets import make_keystrokes
+from skeer.persistence._model_codec import checksum
 
 #: The cosine geometry these tests were written for (2-D input defaults to
 #: scaled Manhattan over [embedding, input], tested on its own).

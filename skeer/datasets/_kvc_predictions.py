@@ -136,10 +136,20 @@ def read_kvc_predictions(path):
     {'mobile': array([0.5])}
     """
     path = _check_path(path, "path")
+    if not path.is_file():  # a FIFO would block the reads below forever
+        raise ValueError(
+            f"path {str(path)!r} is not a regular file (a folder, FIFO or device)."
+        )
     if zipfile.is_zipfile(path):
         return _read_submission(path)
-    text = path.read_text(encoding="utf-8", errors="replace")
-    return _parse_predictions(text, path.name)
+    with open(path, "rb") as fh:  # bounded: the file may be huge, or growing
+        data = fh.read(_MAX_PREDICTIONS_BYTES + 1)
+    if len(data) > _MAX_PREDICTIONS_BYTES:
+        raise ValueError(
+            f"{path.name} holds more than {_MAX_PREDICTIONS_BYTES:,} bytes, more "
+            "than a predictions file of the challenge (a few MB) can be."
+        )
+    return _parse_predictions(data.decode("utf-8", errors="replace"), path.name)
 
 
 def _read_submission(path):

@@ -55,7 +55,8 @@ input. (The checks live in ``skeer.persistence``, the encoding in
 The file (``format_version`` 4) is a dict of ``"config"`` (a JSON string),
 ``"arrays"`` (``{key: tensor}``), ``"module_states"`` (``{step index:
 state dict}``) and ``"checksum"`` (SHA-256 of the rest, checked on load: a
-flipped bit in a weight is an error, not a different model). The configuration holds ``format`` (``"skeer.KeystrokeVerifier"``,
+flipped bit in a weight is an error, not a different model). The
+configuration holds ``format`` (``"skeer.KeystrokeVerifier"``,
 ``"skeer.Pipeline"`` or ``"skeer.Estimator"``), ``format_version``, the skeer
 and torch versions, ``steps`` (one per pipeline step, or one: each with
 ``name``, ``class``, ``params`` and ``fitted``; a verifier's also with

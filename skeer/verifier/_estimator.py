@@ -414,7 +414,7 @@ class KeystrokeVerifier(
             Keystroke sequences (e.g. from ``KeystrokeFeatures``) or
             fixed-text timing vectors.
         y : array-like of shape (n_samples,)
-            Identity of each sample; at least 2 distinct identities.
+            Subject of each sample; at least 2 distinct subjects.
         **fit_params : dict
             Passed to the module's ``forward``.
 
@@ -427,7 +427,7 @@ class KeystrokeVerifier(
         if "sample_weight" in fit_params:
             raise ValueError(
                 "sample_weight is not supported by KeystrokeVerifier: training "
-                "batches are balanced by identity (n_subjects_per_batch x "
+                "batches are balanced by subject (n_subjects_per_batch x "
                 "n_samples_per_subject) and every comparison counts once."
             )
         X = self._validate_X(X, reset=not (self.warm_start and self.initialized_))
@@ -435,8 +435,8 @@ class KeystrokeVerifier(
         classes, codes = np.unique(y, return_inverse=True)
         if len(classes) < 2:
             raise ValueError(
-                "y has only 1 class (a single identity); a verifier needs at least 2 "
-                "identities to form impostor pairs."
+                "y has only 1 class (a single subject); a verifier needs at least 2 "
+                "subjects to form impostor pairs."
             )
         codes = codes.astype(np.int64)
         # a criterion with one proxy per class is built for these subjects
