@@ -33,10 +33,10 @@ class KeystrokeVerifier(
     """Keystroke-dynamics verifier trained with EERLoss (a skorch ``NeuralNet``).
 
     A verifier is a nearest-template classifier over a learned embedding. ``fit``
-    trains the embedding network on identity-balanced batches (P identities ×
+    trains the embedding network on subject-balanced batches (P subjects ×
     K samples) with a loss computed from the genuine and impostor distances of
-    each batch (EERLoss by default), enrols one template per identity and
-    calibrates a decision threshold at ``operating_point`` on identities held
+    each batch (EERLoss by default), enrols one template per subject and
+    calibrates a decision threshold at ``operating_point`` on subjects held
     out from training.
 
     Geometry: embeddings are L2-normalised and the loss sees Euclidean
@@ -60,9 +60,13 @@ class KeystrokeVerifier(
         ``module__n_features``. Other arguments go as ``module__<name>``.
     criterion : torch.nn.Module class or instance, default=EERLoss
         A metric-learning loss called as ``loss(embeddings, labels)``. If it
-        is a class accepting ``operating_point``, the estimator's
-        ``operating_point`` is passed to it unless
-        ``criterion__operating_point`` is set; an instance is used as given.
+        is a class, it is given what it accepts of the estimator's
+        ``operating_point``, the number of subjects of ``fit``
+        (``num_classes``) and the network's ``embedding_dim``
+        (``embedding_size``: proxy losses such as
+        :class:`~skeer.losses.ArcFaceLoss`, whose parameters train with the
+        network's), unless ``criterion__<name>`` sets them; an instance is
+        used as given.
     operating_point : "eer" or float in (0, 1), default="eer"
         The target on the DET curve: the equal error rate, or a target
         false-match rate. It sets what the loss optimises and where
@@ -99,31 +103,25 @@ class KeystrokeVerifier(
         Training batches per epoch; ``None`` draws about as many samples as
         the training set has.
     validation_size : float, default=0.2
-        Share of identities held out (identity-disjoint) from training to
+        Share of subjects held out (subject-disjoint) from training to
         monitor ``valid_eer``, stop early and calibrate ``threshold_``. ``0``
-        trains on everything and calibrates on training identities
-        (optimistic). Needs at least 4 identities; with fewer, validation is
+        trains on everything and calibrates on training subjects
+        (optimistic). Needs at least 4 subjects; with fewer, validation is
         switched off with a warning.
     n_enroll : int, default=5
-        Samples per held-out identity that enrol a template when computing
+        Samples per held-out subject that enrol a template when computing
         ``valid_eer`` and calibrating ``threshold_``; every later sample
         probes (the open-set protocol of
         :func:`~skeer.evaluation.evaluate_verification`, with
-        ``n_probe=None``). Held-out identities with fewer than
+        ``n_probe=None``). Held-out subjects with fewer than
         ``n_enroll + 1`` samples are left out of both (counted in a warning).
     geometry : {"auto", "cosine", "scaled_manhattan", "manhattan", \
             "euclidean"}, default="auto"
-        The template geometry over the embedding: how enrolment samples
-        become a template and how a probe is scored against it. ``"auto"``:
-        ``"cosine"`` for free-text sequences (3-D input) and
+        The template geometry over the embedding (:mod:`skeer.templates`):
+        how enrolment samples become a template and how a probe is scored.
+        ``"auto"``: ``"cosine"`` for free-text sequences (3-D input) and
         ``"scaled_manhattan"`` for fixed-text vectors (2-D input), the
         choice the fixed-text benchmark supports (``docs/fixed_text.rst``).
-        ``"cosine"``:
-        the renormalised mean embedding and the cosine similarity;
-        ``"scaled_manhattan"``: the per-dimension mean and mean absolute
-        deviation of the enrolee's embeddings, scored by the negative scaled
-        Manhattan distance (keeps each enrolee's own spread); ``"manhattan"``
-        and ``"euclidean"``: negative L1 / squared L2 distance to the mean.
         ``enroll``, ``decision_function``, ``claim_scores``, ``valid_eer``,
         ``threshold_`` and the protocols all use it.
     template_input : bool or "auto", default="auto"
@@ -145,15 +143,15 @@ class KeystrokeVerifier(
         Automatic mixed precision: float16 with gradient scaling on CUDA,
         bfloat16 on CPU. The loss is always computed in float32.
     random_state : int or None, default=None
-        Seeds the identity split, the batches and torch's generator (forked,
+        Seeds the subject split, the batches and torch's generator (forked,
         so the global state is left untouched). With an int, CPU runs are
         bit-for-bit repeatable.
     train_split : callable or None, default=None
         skorch's hook: ``train_split(dataset, y) -> (dataset_train,
         dataset_valid)``. ``None`` holds out ``validation_size`` of the
-        identities (:class:`skeer.verifier._data.SubjectSplit`, seeded by
+        subjects (:class:`skeer.verifier._data.SubjectSplit`, seeded by
         ``random_state``). A custom split must be deterministic and should be
-        identity-disjoint (``valid_eer`` and ``threshold_`` are computed on
+        subject-disjoint (``valid_eer`` and ``threshold_`` are computed on
         its held-out part).
     device : str, default="cpu"
         ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"mps"``. Data moves with
@@ -180,7 +178,7 @@ class KeystrokeVerifier(
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-        Enrolled identities, sorted.
+        Enrolled subjects, sorted.
     templates_ : ndarray of shape (n_classes, d)
         One template per enrolled subject: its renormalised mean embedding
         (cosine) or its mean (the other geometries), of the embedding — or of
@@ -215,7 +213,7 @@ class KeystrokeVerifier(
     See Also
     --------
     skeer.EERLoss : The default criterion.
-    skeer.make_verification_scorer : Open-set scoring for identity-disjoint CV.
+    skeer.make_verification_scorer : Open-set scoring for subject-disjoint CV.
 
     Examples
     --------
@@ -405,7 +403,7 @@ class KeystrokeVerifier(
         check_verifier_params(self)
 
     def fit(self, X, y=None, **fit_params):
-        """Train the embedding network, enrol every identity, set ``threshold_``.
+        """Train the embedding network, enrol every subject, set ``threshold_``.
 
         Parameters
         ----------
