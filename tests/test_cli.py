@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.pipeline import make_pipeline
 
 from skeer import KeystrokeFeatures, KeystrokeVerifier, __version__
 from skeer.baselines import ScaledManhattan, make_timing_baseline
@@ -202,24 +203,24 @@ def test_evaluate_saved_model(trained, tmp_path):
     assert printed["data"]["n_subjects"] == 6
 
 
-def test_evaluate_reads_a_verifier_saved_with_features_json(trained, tmp_path):
-    """The layout of earlier versions: the verifier alone + features.json."""
+def test_evaluate_reads_a_verifier_saved_alone(trained, tmp_path):
+    """A verifier saved without its feature step gets the default features,
+    with a one-line warning; a features.json beside it (an earlier skeer's
+    sidecar, a hostile input: max_len 10**9) is never read."""
     pipe = load(trained["out"] / "model.skeer")
     save(pipe[-1], tmp_path / "model.skeer")
+    (tmp_path / "features.json").write_text(
+        json.dumps({"params": {"max_len": 10**9}}), encoding="utf-8"
+    )
     argv = ["evaluate", tmp_path / "model.skeer", "--data", "synthetic"]
     argv += ["--subjects", "6", "--quiet", "--out", tmp_path / "eval"]
-    # without features.json: the default features, with a one-line warning
     code, _, stderr = run(argv)
-    assert code == 0 and "features.json" in stderr and len(warning_lines(stderr)) == 1
-    (tmp_path / "features.json").write_text(
-        json.dumps({"params": {"max_len": 20}}), encoding="utf-8"
-    )
-    code, _, stderr = run(argv)
-    assert code == 0 and warning_lines(stderr) == []
+    assert code == 0 and "without its feature step" in stderr
+    assert len(warning_lines(stderr)) == 1
     report = json.loads((tmp_path / "eval" / "report.json").read_text())
-    assert report["features"]["max_len"] == 20
+    assert report["features"]["max_len"] == KeystrokeFeatures().max_len
     X, y = make_keystrokes(n_subjects=6, n_sessions=15, random_state=0)
-    expected = evaluate_verification(pipe, X, y)
+    expected = evaluate_verification(make_pipeline(KeystrokeFeatures(), pipe[-1]), X, y)
     assert report["metrics"]["eer"] == pytest.approx(expected["eer"], abs=1e-6)
 
 

@@ -196,19 +196,19 @@ def n_subjects(y):
 # ---------------------------------------------------------------------------
 # the saved model: one file holding the fitted pipeline
 MODEL_FILE = "model.skeer"
-# earlier skeer saved the verifier alone, with the features' parameters beside it
+# earlier skeer saved the verifier alone, with the features' parameters beside
+# it; such runs' model files are of a format no longer read, and the file is
+# never read (a run removes it)
 _FEATURES_FILE = "features.json"
 
 
 def load_model(path, device):
     """The fitted model saved at ``path``, as :func:`skeer.persistence.load` reads it.
 
-    A verifier saved alone (as earlier skeer did) comes back in a pipeline behind
-    :class:`~skeer.KeystrokeFeatures` built from the ``features.json`` beside
-    it (default settings, with a warning, when there is none).
+    A verifier saved alone (e.g. with :func:`skeer.save` from Python) comes
+    back in a pipeline behind :class:`~skeer.KeystrokeFeatures` with its
+    default settings, with a warning.
     """
-    import json
-
     from sklearn.pipeline import Pipeline, make_pipeline
 
     from skeer.features._keystroke import KeystrokeFeatures
@@ -225,13 +225,9 @@ def load_model(path, device):
     model = load(path, map_location=device)
     if isinstance(model, Pipeline):
         return model
-    feat_file = path.parent / _FEATURES_FILE
-    if feat_file.is_file():
-        params = json.loads(feat_file.read_text(encoding="utf-8")).get("params", {})
-    else:
-        params = {}
-        note(
-            f"warning: no {_FEATURES_FILE} beside {path.name}; using the default "
-            "feature settings"
-        )
-    return make_pipeline(KeystrokeFeatures(**params), model)
+    note(
+        f"warning: {path.name} holds a verifier without its feature step; using "
+        "KeystrokeFeatures() with its default settings (save the whole pipeline "
+        "to keep yours)"
+    )
+    return make_pipeline(KeystrokeFeatures(), model)
