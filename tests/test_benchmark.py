@@ -100,6 +100,16 @@ def test_compare_losses_replaces_the_templates_criterion(data, net):
     assert result.runs["triplet"][0]["epochs"] == 2
 
 
+def test_compare_losses_runs_a_proxy_loss(data, net):
+    """ArcFace's proxies are sized for each run's training subjects."""
+    pytest.importorskip("pytorch_metric_learning")
+    result = compare_losses(
+        *data, losses=["arcface"], estimator=net, n_seeds=1, **PROTOCOL
+    )
+    (run,) = result.runs["arcface"]
+    assert run["epochs"] == 2 and 0 <= run["metrics"]["eer"] <= 1
+
+
 def test_compare_losses_skips_an_unavailable_loss(data, net, monkeypatch):
     monkeypatch.setitem(sys.modules, "pytorch_metric_learning", None)
     with pytest.warns(UserWarning, match="skipping loss contrastive"):

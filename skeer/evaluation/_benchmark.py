@@ -62,6 +62,8 @@ def _unavailable(name):
             cls(**kwargs)
     except ImportError as exc:
         return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    except (ValueError, TypeError):
+        pass  # importable, but sized at fit (a proxy loss's num_classes)
     return None
 
 

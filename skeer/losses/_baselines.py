@@ -303,8 +303,8 @@ class ArcFaceLoss(_MetricLoss):
         self.embedding_size = embedding_size
         self.margin = margin
         self.scale = scale
+        _, losses, _ = _import_pml(type(self).__name__)  # ImportError first
         n, d, margin, scale = self._settings()
-        _, losses, _ = _import_pml(type(self).__name__)
         # a registered submodule: its proxies are parameters of this loss
         self.pml_loss_ = losses.ArcFaceLoss(
             num_classes=n, embedding_size=d, margin=margin, scale=scale
