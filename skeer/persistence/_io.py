@@ -21,8 +21,8 @@ other class is refused before anything is imported. What can be saved:
 
 Storable values are None, bool, int, float, str, numpy arrays and scalars,
 tensors, and lists, tuples and str-keyed dicts of them; :func:`save` refuses
-anything else with a TypeError naming it. Files of the pre-release
-``format_version`` 1 are refused with what to do.
+anything else with a TypeError naming it. Files of a pre-release
+``format_version`` (1 to 3) are refused with what to do.
 
 A file must not lie: before anything is built from it, :func:`load` checks
 that its parts agree and refuses it with a ValueError naming the file and the
@@ -48,14 +48,11 @@ memory) and its shapes compared with the saved weights, so a file claiming
 ``module__hidden_size=10**9`` is refused without allocating anything. A
 dtype read from the file is limited to numeric kinds for tensors and to
 strings not much wider than their items. Scalers' per-feature arrays hold
-one value per feature, and a scaler's output width matches the next step's
-input. (The checks live in ``skeer.persistence``, the encoding in
-``skeer.persistence``.)
+one value per feature, and a scaler's output width the next step's input.
 
 The file (``format_version`` 4) is a dict of ``"config"`` (a JSON string),
 ``"arrays"`` (``{key: tensor}``), ``"module_states"`` (``{step index:
-state dict}``) and ``"checksum"`` (SHA-256 of the rest, checked on load: a
-flipped bit in a weight is an error, not a different model). The
+state dict}``) and ``"checksum"`` (SHA-256 of the rest, checked on load). The
 configuration holds ``format`` (``"skeer.KeystrokeVerifier"``,
 ``"skeer.Pipeline"`` or ``"skeer.Estimator"``), ``format_version``, the skeer
 and torch versions, ``steps`` (one per pipeline step, or one: each with
@@ -98,6 +95,7 @@ from skeer._version import __version__
 from skeer.persistence._model_codec import (
     Encoder,
     InvalidFile,
+    check_checksum,
     checksum,
     decode_mapping,
     history_records,
@@ -518,12 +516,6 @@ def _load(path, *, map_location, module, criterion):
             f"skeer; this skeer reads format_version {_FORMAT_VERSION} only. Save "
             "the model again with the skeer that wrote it, or retrain it."
         )
-    if blob.get("checksum") != checksum(blob):
-        raise ValueError(
-            f"path {shown} is not a valid skeer model file: its content does not "
-            "match its checksum (a changed weight, array or configuration); it "
-            "is corrupt or was tampered with."
-        )
     reader = _Reader(
         blob,
         map_location=map_location,
@@ -531,6 +523,7 @@ def _load(path, *, map_location, module, criterion):
         criterion=criterion,
     )
     try:
+        check_checksum(blob)
         return reader.load_v2(config)
     except InvalidFile as exc:
         raise ValueError(

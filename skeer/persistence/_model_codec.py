@@ -214,3 +214,12 @@ def checksum(blob):
     walk(blob.get("arrays"), "arrays")
     walk(blob.get("module_states"), "module_states")
     return digest.hexdigest()
+
+
+def check_checksum(blob):
+    """Raise :class:`InvalidFile` unless ``blob["checksum"]`` matches its content."""
+    if blob.get("checksum") != checksum(blob):
+        raise InvalidFile(
+            "its content does not match its checksum: a changed weight, array or "
+            "setting"
+        )
