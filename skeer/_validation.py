@@ -11,6 +11,7 @@ and scores) are :mod:`skeer.metrics`' own (``skeer.metrics._checks``).
 
 import math
 import numbers
+import reprlib
 import warnings
 
 import numpy as np
@@ -116,11 +117,12 @@ def check_operating_point(value, name="operating_point"):
     if (
         isinstance(value, numbers.Real)
         and not isinstance(value, bool | np.bool_)
-        and 0.0 < float(value) < 1.0  # False for NaN
+        and 0 < value < 1  # False for NaN; exact for huge ints (no float())
     ):
         return float(value)
     raise ValueError(
-        f"{name} must be 'eer' or a target false-match rate in (0, 1), got {value!r}."
+        f"{name} must be 'eer' or a target false-match rate in (0, 1), got "
+        f"{reprlib.repr(value)}."
     )
 
 
@@ -353,6 +355,10 @@ def check_subjects(y, n_samples=None, *, classifier=True):
             f"{len(y)} subjects in y; they must be aligned."
         )
     if classifier:
+        if y.dtype.kind == "S":  # scikit-learn's raw TypeError otherwise
+            raise ValueError(
+                "y holds bytes; decode the ids to str first (e.g. y.astype(str))."
+            )
         check_classification_targets(y)
     return y
 

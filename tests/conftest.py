@@ -1,5 +1,8 @@
 """Shared fixtures. Tests run on CPU, deterministically, and never download."""
 
+import contextlib
+import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -31,3 +34,38 @@ def fixed_text_data():
     y = np.repeat(np.arange(8), 12)
     X = (centers[y] + 0.25 * rng.normal(size=(len(y), 6))).astype(np.float32)
     return X, y
+
+
+def _refused_at_once(call, *fifos, seconds=5):
+    """The message of the ValueError ``call()`` raises; fails if it blocks.
+
+    A blocked call is released (its FIFOs opened for writing and closed, so
+    that its reads end) before the test fails.
+    """
+    out = []
+
+    def run():
+        try:
+            call()
+            out.append(None)
+        except BaseException as exc:
+            out.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    for _ in range(100 if thread.is_alive() else 0):
+        for fifo in fifos:
+            with contextlib.suppress(OSError):  # no reader: nothing to release
+                os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        thread.join(0.05)
+    if not out:
+        pytest.fail(f"the call blocked for more than {seconds} s")
+    assert isinstance(out[0], ValueError), repr(out[0])
+    return str(out[0])
+
+
+@pytest.fixture
+def refused_at_once():
+    """Run a call that must refuse a FIFO at once (see ``_refused_at_once``)."""
+    return _refused_at_once

@@ -93,3 +93,43 @@ def test_numpy_only_packages_import_no_torch_package():
     for a, b in _edges():
         if a in {"metrics", "features", "templates", "baselines", "datasets"}:
             assert b not in torch_land, f"{a} -> {b}"
+
+
+def _modules_crossed(call):
+    """skeer's modules a call runs in (the network and loss not counted)."""
+    import sys
+
+    seen = []
+
+    def profile(frame, event, arg):
+        name = frame.f_globals.get("__name__", "")
+        if event == "call" and name.startswith("skeer."):
+            if not name.startswith(("skeer.networks", "skeer.losses")):
+                seen.append(name)
+
+    sys.setprofile(profile)
+    try:
+        call()
+    finally:
+        sys.setprofile(None)
+    return set(seen)
+
+
+def test_decision_function_crosses_at_most_four_modules():
+    import numpy as np
+
+    from skeer import KeystrokeVerifier
+
+    X = np.random.default_rng(0).normal(size=(24, 5)).astype(np.float32)
+    y = np.repeat(np.arange(4), 6)
+    net = KeystrokeVerifier(max_epochs=1, validation_size=0, random_state=0)
+    net.fit(X, y)
+    crossed = _modules_crossed(lambda: net.decision_function(X[:3]))
+    # the scoring mixin, the estimator, the input checks, the templates; the
+    # training hooks and skorch's data pipeline are not on this path
+    assert crossed <= {
+        "skeer.templates._verification",
+        "skeer.verifier._estimator",
+        "skeer._validation",
+        "skeer.templates._templates",
+    }, crossed

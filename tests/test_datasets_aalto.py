@@ -6,10 +6,15 @@ from what was written, not from the loader.
 """
 
 import errno
+import functools
+import io
 import os
 import shutil
+import socket
 import tarfile
+import tracemalloc
 import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -402,6 +407,58 @@ def test_hostile_cache_is_never_unpickled_and_is_rebuilt(tmp_path):
         _assert_same_bunch(load_aalto(src, data_home=home), first)
 
 
+def _npy_member(zf, name, shape, data=b""):
+    """A zip member ``name.npy``: a float64 header declaring ``shape``, then
+    ``data`` (as many bytes as the header promises, or far fewer)."""
+    head = io.BytesIO()
+    header = {"descr": "<f8", "fortran_order": False, "shape": shape}
+    np.lib.format.write_array_header_1_0(head, header)
+    zf.writestr(f"{name}.npy", head.getvalue() + data)
+
+
+def test_cache_declaring_huge_arrays_is_rebuilt_without_allocating(tmp_path):
+    """A member whose header declared shape (10**13,) raised a raw MemoryError
+    ("72.8 TiB") from the loader; a deflated member of 8 MB of zeros (8 kB on
+    disk) was allocated whole before it was rejected. Sizes are now checked
+    against the bytes the file holds, before anything is allocated."""
+    src = tmp_path / "src"
+    write_aalto_files(src, 2, 2)
+    home = tmp_path / "home"
+    first = load_aalto(src, data_home=home)
+    (cache_file,) = (home / "aalto").glob("*.npz")
+    with np.load(cache_file) as z:
+        arrays = dict(z)
+    with zipfile.ZipFile(cache_file, "w") as zf:  # stored, as np.savez writes
+        _npy_member(zf, "keys", (10**13,))
+    assert _aalto._cache.load_sessions(cache_file, ("target",), ("rows",)) is None
+    _assert_same_bunch(load_aalto(src, data_home=home), first)  # rebuilt
+    # a member that declares more bytes than the cache file holds
+    with zipfile.ZipFile(cache_file, "w") as zf:
+        for name, value in arrays.items():
+            if name != "keys":
+                zf.writestr(f"{name}.npy", _npy_bytes(value))
+        _npy_member(zf, "keys", (10**6, 3), b"\0" * 64)
+    _assert_same_bunch(load_aalto(src, data_home=home), first)
+    # deflated: few bytes on disk, many once read (np.savez never deflates)
+    with open(cache_file, "wb") as f:
+        np.savez_compressed(f, **{**arrays, "keys": np.zeros((10**6, 3))})
+    assert cache_file.stat().st_size < 100_000
+    tracemalloc.start()
+    try:
+        assert _aalto._cache.load_sessions(cache_file, ("target",), ("rows",)) is None
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1_000_000  # the 24 MB array was never allocated
+    _assert_same_bunch(load_aalto(src, data_home=home), first)
+
+
+def _npy_bytes(array):
+    out = io.BytesIO()
+    np.save(out, array)
+    return out.getvalue()
+
+
 def test_as_frame_and_return_X_y(quirky):
     _, sources = quirky
     bunch, _ = _load_one_warning(sources["dir"], cache=False)
@@ -526,3 +583,34 @@ def test_a_long_parse_shows_progress_and_verbose_false_shows_none(
     assert "load_aalto" in err and "4 files" in err
     load_aalto(tmp_path / "src", cache=False, n_jobs=1, verbose=False)
     assert capsys.readouterr().err == ""
+
+
+def test_no_fifo_device_or_socket_is_read(tmp_path, refused_at_once):
+    """A FIFO blocked load_aalto forever (zipfile.is_zipfile read it); one in
+    a data folder blocked the parse."""
+    fifo, home = tmp_path / "9_keystrokes.txt", tmp_path / "home"
+    os.mkfifo(fifo)
+    for cache in (False, True):
+        call = functools.partial(load_aalto, fifo, cache=cache, data_home=home)
+        msg = refused_at_once(call, fifo)
+        assert f"path {str(fifo)!r} is a FIFO, not a regular file" in msg
+    src = tmp_path / "src"
+    write_aalto_files(src, 2, 2)
+    member = src / "sub" / "7_keystrokes.txt"
+    member.parent.mkdir()
+    os.mkfifo(member)
+    for cache in (False, True):
+        call = functools.partial(load_aalto, src, cache=cache, data_home=home)
+        msg = refused_at_once(call, member)
+        assert f"{str(member)!r} is a FIFO, not a regular file" in msg
+    member.unlink()
+    member.symlink_to(os.devnull)  # a device behind a member's name
+    msg = refused_at_once(lambda: load_aalto(src, cache=False))
+    assert "is a character device, not a regular file" in msg
+    msg = refused_at_once(lambda: load_aalto(os.devnull, cache=False))
+    assert f"{os.devnull!r} is a character device, not a regular file" in msg
+    sock = tmp_path / "s_keystrokes.txt"
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(sock))
+        msg = refused_at_once(lambda: load_aalto(sock, cache=False))
+    assert "is a socket, not a regular file" in msg

@@ -9,6 +9,7 @@ replaced by a function that fails the test.
 import csv
 import gzip
 import hashlib
+import os
 import shutil
 import urllib.error
 import urllib.request
@@ -196,3 +197,11 @@ def test_fetch_reports_download_failure(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="could not download"):
         fetch_cmu(tmp_path)
     assert not list((tmp_path / "cmu").glob("*"))  # no partial file left
+
+
+def test_a_fifo_is_not_a_regular_file(tmp_path, refused_at_once):
+    """load_cmu called a FIFO "the folder"."""
+    fifo = tmp_path / "cmu.csv"
+    os.mkfifo(fifo)
+    msg = refused_at_once(lambda: load_cmu(fifo), fifo)
+    assert f"path {str(fifo)!r} is a FIFO, not a regular file" in msg

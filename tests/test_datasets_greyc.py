@@ -6,6 +6,7 @@ read from ``../shared/data`` when present (skipped otherwise).
 """
 
 import gzip
+import os
 import warnings
 from pathlib import Path
 
@@ -285,3 +286,11 @@ def test_real_file():
     framed = load_greyc_nislab(REAL, passphrase="P5", as_frame=True)
     Xt = KeystrokeFeatures().fit_transform(framed.data.to_numpy())
     assert Xt.shape == (2200, 70)
+
+
+def test_a_fifo_is_not_a_regular_file(tmp_path, refused_at_once):
+    """load_greyc_nislab called a FIFO "the folder"."""
+    fifo = tmp_path / "greyc.csv"
+    os.mkfifo(fifo)
+    msg = refused_at_once(lambda: load_greyc_nislab(fifo, passphrase="P1"), fifo)
+    assert f"path {str(fifo)!r} is a FIFO, not a regular file" in msg

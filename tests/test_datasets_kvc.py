@@ -487,3 +487,21 @@ def test_a_plain_predictions_file_is_read_within_a_size_cap(tmp_path, monkeypatc
     os.mkfifo(fifo)
     with pytest.raises(ValueError, match="not a regular file"):
         read_kvc_predictions(fifo)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["desktop_dev_set.npy", "desktop_test_sessions.npy", "desktop_comparisons.txt"],
+)
+def test_a_fifo_in_the_release_is_not_a_regular_file(tmp_path, name, refused_at_once):
+    """A FIFO dev set was "no desktop_dev_set.npy"; a FIFO test or comparisons
+    file was skipped without a word (the bunch had no comparisons)."""
+    write_kvc_files(tmp_path, "desktop", n_users=3, n_sessions=4, n_test=5)
+    (tmp_path / name).unlink()
+    os.mkfifo(tmp_path / name)
+    msg = refused_at_once(lambda: load_kvc(tmp_path, "desktop"), tmp_path / name)
+    assert f"{str(tmp_path / name)!r} is a FIFO, not a regular file" in msg
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    msg = refused_at_once(lambda: load_kvc(fifo, "desktop"), fifo)
+    assert f"path {str(fifo)!r} is a FIFO, not a regular file" in msg

@@ -139,3 +139,14 @@ def test_reliability_counts_match_its_tables():
         for m in re.finditer(r"^(\S[^\n]*?)\s{2,}(\d+)\s+(\d+)\s*$", text, re.M)
     }
     assert counted and summary == counted
+
+
+def test_every_test_the_docs_cite_exists():
+    """A test named on a docs page (reliability, benchmarks, ...) is defined."""
+    defined = set()
+    for path in (ROOT / "tests").glob("test_*.py"):
+        defined |= set(re.findall(r"^def (test_\w+)", path.read_text("utf-8"), re.M))
+    cited = set()
+    for path in (ROOT / "docs").rglob("*.rst"):
+        cited |= set(re.findall(r"``(?:[\w/.]*::)?(test_\w+)", path.read_text("utf-8")))
+    assert cited and not cited - defined, sorted(cited - defined)

@@ -253,6 +253,22 @@ def test_ids_of_several_kinds_are_refused_before_numpy_merges_them(ids, match):
         evaluate_fixed_text(ScaledManhattan(), X[:10], list(ids) * 2, n_train=2)
 
 
+def test_claims_of_several_kinds_are_refused_before_numpy_merges_them():
+    """claim_scores(X, [True, 1]) on integer ids scored True as subject 1."""
+    from skeer.baselines import ScaledManhattan
+
+    X = np.random.default_rng(0).normal(size=(20, 4))
+    det = ScaledManhattan().fit(X, np.repeat([1, 2, 3, 4], 5))
+    for claims in ([True, 1], (1, 1.0), np.array([1, True], dtype=object)):
+        with pytest.raises(ValueError, match="claimed mix"):
+            det.claim_scores(X[:2], claims)
+        with pytest.raises(ValueError, match="claimed mix"):
+            det.verify(X[:2], claims)
+    assert det.claim_scores(X[:2], [1, 2]).shape == (2,)
+    with pytest.raises(ValueError, match="y holds bytes"):
+        ScaledManhattan().fit(X, np.repeat([b"a", b"b", b"c", b"d"], 5))
+
+
 def test_a_model_with_nobody_enrolled_takes_ids_of_any_kind():
     """After unenroll of every training subject (a pretrained model), new
     people of another id kind enrol; it raised a TypeError."""

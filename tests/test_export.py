@@ -1,6 +1,7 @@
 """Exporting a verifier to ONNX and scoring with the export (skeer.export)."""
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -346,6 +347,123 @@ def test_reference_enrolment_matches_the_verifier(
     )
 
 
+_NAMED = {}
+
+
+def _python_and_onnx(exported, tmp_path, fixed_text, sessions, kind):
+    """A copy of the cosine mlp verifier and its ONNX scorer, int or str ids."""
+    est, X, y = _fitted("mlp", "cosine", fixed_text, sessions)
+    if kind == "str" and not _NAMED:
+        named = _copy(est).enroll(X, np.array([f"user{i}" for i in y]), reset=True)
+        _NAMED["model"] = export_onnx(named, tmp_path / "s.onnx")[0]
+        _NAMED["est"] = named
+    if kind == "str":
+        est, model = _NAMED["est"], _NAMED["model"]
+    else:
+        model = exported["cosine"][0]
+    return _copy(est), OnnxVerifier(model), X
+
+
+def _copy(est):
+    """A fitted copy sharing the network (enrolment does not change it)."""
+    clf = clone(est)
+    clf.__dict__.update({k: v for k, v in vars(est).items() if k != "callbacks"})
+    return clf
+
+
+def _refusal(call):
+    """The error type ``call`` raises (ValueError, TypeError), or None."""
+    try:
+        call()
+    except (ValueError, TypeError) as exc:
+        return type(exc)
+    return None
+
+
+#: Identities to enrol (two samples' worth unless the case is about length).
+ENROLLED_IDS = {
+    "int and str": [1, "1"],
+    "int and float": [1, 1.0],
+    "bool and int": [True, 1],
+    "None among ids": [1, None],
+    "None": None,
+    "continuous": [1.5, 2.0],
+    "whole floats": [1.0, 2.0],
+    "NaN": [np.nan, 1.0],
+    "object ints": np.array([1, 2], dtype=object),
+    "beyond 64 bits": [2**64, 2],
+    "column vector": np.array([[1], [2]]),
+    "2-D": np.array([[1, 2], [3, 4]]),
+    "one id too many": [1, 2, 3],
+    "ints": [1, 12],
+    "int8": np.array([1, 12], np.int8),
+    "uint8": np.array([1, 12], np.uint8),
+    "uint64": np.array([1, 12], np.uint64),
+    "strs": ["a", "user1"],
+    "bytes": [b"a", b"b"],
+    "complex": [1 + 0j, 2j],
+    "bools": [True, False],
+    "empty": [],
+}
+
+
+@pytest.mark.parametrize("kind", ["int", "str"])
+@pytest.mark.parametrize("case", list(ENROLLED_IDS))
+def test_onnx_enrolment_refuses_what_the_verifier_refuses(
+    case, kind, exported, tmp_path, fixed_text, sessions
+):
+    """Side by side: ids of several kinds (``[1, "1"]`` would merge into one
+    "1"), None, continuous, 2-D, misaligned, of another kind than the
+    enrolled ones; what the verifier enrols, the scorer enrols alike."""
+    clf, scorer, X = _python_and_onnx(exported, tmp_path, fixed_text, sessions, kind)
+    y = ENROLLED_IDS[case]
+    n = 2 if y is None or np.ndim(y) != 1 else min(len(y), 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the column vector's DataConversionWarning
+        refused = _refusal(lambda: clf.enroll(X[:n], y))
+        refused_onnx = _refusal(lambda: scorer.enroll(X[:n], y))
+    assert (refused is None) == (refused_onnx is None), (refused, refused_onnx)
+    assert refused_onnx in (None, ValueError)
+    if refused is None:
+        np.testing.assert_array_equal(scorer.classes_, clf.classes_)
+        assert scorer.classes_.dtype.kind == clf.classes_.dtype.kind
+
+
+#: Claims of two samples.
+CLAIMS = {
+    "int and str": [1, "1"],
+    "bool and int": [True, 1],
+    "int and float": (1, 1.0),
+    "int and None": [1, None],
+    "None": None,
+    "int": 1,
+    "str": "user1",
+    "bool": True,
+    "float": 1.0,
+    "one too many": [1, 2, 3],
+    "one too few": [1],
+    "2-D": [[1], [2]],
+    "uint64": np.array([1, 2], np.uint64),
+    "beyond 64 bits": [2**64, 1],
+    "object ints": np.array([1, 2], dtype=object),
+    "strs": ["user1", "user2"],
+    "bytes": [b"user1", b"user2"],
+}
+
+
+@pytest.mark.parametrize("kind", ["int", "str"])
+@pytest.mark.parametrize("case", list(CLAIMS))
+def test_onnx_claims_refuse_what_the_verifier_refuses(
+    case, kind, exported, tmp_path, fixed_text, sessions
+):
+    clf, scorer, X = _python_and_onnx(exported, tmp_path, fixed_text, sessions, kind)
+    claimed = CLAIMS[case]
+    refused = _refusal(lambda: clf.claim_scores(X[:2], claimed))
+    refused_onnx = _refusal(lambda: scorer.claim_scores(X[:2], claimed))
+    assert (refused is None) == (refused_onnx is None), (refused, refused_onnx)
+    assert refused_onnx in (None, ValueError)
+
+
 # ----------------------------------------------------------------------
 # arguments
 def test_sequence_verifier_needs_its_sequence_length(sessions, tmp_path):
@@ -420,24 +538,304 @@ def test_sidecar_that_is_not_ours_is_refused(fixed_text, sessions, tmp_path):
         OnnxVerifier(model)
 
 
-def test_sidecar_values_and_sizes_are_checked_before_use(
-    fixed_text, sessions, tmp_path
-):
-    est, *_ = _fitted("mlp", "cosine", fixed_text, sessions)
-    model, sidecar = export_onnx(est, tmp_path / "m.onnx")
-    meta = json.loads(sidecar.read_text())
-    bad = {
-        "classes_dtype": ("<U200000000", "not every id is a str"),
-        "threshold": ("nan", "threshold 'nan' is not a number"),
-        "templates": ([[float("nan")] * 2], "templates holds NaN"),
-    }
-    for key, (value, match) in bad.items():
-        sidecar.write_text(json.dumps({**meta, key: value}))
-        with pytest.raises(ValueError, match=match):
-            OnnxVerifier(model)
-    sidecar.write_text(json.dumps({**meta, "classes_dtype": "<U5"}))  # width ignored
-    with pytest.raises(ValueError, match="not every id is a str"):
+#: A key left out of the sidecar.
+DEL = object()
+
+
+@pytest.fixture(scope="module")
+def exported(fixed_text, sessions, tmp_path_factory):
+    """``{geometry: (model, sidecar meta)}``: the mlp verifiers' exports
+    (scaled Manhattan includes the standardised input, version-2 fields)."""
+    out = {}
+    for geometry in ("cosine", "scaled_manhattan"):
+        est, *_ = _fitted("mlp", geometry, fixed_text, sessions)
+        model, sidecar = export_onnx(est, tmp_path_factory.mktemp(geometry) / "m.onnx")
+        out[geometry] = model, json.loads(sidecar.read_text())
+    return out
+
+
+def _model_with(exported, model_geometry, tmp_path, **changes):
+    """A copy of the exported model whose sidecar has ``changes`` (DEL: left out)."""
+    model, meta = exported[model_geometry]
+    path = tmp_path / "m.onnx"
+    path.write_bytes(model.read_bytes())
+    meta = {k: v for k, v in {**meta, **changes}.items() if v is not DEL}
+    (tmp_path / "m.onnx.json").write_text(json.dumps(meta))
+    return path
+
+
+_ROWS = [[0.25] * 16] * 8  # 8 unit rows of 16 (the cosine model's templates)
+#: ``(geometry, {key: value or a function of the sidecar's meta}, match)``:
+#: every field, each refused with the file and the field named.
+HOSTILE_SIDECARS = {
+    "threshold NaN": ("cosine", {"threshold": "nan"}, "threshold 'nan' is not a"),
+    "threshold -inf at the EER": (
+        "cosine",
+        {"threshold": "-inf", "operating_point": "eer"},
+        "threshold -inf .*operating_point 'eer' never gives it",
+    ),
+    "threshold 'inf'": ("cosine", {"threshold": "inf"}, "threshold 'inf' is not a"),
+    "threshold +inf": ("cosine", {"threshold": float("inf")}, "threshold inf is not"),
+    "threshold bool": ("cosine", {"threshold": True}, "threshold True is not a"),
+    "threshold missing": ("cosine", {"threshold": DEL}, "threshold is missing"),
+    "no operating_point": ("cosine", {"operating_point": DEL}, "operating_point is"),
+    "operating_point dict": ("cosine", {"operating_point": {"x": [1]}}, "operating_p"),
+    "operating_point 1.5": ("cosine", {"operating_point": 1.5}, "operating_point 1.5"),
+    "operating_point True": ("cosine", {"operating_point": True}, "operating_point T"),
+    "operating_point EER": ("cosine", {"operating_point": "EER"}, "operating_point '"),
+    "no geometry": ("cosine", {"geometry": DEL}, "geometry is missing"),
+    "geometry unknown": ("cosine", {"geometry": "cos"}, "geometry 'cos' is not"),
+    "geometry list": ("cosine", {"geometry": ["cosine"]}, r"geometry \['cosine'\]"),
+    "no preprocessing": ("cosine", {"preprocessing": DEL}, "preprocessing is missing"),
+    "preprocessing list": ("cosine", {"preprocessing": [1]}, "preprocessing is not"),
+    "service not a list": (
+        "cosine",
+        {"preprocessing": {"service": 5, "in_graph": []}},
+        "preprocessing is not",
+    ),
+    "service step not a dict": (
+        "cosine",
+        {"preprocessing": {"service": [5], "in_graph": []}},
+        "preprocessing is not",
+    ),
+    "input an int": ("cosine", {"input": 5}, "input is not"),
+    "no input": ("cosine", {"input": DEL}, "input is missing"),
+    "input name an int": (
+        "cosine",
+        {"input": {"name": 5, "shape": ["batch", 6], "dtype": "float32"}},
+        "input is not",
+    ),
+    "input not the model's": (
+        "cosine",
+        {"input": {"name": "x", "shape": ["batch", 6], "dtype": "float32"}},
+        "input 'x' is not an input of the model",
+    ),
+    "no output": ("cosine", {"output": DEL}, "output is missing"),
+    "output width 0": (
+        "cosine",
+        {"output": {"name": "embedding", "shape": ["batch", 0], "dtype": "float32"}},
+        "output is not",
+    ),
+    "templates_dtype list": ("cosine", {"templates_dtype": ["x"]}, "templates_dtype"),
+    "classes_dtype of 800 MB strings": (
+        "cosine",
+        {"classes_dtype": "<U200000000"},
+        "not every id is a str",
+    ),
+    "classes_dtype str of ints": ("cosine", {"classes_dtype": "<U5"}, "not every id"),
+    "classes not a list": ("cosine", {"classes": "01234567"}, "classes is not a list"),
+    "classes duplicated": (
+        "cosine",
+        {"classes": [0, 0, 1, 2, 3, 4, 5, 6]},
+        "classes are not sorted and unique",
+    ),
+    "classes unsorted": (
+        "cosine",
+        {"classes": [7, 6, 5, 4, 3, 2, 1, 0]},
+        "classes are not sorted and unique",
+    ),
+    "bool id among int64": (
+        "cosine",
+        {"classes": [True, 1, 2, 3, 4, 5, 6, 7]},
+        "classes are not all ints",
+    ),
+    "float id among int64": (
+        "cosine",
+        {"classes": [0.5, 1, 2, 3, 4, 5, 6, 7]},
+        "classes are not all ints",
+    ),
+    "str id among int64": (
+        "cosine",
+        {"classes": ["0", 1, 2, 3, 4, 5, 6, 7]},
+        "classes are not all ints",
+    ),
+    "id beyond uint8": (
+        "cosine",
+        {"classes_dtype": "|u1", "classes": [0, 1, 2, 3, 4, 5, 6, 300]},
+        "classes do not fit",
+    ),
+    "negative uint64 id": (
+        "cosine",
+        {"classes_dtype": "<u8", "classes": [-1, 1, 2, 3, 4, 5, 6, 7]},
+        "classes do not fit",
+    ),
+    "templates NaN": (
+        "cosine",
+        {"templates": [[float("nan")] * 16] * 8},
+        "templates h",
+    ),
+    "templates ragged": ("cosine", {"templates": [[1.0], [1.0, 2.0]]}, "templates ar"),
+    "templates strings": ("cosine", {"templates": [["a"] * 16] * 8}, "templates are"),
+    "templates bools": ("cosine", {"templates": [[True] * 16] * 8}, "templates are"),
+    "templates 3-D": ("cosine", {"templates": [[[0.25]] * 16] * 8}, "templates are"),
+    "templates a dict": ("cosine", {"templates": {"0": _ROWS[0]}}, "templates are"),
+    "7 template rows for 8 classes": (
+        "cosine",
+        {"templates": _ROWS[:7]},
+        "templates are not 8 rows of 16 numbers",
+    ),
+    "templates one column short": (
+        "cosine",
+        {"templates": [r[:15] for r in _ROWS]},
+        "templates are not 8 rows of 16 numbers",
+    ),
+    "templates beyond float64": (
+        "cosine",
+        {"templates": [[10**400] * 16] * 8},
+        "templates hold NaN or infinity",
+    ),
+    "templates beyond float32": (
+        "cosine",
+        {"templates": [[1e39] * 16] * 8},
+        "templates hold NaN or infinity",
+    ),
+    "cosine templates not unit": (
+        "cosine",
+        {"templates": [[1.0] * 16] * 8},
+        "templates are not unit vectors",
+    ),
+    "template_scales for cosine": (
+        "cosine",
+        {"template_scales": _ROWS},
+        "template_scales do not fit",
+    ),
+    "input_mean without verifier_input": (
+        "cosine",
+        {"input_mean": [0.0] * 6, "input_scale": [1.0] * 6},
+        "input_mean and input_scale",
+    ),
+    "template_scales zero": (
+        "scaled_manhattan",
+        lambda m: {"template_scales": [[0.0] * len(r) for r in m["templates"]]},
+        "template_scales are not all positive",
+    ),
+    "template_scales negative": (
+        "scaled_manhattan",
+        lambda m: {"template_scales": [[-1.0] * len(r) for r in m["templates"]]},
+        "template_scales are not all positive",
+    ),
+    "template_scales missing": (
+        "scaled_manhattan",
+        {"template_scales": None},
+        "template_scales do not fit",
+    ),
+    "template_scales 7 rows": (
+        "scaled_manhattan",
+        lambda m: {"template_scales": m["template_scales"][:7]},
+        "template_scales are not 8 rows",
+    ),
+    "input_scale zero": (
+        "scaled_manhattan",
+        {"input_scale": [0.0] * 6},
+        "input_mean and input_scale",
+    ),
+    "input_scale missing": (
+        "scaled_manhattan",
+        {"input_scale": DEL},
+        "input_mean and input_scale",
+    ),
+    "input_mean strings": (
+        "scaled_manhattan",
+        {"input_mean": ["0"] * 6},
+        "input_mean and input_scale",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE_SIDECARS))
+def test_sidecar_values_and_sizes_are_checked_before_use(case, exported, tmp_path):
+    """Each field checked once, when read: type, shape, range, size; the
+    error names the file and the field (never a raw KeyError / TypeError /
+    numpy error, nor a sidecar that loads and then scores wrongly)."""
+    geometry, changes, match = HOSTILE_SIDECARS[case]
+    if callable(changes):
+        changes = changes(exported[geometry][1])
+    model = _model_with(exported, geometry, tmp_path, **changes)
+    with pytest.raises(ValueError, match=match) as error:
         OnnxVerifier(model)
+    assert str(error.value).startswith(repr(str(model) + ".json"))
+    assert isinstance(OnnxVerifier(exported[geometry][0]), OnnxVerifier)
+
+
+@pytest.mark.parametrize(
+    "threshold, operating_point",
+    [(-np.inf, "eer"), (-np.inf, 0.5), (np.inf, 0.5), (np.inf, "eer"), (0.3, "eer")],
+)
+def test_sidecar_threshold_follows_the_model_file_rule(
+    threshold, operating_point, exported, tmp_path
+):
+    """An infinite threshold: only -inf, only at a target false-match rate,
+    in a sidecar as in a model file (skeer.load)."""
+    from types import SimpleNamespace
+
+    from skeer.persistence._model_codec import InvalidFile
+    from skeer.persistence._model_file import _check_templates
+
+    _, meta = exported["cosine"]
+    est = SimpleNamespace(
+        classes_=np.asarray(meta["classes"]),
+        templates_=np.asarray(meta["templates"], dtype=np.float32),
+        template_scales_=None,
+        threshold_=threshold,
+        operating_point=operating_point,
+    )
+    try:
+        _check_templates(est, "cosine")
+        loads = True
+    except InvalidFile:
+        loads = False
+    written = threshold if np.isfinite(threshold) else str(threshold)
+    model = _model_with(
+        exported,
+        "cosine",
+        tmp_path,
+        threshold=written,
+        operating_point=operating_point,
+    )
+    if loads:
+        assert OnnxVerifier(model).threshold_ == threshold
+    else:
+        with pytest.raises(ValueError, match="threshold"):
+            OnnxVerifier(model)
+
+
+@pytest.mark.parametrize(
+    "operating_point",
+    [
+        "eer",
+        0.5,
+        1e-300,
+        0,
+        1,
+        1.5,
+        -0.1,
+        float("nan"),
+        True,
+        "EER",
+        None,
+        [0.5],
+        10**400,
+    ],  # fmt: skip
+)
+def test_sidecar_operating_point_follows_the_verifiers_rule(
+    operating_point, exported, tmp_path
+):
+    """What ``check_operating_point`` refuses, the reader refuses; and the
+    reader's other copies of skeer's constants are skeer's."""
+    from skeer._validation import GEOMETRIES, check_operating_point
+    from skeer.export import _sidecar
+    from skeer.features._keystroke import MAX_LEN_LOADED
+
+    assert _sidecar._GEOMETRIES == GEOMETRIES
+    assert _sidecar._MAX_LEN == MAX_LEN_LOADED
+    model = _model_with(exported, "cosine", tmp_path, operating_point=operating_point)
+    try:
+        check_operating_point(operating_point)
+    except ValueError:
+        with pytest.raises(ValueError, match="operating_point"):
+            OnnxVerifier(model)
+    else:
+        assert OnnxVerifier(model).operating_point == operating_point
 
 
 def test_sidecar_file_faults_are_named_not_raw(
@@ -446,7 +844,7 @@ def test_sidecar_file_faults_are_named_not_raw(
     """Not JSON, absurdly nested, oversized, or a FIFO (which blocked)."""
     import os
 
-    from skeer.export import _onnx_verifier
+    from skeer.export import _sidecar
 
     est, *_ = _fitted("mlp", "cosine", fixed_text, sessions)
     model, sidecar = export_onnx(est, tmp_path / "m.onnx")
@@ -456,7 +854,7 @@ def test_sidecar_file_faults_are_named_not_raw(
         with pytest.raises(ValueError, match="not readable JSON"):
             OnnxVerifier(model)
     sidecar.write_text(good)
-    monkeypatch.setattr(_onnx_verifier, "MAX_SIDECAR_BYTES", 100)
+    monkeypatch.setattr(_sidecar, "MAX_SIDECAR_BYTES", 100)
     with pytest.raises(ValueError, match="more than a sidecar may"):
         OnnxVerifier(model)
     monkeypatch.undo()

@@ -492,3 +492,22 @@ def test_ids_and_groups_of_different_kinds_are_never_merged():
     groups = np.array([1, 1.0, True, 2] * 20, dtype=object)
     with pytest.raises(ValueError, match="the groups mix booleans, floats, integers"):
         fairness_report(y, s, groups=groups)
+
+
+def test_groups_as_a_list_are_never_merged_either():
+    """As a plain list, 1, 1.0 and True became one group (NumPy made them 1.0)
+    and the report counted 2 groups; an object array of them was refused."""
+    y = np.r_[np.ones(40), np.zeros(40)].astype(int)
+    s = np.random.default_rng(0).normal(size=80) + y
+    mixed = [1, 1.0, True, 2] * 20
+    for groups in (mixed, tuple(mixed)):
+        with pytest.raises(ValueError, match="groups mix booleans, floats, integers"):
+            fairness_report(y, s, groups=groups)
+    with pytest.raises(ValueError, match="groups mix integers, strings"):
+        fairness_report(y, s, groups=["A", 1] * 40)
+    with pytest.raises(ValueError, match="groups mix booleans, integers"):
+        fairness_report(y, s, groups=["F"] * 80, probe_groups=[True, 2] * 40)
+    # one kind still works, with NaN (missing) among the labels as before
+    with pytest.warns(UserWarning, match="left out 20 of 80"):
+        report = fairness_report(y, s, groups=[1, 2, 3, np.nan] * 20)
+    assert report["n_groups"] == 3

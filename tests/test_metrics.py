@@ -492,7 +492,8 @@ def test_check_operating_point_accepts(value):
 
 
 @pytest.mark.parametrize(
-    "value", ["EER", "fmr", 0, 1, 0.0, 1.0, -0.1, np.nan, True, np.True_, None]
+    "value",
+    ["EER", "fmr", 0, 1, 0.0, 1.0, -0.1, np.nan, True, np.True_, None, 10**400],
 )
 def test_check_operating_point_refuses(value):
     with pytest.raises(ValueError, match="^threshold_at must be 'eer' or a target"):

@@ -1029,6 +1029,26 @@ def test_interrupted_flag_round_trips(verifier, tmp_path):
     assert load(save(verifier, tmp_path / "m.skeer")).interrupted_ is False
 
 
+@pytest.mark.parametrize(
+    "edit, match",
+    [
+        (_edit_array("mean_", lambda m: m[:-1]), r"mean_ does not hold one value"),
+        (_edit_array("scale_", lambda m: m * np.nan), r"scale_ holds values that"),
+        (_set_fitted("n_features_in_", -1), "n_features_in_ is -1"),
+        (
+            _edit_array("feature_names_in_", lambda m: m[:-1]),
+            "feature_names_in_ does not hold 6 names",
+        ),
+    ],
+)
+def test_inconsistent_scaler_files_are_refused(fixed_text, tmp_path, edit, match):
+    pd = pytest.importorskip("pandas")
+    X, _ = fixed_text
+    frame = pd.DataFrame(X, columns=[f"t{i}" for i in range(X.shape[1])])
+    good = save(StandardScaler().fit(frame), tmp_path / "good.skeer")
+    _assert_refused(good, tmp_path, edit, match)
+
+
 def test_pipeline_steps_must_agree_on_feature_counts(fixed_text, tmp_path):
     X, y = fixed_text
     pipe = make_pipeline(StandardScaler(), KeystrokeVerifier(**FAST, **COSINE)).fit(
@@ -1251,6 +1271,136 @@ def test_feature_sizes_in_a_pipeline_file_are_bounded(verifier, tmp_path):
 def test_load_refuses_parameters_save_never_writes(verifier, tmp_path, key, value):
     good = save(verifier, tmp_path / "m.skeer")
     _assert_refused(good, tmp_path, _set_param(key, value), "parameters save never")
+
+
+def _with_tensor(name, fn, dtype):
+    """``name`` declared ``dtype``, its tensor replaced by ``fn(tensor)``."""
+
+    def edit(config, blob):
+        node = config["steps"][0]["fitted"][name]
+        node["dtype"] = dtype
+        blob["arrays"][node["key"]] = fn(blob["arrays"][node["key"]])
+
+    return edit
+
+
+def _items(dtype, items):
+    return {"__skeer__": "ndarray", "dtype": dtype, "shape": [8], "items": items}
+
+
+def _scalar(dtype, value):
+    return {"__skeer__": "scalar", "dtype": dtype, "value": value}
+
+
+# a value its declared dtype cannot hold: numpy's cast truncated, wrapped or
+# rounded it silently (or raised a raw OverflowError) -> the field it is in
+_INEXACT = {
+    "float tensor as int": (
+        _with_tensor("classes_", lambda t: torch.arange(8) + 0.5, "<i8"),
+        "classes_",
+    ),
+    "int tensor wrapped to uint8": (
+        _with_tensor("classes_", lambda t: torch.arange(256, 264), "|u1"),
+        "classes_",
+    ),
+    "negative int tensor as uint64": (
+        _with_tensor("classes_", lambda t: torch.arange(-1, 7), "<u8"),
+        "classes_",
+    ),
+    "float64 tensor rounded to float32": (
+        _with_tensor("templates_", lambda t: t.double() + 1e-9, "<f4"),
+        "templates_",
+    ),
+    "scalar 5.9 as int": (
+        _set_fitted("n_features_in_", _scalar("<i8", 5.9)),
+        "n_features_in_",
+    ),
+    "scalar 256 as uint8": (
+        _set_fitted("n_features_in_", _scalar("|u1", 256)),
+        "n_features_in_",
+    ),
+    "parameter 300 as uint8": (_set_param("n_enroll", _scalar("|u1", 300)), "n_enroll"),
+    "items 0.5 as int": (
+        _set_fitted("classes_", _items("<i8", [i + 0.5 for i in range(8)])),
+        "classes_",
+    ),
+    "items 256 as uint8": (
+        _set_fitted("classes_", _items("|u1", list(range(256, 264)))),
+        "classes_",
+    ),
+    "items cut to the string width": (
+        _set_fitted("classes_", _items("<U2", [f"user{i}" for i in range(8)])),
+        "classes_",
+    ),
+    "None item as float": (
+        _set_fitted("classes_", _items("<f8", [None, *range(1, 8)])),
+        "classes_",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(_INEXACT), ids=list(_INEXACT))
+def test_a_value_its_declared_dtype_cannot_hold_is_refused(verifier, tmp_path, case):
+    """A tampered (checksum made anew) value loaded truncated or wrapped, or
+    failed with a raw OverflowError."""
+    edit, field = _INEXACT[case]
+    good = save(verifier, tmp_path / "m.skeer")
+    _assert_refused(
+        good,
+        tmp_path,
+        edit,
+        rf"not a valid skeer model file \({field} holds a value .*dtype",
+    )
+
+
+def test_a_value_its_declared_dtype_holds_exactly_still_loads(verifier, tmp_path):
+    good = save(verifier, tmp_path / "m.skeer")
+    for edit, check in [
+        (
+            _with_tensor("classes_", lambda t: t, "<f8"),
+            lambda m: m.classes_.dtype == np.float64,
+        ),
+        (
+            _set_fitted("classes_", _items("<i8", [*range(7), 7.0])),
+            lambda m: m.classes_.tolist() == list(range(8)),
+        ),
+        (
+            _set_fitted("n_features_in_", _scalar("|u1", 6.0)),
+            lambda m: m.n_features_in_ == 6,
+        ),
+    ]:
+        assert check(load(_rewrite_config(good, tmp_path / "ok.skeer", edit)))
+
+
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("torch_load_kwargs", {"__skeer__": "dict", "items": {"weights_only": False}}),
+        ("predict_nonlinearity", "os.system"),
+        ("predict_nonlinearity", None),
+    ],
+)
+def test_load_refuses_parameters_that_keep_their_default(
+    verifier, tmp_path, key, value
+):
+    """torch_load_kwargs={'weights_only': False} loaded unchecked (a later
+    load_params would unpickle), and so did any predict_nonlinearity."""
+    good = save(verifier, tmp_path / "m.skeer")
+    _assert_refused(good, tmp_path, _set_param(key, value), f"{key}=.* default")
+
+
+@pytest.mark.parametrize(
+    "key, value",
+    [("torch_load_kwargs", {"weights_only": False}), ("predict_nonlinearity", None)],
+)
+def test_save_drops_parameters_that_keep_their_default_with_a_warning(
+    verifier, tmp_path, key, value
+):
+    clf = copy.deepcopy(verifier)
+    setattr(clf, key, value)
+    with pytest.warns(UserWarning, match=f"{key}=.*not saved"):
+        path = save(clf, tmp_path / "m.skeer")
+    assert getattr(load(path), key) == getattr(KeystrokeVerifier(), key)
 
 
 def test_model_files_of_the_previous_vocabulary_are_refused_with_what_to_do(

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from sklearn.dummy import DummyClassifier
-from sklearn.metrics import roc_auc_score
+from sklearn.metrics import accuracy_score, roc_auc_score, roc_curve
+from sklearn.metrics import auc as sk_auc
 from sklearn.model_selection import cross_validate
 
 from skeer.baselines import Euclidean, Manhattan, ScaledManhattan
@@ -25,6 +26,8 @@ KEYS = [
     "eer",
     "mean_subject_eer",
     "std_subject_eer",
+    "mean_subject_auc",
+    "mean_subject_accuracy",
     "fnmr_at_fmr_0.001",
     "fnmr_at_fmr_0.01",
     "fnmr_at_fmr_0.1",
@@ -75,8 +78,8 @@ def test_report_matches_brute_force():
     report, y_bin, scores = evaluate_verification(Z, None, y, return_scores=True)
     assert list(report) == [*KEYS, "ci", "confidence", "n_bootstraps"]
     json.dumps(report)  # plain Python numbers
-    assert all(type(report[k]) is float for k in KEYS[:7])
-    assert all(type(report[k]) is int for k in KEYS[7:])
+    assert all(type(report[k]) is float for k in KEYS[:9])
+    assert all(type(report[k]) is int for k in KEYS[9:])
     genuine, impostor, per_id = _brute_force_scores(Z, y)
     assert report["n_subjects"] == 12
     assert report["n_genuine"] == len(genuine) == 60
@@ -97,6 +100,20 @@ def test_report_matches_brute_force():
     ]
     assert report["mean_subject_eer"] == pytest.approx(np.mean(eers))
     assert report["std_subject_eer"] == pytest.approx(np.std(eers, ddof=1))
+    # the KVC kit's per-subject AUC and accuracy, as its code computes them
+    # (compute_auc; compute_acc at compute_eer's threshold, "score > threshold")
+    kit_auc, kit_acc = [], []
+    for g, i in per_id.values():
+        labels_i = np.r_[np.ones(len(g)), np.zeros(len(i))].astype(int)
+        scores_i = np.array(g + i)
+        fmr, tmr, thresholds = roc_curve(labels_i, scores_i, pos_label=1)
+        kit_auc.append(sk_auc(fmr, tmr))
+        t = thresholds[np.nanargmin(np.abs((1 - tmr) - fmr))]
+        kit_acc.append(accuracy_score(labels_i, np.where(scores_i > t, 1, 0)))
+    assert report["mean_subject_auc"] == pytest.approx(np.mean(kit_auc))
+    assert report["mean_subject_accuracy"] == pytest.approx(np.mean(kit_acc))
+    np.testing.assert_allclose(report.subjects["accuracy"], kit_acc)
+    assert 0.5 < np.mean(kit_acc) < 1 and len(set(kit_acc)) > 1
     assert 0 < report["eer"] < 0.5  # the fixture is neither trivial nor random
 
 
@@ -349,10 +366,29 @@ def test_fixed_text_within_conditions_pools_the_conditions_per_subject():
     cmp = report.comparisons
     assert set(cmp["group"]) == {"both", "hand"}
     assert (condition[cmp["probe"].to_numpy()] == cmp["group"].to_numpy()).all()
-    # without groups, condition 1 enrols for condition 2's probes: far worse
-    shifted = evaluate_fixed_text(ScaledManhattan(), X, y, n_bootstraps=0)
+    # without groups, condition 1 enrols for condition 2's probes: worse than
+    # chance, and said so
+    with pytest.warns(UserWarning, match="worse than chance.*groups="):
+        shifted = evaluate_fixed_text(ScaledManhattan(), X, y, n_bootstraps=0)
     assert shifted["n_train"] == 10
+    assert shifted["mean_subject_eer"] > 0.5
     assert shifted["mean_subject_eer"] > report["mean_subject_eer"] + 0.2
+
+
+def test_protocols_show_progress_unless_verbose_is_false(monkeypatch, capsys):
+    from skeer.evaluation import _protocols
+
+    monkeypatch.setattr(_protocols, "PROGRESS_DELAY", 0.0)
+    Z, y = _embeddings()
+    Xf, yf = _fixed_text(n_subjects=6, reps=20, dim=5, seed=3)
+    evaluate_verification(Z, None, y, n_bootstraps=0)
+    evaluate_fixed_text(ScaledManhattan(), Xf, yf, n_bootstraps=0)
+    err = capsys.readouterr().err
+    assert "evaluate_verification" in err and "/12 " in err
+    assert "evaluate_fixed_text" in err and "/6 " in err
+    evaluate_verification(Z, None, y, n_bootstraps=0, verbose=False)
+    evaluate_fixed_text(ScaledManhattan(), Xf, yf, n_bootstraps=0, verbose=False)
+    assert capsys.readouterr().err == ""
 
 
 def test_fixed_text_n_train_auto_and_group_errors():

@@ -78,6 +78,25 @@ def test_auto_epochs_are_a_budget_in_steps(
     assert lrs[-1] < 0.01 * 0.05
 
 
+def test_auto_epochs_stop_at_auto_max_epochs_on_small_data(data, monkeypatch):
+    """3,500 steps on a small data set would be hundreds of epochs: the
+    budget stops at AUTO_MAX_EPOCHS (large data sets reach their steps first)."""
+    import skeer.verifier._training
+    from skeer.verifier import AUTO_MAX_EPOCHS, AUTO_TRAINING_STEPS
+
+    assert (AUTO_TRAINING_STEPS, AUTO_MAX_EPOCHS) == (3500, 90)
+    monkeypatch.setattr(skeer.verifier._training, "AUTO_MAX_EPOCHS", 3)
+    X, y = data
+    net, lrs = _fit(X, y, lr=0.01, max_epochs="auto", batches_per_epoch=2)
+    assert net.max_epochs_ == 3 == len(net.history)  # not 3,500 / 2 = 1,750
+    assert len(lrs) == 6 and lrs[-1] < 0.01 * 0.2  # the decay ends with them
+    # the default on 40 users: 90 epochs, not 1,750
+    net = KeystrokeVerifier(random_state=0)
+    monkeypatch.setattr(skeer.verifier._training, "AUTO_MAX_EPOCHS", 90)
+    net.batches_per_epoch = 2
+    assert net._resolve_max_epochs(None) == 90
+
+
 def test_auto_epochs_count_the_training_identities_only(data, monkeypatch):
     import skeer.verifier._training
 

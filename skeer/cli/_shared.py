@@ -117,7 +117,12 @@ def evaluate(model, X, y, args, *, fixed_text, protocol=None, groups=None):
         if args.n_probe is not None:
             kw["n_probe"] = args.n_probe
         report, y_bin, scores = _protocols.evaluate_verification(
-            model, X, y, return_scores=True, **kw
+            model,
+            X,
+            y,
+            return_scores=True,
+            verbose=not getattr(args, "quiet", False),
+            **kw,
         )
         return _with_subjects(report), y_bin, scores
     kw = dict(protocol or {})
@@ -137,7 +142,13 @@ def evaluate(model, X, y, args, *, fixed_text, protocol=None, groups=None):
         X, y = _safe_indexing(X, keep), y[keep]
         groups = None if groups is None else groups[keep]
     report, y_bin, scores = _fixed_text.evaluate_fixed_text(
-        model, X, y, groups=groups, return_scores=True, **kw
+        model,
+        X,
+        y,
+        groups=groups,
+        return_scores=True,
+        verbose=not getattr(args, "quiet", False),
+        **kw,
     )
     return _with_subjects(report), y_bin, scores
 

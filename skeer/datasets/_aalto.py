@@ -193,7 +193,9 @@ def load_aalto(
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        If ``path`` is not a folder, archive or file of the format, holds no
+        If ``path`` is not a folder, archive or file of the format, or it or
+        a data file of the folder is a FIFO, device or socket (not a regular
+        file: reading it could block forever), holds no
         ``*_keystrokes.txt`` file, or no session could be loaded from it (the
         message counts what was dropped, and why); if the archive is
         truncated or corrupt (one line naming the file: a tar archive must

@@ -26,6 +26,8 @@ import zipfile
 import zlib
 from pathlib import Path
 
+from skeer.datasets._base import _check_regular
+
 __all__ = [
     "CORRUPT_ERRORS",
     "batched",
@@ -141,6 +143,12 @@ def list_members(path, kind, suffix):
         relative to it (searched recursively), for a zip the member's name,
         for a file its own name.
 
+    Raises
+    ------
+    ValueError
+        If a data file of a folder is a FIFO, a device or a socket (reading
+        it could block forever).
+
     Examples
     --------
     >>> import tempfile
@@ -158,7 +166,8 @@ def list_members(path, kind, suffix):
             for f in files:
                 if _is_member(f, suffix):
                     p = os.path.join(root, f)
-                    out.append((os.path.relpath(p, path), os.path.getsize(p)))
+                    size = _check_regular(p, f"path {str(path)!r}: member").st_size
+                    out.append((os.path.relpath(p, path), size))
         out.sort()
         return out
     if kind == "zip":

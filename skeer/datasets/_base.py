@@ -5,6 +5,7 @@ Nothing here imports torch.
 
 import hashlib
 import os
+import stat
 import warnings
 from pathlib import Path
 
@@ -46,13 +47,55 @@ def get_data_home(data_home=None):
     return Path(data_home).expanduser()
 
 
+_NOT_REGULAR = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _check_regular(path, name="path", *, folder=False):
+    """The ``os.stat`` of ``path``; ValueError if it is not a regular file.
+
+    Every file a loader reads is checked first: reading a FIFO blocks until
+    another process writes to it, a device may never end, a socket cannot
+    be read. With ``folder=True`` a folder passes too. A missing path raises
+    FileNotFoundError as is; symbolic links are followed.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from skeer.datasets._base import _check_regular
+    >>> _check_regular(tempfile.mkdtemp(), "data")
+    Traceback (most recent call last):
+    ...
+    ValueError: data '...' is a folder, not a regular file: skeer reads ...
+    """
+    info = os.stat(path)
+    if stat.S_ISREG(info.st_mode) or (folder and stat.S_ISDIR(info.st_mode)):
+        return info
+    what = next((w for test, w in _NOT_REGULAR if test(info.st_mode)), "no file")
+    other = " nor a folder" if folder else ""
+    raise ValueError(
+        f"{name} {str(path)!r} is {what}, not a regular file{other}: skeer reads "
+        "regular files only (a FIFO or a device could block the read forever)."
+    )
+
+
 def _check_path(path, name="path"):
-    """Return ``path`` as a Path, raising FileNotFoundError naming ``name``."""
+    """Return ``path`` as a Path: an existing regular file or folder.
+
+    FileNotFoundError if it does not exist, ValueError (naming ``name``) if it
+    is not a str or path-like, or is a FIFO, device or socket.
+    """
     if path is None or not isinstance(path, str | os.PathLike):
         raise ValueError(f"{name} must be a str or path-like, got {path!r}.")
     path = Path(path).expanduser()
     if not path.exists():
         raise FileNotFoundError(f"{name}: no such file or folder: {str(path)!r}.")
+    _check_regular(path, name, folder=True)
     return path
 
 

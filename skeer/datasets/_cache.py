@@ -9,14 +9,17 @@ the same data copied, moved, renamed or touched hits it.
 The file holds arrays only and is read with ``allow_pickle=False``: the
 sessions' rows ``keys`` (n_keys, 3) and their ``offsets``, per-session arrays
 (numbers as they are; strings packed as codes, a UTF-8 blob and offsets), and
-the loader's counts of what it dropped. It is written atomically (a
-temporary file in the same folder, then a rename). A cache that cannot be
-read or is inconsistent reads as missing (the loader parses again); one that
-cannot be written warns, and the loader returns its data uncached. Nothing
-here imports torch.
+the loader's counts of what it dropped, stored uncompressed. Before anything
+is allocated, each array's declared size is checked against the bytes its
+member holds (a hostile header could declare terabytes). It is written
+atomically (a temporary file in the same folder, then a rename). A cache
+that cannot be read, is inconsistent or declares more than it holds reads
+as missing (the loader parses again); one that cannot be written warns, and
+the loader returns its data uncached. Nothing here imports torch.
 """
 
 import hashlib
+import math
 import os
 import tempfile
 import warnings
@@ -31,6 +34,10 @@ __all__ = ["content_key", "load_sessions", "save_sessions"]
 
 _HASH_BLOCK = 1 << 20
 _PACKED = ("codes", "blob", "offsets")
+_HEADER_READERS = {
+    (1, 0): np.lib.format.read_array_header_1_0,
+    (2, 0): np.lib.format.read_array_header_2_0,
+}
 # What np.load and a cache of another layout raise: rebuild, never fail.
 _UNREADABLE = (
     OSError,
@@ -175,7 +182,39 @@ def save_sessions(file, result, counts, *, loader, stacklevel=3):
         )
 
 
+def _check_sizes(f):
+    """Refuse a cache whose arrays would need more bytes than it holds.
+
+    ``numpy.load`` allocates what a member's ``.npy`` header declares
+    before it reads the data: a few hostile bytes could ask for terabytes.
+    :func:`save_sessions` stores its members uncompressed, so every array's
+    bytes lie in the file: a deflated member, one larger than the file, or a
+    header declaring more bytes than its member holds is not such a cache.
+    """
+    size = os.fstat(f.fileno()).st_size
+    with zipfile.ZipFile(f) as zf:
+        for info in zf.infolist():
+            if info.compress_type != zipfile.ZIP_STORED or info.file_size > size:
+                raise ValueError("not a cache save_sessions writes")
+            with zf.open(info) as member:
+                version = np.lib.format.read_magic(member)
+                read_header = _HEADER_READERS.get(version)
+                if read_header is None:
+                    raise ValueError(f".npy format version {version}")
+                shape, _, dtype = read_header(member)
+                declared = math.prod(shape) * dtype.itemsize
+                if declared > info.file_size - member.tell():
+                    raise ValueError("an array larger than its member")
+
+
 def _read_npz(file, fields, counts):
+    with open(file, "rb") as f:
+        _check_sizes(f)
+        f.seek(0)
+        return _read_arrays(f, fields, counts)
+
+
+def _read_arrays(file, fields, counts):
     with np.load(file, allow_pickle=False) as z:
         result = {k: z[k] for k in ("keys", "offsets")}
         for name in fields:
@@ -218,9 +257,11 @@ def load_sessions(file, fields, counts):
     -------
     result : dict or None
         As saved: ``keys``, ``offsets``, the ``fields`` and ``dropped``.
-        None if the file is missing, unreadable, of another layout or
+        None if the file is missing, unreadable, of another layout,
         inconsistent (at least one session, offsets rising from 0 to the
-        number of keys, one entry a session in every field).
+        number of keys, one entry a session in every field), or declares an
+        array larger than the bytes it holds for it (nothing is allocated
+        for it).
 
     Examples
     --------

@@ -92,9 +92,10 @@ def load_cmu(path, *, as_frame=False, return_X_y=False):
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        If the file is not a readable CSV (truncated or corrupt ``.gz``, not
-        UTF-8), lacks a column of the benchmark's layout, holds no row, or
-        holds a missing or non-numeric timing.
+        If ``path`` is a folder or not a regular file (a FIFO, device or
+        socket), or the file is not a readable CSV (truncated or corrupt
+        ``.gz``, not UTF-8), lacks a column of the benchmark's layout, holds
+        no row, or holds a missing or non-numeric timing.
 
     Notes
     -----

@@ -207,11 +207,12 @@ def load_greyc_nislab(path, *, passphrase="P1", as_frame=False, return_X_y=False
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        If ``path`` is None or a folder, is not a readable CSV (truncated or
-        corrupt ``.gz``, not UTF-8), lacks a column of the benchmark's layout,
-        holds no row, if ``passphrase`` is not a string or matches
-        no row (the message lists the file's sheets and passphrases), or if
-        every row of the passphrase is dropped.
+        If ``path`` is None, a folder or not a regular file (a FIFO, device
+        or socket), is not a readable CSV (truncated or corrupt ``.gz``, not
+        UTF-8), lacks a column of the benchmark's layout, holds no row, if
+        ``passphrase`` is not a string or matches no row (the message lists
+        the file's sheets and passphrases), or if every row of the passphrase
+        is dropped.
 
     Warns
     -----

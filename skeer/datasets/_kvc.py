@@ -11,7 +11,13 @@ import re
 import numpy as np
 
 from skeer._validation import check_one_kind
-from skeer.datasets._base import SESSION_COLUMNS, _bunch, _check_path, _long_frame
+from skeer.datasets._base import (
+    SESSION_COLUMNS,
+    _bunch,
+    _check_path,
+    _check_regular,
+    _long_frame,
+)
 from skeer.datasets._safe_pickle import load_npy
 
 __all__ = ["load_kvc"]
@@ -53,9 +59,14 @@ def _check_scenario(scenario):
 
 
 def _find(folder, name):
-    """``folder/name`` or ``folder/<scenario>/name`` (the release's layout)."""
+    """``folder/name`` or ``folder/<scenario>/name`` (the release's layout).
+
+    None if neither exists; ValueError if the first that exists is not a
+    regular file (a FIFO would block the read forever).
+    """
     for candidate in (folder / name, folder / name.split("_", 1)[0] / name):
-        if candidate.is_file():
+        if candidate.exists():
+            _check_regular(candidate, f"path {str(folder)!r}: file")
             return candidate
     return None
 
@@ -262,8 +273,10 @@ def load_kvc(path, scenario="desktop", *, as_frame=False, return_X_y=False):
     Raises
     ------
     ValueError
-        If ``scenario`` is unknown, a file is not in the release's format, or a
-        comparison names a session missing from the test sessions.
+        If ``scenario`` is unknown, ``path`` or one of the release's files is
+        not a regular file (a FIFO, device or socket), a file is not in the
+        release's format, or a comparison names a session missing from the
+        test sessions.
     FileNotFoundError
         If ``path`` or the development set file is missing.
 

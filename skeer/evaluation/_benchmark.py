@@ -210,7 +210,9 @@ def _fit_and_judge(cls, params, X, y, train, test, **protocol):
     if getattr(net, "interrupted_", False):  # Ctrl-C or SIGTERM: stop here
         raise KeyboardInterrupt
     fit_s = time.perf_counter() - t0
-    metrics = evaluate_verification(net, _safe_indexing(X, test), y[test], **protocol)
+    metrics = evaluate_verification(
+        net, _safe_indexing(X, test), y[test], verbose=False, **protocol
+    )
     hist = [dict(row) for row in net.history]
     record = {
         "metrics": dict(metrics),

@@ -22,6 +22,7 @@ from skeer.evaluation._protocols import (
     _check_bootstrap,
     _n_samples,
     _quiet_eer,
+    progress,
 )
 from skeer.metrics._rates import UnreliableMetricWarning
 from skeer.metrics._sweep import MIN_GENUINE
@@ -197,6 +198,7 @@ def evaluate_fixed_text(
     random_state=0,
     return_comparisons=False,
     return_scores=False,
+    verbose=True,
 ):
     """Killourhy & Maxion (DSN 2009) protocol for fixed-text timing vectors.
 
@@ -250,6 +252,9 @@ def evaluate_fixed_text(
         comparisons, concatenated subject by subject (condition by condition
         with ``groups``; e.g. for DET plots; the protocol itself judges each
         subject separately).
+    verbose : bool, default=True
+        A progress bar over the subjects on stderr, drawn only once the
+        protocol has run 3 s; False shows nothing.
 
     Returns
     -------
@@ -280,6 +285,9 @@ def evaluate_fixed_text(
         Once, counting the subjects (subject-condition pairs with ``groups``)
         skipped for having no more than ``n_train`` repetitions (they still
         serve as impostors), and the conditions with fewer than 2 subjects.
+        Without ``groups``, when the mean subject EER is worse than chance
+        (above 0.5): enrolment and probes then almost surely come from
+        different typing conditions.
 
     Notes
     -----
@@ -337,9 +345,13 @@ def evaluate_fixed_text(
         )
     )
     units = []  # (condition index, subject id, eer, labels, scores, probers, rows)
-    for c, d in enumerate(designs):
-        for s, result in zip(d.subjects, _judge_condition(judge, d)):
-            units.append((c, s, *result))
+    with progress(
+        verbose, "evaluate_fixed_text", sum(len(d.subjects) for d in designs)
+    ) as bar:
+        for c, d in enumerate(designs):
+            for s, result in zip(d.subjects, _judge_condition(judge, d)):
+                units.append((c, s, *result))
+            bar.update(len(d.subjects))
     ids = np.unique(np.asarray([u[1] for u in units]))
     unit_subject = np.searchsorted(ids, np.asarray([u[1] for u in units]))
     unit_eer = np.asarray([u[2] for u in units])
@@ -375,6 +387,16 @@ def evaluate_fixed_text(
         },
         subjects=pd.DataFrame(table),
     )
+    if not grouped and report["mean_subject_eer"] > 0.5:
+        warnings.warn(
+            f"The mean subject EER is {report['mean_subject_eer']:.3f}, worse than "
+            "chance: genuine probes score below impostors. Enrolment and probes "
+            "probably come from different typing conditions (GREYC-NISLAB's "
+            "first and last 10 repetitions, say): pass groups= to judge each "
+            "condition on its own.",
+            UserWarning,
+            stacklevel=2,
+        )
     if grouped:
         unit_condition = np.asarray([u[0] for u in units])
         report["groups"] = {

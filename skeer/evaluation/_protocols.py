@@ -27,6 +27,7 @@ from sklearn.utils.validation import _num_samples
 
 from skeer._validation import check_positive_int, check_real, check_subjects, is_integer
 from skeer.metrics import _bootstrap
+from skeer.metrics._kit_measures import _kit_threshold
 from skeer.metrics._rates import UnreliableMetricWarning, equal_error_rate, fnmr_at_fmr
 from skeer.metrics._sweep import auc
 from skeer.templates import _open_set
@@ -99,6 +100,20 @@ def _quiet_eer(y_true, scores):
         return float(equal_error_rate(y_true, scores))
 
 
+#: seconds a protocol runs before its progress bar appears
+PROGRESS_DELAY = 3.0
+
+
+def progress(verbose, desc, total):
+    """A tqdm bar on stderr over ``total`` subjects, drawn after PROGRESS_DELAY s."""
+    from tqdm.auto import tqdm
+
+    return tqdm(
+        total=total, desc=desc, unit=" subjects", delay=PROGRESS_DELAY,
+        leave=False, disable=not verbose,
+    )  # fmt: skip
+
+
 def evaluate_verification(
     model,
     X,
@@ -112,6 +127,7 @@ def evaluate_verification(
     random_state=0,
     return_comparisons=False,
     return_scores=False,
+    verbose=True,
 ):
     """Open-set verification protocol for free text (TypeNet / KVC style).
 
@@ -158,6 +174,9 @@ def evaluate_verification(
         for :func:`paired_difference` or :mod:`skeer.metrics`.
     return_scores : bool, default=False
         Also return the pooled binary labels and scores (e.g. for DET plots).
+    verbose : bool, default=True
+        A progress bar over the subjects on stderr, drawn only once the
+        protocol has run 3 s (embedding included); False shows nothing.
 
     Returns
     -------
@@ -165,7 +184,9 @@ def evaluate_verification(
         A dict of plain Python numbers: ``"eer"`` (all scores pooled),
         ``"mean_subject_eer"`` and ``"std_subject_eer"`` (per subject, from
         its genuine probes and the impostor probes against its template; SD
-        with ``ddof=1``), ``"fnmr_at_fmr_{level:g}"`` for each level,
+        with ``ddof=1``), ``"mean_subject_auc"`` and ``"mean_subject_accuracy"``
+        (the KVC kit's per-subject AUC, and accuracy at the subject's own kit
+        EER threshold), ``"fnmr_at_fmr_{level:g}"`` for each level,
         ``"auc"``, ``"n_subjects"``, ``"n_genuine"``, ``"n_impostor"``, and
         with ``n_bootstraps`` ``"ci"`` (``{metric: [low, high]}`` for the
         EER, the mean subject EER and each FNMR), ``"confidence"`` and
@@ -229,10 +250,11 @@ def evaluate_verification(
             f"At least 2 subjects with n_enroll + 1 = {n_enroll + 1} samples or "
             f"more are needed, got {m}."
         )
+    bar = progress(verbose, "evaluate_verification", m)
     genuine, S = _open_set.open_set_scores(_open_set.judge(model, X), split)
     impostors = _open_set.impostor_scores(S)
 
-    subject_eer = np.empty(m)
+    subject_eer, subject_auc, subject_acc = np.empty(m), np.empty(m), np.empty(m)
     subject_fnmr = np.empty((m, len(levels)))
     counts = np.bincount(split.owner, minlength=m)
     bounds = np.concatenate(([0], np.cumsum(counts)))
@@ -243,8 +265,14 @@ def evaluate_verification(
             own = np.concatenate((columns[a, :a], columns[a, a + 1 :]))
             labels, sc = _binary(genuine[bounds[a] : bounds[a + 1]], own)
             subject_eer[a] = float(equal_error_rate(labels, sc))
+            subject_auc[a] = auc(genuine[bounds[a] : bounds[a + 1]], own)
+            # the KVC kit's accuracy: at the subject's own kit EER threshold
+            t = _kit_threshold(labels, sc)
+            subject_acc[a] = float(np.mean((sc > t) == labels))
             if levels:
                 subject_fnmr[a] = fnmr_at_fmr(labels, sc, fmr=np.asarray(levels))
+            bar.update()
+    bar.close()
     del columns
 
     y_binary, scores = _binary(genuine, impostors)
@@ -253,6 +281,8 @@ def evaluate_verification(
             "eer": float(equal_error_rate(y_binary, scores)),
             "mean_subject_eer": float(subject_eer.mean()),
             "std_subject_eer": float(subject_eer.std(ddof=1)),
+            "mean_subject_auc": float(subject_auc.mean()),
+            "mean_subject_accuracy": float(subject_acc.mean()),
         }
     )
     if levels:
@@ -274,6 +304,8 @@ def evaluate_verification(
         "n_genuine": counts,
         "n_impostor": np.full(m, m - 1),
         "eer": subject_eer,
+        "auc": subject_auc,
+        "accuracy": subject_acc,
     }
     for j, level in enumerate(levels):
         table[f"fnmr_at_fmr_{level:g}"] = subject_fnmr[:, j]

@@ -205,6 +205,7 @@ class _OpenSetScorer:
             n_probe=self.n_probe,
             fmr_levels=levels,
             n_bootstraps=0,  # a scorer returns one number: no intervals
+            verbose=False,  # inside a search: no bar per fold
         )
         if self.metric == "auc":
             return report["auc"]

@@ -3,7 +3,9 @@
 - ``_export``: :func:`export_onnx`;
 - ``_onnx_graph``: building the ONNX graph (the input scaling folded in);
 - ``_onnx_verifier``: :class:`OnnxVerifier`, the NumPy + onnxruntime
-  reference scorer of an exported model.
+  reference scorer of an exported model;
+- ``_sidecar``: reading and checking the JSON sidecar (NumPy and the standard
+  library only, like the scorer: both can be copied into a service).
 
 Needs the ``onnx`` extra (onnx, onnxruntime).
 

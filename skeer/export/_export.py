@@ -44,8 +44,9 @@ key                          value
 ``geometry``                 the geometry: ``"cosine"``,
                              ``"scaled_manhattan"``, ``"manhattan"`` or
                              ``"euclidean"`` (see below)
-``classes``                  enrolled identities, sorted (JSON numbers or
-                             strings); ``classes_dtype`` their numpy dtype
+``classes``                  enrolled identities, sorted and unique (JSON
+                             numbers or strings); ``classes_dtype`` their
+                             numpy dtype
 ``templates``                one row per identity (``n_classes x d``, or
                              ``d + n_features`` wide in version 2)
 ``template_scales``          same shape for ``"scaled_manhattan"``, else
@@ -54,7 +55,8 @@ key                          value
                              ``verifier_input`` (version 2), else ``null``
 ``input_scale``              per-feature scale (positive), likewise
 ``threshold``                accept a claim when ``score >= threshold``; a
-                             number, or the string ``"-inf"`` (accept all)
+                             finite number, or the string ``"-inf"``
+                             (accept all: at a target rate only)
 ``operating_point``          ``"eer"`` or the target false-match rate the
                              threshold was calibrated at
 ``preprocessing``            ``{"service": [...], "in_graph": [...]}``:
@@ -77,8 +79,9 @@ input_mean) / input_scale]``:
 - ``"euclidean"``: ``-sum_j (x_j - mu_j)**2``.
 
 :class:`OnnxVerifier` is a reference scorer of these files: numpy,
-onnxruntime and the standard library only, written to be copied (its module,
-``skeer/export/_onnx_verifier.py``, imports nothing else). It
+onnxruntime and the standard library only, written to be copied (its modules,
+``skeer/export/_onnx_verifier.py`` and ``skeer/export/_sidecar.py``, which
+reads and checks every field of the sidecar, import nothing else). It
 re-implements the geometry in a few numpy lines rather than importing
 ``skeer.templates``, on purpose: a service without skeer needs exactly these
 lines, and skeer's tests check them against ``skeer.templates`` (the one owner
@@ -121,7 +124,8 @@ from pathlib import Path
 import numpy as np
 
 from skeer._version import __version__
-from skeer.export._onnx_verifier import FORMAT, OnnxVerifier, need, sidecar_path
+from skeer.export._onnx_verifier import OnnxVerifier, need
+from skeer.export._sidecar import FORMAT, sidecar_path
 
 __all__ = ["OnnxVerifier", "export_onnx"]
 

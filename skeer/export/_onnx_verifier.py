@@ -1,32 +1,24 @@
 """The reference reader of :func:`skeer.export.export_onnx`'s files.
 
 :class:`OnnxVerifier` (public as ``skeer.export.OnnxVerifier``) scores
-identity claims with an exported model and its JSON sidecar. This module
-imports numpy, onnxruntime and the standard library only, never torch nor
-skeer's other modules, so that a service can copy it whole; it also owns the
-sidecar's format name and versions, which the writer imports from here.
+identity claims with an exported model and its JSON sidecar, which
+:mod:`skeer.export._sidecar` reads and checks. These two modules import
+numpy, onnxruntime and the standard library only, never torch, scikit-learn
+nor skeer's other modules, so that a service can copy them. The rules of
+skeer's verifier that the reader repeats (the checks of enrolled and claimed
+ids: ``skeer._validation.check_subjects``, ``skeer.templates._enrol``) are
+checked side by side with their owners in ``tests/test_export.py``.
 """
 
 import importlib
-import json
-import os
-import stat
+import warnings
 from pathlib import Path
 
 import numpy as np
 
+from skeer.export._sidecar import read_sidecar, sidecar_path
+
 __all__ = ["OnnxVerifier"]
-
-#: The sidecar's ``format``.
-FORMAT = "skeer.onnx-sidecar"
-#: Sidecar versions: 1, and 2 when the templates include the verifier's
-#: standardised input (``verifier_input``, ``input_mean``, ``input_scale``).
-FORMAT_VERSIONS = (1, 2, 3)  # 3: the key "geometry" (was "template")
-
-
-def sidecar_path(path):
-    """The sidecar file of the ONNX model ``path``: ``<path>.json``."""
-    return Path(str(path) + ".json")
 
 
 def need(module):
@@ -45,37 +37,9 @@ def _l2_normalize(F, eps):
     return F / np.maximum(np.linalg.norm(F, axis=-1, keepdims=True), eps)
 
 
-#: The dtypes a sidecar may name: every size comes from the values themselves.
-_FLOAT_DTYPES = ("<f4", "<f8")
-_ID_DTYPES = (
-    "|b1",
-    "|i1",
-    "<i2",
-    "<i4",
-    "<i8",
-    "|u1",
-    "<u2",
-    "<u4",
-    "<u8",
-    "<f4",
-    "<f8",
-)
-# skeer.templates.GEOMETRIES, repeated: this reader needs no other skeer module
-_GEOMETRIES = ("cosine", "scaled_manhattan", "manhattan", "euclidean")
-
-
-#: Largest sidecar read (its templates are JSON text: 20 MB for 10,000
-#: subjects of 128 dimensions).
-MAX_SIDECAR_BYTES = 256 * 2**20
-
-
 # skeer.features.KeystrokeFeatures, repeated in plain numpy (the sidecar
 # names it with its parameters): this reader takes raw sessions without skeer.
 # tests/test_export.py checks it gives KeystrokeFeatures' output exactly.
-_FEATURES_CLASS = "skeer.features.KeystrokeFeatures"
-_MAX_LEN = 100_000  # skeer.features.MAX_LEN_LOADED
-
-
 def _session_features(sessions, max_len, clip):
     """KeystrokeFeatures' output for raw sessions ``(n_keys, 3)``: press ms,
     release ms, key code -> ``(n, max_len, 5)`` float32 (hold, inter-press,
@@ -127,83 +91,113 @@ def _is_sessions(X):
     )
 
 
-def _feature_step(meta, where):
-    """``(max_len, clip)`` when the service's one step is KeystrokeFeatures."""
-    service = (meta.get("preprocessing") or {}).get("service") or []
-    if len(service) != 1 or service[0].get("class") != _FEATURES_CLASS:
-        return None
-    params = service[0].get("params") or {}
-    max_len, clip = params.get("max_len"), params.get("clip")
-    if type(max_len) is not int or not 1 <= max_len <= _MAX_LEN:
-        raise ValueError(f"{where}: KeystrokeFeatures max_len {max_len!r} is invalid.")
-    if clip is not None and not (type(clip) in (int, float) and 0 < clip < np.inf):
-        raise ValueError(f"{where}: KeystrokeFeatures clip {clip!r} is invalid.")
-    return max_len, clip
+# ----------------------------------------------------------------------
+# ids: the verifier's rules (skeer._validation.value_kind, check_subjects;
+# skeer.templates._enrol's _id_kind, common_ids, claimed_columns), repeated so
+# that this reader needs no other skeer module nor scikit-learn
+_KINDS = {"b": "booleans", "i": "integers", "u": "integers", "f": "floats"}
 
 
-def _read_sidecar(sidecar):
-    """The sidecar's JSON, if it is one this reader knows; else ValueError."""
-    shown = repr(str(sidecar))
-    info = os.stat(sidecar)  # FileNotFoundError as is
-    if not stat.S_ISREG(info.st_mode):
-        raise ValueError(f"{shown} is not a regular file (a folder, FIFO or device).")
-    if info.st_size > MAX_SIDECAR_BYTES:
-        raise ValueError(
-            f"{shown} holds {info.st_size:,} bytes, more than a sidecar may "
-            f"({MAX_SIDECAR_BYTES:,})."
-        )
-    try:
-        meta = json.loads(sidecar.read_text(encoding="utf-8"))
-    except (ValueError, RecursionError) as exc:  # not JSON, absurdly nested
-        raise ValueError(
-            f"{shown} is not a skeer ONNX sidecar: not readable JSON "
-            f"({type(exc).__name__})."
-        ) from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ValueError(f"{str(sidecar)!r} is not a skeer ONNX sidecar.")
-    if meta.get("format_version") not in FORMAT_VERSIONS:
-        raise ValueError(
-            f"{str(sidecar)!r} has format_version {meta.get('format_version')!r}; "
-            f"this reader knows {', '.join(map(str, FORMAT_VERSIONS))}."
-        )
-    return meta
-
-
-def _classes(meta, where):
-    """The enrolled ids, exact; a dtype width is never taken from the file."""
-    values, dtype = meta.get("classes"), meta.get("classes_dtype")
-    if not isinstance(values, list):
-        raise ValueError(f"{where}: classes is not a list.")
-    if isinstance(dtype, str) and dtype[1:2] == "U":
-        if not all(isinstance(v, str) for v in values):
-            raise ValueError(
-                f"{where}: classes_dtype {dtype!r} but not every id is a str."
-            )
-        return np.asarray(values, dtype=str)
-    if dtype not in _ID_DTYPES:
-        raise ValueError(f"{where}: classes_dtype {dtype!r} is not an id dtype.")
-    want = {"b": (bool,), "f": (int, float)}.get(np.dtype(dtype).kind, (int,))
-    if not all(type(v) in want for v in values):
-        raise ValueError(f"{where}: classes are not all {want[0].__name__}s ({dtype}).")
-    kind = np.dtype(dtype).kind
-    info = np.iinfo(np.dtype(dtype)) if kind in "iu" else None
-    if (
-        info is not None
-        and values
-        and not (info.min <= min(values) and max(values) <= info.max)
+def _value_kind(value):
+    """The kind of one id: ``1``, ``"1"``, ``1.0``, ``True`` are of four."""
+    for types, kind in (
+        ((bool, np.bool_), "booleans"),
+        ((int, np.integer), "integers"),
+        ((float, np.floating), "floats"),
+        ((str, bytes), "strings"),
     ):
-        raise ValueError(f"{where}: classes do not fit {dtype}.")
-    out = np.asarray(values, dtype=np.dtype(dtype))
-    if kind == "f" and not (np.isfinite(out).all() and out.tolist() == values):
-        raise ValueError(f"{where}: classes are not exactly {dtype} values.")
-    return out
+        if isinstance(value, types):
+            return kind
+    return None
 
 
-def _float_array(meta, key, dtype, where):
-    values = np.asarray(meta[key], dtype=dtype)
-    if not np.isfinite(values).all():
-        raise ValueError(f"{where}: {key} holds NaN or infinity.")
-    return values
+def _ids_kind(a):
+    """The kind of an id array; ``"mixed"`` for objects of several kinds."""
+    if a.dtype.kind in _KINDS or a.dtype.kind in "US":
+        return _KINDS.get(a.dtype.kind, "strings")
+    kinds = {_value_kind(v) or "mixed" for v in a.tolist()}
+    return kinds.pop() if len(kinds) == 1 else "mixed"
+
+
+def _one_kind(ids, what):
+    """Refuse a list (or object array) of ids of several kinds, or with None,
+    before NumPy promotion merges them (as ``check_one_kind``)."""
+    if isinstance(ids, np.ndarray) and ids.dtype != object:
+        return
+    values = np.asarray(ids, dtype=object).ravel().tolist()
+    if any(v is None for v in values):
+        raise ValueError(f"{what} contains None; every sample needs a value.")
+    kinds = sorted({_value_kind(v) or type(v).__name__ for v in values})
+    if len(kinds) > 1:
+        raise ValueError(
+            f"{what} mix {', '.join(kinds)} (e.g. 1 and '1'): distinct values would "
+            "be merged. Use one kind (e.g. convert them all to str)."
+        )
+
+
+def _subjects(y, n_samples):
+    """``y`` as 1-D ids, one per sample, refused where the verifier refuses it:
+    ids of several kinds (promotion would merge ``1`` and ``"1"``), None, not
+    1-D, misaligned, or what a classifier's targets cannot be (NaN,
+    continuous values, bytes, complex numbers, objects other than str)."""
+    if y is None:
+        raise ValueError("y is None; give one subject per sample.")
+    _one_kind(y, "y")
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        warnings.warn(
+            "A column-vector y was passed when a 1d array was expected; it is raveled.",
+            UserWarning,
+            stacklevel=3,
+        )
+        y = y.ravel()
+    if y.ndim != 1 or len(y) != n_samples:
+        raise ValueError(
+            f"y must hold one subject per sample ({n_samples}), got shape {y.shape}."
+        )
+    kind = y.dtype.kind
+    if kind == "f" and not np.isfinite(y).all():
+        raise ValueError("y contains NaN or infinity.")
+    if (
+        (kind == "f" and bool(np.any(y != np.round(y))))
+        or kind not in "biufUO"
+        or (kind == "O" and not (len(y) and isinstance(y[0], str)))
+    ):
+        raise ValueError(
+            f"y holds {y.dtype} values that are not subject ids (integers or "
+            "strings; whole floats)."
+        )
+    return y
+
+
+def _common_ids(old, new, what):
+    """Both id arrays in one dtype that keeps every id distinct; ids of other
+    kinds than the enrolled ones are refused, not promoted."""
+    k_old, k_new = _ids_kind(old), _ids_kind(new)
+    if old.size and new.size and (k_old != k_new or "mixed" in (k_old, k_new)):
+        raise ValueError(
+            f"{what} holds {k_new} ({new.dtype}) but the enrolled identities are "
+            f"{k_old} ({old.dtype}); an id is never converted (True would claim "
+            "id 1). Use ids of the enrolled kind."
+        )
+    if not old.size:  # nothing enrolled: any kind
+        return old.astype(new.dtype), new
+    if not new.size:
+        return old, new.astype(old.dtype)
+    if k_old == "integers" and old.dtype != new.dtype:
+        values = old.astype(object).tolist() + new.astype(object).tolist()
+        lo, hi = min(values), max(values)
+        i64, u64 = np.iinfo(np.int64), np.iinfo(np.uint64)
+        if (lo < 0 and hi > i64.max) or lo < i64.min or hi > u64.max:
+            raise ValueError(
+                f"{what} and the enrolled identities span {lo} to {hi}: no 64-bit "
+                "integer dtype holds them all without merging some. Use strings."
+            )
+        dtype = np.int64 if hi <= i64.max else np.uint64
+        return old.astype(dtype), new.astype(dtype)
+    if old.dtype.kind in "US" and new.dtype.kind in "US":
+        return old.astype(str), new.astype(str)
+    return old, new
 
 
 class OnnxVerifier:
@@ -251,8 +245,9 @@ class OnnxVerifier:
     ------
     ValueError
         If the sidecar is not one written by
-        :func:`~skeer.export.export_onnx` or its parts disagree (the message
-        names the file).
+        :func:`~skeer.export.export_onnx`, one of its fields has the wrong
+        type, shape, range or size, or its parts disagree with each other or
+        with the model (the message names the file and the field).
 
     See Also
     --------
@@ -287,70 +282,40 @@ class OnnxVerifier:
         onnxruntime = need("onnxruntime")
         path = Path(path)
         sidecar = sidecar_path(path)
-        meta = _read_sidecar(sidecar)
-        where = repr(str(sidecar))
-        self.geometry = meta["geometry" if meta["format_version"] >= 3 else "template"]
-        if self.geometry not in _GEOMETRIES:
-            raise ValueError(f"{where}: geometry {self.geometry!r} is not known.")
-        self.operating_point = meta["operating_point"]
-        threshold = meta["threshold"]
-        if threshold == "-inf":  # accept every claim: a target FMR that allows it
-            self.threshold_ = -np.inf
-        elif isinstance(threshold, (int, float)) and np.isfinite(threshold):
-            self.threshold_ = float(threshold)
-        else:
-            raise ValueError(f"{where}: threshold {threshold!r} is not a number.")
-        self.preprocessing = meta["preprocessing"]
-        self._feature_step = _feature_step(meta, where)
-        if meta["templates_dtype"] not in _FLOAT_DTYPES:
-            raise ValueError(f"{where}: templates_dtype is not float32 or float64.")
-        dtype = np.dtype(meta["templates_dtype"])
-        self.classes_ = _classes(meta, where)
-        self.templates_ = _float_array(meta, "templates", dtype, where).reshape(
-            len(self.classes_), -1
-        )
-        scales = meta["template_scales"]
-        self.template_scales_ = (
-            None
-            if scales is None
-            else _float_array(meta, "template_scales", dtype, where).reshape(
-                self.templates_.shape
-            )
-        )
-        if (self.template_scales_ is None) != (self.geometry != "scaled_manhattan"):
-            raise ValueError(
-                f"{str(sidecar)!r}: template_scales do not fit the "
-                f"{self.geometry!r} geometry."
-            )
-        if self.template_scales_ is not None and not (self.template_scales_ > 0).all():
-            raise ValueError(f"{where}: template_scales are not all positive.")
-        self._input = meta["input"]["name"]
-        self._outputs = [meta["output"]["name"]]
-        self.input_mean_ = self.input_scale_ = None
-        if meta.get("input_mean") is not None:
-            self._outputs.append(meta["verifier_input"]["name"])
-            n = meta["verifier_input"]["shape"][-1]
-            self.input_mean_ = np.asarray(meta["input_mean"], dtype=np.float32)
-            self.input_scale_ = np.asarray(meta["input_scale"], dtype=np.float32)
-            d = meta["output"]["shape"][-1] + n
-            if (
-                self.input_mean_.shape != (n,)
-                or self.input_scale_.shape != (n,)
-                or not np.isfinite(self.input_mean_).all()
-                or not (np.isfinite(self.input_scale_) & (self.input_scale_ > 0)).all()
-                or self.templates_.shape[1] != d
-            ):
-                raise ValueError(
-                    f"{str(sidecar)!r}: input_mean and input_scale do not hold "
-                    f"one value per verifier input ({n}; scales positive) or the "
-                    f"templates are not {d} wide."
-                )
+        side = read_sidecar(sidecar)
+        self.geometry = side["geometry"]
+        self.operating_point = side["operating_point"]
+        self.threshold_ = side["threshold"]
+        self.preprocessing = side["preprocessing"]
+        self._feature_step = side["feature_step"]
+        self.classes_ = side["classes"]
+        self.templates_ = side["templates"]
+        self.template_scales_ = side["template_scales"]
+        self.input_mean_ = side["input_mean"]
+        self.input_scale_ = side["input_scale"]
+        self._input = side["input"]
+        self._outputs = list(side["outputs"])
         self._session = onnxruntime.InferenceSession(
             str(path), providers=providers or ["CPUExecutionProvider"]
         )
-        (self._input_shape,) = [
-            i.shape for i in self._session.get_inputs() if i.name == self._input
-        ]
+        inputs = {i.name: i.shape for i in self._session.get_inputs()}
+        outputs = {o.name: o.shape for o in self._session.get_outputs()}
+        where = repr(str(sidecar))
+        if self._input not in inputs:
+            raise ValueError(
+                f"{where}: input {self._input!r} is not an input of the model "
+                f"{str(path)!r} ({', '.join(inputs)})."
+            )
+        for key, (name, width) in zip(
+            ("output", "verifier_input"), side["outputs"].items()
+        ):
+            got = outputs.get(name, [None])[-1]
+            if name not in outputs or (isinstance(got, int) and got != width):
+                raise ValueError(
+                    f"{where}: {key} {name!r} ({width} wide) is not an output of "
+                    f"the model {str(path)!r} (its outputs: {outputs})."
+                )
+        self._input_shape = inputs[self._input]
 
     def embed(self, X):
         """L2-normalised embeddings of ``X`` (the model's input).
@@ -380,6 +345,8 @@ class OnnxVerifier:
         if X.dtype.kind not in "biuf":
             raise ValueError(f"X must be a numeric array, got dtype {X.dtype}.")
         X = np.ascontiguousarray(X, dtype=np.float32)
+        if X.ndim and not len(X):
+            raise ValueError(f"X has 0 samples (shape={X.shape}); give at least one.")
         if not np.isfinite(X).all():
             # as the Python pipeline: a clipping scaler in the graph would
             # otherwise turn inf into an accepted in-range value
@@ -407,20 +374,27 @@ class OnnxVerifier:
         return np.hstack([E, scaled.astype(np.float32)])
 
     def _columns(self, claimed, n):
-        claimed = np.asarray(claimed)
-        kinds = {"b": "bool", "i": "int", "u": "int", "f": "float"}
-        ck, ik = kinds.get(claimed.dtype.kind), kinds.get(self.classes_.dtype.kind)
-        if len(self.classes_) and ck and ik and ck != ik:
+        """Template row of each claimed id (as the verifier's claimed_columns)."""
+        if claimed is None:
             raise ValueError(
-                f"claimed holds {claimed.dtype} values but the enrolled identities "
-                f"are {self.classes_.dtype}; a claim is never converted (True would "
-                "claim id 1)."
+                "claimed must hold the identity each sample claims (or one "
+                "identity for all), got None."
             )
+        if len(self.classes_) == 0:
+            raise ValueError("No subject is enrolled: enroll some first.")
+        if isinstance(claimed, list | tuple | np.ndarray):
+            _one_kind(claimed, "claimed")
+        claimed = np.asarray(claimed)
         if claimed.ndim == 0:
             claimed = np.full(n, claimed.item(), dtype=claimed.dtype)
-        cols = np.searchsorted(self.classes_, claimed)
-        cols = np.clip(cols, 0, max(len(self.classes_) - 1, 0))
-        if len(self.classes_) == 0 or np.any(self.classes_[cols] != claimed):
+        if claimed.shape != (n,):
+            raise ValueError(
+                f"claimed must hold one identity per sample ({n}), got shape "
+                f"{claimed.shape}."
+            )
+        classes, claimed = _common_ids(self.classes_, claimed, "claimed")
+        cols = np.clip(np.searchsorted(classes, claimed), 0, len(classes) - 1)
+        if np.any(classes[cols] != claimed):
             raise ValueError("claimed holds identities that are not enrolled.")
         return cols
 
@@ -500,19 +474,17 @@ class OnnxVerifier:
         X : array-like
             Model input, several samples per identity.
         y : array-like of shape (n,)
-            Identity of each sample, of the enrolled identities' kind.
+            Identity of each sample, of the enrolled identities' kind. What
+            ``KeystrokeVerifier.enroll`` refuses is refused (ids of several
+            kinds such as ``[1, "1"]``, None, continuous values, ids of
+            another kind than the enrolled ones), never merged.
 
         Returns
         -------
         self : OnnxVerifier
         """
-        y = np.asarray(y)
-        if len(self.classes_) and self.classes_.dtype.kind != y.dtype.kind:
-            raise ValueError(
-                f"enrolled identities are {self.classes_.dtype} but y holds "
-                f"{y.dtype}; enrol identities of the same kind."
-            )
         F = self._features(X).astype(np.float64)
+        old, y = _common_ids(self.classes_, _subjects(y, len(F)), "y")
         ids, codes = np.unique(y, return_inverse=True)
         counts = np.bincount(codes, minlength=len(ids))[:, None]
         center = np.zeros((len(ids), F.shape[1]))
@@ -527,8 +499,8 @@ class OnnxVerifier:
             scale = np.zeros_like(center)
             np.add.at(scale, codes, np.abs(F - center[codes]))
             scale = np.maximum(scale / counts, np.finfo(np.float64).eps)
-        keep = ~np.isin(self.classes_, ids)
-        classes = np.concatenate([self.classes_[keep], ids])
+        keep = ~np.isin(old, ids)
+        classes = np.concatenate([old[keep], ids])
         order = np.argsort(classes, kind="stable")
         dtype = self.templates_.dtype
         self.classes_ = classes[order]

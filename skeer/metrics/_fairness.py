@@ -161,6 +161,21 @@ def _is_threshold(value):
     )
 
 
+def _labels(groups):
+    """A flat list or tuple of labels as an object array, each value as it is.
+
+    ``np.asarray([1, 1.0, True])`` would make them one group (1.0 thrice)
+    before the check that refuses mixed kinds could see them.
+    """
+    if not isinstance(groups, list | tuple) or any(
+        isinstance(g, list | tuple | np.ndarray) for g in groups
+    ):
+        return groups  # nested lists: _group_frame names their shape
+    out = np.empty(len(groups), dtype=object)
+    out[:] = groups
+    return out
+
+
 def _key(level):
     return f"{level:g}"
 
@@ -267,7 +282,8 @@ def fairness_report(
     ValueError
         If the labels or scores are invalid (see
         :func:`~skeer.metrics.equal_error_rate`), the groups do not match
-        them, fewer than 2 groups are left, a group has no genuine or no
+        them or mix kinds of labels (``1``, ``1.0``, ``True`` and ``"1"``
+        are never merged), fewer than 2 groups are left, a group has no genuine or no
         impostor comparison (the KVC measures need both rates of every
         group), or ``alpha``, ``fmr_levels`` or ``threshold`` is invalid.
 
@@ -378,9 +394,9 @@ def fairness_report(
     if not _is_threshold(threshold):
         raise ValueError(f"threshold must be 'eer' or a number, got {threshold!r}.")
 
-    frames = [_group_frame(groups, n, "groups")]
+    frames = [_group_frame(_labels(groups), n, "groups")]
     if probe_groups is not None:
-        frames.append(_group_frame(probe_groups, n, "probe_groups"))
+        frames.append(_group_frame(_labels(probe_groups), n, "probe_groups"))
     codes_list, names = _factorize(frames)
     codes = codes_list[0]
     probe_codes = codes_list[1] if probe_groups is not None else None

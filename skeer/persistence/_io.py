@@ -39,16 +39,18 @@ under ``geometry="scaled_manhattan"`` and is None otherwise; ``threshold_``
 is a number, not NaN, and infinite only as ``-inf`` at a target false-match
 rate (the one infinite threshold calibration gives); ``n_features_in_``,
 ``input_ndim_`` and ``feature_names_in_`` (strings, one per feature) fit
-the network; every parameter is one ``fit`` accepts. Sizes read from the
-file are bounded by the tensors
-present: the size parameters of skeer's networks may not exceed the number of
-values the saved weights hold, nor their layer counts the number of saved
-tensors, and the network is first built on PyTorch's ``meta`` device (no
-memory) and its shapes compared with the saved weights, so a file claiming
-``module__hidden_size=10**9`` is refused without allocating anything. A
-dtype read from the file is limited to numeric kinds for tensors and to
-strings not much wider than their items. Scalers' per-feature arrays hold
-one value per feature, and a scaler's output width the next step's input.
+the network; every parameter is one ``fit`` accepts (``torch_load_kwargs``
+and ``predict_nonlinearity`` only at their defaults, None and ``"auto"``);
+every value fits its declared dtype exactly. Sizes read from the file are
+bounded by the tensors present: the size parameters of skeer's networks may
+not exceed the number of values the saved weights hold, nor their layer
+counts the number of saved tensors, and the network is first built on
+PyTorch's ``meta`` device (no memory) and its shapes compared with the saved
+weights, so a file claiming ``module__hidden_size=10**9`` is refused without
+allocating anything. A dtype read from the file is limited to numeric kinds
+for tensors and to strings not much wider than their items. Scalers'
+per-feature arrays hold one value per feature, and a scaler's output width
+the next step's input.
 
 The file (``format_version`` 4) is a dict of ``"config"`` (a JSON string),
 ``"arrays"`` (``{key: tensor}``), ``"module_states"`` (``{step index:
@@ -105,8 +107,10 @@ from skeer.persistence._model_file import (
     check_module_sizes,
     check_network_output,
     check_pipeline_widths,
+    check_unsaved_params,
     check_verifier_state,
     check_weights_finite,
+    saved_params,
 )
 from skeer.verifier._estimator import KeystrokeVerifier
 
@@ -194,7 +198,7 @@ def _save_verifier(name, est, index, encode, states):
         )
     own = set(inspect.signature(KeystrokeVerifier.__init__).parameters)
     params = {}
-    for key, value in est.get_params(deep=False).items():
+    for key, value in saved_params(est.get_params(deep=False)).items():
         if key in _COMPONENTS:
             params[key] = None if value is None else registry.qualified_name(value)
         elif key in _SKIPPED or key.startswith(_SKIPPED_PREFIXES):
@@ -255,15 +259,16 @@ def save(estimator, path):
         :class:`~sklearn.pipeline.Pipeline` whose steps are verifiers,
         allow-listed estimators or ``"passthrough"``; or one allow-listed
         estimator. For a verifier: its parameters (those that are not
-        storable are skipped with a warning; callbacks and iterators are not
-        saved), the network's weights, the fitted attributes ``classes_``,
-        ``threshold_``, ``n_features_in_``, ``input_ndim_``,
-        ``embedding_dim_``, ``feature_names_in_`` (when fitted on a
-        DataFrame), ``interrupted_`` and every attribute its class lists in
-        ``_persisted_arrays`` (``templates_``, ``template_scales_``,
-        ``input_mean_``, ``input_scale_``), and ``history``. For another estimator:
-        ``get_params(deep=False)`` and every attribute whose name ends in
-        ``_``.
+        storable are skipped with a warning, as are ``torch_load_kwargs`` and
+        ``predict_nonlinearity`` other than their defaults; callbacks and
+        iterators are not saved), the network's weights, the fitted
+        attributes ``classes_``, ``threshold_``, ``n_features_in_``,
+        ``input_ndim_``, ``embedding_dim_``, ``feature_names_in_`` (when
+        fitted on a DataFrame), ``interrupted_`` and every attribute its
+        class lists in ``_persisted_arrays`` (``templates_``,
+        ``template_scales_``, ``input_mean_``, ``input_scale_``), and
+        ``history``. For another estimator: ``get_params(deep=False)`` and
+        every attribute whose name ends in ``_``.
     path : str or path-like
         Destination file (conventionally ``*.skeer``); overwritten.
 
@@ -377,12 +382,7 @@ class _Reader:
                         f"The saved {key} {name!r} is not one of skeer's own (see "
                         f"skeer.registry); pass {key}=<the class> to load it."
                     ) from None
-        unsaved = [
-            k for k in params if k in _SKIPPED or k.startswith(_SKIPPED_PREFIXES)
-        ]
-        if unsaved:
-            # iterator_valid__num_workers would start processes at scoring
-            raise InvalidFile(f"parameters save never writes: {sorted(unsaved)[:3]}")
+        check_unsaved_params(params, _SKIPPED, _SKIPPED_PREFIXES)
         params["device"] = str(self.map_location)
         net = KeystrokeVerifier(**params)
         self._set_state(net, fitted)

@@ -9,7 +9,9 @@ into JSON, moving numeric data into tensors, and :func:`decode` is its
 inverse, which only ever returns plain data and raises :class:`InvalidFile`
 on anything the encoder does not write (a dtype read from the file is
 limited to numeric kinds for tensors and to strings not much wider than
-their items, so a file cannot make it allocate more than the file holds).
+their items, so a file cannot make it allocate more than the file holds;
+and every tensor, scalar and array item must fit its declared dtype
+exactly, see :func:`_exact`: numpy's casts would truncate, wrap or round).
 
 Values that JSON cannot hold are tagged objects: ``{"__skeer__": "ndarray",
 "dtype": ..., "shape": ..., "key": ...}`` (or ``"items"`` for arrays of str
@@ -97,6 +99,62 @@ def _dtype(spec, kinds):
     return dtype
 
 
+def _in_range(values, dtype):
+    """Whether a numeric array's values are finite and within an integer
+    (or bool) ``dtype``'s range, so that casting them is well defined."""
+    if dtype.kind not in "biu" or values.dtype.kind == "O" or not values.size:
+        return True
+    real = values.real
+    if not np.isfinite(real).all():
+        return False
+    info = np.iinfo(dtype) if dtype.kind != "b" else None
+    low, high = (info.min, info.max) if info is not None else (0, 1)
+    return low <= real.min().item() and real.max().item() <= high
+
+
+def _exact(values, dtype, where):
+    """``values`` (a numpy array, or plain values) cast to ``dtype``, exactly.
+
+    A value the dtype cannot hold (out of range, not an integer for an
+    integer dtype, rounded by a narrower float, a string cut to the width,
+    not a string for a string dtype, ...) is :class:`InvalidFile` naming
+    ``where``: numpy's cast would truncate, wrap or round it silently.
+    """
+    if not isinstance(values, np.ndarray):
+        values = np.array(values, dtype=object)
+    if values.dtype == dtype:
+        return values
+    if dtype.kind == "U":
+        # as wide as its longest item needs (or a little wider): a width
+        # read from the file does not allocate more than the items hold
+        longest = max((len(v) for v in values.flat if isinstance(v, str)), default=0)
+        if dtype.itemsize // 4 > max(2 * longest, MAX_STR_WIDTH):
+            raise InvalidFile(
+                f"{where}'s string dtype {dtype.str} is wider than its items"
+            )
+    try:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # ComplexWarning: checked below
+            if not _in_range(values, dtype):
+                raise ValueError
+            out = values.astype(dtype)
+            if not _in_range(out, values.dtype):
+                raise ValueError
+            back = out.astype(values.dtype)  # object: compared as Python values
+    except (TypeError, ValueError, OverflowError):
+        back = out = None
+    same = None if back is None else np.asarray(back == values, dtype=bool)
+    if same is None or not (
+        same.all()  # else only NaN where NaN was
+        or all(a != a and b != b for a, b in zip(back[~same], values[~same]))
+    ):
+        raise InvalidFile(
+            f"{where} holds a value its declared dtype {dtype.str!r} cannot hold "
+            "exactly (out of range, not an integer, rounded, or not a string)"
+        )
+    return out
+
+
 def _tensor(arrays, key):
     tensor = arrays.get(key) if isinstance(arrays, dict) else None
     if not isinstance(tensor, torch.Tensor):
@@ -104,21 +162,32 @@ def _tensor(arrays, key):
     return tensor.cpu()
 
 
-def decode(node, arrays):
-    """Inverse of :class:`Encoder`; only plain data comes out."""
+def decode(node, arrays, where="a value"):
+    """Inverse of :class:`Encoder`; only plain data comes out.
+
+    ``where`` names the value in messages (a parameter or attribute name).
+    """
     if node is None or type(node) in (bool, int, float, str):
         return node
     if isinstance(node, list):
-        return [decode(v, arrays) for v in node]
+        return [decode(v, arrays, f"{where}[{i}]") for i, v in enumerate(node)]
     tag = node.get(TAG) if isinstance(node, dict) else None
     if tag == "tuple":
-        return tuple(decode(v, arrays) for v in node["items"])
+        return tuple(
+            decode(v, arrays, f"{where}[{i}]") for i, v in enumerate(node["items"])
+        )
     if tag == "dict":
-        return {str(k): decode(v, arrays) for k, v in node["items"].items()}
+        return {
+            str(k): decode(v, arrays, f"{where}[{k!r}]")
+            for k, v in node["items"].items()
+        }
     if tag in ("scalar", "ndarray") and not isinstance(node.get("dtype"), str):
-        raise InvalidFile("a dtype is not a string")
+        raise InvalidFile(f"{where}'s dtype is not a string")
     if tag == "scalar":
-        return _dtype(node["dtype"], "biufU").type(node["value"])
+        value = node["value"]
+        if value is None or type(value) not in (bool, int, float, str):
+            raise InvalidFile(f"{where} is not a plain value")
+        return _exact(value, _dtype(node["dtype"], "biufU"), where)[()]
     if tag == "tensor":
         return _tensor(arrays, node["key"])
     if tag == "ndarray":
@@ -128,24 +197,18 @@ def decode(node, arrays):
             # array more than a few times the size of the tensor present
             dtype = _dtype(node["dtype"], "biufc")
             data = _tensor(arrays, node["key"]).numpy()
-            return data.astype(dtype, copy=False).reshape(shape)
+            return _exact(data, dtype, where).reshape(shape)
         dtype = _dtype(node["dtype"], "biufUO")
         items = node["items"]
         if not isinstance(items, list) or not all(
             v is None or type(v) in (bool, int, float, str) for v in items
         ):
-            raise InvalidFile("an array item is not a plain value")
+            raise InvalidFile(f"an item of {where} is not a plain value")
         if dtype.kind == "O":
             out = np.empty(len(items), dtype=object)
             out[:] = items
             return out.reshape(shape)
-        if dtype.kind == "U":
-            # as wide as its longest item needs (or a little wider): a width
-            # read from the file does not allocate more than the items hold
-            longest = max((len(v) for v in items if isinstance(v, str)), default=0)
-            if dtype.itemsize // 4 > max(2 * longest, MAX_STR_WIDTH):
-                raise InvalidFile(f"string dtype {dtype.str} is wider than its items")
-        return np.asarray(items, dtype=dtype).reshape(shape)
+        return _exact(items, dtype, where).reshape(shape)
     raise InvalidFile(f"unexpected value {str(node)[:60]!r}")
 
 
@@ -153,7 +216,7 @@ def decode_mapping(node, arrays, what):
     """A ``{name: encoded value}`` mapping (parameters, fitted state) decoded."""
     if not isinstance(node, dict):
         raise InvalidFile(f"{what} are not a mapping")
-    return {str(k): decode(v, arrays) for k, v in node.items()}
+    return {str(k): decode(v, arrays, str(k)) for k, v in node.items()}
 
 
 def history_records(history):

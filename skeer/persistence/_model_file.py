@@ -17,11 +17,14 @@ turns it into a ValueError naming the file):
   standardised input's when the templates include it;
 - :func:`check_estimator_state`, :func:`check_pipeline_widths`: the
   allow-listed scalers and detectors, and the feature counts along a
-  pipeline.
+  pipeline;
+- :func:`check_unsaved_params`: no verifier parameter that :func:`saved_params`
+  never lets into a file.
 """
 
 import inspect
 import numbers
+import warnings
 
 import numpy as np
 import torch
@@ -36,7 +39,9 @@ __all__ = [
     "check_module_sizes",
     "check_network_output",
     "check_pipeline_widths",
+    "check_unsaved_params",
     "check_verifier_state",
+    "saved_params",
 ]
 
 #: Per-feature fitted arrays of the allow-listed scikit-learn scalers.
@@ -52,6 +57,11 @@ _PER_FEATURE = (
 )
 #: Parameters of skeer's networks that count layers (each adds tensors).
 _LAYER_COUNTS = ("num_layers",)
+#: Verifier parameters a file holds only at their default: a later
+#: ``load_params`` would call ``torch.load`` with ``torch_load_kwargs`` (e.g.
+#: ``weights_only=False``: unpickling), and ``predict_nonlinearity`` names
+#: what runs on the network's output.
+DEFAULT_ONLY = {"torch_load_kwargs": None, "predict_nonlinearity": "auto"}
 
 
 def _is_real(value):
@@ -437,3 +447,44 @@ def _check_template_params(net):
             + ("needs" if with_input else "excludes")
             + " the input standardisation (input_mean_)"
         )
+
+
+# ----------------------------------------------------------------------
+# verifier parameters
+def _is_default(key, value):
+    default = DEFAULT_ONLY[key]
+    return value is default or (type(value) is type(default) and value == default)
+
+
+def saved_params(params):
+    """A verifier's parameters to save: those of :data:`DEFAULT_ONLY` that are
+    not at their default are dropped, with a warning (the loaded verifier has
+    the default)."""
+    kept = {}
+    for key, value in params.items():
+        if key in DEFAULT_ONLY and not _is_default(key, value):
+            warnings.warn(
+                f"Parameter {key}={value!r} is not saved: a model file holds only "
+                f"its default, {DEFAULT_ONLY[key]!r}, which the loaded verifier has.",
+                UserWarning,
+                stacklevel=5,
+            )
+            continue
+        kept[key] = value
+    return kept
+
+
+def check_unsaved_params(params, skipped, prefixes):
+    """No parameter :func:`skeer.save` never writes: none named in ``skipped``
+    or starting with one of ``prefixes`` (``iterator_valid__num_workers``
+    would start processes at scoring), none of :data:`DEFAULT_ONLY` but at
+    its default."""
+    unsaved = [k for k in params if k in skipped or k.startswith(prefixes)]
+    if unsaved:
+        raise InvalidFile(f"parameters save never writes: {sorted(unsaved)[:3]}")
+    for key in DEFAULT_ONLY.keys() & params.keys():
+        if not _is_default(key, params[key]):
+            raise InvalidFile(
+                f"{key}={params[key]!r} is not allowed: a model file holds only its "
+                f"default, {DEFAULT_ONLY[key]!r}"
+            )

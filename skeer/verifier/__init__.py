@@ -22,9 +22,10 @@ import importlib
 from skeer.verifier._callbacks import EpochProgress, TrainingDivergedError
 from skeer.verifier._estimator import KeystrokeVerifier
 from skeer.verifier._sampler import SubjectBatchSampler
-from skeer.verifier._training import AUTO_TRAINING_STEPS
+from skeer.verifier._training import AUTO_MAX_EPOCHS, AUTO_TRAINING_STEPS
 
 __all__ = [
+    "AUTO_MAX_EPOCHS",
     "AUTO_TRAINING_STEPS",
     "AcceleratedKeystrokeVerifier",
     "EpochProgress",

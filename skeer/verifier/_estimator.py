@@ -2,6 +2,7 @@
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import _check_feature_names
@@ -18,11 +19,9 @@ from skeer.losses import EERLoss
 from skeer.templates import _enrol as _enrol
 from skeer.templates._templates import make_templates
 from skeer.templates._verification import VerificationMixin
-from skeer.verifier._callbacks import (
-    TrainingDivergedError,
-)
+from skeer.verifier._callbacks import TrainingDivergedError
 from skeer.verifier._data import ArrayDataset
-from skeer.verifier._training import TrainingMixin
+from skeer.verifier._training import AMP_DTYPE, TrainingMixin
 
 __all__ = ["KeystrokeVerifier", "TrainingDivergedError"]
 
@@ -39,13 +38,9 @@ class KeystrokeVerifier(
     calibrates a decision threshold at ``operating_point`` on subjects held
     out from training.
 
-    Geometry: embeddings are L2-normalised and the loss sees Euclidean
-    distances between them. With the cosine template (the default for free
-    text) every score is the cosine similarity ``1 - d**2 / 2`` between a
-    sample's embedding and a template (the renormalised mean of a subject's
-    enrolled embeddings), so training and scoring rank pairs identically. For
-    fixed text the default template is scaled Manhattan over [embedding,
-    standardised input] (see ``geometry``), which keeps each enrolee's spread.
+    Embeddings are L2-normalised and the loss sees Euclidean distances between
+    them; a cosine score (free text) is ``1 - d**2 / 2`` against a template,
+    so training and scoring rank pairs identically (see ``geometry``).
 
     Parameters
     ----------
@@ -86,13 +81,12 @@ class KeystrokeVerifier(
         of every ``fit``; 0 starts at ``lr``.
     max_epochs : int or "auto", default="auto"
         Training epochs at most (early stopping may end sooner); ``0`` enrols
-        and calibrates the untrained network. ``"auto"``: a budget in
-        *steps*, the same whatever the data's size: enough epochs for
-        ``AUTO_TRAINING_STEPS`` (3,500) training batches,
-        ``ceil(3500 / batches per epoch)`` (60 epochs on all 1,565 Aalto
-        development users, 90 on two thirds of them); the value used is
-        ``max_epochs_``. With the cosine schedule it is also the length of
-        the decay (why steps: :ref:`the training recipe <training_recipe>`).
+        and calibrates the untrained network. ``"auto"``: ``AUTO_TRAINING_STEPS``
+        (3,500) training batches, in at most ``AUTO_MAX_EPOCHS`` (90) epochs:
+        60 epochs on all 1,565 Aalto development users, 90 on 828 or fewer
+        (40 users: 180 steps). The value used is ``max_epochs_``; with the
+        cosine schedule it is also the length of the decay (the table behind
+        the rule: :ref:`the training recipe <training_recipe>`).
     batch_size : int, default=256
         Batch size for inference (``transform``, ``decision_function``).
     n_subjects_per_batch : int, default=40
@@ -109,36 +103,24 @@ class KeystrokeVerifier(
         (optimistic). Needs at least 4 subjects; with fewer, validation is
         switched off with a warning.
     n_enroll : int, default=5
-        Samples per held-out subject that enrol a template when computing
-        ``valid_eer`` and calibrating ``threshold_``; every later sample
-        probes (the open-set protocol of
-        :func:`~skeer.evaluation.evaluate_verification`, with
-        ``n_probe=None``). Held-out subjects with fewer than
-        ``n_enroll + 1`` samples are left out of both (counted in a warning).
+        Samples per held-out subject that enrol a template for ``valid_eer``
+        and ``threshold_``; the later ones probe (the open-set protocol).
+        Subjects with fewer than ``n_enroll + 1`` are left out (with a warning).
     geometry : {"auto", "cosine", "scaled_manhattan", "manhattan", \
             "euclidean"}, default="auto"
-        The template geometry over the embedding (:mod:`skeer.templates`):
-        how enrolment samples become a template and how a probe is scored.
-        ``"auto"``: ``"cosine"`` for free-text sequences (3-D input) and
-        ``"scaled_manhattan"`` for fixed-text vectors (2-D input), the
-        choice the fixed-text benchmark supports (``docs/fixed_text.rst``).
-        ``enroll``, ``decision_function``, ``claim_scores``, ``valid_eer``,
-        ``threshold_`` and the protocols all use it.
+        How enrolment samples become a template and a probe is scored
+        (:mod:`skeer.templates`), everywhere: enrolment, scores, ``valid_eer``,
+        ``threshold_``, the protocols. ``"auto"``: ``"cosine"`` for free-text
+        sequences (3-D), ``"scaled_manhattan"`` for fixed-text vectors (2-D).
     template_input : bool or "auto", default="auto"
-        ``"auto"``: True when the resolved geometry is ``"scaled_manhattan"``
-        on fixed-text vectors (2-D input; so with ``geometry="auto"``), else
-        False. Fixed text (2-D input) only: make templates of the embedding
-        concatenated with the input vector, standardised by the training
-        data's mean and SD (``input_mean_``, ``input_scale_``). With the
-        per-dimension ``"scaled_manhattan"`` geometry this keeps each
-        enrolee's spread in the raw timings as well as in the learned space.
+        Fixed text (2-D input) only: templates of [embedding, input
+        standardised by the training data's ``input_mean_``/``input_scale_``].
+        ``"auto"``: True with the ``"scaled_manhattan"`` geometry, else False.
     patience : int or None, default=None
         Early stopping on ``valid_eer_smooth`` (the held-out EER averaged
         over the last three epochs): stop after this many epochs without
         improvement and restore the weights of the best smoothed epoch.
-        ``None`` (the default) runs every epoch and keeps the last weights,
-        the converged ones under the annealed schedule
-        (:ref:`the training recipe <training_recipe>`).
+        ``None``: every epoch runs; the last (annealed) weights are kept.
     amp : bool, default=False
         Automatic mixed precision: float16 with gradient scaling on CUDA,
         bfloat16 on CPU. The loss is always computed in float32.
@@ -147,12 +129,10 @@ class KeystrokeVerifier(
         so the global state is left untouched). With an int, CPU runs are
         bit-for-bit repeatable.
     train_split : callable or None, default=None
-        skorch's hook: ``train_split(dataset, y) -> (dataset_train,
-        dataset_valid)``. ``None`` holds out ``validation_size`` of the
-        subjects (:class:`skeer.verifier._data.SubjectSplit`, seeded by
-        ``random_state``). A custom split must be deterministic and should be
-        subject-disjoint (``valid_eer`` and ``threshold_`` are computed on
-        its held-out part).
+        skorch's ``train_split(dataset, y) -> (train, valid)``. ``None``
+        holds out ``validation_size`` of the subjects, seeded by
+        ``random_state``. A custom split must be deterministic and should be
+        subject-disjoint (``valid_eer`` and ``threshold_`` use its held-out part).
     device : str, default="cpu"
         ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"mps"``. Data moves with
         ``non_blocking=True`` from pinned memory on CUDA.
@@ -164,10 +144,10 @@ class KeystrokeVerifier(
         (:class:`~skeer.verifier.EpochProgress`); 0: nothing; 1 or more:
         skorch's batch bar and per-epoch table (on stdout).
     callbacks, warm_start, iterator_train, iterator_valid
-        As in :class:`skorch.NeuralNet`. A ``warm_start`` fit continues from
-        the current weights with a schedule of its own (warm-up, then decay
-        over its ``max_epochs``): a warm restart; to fine-tune, lower ``lr``
-        and set ``warmup_epochs=0`` or ``lr_schedule="constant"``.
+        As in :class:`skorch.NeuralNet` (inference slices arrays itself,
+        without ``iterator_valid``). A ``warm_start`` fit is a warm restart:
+        the current weights, a schedule of its own; to fine-tune, lower
+        ``lr`` and set ``warmup_epochs=0`` or ``lr_schedule="constant"``.
     predict_nonlinearity, use_caching, torch_load_kwargs
         skorch's, with its defaults (named here so that the repr lists only
         the parameters you changed).
@@ -180,10 +160,8 @@ class KeystrokeVerifier(
     classes_ : ndarray of shape (n_classes,)
         Enrolled subjects, sorted.
     templates_ : ndarray of shape (n_classes, d)
-        One template per enrolled subject: its renormalised mean embedding
-        (cosine) or its mean (the other geometries), of the embedding — or of
-        [embedding, standardised input] (``d = embedding_dim_ +
-        n_features_in_``) when the input is part of the templates.
+        One template per enrolled subject (see ``geometry``; ``d =
+        embedding_dim_ + n_features_in_`` with ``template_input``).
     input_mean_, input_scale_ : ndarray of shape (n_features_in_,) or None
         The training input's mean and SD (``template_input=True``), else None.
     geometry_ : str
@@ -202,8 +180,7 @@ class KeystrokeVerifier(
         (Ctrl-C) before ``max_epochs`` or early stopping ended it.
     max_epochs_ : int
         The epochs the last ``fit`` was given: ``max_epochs``, or what
-        ``"auto"`` resolved to (at least ``AUTO_TRAINING_STEPS`` batches: the
-        epochs are rounded up).
+        ``"auto"`` resolved to.
     n_features_in_ : int
         Number of feature channels of the input.
     module_, criterion_, optimizer_, history_
@@ -529,6 +506,35 @@ class KeystrokeVerifier(
         self._check_fitted(enrolled=False)
         return self._embed(self._validate_X(X, reset=False))
 
+    def _embed(self, X):
+        """Unit-norm float32 embeddings, ``batch_size`` rows at a time.
+
+        No DataLoader: the rows go to the module's device (pinned on CUDA).
+        """
+        device = next(self.module_.parameters()).device
+        dtype = AMP_DTYPE.get(device.type, torch.float16)
+        out = []
+        with (
+            torch.no_grad(),
+            torch.autocast(device.type, dtype, enabled=bool(self.amp)),
+        ):
+            self._set_training(False)
+            for start in range(0, len(X), self.batch_size):
+                Xi = torch.from_numpy(X[start : start + self.batch_size])
+                if device.type == "cuda":
+                    Xi = Xi.pin_memory()
+                out.append(self.module_(Xi.to(device, non_blocking=True)).float().cpu())
+        emb = torch.cat(out)
+        bad = ~torch.isfinite(emb).all(dim=1)
+        if bool(bad.any()):
+            raise ValueError(
+                f"The network's embeddings contain NaN or inf for {int(bad.sum())} "
+                f"of {len(emb)} samples (first at index {int(bad.nonzero()[0, 0])}): "
+                "its weights are not finite, or the input is far outside the "
+                "range it was trained on. No score is computed from them."
+            )
+        return F.normalize(emb, dim=1).numpy()
+
     # -- the template geometry (skeer.templates), shared with the protocols
     def _template_features(self, X, *, validate=True):
         """The vectors templates are made of: the embeddings of ``X``.
@@ -546,12 +552,8 @@ class KeystrokeVerifier(
 
     @property
     def _template_geometry(self):
-        # fitted: the resolved geometry. A file written before ``geometry_``
-        # existed was always cosine (an explicit template param otherwise).
         fitted = getattr(self, "geometry_", None)
-        if fitted is not None:
-            return fitted
-        return "cosine" if self.geometry == "auto" else self.geometry
+        return fitted or ("cosine" if self.geometry == "auto" else self.geometry)
 
     def get_feature_names_out(self, input_features=None):
         """Names of the embedding dimensions, for ``set_output(transform="pandas")``.

@@ -7,8 +7,8 @@ skorch calls these hooks; :class:`~skeer.KeystrokeVerifier` (and through it
 
 - the in-memory dataset and the identity-disjoint ``train_split``
   (:class:`skeer.verifier._data.SubjectSplit` by default);
-- identity-balanced P x K batches for training and the held-out loss, plain
-  sequential batches for inference (``get_batch_sampler``, ``get_iterator``);
+- subject-balanced P x K batches for training and the held-out loss
+  (``get_batch_sampler``, ``get_iterator``; inference slices arrays itself);
 - the module and criterion (the estimator's ``operating_point`` passed to a
   criterion class that names it), automatic mixed precision with gradient
   scaling on CUDA, and the L2-normalised embeddings the loss sees;
@@ -52,6 +52,11 @@ from skeer.verifier._sampler import SubjectBatchSampler
 #: TypeNet with 40 x 8 batches.
 AUTO_TRAINING_STEPS = 3500
 
+#: ... and at most this many epochs: the epochs those steps make on the 828
+#: training users the recipe was tuned on. Smaller data sets stop there (40
+#: users: 180 steps, not 1,750 epochs), larger ones are not affected.
+AUTO_MAX_EPOCHS = 90
+
 
 def _accepts(cls_or_instance, name):
     target = cls_or_instance if inspect.isclass(cls_or_instance) else None
@@ -64,6 +69,10 @@ def _accepts(cls_or_instance, name):
     # only a named parameter: a class taking **kwargs (pytorch-metric-learning's
     # losses pass them on to their base class) would choke on it
     return name in params and params[name].kind is not inspect.Parameter.VAR_KEYWORD
+
+
+#: autocast's dtype by device type; float16 on every other device
+AMP_DTYPE = {"cpu": torch.bfloat16}
 
 
 class TrainingMixin:
@@ -157,9 +166,6 @@ class TrainingMixin:
         )
         return self
 
-    def _amp_dtype(self):
-        return torch.bfloat16 if self._device_type() == "cpu" else torch.float16
-
     def infer(self, x, **fit_params):
         if isinstance(x, torch.Tensor):
             x = x.to(self.device, non_blocking=True)
@@ -167,7 +173,7 @@ class TrainingMixin:
             x = to_tensor(x, device=self.device)
         with torch.autocast(
             device_type=self._device_type(),
-            dtype=self._amp_dtype(),
+            dtype=AMP_DTYPE.get(self._device_type(), torch.float16),
             enabled=bool(self.amp),
         ):
             return self.module_(x, **fit_params)
@@ -224,7 +230,8 @@ class TrainingMixin:
         """Set ``batches_per_epoch_`` and return the epochs of this fit.
 
         ``max_epochs``, or for ``"auto"`` enough epochs for
-        ``AUTO_TRAINING_STEPS`` batches of the split's training part.
+        ``AUTO_TRAINING_STEPS`` batches of the split's training part, at most
+        ``AUTO_MAX_EPOCHS``.
         """
         per_epoch = self.batches_per_epoch
         if per_epoch is None:
@@ -234,7 +241,8 @@ class TrainingMixin:
         self.batches_per_epoch_ = int(per_epoch)
         if self.max_epochs != "auto":
             return int(self.max_epochs)
-        return max(1, math.ceil(AUTO_TRAINING_STEPS / max(per_epoch, 1)))
+        epochs = math.ceil(AUTO_TRAINING_STEPS / max(per_epoch, 1))
+        return max(1, min(epochs, AUTO_MAX_EPOCHS))
 
     @property
     def partial_fit(self):
@@ -363,25 +371,3 @@ class TrainingMixin:
             kwargs.pop("shuffle")
             return self.iterator_valid(dataset, batch_sampler=sampler, **kwargs)
         return self.iterator_valid(dataset, **kwargs)
-
-    def _embed(self, X):
-        """L2-normalised float32 embeddings of an array (module in eval mode).
-
-        It loops over batches itself rather than through ``forward`` so that
-        skorch's inference caching (which would replay the identity-balanced
-        validation batches out of order) never applies.
-        """
-        iterator = self.get_iterator(self.get_dataset(X), training=False)
-        with torch.no_grad():
-            self._set_training(False)
-            out = [self.infer(Xi).float().cpu() for Xi, _ in iterator]
-        emb = torch.cat(out)
-        bad = ~torch.isfinite(emb).all(dim=1)
-        if bool(bad.any()):
-            raise ValueError(
-                f"The network's embeddings contain NaN or inf for {int(bad.sum())} "
-                f"of {len(emb)} samples (first at index {int(bad.nonzero()[0, 0])}): "
-                "its weights are not finite, or the input is far outside the "
-                "range it was trained on. No score is computed from them."
-            )
-        return F.normalize(emb, dim=1).numpy()
