@@ -361,4 +361,7 @@ def test_markdown_caption_names_the_auto_budget_in_steps():
         params={"model": "TypeNet", "max_epochs": "auto", "n_seeds": 1},
     )
     caption = result.to_markdown().splitlines()[0]
-    assert f"max_epochs='auto' ({AUTO_TRAINING_STEPS:,} training steps)" in caption
+    assert (
+        f"max_epochs='auto' ({AUTO_TRAINING_STEPS:,} training steps, at most 90 "
+        "epochs)" in caption
+    )

@@ -942,6 +942,61 @@ def test_onnx_scorer_refuses_what_the_pipeline_refuses(fixed_text, sessions, tmp
     for claim in (True, 1.0):
         with pytest.raises(ValueError, match="never converted"):
             scorer.claim_scores(X[:1], claim)
+    # a MinMaxScaler(clip=True) folded into the graph clipped inf into range
+    # and the scorer accepted it: the input is checked before the graph
+    Xf, yf = fixed_text
+    pipe = make_pipeline(
+        MinMaxScaler(clip=True), clone(_verifier(est)).set_params(max_epochs=1)
+    ).fit(Xf, yf)
+    clipped = OnnxVerifier(export_onnx(pipe, tmp_path / "clip.onnx")[0])
+    probe = np.full_like(Xf[:1], np.inf)
+    with pytest.raises(ValueError, match="inf"):  # the scaler's own check
+        pipe.decision_function(probe)
+    with pytest.raises(ValueError, match="NaN or inf"):
+        clipped.verify(probe, np.full(1, clipped.classes_[0]))
+
+
+def test_numpy_typed_feature_parameters_are_exported_not_dropped(sessions, tmp_path):
+    """KeystrokeFeatures(max_len=np.int64(20), clip=np.float32(0.1)), as a
+    grid search over np.arange gives: the sidecar dropped both, then read a
+    missing clip as "no clipping" (other scores, silently) and refused the
+    missing max_len of a file it had just written."""
+    S, y = sessions
+    features = KeystrokeFeatures(max_len=np.int64(20), clip=np.float32(0.1))
+    net = KeystrokeVerifier(**FAST, **NETWORKS["typenet"])
+    pipe = make_pipeline(features, net).fit(S, y)
+    model, sidecar = export_onnx(pipe, tmp_path / "m.onnx")
+    params = json.loads(sidecar.read_text())["preprocessing"]["service"][0]["params"]
+    assert (params["max_len"], params["clip"]) == (20, float(np.float32(0.1)))
+    scorer = OnnxVerifier(model)
+    cols = np.searchsorted(pipe[-1].classes_, y[:6])
+    ref = pipe.decision_function(S[:6])[np.arange(6), cols]
+    np.testing.assert_allclose(scorer.claim_scores(S[:6], y[:6]), ref, atol=TOL)
+    # a sidecar without clip is not read as "no clipping"
+    meta = json.loads(sidecar.read_text())
+    meta["preprocessing"]["service"][0]["params"].pop("clip")
+    sidecar.write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match="clip is missing"):
+        OnnxVerifier(model)
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        np.array(["ann", "bob", "cy", "dee"], dtype=object),
+        np.array([3, 5, 7, 9], dtype=">i4"),
+    ],
+    ids=["str as objects", "big-endian ints"],
+)
+def test_exported_ids_of_any_storage_read_back(ids, fixed_text, tmp_path):
+    """str ids held as objects (a pandas Series) and big-endian ints were
+    written with a dtype ("|O", ">i4") that the reader refuses."""
+    X, y = fixed_text
+    y = ids[y % 4]
+    clf = KeystrokeVerifier(**FAST, **NETWORKS["mlp"]).fit(X, y)
+    scorer = OnnxVerifier(export_onnx(clf, tmp_path / "m.onnx")[0])
+    assert scorer.classes_.tolist() == clf.classes_.tolist()
+    assert scorer.verify(X[:2], y[:2]).shape == (2,)
 
 
 def test_sidecars_of_format_version_2_still_read(fixed_text, sessions, tmp_path):

@@ -480,6 +480,22 @@ def test_undefined_kit_measures_come_with_a_warning_that_says_why():
         report = fairness_report(y, s, groups=groups)
     assert np.isnan(report["ir"]) and np.isnan(report["garbe"])  # the kit's value
     assert any("FMR at the threshold is 0" in str(w.message) for w in rec)
+    # one group without errors: IR divides by zero (inf), naming the group
+    rng = np.random.default_rng(0)
+    y_m = np.r_[np.ones(40), np.zeros(40)]
+    y2 = np.r_[y, y_m].astype(int)
+    s2 = np.r_[s, rng.normal(size=80) + 0.5 * y_m]
+    groups2 = np.array(["F"] * 80 + ["M"] * 80)
+    with pytest.warns(UnreliableMetricWarning, match=r"ir undefined \(ir=inf\)") as rec:
+        report = fairness_report(y2, s2, groups=groups2)
+    assert np.isinf(report["ir"])
+    assert any("is 0 for group(s) 'F'" in str(w.message) for w in rec)
+    # no same-group impostor comparison: SIR is undefined (nan)
+    probes = groups.copy()
+    probes[40:] = np.where(groups[40:] == "F", "M", "F")
+    with pytest.warns(UnreliableMetricWarning, match="sir undefined"):
+        report = fairness_report(y, s + 0.0, groups=groups, probe_groups=probes)
+    assert np.isnan(report["sir"])
 
 
 def test_ids_and_groups_of_different_kinds_are_never_merged():

@@ -1259,6 +1259,11 @@ def test_feature_sizes_in_a_pipeline_file_are_bounded(verifier, tmp_path):
 
     _assert_refused(good, tmp_path, huge, r"max_len is 1000000000, not an integer")
 
+    def boolean(config, blob):  # True loaded as max_len 1
+        config["steps"][0]["params"]["max_len"] = True
+
+    _assert_refused(good, tmp_path, boolean, r"max_len is True, not an integer")
+
 
 @pytest.mark.parametrize(
     "key, value",
@@ -1377,7 +1382,7 @@ def test_a_value_its_declared_dtype_holds_exactly_still_loads(verifier, tmp_path
     [
         ("torch_load_kwargs", {"__skeer__": "dict", "items": {"weights_only": False}}),
         ("predict_nonlinearity", "os.system"),
-        ("predict_nonlinearity", None),
+        ("predict_nonlinearity", "skorch.utils.to_numpy"),
     ],
 )
 def test_load_refuses_parameters_that_keep_their_default(
@@ -1386,12 +1391,19 @@ def test_load_refuses_parameters_that_keep_their_default(
     """torch_load_kwargs={'weights_only': False} loaded unchecked (a later
     load_params would unpickle), and so did any predict_nonlinearity."""
     good = save(verifier, tmp_path / "m.skeer")
-    _assert_refused(good, tmp_path, _set_param(key, value), f"{key}=.* default")
+    _assert_refused(good, tmp_path, _set_param(key, value), f"{key}=.* holds only")
+    # None, skorch's identity, is harmless: files that hold it still load
+    edit = _set_param("predict_nonlinearity", None)
+    identity = load(_rewrite_config(good, tmp_path / "none.skeer", edit))
+    assert identity.predict_nonlinearity is None
 
 
 @pytest.mark.parametrize(
     "key, value",
-    [("torch_load_kwargs", {"weights_only": False}), ("predict_nonlinearity", None)],
+    [
+        ("torch_load_kwargs", {"weights_only": False}),
+        ("predict_nonlinearity", lambda x: x),
+    ],
 )
 def test_save_drops_parameters_that_keep_their_default_with_a_warning(
     verifier, tmp_path, key, value

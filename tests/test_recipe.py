@@ -80,21 +80,28 @@ def test_auto_epochs_are_a_budget_in_steps(
 
 def test_auto_epochs_stop_at_auto_max_epochs_on_small_data(data, monkeypatch):
     """3,500 steps on a small data set would be hundreds of epochs: the
-    budget stops at AUTO_MAX_EPOCHS (large data sets reach their steps first)."""
+    budget stops at AUTO_MAX_EPOCHS passes over the training data (large data
+    sets reach their steps first), whatever batches_per_epoch says."""
     import skeer.verifier._training
     from skeer.verifier import AUTO_MAX_EPOCHS, AUTO_TRAINING_STEPS
 
     assert (AUTO_TRAINING_STEPS, AUTO_MAX_EPOCHS) == (3500, 90)
     monkeypatch.setattr(skeer.verifier._training, "AUTO_MAX_EPOCHS", 3)
     X, y = data
+    # 12 subjects x 8, 20 % held out: 10 x 8 = 80 samples, batches of 16
+    net, lrs = _fit(X, y, lr=0.01, max_epochs="auto", batches_per_epoch=None)
+    one_pass = net.batches_per_epoch_
+    assert one_pass == 5
+    assert net.max_epochs_ == 3 == len(net.history)  # not 3,500 / 5 = 700
+    assert len(lrs) == 3 * one_pass and lrs[-1] < 0.01 * 0.2  # decay ends there
+    # shorter epochs: the same 3 passes, in more of them
     net, lrs = _fit(X, y, lr=0.01, max_epochs="auto", batches_per_epoch=2)
-    assert net.max_epochs_ == 3 == len(net.history)  # not 3,500 / 2 = 1,750
-    assert len(lrs) == 6 and lrs[-1] < 0.01 * 0.2  # the decay ends with them
-    # the default on 40 users: 90 epochs, not 1,750
-    net = KeystrokeVerifier(random_state=0)
+    assert net.max_epochs_ == math.ceil(3 * one_pass / 2) and len(lrs) == 16
+    # large data (the cap far away): batches_per_epoch only splits the steps
+    monkeypatch.setattr(skeer.verifier._training, "AUTO_TRAINING_STEPS", 12)
     monkeypatch.setattr(skeer.verifier._training, "AUTO_MAX_EPOCHS", 90)
-    net.batches_per_epoch = 2
-    assert net._resolve_max_epochs(None) == 90
+    net, lrs = _fit(X, y, max_epochs="auto", batches_per_epoch=2)
+    assert net.max_epochs_ == 6 and len(lrs) == 12
 
 
 def test_auto_epochs_count_the_training_identities_only(data, monkeypatch):

@@ -520,9 +520,12 @@ def table(columns, fixed_text):
 def epochs_text(epochs):
     """How an ``--epochs`` value reads in a message ("up to ...")."""
     if epochs == "auto":
-        from skeer.verifier import AUTO_TRAINING_STEPS
+        from skeer.verifier import AUTO_MAX_EPOCHS, AUTO_TRAINING_STEPS
 
-        return f"{AUTO_TRAINING_STEPS:,} training steps (epochs: auto)"
+        return (
+            f"{AUTO_TRAINING_STEPS:,} training steps in at most {AUTO_MAX_EPOCHS} "
+            "epochs (epochs: auto)"
+        )
     return f"{epochs} epochs"
 
 

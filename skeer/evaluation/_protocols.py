@@ -45,7 +45,7 @@ class VerificationReport(dict):
 
     - ``subjects``: a :class:`pandas.DataFrame`, one row per subject judged
       (``subject``, ``n_genuine``, ``n_impostor``, ``eer`` and, for free
-      text, ``fnmr_at_fmr_{level}``);
+      text, the KVC kit's ``auc`` and ``accuracy`` and ``fnmr_at_fmr_{level}``);
     - ``comparisons``: a DataFrame of every comparison (``subject``: whose
       template, ``probe_subject``, ``probe``: the probe's row in ``X``,
       ``genuine``, ``score``) when the protocol was asked for it
@@ -251,28 +251,30 @@ def evaluate_verification(
             f"more are needed, got {m}."
         )
     bar = progress(verbose, "evaluate_verification", m)
-    genuine, S = _open_set.open_set_scores(_open_set.judge(model, X), split)
-    impostors = _open_set.impostor_scores(S)
+    try:  # the bar counts subjects; it also appears while embedding
+        genuine, S = _open_set.open_set_scores(_open_set.judge(model, X), split)
+        impostors = _open_set.impostor_scores(S)
 
-    subject_eer, subject_auc, subject_acc = np.empty(m), np.empty(m), np.empty(m)
-    subject_fnmr = np.empty((m, len(levels)))
-    counts = np.bincount(split.owner, minlength=m)
-    bounds = np.concatenate(([0], np.cumsum(counts)))
-    columns = np.ascontiguousarray(S.T)  # columns[a]: every probe vs template a
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UnreliableMetricWarning)
-        for a in range(m):
-            own = np.concatenate((columns[a, :a], columns[a, a + 1 :]))
-            labels, sc = _binary(genuine[bounds[a] : bounds[a + 1]], own)
-            subject_eer[a] = float(equal_error_rate(labels, sc))
-            subject_auc[a] = auc(genuine[bounds[a] : bounds[a + 1]], own)
-            # the KVC kit's accuracy: at the subject's own kit EER threshold
-            t = _kit_threshold(labels, sc)
-            subject_acc[a] = float(np.mean((sc > t) == labels))
-            if levels:
-                subject_fnmr[a] = fnmr_at_fmr(labels, sc, fmr=np.asarray(levels))
-            bar.update()
-    bar.close()
+        subject_eer, subject_auc, subject_acc = np.empty(m), np.empty(m), np.empty(m)
+        subject_fnmr = np.empty((m, len(levels)))
+        counts = np.bincount(split.owner, minlength=m)
+        bounds = np.concatenate(([0], np.cumsum(counts)))
+        columns = np.ascontiguousarray(S.T)  # columns[a]: every probe vs template a
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UnreliableMetricWarning)
+            for a in range(m):
+                own = np.concatenate((columns[a, :a], columns[a, a + 1 :]))
+                labels, sc = _binary(genuine[bounds[a] : bounds[a + 1]], own)
+                subject_eer[a] = float(equal_error_rate(labels, sc))
+                subject_auc[a] = auc(genuine[bounds[a] : bounds[a + 1]], own)
+                # the KVC kit's accuracy: at the subject's own kit EER threshold
+                t = _kit_threshold(labels, sc)
+                subject_acc[a] = float(np.mean((sc > t) == labels))
+                if levels:
+                    subject_fnmr[a] = fnmr_at_fmr(labels, sc, fmr=np.asarray(levels))
+                bar.update()
+    finally:
+        bar.close()
     del columns
 
     y_binary, scores = _binary(genuine, impostors)

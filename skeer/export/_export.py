@@ -119,6 +119,7 @@ True
 
 import json
 import math
+import numbers
 from pathlib import Path
 
 import numpy as np
@@ -171,6 +172,12 @@ def _split(estimator):
 
 def _plain(value):
     """A parameter as plain JSON data, or None when it is not."""
+    if isinstance(value, np.bool_):
+        value = bool(value)
+    elif isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        value = int(value)  # np.int64(20) from a grid search: not dropped
+    elif isinstance(value, numbers.Real) and not isinstance(value, bool):
+        value = float(value)
     if value is None or type(value) in (bool, int, float, str):
         return (
             value if not (type(value) is float and not math.isfinite(value)) else None
@@ -329,6 +336,10 @@ def _sidecar(net, service, folded, path, shape, d):
         return None if a is None else np.asarray(a).tolist()
 
     classes = np.asarray(net.classes_)
+    if classes.dtype == object:  # str ids held as objects (a pandas Series)
+        classes = np.asarray(classes.tolist())
+    if classes.dtype.byteorder == ">":  # the sidecar names little-endian ids
+        classes = classes.astype(classes.dtype.newbyteorder("<"))
     mean = getattr(net, "input_mean_", None)
     threshold = float(net.threshold_)
     op = net.operating_point

@@ -164,7 +164,10 @@ def _preprocessing(meta, where):
     if len(service) != 1 or service[0]["class"] != _FEATURES_CLASS:
         return pre, None
     params = service[0]["params"]
-    max_len, clip = params.get("max_len"), params.get("clip")
+    # a missing clip is not "no clipping": the pipeline's clip was lost
+    max_len, clip = params.get("max_len"), params.get("clip", _MISSING)
+    if clip is _MISSING:
+        raise ValueError(f"{where}: KeystrokeFeatures' clip is missing.")
     if type(max_len) is not int or not 1 <= max_len <= _MAX_LEN:
         raise ValueError(f"{where}: KeystrokeFeatures max_len {max_len!r} is invalid.")
     if clip is not None and not (_is_number(clip) and 0 < clip < math.inf):

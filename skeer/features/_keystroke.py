@@ -468,7 +468,11 @@ class KeystrokeFeatures(TransformerMixin, BaseEstimator):
         the first ``transform`` of 2 sessions); real sessions are hundreds of
         keys.
         """
-        if not isinstance(self.max_len, int) or not 1 <= self.max_len <= MAX_LEN_LOADED:
+        if (
+            not isinstance(self.max_len, int)
+            or isinstance(self.max_len, bool)  # True would load as max_len 1
+            or not 1 <= self.max_len <= MAX_LEN_LOADED
+        ):
             raise ValueError(
                 f"KeystrokeFeatures' max_len is {self.max_len!r}, not an integer in "
                 f"[1, {MAX_LEN_LOADED}]"

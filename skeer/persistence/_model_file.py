@@ -57,11 +57,11 @@ _PER_FEATURE = (
 )
 #: Parameters of skeer's networks that count layers (each adds tensors).
 _LAYER_COUNTS = ("num_layers",)
-#: Verifier parameters a file holds only at their default: a later
+#: Verifier parameters a file holds only at a harmless value: a later
 #: ``load_params`` would call ``torch.load`` with ``torch_load_kwargs`` (e.g.
 #: ``weights_only=False``: unpickling), and ``predict_nonlinearity`` names
 #: what runs on the network's output.
-DEFAULT_ONLY = {"torch_load_kwargs": None, "predict_nonlinearity": "auto"}
+DEFAULT_ONLY = {"torch_load_kwargs": (None,), "predict_nonlinearity": ("auto", None)}
 
 
 def _is_real(value):
@@ -452,8 +452,11 @@ def _check_template_params(net):
 # ----------------------------------------------------------------------
 # verifier parameters
 def _is_default(key, value):
-    default = DEFAULT_ONLY[key]
-    return value is default or (type(value) is type(default) and value == default)
+    """Whether ``value`` is one of the harmless values of :data:`DEFAULT_ONLY`."""
+    return any(
+        value is ok or (type(value) is type(ok) and value == ok)
+        for ok in DEFAULT_ONLY[key]
+    )
 
 
 def saved_params(params):
@@ -465,7 +468,8 @@ def saved_params(params):
         if key in DEFAULT_ONLY and not _is_default(key, value):
             warnings.warn(
                 f"Parameter {key}={value!r} is not saved: a model file holds only "
-                f"its default, {DEFAULT_ONLY[key]!r}, which the loaded verifier has.",
+                f"{' or '.join(map(repr, DEFAULT_ONLY[key]))}; the loaded verifier "
+                "has the default.",
                 UserWarning,
                 stacklevel=5,
             )
@@ -485,6 +489,6 @@ def check_unsaved_params(params, skipped, prefixes):
     for key in DEFAULT_ONLY.keys() & params.keys():
         if not _is_default(key, params[key]):
             raise InvalidFile(
-                f"{key}={params[key]!r} is not allowed: a model file holds only its "
-                f"default, {DEFAULT_ONLY[key]!r}"
+                f"{key}={params[key]!r} is not allowed: a model file holds only "
+                f"{' or '.join(map(repr, DEFAULT_ONLY[key]))}"
             )

@@ -30,7 +30,7 @@ def _estimator_comparisons(estimator, X, y, protocol, protocol_params):
     from skeer.evaluation import _fixed_text
     from skeer.evaluation import _protocols as protocols
 
-    params = {"n_bootstraps": 0, **(protocol_params or {})}
+    params = {"n_bootstraps": 0, "verbose": False, **(protocol_params or {})}
     if protocol == "open_set":
         params.setdefault("fmr_levels", ())
         _, y_binary, scores = protocols.evaluate_verification(

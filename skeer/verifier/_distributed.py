@@ -152,8 +152,8 @@ class AcceleratedKeystrokeVerifier(AccelerateMixin, KeystrokeVerifier):
     the training (and identity-balanced validation) loader's
     :class:`~skeer.verifier.SubjectBatchSampler` is rebuilt with this
     process's ``rank`` and ``world_size``, and batches are moved to
-    ``accelerator.device`` in ``infer``. Inference loaders (``transform``,
-    templates, ``valid_eer``, ``threshold_``) are not sharded either: every
+    ``accelerator.device`` in ``infer``. Inference (``transform``,
+    templates, ``valid_eer``, ``threshold_``) is not sharded either: every
     process embeds the whole array it is given, so those results are
     identical on every process and need no gathering (``evaluation_step``
     skips skorch's ``gather_for_metrics`` accordingly), and early stopping

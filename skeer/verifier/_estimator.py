@@ -82,7 +82,7 @@ class KeystrokeVerifier(
     max_epochs : int or "auto", default="auto"
         Training epochs at most (early stopping may end sooner); ``0`` enrols
         and calibrates the untrained network. ``"auto"``: ``AUTO_TRAINING_STEPS``
-        (3,500) training batches, in at most ``AUTO_MAX_EPOCHS`` (90) epochs:
+        (3,500) training batches, in at most ``AUTO_MAX_EPOCHS`` (90) passes:
         60 epochs on all 1,565 Aalto development users, 90 on 828 or fewer
         (40 users: 180 steps). The value used is ``max_epochs_``; with the
         cosine schedule it is also the length of the decay (the table behind
@@ -511,7 +511,8 @@ class KeystrokeVerifier(
 
         No DataLoader: the rows go to the module's device (pinned on CUDA).
         """
-        device = next(self.module_.parameters()).device
+        weight = next(self.module_.parameters(), None)  # else: self.device
+        device = torch.device(self.device or "cpu") if weight is None else weight.device
         dtype = AMP_DTYPE.get(device.type, torch.float16)
         out = []
         with (

@@ -52,9 +52,10 @@ from skeer.verifier._sampler import SubjectBatchSampler
 #: TypeNet with 40 x 8 batches.
 AUTO_TRAINING_STEPS = 3500
 
-#: ... and at most this many epochs: the epochs those steps make on the 828
+#: ... and at most this many passes over the training data (epochs of the
+#: default ``batches_per_epoch=None``): what those steps make on the 828
 #: training users the recipe was tuned on. Smaller data sets stop there (40
-#: users: 180 steps, not 1,750 epochs), larger ones are not affected.
+#: users: 180 steps, not 1,750 epochs); larger ones reach their steps first.
 AUTO_MAX_EPOCHS = 90
 
 
@@ -231,18 +232,23 @@ class TrainingMixin:
 
         ``max_epochs``, or for ``"auto"`` enough epochs for
         ``AUTO_TRAINING_STEPS`` batches of the split's training part, at most
-        ``AUTO_MAX_EPOCHS``.
+        ``AUTO_MAX_EPOCHS`` passes over it (whatever ``batches_per_epoch``).
         """
         per_epoch = self.batches_per_epoch
-        if per_epoch is None:
+        if per_epoch is None or self.max_epochs == "auto":
             with warnings.catch_warnings():  # the sampler warns in training
                 warnings.simplefilter("ignore", UserWarning)
-                per_epoch = len(self.get_batch_sampler(dataset_train, training=True))
+                # one pass over the training data (this process's share)
+                sampler = self.get_batch_sampler(
+                    dataset_train, training=True, n_batches=None
+                )
+                one_pass = max(len(sampler), 1)
+            per_epoch = one_pass if per_epoch is None else per_epoch
         self.batches_per_epoch_ = int(per_epoch)
         if self.max_epochs != "auto":
             return int(self.max_epochs)
-        epochs = math.ceil(AUTO_TRAINING_STEPS / max(per_epoch, 1))
-        return max(1, min(epochs, AUTO_MAX_EPOCHS))
+        steps = min(AUTO_TRAINING_STEPS, AUTO_MAX_EPOCHS * one_pass)
+        return max(1, math.ceil(steps / max(per_epoch, 1)))
 
     @property
     def partial_fit(self):
@@ -335,7 +341,9 @@ class TrainingMixin:
             dataset.y,
             self.n_subjects_per_batch,
             self.n_samples_per_subject,
-            n_batches=self.batches_per_epoch if training else None,
+            n_batches=kwargs.pop(
+                "n_batches", self.batches_per_epoch if training else None
+            ),
             random_state=self._seeds_[1] if training else self._seeds_[2],
             reseed_each_epoch=not training,
             **kwargs,
