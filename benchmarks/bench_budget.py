@@ -2,7 +2,8 @@
 
 ``"auto"`` was 3,500 training steps whatever the data: 90 epochs on the 828
 training users the recipe was tuned on, but 1,750 epochs (40 minutes on a CPU
-core) on 40 users. Is a cap in epochs as good on small data?
+core) on 40 users. Is a cap in epochs as good on small data? (Free text: no;
+fixed text: better. ``docs/benchmarks.rst``, "Budget against data size".)
 
 Free text (Aalto development users, ``KeystrokeFeatures()``, the default
 verifier): train on the first N users (sorted ids) of the locked split's
@@ -15,8 +16,9 @@ verifier): the 5 subject folds of ``bench_fixed_text.py``, each judged within
 typing condition on a model trained on the other four; mean subject EER over
 all 110 people.
 
-Budgets: ``steps`` (3,500 steps whatever the data: ``"auto"`` before it had
-a cap) and a fixed number of epochs (90: the cap ``AUTO_MAX_EPOCHS``).
+Budgets: ``steps`` (3,500 steps, no epoch cap: ``"auto"`` for free text,
+and for fixed text before it had a cap) and a fixed number of epochs (90:
+``AUTO_MAX_EPOCHS``, the cap ``"auto"`` now puts on fixed text).
 Differences are paired (same judged subjects and comparisons), bootstrapped
 over subjects and pooled over the seeds both budgets ran.
 

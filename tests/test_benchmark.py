@@ -362,6 +362,6 @@ def test_markdown_caption_names_the_auto_budget_in_steps():
     )
     caption = result.to_markdown().splitlines()[0]
     assert (
-        f"max_epochs='auto' ({AUTO_TRAINING_STEPS:,} training steps, at most 90 "
-        "epochs)" in caption
+        f"max_epochs='auto' ({AUTO_TRAINING_STEPS:,} training steps; fixed text "
+        "at most 90 epochs)" in caption
     )

@@ -265,6 +265,10 @@ def test_claims_of_several_kinds_are_refused_before_numpy_merges_them():
         with pytest.raises(ValueError, match="claimed mix"):
             det.verify(X[:2], claims)
     assert det.claim_scores(X[:2], [1, 2]).shape == (2,)
+    with pytest.raises(ValueError, match="claimed holds bytes"):
+        ScaledManhattan().fit(X, np.repeat(["a", "b", "c", "d"], 5)).verify(
+            X[:2], [b"a", b"a"]
+        )
     with pytest.raises(ValueError, match="y holds bytes"):
         ScaledManhattan().fit(X, np.repeat([b"a", b"b", b"c", b"d"], 5))
 

@@ -78,10 +78,11 @@ def test_auto_epochs_are_a_budget_in_steps(
     assert lrs[-1] < 0.01 * 0.05
 
 
-def test_auto_epochs_stop_at_auto_max_epochs_on_small_data(data, monkeypatch):
-    """3,500 steps on a small data set would be hundreds of epochs: the
-    budget stops at AUTO_MAX_EPOCHS passes over the training data (large data
-    sets reach their steps first), whatever batches_per_epoch says."""
+def test_auto_epochs_stop_at_auto_max_epochs_on_fixed_text(data, monkeypatch):
+    """Fixed text: 3,500 steps on a small data set would be hundreds of
+    epochs; the budget stops at AUTO_MAX_EPOCHS passes over the training data
+    (large data sets reach their steps first), whatever batches_per_epoch
+    says. Free text is not capped."""
     import skeer.verifier._training
     from skeer.verifier import AUTO_MAX_EPOCHS, AUTO_TRAINING_STEPS
 
@@ -102,6 +103,12 @@ def test_auto_epochs_stop_at_auto_max_epochs_on_small_data(data, monkeypatch):
     monkeypatch.setattr(skeer.verifier._training, "AUTO_MAX_EPOCHS", 90)
     net, lrs = _fit(X, y, max_epochs="auto", batches_per_epoch=2)
     assert net.max_epochs_ == 6 and len(lrs) == 12
+    # free text (3-D sequences) is not capped: TypeNet gained from the steps
+    monkeypatch.setattr(skeer.verifier._training, "AUTO_MAX_EPOCHS", 1)
+    net, _ = _fit(X, y, max_epochs="auto", batches_per_epoch=2)  # 2-D: 1 pass
+    assert net.max_epochs_ == math.ceil(one_pass / 2)
+    net, _ = _fit(X[:, :, None], y, max_epochs="auto", batches_per_epoch=2)
+    assert net.max_epochs_ == 6
 
 
 def test_auto_epochs_count_the_training_identities_only(data, monkeypatch):

@@ -523,8 +523,8 @@ def epochs_text(epochs):
         from skeer.verifier import AUTO_MAX_EPOCHS, AUTO_TRAINING_STEPS
 
         return (
-            f"{AUTO_TRAINING_STEPS:,} training steps in at most {AUTO_MAX_EPOCHS} "
-            "epochs (epochs: auto)"
+            f"{AUTO_TRAINING_STEPS:,} training steps, fixed text at most "
+            f"{AUTO_MAX_EPOCHS} epochs (epochs: auto)"
         )
     return f"{epochs} epochs"
 

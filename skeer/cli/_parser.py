@@ -301,8 +301,8 @@ def _add_training(p, *, single_loss):
         default=LibraryDefault("KeystrokeVerifier", "max_epochs"),
         metavar="N|auto",
         help="maximum training epochs, or 'auto': enough for 3,500 training "
-        "batches, at most 90 passes over the data (default %(default)s "
-        "max_epochs)",
+        "batches (fixed text: at most 90 passes over the data; default "
+        "%(default)s max_epochs)",
     )
     g.add_argument(
         "--batch",

@@ -219,8 +219,8 @@ class LossComparison:
             from skeer.verifier import AUTO_MAX_EPOCHS, AUTO_TRAINING_STEPS
 
             caption.append(
-                f"max_epochs='auto' ({AUTO_TRAINING_STEPS:,} training steps, at "
-                f"most {AUTO_MAX_EPOCHS} epochs) unless a variant sets epochs,"
+                f"max_epochs='auto' ({AUTO_TRAINING_STEPS:,} training steps; fixed "
+                f"text at most {AUTO_MAX_EPOCHS} epochs) unless a variant sets epochs,"
             )
         elif p.get("max_epochs") is not None:
             caption.append(f"{p['max_epochs']} epochs unless a variant sets them,")

@@ -385,6 +385,8 @@ class OnnxVerifier:
         if isinstance(claimed, list | tuple | np.ndarray):
             _one_kind(claimed, "claimed")
         claimed = np.asarray(claimed)
+        if claimed.dtype.kind == "S":  # as y: bytes are not str ids
+            raise ValueError("claimed holds bytes; decode the ids to str first.")
         if claimed.ndim == 0:
             claimed = np.full(n, claimed.item(), dtype=claimed.dtype)
         if claimed.shape != (n,):

@@ -130,6 +130,8 @@ def claimed_columns(classes, claimed, n):
         # before NumPy promotes [True, 1] to [1, 1]: two kinds are two people
         check_one_kind(np.asarray(claimed, dtype=object).ravel().tolist(), "claimed")
     claimed = np.asarray(claimed)
+    if claimed.dtype.kind == "S":  # as y: bytes are not str ids
+        raise ValueError("claimed holds bytes; decode the ids to str first.")
     if claimed.ndim == 0:
         claimed = np.full(n, claimed.item(), dtype=claimed.dtype)
     if claimed.shape != (n,):

@@ -82,9 +82,9 @@ class KeystrokeVerifier(
     max_epochs : int or "auto", default="auto"
         Training epochs at most (early stopping may end sooner); ``0`` enrols
         and calibrates the untrained network. ``"auto"``: ``AUTO_TRAINING_STEPS``
-        (3,500) training batches, in at most ``AUTO_MAX_EPOCHS`` (90) passes:
-        60 epochs on all 1,565 Aalto development users, 90 on 828 or fewer
-        (40 users: 180 steps). The value used is ``max_epochs_``; with the
+        (3,500) training batches (60 epochs on all 1,565 Aalto development
+        users, 90 on 828); for fixed-text vectors at most ``AUTO_MAX_EPOCHS``
+        (90) passes over the data. The value used is ``max_epochs_``; with the
         cosine schedule it is also the length of the decay (the table behind
         the rule: :ref:`the training recipe <training_recipe>`).
     batch_size : int, default=256

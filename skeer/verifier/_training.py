@@ -52,10 +52,11 @@ from skeer.verifier._sampler import SubjectBatchSampler
 #: TypeNet with 40 x 8 batches.
 AUTO_TRAINING_STEPS = 3500
 
-#: ... and at most this many passes over the training data (epochs of the
-#: default ``batches_per_epoch=None``): what those steps make on the 828
-#: training users the recipe was tuned on. Smaller data sets stop there (40
-#: users: 180 steps, not 1,750 epochs); larger ones reach their steps first.
+#: ... and, for fixed-text vectors (2-D input), at most this many passes
+#: over the training data (epochs of the default ``batches_per_epoch=None``):
+#: on GREYC-NISLAB's ~88 people 90 did better than 3,500 steps (700 epochs),
+#: while free text (TypeNet) on 100 Aalto users gained from all 3,500 steps
+#: (``docs/benchmarks.rst``, "Budget against data size").
 AUTO_MAX_EPOCHS = 90
 
 
@@ -231,8 +232,9 @@ class TrainingMixin:
         """Set ``batches_per_epoch_`` and return the epochs of this fit.
 
         ``max_epochs``, or for ``"auto"`` enough epochs for
-        ``AUTO_TRAINING_STEPS`` batches of the split's training part, at most
-        ``AUTO_MAX_EPOCHS`` passes over it (whatever ``batches_per_epoch``).
+        ``AUTO_TRAINING_STEPS`` batches of the split's training part; for
+        fixed-text vectors at most ``AUTO_MAX_EPOCHS`` passes over it
+        (whatever ``batches_per_epoch``).
         """
         per_epoch = self.batches_per_epoch
         if per_epoch is None or self.max_epochs == "auto":
@@ -247,7 +249,9 @@ class TrainingMixin:
         self.batches_per_epoch_ = int(per_epoch)
         if self.max_epochs != "auto":
             return int(self.max_epochs)
-        steps = min(AUTO_TRAINING_STEPS, AUTO_MAX_EPOCHS * one_pass)
+        steps = AUTO_TRAINING_STEPS
+        if self.input_ndim_ == 2:  # fixed text: at most AUTO_MAX_EPOCHS passes
+            steps = min(steps, AUTO_MAX_EPOCHS * one_pass)
         return max(1, math.ceil(steps / max(per_epoch, 1)))
 
     @property
