@@ -306,6 +306,25 @@ def check_input_shape(X, ndim, n_features, estimator):
         )
 
 
+def check_ids_before_numpy(ids, what):
+    """:func:`check_one_kind` on ids NumPy has not typed yet (a list, a tuple,
+    an object array), before ``np.asarray`` promotes ``[1, "1"]`` to two
+    equal strings or ``[True, 1]`` to ``[1, 1]``; typed arrays pass as they are.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skeer._validation import check_ids_before_numpy
+    >>> check_ids_before_numpy(np.array([1, 2]), "claimed")
+    >>> check_ids_before_numpy([True, 1], "claimed")
+    Traceback (most recent call last):
+    ...
+    ValueError: claimed mix booleans, integers (e.g. 1 and '1'): distinct values ...
+    """
+    if not isinstance(ids, np.ndarray) or ids.dtype == object:
+        check_one_kind(np.asarray(ids, dtype=object).ravel().tolist(), what)
+
+
 def check_subjects(y, n_samples=None, *, classifier=True):
     """``y`` as a 1-D array of subjects, one per sample: the one check of ``y``.
 
@@ -336,9 +355,7 @@ def check_subjects(y, n_samples=None, *, classifier=True):
             "This estimator requires y to be passed, but the target y is None "
             "(give one subject per sample)."
         )
-    if not isinstance(y, np.ndarray) or y.dtype == object:
-        # before NumPy promotes [1, "1"] to two equal strings
-        check_one_kind(np.asarray(y, dtype=object).ravel().tolist(), "y")
+    check_ids_before_numpy(y, "y")
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
         warnings.warn(

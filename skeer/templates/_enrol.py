@@ -21,7 +21,7 @@ import warnings
 
 import numpy as np
 
-from skeer._validation import GEOMETRIES, check_one_kind, value_kind
+from skeer._validation import GEOMETRIES, check_ids_before_numpy, value_kind
 from skeer.metrics._rates import UnreliableMetricWarning, equal_error_rate
 from skeer.metrics._sweep import allowed_count
 
@@ -124,11 +124,7 @@ def claimed_columns(classes, claimed, n):
         )
     if len(classes) == 0:
         raise ValueError("No subject is enrolled: enroll some first.")
-    if isinstance(claimed, list | tuple) or getattr(claimed, "dtype", None) is np.dtype(
-        object
-    ):
-        # before NumPy promotes [True, 1] to [1, 1]: two kinds are two people
-        check_one_kind(np.asarray(claimed, dtype=object).ravel().tolist(), "claimed")
+    check_ids_before_numpy(claimed, "claimed")
     claimed = np.asarray(claimed)
     if claimed.dtype.kind == "S":  # as y: bytes are not str ids
         raise ValueError("claimed holds bytes; decode the ids to str first.")

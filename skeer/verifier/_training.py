@@ -236,8 +236,9 @@ class TrainingMixin:
         fixed-text vectors at most ``AUTO_MAX_EPOCHS`` passes over it
         (whatever ``batches_per_epoch``).
         """
+        capped = self.max_epochs == "auto" and self.input_ndim_ == 2
         per_epoch = self.batches_per_epoch
-        if per_epoch is None or self.max_epochs == "auto":
+        if per_epoch is None or capped:
             with warnings.catch_warnings():  # the sampler warns in training
                 warnings.simplefilter("ignore", UserWarning)
                 # one pass over the training data (this process's share)
@@ -250,7 +251,7 @@ class TrainingMixin:
         if self.max_epochs != "auto":
             return int(self.max_epochs)
         steps = AUTO_TRAINING_STEPS
-        if self.input_ndim_ == 2:  # fixed text: at most AUTO_MAX_EPOCHS passes
+        if capped:  # fixed text: at most AUTO_MAX_EPOCHS passes
             steps = min(steps, AUTO_MAX_EPOCHS * one_pass)
         return max(1, math.ceil(steps / max(per_epoch, 1)))
 
