@@ -24,12 +24,6 @@ Examples
 >>> from skeer import registry
 >>> registry.NETWORKS
 ('typenet', 'type2branch', 'mlp')
->>> registry.get_network("type2branch").__name__
-'Type2Branch'
->>> registry.get_loss("eer-area")
-(<class 'skeer.losses._eer.EERLoss'>, {'variant': 'area'})
->>> registry.resolve("sklearn.preprocessing.StandardScaler", kind="estimator")
-<class 'sklearn.preprocessing._data.StandardScaler'>
 """
 
 import importlib
@@ -97,9 +91,7 @@ def get_network(name):
     Parameters
     ----------
     name : str
-        A short name from :data:`NETWORKS` (``"typenet"``, ``"type2branch"``,
-        ``"mlp"``) or a class name (``"TypeNet"``, ``"Type2Branch"``,
-        ``"MLPEmbedder"``).
+        A short name from :data:`NETWORKS` or a class name (``"TypeNet"``).
 
     Returns
     -------
@@ -115,8 +107,6 @@ def get_network(name):
     Examples
     --------
     >>> from skeer.registry import get_network
-    >>> get_network("typenet")
-    <class 'skeer.networks._networks.TypeNet'>
     >>> get_network("MLPEmbedder") is get_network("mlp")
     True
     """
@@ -154,22 +144,19 @@ def label(name):
 def get_loss(name, **kwargs):
     """The criterion class called ``name`` and its keyword arguments.
 
-    The convention is a ``(class, kwargs)`` pair rather than an instance: a
-    :class:`~skeer.KeystrokeVerifier` given a criterion *class* passes its own
-    ``operating_point`` to it, while an instance is used as given. Pass the
-    pair on as ``criterion=cls`` and ``criterion__<key>=value``.
+    A pair rather than an instance, so that a
+    :class:`~skeer.KeystrokeVerifier` given the class passes its own
+    ``operating_point`` to it: pass it on as ``criterion=cls`` and
+    ``criterion__<key>=value``.
 
     Parameters
     ----------
     name : str
-        A short name from :data:`LOSSES`: ``"eer"`` (:class:`~skeer.EERLoss`
-        with its defaults), ``"eer-area"`` / ``"eer-direct"`` (EERLoss with
-        ``variant="area"`` / ``"direct"``), ``"triplet"``, ``"contrastive"``,
-        ``"set2set"``; or a class name of :mod:`skeer.losses` (``"EERLoss"``,
-        ``"TripletMarginLoss"``, ``"ContrastiveLoss"``, ``"Set2SetLoss"``).
+        A short name from :data:`LOSSES` (``"eer-area"``: EERLoss with
+        ``variant="area"``) or a class name of :mod:`skeer.losses`.
     **kwargs
-        Keyword arguments for the criterion, added to the name's presets.
-        They are not checked here; the criterion checks them when built.
+        Keyword arguments for the criterion, added to the name's presets
+        (checked by the criterion when built).
 
     Returns
     -------
@@ -188,15 +175,10 @@ def get_loss(name, **kwargs):
 
     Examples
     --------
-    >>> from skeer import KeystrokeVerifier
     >>> from skeer.registry import get_loss
     >>> cls, kwargs = get_loss("eer-area", beta=0.8)
     >>> cls.__name__, kwargs
     ('EERLoss', {'variant': 'area', 'beta': 0.8})
-    >>> clf = KeystrokeVerifier(
-    ...     criterion=cls, **{f"criterion__{k}": v for k, v in kwargs.items()})
-    >>> clf.get_params()["criterion__variant"]
-    'area'
     """
     classes = {cls for cls, _ in _LOSS_CLASSES.values()}
     names = {**_LOSS_CLASSES, **{c: (c, {}) for c in sorted(classes)}}
@@ -225,15 +207,15 @@ def _public_classes(module_name, base):
 
 def _allowed(kind, *, baselines=True):
     """``{dotted name: class}`` of one kind's allow-list."""
-    if kind == "network" or kind == "loss":
+    if kind in ("network", "loss", "optimizer"):
         import torch
 
-        module = "skeer.networks" if kind == "network" else "skeer.losses"
-        return _public_classes(module, torch.nn.Module)
-    if kind == "optimizer":
-        import torch
-
-        return _public_classes("torch.optim", torch.optim.Optimizer)
+        module, base = {
+            "network": ("skeer.networks", torch.nn.Module),
+            "loss": ("skeer.losses", torch.nn.Module),
+            "optimizer": ("torch.optim", torch.optim.Optimizer),
+        }[kind]
+        return _public_classes(module, base)
     if kind == "estimator":
         from sklearn.base import BaseEstimator
 
@@ -274,8 +256,6 @@ def qualified_name(obj):
     >>> from skeer.registry import qualified_name
     >>> qualified_name(StandardScaler())
     'sklearn.preprocessing.StandardScaler'
-    >>> qualified_name(dict)
-    'builtins.dict'
     """
     cls = obj if inspect.isclass(obj) else type(obj)
     module = cls.__module__ or ""
@@ -291,9 +271,8 @@ def qualified_name(obj):
 def resolve(name, *, kind=None):
     """The allow-listed class named ``name``; nothing is imported otherwise.
 
-    Only the classes listed in this module's table resolve: no other module
-    is imported and no other name is looked up, so a saved file naming any
-    other class cannot make skeer run its code.
+    No other module is imported and no other name looked up, so a saved file
+    naming any other class cannot make skeer run its code.
 
     Parameters
     ----------
@@ -315,10 +294,6 @@ def resolve(name, *, kind=None):
     Examples
     --------
     >>> from skeer.registry import resolve
-    >>> resolve("skeer.networks.TypeNet", kind="network")
-    <class 'skeer.networks._networks.TypeNet'>
-    >>> resolve("torch.optim.SGD", kind="optimizer")
-    <class 'torch.optim.sgd.SGD'>
     >>> resolve("os.system")
     Traceback (most recent call last):
     ...

@@ -1,10 +1,4 @@
-"""Detectors whose template is a per-subject model (Killourhy & Maxion).
-
-``_SubjectModelDetector`` fits one small model per subject and scores with
-it; :class:`MahalanobisNearestNeighbor` and :class:`OneClassSVMDetector`
-define that model. Public names are documented (and saved) as
-``skeer.baselines.<name>``.
-"""
+"""Detectors whose template is a per-subject model (Killourhy & Maxion)."""
 
 import numbers
 from typing import NamedTuple
@@ -16,7 +10,7 @@ from sklearn.covariance import empirical_covariance, ledoit_wolf, shrunk_covaria
 from sklearn.svm import OneClassSVM
 
 from skeer._validation import check_real
-from skeer.baselines._template import _DetectorInputMixin
+from skeer.baselines._template import _DetectorInputMixin, _shared_doc
 from skeer.templates._templates import ModelTemplates
 from skeer.templates._verification import VerificationMixin
 
@@ -26,28 +20,11 @@ class _SubjectModelDetector(
 ):
     """A detector that fits one small model per subject and scores with it.
 
-    A subclass defines ``_check_params()`` (raises on an invalid parameter),
-    ``_fit_subject(T)`` (the model of one subject from its samples ``T``) and
-    ``_score_subject(model, X)`` (one similarity per row of ``X``). Templates
-    are a :class:`~skeer.templates.ModelTemplates` (``templates_`` keeps its
-    list of models). The public API (``enroll``, ``decision_function``,
-    ``verify``, ...) and the calibration are
-    :class:`~skeer.templates._verification.VerificationMixin`'s.
+    A subclass defines ``_check_params()``, ``_fit_subject(T)`` (the model of
+    one subject from its samples ``T``) and ``_score_subject(model, X)`` (one
+    similarity per row of ``X``); templates are a
+    :class:`~skeer.templates.ModelTemplates`.
     """
-
-    # -- what a subclass defines
-    def _check_params(self):  # pragma: no cover - every subclass overrides
-        raise NotImplementedError
-
-    def _fit_subject(self, T):  # pragma: no cover
-        raise NotImplementedError
-
-    def _score_subject(self, model, X):  # pragma: no cover
-        raise NotImplementedError
-
-    # -- VerificationMixin's template hooks: one model per subject
-    def _template_features(self, X):
-        return self._check_X(X)
 
     def _new_templates(self, F, codes, n_codes):
         """One model per subject ``0..n_codes-1`` from its rows of ``F``."""
@@ -65,26 +42,21 @@ class _SubjectModelDetector(
 
 
 class _MahalanobisTemplate(NamedTuple):
-    """One subject's Mahalanobis nearest-neighbour model.
-
-    ``whitening`` (d, r) maps a vector into the subject's whitened space (its
-    rows times ``whitening`` have Euclidean distances equal to Mahalanobis
-    distances under the subject's covariance); ``samples`` (n, r) are its
-    training vectors mapped there.
-    """
+    """One subject's model: ``whitening`` (d, r) maps a vector to where Euclidean
+    distances are Mahalanobis ones; ``samples`` (n, r) are its vectors there."""
 
     whitening: np.ndarray
     samples: np.ndarray
 
 
+@_shared_doc
 class MahalanobisNearestNeighbor(_SubjectModelDetector):
     """Nearest neighbour (Mahalanobis) detector (Killourhy & Maxion, DSN 2009).
 
     Per subject, the covariance matrix ``S`` of its training vectors is
     estimated; a probe ``x`` scores minus its Mahalanobis distance
     ``sqrt((x - t)^T S^+ (x - t))`` to the nearest training vector ``t`` of
-    the subject. Killourhy & Maxion report a mean per-subject EER of 0.100 on
-    the CMU password data (200 training vectors of 31 features per subject).
+    the subject.
 
     Parameters
     ----------
@@ -96,41 +68,28 @@ class MahalanobisNearestNeighbor(_SubjectModelDetector):
         (:func:`sklearn.covariance.shrunk_covariance`); ``None``: the plain
         empirical covariance (Killourhy & Maxion's definition), inverted with
         a pseudo-inverse when it is singular.
-    operating_point : "eer" or float in (0, 1), default="eer"
-        Where ``threshold_`` sits: the equal error rate, or a target
-        false-match rate.
-    n_enroll : int, default=5
-        Samples per subject that enrol a calibration model in ``fit``.
+    {params}
 
     Attributes
     ----------
-    classes_ : ndarray of shape (n_classes,)
-        Enrolled subjects, sorted.
+    {attributes}
     templates_ : list of length n_classes
         Each subject's model: its whitening matrix and whitened training
         vectors (a private named tuple).
-    threshold_ : float
-        Accept a claim when its score is ``>= threshold_``.
-    n_features_in_ : int
-        Number of features seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Feature names seen in ``fit``, when ``X`` had string column names.
 
     See Also
     --------
     OneClassSVMDetector : The other per-subject-model detector.
-    ScaledManhattan : Killourhy & Maxion's best detector.
 
     Notes
     -----
     The covariance is the biased (``1/n``) empirical one. With fewer training
-    vectors than features (e.g. GREYC-NISLAB's 5 to 10 enrolment samples of
-    49 to 70 timings) it is singular: a pseudo-inverse (``shrinkage=None``)
-    then measures only the projection of ``x - t`` onto the span of the
-    training vectors and ignores every other direction, which is why the
-    default shrinks instead. A covariance with no spread at all (one sample,
-    or identical samples) falls back to the Euclidean distance. Eigenvalues
-    below ``d * eps`` times the largest are treated as zero.
+    vectors than features it is singular and a pseudo-inverse
+    (``shrinkage=None``) ignores every direction outside the span of the
+    training vectors, hence the default shrinkage (see :ref:`fixed_text`). A
+    covariance with no spread at all (one sample, or identical samples) falls
+    back to the Euclidean distance. Eigenvalues below ``d * eps`` times the
+    largest are treated as zero.
 
     Examples
     --------
@@ -140,10 +99,8 @@ class MahalanobisNearestNeighbor(_SubjectModelDetector):
     >>> y = np.repeat(np.arange(4), 10)
     >>> X = rng.normal(size=(4, 6))[y] + 0.1 * rng.normal(size=(40, 6))
     >>> det = MahalanobisNearestNeighbor().fit(X, y)
-    >>> det.predict(X[::10]).tolist()
-    [0, 1, 2, 3]
-    >>> det.verify(X[:2], [0, 1]).tolist()
-    [True, False]
+    >>> det.predict(X[::10]).tolist(), det.verify(X[:2], [0, 1]).tolist()
+    ([0, 1, 2, 3], [True, False])
     """
 
     def __init__(self, *, shrinkage="auto", operating_point="eer", n_enroll=5):
@@ -213,14 +170,13 @@ class MahalanobisNearestNeighbor(_SubjectModelDetector):
         self.templates_ = [_MahalanobisTemplate(W, Z) for W, Z in self.templates_]
 
 
+@_shared_doc
 class OneClassSVMDetector(_SubjectModelDetector):
     """One-class SVM detector (Killourhy & Maxion, DSN 2009).
 
     Per subject, a :class:`sklearn.svm.OneClassSVM` is fitted on its training
     vectors; a probe scores the SVM's ``decision_function`` (the signed
-    distance to the subject's boundary, positive inside). Killourhy & Maxion
-    report a mean per-subject EER of 0.102 on the CMU password data with
-    ``nu=0.5`` and an RBF kernel.
+    distance to the subject's boundary, positive inside).
 
     Parameters
     ----------
@@ -231,35 +187,22 @@ class OneClassSVMDetector(_SubjectModelDetector):
     gamma : "scale", "auto" or float > 0, default="scale"
         Kernel coefficient, as in :class:`sklearn.svm.OneClassSVM`
         (``"scale"`` is computed from each subject's own training vectors).
-    operating_point : "eer" or float in (0, 1), default="eer"
-        Where ``threshold_`` sits: the equal error rate, or a target
-        false-match rate.
-    n_enroll : int, default=5
-        Samples per subject that enrol a calibration model in ``fit``.
+    {params}
 
     Attributes
     ----------
-    classes_ : ndarray of shape (n_classes,)
-        Enrolled subjects, sorted.
+    {attributes}
     templates_ : list of sklearn.svm.OneClassSVM
         Each subject's fitted SVM, in ``classes_`` order.
-    threshold_ : float
-        Accept a claim when its score is ``>= threshold_``.
-    n_features_in_ : int
-        Number of features seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Feature names seen in ``fit``, when ``X`` had string column names.
 
     See Also
     --------
     MahalanobisNearestNeighbor : The other per-subject-model detector.
-    ScaledManhattan : Killourhy & Maxion's best detector.
 
     Notes
     -----
-    Scores of different subjects are on different scales (each SVM has its
-    own offset), which per-subject EERs ignore but a single ``threshold_``
-    across subjects does not.
+    Each SVM has its own offset, so scores of different subjects are on
+    different scales, which a single ``threshold_`` does not correct.
 
     Examples
     --------
@@ -268,11 +211,8 @@ class OneClassSVMDetector(_SubjectModelDetector):
     >>> rng = np.random.default_rng(0)
     >>> y = np.repeat(np.arange(4), 10)
     >>> X = rng.normal(size=(4, 6))[y] + 0.1 * rng.normal(size=(40, 6))
-    >>> det = OneClassSVMDetector().fit(X, y)
-    >>> det.predict(X[::10]).tolist()
+    >>> OneClassSVMDetector().fit(X, y).predict(X[::10]).tolist()
     [0, 1, 2, 3]
-    >>> det.decision_function(X[:2]).shape
-    (2, 4)
     """
 
     def __init__(

@@ -1,25 +1,45 @@
 """Template detectors: a fixed geometry of :mod:`skeer.templates` per detector.
 
 :class:`TemplateDetector` takes the geometry as a parameter; the named
-detectors (:class:`ScaledManhattan`, :class:`Manhattan`, :class:`Euclidean`,
-:class:`Cosine`) fix it. ``_DetectorInputMixin`` holds the input checks shared
-with the per-subject model detectors of :mod:`skeer.baselines._models`.
-Public names are documented (and saved) as ``skeer.baselines.<name>``.
+detectors fix it. ``_DetectorInputMixin`` and the shared docstring sections
+serve the per-subject model detectors of ``_models`` too.
 """
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils.validation import (
-    check_array,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from skeer._validation import check_operating_point, check_positive_int, check_subjects
 from skeer.templates._enrol import check_geometry
 from skeer.templates._verification import VerificationMixin
 
 _FLOATS = (np.float64, np.float32)
+
+_PARAMS = """\
+    operating_point : "eer" or float in (0, 1), default="eer"
+        Where ``threshold_`` sits: the equal error rate, or a target
+        false-match rate.
+    n_enroll : int, default=5
+        Samples per subject that enrol a calibration template in ``fit``.
+"""
+_ATTRIBUTES = """\
+    classes_ : ndarray of shape (n_classes,)
+        Enrolled subjects, sorted.
+    threshold_ : float
+        Accept a claim when its score is ``>= threshold_``.
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Feature names seen in ``fit``, when ``X`` had string column names.
+"""
+
+
+def _shared_doc(cls):
+    """Write the detectors' shared parameters and attributes into ``cls.__doc__``
+    in place of its ``{params}`` and ``{attributes}`` lines."""
+    doc = cls.__doc__.replace("    {params}\n", _PARAMS)
+    cls.__doc__ = doc.replace("    {attributes}\n", _ATTRIBUTES)
+    return cls
 
 
 class _DetectorInputMixin:
@@ -41,6 +61,10 @@ class _DetectorInputMixin:
 
     def _check_fitted(self):
         check_is_fitted(self)
+
+    def _template_features(self, X):
+        """``X`` validated: the features templates are made of."""
+        return self._check_X(X)
 
     def fit(self, X, y):
         """Enrol every subject (a template or a model each), calibrate ``threshold_``.
@@ -68,10 +92,8 @@ class _DetectorInputMixin:
         --------
         >>> import numpy as np
         >>> from skeer.baselines import ScaledManhattan
-        >>> rng = np.random.default_rng(0)
-        >>> y = np.repeat(["ann", "bob", "cy"], 8)
-        >>> X = rng.normal(size=(24, 5))
-        >>> det = ScaledManhattan().fit(X, y)
+        >>> X = np.random.default_rng(0).normal(size=(24, 5))
+        >>> det = ScaledManhattan().fit(X, np.repeat(["ann", "bob", "cy"], 8))
         >>> det.classes_.tolist(), det.templates_.shape, det.template_scales_.shape
         (['ann', 'bob', 'cy'], (3, 5), (3, 5))
         """
@@ -79,8 +101,7 @@ class _DetectorInputMixin:
         return self._fit_detector(X, y)
 
     def _fit_detector(self, X, y):
-        """``fit`` once the detector's own parameters are checked: enrol every
-        subject of ``(X, y)`` and calibrate ``threshold_`` on it."""
+        """``fit`` once the detector's own parameters are checked."""
         check_operating_point(self.operating_point)
         check_positive_int(self.n_enroll, "n_enroll")
         X, y = self._validate_Xy(X, y, reset=True)
@@ -101,17 +122,17 @@ class _DetectorInputMixin:
         return self
 
 
+@_shared_doc
 class TemplateDetector(
     _DetectorInputMixin, VerificationMixin, ClassifierMixin, BaseEstimator
 ):
     """Nearest-template detector with a fixed (non-learned) geometry.
 
-    ``fit`` enrols every subject of the training data as one template and
-    calibrates ``threshold_`` at ``operating_point`` on the training data
-    itself (open set: per subject, the first ``n_enroll`` samples enrol a
-    calibration template, every later sample is a genuine probe, and each
-    subject's first probe is an impostor probe against every other subject's
-    template). Nothing is learned beyond the templates and the threshold.
+    ``fit`` enrols every subject as one template and calibrates ``threshold_``
+    at ``operating_point`` on the training data itself (open set: per subject,
+    the first ``n_enroll`` samples enrol, every later one is a genuine probe,
+    and the first probe is also an impostor probe against every other
+    subject).
 
     Parameters
     ----------
@@ -124,16 +145,11 @@ class TemplateDetector(
         ``-sum_j |x_j - mu_j|`` (Manhattan), ``-sum_j (x_j - mu_j)**2``
         (Euclidean), or the cosine similarity to the renormalised mean of the
         L2-normalised samples (cosine).
-    operating_point : "eer" or float in (0, 1), default="eer"
-        Where ``threshold_`` sits: the equal error rate, or a target
-        false-match rate.
-    n_enroll : int, default=5
-        Samples per subject that enrol a calibration template in ``fit``.
+    {params}
 
     Attributes
     ----------
-    classes_ : ndarray of shape (n_classes,)
-        Enrolled subjects, sorted.
+    {attributes}
     templates_ : ndarray of shape (n_classes, n_features_in_)
         Template centre of each subject, in ``classes_`` order (unit rows for
         the cosine geometry); float32 when fitted on float32 ``X``, else
@@ -141,12 +157,6 @@ class TemplateDetector(
     template_scales_ : ndarray of shape (n_classes, n_features_in_) or None
         Per-feature mean absolute deviation of each subject (scaled Manhattan
         only; floored at float64's epsilon), else None.
-    threshold_ : float
-        Accept a claim when its score is ``>= threshold_``.
-    n_features_in_ : int
-        Number of features seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Feature names seen in ``fit``, when ``X`` had string column names.
 
     See Also
     --------
@@ -155,14 +165,14 @@ class TemplateDetector(
 
     Notes
     -----
-    The templates in ``templates_`` use all the samples of each subject given
-    to ``fit``; only the threshold comes from the ``n_enroll``-sample
-    calibration templates. When fewer than two subjects have ``n_enroll + 1``
-    samples, ``fit`` warns and calibrates with fewer enrolment samples (one
-    less than the second-largest subject's count); when fewer than two
-    subjects have two samples, it warns and calibrates on the closed-set
-    scores of the training samples against the fitted templates (optimistic).
-    ``enroll`` never moves ``threshold_``.
+    ``templates_`` uses all the samples of each subject given to ``fit``; only
+    the threshold comes from the ``n_enroll``-sample calibration templates.
+    When fewer than two subjects have ``n_enroll + 1`` samples, ``fit`` warns
+    and calibrates with fewer enrolment samples (one less than the
+    second-largest subject's count); when fewer than two subjects have two
+    samples, it warns and calibrates on the closed-set scores of the training
+    samples against the fitted templates (optimistic). ``enroll`` never moves
+    ``threshold_``.
 
     Examples
     --------
@@ -172,12 +182,8 @@ class TemplateDetector(
     >>> y = np.repeat(np.arange(4), 10)
     >>> X = rng.normal(size=(4, 6))[y] + 0.1 * rng.normal(size=(40, 6))
     >>> det = TemplateDetector("manhattan").fit(X, y)
-    >>> det.decision_function(X[:2]).shape
-    (2, 4)
-    >>> det.predict(X[::10]).tolist()
-    [0, 1, 2, 3]
-    >>> det.verify(X[:2], [0, 1]).tolist()
-    [True, False]
+    >>> det.predict(X[::10]).tolist(), det.verify(X[:2], [0, 1]).tolist()
+    ([0, 1, 2, 3], [True, False])
     """
 
     def __init__(
@@ -187,56 +193,33 @@ class TemplateDetector(
         self.operating_point = operating_point
         self.n_enroll = n_enroll
 
-    # ------------------------------------------------------------------
-    # validation helpers
-    def _geometry(self):
-        return check_geometry(self.geometry, "geometry")
-
-    # ------------------------------------------------------------------
-    # the protocols' hooks (they work unfitted: nothing is learned)
-    def _template_features(self, X):
-        """``X`` validated: the features the geometry works on."""
-        return self._check_X(X)
-
     @property
     def _template_geometry(self):
-        return self._geometry()
+        return check_geometry(self.geometry, "geometry")
 
     def _check_params(self):
-        self._geometry()
+        check_geometry(self.geometry, "geometry")
 
 
-def _fixed_geometry(name):
-    def geometry(self):
-        return name
+class _NamedDetector(TemplateDetector):
+    """A :class:`TemplateDetector` whose geometry :func:`_named` fixes."""
 
-    return property(
-        geometry, doc=f"The template geometry, fixed: ``{name!r}`` (read-only)."
-    )
+    def __init__(self, *, operating_point="eer", n_enroll=5):
+        self.operating_point = operating_point
+        self.n_enroll = n_enroll
 
 
-_NAMED_DOC = """    Parameters
+_NAMED_DOC = """\
+    Parameters
     ----------
-    operating_point : "eer" or float in (0, 1), default="eer"
-        Where ``threshold_`` sits: the equal error rate, or a target
-        false-match rate.
-    n_enroll : int, default=5
-        Samples per subject that enrol a calibration template in ``fit``.
-
+{params}
     Attributes
     ----------
-    classes_ : ndarray of shape (n_classes,)
-        Enrolled subjects, sorted.
+{attributes}\
     templates_ : ndarray of shape (n_classes, n_features_in_)
         {templates}
     template_scales_ : {scales_type}
         {scales}
-    threshold_ : float
-        Accept a claim when its score is ``>= threshold_``.
-    n_features_in_ : int
-        Number of features seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Feature names seen in ``fit``, when ``X`` had string column names.
 
     See Also
     --------
@@ -245,41 +228,51 @@ _NAMED_DOC = """    Parameters
 """
 
 
-def _named_detector_doc(*, templates, scales, see_also=()):
-    """Insert the sections every named detector shares before its Examples."""
+def _named(geometry, templates="Per-feature mean of each subject.", see_also=""):
+    """Fix ``geometry`` (a read-only property) and write the shared sections of
+    the class docstring before its Examples."""
+    scaled = geometry == "scaled_manhattan"
 
     def decorate(cls):
         head, sep, examples = cls.__doc__.partition("    Examples\n    --------")
         shared = _NAMED_DOC.format(
+            params=_PARAMS,
+            attributes=_ATTRIBUTES,
             templates=templates,
-            scales_type=scales[0],
-            scales=scales[1],
-            see_also="".join(line + "\n" for line in see_also),
+            scales_type="ndarray of shape (n_classes, n_features_in_)"
+            if scaled
+            else "None",
+            scales="Per-feature mean absolute deviation of each subject."
+            if scaled
+            else "No scale in this geometry.",
+            see_also=see_also and f"    {see_also}\n",
         )
         cls.__doc__ = head + shared + sep + examples
+
+        def fget(self):
+            return geometry
+
+        fget.__name__ = "geometry"
+        prop = property(
+            fget, doc=f"The template geometry, fixed: ``{geometry!r}`` (read-only)."
+        )
+        prop.__set_name__(cls, "geometry")
+        cls.geometry = prop
         return cls
 
     return decorate
 
 
-@_named_detector_doc(
-    templates="Per-feature mean of each subject.",
-    scales=(
-        "ndarray of shape (n_classes, n_features_in_)",
-        "Per-feature mean absolute deviation of each subject.",
-    ),
-    see_also=[
-        "    skeer.evaluation.evaluate_fixed_text : The Killourhy & Maxion protocol."
-    ],
+@_named(
+    "scaled_manhattan",
+    see_also="skeer.evaluation.evaluate_fixed_text : The Killourhy & Maxion protocol.",
 )
-class ScaledManhattan(TemplateDetector):
+class ScaledManhattan(_NamedDetector):
     """Scaled Manhattan detector (Killourhy & Maxion's best, DSN 2009).
 
-    A :class:`TemplateDetector` with ``geometry="scaled_manhattan"``: the
-    template of a subject is the per-feature mean ``mu`` and mean absolute
-    deviation ``mad`` of its samples; a probe ``x`` scores
-    ``-sum_j |x_j - mu_j| / mad_j``. On the CMU password data (51 subjects x
-    400 repetitions) Killourhy & Maxion report a mean per-subject EER of 0.096.
+    A :class:`TemplateDetector` with ``geometry="scaled_manhattan"``: a probe
+    ``x`` scores ``-sum_j |x_j - mu_j| / mad_j`` against a subject's
+    per-feature mean ``mu`` and mean absolute deviation ``mad``.
 
     Examples
     --------
@@ -293,56 +286,32 @@ class ScaledManhattan(TemplateDetector):
     ('scaled_manhattan', [0, 1, 2, 3])
     """
 
-    geometry = _fixed_geometry("scaled_manhattan")
 
-    def __init__(self, *, operating_point="eer", n_enroll=5):
-        self.operating_point = operating_point
-        self.n_enroll = n_enroll
-
-
-@_named_detector_doc(
-    templates="Per-feature mean of each subject.",
-    scales=("None", "No scale in this geometry."),
-    see_also=[],
-)
-class Manhattan(TemplateDetector):
+@_named("manhattan")
+class Manhattan(_NamedDetector):
     """Manhattan detector (Killourhy & Maxion, DSN 2009).
 
-    A :class:`TemplateDetector` with ``geometry="manhattan"``: the template is
-    the per-feature mean ``mu``; a probe ``x`` scores ``-sum_j |x_j - mu_j|``.
-    Killourhy & Maxion report a mean per-subject EER of 0.153 on the CMU
-    password data.
+    A :class:`TemplateDetector` with ``geometry="manhattan"``: a probe ``x``
+    scores ``-sum_j |x_j - mu_j|`` against a subject's per-feature mean ``mu``.
 
     Examples
     --------
     >>> import numpy as np
     >>> from skeer.baselines import Manhattan
     >>> X = np.array([[0.0, 0.0], [0.0, 0.2], [1.0, 1.0], [1.0, 1.2]])
-    >>> det = Manhattan(n_enroll=1).fit(X, [0, 0, 1, 1])
-    >>> det.templates_
+    >>> Manhattan(n_enroll=1).fit(X, [0, 0, 1, 1]).templates_
     array([[0. , 0.1],
            [1. , 1.1]])
     """
 
-    geometry = _fixed_geometry("manhattan")
 
-    def __init__(self, *, operating_point="eer", n_enroll=5):
-        self.operating_point = operating_point
-        self.n_enroll = n_enroll
-
-
-@_named_detector_doc(
-    templates="Per-feature mean of each subject.",
-    scales=("None", "No scale in this geometry."),
-    see_also=[],
-)
-class Euclidean(TemplateDetector):
+@_named("euclidean")
+class Euclidean(_NamedDetector):
     """Euclidean detector (Killourhy & Maxion, DSN 2009).
 
-    A :class:`TemplateDetector` with ``geometry="euclidean"``: the template is
-    the per-feature mean ``mu``; a probe ``x`` scores
-    ``-sum_j (x_j - mu_j)**2``. Killourhy & Maxion report a mean per-subject
-    EER of 0.171 on the CMU password data.
+    A :class:`TemplateDetector` with ``geometry="euclidean"``: a probe ``x``
+    scores ``-sum_j (x_j - mu_j)**2`` against a subject's per-feature mean
+    ``mu``.
 
     Examples
     --------
@@ -353,26 +322,19 @@ class Euclidean(TemplateDetector):
     array([[-1.  , -2.21]])
     """
 
-    geometry = _fixed_geometry("euclidean")
 
-    def __init__(self, *, operating_point="eer", n_enroll=5):
-        self.operating_point = operating_point
-        self.n_enroll = n_enroll
-
-
-@_named_detector_doc(
+@_named(
+    "cosine",
     templates="Unit-norm template of each subject.",
-    scales=("None", "No scale in this geometry."),
-    see_also=["    make_timing_baseline : Timing statistics + scaler + cosine."],
+    see_also="make_timing_baseline : Timing statistics + scaler + cosine.",
 )
-class Cosine(TemplateDetector):
+class Cosine(_NamedDetector):
     """Cosine-similarity detector.
 
-    A :class:`TemplateDetector` with ``geometry="cosine"``: the template is the
-    renormalised mean of the L2-normalised samples; a probe scores its cosine
-    similarity to it (the geometry of :class:`~skeer.KeystrokeVerifier`'s
-    embeddings). Usually placed after a scaler, as in
-    :func:`make_timing_baseline`.
+    A :class:`TemplateDetector` with ``geometry="cosine"``: a probe scores its
+    cosine similarity to the renormalised mean of a subject's L2-normalised
+    samples (the geometry of :class:`~skeer.KeystrokeVerifier`'s embeddings).
+    Usually placed after a scaler, as in :func:`make_timing_baseline`.
 
     Examples
     --------
@@ -382,12 +344,4 @@ class Cosine(TemplateDetector):
     >>> det = Cosine(n_enroll=1).fit(X, [0, 0, 1, 1])
     >>> np.linalg.norm(det.templates_, axis=1).round(6).tolist()
     [1.0, 1.0]
-    >>> det.predict([[5.0, 1.0]]).tolist()
-    [0]
     """
-
-    geometry = _fixed_geometry("cosine")
-
-    def __init__(self, *, operating_point="eer", n_enroll=5):
-        self.operating_point = operating_point
-        self.n_enroll = n_enroll

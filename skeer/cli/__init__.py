@@ -1,43 +1,10 @@
 """The ``skeer`` command: train, evaluate and benchmark keystroke verifiers.
 
-Sub-commands (``skeer <command> --help`` lists every option):
-
-- ``skeer train``: fit a pipeline of :class:`~skeer.KeystrokeFeatures` and
-  :class:`~skeer.KeystrokeVerifier` on a subject-disjoint split, judge it on
-  the held-out subjects and write the model, ``report.json``, ``det.png`` and
-  ``training.png`` into ``--out``. ``skeer`` without a command is ``skeer
-  train --profile quick``: the quick demo on synthetic data, with
-  :data:`skeer.evaluation.QUICK_PROFILE` in place of the library's defaults.
-- ``skeer evaluate MODEL``: the protocol report of a saved model on new data.
-- ``skeer bench``: the loss ablation of :func:`skeer.evaluation.compare_losses`
-  (same network, split, batches and budget for every loss), as a markdown
-  table, JSON and a convergence plot.
-- ``skeer enroll MODEL --data ... --out FILE``: enrol the subjects of some
-  data into a model file or ``pretrained:aalto-typenet`` (no training);
-  ``skeer verify MODEL --data ...``: which claims the model accepts.
-- ``skeer kvc-predict MODEL``: score the KVC-onGoing test comparisons
-  (:func:`skeer.evaluation.predict_kvc`) and write the prediction files or the
-  submission archive.
-
-Data are named ``synthetic``, ``aalto:PATH``, ``kvc:PATH``, ``cmu:PATH`` or
-``greyc:PATH``, as :func:`skeer.datasets.load_dataset` takes them.
-
-The command is a client of the library: each sub-command parses its options,
-calls public functions of skeer and prints or writes their results. Training
-defaults are the library's (read from ``KeystrokeVerifier().get_params()``
-and friends when the command runs), never restated here.
-
-Exit codes:
-
-- 0: success.
-- 1: runtime error, one line on stderr, no traceback (a missing, corrupt or
-  truncated file, a model file that is not one, an output folder that cannot
-  be written, training that diverged, ...). ``SKEER_DEBUG=1`` re-raises it
-  with its traceback.
-- 2: usage error (argparse's, and options that contradict each other or the
-  data), one line on stderr.
-- 130: interrupted (Ctrl-C), one line on stderr saying what was written;
-  143: the same after SIGTERM (what schedulers and ``docker stop`` send).
+Sub-commands ``train`` (``skeer`` alone: ``skeer train --profile quick``),
+``evaluate``, ``bench``, ``enroll``, ``verify`` and ``kvc-predict``; each
+parses its options, calls public functions of skeer and prints or writes
+their results, with the library's defaults. Options, outputs and exit codes
+(0, 1 runtime error, 2 usage error, 130 Ctrl-C, 143 SIGTERM): :ref:`cli`.
 """
 
 import contextlib
@@ -137,21 +104,16 @@ def main(argv=None):
         except UsageError as exc:
             print(f"{prog}: error: {exc} (see '{prog} --help')", file=sys.stderr)
             return 2
-        except Interrupted as exc:
-            print(f"{prog}: {exc}{_by_sigterm()}", file=sys.stderr, flush=True)
-            return 143 if TERMINATED else 130
-        except KeyboardInterrupt:
-            print(f"{prog}: interrupted{_by_sigterm()}", file=sys.stderr, flush=True)
+        except (Interrupted, KeyboardInterrupt) as exc:
+            what = exc if isinstance(exc, Interrupted) else "interrupted"
+            by = " (by SIGTERM)" if TERMINATED else ""
+            print(f"{prog}: {what}{by}", file=sys.stderr, flush=True)
             return 143 if TERMINATED else 130
         except Exception as exc:
             if os.environ.get("SKEER_DEBUG"):
                 raise
             print(f"{prog}: error: {_error_line(exc, args)}", file=sys.stderr)
             return 1
-
-
-def _by_sigterm():
-    return " (by SIGTERM)" if TERMINATED else ""
 
 
 # errors whose message is enough; any other exception is named by its type
@@ -178,8 +140,4 @@ def _error_line(exc, args):
     if isinstance(exc, _PLAIN) and text:
         return text
     name = type(exc).__name__
-    return (
-        f"{name}: {text} (set SKEER_DEBUG=1 for the traceback)"
-        if text
-        else f"{name} (set SKEER_DEBUG=1 for the traceback)"
-    )
+    return f"{name}{': ' + text if text else ''} (set SKEER_DEBUG=1 for the traceback)"

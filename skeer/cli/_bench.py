@@ -1,10 +1,7 @@
 """``skeer bench``: the loss ablation of :func:`skeer.evaluation.compare_losses`."""
 
 from skeer.cli._output import (
-    OutLock,
-    OutputGuard,
     RunFolder,
-    check_out_folder,
     config,
     emit_json,
     epochs_text,
@@ -17,7 +14,13 @@ from skeer.cli._output import (
     write_json,
 )
 from skeer.cli._parser import UsageError
-from skeer.cli._shared import load_data, make_verifier, n_subjects, resolve_model
+from skeer.cli._shared import (
+    data_summary,
+    given,
+    in_out_folder,
+    load_data,
+    make_verifier,
+)
 from skeer.cli._types import data_kind
 from skeer.datasets._spec import FIXED_TEXT
 
@@ -30,10 +33,7 @@ def cmd_bench(args):
         raise UsageError("bench runs on free-text data (synthetic, aalto, kvc)")
     if args.test_size == 0:
         raise UsageError("bench judges each loss on held-out subjects: --test-size > 0")
-    check_out_folder(args.out)
-    model_name = resolve_model(args)
-    with OutLock(args.out), OutputGuard(f"{args.out}/") as guard:
-        return _bench(args, model_name, guard)
+    return in_out_folder(args, _bench)
 
 
 def _bench(args, model_name, guard):
@@ -57,11 +57,6 @@ def _bench(args, model_name, guard):
         f"skeer bench: {model_name}, losses {','.join(args.losses)} x "
         f"{args.seeds} seeds, {epochs_text(args.epochs)} each, on {data.description}",
     )
-    protocol = {
-        k: v
-        for k, v in (("n_enroll", args.n_enroll), ("n_probe", args.n_probe))
-        if v is not None
-    }
     result = compare_losses(
         data.data,
         data.target,
@@ -73,18 +68,14 @@ def _bench(args, model_name, guard):
         test_size=args.test_size,
         n_jobs=args.n_jobs,
         verbose=not args.quiet,
-        **protocol,
+        **given(args, n_enroll="n_enroll", n_probe="n_probe"),
     )
     md = result.to_markdown(data_description=data.description)
     report = {
         "command": "bench",
         "config": config(args, model=model_name),
         "features": features.get_params(),
-        "data": {
-            "description": data.description,
-            "n_samples": len(data.target),
-            "n_subjects": n_subjects(data.target),
-        },
+        "data": data_summary(data),
         **result.to_dict(),
         "versions": versions(),
     }

@@ -1,12 +1,5 @@
-"""``skeer enroll`` and ``skeer verify``: use a model without training one.
-
-``MODEL`` is a model file (``skeer train``'s ``model.skeer``, or one written
-by ``skeer enroll``) or ``pretrained:NAME`` (:mod:`skeer.pretrained`).
-``enroll`` adds every subject of ``--data`` (their first ``--n-enroll``
-samples) and writes the model to ``--out``; ``verify`` scores each sample of
-``--data`` as a claim of its own subject (or of ``--claim``) and says which
-the model accepts.
-"""
+"""``skeer enroll`` and ``skeer verify``: use a model (a file or
+``pretrained:NAME``) without training one."""
 
 import csv
 

@@ -19,6 +19,7 @@ from skeer.cli._output import (
 )
 from skeer.cli._shared import (
     check_model_data,
+    data_summary,
     evaluate,
     load_data,
     load_model,
@@ -63,11 +64,7 @@ def _evaluate(args, guard):
         "config": config(args),
         "features": pipe[0].get_params(),
         "protocol": protocol_name(data.fixed_text, data.get("groups") is not None),
-        "data": {
-            "description": data.description,
-            "n_samples": len(data.target),
-            "n_subjects": n_subjects(data.target),
-        },
+        "data": data_summary(data),
         "metrics": metrics,
         "timings": {"load_s": t1 - t0, "evaluation_s": t2 - t1},
         "versions": versions(),

@@ -1,10 +1,4 @@
-"""``skeer kvc-predict``: score the KVC-onGoing test comparisons, build a submission.
-
-:func:`skeer.evaluation.predict_kvc` scores each scenario; the files are written with
-:func:`skeer.datasets.write_kvc_predictions` (one scenario a file, the kit's
-one-line format) and zipped with :func:`skeer.datasets.make_kvc_submission`,
-each written under a temporary name and renamed into place.
-"""
+"""``skeer kvc-predict``: score the KVC-onGoing test comparisons, build a submission."""
 
 from pathlib import Path
 

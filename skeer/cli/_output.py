@@ -1,9 +1,4 @@
-"""What the ``skeer`` command prints and writes: messages, tables, JSON, figures.
-
-Streams: stdout carries results (the metrics table; with ``--json`` the report
-as JSON and nothing else); stderr carries progress bars, warnings and errors,
-one line each. ``--quiet`` silences progress (bars and ``info`` lines) only.
-"""
+"""What the ``skeer`` command prints and writes (streams and files: :ref:`cli`)."""
 
 import contextlib
 import json
@@ -36,11 +31,7 @@ def info(args, *lines):
 
 
 def show(args, *lines):
-    """Result lines (tables): on stdout; with ``--json`` on stderr unless ``--quiet``.
-
-    ``--quiet`` never hides a result: without ``--json`` these lines are the
-    printed result.
-    """
+    """Result lines: on stdout; with ``--json`` on stderr unless ``--quiet``."""
     if getattr(args, "json", False) and args.quiet:
         return
     for line in lines:
@@ -126,12 +117,8 @@ def _on_sigterm(signum, frame):
 
 @contextlib.contextmanager
 def handle_sigterm():
-    """Inside the block SIGTERM stops the command as Ctrl-C does.
-
-    Schedulers and ``docker stop`` send SIGTERM: the run is saved as an
-    interrupted one, and the command exits 143. Outside the main thread (where
-    no signal handler can be set) the block runs unprotected.
-    """
+    """Inside the block SIGTERM stops the command as Ctrl-C does (exit 143);
+    outside the main thread the block runs unprotected."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -145,14 +132,9 @@ def handle_sigterm():
 
 @contextlib.contextmanager
 def deferred_sigint():
-    """Hold SIGINT and SIGTERM inside the block; act on them after it.
-
-    Keeps a burst of renames whole: after the block a held SIGINT raises
-    KeyboardInterrupt and a held SIGTERM goes to its previous handler (the
-    command's, which stops it as Ctrl-C does, or the default, which ends the
-    process once the files are whole). Outside the main thread (where no
-    signal handler can be set) the block runs unprotected.
-    """
+    """Hold SIGINT and SIGTERM inside the block (a burst of renames); after
+    it a held SIGINT raises KeyboardInterrupt and a held SIGTERM goes to its
+    previous handler. Outside the main thread the block runs unprotected."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -211,13 +193,10 @@ class OutputGuard:
 class OutLock:
     """Hold ``folder`` for one run: a second run on it fails at once.
 
-    An exclusive ``flock`` on ``folder/.skeer.lock``, removed when the run
-    ends however it ends (the kernel drops the lock when the process dies,
-    so no stale lock survives a crash: a leftover file is taken over). Two
-    runs on one ``--out`` both finished with exit 0 and the last writer won.
-    The folder is created for the lock, and removed again if the run wrote
-    nothing into it. Where ``fcntl`` does not exist (Windows) there is no
-    lock.
+    An exclusive ``flock`` on ``folder/.skeer.lock`` (the kernel drops it
+    when the process dies: a leftover file is taken over). The folder is
+    created for the lock and removed again if the run wrote nothing into it.
+    No lock where ``fcntl`` does not exist (Windows).
     """
 
     NAME = ".skeer.lock"
@@ -267,15 +246,12 @@ class OutLock:
 class RunFolder:
     """Write the files of one run into ``folder``, all of them or none.
 
-    Each file is written to a hidden temporary name in ``folder`` itself
-    (``.NAME.TOKEN.tmp.EXT``: same file system, so renames are atomic);
-    :meth:`commit` then, with SIGINT held back: removes the old ``report``
-    (so a folder without one is visibly incomplete even if the process is
-    killed now), renames every new file into place in ``names`` order,
-    deletes the files of ``names`` this run did not write (an old run's
-    plots), and renames the report last. Leaving the ``with`` block without
-    a commit (an error, Ctrl-C) deletes the temporary files: the folder keeps
-    its previous run untouched. Files not in ``names`` are never touched.
+    Files are written to hidden temporary names in ``folder``
+    (``.NAME.TOKEN.tmp.EXT``); :meth:`commit`, with SIGINT held back, removes
+    the old ``report``, renames the new files into place in ``names`` order,
+    deletes the files of ``names`` this run did not write, and renames the
+    report last. Without a commit the temporary files are deleted. Files not
+    in ``names`` are never touched.
     """
 
     def __init__(self, folder, names, report, *, guard=None):
@@ -334,11 +310,8 @@ class RunFolder:
 
 
 def atomic_write(path, write, *, guard=None):
-    """``write(tmp)`` to a temporary file beside ``path``, then rename it there.
-
-    SIGINT is held back while renaming; on any error the temporary file goes.
-    The folder is created if needed.
-    """
+    """``write(tmp)`` to a temporary file beside ``path``, then rename it there
+    (SIGINT held back); the folder is created if needed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

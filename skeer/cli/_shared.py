@@ -4,10 +4,34 @@ from pathlib import Path
 
 import numpy as np
 
-from skeer.cli._output import info, note
+from skeer.cli._output import OutLock, OutputGuard, check_out_folder, info, note
 from skeer.cli._parser import UsageError
 from skeer.cli._types import data_kind
 from skeer.datasets._spec import FIXED_TEXT
+
+
+def given(args, **options):
+    """``{name: args.<option>}`` of the options given (not None)."""
+    values = {name: getattr(args, option) for name, option in options.items()}
+    return {name: value for name, value in values.items() if value is not None}
+
+
+def data_summary(data, **extra):
+    """The ``"data"`` entry of a report."""
+    return {
+        "description": data.description,
+        "n_samples": len(data.target),
+        "n_subjects": n_subjects(data.target),
+        **extra,
+    }
+
+
+def in_out_folder(args, run):
+    """``run(args, model_name, guard)`` with ``--out`` checked and locked first."""
+    check_out_folder(args.out)  # before any work: a bad --out fails at once
+    model_name = resolve_model(args)
+    with OutLock(args.out), OutputGuard(f"{args.out}/") as guard:
+        return run(args, model_name, guard)
 
 
 def check_data_path(spec):
@@ -99,37 +123,27 @@ def make_verifier(args, *, model, loss, operating_point, seed, patience, callbac
 def evaluate(model, X, y, args, *, fixed_text, protocol=None, groups=None):
     """``(report, y_binary, scores)`` of ``model`` under the data's protocol.
 
-    Free text: :func:`~skeer.evaluation.evaluate_verification`; fixed text:
-    :func:`~skeer.evaluation.evaluate_fixed_text` within each of ``groups``
-    (the data's typing conditions, ``load_dataset(...).groups``) on each
-    subject's first ``--n-enroll + --n-probe`` repetitions (per condition).
-    ``protocol``: the data's own protocol settings
-    (``load_dataset(...).protocol``), which options override.
+    Fixed text: within each of ``groups`` (typing conditions), on each
+    subject's first ``--n-enroll + --n-probe`` repetitions; ``protocol``
+    (the data's own settings) is overridden by the options.
     """
     from sklearn.utils import _safe_indexing
 
     from skeer.evaluation import _fixed_text, _protocols
 
+    verbose = not getattr(args, "quiet", False)
     if not fixed_text:
-        kw = {}
-        if args.n_enroll is not None:
-            kw["n_enroll"] = args.n_enroll
-        if args.n_probe is not None:
-            kw["n_probe"] = args.n_probe
         report, y_bin, scores = _protocols.evaluate_verification(
             model,
             X,
             y,
             return_scores=True,
-            verbose=not getattr(args, "quiet", False),
-            **kw,
+            verbose=verbose,
+            **given(args, n_enroll="n_enroll", n_probe="n_probe"),
         )
         return _with_subjects(report), y_bin, scores
     kw = dict(protocol or {})
-    if args.n_enroll is not None:
-        kw["n_train"] = args.n_enroll
-    if args.n_impostor is not None:
-        kw["n_impostor_reps"] = args.n_impostor
+    kw.update(given(args, n_train="n_enroll", n_impostor_reps="n_impostor"))
     y = np.asarray(y)
     if groups is not None:
         groups = np.asarray(groups)
@@ -142,13 +156,7 @@ def evaluate(model, X, y, args, *, fixed_text, protocol=None, groups=None):
         X, y = _safe_indexing(X, keep), y[keep]
         groups = None if groups is None else groups[keep]
     report, y_bin, scores = _fixed_text.evaluate_fixed_text(
-        model,
-        X,
-        y,
-        groups=groups,
-        return_scores=True,
-        verbose=not getattr(args, "quiet", False),
-        **kw,
+        model, X, y, groups=groups, return_scores=True, verbose=verbose, **kw
     )
     return _with_subjects(report), y_bin, scores
 
@@ -204,22 +212,16 @@ def n_subjects(y):
     return len(np.unique(y))
 
 
-# ---------------------------------------------------------------------------
 # the saved model: one file holding the fitted pipeline
 MODEL_FILE = "model.skeer"
-# earlier skeer saved the verifier alone, with the features' parameters beside
-# it; such runs' model files are of a format no longer read, and the file is
-# never read (a run removes it)
+# an earlier skeer's sidecar of the features' parameters: never read, a run
+# removes it
 _FEATURES_FILE = "features.json"
 
 
 def load_model(path, device):
-    """The fitted model saved at ``path``, as :func:`skeer.persistence.load` reads it.
-
-    A verifier saved alone (e.g. with :func:`skeer.save` from Python) comes
-    back in a pipeline behind :class:`~skeer.KeystrokeFeatures` with its
-    default settings, with a warning.
-    """
+    """The fitted pipeline saved at ``path`` (a verifier saved alone gets the
+    default :class:`~skeer.KeystrokeFeatures` in front, with a warning)."""
     from sklearn.pipeline import Pipeline, make_pipeline
 
     from skeer.features._keystroke import KeystrokeFeatures

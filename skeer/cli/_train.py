@@ -1,12 +1,8 @@
 """``skeer train``: fit a pipeline on a subject-disjoint split, judge it, save it.
 
-Ctrl-C during training stops it (the verifier keeps the weights it has, enrols
-and calibrates: ``interrupted_``); the run is then judged and written like a
-finished one, with ``"interrupted": true`` in ``report.json``, and the command
-exits with 130. Every file is written under a temporary name and renamed into
-place at the end, report last (:class:`~skeer.cli._output.RunFolder`), so
-``--out`` holds either its previous run or the new one, never a mix; a Ctrl-C
-before that point (a second one, during the evaluation) writes nothing.
+Ctrl-C during training stops it; the run is judged and written like a finished
+one (``"interrupted": true``, exit 130). Files are renamed into place at the
+end (:class:`~skeer.cli._output.RunFolder`).
 """
 
 import time
@@ -16,10 +12,7 @@ import numpy as np
 
 from skeer.cli._output import (
     Interrupted,
-    OutLock,
-    OutputGuard,
     RunFolder,
-    check_out_folder,
     config,
     emit_json,
     epoch_progress,
@@ -37,11 +30,12 @@ from skeer.cli._output import (
 from skeer.cli._shared import (
     _FEATURES_FILE,
     MODEL_FILE,
+    data_summary,
     evaluate,
+    in_out_folder,
     load_data,
     make_verifier,
     n_subjects,
-    resolve_model,
 )
 
 REPORT_FILE = "report.json"
@@ -123,10 +117,7 @@ def _plots(args, run, curve, history, baseline, model_name):
 
 
 def cmd_train(args):
-    check_out_folder(args.out)  # before any work: a bad --out fails at once
-    model_name = resolve_model(args)
-    with OutLock(args.out), OutputGuard(f"{args.out}/") as guard:
-        return _train(args, model_name, guard)
+    return in_out_folder(args, _train)
 
 
 def _train(args, model_name, guard):
@@ -215,15 +206,13 @@ def _train(args, model_name, guard):
         "interrupted": interrupted,
         "config": config(args, model=model_name),
         "features": features.get_params(),
-        "data": {
-            "description": data.description,
-            "n_samples": len(data.target),
-            "n_subjects": n_subjects(data.target),
-            "n_train_subjects": n_train_ids,
-            "n_test_subjects": n_test_ids,
-            "n_train_samples": len(y_train),
-            "n_test_samples": len(y_test),
-        },
+        "data": data_summary(
+            data,
+            n_train_subjects=n_train_ids,
+            n_test_subjects=n_test_ids,
+            n_train_samples=len(y_train),
+            n_test_samples=len(y_test),
+        ),
         "protocol": protocol_name(data.fixed_text, data.get("groups") is not None),
         "metrics": metrics,
         "baseline": None

@@ -87,15 +87,8 @@ def _n_jobs(text):
     return _number(text, int, lambda v: v >= 1 or v == -1, "a positive integer or -1")
 
 
-def _fraction(text):
-    return _number(text, float, lambda v: 0 < v < 1, "a number in (0, 1)")
-
-
-def _test_fraction(text):
-    return _number(text, float, lambda v: 0 <= v < 1, "a number in [0, 1)")
-
-
-def _validation_fraction(text):
+def _share(text):
+    """A share of subjects held out: a number in [0, 1)."""
     return _number(text, float, lambda v: 0 <= v < 1, "a number in [0, 1)")
 
 

@@ -1,10 +1,6 @@
-"""Loader for the raw files of the Aalto "136M Keystrokes" study.
+"""Loader of the raw files of the Aalto "136M Keystrokes" study, with its cache.
 
-The study logged 168,000 participants typing 15 sentences each; its download holds
-one tab-separated ``<PARTICIPANT_ID>_keystrokes.txt`` per participant. This module
-parses such files (a folder, a ``.zip`` or a tar archive of them, read by
-:mod:`._archive`) into sessions, in parallel if asked, and keeps them in an
-``.npz`` cache (:mod:`._cache`) so that a second load is fast.
+Parsing is in ``_aalto_files``; the ``.npz`` cache in ``_cache``.
 """
 
 import tempfile  # noqa: F401 (tests patch _aalto.tempfile.mkstemp)
@@ -26,7 +22,7 @@ from skeer.datasets._base import (
     _bunch,
     _check_path,
     _dropped_summary,
-    _long_frame,
+    _session_frame,
     _split_sessions,
     _warn_dropped,
     get_data_home,
@@ -61,17 +57,9 @@ Home page: https://userinterfaces.aalto.fi/136Mkeystrokes
 """
 
 
-_DROP_FIELDS = (
-    "rows",
-    "malformed",
-    "release before press",
-    "sessions",
-    "fewer than 2 keys",
-    "press times going backwards",
-    "files read",
-    "files",
-    *_FILE_REASONS,
-)
+_DROP_FIELDS = ("rows", "malformed", "release before press", "sessions")
+_DROP_FIELDS += ("fewer than 2 keys", "press times going backwards", "files read")
+_DROP_FIELDS += ("files", *_FILE_REASONS)
 _CACHE_FIELDS = ("target", "session", "sentence", "user_input")
 
 
@@ -93,9 +81,6 @@ def _drop_specs(d):
     }
 
 
-# ----------------------------------------------------------------------- public
-
-
 def load_aalto(
     path,
     *,
@@ -108,51 +93,38 @@ def load_aalto(
 ):
     """Load raw files of the Aalto "136M Keystrokes" study as sessions.
 
-    Reads the study's ``<PARTICIPANT_ID>_keystrokes.txt`` files (tab-separated,
-    one row a key press) from a folder (searched recursively), a ``.zip``, a tar
-    archive (``.tar``, ``.tar.gz``, ...) or a single such file. One
-    ``TEST_SECTION_ID`` (one typed sentence) is one session; the target is the
-    subject (the study's ``PARTICIPANT_ID``). Other files in the source
-    (readme, metadata) are ignored.
+    Reads the study's tab-separated ``<PARTICIPANT_ID>_keystrokes.txt`` files
+    from a folder (searched recursively), a ``.zip``, a tar archive (``.tar``,
+    ``.tar.gz``, ...) or a single such file; other files are ignored. One
+    ``TEST_SECTION_ID`` (one typed sentence) is one session; the target is
+    the subject (``PARTICIPANT_ID``).
 
     Parameters
     ----------
     path : str or path-like
         Folder, archive or file holding the raw ``*_keystrokes.txt`` files.
     data_home : str or path-like, default=None
-        Folder of the on-disk cache; see :func:`get_data_home` (``SKEER_DATA``
-        or ``~/skeer_data``). The cache goes to its ``aalto/`` sub-folder.
+        Folder of the cache (its ``aalto/`` sub-folder); see
+        :func:`get_data_home`.
     n_jobs : int, default=None
-        Number of joblib workers parsing chunks of files. ``None`` means 1
-        unless in a :func:`joblib.parallel_config` context; -1 means all cores.
-        For a folder or a zip, worker processes read and parse their own
-        files; for a tar archive (one compressed stream) this thread
-        decompresses while worker threads parse. Worth it for the full study
-        on a machine with idle cores; on a small or busy machine ``n_jobs=1``
-        is as fast.
+        joblib workers parsing chunks of files (None: 1 unless in a
+        :func:`joblib.parallel_config` context; -1: all cores); for a tar
+        archive this thread decompresses while worker threads parse.
     cache : bool, default=True
-        Read and write the cache: arrays in an ``.npz`` file (read with
-        ``allow_pickle=False``) named by a BLAKE2b hash of the source's
-        content (for a folder: the names, sizes and bytes of its participant
-        files), so that any change of the data misses the cache while a
-        moved, copied or touched source hits it. Hashing reads the source
-        once more: about 25 ms for the 15 MB development archive (a cache
-        hit takes about 65 ms, a parse about 1 s). False reads the source
-        every time and writes nothing. A ``data_home`` that cannot be written
-        (read-only) loads the data uncached, with a warning.
+        Read and write the cache, an ``.npz`` file (no pickle) named by a hash
+        of the source's content: changed data misses it, a moved or copied
+        source hits it. False parses every time and writes nothing; a
+        ``data_home`` that cannot be written loads uncached, with a warning.
     as_frame : bool, default=False
         If True, ``data`` (and ``frame``) is a long-format
-        :class:`pandas.DataFrame`, one row a key, with columns ``subject``
-        (the ``PARTICIPANT_ID``), ``session``, ``press``, ``release``,
-        ``keycode``, and ``target`` is a :class:`pandas.Series` named
-        ``subject``, one entry a session. :class:`~skeer.KeystrokeFeatures`
-        takes this frame as it is.
+        :class:`pandas.DataFrame`, one row a key, with columns ``subject``,
+        ``session``, ``press``, ``release``, ``keycode``, and ``target`` a
+        :class:`pandas.Series` named ``subject``, one entry a session;
+        :class:`~skeer.KeystrokeFeatures` takes this frame as it is.
     return_X_y : bool, default=False
         If True, return ``(data, target)`` instead of a Bunch.
     verbose : bool, default=True
-        Show a progress bar (files parsed, on stderr) once a parse has run
-        3 s: the whole study (168,000 participants) takes minutes, the
-        development archive about 1 s (no bar). False shows nothing.
+        Show a progress bar (files parsed, on stderr) once a parse has run 3 s.
 
     Returns
     -------
@@ -161,26 +133,24 @@ def load_aalto(
 
         data : list of ndarray of shape (n_keys, 3), or DataFrame
             Sessions: float64 press time (ms), release time (ms), JavaScript
-            key code, rows in file order. Sessions are ordered by
-            (subject, session id).
+            key code, rows in file order; sessions ordered by (subject,
+            session id).
         target : ndarray of shape (n_sessions,), int64, or Series
             Subject (``PARTICIPANT_ID``) of each session.
         session : ndarray of shape (n_sessions,), int64
             ``TEST_SECTION_ID`` of each session.
-        sentence : ndarray of shape (n_sessions,), object
-            The sentence presented (``SENTENCE``).
-        user_input : ndarray of shape (n_sessions,), object
-            What the participant submitted (``USER_INPUT``).
+        sentence, user_input : ndarray of shape (n_sessions,), object
+            The sentence presented (``SENTENCE``) and what the participant
+            submitted (``USER_INPUT``).
         feature_names : list of str
             ``["press", "release", "keycode"]``, the columns of a session.
         dropped : dict
             Counts of what was read and dropped: ``"rows"`` (rows read),
             ``"malformed"``, ``"release before press"``, ``"sessions"``
             (sessions formed), ``"fewer than 2 keys"``, ``"press times going
-            backwards"``, ``"files read"`` (participant files read),
-            ``"files"`` (files skipped) and the reasons files were skipped:
-            ``"empty"``, ``"no Aalto header line"``, ``"header line only"``,
-            ``"UTF-16 that does not decode"``.
+            backwards"``, ``"files read"``, ``"files"`` (files skipped) and
+            per reason ``"empty"``, ``"no Aalto header line"``, ``"header line
+            only"``, ``"UTF-16 that does not decode"``.
         frame : DataFrame or None
             The long-format frame when ``as_frame=True``.
         DESCR : str
@@ -193,14 +163,10 @@ def load_aalto(
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        If ``path`` is not a folder, archive or file of the format, or it or
-        a data file of the folder is a FIFO, device or socket (not a regular
-        file: reading it could block forever), holds no
-        ``*_keystrokes.txt`` file, or no session could be loaded from it (the
-        message counts what was dropped, and why); if the archive is
-        truncated or corrupt (one line naming the file: a tar archive must
-        end with its end-of-archive marker and a compressed one with the end
-        of its stream, and a zip's members must decompress with their CRC).
+        If ``path`` is not a folder, archive or file of the format, it or a
+        data file is not a regular file, it holds no ``*_keystrokes.txt`` file
+        or no session could be loaded (the message counts what was dropped),
+        or the archive is truncated or corrupt (one line naming the file).
 
     Warns
     -----
@@ -210,30 +176,16 @@ def load_aalto(
 
     Notes
     -----
-    Reading: bytes are decoded as latin-1 (the files are not pure UTF-8; text
-    that is valid UTF-8 is re-decoded as such), quote characters are literal
-    (the files contain unbalanced ``"``), and numbers may be written in
-    scientific notation (``1.472007e+12``), which is parsed exactly. A file
-    starting with a UTF-16 byte-order mark (as some editors save text) is
-    decoded as UTF-16.
-
-    Dropped, with counts in one warning:
-
-    - rows that do not have exactly the header's number of fields (a tab or
-      newline inside a text field), or whose participant, session, press,
-      release or key code is missing, non-numeric or non-finite
-      (``"malformed"``);
-    - rows whose release time precedes their press time (``"release before
-      press"``): only that key is removed, the session keeps its other keys;
-    - then sessions with fewer than 2 keys, and sessions whose press times
-      decrease anywhere (typing order is kept as given, never re-sorted);
-    - files that are empty, whose first line is not a header naming the
-      columns, that hold the header line only, or that are UTF-16 text that
-      does not decode (``"files"``, with the count of each reason).
-
-    Terms: non-commercial research use with attribution; cite Dhakal, Feit,
-    Kristensson and Oulasvirta, "Observations on Typing from 136 Million
-    Keystrokes", CHI 2018 (see ``DESCR``).
+    Bytes are decoded as latin-1 (text that is valid UTF-8 is re-decoded as
+    such; a file starting with a UTF-16 byte-order mark is UTF-16), quote
+    characters are literal and numbers may be in scientific notation
+    (``1.472007e+12``, parsed exactly). Dropped, with counts: rows without
+    exactly the header's number of fields or whose participant, session,
+    press, release or key code is missing, non-numeric or non-finite
+    (``"malformed"``); rows released before pressed (only that key);
+    then sessions with fewer than 2 keys or whose press times decrease
+    (typing order is never re-sorted); and files that are empty, lack the
+    header line, hold it only, or are UTF-16 that does not decode.
 
     Examples
     --------
@@ -244,10 +196,8 @@ def load_aalto(
     >>> folder = Path(tempfile.mkdtemp())
     >>> _ = write_aalto_files(folder, n_participants=3, n_sessions=2)
     >>> bunch = load_aalto(folder, data_home=folder / "cache")
-    >>> len(bunch.data), sorted(set(bunch.target.tolist()))
-    (6, [1, 2, 3])
-    >>> bunch.data[0].shape[1], bunch.feature_names
-    (3, ['press', 'release', 'keycode'])
+    >>> len(bunch.data), bunch.feature_names
+    (6, ['press', 'release', 'keycode'])
     """
     path = _check_path(path, "path")
     if not isinstance(cache, bool | np.bool_):
@@ -270,29 +220,22 @@ def load_aalto(
         if cache_file is not None:
             _cache.save_sessions(cache_file, result, _DROP_FIELDS, loader="load_aalto")
 
-    d = result["dropped"]
-    _warn_dropped("load_aalto", **_drop_specs(d))
+    _warn_dropped("load_aalto", **_drop_specs(result["dropped"]))
     keys, offsets = result["keys"], result["offsets"]
     target, session = result["target"], result["session"]
     frame = None
     if as_frame:
-        import pandas as pd
-
-        frame = _long_frame(keys, offsets, (target, session), ("subject", "session"))
-        data = frame
-        target = pd.Series(target, name="subject")
-    else:
-        data = _split_sessions(keys, offsets)
-    if return_X_y:
-        return data, target
+        frame, target = _session_frame(keys, offsets, target, session)
+    data = frame if as_frame else _split_sessions(keys, offsets)
     return _bunch(
+        return_X_y,
         data=data,
         target=target,
         session=session,
         sentence=result["sentence"],
         user_input=result["user_input"],
         feature_names=list(SESSION_COLUMNS),
-        dropped=d,
+        dropped=result["dropped"],
         frame=frame,
         DESCR=DESCR,
     )

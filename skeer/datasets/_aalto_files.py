@@ -1,10 +1,7 @@
 """Parsing the raw files of the Aalto "136M Keystrokes" study into sessions.
 
-One tab-separated ``<PARTICIPANT_ID>_keystrokes.txt`` per participant, read
-from a folder, a ``.zip`` or a tar archive (:mod:`._archive`), parsed in
-chunks by pandas, serially or with joblib workers, with every dropped row,
-session and file counted. :func:`~skeer.datasets.load_aalto` (in
-``_aalto``) caches and returns the result.
+Files are parsed in chunks by pandas, serially or with joblib workers, with
+every dropped row, session and file counted; ``_aalto`` caches the result.
 """
 
 import csv
@@ -14,24 +11,10 @@ import numpy as np
 
 from skeer.datasets import _archive
 
-_COLUMNS = (
-    "PARTICIPANT_ID",
-    "TEST_SECTION_ID",
-    "SENTENCE",
-    "USER_INPUT",
-    "KEYSTROKE_ID",
-    "PRESS_TIME",
-    "RELEASE_TIME",
-    "LETTER",
-    "KEYCODE",
-)
-_NUMERIC = (
-    "PARTICIPANT_ID",
-    "TEST_SECTION_ID",
-    "PRESS_TIME",
-    "RELEASE_TIME",
-    "KEYCODE",
-)
+_COLUMNS = ("PARTICIPANT_ID", "TEST_SECTION_ID", "SENTENCE", "USER_INPUT")
+_COLUMNS += ("KEYSTROKE_ID", "PRESS_TIME", "RELEASE_TIME", "LETTER", "KEYCODE")
+_NUMERIC = ("PARTICIPANT_ID", "TEST_SECTION_ID", "PRESS_TIME", "RELEASE_TIME")
+_NUMERIC += ("KEYCODE",)
 _TEXT = ("SENTENCE", "USER_INPUT")
 _SUFFIX = "_keystrokes.txt"
 _CHUNK_BYTES = 32 * 2**20  # text parsed per pandas call
@@ -39,12 +22,8 @@ _MIN_CHUNK_BYTES = 2**20  # smallest task handed to a worker
 
 _ROW_REASONS = ("malformed", "release before press")
 _SESSION_REASONS = ("fewer than 2 keys", "press times going backwards")
-_FILE_REASONS = (
-    "empty",
-    "no Aalto header line",
-    "header line only",
-    "UTF-16 that does not decode",
-)
+_FILE_REASONS = ("empty", "no Aalto header line", "header line only")
+_FILE_REASONS += ("UTF-16 that does not decode",)
 _LABELS = {
     "release before press": "with release before press",
     "fewer than 2 keys": "with fewer than 2 keys",
@@ -163,7 +142,8 @@ def _parse_buffer(buf, columns):
 
 
 def _new_counts():
-    return {**dict.fromkeys(_ROW_REASONS, 0), **dict.fromkeys(_FILE_REASONS, 0)}
+    counts = {**dict.fromkeys(_ROW_REASONS, 0), **dict.fromkeys(_FILE_REASONS, 0)}
+    return {**counts, "files read": 0}
 
 
 def _decode_utf16(raw):
@@ -178,7 +158,6 @@ def _parse_raw_files(raws):
     """Parse raw file contents (header + body each) -> (parts, counts)."""
     groups = {}
     counts = _new_counts()
-    counts["files read"] = 0
     for raw in raws:
         counts["files read"] += 1
         if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -246,7 +225,6 @@ def _parse_source(path, kind, n_jobs, verbose=False):
                 )
     parts = []
     counts = _new_counts()
-    counts["files read"] = 0
     n_batches = 0
     with tqdm(
         desc="load_aalto", unit=" files", delay=3.0, leave=False, disable=not verbose
@@ -330,6 +308,3 @@ def _assemble(parts, counts):
         **texts,
         "dropped": dropped,
     }
-
-
-# ----------------------------------------------------------------------- cache

@@ -1,19 +1,9 @@
 """Read the data files of a folder, a zip or tar archive, and tell a truncated one.
 
-A raw dataset comes as a folder of files, an archive of them, or one such file.
-This module finds the files whose name ends with a loader's suffix (macOS
-``__MACOSX/`` and ``._*`` companions left out), lists them with their sizes in
-name order, reads their bytes, and streams the members of a tar archive (one
-compressed stream, read once, front to back).
-
-Python's readers accept some damaged archives without a word: :mod:`tarfile`
-ends its member loop silently when an archive stops at a block boundary, and
-its compressed stream never checks that the compressor's stream ended. Here a
-tar archive must end with its end-of-archive marker and a compressed one with
-the end of its stream; :data:`CORRUPT_ERRORS` names what a truncated or
-corrupt archive or compressed file raises, and :func:`corrupt_as_value_error`
-turns it into a one-line ValueError naming the file. Nothing here imports
-torch.
+Members are the files whose name ends with a loader's suffix (macOS
+``__MACOSX/`` and ``._*`` companions left out). :mod:`tarfile` accepts some
+truncated archives silently: here a tar archive must end with its end-of-archive
+marker and a compressed one with the end of its stream.
 """
 
 import contextlib
@@ -28,26 +18,13 @@ from pathlib import Path
 
 from skeer.datasets._base import _check_regular
 
-__all__ = [
-    "CORRUPT_ERRORS",
-    "batched",
-    "corrupt_as_value_error",
-    "iter_tar_contents",
-    "list_members",
-    "read_members",
-    "source_kind",
-]
+__all__ = ["CORRUPT_ERRORS", "batched", "corrupt_as_value_error", "iter_tar_contents"]
+__all__ += ["list_members", "read_members", "source_kind"]
 
 #: What a truncated or corrupt archive or compressed file raises (bz2 raises
 #: an OSError without errno, handled by :func:`corrupt_as_value_error`).
-CORRUPT_ERRORS = (
-    tarfile.TarError,
-    zipfile.BadZipFile,
-    zlib.error,
-    EOFError,
-    gzip.BadGzipFile,
-    lzma.LZMAError,
-)
+CORRUPT_ERRORS = (tarfile.TarError, zipfile.BadZipFile, zlib.error, EOFError)
+CORRUPT_ERRORS += (gzip.BadGzipFile, lzma.LZMAError)
 _ARCHIVE_SUFFIXES = (".zip", ".tar", ".tgz", ".tbz", ".tbz2", ".txz", ".gz", ".bz2")
 _ARCHIVE_SUFFIXES += (".xz",)
 _READ_BLOCK = 1 << 20
@@ -63,39 +40,9 @@ def _is_member(name, suffix):
 
 
 def source_kind(path, suffix):
-    """Tell what a source is: a folder, a zip or tar archive, or one data file.
-
-    Parameters
-    ----------
-    path : pathlib.Path
-        An existing folder or file.
-    suffix : str
-        How the name of a data file ends, e.g. ``"_keystrokes.txt"``.
-
-    Returns
-    -------
-    kind : {"dir", "zip", "tar", "file"}
-        ``"tar"`` covers compressed tar archives (``.tar.gz``, ``.tar.xz``...).
-
-    Raises
-    ------
-    ValueError
-        If ``path`` is a truncated or corrupt zip (its central directory is
-        missing) or archive (a name of an archive, but not readable as one),
-        or none of the four kinds.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> from pathlib import Path
-    >>> from skeer.datasets._archive import source_kind
-    >>> folder = Path(tempfile.mkdtemp())
-    >>> _ = (folder / "1_keystrokes.txt").write_text("data")
-    >>> source_kind(folder, "_keystrokes.txt")
-    'dir'
-    >>> source_kind(folder / "1_keystrokes.txt", "_keystrokes.txt")
-    'file'
-    """
+    """``"dir"``, ``"zip"``, ``"tar"`` (compressed too) or ``"file"`` (a name
+    ending with ``suffix``); ValueError for a truncated or corrupt zip or
+    archive, or none of the four."""
     if path.is_dir():
         return "dir"
     if zipfile.is_zipfile(path):
@@ -123,43 +70,9 @@ def source_kind(path, suffix):
 
 
 def list_members(path, kind, suffix):
-    """The data files of a folder, zip or file source, with their sizes.
-
-    Parameters
-    ----------
-    path : pathlib.Path
-        The source.
-    kind : {"dir", "zip", "file"}
-        Its kind, from :func:`source_kind`. A tar archive is one stream, read
-        once: see :func:`iter_tar_contents`.
-    suffix : str
-        How the name of a data file ends; other files are left out, as are
-        macOS ``__MACOSX/`` and ``._*`` companions.
-
-    Returns
-    -------
-    members : list of (str, int)
-        ``(name, size in bytes)`` sorted by name: for a folder the path
-        relative to it (searched recursively), for a zip the member's name,
-        for a file its own name.
-
-    Raises
-    ------
-    ValueError
-        If a data file of a folder is a FIFO, a device or a socket (reading
-        it could block forever).
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> from pathlib import Path
-    >>> from skeer.datasets._archive import list_members
-    >>> folder = Path(tempfile.mkdtemp())
-    >>> _ = (folder / "2_keystrokes.txt").write_text("data")
-    >>> _ = (folder / "readme.txt").write_text("notes")
-    >>> list_members(folder, "dir", "_keystrokes.txt")
-    [('2_keystrokes.txt', 4)]
-    """
+    """``[(name, size in bytes)]`` of the data files of a folder (relative
+    paths, searched recursively; ValueError for a FIFO, device or socket), zip
+    or file source, sorted by name."""
     if kind == "dir":
         out = []
         for root, _, files in os.walk(path):
@@ -183,34 +96,8 @@ def list_members(path, kind, suffix):
 
 
 def read_members(path, kind, names):
-    """The bytes of the named data files of a folder, zip or file source.
-
-    Parameters
-    ----------
-    path : str or path-like
-        The source.
-    kind : {"dir", "zip", "file"}
-        Its kind, from :func:`source_kind`.
-    names : list of str
-        Names from :func:`list_members` (a file source reads itself).
-
-    Returns
-    -------
-    contents : list of bytes
-        One entry a name, in order. A zip member is checked against its CRC
-        (a corrupt one raises :class:`zipfile.BadZipFile` or
-        :class:`zlib.error`).
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> from pathlib import Path
-    >>> from skeer.datasets._archive import read_members
-    >>> folder = Path(tempfile.mkdtemp())
-    >>> _ = (folder / "2_keystrokes.txt").write_bytes(b"data")
-    >>> read_members(folder, "dir", ["2_keystrokes.txt"])
-    [b'data']
-    """
+    """The bytes of the named data files of a folder, zip (checked against its
+    CRC) or file source, in order."""
     if kind == "zip":
         with zipfile.ZipFile(path) as zf:
             return [zf.read(n) for n in names]
@@ -220,12 +107,8 @@ def read_members(path, kind, names):
 
 
 class _CheckedTarInfo(tarfile.TarInfo):
-    """Records on the archive why tarfile stopped reading headers.
-
-    tarfile ends its member loop silently on a missing or partial header
-    (an archive truncated at a block boundary) as on the end-of-archive
-    marker (a zero block): only the latter is a complete archive.
-    """
+    """Records on the archive why tarfile stopped reading headers: it stops
+    silently on a partial header (truncation) as on the end-of-archive marker."""
 
     @classmethod
     def fromtarfile(cls, tarfile_):
@@ -237,49 +120,9 @@ class _CheckedTarInfo(tarfile.TarInfo):
 
 
 def iter_tar_contents(path, suffix):
-    """Stream the bytes of a tar archive's data files, then check its end.
-
-    Parameters
-    ----------
-    path : str or path-like
-        A tar archive, plain or compressed (gzip, bz2, xz).
-    suffix : str
-        How the name of a data file ends; other members are skipped.
-
-    Yields
-    ------
-    content : bytes
-        The bytes of each data file, in archive order.
-
-    Raises
-    ------
-    tarfile.ReadError
-        After the last member, if the archive ends without its end-of-archive
-        marker (it is truncated).
-    EOFError
-        After the last member, if a compressed archive's stream ends before
-        the compressor's end-of-stream (it is truncated).
-
-    Examples
-    --------
-    >>> import io
-    >>> import tarfile
-    >>> import tempfile
-    >>> from pathlib import Path
-    >>> from skeer.datasets._archive import iter_tar_contents
-    >>> tar = Path(tempfile.mkdtemp()) / "a.tar"
-    >>> with tarfile.open(tar, "w") as tf:
-    ...     info = tarfile.TarInfo("data/1_keystrokes.txt")
-    ...     info.size = 4
-    ...     tf.addfile(info, io.BytesIO(b"data"))
-    >>> list(iter_tar_contents(tar, "_keystrokes.txt"))
-    [b'data']
-    >>> _ = tar.write_bytes(tar.read_bytes()[:1024])  # header + data, no marker
-    >>> list(iter_tar_contents(tar, "_keystrokes.txt"))
-    Traceback (most recent call last):
-    ...
-    tarfile.ReadError: the archive ends without its end-of-archive marker ...
-    """
+    """Yield the bytes of a tar archive's data files (plain or compressed), in
+    archive order; then raise tarfile.ReadError if it lacks its end-of-archive
+    marker, EOFError if its compressed stream ends early (truncated)."""
     with tarfile.open(path, "r|*", tarinfo=_CheckedTarInfo) as tf:
         tf.skeer_stop = None
         for m in tf:
@@ -291,9 +134,8 @@ def iter_tar_contents(path, suffix):
                 f"the archive ends without its end-of-archive marker ({why}): "
                 "it is truncated"
             )
-        # A compressed stream must also reach its own end (tarfile's stream
-        # does not check): read the padding after the marker, then ask the
-        # decompressor (zlib, bz2 and lzma objects all have ``eof``).
+        # the compressed stream must reach its own end: read the padding after
+        # the marker, then ask the decompressor (zlib, bz2, lzma have ``eof``)
         stream = tf.fileobj
         while stream.read(_READ_BLOCK):
             pass
@@ -303,29 +145,8 @@ def iter_tar_contents(path, suffix):
 
 
 def batched(items, size_of, limit):
-    """Group items into lists whose sizes add up to at least ``limit``.
-
-    Parameters
-    ----------
-    items : iterable
-        Consumed lazily.
-    size_of : callable
-        ``size_of(item)`` -> a number.
-    limit : int
-        A batch is closed once its items' sizes reach it; the last batch may
-        be smaller.
-
-    Yields
-    ------
-    batch : list
-        Consecutive items, in order.
-
-    Examples
-    --------
-    >>> from skeer.datasets._archive import batched
-    >>> list(batched([b"ab", b"c", b"def", b"g"], len, 3))
-    [[b'ab', b'c'], [b'def'], [b'g']]
-    """
+    """Group ``items`` (lazily) into lists closed once their ``size_of`` sum
+    reaches ``limit``; the last may be smaller."""
     batch, total = [], 0
     for item in items:
         batch.append(item)
@@ -345,33 +166,9 @@ def _corrupt_error(path, kind, exc):
 
 @contextlib.contextmanager
 def corrupt_as_value_error(path, kind):
-    """Turn the errors of a truncated or corrupt source into one ValueError.
-
-    Inside the block, an exception of :data:`CORRUPT_ERRORS`, or an OSError
-    without errno (bz2's "Invalid data stream"), is raised again as a
-    one-line ValueError naming ``path`` (its chained cause suppressed); an
-    OSError with an errno (a real I/O error, e.g. permission denied) passes.
-
-    Parameters
-    ----------
-    path : pathlib.Path
-        The source, named in the message.
-    kind : str
-        Its kind, from :func:`source_kind`: the message says "zip archive",
-        "tar archive" or "source".
-
-    Examples
-    --------
-    >>> import zlib
-    >>> from skeer.datasets._archive import corrupt_as_value_error
-    >>> try:
-    ...     with corrupt_as_value_error("a.zip", "zip"):
-    ...         zlib.decompress(b"not zlib")
-    ... except ValueError as exc:
-    ...     print(exc)
-    path 'a.zip': truncated or corrupt zip archive (Error -3 while decompressing \
-data: incorrect header check).
-    """
+    """Re-raise :data:`CORRUPT_ERRORS`, or an OSError without errno (bz2's bad
+    data), as a one-line ValueError naming ``path`` and its ``kind``; an
+    OSError with an errno (a real I/O error) passes."""
     try:
         yield
     except CORRUPT_ERRORS as exc:

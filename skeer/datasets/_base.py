@@ -1,11 +1,10 @@
-"""Helpers shared by the dataset loaders: data home, path checks, warnings, Bunches.
+"""Helpers shared by the dataset loaders: data home, path checks, warnings, Bunches."""
 
-Nothing here imports torch.
-"""
-
+import contextlib
 import hashlib
 import os
 import stat
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -21,10 +20,9 @@ SESSION_COLUMNS = ("press", "release", "keycode")
 def get_data_home(data_home=None):
     """Return the folder where skeer keeps downloaded data and caches.
 
-    The folder is, in order of precedence: ``data_home`` when given, the
-    ``SKEER_DATA`` environment variable when set, else ``~/skeer_data``. A
-    leading ``~`` is expanded. The folder is not created here: the loaders
-    create it (and their sub-folder) only when they write to it.
+    In order of precedence: ``data_home``, the ``SKEER_DATA`` environment
+    variable, else ``~/skeer_data`` (``~`` expanded). It is not created here:
+    loaders create it only when they write to it.
 
     Parameters
     ----------
@@ -57,22 +55,9 @@ _NOT_REGULAR = (
 
 
 def _check_regular(path, name="path", *, folder=False):
-    """The ``os.stat`` of ``path``; ValueError if it is not a regular file.
-
-    Every file a loader reads is checked first: reading a FIFO blocks until
-    another process writes to it, a device may never end, a socket cannot
-    be read. With ``folder=True`` a folder passes too. A missing path raises
-    FileNotFoundError as is; symbolic links are followed.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> from skeer.datasets._base import _check_regular
-    >>> _check_regular(tempfile.mkdtemp(), "data")
-    Traceback (most recent call last):
-    ...
-    ValueError: data '...' is a folder, not a regular file: skeer reads ...
-    """
+    """The ``os.stat`` of ``path``; ValueError if it is not a regular file (a
+    FIFO or device could block a read forever), a folder passing with
+    ``folder=True``. A missing path raises FileNotFoundError; links are followed."""
     info = os.stat(path)
     if stat.S_ISREG(info.st_mode) or (folder and stat.S_ISDIR(info.st_mode)):
         return info
@@ -99,6 +84,30 @@ def _check_path(path, name="path"):
     return path
 
 
+def _check_csv(path):
+    """``_check_path``, and ValueError for a folder: a loader of one CSV file."""
+    path = _check_path(path, "path")
+    if not path.is_file():
+        raise ValueError(f"path must be a CSV file, got the folder {str(path)!r}.")
+    return path
+
+
+@contextlib.contextmanager
+def _atomic_file(dest, suffix, *, prefix=None, mode=0o644):
+    """A binary file beside ``dest`` that replaces it when the block succeeds
+    (chmod ``mode`` unless None); removed if the block fails."""
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=prefix, suffix=suffix)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            yield f
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def _dropped_summary(rows=None, sessions=None, files=None):
     """``"3 of 40 rows (2 malformed, 1 ...); 1 of 4 files (...)"``, or ``""``.
 
@@ -122,11 +131,8 @@ def _dropped_summary(rows=None, sessions=None, files=None):
 
 
 def _warn_dropped(loader, rows=None, sessions=None, files=None, stacklevel=3):
-    """Emit ONE warning that summarises what ``loader`` dropped, with counts.
-
-    ``rows``/``sessions``/``files`` are ``(total, {reason: count})`` or None.
-    Nothing is emitted when every count is zero.
-    """
+    """ONE warning summarising what ``loader`` dropped (as _dropped_summary);
+    nothing when every count is zero."""
     summary = _dropped_summary(rows, sessions, files)
     if summary:
         warnings.warn(
@@ -149,16 +155,17 @@ def _split_sessions(keys, offsets):
     return np.split(keys, offsets[1:-1])
 
 
-def _long_frame(sessions_keys, offsets, ids, id_names):
-    """Long-format DataFrame: one row a key, id columns repeated per session."""
+def _session_frame(keys, offsets, target, session):
+    """``(long-format frame, one row a key; target as a Series named subject)``."""
     import pandas as pd
 
     lengths = np.diff(offsets)
-    cols = {name: np.repeat(np.asarray(v), lengths) for name, v in zip(id_names, ids)}
-    keys = np.asarray(sessions_keys, dtype=np.float64).reshape(-1, 3)
+    ids = (("subject", target), ("session", session))
+    cols = {name: np.repeat(np.asarray(v), lengths) for name, v in ids}
+    keys = np.asarray(keys, dtype=np.float64).reshape(-1, 3)
     for j, name in enumerate(SESSION_COLUMNS):
         cols[name] = keys[:, j]
-    return pd.DataFrame(cols)
+    return pd.DataFrame(cols), pd.Series(target, name="subject")
 
 
 def _pack_strings(strings):
@@ -186,5 +193,6 @@ def _unpack_strings(codes, blob, offsets):
     return uniques[codes]
 
 
-def _bunch(**fields):
-    return Bunch(**fields)
+def _bunch(return_X_y=False, **fields):
+    """``(data, target)`` if ``return_X_y``, else a Bunch of ``fields``."""
+    return (fields["data"], fields["target"]) if return_X_y else Bunch(**fields)

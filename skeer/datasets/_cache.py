@@ -1,34 +1,22 @@
 """A content-hashed ``.npz`` cache of the sessions a loader parsed.
 
-A loader that parses for long (:func:`~skeer.datasets.load_aalto`: a second
-for the 15 MB development archive) keeps its result in
-``data_home/<loader>/<key>.npz``, where the key is a BLAKE2b hash of the bytes
-the loader reads (:func:`content_key`): changed data misses the cache, while
-the same data copied, moved, renamed or touched hits it.
-
-The file holds arrays only and is read with ``allow_pickle=False``: the
-sessions' rows ``keys`` (n_keys, 3) and their ``offsets``, per-session arrays
-(numbers as they are; strings packed as codes, a UTF-8 blob and offsets), and
-the loader's counts of what it dropped, stored uncompressed. Before anything
-is allocated, each array's declared size is checked against the bytes its
-member holds (a hostile header could declare terabytes). It is written
-atomically (a temporary file in the same folder, then a rename). A cache
-that cannot be read, is inconsistent or declares more than it holds reads
-as missing (the loader parses again); one that cannot be written warns, and
-the loader returns its data uncached. Nothing here imports torch.
+``data_home/<loader>/<key>.npz``, the key a BLAKE2b hash of the bytes the
+loader reads: changed data misses, the same data copied, moved or touched hits.
+Arrays only (strings packed as codes, a UTF-8 blob and offsets), stored
+uncompressed, read with ``allow_pickle=False`` after each array's declared size
+is checked against its member's bytes, written atomically. A cache that cannot
+be read or is inconsistent reads as missing; one that cannot be written warns.
 """
 
 import hashlib
 import math
 import os
-import tempfile
 import warnings
 import zipfile
-from pathlib import Path
 
 import numpy as np
 
-from skeer.datasets._base import _pack_strings, _unpack_strings
+from skeer.datasets._base import _atomic_file, _pack_strings, _unpack_strings
 
 __all__ = ["content_key", "load_sessions", "save_sessions"]
 
@@ -39,15 +27,8 @@ _HEADER_READERS = {
     (2, 0): np.lib.format.read_array_header_2_0,
 }
 # What np.load and a cache of another layout raise: rebuild, never fail.
-_UNREADABLE = (
-    OSError,
-    KeyError,
-    IndexError,
-    TypeError,
-    ValueError,
-    EOFError,
-    zipfile.BadZipFile,
-)
+_UNREADABLE = (OSError, KeyError, IndexError, TypeError, ValueError, EOFError)
+_UNREADABLE += (zipfile.BadZipFile,)
 
 
 def _hash_file(h, file):
@@ -57,42 +38,8 @@ def _hash_file(h, file):
 
 
 def content_key(path, tag, members=None):
-    """BLAKE2b (128 bits, hex) of a source's content: the bytes a loader reads.
-
-    The path and modification times do not count: a copied or touched source
-    gets the same key, changed content another one.
-
-    Parameters
-    ----------
-    path : pathlib.Path
-        A file or archive (its bytes are hashed), or a folder (with
-        ``members``).
-    tag : str
-        Hashed first: the loader, its cache version and the source's kind, so
-        that a change of any of them changes every key.
-    members : list of (str, int), default=None
-        For a folder: ``(relative name, size)`` of the files the loader reads,
-        in order; the name, size and bytes of each are hashed (other files
-        are never read, so they do not count).
-
-    Returns
-    -------
-    key : str
-        32 hexadecimal digits.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> from pathlib import Path
-    >>> from skeer.datasets._cache import content_key
-    >>> folder = Path(tempfile.mkdtemp())
-    >>> _ = (folder / "a.txt").write_text("same bytes")
-    >>> _ = (folder / "b.txt").write_text("same bytes")
-    >>> content_key(folder / "a.txt", "v1|") == content_key(folder / "b.txt", "v1|")
-    True
-    >>> content_key(folder / "a.txt", "v1|") == content_key(folder / "a.txt", "v2|")
-    False
-    """
+    """BLAKE2b (128 bits, 32 hex digits) of ``tag``, then of the bytes of file
+    ``path``, or for a folder of each member's ``(name, size)`` and bytes."""
     h = hashlib.blake2b(digest_size=16)
     h.update(tag.encode())
     if members is None:
@@ -107,60 +54,17 @@ def content_key(path, tag, members=None):
 
 def _write_npz(file, arrays):
     file.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=file.parent, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, file)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with _atomic_file(file, ".tmp") as f:
+        np.savez(f, **arrays)
 
 
 def save_sessions(file, result, counts, *, loader, stacklevel=3):
     """Write a loader's result to its cache file; warn if it cannot.
 
-    Parameters
-    ----------
-    file : pathlib.Path
-        The cache file; its folder is created. Replaced atomically.
-    result : dict
-        ``keys`` (n_keys, 3) and ``offsets`` (n_sessions + 1,) arrays, then
-        per-session arrays (numeric, or object arrays of str), and
-        ``dropped``: a dict of int counts.
-    counts : tuple of str
-        The keys of ``result["dropped"]``, in a fixed order (stored as one
-        int64 array).
-    loader : str
-        The loader's name, for the warning.
-    stacklevel : int, default=3
-        Of the warning: 3 points at the caller of a loader that calls this.
-
-    Warns
-    -----
-    UserWarning
-        If the file cannot be written (a read-only ``data_home``, a file in
-        the way): the data stays uncached.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> from pathlib import Path
-    >>> import numpy as np
-    >>> from skeer.datasets._cache import load_sessions, save_sessions
-    >>> result = {
-    ...     "keys": np.arange(12.0).reshape(4, 3),
-    ...     "offsets": np.array([0, 2, 4]),
-    ...     "target": np.array([1, 2]),
-    ...     "sentence": np.array(["hello", "world"], dtype=object),
-    ...     "dropped": {"rows": 5, "malformed": 1},
-    ... }
-    >>> file = Path(tempfile.mkdtemp()) / "loader" / "key.npz"
-    >>> save_sessions(file, result, ("rows", "malformed"), loader="load_x")
-    >>> cached = load_sessions(file, ("target", "sentence"), ("rows", "malformed"))
-    >>> cached["sentence"].tolist(), cached["dropped"]
-    (['hello', 'world'], {'rows': 5, 'malformed': 1})
+    ``result`` holds ``keys`` (n_keys, 3), ``offsets`` (n_sessions + 1,),
+    per-session arrays (numeric, or object arrays of str) and ``dropped``, a
+    dict of int counts whose keys are ``counts``, in order. A file that cannot
+    be written warns (``loader`` named, at ``stacklevel``): data stays uncached.
     """
     arrays, texts = {}, {}
     for name, value in result.items():
@@ -183,14 +87,8 @@ def save_sessions(file, result, counts, *, loader, stacklevel=3):
 
 
 def _check_sizes(f):
-    """Refuse a cache whose arrays would need more bytes than it holds.
-
-    ``numpy.load`` allocates what a member's ``.npy`` header declares
-    before it reads the data: a few hostile bytes could ask for terabytes.
-    :func:`save_sessions` stores its members uncompressed, so every array's
-    bytes lie in the file: a deflated member, one larger than the file, or a
-    header declaring more bytes than its member holds is not such a cache.
-    """
+    """Refuse a deflated member, one larger than the file, or a header declaring
+    more bytes than its member holds: ``numpy.load`` would allocate them."""
     size = os.fstat(f.fileno()).st_size
     with zipfile.ZipFile(f) as zf:
         for info in zf.infolist():
@@ -242,37 +140,9 @@ def _read_arrays(file, fields, counts):
 
 
 def load_sessions(file, fields, counts):
-    """A loader's cached result, or None when it must parse again.
-
-    Parameters
-    ----------
-    file : pathlib.Path
-        The cache file, written by :func:`save_sessions`.
-    fields : tuple of str
-        The per-session arrays to read (strings come back as object arrays).
-    counts : tuple of str
-        The keys of ``dropped``, as given to :func:`save_sessions`.
-
-    Returns
-    -------
-    result : dict or None
-        As saved: ``keys``, ``offsets``, the ``fields`` and ``dropped``.
-        None if the file is missing, unreadable, of another layout,
-        inconsistent (at least one session, offsets rising from 0 to the
-        number of keys, one entry a session in every field), or declares an
-        array larger than the bytes it holds for it (nothing is allocated
-        for it).
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> from pathlib import Path
-    >>> from skeer.datasets._cache import load_sessions
-    >>> broken = Path(tempfile.mkdtemp()) / "key.npz"
-    >>> _ = broken.write_bytes(b"not a zip")
-    >>> print(load_sessions(broken, ("target",), ("rows",)))
-    None
-    """
+    """A loader's cached result (as saved, ``fields`` and ``dropped`` keyed by
+    ``counts``), or None when missing, unreadable, of another layout,
+    inconsistent or declaring arrays larger than it holds: parse again."""
     try:
         if not file.is_file():
             return None

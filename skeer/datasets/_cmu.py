@@ -1,19 +1,18 @@
-"""Loader of the CMU keystroke dynamics benchmark (Killourhy & Maxion, DSN 2009).
+"""Loader of the CMU keystroke dynamics benchmark (Killourhy & Maxion, DSN 2009)."""
 
-Fifty-one subjects typed the password ``.tie5Roanl`` 400 times each (8 sessions of
-50 repetitions); each repetition is a vector of 31 timing features in seconds.
-"""
-
-import os
 import shutil
-import tempfile
 import urllib.request
-from pathlib import Path
 
 import numpy as np
 
 from skeer.datasets._archive import CORRUPT_ERRORS
-from skeer.datasets._base import _bunch, _check_path, _file_md5, get_data_home
+from skeer.datasets._base import (
+    _atomic_file,
+    _bunch,
+    _check_csv,
+    _file_md5,
+    get_data_home,
+)
 
 __all__ = ["load_cmu", "fetch_cmu"]
 
@@ -60,8 +59,8 @@ def load_cmu(path, *, as_frame=False, return_X_y=False):
     as_frame : bool, default=False
         If True, ``data`` is a :class:`pandas.DataFrame` of the 31 features,
         ``target`` a :class:`pandas.Series` named ``subject``, and ``frame``
-        the whole table with skeer's column names: ``subject``, ``session``
-        (the file's ``sessionIndex``), ``rep``, then the 31 features.
+        the whole table with columns ``subject``, ``session`` (the file's
+        ``sessionIndex``), ``rep``, then the 31 features.
     return_X_y : bool, default=False
         If True, return ``(data, target)`` instead of a Bunch.
 
@@ -92,16 +91,15 @@ def load_cmu(path, *, as_frame=False, return_X_y=False):
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        If ``path`` is a folder or not a regular file (a FIFO, device or
-        socket), or the file is not a readable CSV (truncated or corrupt
-        ``.gz``, not UTF-8), lacks a column of the benchmark's layout, holds
-        no row, or holds a missing or non-numeric timing.
+        If ``path`` is a folder or not a regular file, or the file is not a
+        readable CSV (truncated or corrupt ``.gz``, not UTF-8), lacks a column
+        of the benchmark's layout, holds no row, or a missing or non-numeric
+        timing.
 
     Notes
     -----
-    The protocol of Killourhy and Maxion enrols each subject with its first
-    200 repetitions (sessions 1-4) and probes with the last 200, using the
-    first 5 repetitions of every other subject as impostors.
+    Its protocol (Killourhy and Maxion) is
+    :func:`~skeer.evaluation.evaluate_fixed_text`.
 
     Examples
     --------
@@ -116,14 +114,10 @@ def load_cmu(path, *, as_frame=False, return_X_y=False):
     """
     import pandas as pd
 
-    path = _check_path(path, "path")
-    if not path.is_file():
-        raise ValueError(f"path must be a CSV file, got the folder {str(path)!r}.")
+    path = _check_csv(path)
     try:
         df = pd.read_csv(path, dtype={"subject": str})
     except (ValueError, OSError, *CORRUPT_ERRORS) as exc:
-        # ParserError, EmptyDataError and UnicodeDecodeError are ValueErrors;
-        # a truncated or corrupt .gz/.bz2/.xz/.zip raises one of CORRUPT_ERRORS
         msg = " ".join(str(exc).split())
         raise ValueError(
             f"path {str(path)!r} is not a readable CSV (truncated, corrupt, or "
@@ -164,9 +158,8 @@ def load_cmu(path, *, as_frame=False, return_X_y=False):
         )
         X = frame[FEATURE_NAMES]
         target = frame["subject"]
-    if return_X_y:
-        return X, target
     return _bunch(
+        return_X_y,
         data=X,
         target=target,
         session=session,
@@ -180,17 +173,11 @@ def load_cmu(path, *, as_frame=False, return_X_y=False):
 def _download(url, dest, timeout=60):
     """Fetch ``url`` into ``dest`` (the whole file, then an atomic rename)."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, suffix=".part")
-    try:
-        with (
-            os.fdopen(fd, "wb") as out,
-            urllib.request.urlopen(url, timeout=timeout) as response,
-        ):
-            shutil.copyfileobj(response, out)
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with (
+        _atomic_file(dest, ".part", mode=None) as out,
+        urllib.request.urlopen(url, timeout=timeout) as response,
+    ):
+        shutil.copyfileobj(response, out)
 
 
 def fetch_cmu(
@@ -199,8 +186,8 @@ def fetch_cmu(
     """Load the CMU benchmark, downloading it into ``data_home`` if needed.
 
     The file is ``data_home/cmu/DSL-StrongPasswordData.csv``; its MD5 checksum
-    is verified before every load (and after a download), so a present, intact
-    file is loaded without touching the network.
+    (``470235f96568f28f9ea0da62234ec857``) is verified before every load and
+    after a download, so an intact file is loaded without the network.
 
     Parameters
     ----------
@@ -208,10 +195,8 @@ def fetch_cmu(
         Data folder; see :func:`get_data_home`.
     download_if_missing : bool, default=True
         If False, raise an OSError instead of downloading a missing file.
-    as_frame : bool, default=False
-        See :func:`load_cmu`.
-    return_X_y : bool, default=False
-        See :func:`load_cmu`.
+    as_frame, return_X_y : bool, default=False
+        As in :func:`load_cmu`.
 
     Returns
     -------
@@ -221,16 +206,9 @@ def fetch_cmu(
     Raises
     ------
     OSError
-        If the file is missing and ``download_if_missing`` is False, or the
-        download fails, or the file's checksum does not match (a download
-        that fails the check is deleted; a corrupt local file is kept and
-        named so that you can remove it).
-
-    Notes
-    -----
-    Source: https://www.cs.cmu.edu/~keystroke/DSL-StrongPasswordData.csv
-    (MD5 ``470235f96568f28f9ea0da62234ec857``). See :func:`load_cmu` for the
-    citation.
+        If the file is missing and ``download_if_missing`` is False, the
+        download fails, or the checksum does not match (a failed download is
+        deleted; a corrupt local file is kept, and named).
 
     Examples
     --------

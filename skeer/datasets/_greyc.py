@@ -1,32 +1,17 @@
-"""Loader of the GREYC-NISLAB fixed-text keystroke benchmark (Syed Idrus et al., 2013).
-
-110 subjects typed five passphrases 20 times each; the release is one CSV table,
-one row a typing sample, whose ``Keystroke Template Vector`` holds four blocks of
-latencies between consecutive keys. This module turns one passphrase's vectors
-into CMU-like timing vectors in seconds (holds, press-press and release-press
-latencies). Nothing here imports torch.
-"""
+"""Loader of the GREYC-NISLAB fixed-text keystroke benchmark (Syed Idrus et al.)."""
 
 import re
 
 import numpy as np
 
 from skeer.datasets._archive import CORRUPT_ERRORS
-from skeer.datasets._base import _bunch, _check_path, _warn_dropped
+from skeer.datasets._base import _bunch, _check_csv, _warn_dropped
 
 __all__ = ["load_greyc_nislab"]
 
-_COLUMNS = (
-    "Sheet",
-    "User_ID",
-    "Gender",
-    "Age",
-    "Handedness",
-    "Password",
-    "Class",
-    "Keystroke Template Vector",
-)
 _VECTOR = "Keystroke Template Vector"
+_COLUMNS = ("Sheet", "User_ID", "Gender", "Age", "Handedness", "Password", "Class")
+_COLUMNS += (_VECTOR,)
 #: The vector's unit is 100 ns: 10**7 ticks a second (10**4 a millisecond).
 _TICKS_PER_SECOND = 10**7
 _SHEET = re.compile(r"[Pp]\d+")
@@ -137,30 +122,26 @@ def _select(df, passphrase, path):
 def load_greyc_nislab(path, *, passphrase="P1", as_frame=False, return_X_y=False):
     """Load one passphrase of the GREYC-NISLAB fixed-text keystroke benchmark.
 
-    Reads the benchmark's CSV table (plain or compressed, e.g.
-    ``greyc-nislab-fixed-text.csv.gz``) and returns the chosen passphrase's
-    samples as fixed-length timing vectors in seconds, in the layout of the
-    CMU benchmark (:func:`load_cmu`): ``[H.k1, DD.k1.k2, UD.k1.k2, H.k2, ...,
-    H.kn]``, every key's hold time, then between consecutive keys the
-    press-press (DD) and release-press (UD) latencies.
+    Reads the benchmark's CSV table (plain or compressed) and returns the
+    chosen passphrase's samples as timing vectors in seconds, in the layout of
+    :func:`load_cmu`: ``[H.k1, DD.k1.k2, UD.k1.k2, H.k2, ..., H.kn]`` (every
+    key's hold, then between consecutive keys the press-press and
+    release-press latencies; see ``DESCR``).
 
     Parameters
     ----------
     path : str or path-like
         The CSV file (columns ``Sheet``, ``User_ID``, ``Gender``, ``Age``,
         ``Handedness``, ``Password``, ``Class``, ``Keystroke Template
-        Vector``). Required: skeer ships no data and knows no default place.
+        Vector``).
     passphrase : str, default="P1"
-        Which passphrase: a sheet name (``"P1"`` to ``"P5"``, any case) or the
-        passphrase's text (``"leonardo dicaprio"``, compared ignoring case and
-        repeated spaces). The five passphrases have vectors of different
-        lengths, so one call loads one of them; to load all, call once per
-        sheet.
+        A sheet name (``"P1"`` to ``"P5"``, any case) or the passphrase's text
+        (compared ignoring case and repeated spaces). The passphrases' vectors
+        differ in length: one call loads one of them.
     as_frame : bool, default=False
         If True, ``data`` is a :class:`pandas.DataFrame` with columns
         ``feature_names``, ``target`` a :class:`pandas.Series` named
-        ``subject``, and ``frame`` the whole table (per-row columns and
-        features).
+        ``subject``, and ``frame`` also holds the features.
     return_X_y : bool, default=False
         If True, return ``(data, target)`` instead of a Bunch.
 
@@ -171,32 +152,27 @@ def load_greyc_nislab(path, *, passphrase="P1", as_frame=False, return_X_y=False
 
         data : ndarray of shape (n_samples, 3 * n_keys - 2), float64, or \
                 DataFrame
-            Timing vectors in seconds; for the real file 2,200 rows of 49
-            (P1), 52 (P2, P3), 64 (P4) or 70 (P5) features.
+            Timing vectors in seconds (49, 52, 52, 64 or 70 features for
+            P1-P5).
         target : ndarray of shape (n_samples,), int64, or Series
-            Subject of each sample (the file's ``User_ID``, the same person on
-            every sheet).
+            Subject of each sample (the file's ``User_ID``).
         rep : ndarray of shape (n_samples,), int64
-            Repetition: position (from 1) of the sample among its subject's
-            rows of this passphrase in the file, counted before any row is
-            dropped.
+            Position (from 1) of the sample among its subject's rows of this
+            passphrase in the file, counted before any row is dropped.
         condition : ndarray of shape (n_samples,), int64
             The file's ``Class`` (1 or 2): the typing condition.
-        passphrase : str
-            The passphrase's text, e.g. ``"leonardo dicaprio"``.
-        sheet : str
-            Its sheet, e.g. ``"P1"``.
+        passphrase, sheet : str
+            The passphrase's text and its sheet, e.g. ``"P1"``.
         feature_names : list of str
-            ``H.<key>``, ``DD.<key>.<next key>``, ``UD.<key>.<next key>``;
-            a key is named by its character (``space`` for a space) and its
-            position from 1, e.g. ``H.l1``, ``DD.l1.e2``, ``UD.o8.space9``.
+            ``H.<key>``, ``DD.<key>.<next key>``, ``UD.<key>.<next key>``, a
+            key named by its character (``space``) and position from 1, e.g.
+            ``H.l1``, ``DD.l1.e2``, ``UD.o8.space9``.
         frame : DataFrame
-            One row a sample: ``subject``, ``rep``, ``condition``, ``gender``
-            (``"M"``/``"F"``), ``age`` (nullable integer), ``handedness``
-            (``"R"``/``"L"``); with ``as_frame=True`` also the features.
+            One row a sample: ``subject``, ``rep``, ``condition``, ``gender``,
+            ``age`` (nullable integer), ``handedness``.
         dropped : dict
-            ``"rows"``: rows of this passphrase read, then the number dropped
-            per reason (see Warns).
+            ``"rows"``: rows of this passphrase read; the number dropped per
+            reason (see Warns).
         DESCR : str
             Description, format and citation.
 
@@ -207,44 +183,26 @@ def load_greyc_nislab(path, *, passphrase="P1", as_frame=False, return_X_y=False
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        If ``path`` is None, a folder or not a regular file (a FIFO, device
-        or socket), is not a readable CSV (truncated or corrupt ``.gz``, not
-        UTF-8), lacks a column of the benchmark's layout, holds no row, if
-        ``passphrase`` is not a string or matches no row (the message lists
-        the file's sheets and passphrases), or if every row of the passphrase
-        is dropped.
+        If ``path`` is None, a folder or not a regular file, is not a readable
+        CSV, lacks a column of the layout, holds no row, if ``passphrase`` is
+        not a string or matches no row (the message lists the file's sheets
+        and passphrases), or if every row of the passphrase is dropped.
 
     Warns
     -----
     UserWarning
         One warning counting the rows dropped, per reason: a missing or
         non-integer ``User_ID`` or ``Class``; a vector whose length is not
-        ``4 * (len(passphrase) - 1)``; a vector holding anything but
-        integers; inconsistent latencies (the four latencies of a key pair
-        must satisfy PP + RR = RP + PR, and the hold of a key derived from
-        the pair before it, PR - PP, must equal the one derived from the pair
-        after it, PP - RP); a negative hold time.
+        ``4 * (len(passphrase) - 1)`` or holding anything but integers;
+        inconsistent latencies (PP + RR != RP + PR, or a key's hold derived
+        from the pair before it, PR - PP, differing from the one after it,
+        PP - RP); a negative hold time.
 
     Notes
     -----
-    Rows are grouped by subject (ascending ``User_ID``); each subject's
-    samples keep the file's order, which is the order they were typed in, as
-    protocols such as Killourhy and Maxion's (enrol with the first samples)
-    require. In the real file Class 1 samples come first (reps 1-10).
-
-    The real file (sha256 ``fa189c00...``) has 110 subjects x 20 samples per
-    passphrase, vectors of 64, 68, 68, 84 and 92 integers, all whole
-    milliseconds. Two P1 rows (subjects 55 and 67, Class 1) break the
-    identity PP + RR = RP + PR and would give every hold negative (down to
-    -1.5 s); they are dropped, so those two subjects keep 19 P1 samples
-    (subject 55 lacks rep 10, subject 67 rep 3). Every other derived hold is
-    >= 0 (10 to 125 a passphrase are exactly 0 at the file's 1 ms resolution;
-    median 72 ms), and 4-6 % of the release-press latencies are negative
-    (overlapping keys).
-
-    Cite Syed Idrus, Cherrier, Rosenberger and Bours, "Soft Biometrics
-    Database: A Benchmark for Keystroke Dynamics Biometric Systems", BIOSIG
-    2013 (see ``DESCR``).
+    Rows are grouped by subject (ascending ``User_ID``), each subject's
+    samples in file order (the order typed). In the real file two P1 rows
+    break PP + RR = RP + PR and are dropped.
 
     Examples
     --------
@@ -256,16 +214,10 @@ def load_greyc_nislab(path, *, passphrase="P1", as_frame=False, return_X_y=False
     >>> greyc = load_greyc_nislab(csv, passphrase="P1")
     >>> greyc.passphrase, greyc.data.shape, greyc.feature_names[:3]
     ('leonardo dicaprio', (12, 49), ['H.l1', 'DD.l1.e2', 'UD.l1.e2'])
-    >>> greyc.target[:5].tolist(), greyc.rep[:5].tolist()
-    ([1, 1, 1, 1, 2], [1, 2, 3, 4, 1])
-    >>> greyc.frame.columns.tolist()
-    ['subject', 'rep', 'condition', 'gender', 'age', 'handedness']
     """
     import pandas as pd
 
-    path = _check_path(path, "path")
-    if not path.is_file():
-        raise ValueError(f"path must be a CSV file, got the folder {str(path)!r}.")
+    path = _check_csv(path)
     try:
         df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
     except (ValueError, OSError, *CORRUPT_ERRORS) as exc:
@@ -354,9 +306,8 @@ def load_greyc_nislab(path, *, passphrase="P1", as_frame=False, return_X_y=False
         data = pd.DataFrame(X, columns=names)
         frame = pd.concat([frame, data], axis=1)
         target = frame["subject"]
-    if return_X_y:
-        return data, target
     return _bunch(
+        return_X_y,
         data=data,
         target=target,
         rep=rep,

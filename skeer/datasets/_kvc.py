@@ -1,9 +1,4 @@
-"""Loader and prediction writer for the KVC-onGoing keystroke verification challenge.
-
-The challenge (Stragapede et al., Pattern Recognition 2025) releases, per scenario
-(``desktop`` or ``mobile``), a development set, unlabelled test sessions, and the
-list of test comparisons whose scores a participant submits.
-"""
+"""Loader of the KVC-onGoing keystroke verification challenge's release."""
 
 import ast
 import re
@@ -16,7 +11,7 @@ from skeer.datasets._base import (
     _bunch,
     _check_path,
     _check_regular,
-    _long_frame,
+    _session_frame,
 )
 from skeer.datasets._safe_pickle import load_npy
 
@@ -59,11 +54,8 @@ def _check_scenario(scenario):
 
 
 def _find(folder, name):
-    """``folder/name`` or ``folder/<scenario>/name`` (the release's layout).
-
-    None if neither exists; ValueError if the first that exists is not a
-    regular file (a FIFO would block the read forever).
-    """
+    """``folder/name`` or ``folder/<scenario>/name`` (the release's layout), or
+    None; ValueError if the first that exists is not a regular file."""
     for candidate in (folder / name, folder / name.split("_", 1)[0] / name):
         if candidate.exists():
             _check_regular(candidate, f"path {str(folder)!r}: file")
@@ -101,10 +93,9 @@ def _as_session(arr, where):
     return arr
 
 
-# The challenge kit's comparisons file: ONE line, a Python list of id pairs,
-# e.g. [['1234_5', '987_2'], ...]. The common case (quoted ids without escapes
-# or integer ids) is matched pair by pair: ast.literal_eval on a million pairs
-# takes 20 s and 3 GB. Anything else goes to ast.literal_eval, size-limited.
+# The kit's comparisons file, [['1234_5', '987_2'], ...], is matched pair by pair
+# (ast.literal_eval on a million pairs takes 20 s and 3 GB); anything else goes
+# to ast.literal_eval, size-limited.
 _ID = r"""'[^'\\\n]*'|"[^"\\\n]*"|[+-]?(?:0|[1-9]\d*)"""  # 007: not Python
 _PAIR = re.compile(
     rf"\s*(?:\[\s*({_ID})\s*,\s*({_ID})\s*,?\s*\]|\(\s*({_ID})\s*,\s*({_ID})\s*,?\s*\))"
@@ -190,11 +181,8 @@ def _pairs_lines(text, name):
 
 
 def _read_comparisons(file):
-    """Session-id pairs of a comparisons file, as an (n, 2) str array.
-
-    The kit's one-line list literal (``[[a, b], ...]``, pairs as lists or
-    tuples) or one pair a line.
-    """
+    """Session-id pairs of a comparisons file (the kit's one-line list literal,
+    or one pair a line), as an (n, 2) str array."""
     size = file.stat().st_size
     if size > _MAX_COMPARISONS_BYTES:
         raise ValueError(
@@ -231,12 +219,7 @@ def load_kvc(path, scenario="desktop", *, as_frame=False, return_X_y=False):
     scenario : {"desktop", "mobile"}, default="desktop"
         Which scenario to load.
     as_frame : bool, default=False
-        If True, ``data`` (and ``frame``) is the development set as a
-        long-format :class:`pandas.DataFrame`, one row a key, with columns
-        ``subject`` (the release's user), ``session``, ``press``, ``release``,
-        ``keycode``; ``target`` is then a :class:`pandas.Series` named
-        ``subject``. :class:`~skeer.KeystrokeFeatures` takes this frame as it
-        is.
+        As in :func:`load_aalto`, for the development set.
     return_X_y : bool, default=False
         If True, return ``(data, target)`` of the development set.
 
@@ -249,8 +232,7 @@ def load_kvc(path, scenario="desktop", *, as_frame=False, return_X_y=False):
             Development sessions, float64 press (ms), release (ms), key code,
             in the release's order (subject by subject).
         target : ndarray of shape (n_sessions,)
-            The subject of each development session (the release's user
-            keys).
+            The subject (the release's user key) of each development session.
         session : ndarray of shape (n_sessions,)
             The id of each development session.
         test_data : list of ndarray, or None
@@ -274,31 +256,23 @@ def load_kvc(path, scenario="desktop", *, as_frame=False, return_X_y=False):
     ------
     ValueError
         If ``scenario`` is unknown, ``path`` or one of the release's files is
-        not a regular file (a FIFO, device or socket), a file is not in the
-        release's format, or a comparison names a session missing from the
-        test sessions.
+        not a regular file, a file is not in the release's format, or a
+        comparison names a session missing from the test sessions.
     FileNotFoundError
         If ``path`` or the development set file is missing.
 
     Notes
     -----
-    The ``.npy`` files hold pickled Python dicts. They are read without
-    running any code: the header is parsed with :mod:`numpy.lib.format` and
-    the pickle by a restricted unpickler that builds only dicts, lists,
-    tuples, str, int, float, bool, None and numeric numpy arrays. A file
-    pickling anything else (which ``numpy.load(allow_pickle=True)`` would
-    execute) is refused with a ValueError naming it, as is a truncated file.
-
-    Sessions are returned as released (nothing is dropped), since every test
-    session may be part of a comparison.
-
-    The comparisons file is read in the challenge kit's format, one line
-    holding a Python list of pairs (``[['t0', 't1'], ['t0', 't2']]``; pairs
-    may be tuples), parsed as a literal, never evaluated. One pair a line is
-    accepted too: the two ids separated by whitespace, a comma or a
-    semicolon, surrounding quotes or brackets stripped, blank lines and lines
-    starting with ``#`` skipped. Anything else is refused. Ids are matched
-    against the test sessions' keys as strings.
+    The ``.npy`` files hold pickled dicts, read without running any code
+    (``skeer.datasets._safe_pickle``: only dicts, lists, tuples, str, int,
+    float, bool, None and numeric arrays are built; anything else, or a
+    truncated file, is refused with a ValueError naming the file). Sessions
+    are returned as released (nothing is dropped). The comparisons file is the
+    kit's one line holding a Python list of pairs (``[['t0', 't1'], ...]``,
+    pairs may be tuples), parsed as a literal, never evaluated; or one pair a
+    line, the ids separated by whitespace, a comma or a semicolon, quotes or
+    brackets stripped, blank and ``#`` lines skipped. Ids are matched against
+    the test sessions' keys as strings.
 
     Examples
     --------
@@ -367,16 +341,12 @@ def load_kvc(path, scenario="desktop", *, as_frame=False, return_X_y=False):
 
     frame = None
     if as_frame:
-        import pandas as pd
-
         offsets = np.concatenate([[0], np.cumsum([len(s) for s in data])])
         keys = np.concatenate(data) if data else np.empty((0, 3))
-        frame = _long_frame(keys, offsets, (target, session), ("subject", "session"))
-        target = pd.Series(target, name="subject")
+        frame, target = _session_frame(keys, offsets, target, session)
         data = frame
-    if return_X_y:
-        return data, target
     return _bunch(
+        return_X_y,
         data=data,
         target=target,
         session=session,

@@ -2,13 +2,12 @@
 
 import os
 import re
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from skeer.datasets._base import _check_path
+from skeer.datasets._base import _atomic_file, _check_path
 from skeer.datasets._kvc import _SCENARIOS
 
 __all__ = ["make_kvc_submission", "read_kvc_predictions", "write_kvc_predictions"]
@@ -37,20 +36,18 @@ def _format_scores(scores):
 def write_kvc_predictions(scores, path):
     """Write comparison scores in the challenge kit's prediction format.
 
-    The file holds one line, the Python list of the scores (``str`` of a list
-    of floats, each at full precision), in the order of
-    ``{scenario}_comparisons.txt``: what the kit's
-    ``generate_submission_files.py`` writes to ``{scenario}_predictions.txt``.
-    Higher means more likely the same person.
+    One line, the Python list of the scores (floats with ``repr``, so they
+    read back exactly), in the order of ``{scenario}_comparisons.txt``, as the
+    kit's ``generate_submission_files.py`` writes it. Higher means more likely
+    the same person; the challenge scores by position.
 
     Parameters
     ----------
     scores : array-like of shape (n_comparisons,)
         Finite similarity scores, one per comparison.
     path : str or path-like
-        File to write (overwritten). Its folder must exist. The challenge
-        expects the name ``desktop_predictions.txt`` or
-        ``mobile_predictions.txt``.
+        File to write (overwritten), e.g. ``desktop_predictions.txt``. Its
+        folder must exist.
 
     Returns
     -------
@@ -66,13 +63,6 @@ def write_kvc_predictions(scores, path):
     See Also
     --------
     make_kvc_submission : Zip the prediction files into the archive submitted.
-    read_kvc_predictions : Read such a file back.
-
-    Notes
-    -----
-    The challenge scores a submission by position, so keep the order of the
-    comparisons file (``load_kvc(...).comparisons``). Floats are written with
-    ``repr`` (17 significant digits at most), so they read back exactly.
 
     Examples
     --------
@@ -118,22 +108,14 @@ def read_kvc_predictions(path):
         number a line, or holds no score or a NaN or infinite one; if a zip
         holds anything but the two prediction files, or a member too large.
 
-    See Also
-    --------
-    write_kvc_predictions : Writes the kit's format.
-    make_kvc_submission : Writes the zip.
-
     Examples
     --------
     >>> import tempfile
     >>> from pathlib import Path
-    >>> from skeer.datasets import (make_kvc_submission, read_kvc_predictions,
-    ...                             write_kvc_predictions)
+    >>> from skeer.datasets import read_kvc_predictions, write_kvc_predictions
     >>> out = Path(tempfile.mkdtemp())
     >>> read_kvc_predictions(write_kvc_predictions([0.5, -1.25], out / "m.txt"))
     array([ 0.5 , -1.25])
-    >>> read_kvc_predictions(make_kvc_submission({"mobile": [0.5]}, out / "s.zip"))
-    {'mobile': array([0.5])}
     """
     path = _check_path(path, "path")
     if not path.is_file():  # a FIFO would block the reads below forever
@@ -203,9 +185,8 @@ def _parse_predictions(text, name):
 def make_kvc_submission(predictions, path):
     """Zip KVC-onGoing predictions into the archive the challenge accepts.
 
-    The archive holds ``desktop_predictions.txt`` and/or
-    ``mobile_predictions.txt`` at its root, each in the format of
-    :func:`write_kvc_predictions`.
+    It holds ``desktop_predictions.txt`` and/or ``mobile_predictions.txt`` at
+    its root, in the format of :func:`write_kvc_predictions`.
 
     Parameters
     ----------
@@ -231,22 +212,14 @@ def make_kvc_submission(predictions, path):
     FileNotFoundError
         If a prediction file named in ``predictions`` does not exist.
 
-    See Also
-    --------
-    write_kvc_predictions : One scenario's prediction file.
-    load_kvc : Its ``comparisons`` fix the order of the scores.
-
     Examples
     --------
     >>> import tempfile
-    >>> import zipfile
     >>> from pathlib import Path
-    >>> from skeer.datasets import make_kvc_submission
+    >>> from skeer.datasets import make_kvc_submission, read_kvc_predictions
     >>> out = Path(tempfile.mkdtemp()) / "submission.zip"
-    >>> _ = make_kvc_submission({"desktop": [0.9, 0.1], "mobile": [0.5]}, out)
-    >>> with zipfile.ZipFile(out) as zf:
-    ...     zf.namelist(), zf.read("mobile_predictions.txt")
-    (['desktop_predictions.txt', 'mobile_predictions.txt'], b'[0.5]')
+    >>> read_kvc_predictions(make_kvc_submission({"mobile": [0.5]}, out))
+    {'mobile': array([0.5])}
     """
     if not isinstance(predictions, dict) or not predictions:
         raise ValueError(
@@ -269,17 +242,10 @@ def make_kvc_submission(predictions, path):
             scores = _check_scores(value, f"predictions[{scenario!r}]")
         members[f"{scenario}_predictions.txt"] = _format_scores(scores)
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".zip.tmp")
-    try:
-        with (
-            os.fdopen(fd, "wb") as f,
-            zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as zf,
-        ):
-            for name, text in members.items():
-                zf.writestr(name, text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with (
+        _atomic_file(path, ".zip.tmp", prefix=".") as f,
+        zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as zf,
+    ):
+        for name, text in members.items():
+            zf.writestr(name, text)
     return path

@@ -1,28 +1,15 @@
 """Read ``.npy`` files, pickled payloads included, without running any code.
 
-``numpy.save`` stores Python objects (the KVC-onGoing release's dicts) as a
-pickle, and ``numpy.load(allow_pickle=True)`` runs whatever that pickle names:
-a crafted file executes arbitrary code when it is loaded. :func:`load_npy`
-parses the ``.npy`` header with :mod:`numpy.lib.format` and feeds a pickled
-payload to a restricted unpickler that builds only plain data:
-
-- ``dict``, ``list``, ``tuple``, ``str``, ``int``, ``float``, ``bool``,
-  ``None`` (and the ``bytes`` holding array data);
-- numpy arrays of a numeric dtype (bool, integer, float, complex), and arrays
-  of dtype object whose elements are again such plain data;
-- numpy scalars of a numeric dtype (and of a ``str`` dtype, which become
-  ``str``).
-
-The only globals resolved are numpy's own reconstruction helpers
-(``numpy.core.multiarray._reconstruct`` / ``numpy._core.multiarray._reconstruct``,
-``numpy.ndarray``, ``numpy.dtype``, ``numpy.core.multiarray.scalar``), and
-``_codecs.encode`` and ``bytes`` (how pickle protocols 0-2 store bytes:
-latin-1 text, or no argument), each replaced by a checking stand-in: the
-array's class, shape and data size and the dtype's state are validated before
-numpy sees them (a dtype keeps only the byte order from the file). Anything
-else, an array of a structured, string or datetime dtype, an object built
-with ``__reduce__``, a persistent id, an extension code or a set, is refused
-with a one-line ValueError naming the file. Nothing here imports torch.
+``numpy.load(allow_pickle=True)`` runs whatever a pickle names. :func:`load_npy`
+parses the header with :mod:`numpy.lib.format` and feeds a pickled payload to a
+restricted unpickler that builds only ``dict``, ``list``, ``tuple``, ``str``,
+``int``, ``float``, ``bool``, ``None`` (and ``bytes``), numpy arrays of a
+numeric dtype or of dtype object holding such data, and numeric (or ``str``)
+numpy scalars. The only globals resolved are numpy's reconstruction helpers and
+``_codecs.encode``/``bytes`` (protocols 0-2), each a checking stand-in that
+validates class, shape, data size and dtype state (only the byte order is taken
+from the file). Anything else is refused with a one-line ValueError naming the
+file.
 """
 
 import io
@@ -41,6 +28,10 @@ _SCALAR_KINDS = _NUMERIC_KINDS | {"U"}
 _ARRAY_KINDS = _NUMERIC_KINDS | {"O"}  # object: a container of plain data
 _DTYPE_KINDS = _ARRAY_KINDS | _SCALAR_KINDS
 _MAX_HEADER_SIZE = 10_000  # numpy's own default limit
+_HEADER_READERS = {
+    (1, 0): npy_format.read_array_header_1_0,
+    (2, 0): npy_format.read_array_header_2_0,
+}
 _OVERVIEW = (
     "only dicts, lists, tuples, str, int, float, bool, None and numeric numpy "
     "arrays are loaded, since unpickling anything else can run code"
@@ -71,30 +62,14 @@ def _refuse_opcode(name):
 
 
 class _RestrictedUnpickler(pickle._Unpickler):
-    """Pure-Python unpickler: its BUILD and global look-ups are checked.
-
-    The pure-Python implementation is used because BUILD (``__setstate__``)
-    must be intercepted: numpy's ``dtype.__setstate__`` accepts flags and
-    fields that make a float dtype claim to hold object pointers.
-    """
+    """Pure-Python unpickler (to intercept BUILD: numpy's ``dtype.__setstate__``
+    accepts flags making a float dtype claim object pointers); globals checked."""
 
     dispatch = dict(pickle._Unpickler.dispatch)
     for _name in (
-        "PERSID",
-        "BINPERSID",
-        "EXT1",
-        "EXT2",
-        "EXT4",
-        "INST",
-        "OBJ",
-        "NEWOBJ",
-        "NEWOBJ_EX",
-        "EMPTY_SET",
-        "ADDITEMS",
-        "FROZENSET",
-        "BYTEARRAY8",
-        "NEXT_BUFFER",
-        "READONLY_BUFFER",
+        *("PERSID", "BINPERSID", "EXT1", "EXT2", "EXT4", "INST", "OBJ", "NEWOBJ"),
+        *("NEWOBJ_EX", "EMPTY_SET", "ADDITEMS", "FROZENSET", "BYTEARRAY8"),
+        *("NEXT_BUFFER", "READONLY_BUFFER"),
     ):
         if hasattr(pickle, _name):
             dispatch[getattr(pickle, _name)[0]] = _refuse_opcode(_name)
@@ -257,40 +232,13 @@ def _one_line(exc):
 
 
 def loads_restricted(data, *, name="data"):
-    """Unpickle plain data (no code runs); the restricted twin of pickle.loads.
-
-    Parameters
-    ----------
-    data : bytes
-        A pickle.
-    name : str, default="data"
-        What to call the source in error messages (a file name).
-
-    Returns
-    -------
-    obj : object
-        Dicts, lists, tuples, str, int, float, bool, None, numeric numpy
-        arrays and scalars, and object arrays of these.
-
-    Raises
-    ------
-    ValueError
-        If the pickle holds anything else, or is truncated or malformed; the
-        message names ``name``.
-
-    Examples
-    --------
-    >>> import pickle
-    >>> import numpy as np
-    >>> from skeer.datasets._safe_pickle import loads_restricted
-    >>> loads_restricted(pickle.dumps({"s1": np.arange(3.0)}))
-    {'s1': array([0., 1., 2.])}
-    >>> loads_restricted(pickle.dumps(print))
-    Traceback (most recent call last):
-    ...
-    ValueError: data: refusing to load the global builtins.print; ...
-    """
+    """Unpickle plain data (no code runs), the restricted twin of pickle.loads;
+    ValueError naming ``name`` for anything else, or a truncated pickle."""
     return _unpickle(io.BytesIO(data), name)
+
+
+_MALFORMED = (pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError)
+_MALFORMED += (IndexError, AttributeError, OverflowError, MemoryError, RecursionError)
 
 
 def _unpickle(file, name):
@@ -298,73 +246,25 @@ def _unpickle(file, name):
         return _RestrictedUnpickler(file).load()
     except _Refused as exc:
         raise ValueError(f"{name}: {_one_line(exc)}; {_OVERVIEW}.") from None
-    except (
-        pickle.UnpicklingError,
-        EOFError,
-        ValueError,
-        TypeError,
-        KeyError,
-        IndexError,
-        AttributeError,
-        OverflowError,
-        MemoryError,
-        RecursionError,
-    ) as exc:
+    except _MALFORMED as exc:
         raise ValueError(
             f"{name}: truncated or malformed pickled data ({_one_line(exc)})."
         ) from None
 
 
 def load_npy(file):
-    """Read a ``.npy`` file without executing code, pickled objects included.
-
-    A numeric array is read as ``numpy.load(allow_pickle=False)`` reads it; an
-    object array (how ``numpy.save`` stores a dict) goes through the
-    restricted unpickler described in this module's docstring.
-
-    Parameters
-    ----------
-    file : str or path-like
-        The ``.npy`` file.
-
-    Returns
-    -------
-    arr : ndarray
-        The array stored; a dict saved with ``numpy.save`` comes back as a 0-d
-        object array (``arr.item()`` is the dict), as from ``numpy.load``.
-
-    Raises
-    ------
-    ValueError
-        If the file is not a ``.npy`` file, is truncated, or pickles anything
-        but plain data; one line naming the file.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> from pathlib import Path
-    >>> import numpy as np
-    >>> from skeer.datasets._safe_pickle import load_npy
-    >>> file = Path(tempfile.mkdtemp()) / "sessions.npy"
-    >>> np.save(file, {"t0": np.zeros((2, 3))}, allow_pickle=True)
-    >>> load_npy(file).item()["t0"].shape
-    (2, 3)
-    """
+    """Read a ``.npy`` file as ``numpy.load`` does (a dict saved with
+    ``numpy.save`` is a 0-d object array), object arrays through the restricted
+    unpickler; a one-line ValueError naming the file otherwise."""
     path = Path(file)
     name = path.name
     with open(path, "rb") as f:
         try:
             version = npy_format.read_magic(f)
-            if version == (1, 0):
-                shape, _, dtype = npy_format.read_array_header_1_0(
-                    f, max_header_size=_MAX_HEADER_SIZE
-                )
-            elif version == (2, 0):
-                shape, _, dtype = npy_format.read_array_header_2_0(
-                    f, max_header_size=_MAX_HEADER_SIZE
-                )
-            else:
+            read_header = _HEADER_READERS.get(version)
+            if read_header is None:
                 raise ValueError(f"unsupported .npy format version {version}")
+            shape, _, dtype = read_header(f, max_header_size=_MAX_HEADER_SIZE)
             if not dtype.hasobject:
                 f.seek(0)
                 return npy_format.read_array(

@@ -1,12 +1,4 @@
-"""Load any supported dataset from one short name, and select subjects.
-
-A *dataset spec* is the string the ``skeer`` command takes as ``--data``:
-``"synthetic"``, ``"aalto:PATH"``, ``"kvc:PATH"``, ``"cmu:PATH"`` or
-``"greyc:PATH"``.
-:func:`load_dataset` turns it into one :class:`~sklearn.utils.Bunch` with the
-same fields whatever the format, so code (the command line among it) handles
-every dataset alike. Nothing here imports torch.
-"""
+"""Load any supported dataset from a spec (``skeer --data``), and select subjects."""
 
 from collections.abc import Callable
 from pathlib import Path
@@ -35,12 +27,9 @@ class _Format(NamedTuple):
     groups: str | None = None  # the per-sample array the protocol runs within
 
 
-#: The one table of dataset formats: a new loader is its module and one row
-#: here. Killourhy & Maxion protocol (evaluate_fixed_text) per fixed-text
-#: format: CMU as the paper (200 of 400 repetitions enrol); GREYC-NISLAB has 20
-#: a subject and passphrase, 10 in each of two typing conditions (Class 1 and
-#: 2) that differ too much to enrol in one and probe in the other: the protocol
-#: runs within each condition (groups), 5 of its 10 repetitions enrol.
+#: The one table of dataset formats: a new loader is its module and one row here.
+#: Fixed text: CMU enrols 200 of 400 repetitions as the paper; GREYC-NISLAB runs
+#: within each typing condition (groups), 5 of its 10 repetitions enrol.
 _TABLE = {
     "aalto": _Format(
         lambda path, *, cache, **_: load_aalto(path, cache=cache),
@@ -125,8 +114,7 @@ def _check_count(value, name):
 def select_subjects(X, y, *, n_subjects=None, n_per_subject=None):
     """Keep the first subjects, and the first samples of each subject.
 
-    Subjects count in order of first appearance in ``y`` and samples keep
-    their order, so a selection of time-ordered data stays time-ordered.
+    Subjects count in order of first appearance; samples keep their order.
 
     Parameters
     ----------
@@ -135,11 +123,9 @@ def select_subjects(X, y, *, n_subjects=None, n_per_subject=None):
     y : array-like of shape (n_samples,)
         Subject of each sample.
     n_subjects : int, default=None
-        Keep the first ``n_subjects`` subjects (all when None, or when there
-        are fewer).
+        Keep the first ``n_subjects`` subjects (None: all).
     n_per_subject : int, default=None
-        Keep each kept subject's first ``n_per_subject`` samples (all when
-        None).
+        Keep each kept subject's first ``n_per_subject`` samples (None: all).
 
     Returns
     -------
@@ -153,12 +139,6 @@ def select_subjects(X, y, *, n_subjects=None, n_per_subject=None):
     ValueError
         If ``X`` and ``y`` differ in length or a count is not a positive
         integer.
-
-    See Also
-    --------
-    load_dataset : Applies ``n_subjects`` while loading, to every per-sample
-        array of the dataset.
-    skeer.evaluation.train_test_split_subjects : Subject-disjoint split.
 
     Examples
     --------
@@ -194,37 +174,29 @@ def load_dataset(
 ):
     """Load a dataset named by a spec such as ``"synthetic"`` or ``"cmu:PATH"``.
 
-    One entry point for every supported format, used by the ``skeer``
-    command's ``--data`` option: the same fields come back whatever the
-    format.
+    The same fields come back whatever the format (``skeer --data``).
 
     Parameters
     ----------
     spec : str
         ``"synthetic"`` (:func:`make_keystrokes`), ``"aalto:PATH"``
-        (:func:`load_aalto`: a folder, archive or file of
-        ``*_keystrokes.txt``), ``"kvc:PATH"`` (:func:`load_kvc`: the
-        development set of a KVC-onGoing release folder), ``"cmu:PATH"``
-        (:func:`load_cmu`: ``DSL-StrongPasswordData.csv``, fixed text) or
-        ``"greyc:PATH"`` (:func:`load_greyc_nislab`: the GREYC-NISLAB CSV
-        table, one passphrase, fixed text). The format name is
+        (:func:`load_aalto`), ``"kvc:PATH"`` (:func:`load_kvc`, the
+        development set), ``"cmu:PATH"`` (:func:`load_cmu`) or
+        ``"greyc:PATH"`` (:func:`load_greyc_nislab`); the format name is
         case-insensitive.
     scenario : {"desktop", "mobile"}, default="desktop"
         KVC-onGoing scenario; ignored by the other formats.
     passphrase : str, default="P1"
-        GREYC-NISLAB passphrase: a sheet (``"P1"`` to ``"P5"``) or its text;
-        ignored by the other formats.
+        GREYC-NISLAB passphrase (sheet or text); ignored by the others.
     n_subjects : int, default=None
-        Synthetic data: subjects generated (None: :func:`make_keystrokes`'s
-        default, 100). Other data: keep the first ``n_subjects`` subjects
-        (None: all).
+        Synthetic data: subjects generated (None: 100). Other data: keep the
+        first ``n_subjects`` subjects (None: all).
     n_sessions : int, default=15
-        Synthetic data: sessions per subject; ignored by the other formats.
+        Synthetic data: sessions per subject; ignored by the others.
     cache : bool, default=True
-        Aalto data: read and write :func:`load_aalto`'s on-disk cache (False:
-        parse the raw files, write nothing); ignored by the other formats.
+        Aalto data: use :func:`load_aalto`'s cache; ignored by the others.
     random_state : int, RandomState instance or None, default=0
-        Synthetic data: the seed of the generator; ignored by the others.
+        Synthetic data: the generator's seed; ignored by the others.
 
     Returns
     -------
@@ -233,24 +205,20 @@ def load_dataset(
 
         data : list of ndarray of shape (n_keys, 3), or ndarray of shape \
                 (n_samples, n_features)
-            Free-text sessions (press ms, release ms, key code), or fixed-text
-            timing vectors (float64).
+            Free-text sessions, or fixed-text timing vectors (float64).
         target : ndarray of shape (n_samples,)
             The subject of each sample.
         fixed_text : bool
             True for fixed-text vectors (``cmu``, ``greyc``), which need an
             :class:`~skeer.networks.MLPEmbedder` network.
         protocol : dict
-            Keyword arguments of the data's evaluation protocol: for fixed
-            text, ``n_train`` of
-            :func:`~skeer.evaluation.evaluate_fixed_text` (``cmu``: 200 as
-            Killourhy & Maxion; ``greyc``: 5, half of each typing
-            condition's 10 repetitions); empty for free text
+            Keyword arguments of the data's protocol: ``n_train`` of
+            :func:`~skeer.evaluation.evaluate_fixed_text` (``cmu``: 200,
+            ``greyc``: 5); empty for free text
             (:func:`~skeer.evaluation.evaluate_verification`'s defaults).
         groups : ndarray of shape (n_samples,) or None
-            What the protocol evaluates within (``groups=`` of
-            :func:`~skeer.evaluation.evaluate_fixed_text`): ``greyc``'s
-            typing ``condition``, None for the other formats.
+            What the protocol evaluates within: ``greyc``'s typing
+            ``condition``, else None.
         description : str
             One line naming the data, e.g. ``"synthetic (12 subjects x 15
             sessions)"``.
@@ -259,13 +227,9 @@ def load_dataset(
         kind : str
             ``"synthetic"``, ``"aalto"``, ``"kvc"``, ``"cmu"`` or ``"greyc"``.
 
-        The loader's other fields follow: its per-sample arrays (``session``
-        for ``aalto`` and ``kvc``; ``sentence`` and ``user_input`` for
-        ``aalto``; ``session`` and ``rep`` for ``cmu``; ``rep`` and
-        ``condition`` for ``greyc``) and its per-sample ``frame`` if it has
-        one (``greyc``: gender, age and handedness), selected like ``data``,
-        and the rest as the loader returns them (e.g. ``DESCR``, ``test_data``
-        and ``comparison_index`` of ``kvc``, ``passphrase`` of ``greyc``).
+        Then the loader's per-sample arrays (e.g. ``session``, ``rep``) and
+        per-sample ``frame``, selected like ``data``, and its other fields as
+        it returns them (e.g. ``DESCR``, ``test_data``).
 
     Raises
     ------
@@ -275,18 +239,12 @@ def load_dataset(
     FileNotFoundError
         If the spec's path does not exist.
 
-    See Also
-    --------
-    select_subjects : The subject selection applied by ``n_subjects``.
-
     Examples
     --------
     >>> from skeer.datasets import load_dataset
     >>> ds = load_dataset("synthetic", n_subjects=4, n_sessions=3)
-    >>> len(ds.data), ds.target.tolist(), ds.fixed_text
-    (12, [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3], False)
-    >>> ds.description
-    'synthetic (4 subjects x 3 sessions)'
+    >>> len(ds.data), ds.fixed_text, ds.description
+    (12, False, 'synthetic (4 subjects x 3 sessions)')
     """
     kind, path = _parse_spec(spec)
     n_subjects = _check_count(n_subjects, "n_subjects")

@@ -1,7 +1,4 @@
-"""Synthetic free-text keystroke data with per-subject typing styles.
-
-Nothing here imports torch.
-"""
+"""Synthetic free-text keystroke data with per-subject typing styles."""
 
 import functools
 import numbers
@@ -231,14 +228,10 @@ def make_keystrokes(
 ):
     """Generate synthetic free-text keystroke sessions of many typists.
 
-    Each subject has a typing style: an overall speed, per-key hold times,
-    per-key-pair latencies (finger speeds, hand alternation and idiosyncratic
-    digraphs on top of keyboard geometry shared by everyone), a rate of typos
-    corrected with backspace, pauses (mostly between words) and a way of
-    holding shift. Sessions are short texts of common English words (the word
-    list shipped with the package), each starting with shift for a capital;
-    timings carry log-normal noise and the typing speed drifts from session to
-    session.
+    Each subject has a typing style (speed, per-key holds, per-key-pair
+    latencies, typos corrected with backspace, pauses, a way of holding
+    shift); sessions are short texts of common English words starting with
+    shift, with log-normal timing noise and a speed drift between sessions.
 
     Parameters
     ----------
@@ -274,25 +267,11 @@ def make_keystrokes(
 
     Notes
     -----
-    Statistics follow the Aalto 136M desktop data: median hold about 100 ms,
-    median inter-press latency about 180 ms, about 20 % of key pairs
-    overlapping (negative inter-key latency), 3-4 % backspaces (Aalto: 6 %),
-    and an SD of the log median latency of about 0.34 between subjects and
-    0.11 between the sessions of a subject (Aalto: 0.36 and 0.11).
-
-    Difficulty is calibrated with a non-learned baseline: the Manhattan
-    distance between z-scored summary statistics (mean, SD and quartiles of
-    the four timing channels of :class:`~skeer.features.KeystrokeFeatures`)
-    of a probe and the mean of the 5 enrolment sessions, under the open-set
-    protocol of :func:`~skeer.evaluation.evaluate_verification`. With the
-    defaults (100 subjects x 15 sessions) its EER is about 18 % (20.2 % with
-    ``random_state=0``, 17.1-20.2 % over seeds 0-4); on 100 real Aalto
-    development users the same baseline gives 17-19 %. ``difficulty=0.5``
-    brings it to about 13 %, ``difficulty=2`` to about 27 %. Identity is also
-    carried by per-key and per-key-pair habits, which summary statistics
-    miss and a learned model can exploit.
-
-    Generating 100 x 15 sessions takes well under a second.
+    Statistics follow the Aalto 136M desktop data (median hold about 100 ms,
+    inter-press latency about 180 ms, about 20 % of key pairs overlapping).
+    With the defaults, a non-learned summary-statistics baseline under
+    :func:`~skeer.evaluation.evaluate_verification` has an EER of about 18 %
+    (about 13 % with ``difficulty=0.5``, 27 % with ``difficulty=2``).
 
     Examples
     --------
@@ -300,10 +279,6 @@ def make_keystrokes(
     >>> X, y = make_keystrokes(n_subjects=3, n_sessions=4, random_state=0)
     >>> len(X), y.tolist()
     (12, [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2])
-    >>> X[0].shape[1], X[0].dtype
-    (3, dtype('float64'))
-    >>> int(X[0][0, 2])  # every session starts with shift
-    16
     """
     n_subjects = _check_int(n_subjects, "n_subjects", 1)
     n_sessions = _check_int(n_sessions, "n_sessions", 1)

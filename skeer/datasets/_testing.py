@@ -1,7 +1,6 @@
 """Writers of small files in the real datasets' formats, for tests and examples.
 
-Private: the layout of what they return may change. Each writer also returns
-what a correct loader must read back, derived from the values it wrote.
+Private. Each writer also returns what a correct loader must read back.
 """
 
 import tarfile
@@ -14,13 +13,8 @@ from sklearn.utils import Bunch
 from skeer.datasets._aalto_files import _COLUMNS
 from skeer.datasets._cmu import FEATURE_NAMES
 
-__all__ = [
-    "write_aalto_files",
-    "archive_folder",
-    "write_kvc_files",
-    "write_cmu_csv",
-    "write_greyc_csv",
-]
+__all__ = ["write_aalto_files", "archive_folder", "write_kvc_files", "write_cmu_csv"]
+__all__ += ["write_greyc_csv"]
 
 _T0 = 1471995141966  # epoch ms, as in the study (August 2016)
 
@@ -32,23 +26,12 @@ def _aalto_row(fields):
 def write_aalto_files(
     folder, n_participants=3, n_sessions=2, *, quirks=False, random_state=0
 ):
-    """Write ``<pid>_keystrokes.txt`` files in the raw Aalto format.
+    """Write ``<pid>_keystrokes.txt`` files (pids ``1..n_participants``, session
+    ids ``pid * 100 + s``) in the raw Aalto format; ``quirks=True`` adds the real
+    data's quirks and rows, sessions and a file a loader must drop.
 
-    Participants are ``1..n_participants``; session ids ``pid * 100 + s``.
-    With ``quirks=True`` the files also hold what the real data holds (latin-1
-    bytes, literal quote characters, a time in scientific notation, CRLF line
-    ends) and what a loader must drop: 3 malformed rows (an extra field, a
-    missing field, a non-numeric time), 1 row released before pressed, one
-    session left with a single key, one session whose press times go
-    backwards, and one file without a header. A readme that is not a
-    participant file is written too.
-
-    Returns
-    -------
-    truth : Bunch
-        ``sessions``: dict (pid, sid) -> (n, 3) float64 array that a loader
-        must return; ``sentence``: dict (pid, sid) -> str; ``dropped``: the
-        counts a loader must report; ``folder``: the folder written.
+    Returns a Bunch: ``sessions`` ((pid, sid) -> (n, 3) array a loader must
+    return), ``sentence``, ``dropped`` (the counts to report) and ``folder``.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -171,22 +154,11 @@ def write_kvc_files(
     *,
     comparisons="kit",
 ):
-    """Write a small KVC-onGoing release: dev set, test sessions, comparisons.
+    """Write a small KVC-onGoing release: dev set (users ``100, 101, ...``,
+    sessions ``"u<user>_s<k>"``), test sessions ``"t<k>"`` and all their pairs
+    as comparisons, in the kit's one-line list (``"kit"``) or one a line.
 
-    The files are in the release's formats: ``{scenario}_dev_set.npy`` a dict
-    user -> dict session id -> (n_keys, 3) array and
-    ``{scenario}_test_sessions.npy`` a dict session id -> (n_keys, 3) array,
-    both saved with ``numpy.save``. Users are ints ``100, 101, ...``; dev
-    session ids ``"u<user>_s<k>"``; test session ids ``"t<k>"``; comparisons
-    all pairs (i, j), i < j, of the test sessions. ``comparisons="kit"``
-    writes them as the challenge kit reads them: ONE line holding the Python
-    list of pairs (``[['t0', 't1'], ...]``, no newline); ``"lines"`` writes
-    one pair a line separated by a space.
-
-    Returns
-    -------
-    truth : Bunch
-        ``dev`` and ``test`` (the dicts written) and ``pairs`` (list of id pairs).
+    Returns a Bunch: ``dev`` and ``test`` (the dicts written), ``pairs``.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -216,19 +188,9 @@ def write_kvc_files(
 
 
 def write_cmu_csv(path, n_subjects=3, n_sessions=2, n_reps=5, random_state=0):
-    """Write a CSV in the layout of the CMU ``DSL-StrongPasswordData.csv``.
-
-    Subjects are ``"s002", "s003", ...``, each with its own mean timings, so a
-    verifier can tell them apart; ``n_subjects=51, n_sessions=8, n_reps=50`` gives
-    the real file's shape (20,400 rows). Values have 4 decimals as in the real
-    file; each DD equals the preceding H plus the UD (up to rounding), like real
-    timings.
-
-    Returns
-    -------
-    path : pathlib.Path
-        The file written.
-    """
+    """Write (and return the path of) a CSV in the layout of the CMU
+    ``DSL-StrongPasswordData.csv``: subjects ``"s002", ...`` with their own
+    mean timings, 4 decimals, each DD the preceding H plus the UD."""
     import pandas as pd
 
     path = Path(path)
@@ -267,12 +229,8 @@ GREYC_PASSPHRASES = {
 
 
 def greyc_vector(press, release):
-    """Press and release times (ms) of n keys -> the GREYC-NISLAB vector.
-
-    Four blocks of n - 1 latencies between keys i and i + 1, in units of 100 ns:
-    press-press, release-release, release-press, press-release (press of i to
-    release of i + 1).
-    """
+    """Press and release times (ms) of n keys -> the GREYC-NISLAB vector: PP,
+    RR, RP and PR latencies between keys i and i + 1, in units of 100 ns."""
     press, release = np.asarray(press), np.asarray(release)
     blocks = [
         press[1:] - press[:-1],
@@ -284,22 +242,9 @@ def greyc_vector(press, release):
 
 
 def write_greyc_csv(path, n_subjects=3, n_reps=4, random_state=0):
-    """Write a table in the layout of the GREYC-NISLAB fixed-text benchmark.
-
-    All five sheets (:data:`GREYC_PASSPHRASES`), each with ``n_subjects``
-    subjects (``User_ID`` 1, 2, ...) typing ``n_reps`` times (the first half
-    ``Class`` 1, the rest ``Class`` 2), rows ordered by sheet, subject and
-    repetition as in the real file. Times are whole milliseconds, each
-    subject with its own mean holds and latencies (keys may overlap); every
-    other vector starts with a space, as many do in the real file. A ``.gz``
-    ``path`` is written compressed. ``n_subjects=110, n_reps=20`` gives the
-    real file's shape (11,000 rows).
-
-    Returns
-    -------
-    path : pathlib.Path
-        The file written.
-    """
+    """Write (and return the path of) a table in the GREYC-NISLAB layout: the
+    five sheets, ``n_subjects`` subjects typing ``n_reps`` times (first half
+    ``Class`` 1), whole milliseconds, every other vector starting with a space."""
     import pandas as pd
 
     path = Path(path)

@@ -1,19 +1,11 @@
 """Judging verifiers: protocols, splits, scorers, KVC, loss comparisons.
 
-- ``_protocols``: :func:`evaluate_verification` (open set, free text);
-- ``_fixed_text``: :func:`evaluate_fixed_text` (Killourhy & Maxion, within
-  each typing condition with ``groups``);
-- ``_paired``: :func:`paired_difference`;
-- ``_model_selection``: :class:`SubjectKFold`,
-  :func:`train_test_split_subjects`;
-- ``_scorers``: :data:`eer_scorer`, :func:`make_verification_scorer`,
-  :func:`make_fnmr_scorer`, :data:`VERIFICATION_SCORERS`, :func:`get_scorer`;
-- ``_kvc``: scoring KVC-onGoing comparisons (:func:`predict_kvc`,
-  :func:`score_comparisons`, :func:`find_test_scenarios`);
-- ``_benchmark``: :func:`compare_losses`, :data:`QUICK_PROFILE` (loaded on
-  first use: they train networks, so they import torch).
-
-Nothing else here imports torch.
+Protocols :func:`evaluate_verification` (open set) and
+:func:`evaluate_fixed_text` (Killourhy & Maxion), :func:`paired_difference`;
+splits :class:`SubjectKFold`, :func:`train_test_split_subjects`; scorers
+:data:`eer_scorer`, :data:`VERIFICATION_SCORERS`, :func:`get_scorer`...;
+KVC-onGoing scoring :func:`predict_kvc`. Only :func:`compare_losses` and
+:data:`QUICK_PROFILE`, loaded on first use, import torch.
 
 Examples
 --------
@@ -32,10 +24,7 @@ from skeer.evaluation._fixed_text import evaluate_fixed_text
 from skeer.evaluation._kvc import find_test_scenarios, predict_kvc, score_comparisons
 from skeer.evaluation._model_selection import SubjectKFold, train_test_split_subjects
 from skeer.evaluation._paired import paired_difference
-from skeer.evaluation._protocols import (
-    VerificationReport,
-    evaluate_verification,
-)
+from skeer.evaluation._protocols import VerificationReport, evaluate_verification
 from skeer.evaluation._scorers import (
     VERIFICATION_SCORERS,
     eer_scorer,

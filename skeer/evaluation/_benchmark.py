@@ -1,16 +1,7 @@
 """Loss ablation: train the same verifier with each loss and compare them.
 
-:func:`compare_losses` trains one network per loss and seed on the same
-subject-disjoint split, with the same batches and epoch budget, judges each
-on the held-out subjects with the open-set protocol and returns a
-:class:`LossComparison`: every run's report and validation curve, mean ± SD
-over seeds, seconds per epoch and how many epochs each loss needs to reach
-the best validation EER of a reference loss (triplet by default). The
-``skeer bench`` command is this function plus files.
-
-:data:`QUICK_PROFILE` is the budget of the quick demo (``skeer`` with no
-arguments): training settings that differ from :class:`~skeer.KeystrokeVerifier`'s
-defaults, sized for a run of one to two minutes on two CPU cores.
+``skeer bench`` is :func:`compare_losses` plus files; :data:`QUICK_PROFILE` is
+the budget of the quick demo (``skeer`` with no arguments).
 """
 
 import time
@@ -24,18 +15,11 @@ from skeer.evaluation._loss_comparison import LossComparison
 
 __all__ = ["QUICK_PROFILE", "LossComparison", "compare_losses"]
 
-#: The "quick" profile: what ``skeer`` with no arguments (``skeer train
-#: --profile quick``) uses instead of the library's defaults. ``n_subjects``
-#: and ``n_sessions`` size the synthetic data (:func:`~skeer.datasets.load_dataset`);
-#: the others are :class:`~skeer.KeystrokeVerifier` parameters. Bigger batches
-#: (20 subjects x 15 sessions, all of each subject's sessions) and a higher
-#: peak learning rate than the defaults (40 x 8, lr 1e-3, 3,500 steps, no early
-#: stopping; the warm-up and cosine schedule are kept) and early stopping with
-#: patience 10 (20 epochs is a short budget) make the learned verifier beat
-#: the non-learned baseline clearly within 20 epochs, one to two minutes on two
-#: CPU cores. A read-only mapping:
-#: ``KeystrokeVerifier(**{k: v for k, v in QUICK_PROFILE.items() if k not in
-#: ("n_subjects", "n_sessions")})`` builds its verifier.
+#: The "quick" profile of ``skeer`` with no arguments (``skeer train --profile
+#: quick``), a read-only mapping: ``n_subjects`` and ``n_sessions`` size the
+#: synthetic data (:func:`~skeer.datasets.load_dataset`), the others are
+#: :class:`~skeer.KeystrokeVerifier` parameters (bigger batches, a higher learning
+#: rate and early stopping: one to two minutes on two CPU cores).
 QUICK_PROFILE = MappingProxyType(
     {
         "n_subjects": 300,
@@ -90,12 +74,8 @@ def _variants(losses, known):
             )
         if name not in known:
             raise ValueError(f"unknown loss {name!r}; choose from {', '.join(known)}")
-        fixed = {
-            "criterion",
-            "operating_point",
-            "random_state",
-            "criterion__operating_point",
-        } & set(extra)
+        fixed = {"criterion", "operating_point", "random_state"} & set(extra)
+        fixed |= {"criterion__operating_point"} & set(extra)
         if fixed:
             raise ValueError(
                 f"variant {label!r} sets {sorted(fixed)}: compare_losses sets "
@@ -256,71 +236,56 @@ def compare_losses(
 ):
     """Train the same verifier with each loss and judge it on unseen subjects.
 
-    For each seed ``s`` (``random_state``, ``random_state + 1``, ...), the
-    subjects are split with
-    :func:`~skeer.evaluation.train_test_split_subjects`
-    (``random_state=s``), or once and for all by ``test_subjects`` (a locked
-    split); then for each loss a copy of ``estimator`` with that loss as its
-    criterion and ``random_state=s`` is fitted on the training subjects and
-    judged with :func:`~skeer.evaluation.evaluate_verification` on the test
-    subjects. So every loss gets the same network, split, batches and
-    epoch budget (unless a variant changes them; early stopping, on by
-    default, may end a run sooner).
+    For each seed ``s`` (``random_state``, ``random_state + 1``, ...) the
+    subjects are split with :func:`~skeer.evaluation.train_test_split_subjects`
+    (``random_state=s``), or once by ``test_subjects``; then for each loss a
+    copy of ``estimator`` with that criterion and ``random_state=s`` is fitted
+    on the training subjects and judged with
+    :func:`~skeer.evaluation.evaluate_verification` on the test subjects: every
+    loss gets the same network, split, batches and epoch budget.
 
     Parameters
     ----------
     X : sequence of sessions or array-like of shape (n_samples, L, F)
-        Free-text sessions (with ``features``) or the feature arrays the
-        estimator takes.
+        Free-text sessions (with ``features``) or the estimator's input.
     y : array-like of shape (n_samples,)
         Subject of each sample.
     losses : sequence of str or tuple, default=("eer-area", "eer-direct", \
             "triplet", "set2set", "contrastive")
-        Loss names of :mod:`skeer.registry`, or variants
-        ``(label, loss name, params)``: that loss with the estimator
-        parameters ``params`` set on top of the template (e.g.
-        ``("eer K=10", "eer", {"criterion__sharpness": 10})`` or
-        ``("eer 30 ep", "eer", {"max_epochs": 30})``), labelled ``label``. A
-        loss that cannot be built here (a missing optional package) is skipped
-        with a warning.
+        Loss names of :mod:`skeer.registry`, or variants ``(label, loss name,
+        params)``: that loss with the estimator parameters ``params`` (e.g.
+        ``("eer 30 ep", "eer", {"max_epochs": 30})``). A loss that cannot be
+        built here (a missing optional package) is skipped with a warning.
     operating_points : sequence of "eer" or float in (0, 1), default=("eer",)
         Operating points at which each EER loss (``"eer"``, ``"eer-*"``)
-        trains; a run at a false-match rate ``f`` is labelled ``"loss@f"``.
-        The other losses train once.
+        trains, a run at false-match rate ``f`` labelled ``"loss@f"``; the
+        other losses train once.
     estimator : KeystrokeVerifier, default=None
-        The template of every run (unfitted; cloned). Its criterion and
-        ``criterion__*`` parameters are replaced per run, its
-        ``operating_point`` and ``random_state`` too. None means
-        ``KeystrokeVerifier()``: the library's defaults (training recipe and
-        early stopping included), which are what a user gets.
+        The unfitted template of every run (cloned; its criterion,
+        ``criterion__*``, ``operating_point`` and ``random_state`` are set per
+        run). None: ``KeystrokeVerifier()``.
     features : transformer, default=None
         Applied once to all of ``X`` (cloned, ``fit_transform``) before the
-        splits, e.g. :class:`~skeer.features.KeystrokeFeatures`; None uses
-        ``X`` as given.
+        splits, e.g. :class:`~skeer.features.KeystrokeFeatures`.
     n_seeds : int, default=3
         Number of seeds (splits and initialisations).
     test_size : float in (0, 1) or int, default=1/3
-        Share (or number) of subjects held out for the test (ignored with
+        Share (or number) of subjects held out (ignored with
         ``test_subjects``).
     n_enroll, n_probe : int, default=5
-        Enrolment and genuine-probe sessions per test subject (see
-        :func:`~skeer.evaluation.evaluate_verification`).
+        As in :func:`~skeer.evaluation.evaluate_verification`.
     baseline : str or None, default="triplet"
-        The loss whose best validation EER the others race to, and from
-        which each run's EER difference is bootstrapped (see
+        The loss whose best validation EER the others race to, and from which
+        each run's EER difference is bootstrapped (see
         :class:`LossComparison`).
     test_subjects : array-like or None, default=None
-        A locked split: these subjects (all in ``y``) are the test subjects
-        of every seed, the others train (with the estimator's own validation
-        split inside them); seeds then vary the initialisation, those
-        validation subjects and the batches, and the paired bootstrap over
-        subjects uses the same draws for every seed, so the pooled CI is over
-        the locked test subjects.
-        None draws a new split per seed.
+        A locked split: these subjects (all in ``y``) are every seed's test
+        subjects, seeds then varying the initialisation, validation subjects
+        and batches (the paired bootstrap uses the same draws for every
+        seed). None draws a new split per seed.
     n_jobs : int or None, default=None
-        Runs fitted in parallel (joblib; ``None`` is 1, ``-1`` all cores).
-        Results do not depend on it: every run is seeded. Each worker
-        process gets an equal share of the cores for its torch threads.
+        Runs fitted in parallel (joblib; ``-1`` all cores); results do not
+        depend on it.
     random_state : int, default=0
         The first seed.
     verbose : int, default=0
@@ -329,7 +294,8 @@ def compare_losses(
     Returns
     -------
     result : LossComparison
-        Every run's report and curves, and their summary over seeds.
+        Every run's report and curves (``UserWarning``\\ s during ``fit`` are
+        silenced), and their summary over seeds.
 
     Raises
     ------
@@ -346,22 +312,10 @@ def compare_losses(
     UserWarning
         ``"skipping loss NAME: REASON"`` for each loss that cannot be built.
 
-    See Also
-    --------
-    skeer.registry.get_loss : The losses by name.
-
-    Notes
-    -----
-    Each run's ``UserWarning``\\ s during ``fit`` (e.g. small-batch notices)
-    are silenced: they would repeat once per run. A run records
-    ``"metrics"``, ``"valid_eer"`` and ``"train_loss"`` per epoch,
-    ``"epochs"``, ``"seconds_per_epoch"`` (mean of skorch's ``dur``) and
-    ``"fit_s"`` (wall time of ``fit``).
-
     Examples
     --------
     >>> from skeer import KeystrokeFeatures, KeystrokeVerifier
-    >>> from skeer.evaluation._benchmark import compare_losses
+    >>> from skeer.evaluation import compare_losses
     >>> from skeer.datasets import make_keystrokes
     >>> X, y = make_keystrokes(n_subjects=9, n_sessions=12, random_state=0)
     >>> net = KeystrokeVerifier(max_epochs=1, n_subjects_per_batch=3,

@@ -1,12 +1,4 @@
-"""The Killourhy & Maxion protocol for fixed-text timing vectors.
-
-:func:`evaluate_fixed_text` judges a model the way Killourhy & Maxion (DSN
-2009) judged their detectors: per subject, the first repetitions enrol, the
-rest are genuine probes, the first repetitions of every other subject are
-impostor probes, and the subjects' EERs are averaged. ``groups`` runs it
-within each typing condition (GREYC-NISLAB's two classes) and pools the
-subjects. Nothing here imports torch.
-"""
+"""The Killourhy & Maxion protocol for fixed-text timing vectors."""
 
 import warnings
 from typing import NamedTuple
@@ -30,8 +22,7 @@ from skeer.templates import _open_set
 
 __all__ = ["evaluate_fixed_text"]
 
-#: ``n_train="auto"`` enrols half the median repetitions, at most this many
-#: (Killourhy & Maxion: 200 of the CMU data's 400).
+#: ``n_train="auto"`` enrols half the median repetitions, at most this many.
 MAX_AUTO_TRAIN = 200
 
 
@@ -202,59 +193,42 @@ def evaluate_fixed_text(
 ):
     """Killourhy & Maxion (DSN 2009) protocol for fixed-text timing vectors.
 
-    Per subject, its first ``n_train`` repetitions enrol (train its template),
-    its remaining repetitions are genuine probes, and the first
-    ``n_impostor_reps`` repetitions of every other subject are impostor
-    probes. The EER of each subject is computed separately, then averaged.
-    With ``groups`` (the typing condition of each sample) the protocol runs
-    within each condition, enrolment, genuine and impostor probes all from
-    that condition, and a subject's EER is the mean of its conditions' EERs.
+    Per subject, its first ``n_train`` repetitions enrol, the rest are genuine
+    probes, and the first ``n_impostor_reps`` repetitions of every other
+    subject are impostor probes; each subject's EER is computed separately,
+    then averaged. With ``groups`` (the typing condition of each sample) the
+    protocol runs within each condition and a subject's EER is the mean of its
+    conditions' EERs. See :ref:`protocols`.
 
     Parameters
     ----------
     model : object or array-like of shape (n_samples, n_features)
-        A fitted estimator with its own enrolment, judged through it: a
-        detector of :mod:`skeer.baselines` (``ScaledManhattan()`` is Killourhy
-        & Maxion's best; it needs no fitting), a
-        :class:`~skeer.KeystrokeVerifier`, or a ``Pipeline`` ending in one
-        (e.g. ``StandardScaler`` + verifier: the scaler transforms, the
-        verifier enrols and scores). Also a fitted object with ``transform``,
-        or embeddings aligned with ``y`` (cosine to the mean embedding).
+        As in :func:`evaluate_verification`, e.g. a detector of
+        :mod:`skeer.baselines` (``ScaledManhattan()`` needs no fitting) or a
+        ``Pipeline`` ending in a verifier.
     X : array-like of shape (n_samples, n_features) or None
-        Timing vectors (e.g. the 31 features of the CMU password data); may be
-        None when ``model`` is an array of embeddings.
+        Timing vectors; may be None when ``model`` is an array of embeddings.
     y : array-like of shape (n_samples,)
         Subject of each sample; repetitions in their given order.
     groups : array-like of shape (n_samples,) or None, default=None
         The typing condition of each sample (e.g. ``condition`` of
-        :func:`~skeer.datasets.load_greyc_nislab`: its two classes differ
-        so much that enrolling in one and probing in the other scores worse
-        than chance). None: one condition.
+        :func:`~skeer.datasets.load_greyc_nislab`). None: one condition.
     n_train : int or "auto", default="auto"
         Enrolment repetitions per subject (and condition). ``"auto"``: half
         the median number of repetitions a subject has (in each condition),
-        at most 200: Killourhy & Maxion's 200 on the CMU data's 400, 5 on
-        GREYC-NISLAB's 10 per condition.
+        at most 200.
     n_impostor_reps : int, default=5
         Impostor repetitions taken from each other subject.
-    n_bootstraps : int, default=200
-        Bootstrap replicates over subjects for the confidence interval of the
-        mean subject EER; 0 computes none.
-    confidence : float in (0, 1), default=0.95
-        Level of the percentile interval.
-    random_state : int, Generator or None, default=0
-        Seeds the bootstrap.
+    n_bootstraps, confidence, random_state, verbose
+        As in :func:`evaluate_verification` (the interval is the mean
+        subject EER's).
     return_comparisons : bool, default=False
         Attach every comparison as ``report.comparisons`` (a DataFrame; with
         ``groups`` it has a ``group`` column).
     return_scores : bool, default=False
         Also return the binary labels and scores of every subject's
         comparisons, concatenated subject by subject (condition by condition
-        with ``groups``; e.g. for DET plots; the protocol itself judges each
-        subject separately).
-    verbose : bool, default=True
-        A progress bar over the subjects on stderr, drawn only once the
-        protocol has run 3 s; False shows nothing.
+        with ``groups``).
 
     Returns
     -------
@@ -286,17 +260,7 @@ def evaluate_fixed_text(
         skipped for having no more than ``n_train`` repetitions (they still
         serve as impostors), and the conditions with fewer than 2 subjects.
         Without ``groups``, when the mean subject EER is worse than chance
-        (above 0.5): enrolment and probes then almost surely come from
-        different typing conditions.
-
-    Notes
-    -----
-    On the CMU keystroke benchmark (51 subjects x 400 repetitions of
-    ``.tie5Roanl``), Killourhy & Maxion report a mean EER of 0.096 (SD 0.069)
-    for the scaled Manhattan detector, their best; ``ScaledManhattan()``
-    reproduces it (0.0962), ``Manhattan()`` 0.153 and ``Euclidean()`` 0.171.
-    On GREYC-NISLAB, within each condition (``groups=condition``), it scores
-    about 0.14 (see the fixed-text benchmark).
+        (enrolment and probes then almost surely differ in typing condition).
 
     Examples
     --------
@@ -309,16 +273,6 @@ def evaluate_fixed_text(
     >>> report = evaluate_fixed_text(ScaledManhattan(), X, y)
     >>> report["n_subjects"], report["n_train"], round(report["mean_subject_eer"], 3)
     (4, 15, 0.0)
-
-    Two typing conditions, the second one slower for everybody: judged within
-    each condition, the shift does not count against anyone.
-
-    >>> condition = np.tile(np.repeat([1, 2], 15), 4)
-    >>> X_shifted = X + 3.0 * (condition == 2)[:, None]
-    >>> report = evaluate_fixed_text(ScaledManhattan(), X_shifted, y,
-    ...                              groups=condition)
-    >>> report["n_train"], round(report["mean_subject_eer"], 3)
-    ({1: 7, 2: 7}, 0.0)
     """
     if not (isinstance(n_train, str) and n_train == "auto"):
         check_positive_int(n_train, "n_train")

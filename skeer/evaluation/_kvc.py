@@ -1,15 +1,8 @@
 """KVC-onGoing submissions: score the challenge's comparison pairs with a model.
 
-The KVC-onGoing release ships unlabelled test sessions and a list of pairs of
-them to score (:func:`~skeer.datasets.load_kvc` reads both); a submission is
-one score per pair, higher meaning more likely the same person, written with
-:func:`~skeer.datasets.write_kvc_predictions` (one scenario) or zipped with
-:func:`~skeer.datasets.make_kvc_submission`. This module does the scoring in
-between: :func:`score_comparisons` for given sessions and pairs,
-:func:`predict_kvc` for the scenarios of a release folder. It lives outside
-:mod:`skeer.datasets` because it runs a fitted model (loaders only read
-files), and outside :mod:`skeer.evaluation` because the pairs carry no labels:
-nothing is judged here. Nothing here imports torch.
+Between :func:`~skeer.datasets.load_kvc` (sessions and pairs) and
+:func:`~skeer.datasets.make_kvc_submission`; nothing is judged here (the pairs
+carry no labels).
 """
 
 import numbers
@@ -27,18 +20,14 @@ SCENARIOS = ("desktop", "mobile")
 def score_comparisons(model, X, pairs, *, batch_size=2048, verbose=0):
     """Score pairs of sessions: cosine similarity of their embeddings.
 
-    Every session is embedded once (in batches), then each pair ``(a, b)``
-    gets the dot product of the L2-normalised embeddings of ``X[a]`` and
-    ``X[b]``.
+    Every session is embedded once (in batches); a pair ``(a, b)`` gets the
+    dot product of the L2-normalised embeddings of ``X[a]`` and ``X[b]``.
 
     Parameters
     ----------
     model : object
-        A fitted object whose ``transform`` returns embeddings, e.g. a
-        :class:`~sklearn.pipeline.Pipeline` of
-        :class:`~skeer.features.KeystrokeFeatures` and a fitted
-        :class:`~skeer.verifier.KeystrokeVerifier`, as
-        :func:`skeer.persistence.load` returns it.
+        A fitted object whose ``transform`` returns embeddings, e.g. the
+        pipeline :func:`skeer.persistence.load` returns.
     X : sequence of length n_sessions
         The sessions the pairs refer to, e.g. ``load_kvc(...).test_data``.
     pairs : array-like of shape (n_pairs, 2), int
@@ -59,11 +48,6 @@ def score_comparisons(model, X, pairs, *, batch_size=2048, verbose=0):
     ValueError
         If ``pairs`` is not of shape (n, 2) or holds an index outside ``X``,
         or ``batch_size`` is not a positive integer.
-
-    See Also
-    --------
-    skeer.datasets.load_kvc : Reads the test sessions and the pairs.
-    skeer.datasets.write_kvc_predictions : Writes the submission file.
 
     Examples
     --------
@@ -117,6 +101,14 @@ def score_comparisons(model, X, pairs, *, batch_size=2048, verbose=0):
     return np.einsum("ij,ij->i", emb[pairs[:, 0]], emb[pairs[:, 1]])
 
 
+def _folder(path):
+    """``path`` as a Path; FileNotFoundError if it does not exist."""
+    folder = Path(os.fspath(path)).expanduser()
+    if not folder.exists():
+        raise FileNotFoundError(f"no such folder: {str(folder)!r}")
+    return folder
+
+
 def _test_files(folder, scenario):
     """The scenario's test-session and comparison files, or None for a missing one."""
     found = []
@@ -130,10 +122,8 @@ def _test_files(folder, scenario):
 def find_test_scenarios(path):
     """The scenarios of a KVC-onGoing release folder that can be scored.
 
-    A scenario can be scored when the folder holds its test sessions and its
-    comparisons (``{scenario}_test_sessions.npy`` and
-    ``{scenario}_comparisons.txt``, in the folder or its ``{scenario}/``
-    sub-folder, as :func:`~skeer.datasets.load_kvc` finds them).
+    Those whose test sessions and comparisons the folder holds (as
+    :func:`~skeer.datasets.load_kvc` finds them).
 
     Parameters
     ----------
@@ -162,9 +152,7 @@ def find_test_scenarios(path):
     >>> find_test_scenarios(folder)
     ['mobile']
     """
-    folder = Path(os.fspath(path)).expanduser()
-    if not folder.exists():
-        raise FileNotFoundError(f"no such folder: {str(folder)!r}")
+    folder = _folder(path)
     if not folder.is_dir():
         raise NotADirectoryError(f"not a folder: {str(folder)!r}")
     return [s for s in SCENARIOS if all(_test_files(folder, s))]
@@ -173,27 +161,22 @@ def find_test_scenarios(path):
 def predict_kvc(model, path, *, scenarios=None, batch_size=2048, verbose=0):
     """Score the test comparisons of a KVC-onGoing release, scenario by scenario.
 
-    For each scenario, :func:`~skeer.datasets.load_kvc` reads the test
-    sessions and comparisons of the release folder, and
-    :func:`score_comparisons` scores them with the scenario's model. The
-    result is what :func:`~skeer.datasets.make_kvc_submission` zips into a
-    submission.
+    :func:`~skeer.datasets.load_kvc` reads each scenario's test sessions and
+    comparisons, :func:`score_comparisons` scores them; the result is what
+    :func:`~skeer.datasets.make_kvc_submission` zips.
 
     Parameters
     ----------
     model : object or dict of str to object
-        A fitted model whose ``transform`` returns embeddings (e.g. the
-        pipeline :func:`skeer.persistence.load` returns), used for every
-        scenario; or a dict scenario -> model, one per scenario.
+        As in :func:`score_comparisons`, for every scenario; or a dict
+        scenario -> model.
     path : str or path-like
         The release folder (as :func:`~skeer.datasets.load_kvc` takes it).
     scenarios : str, sequence of str or None, default=None
         ``"desktop"``, ``"mobile"`` or both. None: the keys of a dict
         ``model``, else every scenario :func:`find_test_scenarios` finds.
-    batch_size : int, default=2048
-        Sessions embedded per call to ``transform``.
-    verbose : int, default=0
-        If positive, show a progress bar (on stderr) per scenario.
+    batch_size, verbose
+        As in :func:`score_comparisons`.
 
     Returns
     -------
@@ -209,11 +192,6 @@ def predict_kvc(model, path, *, scenarios=None, batch_size=2048, verbose=0):
     FileNotFoundError
         If ``path`` does not exist, or a scenario asked for lacks its test
         sessions or comparisons.
-
-    See Also
-    --------
-    skeer.datasets.make_kvc_submission : Zip the predictions for submission.
-    skeer.datasets.write_kvc_predictions : Write one scenario's file.
 
     Examples
     --------
@@ -250,9 +228,7 @@ def predict_kvc(model, path, *, scenarios=None, batch_size=2048, verbose=0):
         missing = [s for s in scenarios if s not in model]
         if missing:
             raise ValueError(f"no model for scenario(s) {missing}")
-    folder = Path(os.fspath(path)).expanduser()
-    if not folder.exists():
-        raise FileNotFoundError(f"no such folder: {str(folder)!r}")
+    folder = _folder(path)
     predictions = {}
     for scenario in (s for s in SCENARIOS if s in scenarios):
         if folder.is_dir() and not all(_test_files(folder, scenario)):

@@ -1,8 +1,4 @@
-"""The results of a loss comparison: runs, summary over seeds, tables (private).
-
-:class:`LossComparison` is what :func:`~skeer.evaluation.compare_losses`
-returns. NumPy only.
-"""
+"""The results of a loss comparison: runs, summary over seeds, tables (NumPy only)."""
 
 import numpy as np
 
@@ -47,10 +43,6 @@ def _fmt(stat, *, pct=True, digits=2):
 class LossComparison:
     """Results of a loss ablation, as :func:`compare_losses` returns them.
 
-    Built from the runs alone: the summary (mean ± SD over seeds) and the
-    epochs each run needs to reach the reference loss's best validation EER
-    are derived here.
-
     Parameters
     ----------
     runs : dict of str to list of dict
@@ -83,10 +75,6 @@ class LossComparison:
         or None.
     baseline, skipped, params
         As given (``skipped`` and ``params`` as dicts).
-
-    See Also
-    --------
-    compare_losses : Runs the ablation.
 
     Examples
     --------
@@ -273,13 +261,8 @@ class LossComparison:
 
 
 def _pooled_difference(runs, confidence=0.95):
-    """Mean over seeds of the EER difference from the baseline, with its CI.
-
-    The replicates of the mean difference are the means of the seeds'
-    paired-bootstrap replicates: with a split per seed, the splits are
-    independent draws; with a locked split, every seed's replicate ``i`` drew
-    the same subjects, so the mean is one paired bootstrap of the seeds' mean.
-    """
+    """Mean over seeds of the EER difference from the baseline, with its CI from
+    the means of the seeds' paired-bootstrap replicates."""
     diffs = [r["vs_baseline"] for r in runs if r.get("vs_baseline")]
     if not diffs:
         return None

@@ -1,9 +1,4 @@
-"""Identity-disjoint data splits: no subject on both sides.
-
-A verifier is judged on people it never saw, so every split that judges one
-(cross-validation folds, a train/test split) must keep each subject's samples
-on one side. Nothing here imports torch.
-"""
+"""Identity-disjoint data splits: no subject on both sides."""
 
 import numpy as np
 from sklearn.model_selection import GroupKFold, GroupShuffleSplit
@@ -19,8 +14,7 @@ class SubjectKFold(GroupKFold):
     """K-fold cross-validation with identity-disjoint folds.
 
     A :class:`~sklearn.model_selection.GroupKFold` whose groups default to the
-    identities ``y``: no identity appears in both the training and the test
-    indices of a split, the open-set setting of verification.
+    identities ``y``: no identity is on both sides of a split.
 
     Parameters
     ----------
@@ -31,14 +25,10 @@ class SubjectKFold(GroupKFold):
     random_state : int, RandomState instance or None, default=None
         Seed of the shuffle (only used when ``shuffle=True``).
 
-    See Also
-    --------
-    train_test_split_subjects : One identity-disjoint split.
-
     Examples
     --------
     >>> import numpy as np
-    >>> from skeer.evaluation._model_selection import SubjectKFold
+    >>> from skeer.evaluation import SubjectKFold
     >>> y = np.repeat(np.arange(6), 3)
     >>> cv = SubjectKFold(n_splits=3)
     >>> for train, test in cv.split(np.zeros((18, 2)), y):
@@ -74,13 +64,6 @@ class SubjectKFold(GroupKFold):
         ------
         ValueError
             If neither ``y`` nor ``groups`` is given.
-
-        Examples
-        --------
-        >>> from skeer.evaluation._model_selection import SubjectKFold
-        >>> splits = list(SubjectKFold(2).split([0] * 4, y=[7, 7, 8, 8]))
-        >>> sorted(test.tolist() for _, test in splits)
-        [[0, 1], [2, 3]]
         """
         if groups is None:
             groups = y
@@ -121,7 +104,7 @@ def train_test_split_subjects(X, y, *, test_size=1 / 3, random_state=None):
     Examples
     --------
     >>> import numpy as np
-    >>> from skeer.evaluation._model_selection import train_test_split_subjects
+    >>> from skeer.evaluation import train_test_split_subjects
     >>> X = [np.zeros((4, 3))] * 12
     >>> y = np.repeat([10, 11, 12], 4)
     >>> X_tr, X_te, y_tr, y_te = train_test_split_subjects(X, y, random_state=0)
@@ -133,9 +116,4 @@ def train_test_split_subjects(X, y, *, test_size=1 / 3, random_state=None):
         n_splits=1, test_size=test_size, random_state=random_state
     )
     train, test = next(splitter.split(np.zeros((len(y), 1)), y, groups=y))
-    return (
-        _safe_indexing(X, train),
-        _safe_indexing(X, test),
-        y[train],
-        y[test],
-    )
+    return _safe_indexing(X, train), _safe_indexing(X, test), y[train], y[test]

@@ -1,22 +1,10 @@
-"""Evaluation protocols for verifiers, and identity-disjoint data splits.
+"""The open-set protocol for verifiers (:func:`evaluate_verification`) and its report.
 
-- :func:`evaluate_verification`: open set, free text (TypeNet / KVC style).
-- :func:`~skeer.evaluation.evaluate_fixed_text` (in ``_fixed_text``):
-  Killourhy & Maxion (DSN 2009), fixed text.
-- :func:`paired_difference`: the bootstrap CI of the difference between two
-  systems on the same comparisons.
-
-Identity-disjoint splits (:class:`~skeer.evaluation.SubjectKFold`,
-:func:`~skeer.evaluation.train_test_split_subjects`) live in
-:mod:`skeer.evaluation` and are importable from here too.
-
-A fitted estimator is judged through its own enrolment and scoring (its
-template geometry, see :mod:`skeer.templates`): a
-:class:`~skeer.KeystrokeVerifier`, a detector of :mod:`skeer.baselines`, or a
-``Pipeline`` whose first steps transform and whose last step is one of these.
-An array of embeddings, or any object with ``transform``, is scored by cosine
-similarity to the renormalised mean embedding. Scores are similarities
-(higher = same person). Nothing here imports torch.
+A fitted estimator is judged through its own enrolment and scoring (its template
+geometry, see :mod:`skeer.templates`): a :class:`~skeer.KeystrokeVerifier`, a
+detector of :mod:`skeer.baselines`, or a ``Pipeline`` ending in one. An array of
+embeddings, or any object with ``transform``, is scored by cosine similarity to
+the renormalised mean embedding. Scores are similarities (higher = same person).
 """
 
 import warnings
@@ -32,24 +20,19 @@ from skeer.metrics._rates import UnreliableMetricWarning, equal_error_rate, fnmr
 from skeer.metrics._sweep import auc
 from skeer.templates import _open_set
 
-__all__ = [
-    "VerificationReport",
-    "evaluate_verification",
-]
+__all__ = ["VerificationReport", "evaluate_verification"]
 
 
 class VerificationReport(dict):
     """A protocol's report: a plain ``dict`` of numbers, plus two tables.
 
-    It is a ``dict`` (JSON-serialisable as is, compared like one) with:
-
-    - ``subjects``: a :class:`pandas.DataFrame`, one row per subject judged
-      (``subject``, ``n_genuine``, ``n_impostor``, ``eer`` and, for free
-      text, the KVC kit's ``auc`` and ``accuracy`` and ``fnmr_at_fmr_{level}``);
-    - ``comparisons``: a DataFrame of every comparison (``subject``: whose
-      template, ``probe_subject``, ``probe``: the probe's row in ``X``,
-      ``genuine``, ``score``) when the protocol was asked for it
-      (``return_comparisons=True``), else None.
+    A ``dict`` (JSON-serialisable as is) with attributes ``subjects``, a
+    :class:`pandas.DataFrame` one row per subject judged (``subject``,
+    ``n_genuine``, ``n_impostor``, ``eer``; for free text also ``auc``,
+    ``accuracy``, ``fnmr_at_fmr_{level}``), and ``comparisons``, with
+    ``return_comparisons=True`` a DataFrame of every comparison (``subject``:
+    whose template, ``probe_subject``, ``probe``: its row in ``X``,
+    ``genuine``, ``score``), else None.
 
     Examples
     --------
@@ -134,8 +117,8 @@ def evaluate_verification(
     For each subject, its first ``n_enroll`` samples enrol a template and its
     last ``n_probe`` are genuine probes; the first probe sample of every other
     subject is an impostor probe. Templates and scores are the model's own
-    (see the module docstring): for a :class:`~skeer.KeystrokeVerifier`,
-    exactly what its ``enroll`` and ``claim_scores`` compute.
+    (for a :class:`~skeer.KeystrokeVerifier`, its ``enroll`` and
+    ``claim_scores``). See :ref:`protocols`.
 
     Parameters
     ----------
@@ -150,33 +133,31 @@ def evaluate_verification(
         DataFrame must first be split with
         :func:`~skeer.features.sessions_from_frame`.
     y : array-like of shape (n_samples,)
-        Subject of each sample. Samples are taken in their given order within
-        each subject.
+        Subject of each sample, samples in their given order.
     n_enroll : int, default=5
         Enrolment samples per subject.
     n_probe : int or None, default=5
-        Genuine probes per subject (subjects with fewer than
-        ``n_enroll + n_probe`` samples probe with all samples after
-        enrolment); None probes with every sample after enrolment.
+        Genuine probes per subject (fewer when a subject has fewer than
+        ``n_enroll + n_probe`` samples); None probes with every sample after
+        enrolment.
     fmr_levels : sequence of float in (0, 1), default=(0.001, 0.01, 0.1)
         False-match rates at which to report the false non-match rate.
     n_bootstraps : int, default=200
-        Bootstrap replicates over subjects for the confidence intervals
-        (comparisons of one subject are not independent, so subjects are
-        resampled, with every comparison scored against their templates);
+        Bootstrap replicates over subjects (their comparisons are not
+        independent, so subjects are resampled) for the confidence intervals;
         0 computes none.
     confidence : float in (0, 1), default=0.95
         Level of the percentile intervals.
     random_state : int, Generator or None, default=0
-        Seeds the bootstrap (the default makes reports reproducible).
+        Seeds the bootstrap.
     return_comparisons : bool, default=False
         Attach every comparison as ``report.comparisons`` (a DataFrame), e.g.
-        for :func:`paired_difference` or :mod:`skeer.metrics`.
+        for :func:`paired_difference`.
     return_scores : bool, default=False
-        Also return the pooled binary labels and scores (e.g. for DET plots).
+        Also return the binary labels and scores (e.g. for DET plots).
     verbose : bool, default=True
-        A progress bar over the subjects on stderr, drawn only once the
-        protocol has run 3 s (embedding included); False shows nothing.
+        A progress bar over the subjects on stderr, drawn once the protocol
+        has run 3 s; False shows nothing.
 
     Returns
     -------
@@ -211,23 +192,19 @@ def evaluate_verification(
 
     Notes
     -----
-    Every subject's impostor probe is compared with every other subject, so
-    ``n_impostor = n_subjects * (n_subjects - 1)``. Memory and time grow with
-    its square: 3,000 subjects (9 million impostor scores) take about 5 s on
-    one CPU core beyond computing the embeddings.
+    ``n_impostor = n_subjects * (n_subjects - 1)``: memory and time grow with
+    its square (3,000 subjects take about 5 s beyond the embeddings).
 
     Examples
     --------
     >>> import numpy as np
-    >>> from skeer.evaluation._protocols import evaluate_verification
+    >>> from skeer.evaluation import evaluate_verification
     >>> rng = np.random.default_rng(0)
     >>> y = np.repeat(np.arange(20), 10)
     >>> embeddings = rng.normal(size=(20, 8))[y] + 0.5 * rng.normal(size=(200, 8))
     >>> report = evaluate_verification(embeddings, None, y)
     >>> report["n_subjects"], report["n_genuine"], report["n_impostor"]
     (20, 100, 380)
-    >>> round(report["auc"], 3), report["eer"] < 0.1
-    (0.992, True)
     """
     n_enroll = check_positive_int(n_enroll, "n_enroll")
     n_probe = check_positive_int(n_probe, "n_probe", allow_none=True)

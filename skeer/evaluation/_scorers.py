@@ -1,24 +1,12 @@
 """Scorers for judging verifiers in scikit-learn model selection.
 
-Two settings:
-
-- closed set (the same people enrolled and probed, e.g. ``StratifiedKFold``):
-  :data:`eer_scorer` and the FNMR@FMR scorers of :func:`make_fnmr_scorer` call
-  ``decision_function`` and treat each row's own column as a genuine
-  comparison, the others as impostor comparisons. The columns are named by
-  the estimator's ``classes_`` (a ``Pipeline``'s are its last step's), and a
-  fold that probes an identity not among them is refused: its score would be
-  meaningless;
-- open set (new people, ``GroupKFold`` / :class:`~skeer.evaluation.SubjectKFold`):
-  :func:`make_verification_scorer` enrols part of each held-out subject's
-  samples and probes with the rest, through the estimator's own enrolment and
-  scoring (a ``Pipeline``'s last step), or cosine over ``transform`` for any
-  other embedding model.
-
-Every scorer follows scikit-learn's convention: greater is better, so error
-rates are negated. Every scorer is a callable ``scorer(estimator, X, y)``, so
-it works as ``scoring=`` in ``GridSearchCV`` and ``cross_validate``, alone or
-in a multimetric dict such as :data:`VERIFICATION_SCORERS`.
+Closed set (the same people enrolled and probed, e.g. ``StratifiedKFold``):
+:data:`eer_scorer` and :func:`make_fnmr_scorer` score ``decision_function``,
+whose columns are the estimator's ``classes_``; a fold probing an identity not
+among them is refused. Open set (new people, ``GroupKFold`` /
+:class:`~skeer.evaluation.SubjectKFold`): :func:`make_verification_scorer` runs
+:func:`~skeer.evaluation.evaluate_verification` on the fold. Greater is better:
+error rates are negated.
 """
 
 import numpy as np
@@ -27,14 +15,8 @@ from skeer._validation import check_positive_int, check_real
 from skeer.metrics._rates import equal_error_rate, fnmr_at_fmr
 from skeer.metrics._sweep import check_method
 
-__all__ = [
-    "eer_scorer",
-    "get_scorer",
-    "get_scorer_names",
-    "make_fnmr_scorer",
-    "make_verification_scorer",
-    "VERIFICATION_SCORERS",
-]
+__all__ = ["eer_scorer", "get_scorer", "get_scorer_names", "make_fnmr_scorer"]
+__all__ += ["make_verification_scorer", "VERIFICATION_SCORERS"]
 
 
 def _check_rate(value, name):
@@ -85,29 +67,8 @@ def _check_enrolled(y, classes, scorer):
 
 
 class _ClosedSetScorer:
-    """A negated closed-set metric over ``decision_function``, columns ``classes_``.
-
-    Called ``scorer(estimator, X, y)``: every identity of ``y`` must be among
-    the estimator's ``classes_`` (``ValueError`` otherwise, pointing to
-    :func:`make_verification_scorer`); the score matrix's columns are named
-    by ``classes_``, never guessed from ``y``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skeer.baselines import Manhattan
-    >>> from skeer.evaluation._scorers import eer_scorer
-    >>> rng = np.random.default_rng(0)
-    >>> y = np.repeat(np.arange(4), 20)
-    >>> X = rng.normal(size=(4, 6))[y] + 0.1 * rng.normal(size=(80, 6))
-    >>> detector = Manhattan().fit(X[::2], y[::2])
-    >>> float(eer_scorer(detector, X[1::2], y[1::2]))
-    -0.0
-    >>> eer_scorer(detector, X, y + 4)
-    Traceback (most recent call last):
-    ...
-    ValueError: eer_scorer is a closed-set scorer, but 4 of the fold's 4 probe identities (4, 5, 6, 7) are not among the estimator's enrolled classes_ (4 identities): a closed-set score of such a fold is meaningless. With identity-disjoint folds (GroupKFold(groups=y), SubjectKFold), use the open-set scorer make_verification_scorer() instead.
-    """  # noqa: E501
+    """A negated closed-set metric over ``decision_function``, columns ``classes_``;
+    ValueError for a fold probing identities not among ``classes_``."""
 
     def __init__(self, metric, name, **kwargs):
         self.metric = metric
@@ -152,17 +113,12 @@ def make_fnmr_scorer(fmr, *, method="interpolate"):
     -------
     scorer : callable
         ``scorer(estimator, X, y) = -fnmr_at_fmr(y, decision_function(X),
-        fmr=fmr, labels=classes_, method=method)``. It raises
-        ``ValueError`` on a fold whose identities are not all among the
-        estimator's ``classes_`` (use :func:`make_verification_scorer` for
-        identity-disjoint folds).
+        fmr=fmr, labels=classes_, method=method)``; ValueError on a fold whose
+        identities are not all among ``classes_``.
 
     Examples
     --------
-    >>> from skeer.evaluation._scorers import make_fnmr_scorer
-    >>> scorer = make_fnmr_scorer(0.01)
-    >>> scorer
-    make_fnmr_scorer(0.01)
+    >>> from skeer.evaluation import make_fnmr_scorer
     >>> make_fnmr_scorer(0.01, method="nearest")
     make_fnmr_scorer(0.01, method='nearest')
     """
@@ -218,16 +174,11 @@ class _OpenSetScorer:
 def make_verification_scorer(metric="eer", *, fmr=None, n_enroll=5, n_probe=5):
     """Open-set scorer for identity-disjoint cross-validation.
 
-    For each subject of the held-out fold, the first ``n_enroll`` samples
-    enrol and the last ``n_probe`` probe; one sample of every other subject
-    is an impostor probe (see
-    :func:`~skeer.evaluation.evaluate_verification`). A
-    :class:`~skeer.KeystrokeVerifier`, a :mod:`skeer.baselines` detector or a
-    ``Pipeline`` ending in one is judged through its own enrolment and scoring
-    (its ``geometry`` geometry, never changing its enrolled identities); any
-    other fitted object producing embeddings with ``transform`` is scored by
-    cosine similarity, including the net inside skorch's ``EpochScoring``
-    (use ``use_caching=False``, ``lower_is_better=False``).
+    Runs :func:`~skeer.evaluation.evaluate_verification` on the held-out
+    fold: a verifier, detector or ``Pipeline`` ending in one is judged through
+    its own enrolment and scoring, any other fitted object with ``transform``
+    by cosine similarity (e.g. the net inside skorch's ``EpochScoring``, with
+    ``use_caching=False``, ``lower_is_better=False``).
 
     Parameters
     ----------
@@ -236,10 +187,9 @@ def make_verification_scorer(metric="eer", *, fmr=None, n_enroll=5, n_probe=5):
     fmr : float in (0, 1) or None, default=None
         Target false-match rate; required for ``metric="fnmr_at_fmr"``.
     n_enroll : int, default=5
-        Enrolment samples per identity.
+        As in :func:`~skeer.evaluation.evaluate_verification`.
     n_probe : int or None, default=5
-        Genuine probe samples per identity; ``None``: every sample after the
-        enrolment ones.
+        As there; None: every sample after the enrolment ones.
 
     Returns
     -------
@@ -263,11 +213,9 @@ def make_verification_scorer(metric="eer", *, fmr=None, n_enroll=5, n_probe=5):
     """
     if metric not in _OPEN_SET_METRICS:
         raise ValueError(f"metric must be one of {_OPEN_SET_METRICS}, got {metric!r}.")
-    if metric == "fnmr_at_fmr":
-        if fmr is None:
-            raise ValueError("fmr is required when metric='fnmr_at_fmr'.")
-        fmr = _check_rate(fmr, "fmr")
-    elif fmr is not None:
+    if metric == "fnmr_at_fmr" and fmr is None:
+        raise ValueError("fmr is required when metric='fnmr_at_fmr'.")
+    if fmr is not None:
         fmr = _check_rate(fmr, "fmr")
     n_enroll = check_positive_int(n_enroll, "n_enroll")
     n_probe = check_positive_int(n_probe, "n_probe", allow_none=True)
@@ -275,13 +223,8 @@ def make_verification_scorer(metric="eer", *, fmr=None, n_enroll=5, n_probe=5):
 
 
 class _FoldScorer:
-    """Closed set when the fold's subjects are enrolled, open set when none is.
-
-    A fold of ``StratifiedKFold`` probes the subjects the estimator was
-    trained on (closed set); one of ``SubjectKFold`` / ``GroupKFold`` probes
-    new ones (open set, enrolled from their own samples). A fold mixing both
-    is refused: neither score would mean what its name says.
-    """
+    """Closed set when the fold's subjects are enrolled, open set when none is;
+    a fold mixing both is refused."""
 
     def __init__(self, name, closed, open_set):
         self.name, self.closed, self.open_set = name, closed, open_set
@@ -309,6 +252,11 @@ class _FoldScorer:
         )
 
 
+def _fnmr_fold_scorer(name, fmr):
+    open_set = make_verification_scorer("fnmr_at_fmr", fmr=fmr, n_probe=None)
+    return _FoldScorer(name, make_fnmr_scorer(fmr), open_set)
+
+
 #: Named scorers for multimetric ``scoring`` dicts. Each is closed set on a
 #: fold of subjects the estimator enrolled (``StratifiedKFold``) and open set
 #: (:func:`make_verification_scorer`) on a fold of new subjects
@@ -318,11 +266,7 @@ VERIFICATION_SCORERS = {
         "neg_eer", eer_scorer, make_verification_scorer("eer", n_probe=None)
     ),
     **{
-        f"neg_fnmr_at_fmr_{fmr:g}": _FoldScorer(
-            f"neg_fnmr_at_fmr_{fmr:g}",
-            make_fnmr_scorer(fmr),
-            make_verification_scorer("fnmr_at_fmr", fmr=fmr, n_probe=None),
-        )
+        f"neg_fnmr_at_fmr_{fmr:g}": _fnmr_fold_scorer(f"neg_fnmr_at_fmr_{fmr:g}", fmr)
         for fmr in (0.001, 0.01, 0.1)
     },
 }
@@ -336,9 +280,8 @@ def get_scorer_names():
     Returns
     -------
     names : list of str
-        The keys of :data:`VERIFICATION_SCORERS`; any
-        ``"neg_fnmr_at_fmr_<rate>"`` is accepted too, and each may be written
-        with a ``"skeer:"`` prefix.
+        The keys of :data:`VERIFICATION_SCORERS` (any
+        ``"neg_fnmr_at_fmr_<rate>"``, and a ``"skeer:"`` prefix, work too).
 
     Examples
     --------
@@ -352,11 +295,9 @@ def get_scorer_names():
 def get_scorer(scoring):
     """A scorer from its name, like :func:`sklearn.metrics.get_scorer`.
 
-    scikit-learn's ``scoring="..."`` strings name only its own scorers, so
-    skeer's are reached through this function: ``scoring=get_scorer("neg_eer")``
-    in ``GridSearchCV``, ``cross_validate`` or ``permutation_importance``.
-    Each is closed set on a fold of enrolled subjects and open set on a fold
-    of new ones (see :data:`VERIFICATION_SCORERS`).
+    skeer's scorers are reached through it, e.g.
+    ``scoring=get_scorer("neg_eer")`` in ``GridSearchCV``; each is closed set
+    on a fold of enrolled subjects, open set on one of new subjects.
 
     Parameters
     ----------
@@ -380,9 +321,7 @@ def get_scorer(scoring):
     Examples
     --------
     >>> from skeer.evaluation import get_scorer
-    >>> get_scorer("skeer:neg_eer")
-    neg_eer
-    >>> get_scorer("neg_fnmr_at_fmr_0.05")
+    >>> get_scorer("skeer:neg_fnmr_at_fmr_0.05")
     neg_fnmr_at_fmr_0.05
     """
     if callable(scoring):
@@ -402,11 +341,7 @@ def get_scorer(scoring):
             raise ValueError(
                 f"{scoring!r}: the rate after {stem!r} must be a number in (0, 1)."
             )
-        return _FoldScorer(
-            name,
-            make_fnmr_scorer(fmr),
-            make_verification_scorer("fnmr_at_fmr", fmr=fmr, n_probe=None),
-        )
+        return _fnmr_fold_scorer(name, fmr)
     known = ", ".join(get_scorer_names())
     if scoring.startswith(_PREFIX):
         raise ValueError(

@@ -1,13 +1,7 @@
 """Ship a fitted verifier: its network as ONNX, its enrolment as JSON.
 
-- ``_export``: :func:`export_onnx`;
-- ``_onnx_graph``: building the ONNX graph (the input scaling folded in);
-- ``_onnx_verifier``: :class:`OnnxVerifier`, the NumPy + onnxruntime
-  reference scorer of an exported model;
-- ``_sidecar``: reading and checking the JSON sidecar (NumPy and the standard
-  library only, like the scorer: both can be copied into a service).
-
-Needs the ``onnx`` extra (onnx, onnxruntime).
+:func:`export_onnx` writes both; :class:`OnnxVerifier` is the NumPy +
+onnxruntime reference scorer of them. Needs the ``onnx`` extra.
 
 Examples
 --------

@@ -1,31 +1,11 @@
 """Ship a fitted verifier: its network as ONNX, its enrolment as JSON.
 
-:func:`export_onnx` writes two files that let a service verify identity
-claims without Python skeer (or PyTorch):
-
-- ``<path>`` (conventionally ``*.onnx``): the embedding network
-  (:class:`~skeer.TypeNet`, :class:`~skeer.Type2Branch`,
-  :class:`~skeer.MLPEmbedder` or a custom module that the TorchScript ONNX
-  exporter handles), one float32 input ``"input"`` and one float32 output
-  ``"embedding"``, with a dynamic batch axis. The other axes are fixed: a
-  sequence model takes ``(batch, max_len, n_features)``, ``max_len`` being
-  that of the example input (``KeystrokeFeatures(max_len=...)`` pads and
-  truncates to it). The output is the *raw* embedding: L2-normalise it.
-  ``StandardScaler``, ``RobustScaler`` and ``MinMaxScaler`` steps right
-  before the verifier in a :class:`~sklearn.pipeline.Pipeline` are part of
-  the graph. A verifier fitted with ``template_input=True`` makes its
-  templates of the embedding followed by its own input standardised; its
-  model has a second output, ``"verifier_input"``: the input as the
-  verifier receives it (after the scalers of the graph), ``(batch,
-  n_features)``.
-- ``<path>.json`` (the *sidecar*, strict RFC 8259 JSON): the template
-  geometry, the enrolled identities and their templates, the threshold and
-  operating point, and the preprocessing steps the service must run itself.
-
-Why JSON, not ``.npz``: every language reads it with its standard library,
-it holds string identities without pickles, and a float32 written as the
-shortest decimal of its float64 value reads back exactly. It is about 20
-bytes per template value (25 MB for 10,000 enrolees of 128 dimensions).
+:func:`export_onnx` writes ``<path>``, the embedding network (one float32
+input ``"input"``, one float32 output ``"embedding"``, the *raw* embedding:
+L2-normalise it; a dynamic batch axis, the others fixed; scaler steps right
+before the verifier folded in; with ``template_input=True`` a second output
+``"verifier_input"``), and ``<path>.json``, the *sidecar* (strict RFC 8259
+JSON, which every language reads without pickles).
 
 The sidecar (``"format": "skeer.onnx-sidecar"``, ``"format_version"`` 1,
 or 2 when the templates include the standardised verifier input, so that a
@@ -78,43 +58,10 @@ input_mean) / input_scale]``:
 - ``"manhattan"``: ``-sum_j |x_j - mu_j|``;
 - ``"euclidean"``: ``-sum_j (x_j - mu_j)**2``.
 
-:class:`OnnxVerifier` is a reference scorer of these files: numpy,
-onnxruntime and the standard library only, written to be copied (its modules,
-``skeer/export/_onnx_verifier.py`` and ``skeer/export/_sidecar.py``, which
-reads and checks every field of the sidecar, import nothing else). It
-re-implements the geometry in a few numpy lines rather than importing
-``skeer.templates``, on purpose: a service without skeer needs exactly these
-lines, and skeer's tests check them against ``skeer.templates`` (the one owner
-of the geometry), so neither can drift unnoticed. The same holds for the
-feature step: when a pipeline starts with :class:`~skeer.KeystrokeFeatures`
-(its one service step), :class:`OnnxVerifier` takes raw sessions ``(n_keys,
-3)`` and featurises them in numpy exactly as ``KeystrokeFeatures`` does
-(tested bit for bit, sessions longer and shorter than ``max_len`` included),
-so raw sessions score as through the whole pipeline.
-
-Exporting needs the optional ``onnx`` extra (``pip install skeer[onnx]``:
-``onnx`` and ``onnxruntime``); the exported graph is checked against the
-network with onnxruntime before the files are kept.
-
-Examples
---------
->>> import pytest
->>> _ = pytest.importorskip("onnxruntime")  # skeer[onnx]: onnx, onnxruntime
->>> import os, tempfile
->>> import numpy as np
->>> import skeer
->>> from skeer.export._export import OnnxVerifier, export_onnx
->>> rng = np.random.default_rng(0)
->>> y = np.repeat(np.arange(4), 10)
->>> X = (rng.normal(size=(4, 6))[y] + 0.3 * rng.normal(size=(40, 6))).astype("float32")
->>> clf = skeer.KeystrokeVerifier(max_epochs=1, validation_size=0,
-...                               random_state=0).fit(X, y)
->>> model, sidecar = export_onnx(clf, os.path.join(tempfile.mkdtemp(), "m.onnx"))
->>> sidecar.name
-'m.onnx.json'
->>> onnx_clf = OnnxVerifier(model)
->>> bool(np.allclose(onnx_clf.claim_scores(X, y), clf.claim_scores(X, y), atol=1e-5))
-True
+:class:`OnnxVerifier` is a reference scorer of these files, written to be
+copied (``_onnx_verifier.py`` and ``_sidecar.py`` import numpy, onnxruntime
+and the standard library only); the tests check its geometry and feature
+step against ``skeer.templates`` and ``KeystrokeFeatures``.
 """
 
 import json
@@ -140,8 +87,6 @@ _FOLDABLE = (
 )
 
 
-# ----------------------------------------------------------------------
-# which steps the graph holds, which the service runs
 def _split(estimator):
     """``(verifier, service steps, folded steps)`` of a verifier or pipeline."""
     from sklearn.pipeline import Pipeline
@@ -203,22 +148,16 @@ def _describe(name, step):
     return {"name": name, "class": registry.qualified_name(step), "params": params}
 
 
-# ----------------------------------------------------------------------
-# export
 def export_onnx(estimator, path, *, example_input=None, opset=None):
     """Export a fitted verifier's network to ONNX, its enrolment beside it.
 
-    Writes the embedding network to ``path`` with PyTorch's TorchScript
-    ONNX exporter and a JSON sidecar ``<path>.json`` with everything else a
-    service needs to verify claims without skeer: the template geometry, the
-    enrolled identities, templates and template scales, the threshold and
-    operating point (the layout is in :mod:`skeer.export`).
-    :class:`OnnxVerifier` reads both. A verifier fitted with
-    ``template_input=True`` gets a model with a second output,
-    ``"verifier_input"`` (its input after the scalers of the graph), and a
-    sidecar (``format_version`` 2) with its ``input_mean`` and
-    ``input_scale``: its templates are made of the embedding followed by
-    that input standardised.
+    Writes the network to ``path`` with PyTorch's TorchScript ONNX exporter
+    and a JSON sidecar ``<path>.json`` with everything else a service needs
+    to verify claims without skeer (geometry, identities, templates,
+    threshold, operating point); :class:`OnnxVerifier` reads both. With
+    ``template_input=True`` the model has a second output,
+    ``"verifier_input"``, and the sidecar its ``input_mean`` and
+    ``input_scale``.
 
     Parameters
     ----------
@@ -226,21 +165,18 @@ def export_onnx(estimator, path, *, example_input=None, opset=None):
         Fitted. A :class:`~skeer.KeystrokeVerifier`, or a
         :class:`~sklearn.pipeline.Pipeline` whose last step is one. The
         ``StandardScaler`` / ``RobustScaler`` / ``MinMaxScaler`` steps right
-        before it (``"passthrough"`` skipped) become part of the graph;
-        every earlier step (e.g. :class:`~skeer.KeystrokeFeatures`) must be
-        run by the service itself: the sidecar lists them, with their plain
-        parameters, under ``preprocessing.service``.
+        before it become part of the graph; earlier steps (e.g.
+        :class:`~skeer.KeystrokeFeatures`) are the service's, listed in the
+        sidecar under ``preprocessing.service``.
     path : str or path-like
         Destination of the model (conventionally ``*.onnx``); overwritten,
         and so is ``<path>.json``.
     example_input : array-like of shape (n, n_features) or \
             (n, max_len, n_features), default=None
         An input to trace the network with (what the model's first step
-        takes: scaled in the graph when a scaler is folded). Its length
-        ``max_len`` becomes the model's fixed sequence length; the batch
-        axis stays dynamic. None: random values of the right shape, with
-        ``max_len`` from the pipeline's ``KeystrokeFeatures`` step (a
-        verifier of sequences alone needs ``example_input``).
+        takes); its ``max_len`` becomes the model's fixed sequence length.
+        None: random values, ``max_len`` from the pipeline's
+        ``KeystrokeFeatures`` step.
     opset : int, default=None
         ONNX opset version; None means :data:`DEFAULT_OPSET` (17).
 
@@ -253,20 +189,16 @@ def export_onnx(estimator, path, *, example_input=None, opset=None):
 
     Raises
     ------
-    TypeError
-        If ``estimator`` is not a verifier or a pipeline ending in one.
-    sklearn.exceptions.NotFittedError
-        If it is not fitted.
+    TypeError, sklearn.exceptions.NotFittedError
+        If ``estimator`` is not a fitted verifier or pipeline ending in one.
     ValueError
-        If ``example_input`` does not fit the verifier, or a sequence
-        verifier has no ``example_input`` and no ``KeystrokeFeatures`` step.
+        If ``example_input`` does not fit, or a sequence verifier has neither
+        it nor a ``KeystrokeFeatures`` step.
     ImportError
-        If ``onnx`` or ``onnxruntime`` is missing (``pip install
-        'skeer[onnx]'``).
+        Without ``onnx`` or ``onnxruntime`` (``pip install 'skeer[onnx]'``).
     RuntimeError
-        If the exported graph does not reproduce the network (every output,
-        on the example input and on batches of other sizes) within 1e-4; no
-        file is left.
+        If the exported graph does not reproduce the network within 1e-4 (no
+        file is left).
 
     See Also
     --------
@@ -275,13 +207,10 @@ def export_onnx(estimator, path, *, example_input=None, opset=None):
 
     Notes
     -----
-    The graph is traced in evaluation mode, in float32, on the CPU (a
-    verifier trained with ``amp=True`` is exported in float32: its scores
-    then differ slightly from ``claim_scores``, which runs under autocast).
-    PyTorch's TorchScript exporter (``dynamo=False``) needs no other package
-    than ``onnx``; one of its ops (a cumulative sum of a bool mask, in
-    skeer's length computation) is not valid ONNX as emitted and is patched
-    with a cast to int64 after export.
+    The graph is traced in evaluation mode, in float32, on the CPU (an
+    ``amp=True`` verifier's scores then differ slightly from
+    ``claim_scores``). A bool cumulative sum the TorchScript exporter emits
+    is patched with a cast to int64.
 
     Examples
     --------
@@ -302,8 +231,6 @@ def export_onnx(estimator, path, *, example_input=None, opset=None):
     >>> meta = json.loads(sidecar.read_text())
     >>> meta["geometry"], meta["input"]["shape"], len(meta["templates"])
     ('scaled_manhattan', ['batch', 5], 4)
-    >>> [step["class"] for step in meta["preprocessing"]["in_graph"]]
-    ['sklearn.preprocessing.StandardScaler']
     """
     from skeer.export import _onnx_graph as _onnx_graph
 

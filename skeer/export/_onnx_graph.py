@@ -1,21 +1,9 @@
 """The ONNX graph of a fitted verifier: build, trace, patch and check it.
 
-:func:`skeer.export.export_onnx` decides what goes into the graph (which
-pipeline steps are folded in, which are left to the service) and writes the
-sidecar; this module turns that choice into a checked ``.onnx`` file:
-
-- :func:`graph_module`: the folded scalers (affine maps as ``torch``
-  modules) followed by a copy of the verifier's network, on the CPU, in
-  float32 and evaluation mode. Its outputs are the raw ``embedding`` and,
-  when the verifier's templates include its standardised input
-  (``template_input=True``), the ``verifier_input`` too: the input as the
-  verifier receives it, after the folded scalers;
-- :func:`example_input`: the input the graph is traced with (its sequence
-  length becomes the model's);
-- :func:`export_graph`: trace with PyTorch's TorchScript exporter, patch the
-  one op it emits invalidly (a cumulative sum of a bool tensor), check the
-  model with ``onnx.checker``, then run it with onnxruntime against the
-  PyTorch graph (:func:`check_graph`) and delete it when they disagree.
+:func:`graph_module` (folded scalers, then the network; outputs
+``embedding`` and, with ``template_input=True``, ``verifier_input``),
+:func:`example_input` and :func:`export_graph` (trace, patch the bool
+``CumSum``, check with ``onnx.checker`` and onnxruntime, delete on failure).
 """
 
 import copy

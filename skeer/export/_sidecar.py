@@ -1,15 +1,10 @@
 """The sidecar of :func:`skeer.export.export_onnx`: its format, and its reading.
 
-:func:`read_sidecar` checks every field that
-:class:`~skeer.export.OnnxVerifier` uses once, when the file is read (type,
-shape, range, size): each refusal is a ValueError naming the file and the
-field, never a raw KeyError or numpy error, nor a file that loads and then
-scores wrongly. Like ``_onnx_verifier`` this module imports numpy and the
-standard library only (a service copies both modules). skeer's own rules
-that a sidecar repeats (the template geometries, the operating point, the
-only infinite threshold, ids sorted and unique, unit cosine templates) are
-checked against their owners in ``tests/test_export.py``, so they cannot
-drift apart.
+:func:`read_sidecar` checks every field :class:`~skeer.export.OnnxVerifier`
+uses once, when the file is read: each refusal is a ValueError naming the
+file and the field. numpy and the standard library only (a service copies
+it); the rules it repeats are checked against their owners in
+``tests/test_export.py``.
 """
 
 import json
@@ -33,19 +28,8 @@ MAX_SIDECAR_BYTES = 256 * 2**20
 
 #: The dtypes a sidecar may name: every size comes from the values themselves.
 _FLOAT_DTYPES = ("<f4", "<f8")
-_ID_DTYPES = (
-    "|b1",
-    "|i1",
-    "<i2",
-    "<i4",
-    "<i8",
-    "|u1",
-    "<u2",
-    "<u4",
-    "<u8",
-    "<f4",
-    "<f8",
-)
+_ID_DTYPES = ("|b1", "|i1", "<i2", "<i4", "<i8", "|u1", "<u2", "<u4", "<u8")
+_ID_DTYPES += _FLOAT_DTYPES
 # skeer.templates.GEOMETRIES, repeated: this reader needs no other skeer module
 _GEOMETRIES = ("cosine", "scaled_manhattan", "manhattan", "euclidean")
 # skeer.features.KeystrokeFeatures, which _onnx_verifier repeats in numpy

@@ -1,24 +1,9 @@
 """Keystroke features: raw typing sessions to padded float32 latency sequences.
 
 A *session* is an array of shape ``(n_keys, 3)``: press time (ms), release time
-(ms) and key code, one row a key, in typing order. :class:`KeystrokeFeatures`
-turns sessions into the ``(n_sessions, max_len, 5)`` float32 tensors the
-embedding networks take. Channels, in this order (the key channel is LAST):
-
-- ``hold``: release[i] - press[i]
-- ``inter_press``: press[i+1] - press[i]
-- ``inter_release``: release[i+1] - release[i]
-- ``inter_key``: press[i+1] - release[i] (negative when keys overlap)
-- ``key``: (code + 1) / 256 with codes rounded and clipped to [0, 255]
-
-Times are in seconds; the last key's latencies are 0. Every real key has
-``key > 0`` and padding rows are all zero, so the true length is the number of
-rows whose key channel is positive (:func:`sequence_lengths`) and the integer
-key code is ``round(key * 256) - 1`` (:func:`key_codes`). The encoding and the
-length are defined once, in the private :mod:`skeer.features`, which the networks
-read too.
-
-Nothing here imports torch.
+(ms) and key code, one row a key, in typing order. The key channel's encoding
+and the sequence length are defined once, in ``_keys``, which the networks
+read too. Nothing here imports torch.
 """
 
 import numbers
@@ -32,6 +17,7 @@ from skeer.features import _keys as _keys
 from skeer.features._sessions import (
     _is_fixed_text_frame,
     _is_frame,
+    _missing_columns,
     _session_list,
     sessions_from_frame,
 )
@@ -49,23 +35,30 @@ FEATURE_NAMES = ("hold", "inter_press", "inter_release", "inter_key", "key")
 MAX_LEN_LOADED = 100_000
 
 
+def _check_3d(Xt):
+    Xt = np.asarray(Xt)
+    if Xt.ndim != 3:
+        raise ValueError(
+            f"Xt must be 3-D (n_sessions, max_len, n_features), got shape {Xt.shape}."
+        )
+    return Xt
+
+
 def sequence_lengths(Xt, *, key_channel=-1):
     """Return the true number of keys of each padded feature sequence.
 
     Parameters
     ----------
     Xt : array-like of shape (n_sessions, max_len, n_features)
-        Output of :class:`KeystrokeFeatures` (padding rows are all zero and
-        every real key has a positive key channel).
+        Output of :class:`KeystrokeFeatures`.
     key_channel : int, default=-1
         Index of the key channel on the last axis.
 
     Returns
     -------
     lengths : ndarray of shape (n_sessions,), dtype int64
-        Number of real keys: one past the last row whose key channel is
-        non-zero (for the output of :class:`KeystrokeFeatures`, the number of
-        rows whose key channel is positive).
+        One past the last row whose key channel is non-zero (for the output of
+        :class:`KeystrokeFeatures`, the number of real keys).
 
     Raises
     ------
@@ -77,16 +70,10 @@ def sequence_lengths(Xt, *, key_channel=-1):
     >>> import numpy as np
     >>> from skeer.features._keystroke import KeystrokeFeatures, sequence_lengths
     >>> session = np.array([[0, 90, 72], [150, 260, 73], [330, 400, 32]])
-    >>> Xt = KeystrokeFeatures(max_len=5).transform([session, session[:2]])
-    >>> sequence_lengths(Xt)
-    array([3, 2])
+    >>> sequence_lengths(KeystrokeFeatures(max_len=5).transform([session]))
+    array([3])
     """
-    Xt = np.asarray(Xt)
-    if Xt.ndim != 3:
-        raise ValueError(
-            f"Xt must be 3-D (n_sessions, max_len, n_features), got shape {Xt.shape}."
-        )
-    return _keys.sequence_lengths(Xt[..., [key_channel]])
+    return _keys.sequence_lengths(_check_3d(Xt)[..., [key_channel]])
 
 
 def key_codes(Xt, *, key_channel=-1):
@@ -94,10 +81,8 @@ def key_codes(Xt, *, key_channel=-1):
 
     Parameters
     ----------
-    Xt : array-like of shape (n_sessions, max_len, n_features)
-        Output of :class:`KeystrokeFeatures`.
-    key_channel : int, default=-1
-        Index of the key channel on the last axis.
+    Xt, key_channel
+        As in :func:`sequence_lengths`.
 
     Returns
     -------
@@ -118,12 +103,7 @@ def key_codes(Xt, *, key_channel=-1):
     >>> key_codes(KeystrokeFeatures(max_len=3).transform([session]))
     array([[72, 73, -1]])
     """
-    Xt = np.asarray(Xt)
-    if Xt.ndim != 3:
-        raise ValueError(
-            f"Xt must be 3-D (n_sessions, max_len, n_features), got shape {Xt.shape}."
-        )
-    return _keys.decode_key_codes(Xt[..., key_channel])
+    return _keys.decode_key_codes(_check_3d(Xt)[..., key_channel])
 
 
 def _featurize(sessions, max_len, clip):
@@ -196,10 +176,8 @@ class KeystrokeFeatures(TransformerMixin, BaseEstimator):
     max_len : int, default=50
         Number of keys of each output sequence.
     clip : float or None, default=5.0
-        Clip the four timing channels to ``[-clip, clip]`` seconds. Long pauses
-        (reading, thinking) are common in free text and would otherwise dominate
-        the scale; 5 s is above the 99.9th percentile of typing latencies.
-        None disables clipping.
+        Clip the four timing channels to ``[-clip, clip]`` seconds, so that
+        long pauses do not dominate the scale. None disables clipping.
     subject_col, session_col : str, default="subject", "session"
         Identity and session columns of a long-format DataFrame ``X``;
         ``subject_col=None`` groups by session alone.
@@ -224,17 +202,14 @@ class KeystrokeFeatures(TransformerMixin, BaseEstimator):
     What ``X`` is taken to be, in this order:
 
     1. a pandas DataFrame: long-format keystrokes (one row a key; see
-       :func:`sessions_from_frame`); sessions come out in the order of their
-       first row. It must have the columns ``press_col``, ``release_col``,
-       ``keycode_col``, ``session_col`` and ``subject_col`` (unless None):
-       any other DataFrame is refused with a ValueError listing its columns,
-       so that a frame whose columns are named otherwise (say ``Press``) is
-       never taken, ids and all, for fixed-text vectors. The one exception is
-       a frame of fixed-text vectors: all columns numeric and none named like a
-       keystroke or identity column (``press``, ``release``, ``keycode``,
-       ``subject``, ``session``, ``user``, in any case), such as
-       ``load_cmu(path, as_frame=True).data``: it is case 3, with its column
-       names as ``feature_names_in_``.
+       :func:`sessions_from_frame`), sessions in the order of their first row.
+       It must have the columns named by the ``*_col`` parameters (but
+       ``subject_col=None``); any other DataFrame is refused with a ValueError
+       listing its columns, so that ids are never taken for timings. The one
+       exception is a frame of fixed-text vectors (all columns numeric, none
+       named like a keystroke or identity column: ``press``, ``release``,
+       ``keycode``, ``subject``, ``session``, ``user``, in any case), such as
+       ``load_cmu(path, as_frame=True).data``: case 3, with its column names.
     2. a 3-D array, or a sequence whose first element is 2-D: sessions.
     3. anything else, in particular a 2-D numeric array or a list of rows of
        numbers: fixed-text timing vectors ``(n_samples, n_features)``, returned
@@ -251,15 +226,11 @@ class KeystrokeFeatures(TransformerMixin, BaseEstimator):
     >>> from skeer import KeystrokeFeatures
     >>> session = np.array([[0, 90, 72], [150, 260, 73], [330, 400, 32]])
     >>> Xt = KeystrokeFeatures(max_len=4).fit_transform([session])
-    >>> Xt.shape, Xt.dtype
-    ((1, 4, 5), dtype('float32'))
     >>> np.round(Xt[0], 3)
     array([[0.09 , 0.15 , 0.17 , 0.06 , 0.285],
            [0.11 , 0.18 , 0.14 , 0.07 , 0.289],
            [0.07 , 0.   , 0.   , 0.   , 0.129],
            [0.   , 0.   , 0.   , 0.   , 0.   ]], dtype=float32)
-    >>> KeystrokeFeatures().get_feature_names_out().tolist()
-    ['hold', 'inter_press', 'inter_release', 'inter_key', 'key']
     """
 
     def __init__(
@@ -317,20 +288,14 @@ class KeystrokeFeatures(TransformerMixin, BaseEstimator):
                 f"{self.subject_col!r}."
             )
 
+    def _columns(self):
+        """The ``*_col`` parameters, by parameter name."""
+        names = ("subject", "session", "press", "release", "keycode")
+        return {f"{k}_col": getattr(self, f"{k}_col") for k in names}
+
     def _check_frame(self, X):
         """Refuse a DataFrame lacking a named column, listing the ones it has."""
-        named = {
-            "subject_col": self.subject_col,
-            "session_col": self.session_col,
-            "press_col": self.press_col,
-            "release_col": self.release_col,
-            "keycode_col": self.keycode_col,
-        }
-        missing = [
-            f"{arg}={col!r}"
-            for arg, col in named.items()
-            if col is not None and col not in X.columns
-        ]
+        missing = _missing_columns(X, self._columns())
         if missing:
             shown = [str(c) for c in X.columns[:20]]
             more = f" and {len(X.columns) - 20} more" if len(X.columns) > 20 else ""
@@ -365,15 +330,8 @@ class KeystrokeFeatures(TransformerMixin, BaseEstimator):
 
     def _sessions(self, X, kind):
         if kind == "frame":
-            sessions, _, _ = sessions_from_frame(
-                X,
-                subject=self.subject_col,
-                session=self.session_col,
-                press=self.press_col,
-                release=self.release_col,
-                keycode=self.keycode_col,
-            )
-            return sessions
+            columns = {k[:-4]: v for k, v in self._columns().items()}
+            return sessions_from_frame(X, **columns)[0]
         return _session_list(X)
 
     def fit(self, X, y=None):
@@ -381,10 +339,8 @@ class KeystrokeFeatures(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : sequence of array-like of shape (n_keys, 3), DataFrame, or \
-                array-like of shape (n_samples, n_features)
-            Sessions, a long-format DataFrame or fixed-text vectors (see Notes
-            of the class).
+        X : sequence of array-like, DataFrame, or array-like
+            As in :meth:`transform`.
         y : None
             Ignored.
 
@@ -462,12 +418,8 @@ class KeystrokeFeatures(TransformerMixin, BaseEstimator):
         return _featurize(self._sessions(X, kind), self.max_len, self.clip)
 
     def _check_loaded_state(self):
-        """Parameters a model file gave: sizes bounded before any allocation.
-
-        ``max_len`` sizes every output (a file's ``10**9`` asked for 37 GiB at
-        the first ``transform`` of 2 sessions); real sessions are hundreds of
-        keys.
-        """
+        """Parameters a model file gave: ``max_len`` (which sizes every output)
+        bounded before any allocation."""
         if (
             not isinstance(self.max_len, int)
             or isinstance(self.max_len, bool)  # True would load as max_len 1

@@ -11,6 +11,15 @@ def _is_frame(X):
     return hasattr(X, "columns") and hasattr(X, "iloc")
 
 
+def _missing_columns(frame, named):
+    """``arg=col`` of each named column (None: not wanted) that ``frame`` lacks."""
+    return [
+        f"{arg}={col!r}"
+        for arg, col in named.items()
+        if col is not None and col not in frame.columns
+    ]
+
+
 def sessions_from_frame(
     df,
     *,
@@ -74,11 +83,7 @@ def sessions_from_frame(
         raise ValueError(f"df must be a pandas DataFrame, got {type(df).__name__}.")
     names = {"subject": subject, "session": session}
     names.update(press=press, release=release, keycode=keycode)
-    missing = [
-        f"{arg}={col!r}"
-        for arg, col in names.items()
-        if col is not None and col not in df.columns
-    ]
+    missing = _missing_columns(df, names)
     if session is None:
         raise ValueError("session must name a column, got None.")
     if missing:
@@ -114,30 +119,16 @@ def sessions_from_frame(
     return sessions, subjects, session_ids
 
 
-#: Column-name fragments that say a frame holds keystrokes or identities, never
-#: fixed-text timing vectors (compared case-insensitively).
+#: Column-name fragments (case-insensitive) and names of keystroke or id columns.
 _KEYSTROKE_NAMES = ("press", "release", "keycode", "key_code", "subject", "session")
-
-
 _ID_NAMES = ("user", "participant", "sid", "uid")
 
 
 def _is_fixed_text_frame(X, feats):
-    """A DataFrame of fixed-text vectors: numeric, no keystroke or id column.
-
-    Such a frame (e.g. ``load_cmu(..., as_frame=True).data``) passes through as
-    fixed text with its column names; any frame with a keystroke or identity
-    column (named as configured, or named like one: ``Press``, ``KeyCode``,
-    ``user`` ...) must be long-format keystrokes, so that ids are never taken
-    for timings.
-    """
-    configured = {
-        feats.subject_col,
-        feats.session_col,
-        feats.press_col,
-        feats.release_col,
-        feats.keycode_col,
-    } - {None}
+    """A DataFrame of fixed-text vectors (e.g. ``load_cmu(..., as_frame=True).data``):
+    numeric, with no keystroke or identity column (as configured in ``feats``,
+    or named like one), so that ids are never taken for timings."""
+    configured = set(feats._columns().values()) - {None}
     for col in X.columns:
         name = str(col).lower()
         if col in configured or any(k in name for k in _KEYSTROKE_NAMES):

@@ -4,7 +4,10 @@ Every loss is a :class:`torch.nn.Module` called with pytorch-metric-learning's
 convention, ``loss(embeddings, labels, indices_tuple=None, ref_emb=None,
 ref_labels=None)``, and returns a scalar tensor. Labels decide which pairs are
 genuine (same label) and which are impostor: batches may hold any number of
-samples per identity, in any order.
+samples per identity, in any order. :class:`TripletMarginLoss`,
+:class:`ContrastiveLoss`, :class:`SupConLoss`, :class:`MultiSimilarityLoss`
+and :class:`ArcFaceLoss` wrap pytorch-metric-learning's losses of the same
+names (``pip install skeer[baselines]``, imported at construction).
 
 Examples
 --------
@@ -15,10 +18,6 @@ Examples
 torch.Size([])
 """
 
-# Layout: _base (the call contract: forward, input checks, autocast rule),
-# _eer (EERLoss), _gather (all-gathering a batch across processes),
-# _baselines (TripletMarginLoss, ContrastiveLoss, Set2SetLoss, SupConLoss,
-# MultiSimilarityLoss, ArcFaceLoss), _combined (SupConEERLoss: SupCon + EERLoss).
 from skeer.losses._baselines import (
     ArcFaceLoss,
     ContrastiveLoss,

@@ -1,11 +1,4 @@
-"""The call contract of skeer's losses: the base class and its input checks.
-
-:class:`_MetricLoss` owns ``forward``, pytorch-metric-learning's call
-convention ``loss(embeddings, labels, indices_tuple=None, ref_emb=None,
-ref_labels=None)``: it validates and casts the inputs (labels, possibly
-strings, to integer codes; half precision to float32), refuses NaN/inf
-embeddings and out-of-range indices, and computes the loss with autocast
-off. Subclasses implement ``compute_loss`` only.
+"""The call contract of skeer's losses: :class:`_MetricLoss` and its input checks.
 
 Examples
 --------
@@ -265,16 +258,9 @@ def _autocast_off(device_type):
 
 
 class _MetricLoss(torch.nn.Module):
-    """Base class of skeer's losses: the call contract, its checks, autocast.
-
-    It owns :meth:`forward`, pytorch-metric-learning's call convention
-    ``loss(embeddings, labels, indices_tuple=None, ref_emb=None,
-    ref_labels=None)``: the inputs are validated and cast (half precision to
-    float32), and the loss is computed with autocast off, so in float32 (or
-    float64). A subclass implements :meth:`compute_loss` only. Its
-    parameters are attributes read when the loss is computed (a change after
-    construction takes effect); its ``__init__`` stores them and validates
-    them with the check the computation uses.
+    """Base class of skeer's losses: :meth:`forward` validates and casts the
+    inputs and calls :meth:`compute_loss` (the subclass's) with autocast off.
+    Parameters are attributes validated by ``_params()`` when they change.
     """
 
     #: Whether the loss is defined on the identity sets of one batch only
@@ -311,7 +297,7 @@ class _MetricLoss(torch.nn.Module):
         embeddings : Tensor of shape (n_samples, n_dims)
             Query embeddings (float16/bfloat16 are computed in float32).
         labels : Tensor of shape (n_samples,)
-            Identity of each embedding.
+            Identity of each embedding (numbers or strings).
         indices_tuple : tuple of Tensors, default=None
             Restricts the comparisons (pytorch-metric-learning pairs
             ``(a1, p, a2, n)`` or triplets ``(a, p, n)``).
@@ -328,16 +314,9 @@ class _MetricLoss(torch.nn.Module):
         Raises
         ------
         ValueError
-            On malformed inputs (or an ``indices_tuple`` or ``ref_emb`` the
-            loss does not accept; indices out of range), on NaN or infinite
-            embeddings ("training diverged?") and on invalid parameters.
-
-        Notes
-        -----
-        Labels may be numbers or strings (or other hashable identities, then
-        encoded as integers for the call). NaN or infinite embeddings are
-        refused before anything is computed: a loss of them would be NaN,
-        and so would every gradient.
+            On malformed inputs (an ``indices_tuple`` or ``ref_emb`` the loss
+            does not accept, indices out of range), NaN or infinite
+            embeddings ("training diverged?") and invalid parameters.
         """
         if self._one_batch_only and (indices_tuple is not None or ref_emb is not None):
             raise ValueError(

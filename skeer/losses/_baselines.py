@@ -1,12 +1,4 @@
-"""The baseline losses EERLoss is compared with.
-
-:class:`TripletMarginLoss` (TypeNet's), :class:`ContrastiveLoss`,
-:class:`SupConLoss` and :class:`MultiSimilarityLoss` wrap
-pytorch-metric-learning (the optional extra ``skeer[baselines]``, imported at
-construction, never at import); :class:`Set2SetLoss` (Type2Branch's) is
-computed here. All share :class:`~skeer.losses._base._MetricLoss`'s call
-contract.
-"""
+"""The baseline losses EERLoss is compared with (see :mod:`skeer.losses`)."""
 
 import torch
 
@@ -43,9 +35,12 @@ class _PMLLoss(_MetricLoss):
     parameter has changed since.
     """
 
-    def __init__(self):
+    def __init__(self, **params):
         super().__init__()
         self._pml = None  # (params, pml loss, pml miner or None)
+        for name, value in params.items():
+            setattr(self, name, value)
+        self._pml_objects()  # validates; ImportError without the extra
 
     def _pml_objects(self):
         params = self._settings()
@@ -66,19 +61,15 @@ class TripletMarginLoss(_PMLLoss):
     """Triplet margin loss with online mining (TypeNet's loss).
 
     ``max(0, d(a, p) − d(a, n) + margin)`` averaged over the mined triplets
-    with a non-zero loss (pytorch-metric-learning's ``TripletMarginLoss``
-    with its default ``AvgNonZeroReducer``), on the embeddings as given (no
-    normalisation inside). Needs the optional dependency
-    pytorch-metric-learning (``pip install skeer[baselines]``).
+    with a non-zero loss, on the embeddings as given. Wraps
+    pytorch-metric-learning.
 
     Parameters
     ----------
     margin : float >= 0, default=0.5
-        Triplet margin. TypeNet and Type2Branch use 1.5 on raw embeddings;
-        on L2-normalised ones (what :class:`~skeer.KeystrokeVerifier` trains)
-        distances lie in [0, 2] and 1.5 keeps almost every triplet active:
-        on real keystrokes (Aalto, TypeNet) margin 1.5 with semi-hard mining
-        reached 39 % EER where 0.5 with all triplets reached 15 %.
+        Triplet margin. TypeNet's 1.5 keeps almost every triplet active on
+        L2-normalised embeddings (distances in [0, 2]): on Aalto, 1.5 with
+        semi-hard mining reached 39 % EER, 0.5 with all triplets 15 %.
     mining : {"semihard", "hard", "all"}, default="all"
         ``"semihard"``: triplets with ``0 < d(a, n) − d(a, p) <= margin``;
         ``"hard"``: batch-hard, for each anchor its farthest positive and its
@@ -98,11 +89,7 @@ class TripletMarginLoss(_PMLLoss):
     """
 
     def __init__(self, margin=0.5, *, mining="all", distance="euclidean"):
-        super().__init__()
-        self.margin = margin
-        self.mining = mining
-        self.distance = distance
-        self._pml_objects()  # validates; ImportError without the extra
+        super().__init__(margin=margin, mining=mining, distance=distance)
 
     def _params(self):
         _check_choice("mining", self.mining, _MININGS)
@@ -132,9 +119,8 @@ class ContrastiveLoss(_PMLLoss):
     """Contrastive loss over all pairs of the batch.
 
     ``relu(d − pos_margin)`` over genuine pairs plus ``relu(neg_margin − d)``
-    over impostor pairs, each averaged over its pairs with a non-zero loss
-    (pytorch-metric-learning's ``ContrastiveLoss``). Needs
-    pytorch-metric-learning (``pip install skeer[baselines]``).
+    over impostor pairs, each averaged over its non-zero terms. Wraps
+    pytorch-metric-learning.
 
     Parameters
     ----------
@@ -143,9 +129,7 @@ class ContrastiveLoss(_PMLLoss):
     neg_margin : float >= 0, default=1.0
         Impostor distances above it cost nothing.
     distance : {"euclidean", "cosine"}, default="euclidean"
-        With ``"cosine"`` the margins apply to cosine similarities (genuine
-        similarities above ``pos_margin`` and impostor similarities below
-        ``neg_margin`` cost nothing).
+        With ``"cosine"`` the margins apply to cosine similarities.
 
     Examples
     --------
@@ -158,11 +142,9 @@ class ContrastiveLoss(_PMLLoss):
     """
 
     def __init__(self, pos_margin=0.0, neg_margin=1.0, *, distance="euclidean"):
-        super().__init__()
-        self.pos_margin = pos_margin
-        self.neg_margin = neg_margin
-        self.distance = distance
-        self._pml_objects()  # validates; ImportError without the extra
+        super().__init__(
+            pos_margin=pos_margin, neg_margin=neg_margin, distance=distance
+        )
 
     def _params(self):
         pos = check_real(self.pos_margin, "pos_margin", low=0.0, low_open=False)
@@ -183,12 +165,8 @@ class ContrastiveLoss(_PMLLoss):
 class SupConLoss(_PMLLoss):
     """Supervised contrastive loss (Khosla et al., NeurIPS 2020).
 
-    For each anchor, the log-softmax over the batch of its
-    temperature-scaled cosine similarities, averaged over its positives
-    (pytorch-metric-learning's ``SupConLoss``): every sample gets a gradient
-    from all its positives and negatives. The strongest proxy measured on
-    Aalto so far (:ref:`benchmark_results`). Needs pytorch-metric-learning
-    (``pip install skeer[baselines]``).
+    For each anchor, the log-softmax of its temperature-scaled cosine
+    similarities, averaged over its positives. Wraps pytorch-metric-learning.
 
     Parameters
     ----------
@@ -206,9 +184,7 @@ class SupConLoss(_PMLLoss):
     """
 
     def __init__(self, temperature=0.1):
-        super().__init__()
-        self.temperature = temperature
-        self._pml_objects()  # validates; ImportError without the extra
+        super().__init__(temperature=temperature)
 
     def _params(self):
         return (check_real(self.temperature, "temperature", low=0.0),)
@@ -221,9 +197,8 @@ class SupConLoss(_PMLLoss):
 class MultiSimilarityLoss(_PMLLoss):
     """Multi-Similarity loss (Wang et al., CVPR 2019), no miner.
 
-    Soft-weighted positive and negative cosine similarities around ``base``
-    (pytorch-metric-learning's ``MultiSimilarityLoss`` with its defaults).
-    Needs pytorch-metric-learning (``pip install skeer[baselines]``).
+    Soft-weighted positive and negative cosine similarities around ``base``.
+    Wraps pytorch-metric-learning.
 
     Parameters
     ----------
@@ -245,11 +220,7 @@ class MultiSimilarityLoss(_PMLLoss):
     """
 
     def __init__(self, alpha=2.0, beta=50.0, base=0.5):
-        super().__init__()
-        self.alpha = alpha
-        self.beta = beta
-        self.base = base
-        self._pml_objects()  # validates; ImportError without the extra
+        super().__init__(alpha=alpha, beta=beta, base=base)
 
     def _params(self):
         return (
@@ -266,14 +237,11 @@ class MultiSimilarityLoss(_PMLLoss):
 class ArcFaceLoss(_MetricLoss):
     """Additive angular margin loss (ArcFace, Deng et al., CVPR 2019).
 
-    A proxy-based loss: one learnable weight vector per training class, and a
-    softmax over the scaled cosines to them with an angular ``margin`` added
-    to the true class (pytorch-metric-learning's ``ArcFaceLoss``). Its weights
-    are parameters of the loss: :class:`~skeer.KeystrokeVerifier` trains them
-    with the network's and fills in ``num_classes`` (the subjects of ``fit``)
-    and ``embedding_size`` (the network's ``embedding_dim``). Labels must be
-    class indices in ``[0, num_classes)``. Needs pytorch-metric-learning
-    (``pip install skeer[baselines]``).
+    One learnable proxy per class and a softmax over the scaled cosines to
+    them, with an angular ``margin`` added to the true class. The proxies
+    are parameters of the loss (:class:`~skeer.KeystrokeVerifier` trains
+    them and fills in ``num_classes`` and ``embedding_size``). Labels must
+    be class indices in ``[0, num_classes)``. Wraps pytorch-metric-learning.
 
     Parameters
     ----------
@@ -343,17 +311,11 @@ class Set2SetLoss(_MetricLoss):
     """Set-to-set loss of the KVC-onGoing winner (Type2Branch, Gonzalez et al.).
 
     The sets are the identities of the batch. For every ordered pair of sets
-    ``A != B``, the mean over ``i < j`` in ``A`` (batch order) and ``k`` in
-    ``B`` of ``max(0, d(a_i, a_j) − d(a_i, b_k) + margin)``; these means are
-    averaged over the pairs of sets, plus ``beta`` times the mean over sets of
-    ``|r_s / r̄ − 1|``, where ``r_s`` is a set's mean distance to its centroid
-    and ``r̄`` the mean of the ``r_s``. A set with a single sample has no
-    ``i < j`` and no spread: it only plays the role of ``B``. With equal set
-    sizes (P × K batches) the first term is the plain mean over all such
-    triplets.
-
-    Vectorised over label masks (one row per genuine pair), not compiled:
-    it uses ``nonzero``/``unique``, which synchronise with the host.
+    ``A != B``, the mean over ``i < j`` in ``A`` and ``k`` in ``B`` of
+    ``max(0, d(a_i, a_j) − d(a_i, b_k) + margin)``, averaged over the pairs
+    of sets, plus ``beta`` times the mean over sets of ``|r_s / r̄ − 1|``
+    (``r_s``: a set's mean distance to its centroid). A single-sample set
+    only plays the role of ``B``. Not compilable (host synchronisations).
 
     Parameters
     ----------

@@ -1,10 +1,4 @@
-"""SupConEERLoss: the SupCon proxy plus EERLoss on the same batch.
-
-The strongest proxy measured on Aalto (SupCon) gives every sample a gradient
-from all its positives and negatives; EERLoss targets the operating point the
-verifier is judged at. Their sum trains on both (see the benchmarks page for
-where it stands).
-"""
+"""SupConEERLoss: the SupCon proxy plus EERLoss on the same batch."""
 
 from skeer._validation import check_real
 from skeer.losses._base import _MetricLoss
@@ -19,18 +13,14 @@ class SupConEERLoss(_MetricLoss):
 
     ``SupConLoss(temperature)(emb, labels) + eer_weight *
     EERLoss(operating_point, sharpness=sharpness)(emb, labels)`` on the same
-    batch: a dense signal for every sample (SupCon, Khosla et al. 2020) and
-    the batch's smooth error rate at the operating point (EERLoss). Needs
-    pytorch-metric-learning for the SupCon term (``pip install
-    skeer[baselines]``).
+    batch (the SupCon term wraps pytorch-metric-learning).
 
     Parameters
     ----------
     operating_point : "eer" or float in (0, 1), default="eer"
         EERLoss's operating point (a verifier passes its own).
     eer_weight : float >= 0, default=1.0
-        Weight of the EERLoss term; 0 is SupCon alone. At 1 the two terms'
-        gradient norms are comparable at the start of training.
+        Weight of the EERLoss term; 0 is SupCon alone.
     temperature : float > 0, default=0.1
         SupCon's temperature.
     sharpness : float > 0 or None, default=None

@@ -1,9 +1,6 @@
 """EERLoss: the smooth equal-error-rate loss (Gonzalez et al. 2026).
 
-Its call contract (``forward``, input checks, autocast) is
-:class:`~skeer.losses._base._MetricLoss`'s; the pairs and the smooth rates
-come from :mod:`skeer.losses` and :mod:`skeer.losses`, the distributed
-all-gather from :mod:`skeer.losses._gather`.
+Its call contract is :class:`~skeer.losses._base._MetricLoss`'s.
 """
 
 import math
@@ -47,13 +44,8 @@ _DEFAULT_SHARPNESS = {"area": 100.0, "direct": 40.0}
 
 
 def _all_tied(pairs):
-    """Whether every pair counted is at the same distance (a 0-d bool tensor).
-
-    Distances that agree to within ``sqrt(eps)`` (relative, with an absolute
-    floor of ``sqrt(eps)``, the resolution of the clamped Euclidean distance)
-    count as equal: collapsed embeddings give exactly such distances, up to
-    rounding. Branch-free, no host sync.
-    """
+    """Whether every pair counted is at the same distance, to within
+    ``sqrt(eps)`` relative (a 0-d bool tensor; no host sync)."""
     x = pairs.x.detach()
     if pairs.restricted:
         counted = pairs.weights.sum(dim=0) > 0
@@ -120,22 +112,16 @@ class EERLoss(_MetricLoss):
         ``f``: a target false-match rate, the threshold solves
         ``FAR_s(d) = f`` and the loss penalises the miss side there.
     variant : {"area", "direct"}, default="direct"
-        ``"area"``, the paper's training loss: the overlap of the genuine and
-        impostor distributions around the threshold ``d``,
-        ``100·[(mean_L max(eps, (l − (1−α)·d)/d)^β)^(1/β)
-        + (mean_I max(eps, ((1+α)·d − i)/d)^β)^(1/β)]``, with ``d`` from the
-        paper's smooth bisection (gradients flow through its soft weights).
-        ``"direct"``: the smooth error rate itself at a threshold with an
-        exact implicit gradient (see Notes).
+        ``"area"``: the paper's overlap of the genuine and impostor
+        distributions around ``d`` (from its smooth bisection).
+        ``"direct"``: the smooth error rate itself at ``d``, with an exact
+        implicit gradient. Formulas in :ref:`eerloss`.
     beta : float in (0, 2), default=0.85
         Exponent β of the area variant's generalised means.
     alpha : float in [0, 1), default=0.0
         Margin α of the area variant, relative to the threshold.
     distance : {"euclidean", "cosine"}, default="euclidean"
         Pair distance: L2, or ``1 − cosine similarity``.
-        :class:`~skeer.verifier.KeystrokeVerifier` uses ``"euclidean"`` on
-        L2-normalised embeddings, which is ``sqrt(2·(1 − cos))``: monotone in
-        the cosine score it reports.
     search_steps : int, default=16
         Steps of the threshold search: the paper's smooth bisection for
         ``"area"``; plain bisection steps (followed by three Newton steps)
@@ -143,135 +129,68 @@ class EERLoss(_MetricLoss):
     smoothing : {"auto", "tanh", "sigmoid"}, default="auto"
         ``phi``. ``"tanh"``: ``tanh(K·max(0, ·))``, one-sided as in the
         paper; ``"sigmoid"``: ``sigmoid(K·(·))``, two-sided. ``"auto"`` is
-        ``"tanh"`` for ``"area"`` (the paper's) and ``"sigmoid"`` for
-        ``"direct"`` (trained best with implicit gradients on L2-normalised
-        embeddings in prior experiments).
+        ``"tanh"`` for ``"area"`` and ``"sigmoid"`` for ``"direct"``.
     sharpness : float > 0 or None, default=None
         ``K``, in inverse distance units, at most ``1e4`` (above, the
-        smoothed rates saturate and the gradient vanishes). ``None``: the
-        paper's ``K = 100``
-        for ``"area"`` and ``K = 40`` for ``"direct"``: with the verifier's
-        converging recipe (cosine-annealed learning rate, 60 epochs), 40
-        beat 10 and 20 on held-out Aalto users (TypeNet; see the benchmarks
-        page); resolved at each call, from the variant set then. It also
-        sets the softness ``exp(K·Δrate%)`` of the area variant's bisection.
-        The direct loss approaches the batch's exact EER as ``K`` grows;
-        ``K`` up to ``1e4`` is supported (tested) for distances of order 1.
+        gradient vanishes). ``None``: ``K = 100`` for ``"area"`` (the
+        paper's) and ``K = 40`` for ``"direct"`` (:ref:`eerloss`), resolved
+        at each call from the variant set then. It also sets the softness
+        of the area variant's bisection.
     eps : float > 0, default=1e-7
         Floor ``eps`` of the area variant's ratios (the paper's ``1e-7``).
     gather : bool or None, default=None
-        Compute the loss on the global batch of a distributed run: every
-        process's embeddings and labels are all-gathered (rank order) before
-        the pairs are formed, so the threshold and the rates see every pair
-        of the global batch. ``None``: on when ``torch.distributed`` is
-        initialised with more than one process, off otherwise (no effect on a
-        single process). ``True``: always (``RuntimeError`` without an
-        initialised process group); ``False``: never, each process's loss
-        sees its own rows only. See "Distributed training" in the Notes.
+        Compute the loss of the global batch of a distributed run (every
+        process's rows all-gathered in rank order). ``None``: on when
+        ``torch.distributed`` is initialised with more than one process.
+        ``True``: always (``RuntimeError`` without a process group);
+        ``False``: never.
     check_finite : bool or "async", default=True
-        Refuse NaN or infinite embeddings (a diverged run) instead of
-        returning a NaN loss and NaN gradients. ``True``: a ``ValueError``
-        with the number of bad rows; on an accelerator this reads one number
-        back to the host (a synchronisation) per call, and inside
-        ``torch.compile`` it becomes ``"async"``. ``"async"``:
-        ``torch._assert_async``, no synchronisation; a failure raises
-        ``RuntimeError`` on CPU and a device-side assertion on CUDA (which
-        ends the CUDA context). ``False``: no check.
+        Refuse NaN or infinite embeddings (a diverged run). ``True``: a
+        ``ValueError`` with the number of bad rows (one host
+        synchronisation per call on an accelerator; ``"async"`` inside
+        ``torch.compile``). ``"async"``: ``torch._assert_async``, no
+        synchronisation (``RuntimeError`` on CPU, a device-side assertion on
+        CUDA). ``False``: no check.
 
     Attributes
     ----------
     threshold_ : Tensor (0-d) or None
-        The threshold (a distance) of the last call, detached; ``None`` before
-        the first call. Kept on the loss's device: reading it is the caller's
-        (possible) synchronisation, never the loss's.
+        The threshold (a distance) of the last call, detached, on the loss's
+        device; ``None`` before the first call.
 
     Notes
     -----
-    The parameters are read each time the loss is computed: setting one
-    after construction (``loss.sharpness = 40``) takes effect at the next
-    call, and is validated there.
+    The parameters are read, and validated, each time the loss is computed.
+    Pairs: without ``ref_emb`` every pair ``i < j`` of the batch once; with
+    it every (query, reference) pair; ``indices_tuple`` restricts them to
+    those it lists (labels still decide genuine versus impostor).
 
-    Pairs: without ``ref_emb`` every unordered pair ``i < j`` of the batch
-    once; with ``ref_emb`` every (query, reference) pair. ``indices_tuple``
-    (pytorch-metric-learning pairs ``(a1, p, a2, n)`` or triplets
-    ``(a, p, n)``) restricts the pairs to those it lists, each once whatever
-    its role; labels still decide genuine versus impostor. This keeps a
-    wrapper's choice (e.g. removing self comparisons from a memory bank)
-    intact; a hard-pair miner biases the rates the loss estimates.
+    Returned value: ``"area"``, the paper's percent-scaled overlap (each
+    term at least ``100·eps``; evaluated at ``FAR_s(d) = f`` for a target
+    rate ``f``); ``"direct"``, a fraction: ``(FAR_s + FRR_s)/2`` at the root
+    of ``FAR_s = FRR_s``, or ``FRR_s`` at the root of ``FAR_s = f``, with the
+    exact implicit gradient through the root.
 
-    Returned value:
+    No host synchronisation and static shapes: ``torch.compile(loss,
+    fullgraph=True)`` works (except the eager ``check_finite=True`` read on
+    an accelerator, and gathering, below). Half precision is computed in float32.
 
-    - ``"area"``: the paper's value, percent-scaled (100 × the sum of the two
-      overlap terms, each at least ``100·eps``); not a rate. For a target
-      false-match rate the same formula is evaluated at the threshold where
-      ``FAR_s(d) = f`` (the bisection compares ``FAR_s(m)`` with ``100·f``
-      where the EER search compares it with ``FRR_s(m)``).
-    - ``"direct"``: a fraction in [0, 1]: ``(FAR_s + FRR_s)/2`` at the root
-      of ``FAR_s(d) = FRR_s(d)`` (the smooth EER), or ``FRR_s(d)`` at the root
-      of ``FAR_s(d) = f`` (the smooth false non-match rate at false-match
-      rate ``f``). The root is found without a graph (bisection on a bracket
-      that always holds it, then Newton) and the gradient through it is the
-      exact implicit one, ``dd/dθ = −(∂g/∂θ)/(∂g/∂d)`` with
-      ``g = FAR_s − FRR_s`` (or ``FAR_s − f``), not the search's.
+    A batch without a genuine or an impostor pair gives a zero that keeps
+    the graph. A batch whose pairs are all at one distance (to within
+    ``sqrt(eps)``, relative) scores its worst value: ``"direct"`` 0.5 (1.0
+    for a target rate), ``"area"`` 200, with a zero gradient. Both warn once
+    per loss object (CPU tensors outside ``torch.compile`` only).
 
-    Everything is computed on flat pair vectors with masked means, static
-    shapes and a fixed number of steps: no ``.item()``, no host
-    synchronisation, no data-dependent Python branch, so
-    ``torch.compile(loss, fullgraph=True)`` works. The one exception is the
-    eager check of NaN/inf embeddings on an accelerator with
-    ``check_finite=True`` (one value read back per call); ``"async"`` or
-    ``False`` avoid it, and inside ``torch.compile`` the check is
-    asynchronous anyway. Half-precision and bfloat16 inputs (autocast) are
-    computed in float32; float64 stays float64.
-
-    A batch without a genuine or without an impostor pair gives a zero that
-    keeps the graph (zero gradient, never NaN), computed branch-free. It
-    warns once per loss object, only for CPU tensors outside
-    ``torch.compile``: elsewhere the check would need a host sync.
-
-    A batch whose pairs are all at the same distance (collapsed embeddings:
-    every embedding equal, or distances that agree to within the square root
-    of the machine epsilon, relative) cannot tell a genuine pair from an
-    impostor one: its EER is 0.5. It scores as such, branch-free: ``"direct"``
-    returns 0.5 (1.0 for a target false-match rate, which only rejecting
-    everyone meets), ``"area"`` its worst value, 200 (each overlap term at 1,
-    every pair counted a full threshold on the wrong side), where the formula
-    alone would see no overlap at all (about 0, like a perfect separation;
-    with cosine distances, a near-infinite value). The gradient there is zero:
-    no infinitesimal move separates tied distances. It warns once per loss
-    object (CPU tensors outside ``torch.compile`` only).
-
-    NaN or infinite embeddings raise ``ValueError`` ("training diverged?");
-    see ``check_finite``. Labels may be integers or strings.
-
-    Distributed training (``gather`` on). Each process passes its own rows;
-    the returned value, on every process, is the loss of the global batch:
-    what one process computes on the concatenation of every process's batch
-    (rank order). The gradient a process's own rows receive is the sum, over
-    the processes, of what each process's copy of that loss sends them, that
-    is ``world_size`` times the single-process gradient.
-    ``DistributedDataParallel`` (and Accelerate, which uses it) averages
-    parameter gradients over the processes, which cancels that factor: the
-    parameter gradient is exactly that of one process training on the global
-    batch, so the loss must **not** be scaled by ``world_size``. (When
-    gradients are summed over processes instead of averaged, divide the loss
-    by ``world_size``.)
-
-    - Labels must name identities globally: the same identity has the same
-      label on every process.
-    - Batch sizes may differ between processes: they are exchanged first,
-      a small collective and a host synchronisation (so the distributed path
-      does not compile with ``fullgraph=True``), and padded rows are dropped
-      after the all-gather.
-    - The loss is a collective: every process must call it, and backward
-      through it, the same number of times, as with any
-      ``DistributedDataParallel`` step.
-    - ``ref_emb``/``ref_labels`` are gathered the same way;
-      ``indices_tuple`` (indices into one process's rows) cannot be combined
-      with gathering and raises ``ValueError``.
-    - With the sharded :class:`~skeer.verifier.SubjectBatchSampler`
-      (``rank``/``world_size``) the processes draw disjoint identities and
-      the global batch is a P·world_size × K batch.
+    With ``gather`` on, every process gets the loss of the global batch and
+    backward gives its rows ``world_size`` times the single-process
+    gradient, which DDP's averaging cancels: do not scale the loss
+    (:ref:`gpu`); when gradients are summed over processes instead of
+    averaged, divide the loss by ``world_size``. Labels must name identities
+    globally; batch sizes may differ (exchanged first: a host
+    synchronisation, so the gather path does not compile with
+    ``fullgraph=True``); every process must
+    call the loss; ``ref_emb`` is gathered too; ``indices_tuple`` and string
+    labels cannot be combined with gathering (``ValueError``).
 
     References
     ----------
@@ -292,12 +211,6 @@ class EERLoss(_MetricLoss):
     >>> loss.backward()
     >>> loss.shape, bool(torch.isfinite(emb.grad).all())
     (torch.Size([]), True)
-    >>> shuffled = labels[torch.randperm(20, generator=g)]
-    >>> bool(EERLoss()(emb, labels) < EERLoss()(emb, shuffled))
-    True
-    >>> smooth_eer = EERLoss(variant="direct")(emb, labels)
-    >>> 0.0 <= smooth_eer.item() <= 1.0
-    True
     """
 
     def __init__(
@@ -374,13 +287,7 @@ class EERLoss(_MetricLoss):
         )
 
     def compute_loss(self, embeddings, labels, indices_tuple, ref_emb, ref_labels):
-        """The loss of validated inputs (see "Returned value" in the Notes).
-
-        When gathering, the loss of the global batch (the same on every
-        process); ``indices_tuple`` cannot be combined with gathering
-        (``ValueError``), ``gather=True`` needs an initialised process group
-        (``RuntimeError``).
-        """
+        """The loss of validated inputs (see the class Notes)."""
         settings = self._settings()
         if _package._gather_active(self.gather):
             if self._labels_encoded:
@@ -454,10 +361,7 @@ class EERLoss(_MetricLoss):
         return torch.where(tied, torch.full_like(loss, worst), loss), threshold
 
     def _warn_tied(self, tied, valid, settings):
-        """Warn (once) about a batch whose pairs are all at one distance.
-
-        Only for CPU tensors outside ``torch.compile`` (no host sync).
-        """
+        """Warn (once; CPU tensors outside ``torch.compile``) about a tied batch."""
         if (
             getattr(self, "_warned_tied", False)  # absent from older pickles
             or torch.compiler.is_compiling()
@@ -476,11 +380,8 @@ class EERLoss(_MetricLoss):
         )
 
     def _warn_empty(self, counts):
-        """Warn (once) about a batch without genuine or impostor pairs.
-
-        Only for CPU tensors outside ``torch.compile``: elsewhere reading the
-        counts would need a host sync.
-        """
+        """Warn (once; CPU tensors outside ``torch.compile``) about a batch
+        without genuine or impostor pairs."""
         if self._warned_empty or torch.compiler.is_compiling():
             return
         if counts is not None and (
@@ -496,13 +397,12 @@ class EERLoss(_MetricLoss):
     def smooth_rates(self, embeddings, labels, threshold):
         """Smooth ``[FRR_s, FAR_s]`` (fractions) of a batch at ``threshold``.
 
-        Uses the loss's distance, smoothing and sharpness; for inspection
-        (e.g. checking ``threshold_``).
+        With the loss's distance, smoothing and sharpness, for inspection.
 
         Parameters
         ----------
-        embeddings : Tensor of shape (n_samples, n_dims)
-        labels : Tensor of shape (n_samples,)
+        embeddings, labels : Tensor
+            As in ``forward``.
         threshold : float or Tensor (0-d)
             A distance.
 

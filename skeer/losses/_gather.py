@@ -1,16 +1,4 @@
-"""Distributed losses: all-gathering a batch's rows across processes.
-
-:class:`~skeer.losses.EERLoss` computes the loss of the global batch of a
-distributed run: every process's rows (and labels) are all-gathered in rank
-order, and a row's gradient is the sum over processes of what each process's
-copy of the loss sends it (see :class:`_AllGatherRows`).
-
-Examples
---------
->>> from skeer.losses._gather import _gather_active
->>> _gather_active(None)  # no process group: a single process, no gathering
-False
-"""
+"""All-gathering a batch's rows across processes (EERLoss's ``gather``)."""
 
 import torch
 

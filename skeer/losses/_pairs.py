@@ -1,17 +1,9 @@
 """Pair distances and genuine/impostor masks of a batch (private).
 
-Every comparison of a batch becomes one entry of a flat *pair vector* of static
-length (no ``masked_select``, no ``nonzero``), so the losses built on it never
-synchronise with the host and compile with ``torch.compile(fullgraph=True)``:
-
-- without a reference set: each unordered pair ``i < j`` of the batch once
-  (the strict upper triangle, gathered with ``torch.triu_indices``);
-- with a reference set: every (query, reference) pair, as in
-  pytorch-metric-learning's ``ref_emb`` convention (self pairs are not
-  removed: the reference set is a different set).
-
-Labels decide which pairs are genuine (same label) and which are impostor
-(different labels); the batch layout does not matter.
+Every comparison becomes one entry of a flat *pair vector* of static length
+(no host synchronisation): each pair ``i < j`` of the batch once, or every
+(query, reference) pair with a reference set. Labels decide genuine (same
+label) and impostor pairs.
 """
 
 import math
@@ -25,13 +17,8 @@ DISTANCES = ("euclidean", "cosine")
 
 
 def _range_scale(*tensors):
-    """A detached scale ``s >= 1`` that keeps ``d·(2x/s)²`` finite.
-
-    1 (exactly: dividing by it changes nothing) for embeddings of any usual
-    magnitude; larger only for values whose squared distances would overflow
-    the dtype (float32 embeddings near 1e18), whose Euclidean distances are
-    then computed as ``s · distance(a/s, b/s)``: exact up to rounding, the
-    distance being homogeneous. Branch-free.
+    """A detached scale ``s >= 1`` that keeps ``d·(2x/s)²`` finite: exactly 1
+    unless squared distances would overflow (then ``s · distance(a/s, b/s)``).
     """
     x = tensors[0]
     limit = math.sqrt(torch.finfo(x.dtype).max / (16.0 * max(x.shape[-1], 1)))
@@ -42,12 +29,9 @@ def _range_scale(*tensors):
 def pairwise_distances(a, b, distance):
     """Distance matrix ``(len(a), len(b))``, NaN-free gradient at 0.
 
-    Euclidean distances come from the Gram matrix of the centred inputs
-    (centring removes most of the cancellation of ``|a|² + |b|² − 2ab``) and
-    ``sqrt(clamp(d², eps))``: the clamp (``eps`` = the dtype's machine epsilon)
-    keeps the gradient of identical embeddings finite (zero) instead of NaN.
-    Cosine distance is ``1 − cos(a, b)``. Embeddings whose squared distances
-    would overflow are rescaled first (:func:`_range_scale`).
+    Euclidean: the Gram matrix of the centred inputs, ``sqrt(clamp(d², eps))``
+    (a zero gradient for identical embeddings, not NaN), rescaled by
+    :func:`_range_scale`. Cosine: ``1 − cos(a, b)``.
     """
     if distance == "cosine":
         return 1.0 - _unit_rows(a) @ _unit_rows(b).T

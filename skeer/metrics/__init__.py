@@ -1,19 +1,8 @@
 """Verification metrics (NumPy only): rates, DET points, streaming, fairness.
 
-- ``_rates``: :func:`equal_error_rate`, :func:`fnmr_at_fmr`,
-  :func:`fmr_at_fnmr`, :func:`det_points`, :func:`verification_pairs`;
-- ``_summary``: :func:`rates_at_threshold`, :func:`half_total_error_rate`,
-  :func:`expected_performance_curve`, :func:`decidability` (d′) and
-  :func:`identification_rate` (rank-k);
-- ``_sweep``: the sorted-scores engine they and the streaming metrics share;
-- ``_bootstrap``: confidence intervals by resampling subjects;
-- ``_streaming``: :class:`StreamingVerificationMetrics`, exact metrics over
-  scores that arrive in chunks;
-- ``_fairness``: per-group error rates and the KVC-onGoing fairness measures
-  (:func:`fairness_report`, :func:`subject_groups`).
-
 Scores are similarities (higher = same person); a comparison is accepted when
-its score is at or above the threshold.
+its score is at or above the threshold. The input layouts and conventions are
+described in :func:`equal_error_rate` and :ref:`operating_points`.
 
 Examples
 --------

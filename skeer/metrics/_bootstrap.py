@@ -1,33 +1,17 @@
 """Bootstrap over subjects: confidence intervals of verification error rates.
 
-Comparisons of one subject are not independent (they share a template and a
-typist), so the unit resampled is the subject: each bootstrap replicate draws
-``n_subjects`` subjects with replacement and weights every comparison by how
-often its subject (the enrolled one, whose template it is scored against) was
-drawn. The error rates are then the weighted versions of
-:func:`~skeer.metrics.equal_error_rate` and :func:`~skeer.metrics.fnmr_at_fmr`:
-with all weights 1 they are exactly those functions.
-
-Scores are sorted once; each replicate costs one weighted cumulative sum over
-the comparisons (about 0.1 s per million comparisons). Nothing here imports
-torch.
+The unit resampled is the subject (its comparisons are not independent): each
+replicate draws subjects with replacement and weights every comparison by how
+often its enrolled subject was drawn; with all weights 1 the rates are those of
+:func:`~skeer.metrics.equal_error_rate` and :func:`~skeer.metrics.fnmr_at_fmr`.
 """
 
 import numpy as np
 
 
 class SortedComparisons:
-    """Comparisons sorted by score, with the subject index of each.
-
-    Parameters
-    ----------
-    y_true : ndarray of shape (n,)
-        1 genuine, 0 impostor.
-    scores : ndarray of shape (n,)
-        Similarities.
-    owner : ndarray of int of shape (n,)
-        Subject index (``0..n_subjects-1``) of each comparison's template.
-    n_subjects : int
+    """Comparisons (``y_true`` 1/0, ``scores``) sorted by score, with ``owner``, the
+    subject index (``0..n_subjects-1``) of each comparison's template.
     """
 
     def __init__(self, y_true, scores, owner, n_subjects):
@@ -42,20 +26,14 @@ class SortedComparisons:
         self.starts = np.flatnonzero(first)
         self._n_gen = np.bincount(self.owner[self.genuine], minlength=self.n_subjects)
         self._n_imp = np.bincount(self.owner[~self.genuine], minlength=self.n_subjects)
-        #: distinct scores on each side of a metric's full-data threshold that a
-        #: replicate looks at before falling back to all of them
+        # distinct scores each side of a full-data threshold a replicate scans
         self.half_window = max(256, len(self.starts) // 40)
         self._cache, self._fixed = {}, {}
 
     def rates(self, weights=None, window=None):
-        """Weighted genuine-below and impostor-at-or-above counts per threshold.
-
-        Returns ``(gen, imp, n_genuine, n_impostor, first)`` where ``gen[k]`` /
-        ``imp[k]`` are the weighted genuine comparisons scored below /
-        impostor ones scored at or above the ``first + k``-th distinct score.
-        ``window=(k0, k1)`` restricts them to distinct scores ``k0..k1-1``
-        (counting what lies outside per subject, so a replicate costs time in
-        the window's size, not in the number of comparisons).
+        """``(gen, imp, n_genuine, n_impostor, first)``: weighted genuine-below and
+        impostor-at-or-above counts at the distinct scores ``first..``, restricted to
+        ``window=(k0, k1)`` when given (outside counted per subject).
         """
         counts = (
             np.ones(self.n_subjects, dtype=np.int64)
@@ -175,24 +153,8 @@ def subject_intervals(
     random_state=0,
     pooled=True,
 ):
-    """Percentile bootstrap CIs of the pooled EER, FNMR@FMR and mean subject EER.
-
-    Parameters
-    ----------
-    comparisons : SortedComparisons
-    subject_eer : ndarray of shape (n_subjects,)
-    fmr_levels : sequence of float
-    n_bootstraps : int
-    confidence : float in (0, 1)
-    random_state : int, Generator or None
-    pooled : bool, default=True
-        Whether the pooled-score metrics (EER, FNMR@FMR) get intervals too.
-
-    Returns
-    -------
-    ci : dict
-        ``{"mean_subject_eer": [lo, hi], "eer": [lo, hi],
-        "fnmr_at_fmr_{level:g}": [lo, hi], ...}``.
+    """Percentile bootstrap CIs, ``{"mean_subject_eer": [lo, hi], "eer": ...,
+    "fnmr_at_fmr_{level:g}": ...}`` (the pooled-score ones only if ``pooled``).
     """
     draws = _draws(comparisons.n_subjects, n_bootstraps, random_state)
     subject_eer = np.asarray(subject_eer, dtype=np.float64)

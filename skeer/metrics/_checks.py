@@ -1,8 +1,6 @@
-"""Checks of the metrics' inputs: labels, scores, target rates (private module).
-
-Every check raises :class:`ValueError` naming the argument and what was wrong
-with it. They make no more than one copy of large inputs and never upcast
-floating-point scores, except float16 (computed in float32). NumPy only.
+"""Checks of the metrics' inputs, raising :class:`ValueError` naming the argument
+(private, NumPy only). At most one copy of large inputs; floating-point scores
+keep their dtype, except float16 (computed in float32).
 """
 
 import numbers
@@ -23,13 +21,9 @@ def _preview(values, limit=5):
 
 
 def check_scores(y_score, *, name="y_score", ndim=(1, 2)):
-    """``y_score`` as a finite floating-point array with an allowed ``ndim``.
-
-    Floating-point input keeps its dtype (no copy for an ndarray), except
-    float16, computed in float32 (NumPy's float16 sort is unreliable on some
-    CPUs); booleans and integers become float64 (integers beyond 2**53, which
-    float64 cannot rank exactly, are refused, and so is complex input). NaN and
-    infinity are rejected with their count.
+    """``y_score`` as a finite floating-point array with an allowed ``ndim``: float
+    dtypes kept (float16 -> float32), booleans and integers (up to 2**53) to
+    float64; complex, NaN and infinity refused.
     """
     scores = np.asarray(y_score)
     if scores.dtype.kind == "c" or (
@@ -85,26 +79,9 @@ def check_scores(y_score, *, name="y_score", ndim=(1, 2)):
 
 
 def check_binary(y_true, y_score, *, require_both=True):
-    """Validate binary labels with 1-D scores.
-
-    Parameters
-    ----------
-    y_true : array-like of shape (n,)
-        1 or True marks a genuine comparison; 0, False or -1 an impostor one.
-    y_score : array-like of shape (n,)
-        Finite similarity scores.
-    require_both : bool, default=True
-        Whether both classes must be present.
-
-    Returns
-    -------
-    genuine : ndarray of bool, shape (n,)
-        True for genuine comparisons.
-    scores : ndarray of shape (n,)
-        The scores (floating point, dtype kept).
-    negative : int or None
-        The impostor label used (0 or -1; 0 for booleans), None when only
-        genuine comparisons are present.
+    """``(genuine, scores, negative)`` of binary labels with 1-D scores: a boolean
+    mask, the checked scores and the impostor label used (0 or -1; 0 for booleans;
+    None with genuine comparisons only).
     """
     y = np.asarray(y_true)
     if y.ndim != 1:
@@ -155,11 +132,8 @@ def check_binary(y_true, y_score, *, require_both=True):
 
 
 def _numeric_objects(y):
-    """An object array of numbers (e.g. ``[1, 0]`` from pandas) as a numeric array.
-
-    Booleans give a boolean array, other real numbers float64; anything else
-    (strings, None, a mixture) is returned unchanged, to be refused by the
-    caller with its own message.
+    """An object array of numbers as bool or float64; anything else (strings, None,
+    a mixture) unchanged, for the caller to refuse.
     """
     values = y.tolist()
     if all(isinstance(v, bool | np.bool_) for v in values):
@@ -272,16 +246,8 @@ def _identity_columns(y, labels, n_columns):
 
 
 def check_identity_matrix(y_true, y_score, labels):
-    """Identities with a score matrix (one column per identity).
-
-    Returns
-    -------
-    y : ndarray of shape (n,)
-        The identities.
-    scores : ndarray of shape (n, n_subjects)
-        The scores (floating point, dtype kept).
-    cols : ndarray of int, shape (n,)
-        The column of each row's own identity (its genuine comparison).
+    """``(y, scores, cols)`` of identities with a score matrix: the identities, the
+    checked scores and the column of each row's own identity.
     """
     y = np.asarray(y_true)
     if y.ndim != 1:
@@ -319,20 +285,8 @@ def check_layout(y_score, labels):
 
 
 def check_comparisons(y_true, y_score, labels=None, *, require_both=True):
-    """Genuine and impostor scores of either input layout.
-
-    Binary labels with 1-D scores, or identities with a score matrix whose
-    columns follow ``labels`` (see :mod:`skeer.metrics`).
-
-    Returns
-    -------
-    genuine : ndarray of shape (n_genuine,)
-        Genuine scores, a fresh array (safe to sort in place).
-    impostor : ndarray of shape (n_impostor,)
-        Impostor scores, a fresh array.
-    negative : int or None
-        With binary labels, the impostor label used (see :func:`check_binary`);
-        None with a score matrix.
+    """``(genuine, impostor, negative)`` scores of either input layout, fresh arrays
+    (safe to sort in place); ``negative`` as :func:`check_binary` (None for 2-D).
     """
     if check_layout(y_score, labels) == 2:
         _, scores, cols = check_identity_matrix(y_true, y_score, labels)

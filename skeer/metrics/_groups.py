@@ -1,8 +1,7 @@
 """Subjects to demographic groups: the attribute tables fairness reports use.
 
-:func:`subject_groups` maps each comparison's subject to its attribute (or
-several, for their intersection); the private helpers turn group labels into
-codes without ever merging two distinct labels. NumPy and pandas only.
+NumPy and pandas only; group labels become codes without ever merging two
+distinct labels.
 """
 
 import numpy as np
@@ -51,25 +50,19 @@ def subject_groups(subjects, attribute):
     Parameters
     ----------
     subjects : array-like of shape (n_comparisons,)
-        The subject of each comparison, normally its template owner (the
-        ``subject`` column of a protocol's comparisons; the
-        ``probe_subject`` column gives the probes' groups, for SIR).
+        The subject of each comparison, normally its template owner (a protocol's
+        ``subject`` column; ``probe_subject`` gives the probes' groups, for SIR).
     attribute : dict, pandas.Series or pandas.DataFrame
-        Each subject's group: a dict or a Series indexed by subject (e.g.
-        ``{"s01": "F", "s02": "M"}``), or a DataFrame indexed by subject or
-        with a ``subject`` column, whose other columns are attributes; with
-        several columns the group is their combination (e.g. age band and
-        gender). A per-sample table such as a loader's ``frame`` is fine
-        (repeated rows collapse) as long as each subject has one value.
-        Missing values (NaN) are allowed; :func:`fairness_report` leaves
-        such comparisons out.
+        Each subject's group: a dict or Series indexed by subject, or a DataFrame
+        indexed by subject (or with a ``subject`` column) whose other columns are
+        combined attributes. Repeated rows collapse; NaN is allowed.
 
     Returns
     -------
     groups : pandas.Series or pandas.DataFrame of length n_comparisons
-        A Series named after the attribute (``"group"`` for a dict or an
-        unnamed Series), or a DataFrame with one column per attribute. Pass
-        it as ``groups=`` to :func:`fairness_report`.
+        A Series named after the attribute (``"group"`` for a dict or unnamed
+        Series), or one column per attribute: the ``groups=`` of
+        :func:`fairness_report`.
 
     Raises
     ------
@@ -77,22 +70,11 @@ def subject_groups(subjects, attribute):
         If ``attribute`` is not one of these forms, gives a subject several
         values, or lacks a subject of ``subjects``.
 
-    See Also
-    --------
-    fairness_report : Per-group error rates and the KVC fairness measures.
-
     Examples
     --------
     >>> from skeer.metrics import subject_groups
     >>> subject_groups([3, 1, 3], {1: "F", 3: "M"}).tolist()
     ['M', 'F', 'M']
-    >>> import pandas as pd
-    >>> people = pd.DataFrame({"subject": [1, 1, 3], "gender": ["F", "F", "M"],
-    ...                        "age": ["18-26", "18-26", "27-35"]})
-    >>> subject_groups([3, 1], people)
-      gender    age
-    0      M  27-35
-    1      F  18-26
     """
     table = _attribute_table(attribute)
     raw = np.asarray(subjects, dtype=object).ravel().tolist()

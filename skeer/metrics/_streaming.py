@@ -1,10 +1,4 @@
-"""Exact verification metrics over scores that arrive in chunks or do not fit in memory.
-
-:class:`StreamingVerificationMetrics` accumulates (label, score) chunks from a
-generator, a memory-mapped file or several workers whose states are merged, and
-answers with exactly what :mod:`skeer.metrics` returns on the concatenation of
-all chunks. NumPy only.
-"""
+"""Exact verification metrics over scores that arrive in chunks (NumPy only)."""
 
 import shutil
 import tempfile
@@ -32,67 +26,44 @@ __all__ = ["StreamingVerificationMetrics"]
 class StreamingVerificationMetrics:
     """Exact EER, FNMR@FMR, FMR@FNMR and DET points over streamed scores.
 
-    Feed chunks of comparisons with :meth:`update` (binary labels with 1-D
-    scores, or identities with a score matrix, as in
-    :func:`skeer.metrics.equal_error_rate`); combine the states of several
-    workers with :meth:`merge` or ``+``; then :meth:`equal_error_rate`,
-    :meth:`fnmr_at_fmr`, :meth:`fmr_at_fnmr` and :meth:`det_points` return
-    exactly what the functions of :mod:`skeer.metrics` return on the
-    concatenation of every chunk (same value, same warnings, same errors).
+    Feed chunks with :meth:`update` (either layout of
+    :func:`skeer.metrics.equal_error_rate`), combine workers with :meth:`merge` or
+    ``+``, then query: each metric returns exactly what the :mod:`skeer.metrics`
+    function of that name returns on all chunks concatenated (same value, warnings
+    and errors; also ``ValueError`` if nothing was added or the accumulator is
+    closed).
 
     Parameters
     ----------
     memory_budget : int, default=256 * 2**20
-        Bytes of scores kept in memory. Beyond it, the scores in memory are
-        sorted and written to a temporary file as one run per class. Peak
-        memory is about twice the budget plus one chunk.
+        Bytes of scores kept in memory; beyond it they are sorted and spilled to
+        a temporary file, one run per class (peak memory: about twice the budget
+        plus one chunk).
     temp_dir : str or path-like, default=None
-        Where the temporary folder for spilled runs is created (default: the
-        system's temporary directory). It is removed by :meth:`close`, on
-        leaving a ``with`` block, or when the object is garbage collected.
+        Where the temporary folder is created (default: the system's); removed by
+        :meth:`close`, at the end of a ``with`` block, or on garbage collection.
     dtype : numpy float dtype, default=None
-        Dtype the scores are kept in: float32 or wider (float16 is refused:
-        NumPy's float16 sort is unreliable on some CPUs). Default: that of the
-        first chunk (float32 stays float32; float16 becomes float32; integers
-        and booleans become float64). A later chunk of another dtype is
-        converted only if every value survives exactly, else
-        :class:`ValueError`.
+        Dtype the scores are kept in, float32 or wider; default: the first
+        chunk's (float16 becomes float32, integers and booleans float64). Later
+        chunks are converted only if every value survives exactly.
 
     Attributes
     ----------
-    n_genuine : int
-        Genuine comparisons added so far.
-    n_impostor : int
-        Impostor comparisons added so far.
+    n_genuine, n_impostor : int
+        Genuine and impostor comparisons added so far.
     dtype : numpy.dtype or None
         Dtype of the stored scores (None before the first chunk).
     disk_bytes : int
         Bytes of scores spilled to disk.
     closed : bool
-        Whether :meth:`close` was called (or the ``with`` block left): a
-        closed accumulator refuses updates, merges and queries.
-
-    See Also
-    --------
-    skeer.metrics.equal_error_rate : The in-memory metrics, and the definitions.
+        Whether :meth:`close` was called: then updates, merges and queries fail.
 
     Notes
     -----
-    Exact, by sorted runs: each class's scores are held as sorted runs (at
-    most one in memory, the others memory-mapped from disk). Every metric
-    except the DET curve is the boundary of a monotone condition over the
-    distinct scores (e.g. FNMR >= FMR for the EER); it is found by a selection
-    search across the runs that takes O(log n) steps of one binary search per
-    run, touching a few pages of each file, so there is no sweep over the data
-    and no approximation: results are bit-for-bit those of the in-memory
-    functions. :meth:`det_points` returns one point per distinct score, so it
-    needs memory for the whole curve (a few times 8 bytes per score).
-
-    Each update costs a copy of the chunk; each spill sorts the buffered scores
-    once (O(n log n) in total) and writes them. Merging states shares their
-    runs instead of copying them. Pickling (e.g. to send a worker's state to
-    another process) carries every score, spilled ones included, and the
-    unpickled state spills again if it exceeds its budget.
+    Scores are held as sorted runs (spilled ones memory-mapped) and every metric
+    but the DET curve is found by a selection search touching a few pages of each
+    run; :meth:`det_points` and the other ``method`` conventions need the whole
+    curve in memory. Pickling carries every score, spilled ones included.
 
     Examples
     --------
@@ -102,19 +73,10 @@ class StreamingVerificationMetrics:
     >>> rng = np.random.default_rng(0)
     >>> y = (rng.random(10_000) < 0.1).astype(int)
     >>> s = rng.normal(size=10_000) + 2 * y
-    >>> with StreamingVerificationMetrics() as acc:
-    ...     for start in range(0, 10_000, 3_000):
-    ...         _ = acc.update(y[start : start + 3_000], s[start : start + 3_000])
-    ...     acc.equal_error_rate() == equal_error_rate(y, s)
-    True
-
-    Two workers, merged:
-
     >>> a = StreamingVerificationMetrics().update(y[:5_000], s[:5_000])
-    >>> b = StreamingVerificationMetrics().update(y[5_000:], s[5_000:])
-    >>> (a + b).equal_error_rate() == equal_error_rate(y, s)
-    True
-    >>> (a + b).n_genuine == int(y.sum())
+    >>> with StreamingVerificationMetrics() as b:
+    ...     _ = b.update(y[5_000:], s[5_000:])
+    ...     (a + b).equal_error_rate() == equal_error_rate(y, s)
     True
     """
 
@@ -146,9 +108,6 @@ class StreamingVerificationMetrics:
         self._dir = None
         self._cleanup = None
         self._n_files = 0
-
-    # ----------------------------------------------------------------------
-    # state
 
     @property
     def n_genuine(self):
@@ -217,40 +176,31 @@ class StreamingVerificationMetrics:
         self._n_files += 1
 
     def update(self, y_true, y_score, *, labels=None):
-        """Add a chunk of comparisons.
+        """Add a chunk of comparisons (nothing is added if it is refused).
 
         Parameters
         ----------
-        y_true : array-like of shape (n_samples,)
-            Binary labels (1 or True = genuine; 0, False or -1 = impostor, the
-            same convention in every chunk) with 1-D ``y_score``; identities
-            with 2-D ``y_score``. A chunk may hold one class only, or nothing.
-        y_score : array-like of shape (n_samples,) or (n_samples, n_subjects)
-            Similarity scores, higher = same person; see
-            :func:`skeer.metrics.equal_error_rate`.
-        labels : array-like of shape (n_subjects,), default=None
-            Identity of each column of a 2-D ``y_score``.
+        y_true, y_score, labels
+            As in :func:`skeer.metrics.equal_error_rate`, the same impostor label in
+            every chunk; a chunk may hold one class only, or nothing.
 
         Returns
         -------
         self : StreamingVerificationMetrics
-            The accumulator, updated.
 
         Raises
         ------
         ValueError
-            On the bad inputs :func:`skeer.metrics.equal_error_rate` rejects
-            (except a chunk with one class or none), on a change of impostor
-            label convention, on scores the stored dtype cannot hold exactly,
-            or when the accumulator is closed. Nothing is added then.
+            On the inputs :func:`skeer.metrics.equal_error_rate` rejects (except
+            one class or none), a change of impostor label, scores the stored dtype
+            cannot hold exactly, or a closed accumulator.
 
         Examples
         --------
         >>> from skeer.metrics._streaming import StreamingVerificationMetrics
-        >>> acc = StreamingVerificationMetrics()
-        >>> _ = acc.update([1, 0, 0], [0.9, 0.2, 0.4]).update([1, 1], [0.7, 0.3])
-        >>> acc.n_genuine, acc.n_impostor
-        (3, 2)
+        >>> acc = StreamingVerificationMetrics().update([1, 0, 0], [0.9, 0.2, 0.4])
+        >>> acc.update([1, 1], [0.7, 0.3]).n_genuine
+        3
         """
         self._check_open("update it")
         if labels is None and np.shape(y_true) == np.shape(y_score) == (0,):
@@ -268,33 +218,29 @@ class StreamingVerificationMetrics:
         return self
 
     def merge(self, other):
-        """Add every comparison of another accumulator (in place).
+        """Add every comparison of another accumulator (its runs shared, not copied).
 
         Parameters
         ----------
         other : StreamingVerificationMetrics
-            Another state, e.g. a worker's. Its runs are shared, not copied;
-            ``other`` stays usable.
+            Another state, e.g. a worker's; it stays usable.
 
         Returns
         -------
         self : StreamingVerificationMetrics
-            The accumulator, now holding both states' comparisons.
 
         Raises
         ------
         TypeError
             If ``other`` is not a :class:`StreamingVerificationMetrics`.
         ValueError
-            If the two store different dtypes, use different impostor labels,
-            or either is closed.
+            If the two store different dtypes or impostor labels, or either is closed.
 
         Examples
         --------
         >>> from skeer.metrics._streaming import StreamingVerificationMetrics
         >>> a = StreamingVerificationMetrics().update([1, 0], [0.9, 0.2])
-        >>> b = StreamingVerificationMetrics().update([1, 0], [0.3, 0.4])
-        >>> a.merge(b).n_genuine
+        >>> a.merge(StreamingVerificationMetrics().update([1, 0], [0.3, 0.4])).n_genuine
         2
         """
         if not isinstance(other, StreamingVerificationMetrics):
@@ -348,10 +294,7 @@ class StreamingVerificationMetrics:
         return NotImplemented
 
     def close(self):
-        """Forget every comparison and remove the spilled files.
-
-        The accumulator is closed afterwards: updates, merges and queries
-        raise :class:`ValueError` saying so. Closing twice does nothing.
+        """Forget every comparison and remove the spilled files (twice does nothing).
 
         Examples
         --------
@@ -402,9 +345,6 @@ class StreamingVerificationMetrics:
             f"disk_bytes={self.disk_bytes})"
         )
 
-    # ----------------------------------------------------------------------
-    # metrics
-
     def _sorted(self):
         self._check_open("query it")
         if self.n_genuine + self.n_impostor == 0:
@@ -422,30 +362,13 @@ class StreamingVerificationMetrics:
 
         Parameters
         ----------
-        method : {"interpolate", "nearest", "pyeer", "bob"}, default="interpolate"
-            Convention; see :func:`skeer.metrics.equal_error_rate`. Every
-            method but ``"interpolate"`` needs memory for the whole curve,
-            like :meth:`det_points`.
-        return_threshold : bool, default=False
-            Also return the threshold at the EER.
+        method, return_threshold
+            As in :func:`skeer.metrics.equal_error_rate`.
 
         Returns
         -------
-        eer : float
-            As :func:`skeer.metrics.equal_error_rate` on the concatenation.
-        threshold : float
-            Only with ``return_threshold=True``.
-
-        Raises
-        ------
-        ValueError
-            If nothing was added, only one class, the accumulator is closed,
-            or ``method`` is unknown.
-
-        Warns
-        -----
-        UnreliableMetricWarning
-            With fewer than 10 genuine comparisons.
+        eer : float or tuple
+            As :func:`skeer.metrics.equal_error_rate` on all chunks.
 
         Examples
         --------
@@ -466,29 +389,13 @@ class StreamingVerificationMetrics:
 
         Parameters
         ----------
-        fmr : float or array-like of float in [0, 1]
-            Target false-match rate(s).
-        method : {"interpolate", "nearest", "pyeer", "bob"}, default="interpolate"
-            Convention; see :func:`skeer.metrics.fnmr_at_fmr` (by default the
-            lowest FNMR with an FMR not above ``fmr``). ``"nearest"`` and
-            ``"pyeer"`` need memory for the whole curve.
+        fmr, method
+            As in :func:`skeer.metrics.fnmr_at_fmr`.
 
         Returns
         -------
         fnmr : float or ndarray of float
-            As :func:`skeer.metrics.fnmr_at_fmr` on the concatenation.
-
-        Raises
-        ------
-        ValueError
-            If nothing was added, only one class, the accumulator is closed,
-            ``fmr`` is outside [0, 1] or ``method`` is unknown.
-
-        Warns
-        -----
-        UnreliableMetricWarning
-            With fewer than 10 genuine comparisons, or a target finer than
-            the impostor comparisons resolve.
+            As :func:`skeer.metrics.fnmr_at_fmr` on all chunks.
 
         Examples
         --------
@@ -500,10 +407,7 @@ class StreamingVerificationMetrics:
         """
         method = check_method(method)
         return rates_at_targets(
-            lambda *runs: fnmr_at_fmr_by_method(*runs, method),
-            fmr,
-            "fmr",
-            self._sorted,
+            lambda *runs: fnmr_at_fmr_by_method(*runs, method), fmr, "fmr", self._sorted
         )
 
     def fmr_at_fnmr(self, fnmr):
@@ -512,24 +416,12 @@ class StreamingVerificationMetrics:
         Parameters
         ----------
         fnmr : float or array-like of float in [0, 1]
-            Target false non-match rate(s).
+            As in :func:`skeer.metrics.fmr_at_fnmr`.
 
         Returns
         -------
         fmr : float or ndarray of float
-            As :func:`skeer.metrics.fmr_at_fnmr` on the concatenation.
-
-        Raises
-        ------
-        ValueError
-            If nothing was added, only one class, the accumulator is closed,
-            or ``fnmr`` is outside [0, 1].
-
-        Warns
-        -----
-        UnreliableMetricWarning
-            With fewer than 10 genuine comparisons, or a target finer than
-            the genuine comparisons resolve.
+            As :func:`skeer.metrics.fmr_at_fnmr` on all chunks.
 
         Examples
         --------
@@ -542,26 +434,18 @@ class StreamingVerificationMetrics:
         return rates_at_targets(fmr_at_fnmr_sorted, fnmr, "fnmr", self._sorted)
 
     def det_points(self):
-        """Every operating point of the DET curve of all comparisons.
+        """Every operating point of the DET curve of all comparisons (all in memory).
 
         Returns
         -------
         fmr, fnmr, thresholds : ndarray of float64
-            As :func:`skeer.metrics.det_points` on the concatenation (one point
-            per distinct score, then ``+inf``): this needs memory for the
-            whole curve.
-
-        Raises
-        ------
-        ValueError
-            If nothing was added, only one class, or the accumulator is closed.
+            As :func:`skeer.metrics.det_points` on all chunks.
 
         Examples
         --------
         >>> from skeer.metrics._streaming import StreamingVerificationMetrics
-        >>> acc = StreamingVerificationMetrics().update([0, 0], [0.1, 0.4])
-        >>> fmr, fnmr, thresholds = acc.update([1, 1], [0.35, 0.8]).det_points()
-        >>> fmr.tolist(), fnmr.tolist()
-        ([1.0, 0.5, 0.5, 0.0, 0.0], [0.0, 0.0, 0.5, 0.5, 1.0])
+        >>> acc = StreamingVerificationMetrics().update([0, 1], [0.1, 0.8])
+        >>> acc.det_points()[1].tolist()
+        [0.0, 0.0, 1.0]
         """
         return det_sorted(*self._sorted())

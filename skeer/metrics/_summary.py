@@ -1,12 +1,7 @@
-"""The other figures biometrics papers quote: rates at a threshold, HTER, EPC,
-d′ and the rank-1 identification rate.
+"""Rates at a threshold, HTER, EPC, d′ and the rank-k identification rate.
 
-Users of bob.measure (HTER at a threshold, the expected performance curve),
-pyeer (the decidability index d′; its ZeroFMR is
-``fnmr_at_fmr(y_true, y_score, fmr=0)``) and the KVC-onGoing kit (rank-1)
-find them here, on skeer's two input layouts (see :mod:`skeer.metrics`).
-Scores are similarities; a comparison is accepted when its score is at or
-above the threshold. NumPy only.
+The figures of bob.measure, pyeer and the KVC-onGoing kit, on skeer's two
+input layouts (see :func:`~skeer.metrics.equal_error_rate`). NumPy only.
 """
 
 import numpy as np
@@ -38,34 +33,16 @@ def rates_at_threshold(y_true, y_score, threshold, *, labels=None):
 
     Parameters
     ----------
-    y_true : array-like of shape (n_samples,)
-        Binary labels with 1-D ``y_score``, identities with 2-D ``y_score``
-        (see :func:`~skeer.metrics.equal_error_rate`).
-    y_score : array-like of shape (n_samples,) or (n_samples, n_subjects)
-        Similarity scores, higher = same person.
+    y_true, y_score, labels
+        As in :func:`~skeer.metrics.equal_error_rate` (so are the errors raised).
     threshold : float
-        A comparison is accepted when its score is at or above it (e.g. a
-        verifier's ``threshold_``, calibrated on other people). ``-inf``
-        accepts everyone, ``inf`` rejects everyone.
-    labels : array-like of shape (n_subjects,), default=None
-        Identity of each column of a 2-D ``y_score``.
+        Accept when the score is at or above it (``-inf`` accepts everyone,
+        ``inf`` rejects everyone); ``ValueError`` if not a number.
 
     Returns
     -------
-    fmr : float
-        Share of impostor comparisons accepted.
-    fnmr : float
-        Share of genuine comparisons rejected.
-
-    Raises
-    ------
-    ValueError
-        If the inputs are invalid (see :func:`~skeer.metrics.equal_error_rate`)
-        or ``threshold`` is not a number.
-
-    See Also
-    --------
-    half_total_error_rate : Their mean.
+    fmr, fnmr : float
+        Shares of impostor comparisons accepted and genuine ones rejected.
 
     Examples
     --------
@@ -84,30 +61,15 @@ def rates_at_threshold(y_true, y_score, threshold, *, labels=None):
 def half_total_error_rate(y_true, y_score, threshold, *, labels=None):
     """Half total error rate (HTER) at a threshold: ``(FMR + FNMR) / 2``.
 
-    The figure bob.measure reports on a test set at a threshold chosen on a
-    development set (at its EER, or from
-    :func:`expected_performance_curve`): unlike the EER, it pays for a
-    threshold that does not transfer.
-
     Parameters
     ----------
-    y_true : array-like of shape (n_samples,)
-        Binary labels with 1-D ``y_score``, identities with 2-D ``y_score``.
-    y_score : array-like of shape (n_samples,) or (n_samples, n_subjects)
-        Similarity scores, higher = same person.
-    threshold : float
-        Accept at or above it.
-    labels : array-like of shape (n_subjects,), default=None
-        Identity of each column of a 2-D ``y_score``.
+    y_true, y_score, threshold, labels
+        As in :func:`rates_at_threshold`.
 
     Returns
     -------
     hter : float
         In [0, 1].
-
-    See Also
-    --------
-    rates_at_threshold : The two rates.
 
     Examples
     --------
@@ -122,19 +84,13 @@ def half_total_error_rate(y_true, y_score, threshold, *, labels=None):
 def decidability(y_true, y_score, *, labels=None):
     """Decidability index d′: how far apart the two score distributions are.
 
-    ``d′ = |mean_g − mean_i| / sqrt((var_g + var_i) / 2)`` over the genuine
-    (g) and impostor (i) scores, with population variances (Daugman; pyeer's
-    ``decidability``). It summarises the separation in one number but assumes
-    roughly Gaussian scores: quote it beside the EER, not instead of it.
+    ``d′ = |mean_g − mean_i| / sqrt((var_g + var_i) / 2)`` over the genuine and
+    impostor scores, population variances (Daugman; pyeer's ``decidability``).
 
     Parameters
     ----------
-    y_true : array-like of shape (n_samples,)
-        Binary labels with 1-D ``y_score``, identities with 2-D ``y_score``.
-    y_score : array-like of shape (n_samples,) or (n_samples, n_subjects)
-        Similarity scores, higher = same person.
-    labels : array-like of shape (n_subjects,), default=None
-        Identity of each column of a 2-D ``y_score``.
+    y_true, y_score, labels
+        As in :func:`~skeer.metrics.equal_error_rate`.
 
     Returns
     -------
@@ -171,54 +127,31 @@ def expected_performance_curve(
 ):
     """Expected performance curve (EPC, Bengio & Mariéthoz 2004; bob.measure).
 
-    For each weight ``alpha`` in [0, 1], the threshold that minimises the
-    weighted error ``alpha · FMR + (1 − alpha) · FNMR`` on the development
-    comparisons is applied to the test comparisons, and their HTER reported:
-    the error a system really gets when its threshold is chosen beforehand,
-    for every trade-off between the two errors.
+    For each weight ``alpha``, the threshold minimising ``alpha · FMR + (1 −
+    alpha) · FNMR`` on the development comparisons (on ties, the fewest errors,
+    then the highest) is applied to the test comparisons.
 
     Parameters
     ----------
-    y_dev, score_dev : array-like
-        Development comparisons (labels and scores, either input layout),
-        where the thresholds are chosen.
-    y_test, score_test : array-like
-        Test comparisons (the same layout), where they are judged.
+    y_dev, score_dev, y_test, score_test : array-like
+        Development and test comparisons (either input layout, the same for both).
     n_points : int, default=101
-        Number of weights, evenly spaced over [0, 1].
+        Number of weights, evenly spaced over [0, 1] (at least 2).
     labels : array-like of shape (n_subjects,), default=None
         Identity of each column of 2-D scores (both sets).
 
     Returns
     -------
-    alpha : ndarray of shape (n_points,)
-        The weights of the false-match rate.
-    hter : ndarray of shape (n_points,)
-        The test HTER at each weight's development threshold.
-    thresholds : ndarray of shape (n_points,)
-        The development thresholds (accept at or above; ``inf`` rejects
-        everyone).
-
-    Notes
-    -----
-    Among thresholds with the same weighted error, the one with the fewest
-    errors in all (``FMR + FNMR``) is taken, then the highest: at
-    ``alpha = 1`` the threshold just above the highest impostor score, not
-    one that rejects everyone. bob.measure places its threshold between two
-    scores; the rates it reaches are the same unless a test score falls in
-    between.
+    alpha, hter, thresholds : ndarray of shape (n_points,)
+        The weights of the FMR, the test HTER at each and the development
+        thresholds (accept at or above; ``inf`` rejects everyone).
 
     Examples
     --------
-    >>> import numpy as np
     >>> from skeer.metrics import expected_performance_curve
-    >>> rng = np.random.default_rng(0)
-    >>> y = np.r_[np.ones(200), np.zeros(200)]
-    >>> dev, test = (np.r_[rng.normal(1, 1, 200), rng.normal(-1, 1, 200)]
-    ...              for _ in range(2))
-    >>> alpha, hter, _ = expected_performance_curve(y, dev, y, test, n_points=3)
-    >>> alpha.tolist(), bool(hter[1] < hter[0] and hter[1] < hter[2])
-    ([0.0, 0.5, 1.0], True)
+    >>> y, scores = [1, 1, 0, 0], [0.9, 0.4, 0.5, 0.1]
+    >>> expected_performance_curve(y, scores, y, scores, n_points=3)[1].tolist()
+    [0.25, 0.25, 0.25]
     """
     n_points = check_positive_int(n_points, "n_points")
     if n_points < 2:
@@ -244,43 +177,30 @@ def expected_performance_curve(
 def identification_rate(y_true, y_score, *, labels=None, rank=1):
     """Rank-k identification rate: probes whose own subject ranks in the top k.
 
-    Each row of ``y_score`` scores one probe against every enrolled subject
-    (a verifier's ``decision_function``); the probe is identified at rank
-    ``k`` when fewer than ``k`` other subjects score at least as high as its
-    own (ties count against it). ``rank=1`` is the rank-1 accuracy of
-    closed-set identification (the KVC-onGoing kit reports it).
+    A probe counts when fewer than ``k`` other subjects score at least as high
+    as its own (ties count against it).
 
     Parameters
     ----------
     y_true : array-like of shape (n_probes,)
         The subject of each probe.
     y_score : array-like of shape (n_probes, n_subjects)
-        Similarity of each probe to each subject (columns follow ``labels``).
+        Similarity of each probe to each subject (``ValueError`` if not 2-D).
     labels : array-like of shape (n_subjects,), default=None
-        Identity of each column (e.g. the estimator's ``classes_``); None:
-        the sorted distinct values of ``y_true``.
+        As in :func:`~skeer.metrics.equal_error_rate`.
     rank : int, default=1
-        ``k``.
+        ``k``, a positive integer.
 
     Returns
     -------
     rate : float
         In [0, 1].
 
-    Raises
-    ------
-    ValueError
-        If ``y_score`` is not 2-D, a probe's subject names no column, or
-        ``rank`` is not a positive integer.
-
     Examples
     --------
     >>> from skeer.metrics import identification_rate
-    >>> scores = [[0.9, 0.2, 0.1], [0.5, 0.4, 0.1], [0.1, 0.2, 0.8]]
-    >>> identification_rate([0, 1, 2], scores)
-    0.6666666666666666
-    >>> identification_rate([0, 1, 2], scores, rank=2)
-    1.0
+    >>> identification_rate(["a", "b"], [[0.9, 0.2], [0.5, 0.4]])
+    0.5
     """
     rank = check_positive_int(rank, "rank")
     if np.ndim(y_score) != 2:

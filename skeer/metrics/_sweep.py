@@ -1,19 +1,11 @@
 """The exact error-rate sweep on sorted scores (private, NumPy only).
 
-The engine behind :mod:`skeer.metrics` and :mod:`skeer.metrics`. The scores
-of each class are held as one or more sorted 1-D arrays ("runs": one per class
-in memory, several in :mod:`skeer.metrics`). At a threshold ``t`` (accept
-when ``score >= t``)::
-
-    g(t) = number of genuine scores  < t   -> FNMR(t) = g(t) / n_genuine
-    i(t) = number of impostor scores >= t  -> FMR(t)  = i(t) / n_impostor
-
-Both are monotone in ``t``, so every operating point asked for is the boundary
-of a monotone predicate over the distinct scores, found by a selection search
-over the runs (:func:`search`) in O(log n) steps of O(n_runs) binary searches.
-
-The functions ending in ``_sorted`` take ``(genuine, impostor, n_genuine,
-n_impostor)``: two lists of sorted runs and the two counts.
+Each class's scores are held as sorted 1-D "runs" (one in memory, several when
+streamed). At a threshold ``t`` (accept when ``score >= t``), ``g(t)`` genuine
+scores lie below ``t`` and ``i(t)`` impostor scores at or above it; both are
+monotone, so every operating point is the boundary of a monotone predicate,
+found by :func:`search`. Functions ending in ``_sorted`` take ``(genuine,
+impostor, n_genuine, n_impostor)``: two lists of sorted runs and the counts.
 """
 
 import math
@@ -53,12 +45,9 @@ METHODS = ("interpolate", "nearest", "pyeer", "bob")
 class UnreliableMetricWarning(UserWarning):
     """Warn that an error rate rests on too few comparisons to be reliable.
 
-    Issued by :func:`~skeer.metrics.equal_error_rate`,
-    :func:`~skeer.metrics.fnmr_at_fmr` and :func:`~skeer.metrics.fmr_at_fnmr`
-    when fewer than 10 genuine comparisons are scored (each one then moves the
-    FNMR by more than 10 percentage points), and by the last two when a target
-    rate is finer than the comparisons can resolve (e.g. an FMR of 0.1 % from
-    12 impostor comparisons, whose smallest non-zero FMR is 1/12).
+    Issued with fewer than 10 genuine comparisons (each then moves the FNMR by
+    more than 10 points), and when a target rate is finer than the comparisons
+    can resolve (e.g. an FMR of 0.1 % from 12 impostor comparisons).
 
     Examples
     --------
@@ -67,8 +56,8 @@ class UnreliableMetricWarning(UserWarning):
     >>> with warnings.catch_warnings(record=True) as caught:
     ...     warnings.simplefilter("always")
     ...     eer = equal_error_rate([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
-    >>> eer, caught[0].category is UnreliableMetricWarning
-    (0.5, True)
+    >>> caught[0].category is UnreliableMetricWarning
+    True
     """
 
 
@@ -85,10 +74,8 @@ def warn_few_genuine(n_genuine, stacklevel=3):
 
 
 def warn_resolution(targets, n, name, stacklevel=3):
-    """Warn (once) when a target rate in (0, 1/n) cannot be resolved by n comparisons.
-
-    ``name`` is ``"fmr"`` (``n`` impostor comparisons) or ``"fnmr"`` (``n``
-    genuine comparisons). Zero is always resolvable (no error at all).
+    """Warn (once) when a target rate in (0, 1/n) cannot be resolved by n comparisons
+    (``n`` impostor ones for ``name="fmr"``, genuine ones for ``"fnmr"``).
     """
     flat = np.asarray(targets, dtype=np.float64).ravel()
     fine = np.unique(flat[(flat > 0) & (flat * n < 1)])
@@ -120,13 +107,9 @@ def check_method(method):
 
 
 def search(genuine, impostor, n_impostor, predicate):
-    """Boundary of a monotone predicate over the distinct scores of all runs.
-
-    ``predicate(g, i)`` is evaluated at a score t with ``g = g(t)`` and
-    ``i = i(t)``; it must be False then True as t increases, and is taken to be
-    True at t = +inf. Returns ``(lo, hi)``: ``(t, g, i)`` at the largest score
-    where the predicate is False and at the smallest where it is True (None when
-    there is no such score; for ``hi`` that means only +inf).
+    """``(lo, hi)``: ``(t, g(t), i(t))`` at the last score where ``predicate(g, i)``
+    is False and the first where it is True (None if none; it must go False then
+    True as ``t`` grows, and is True at +inf). O(log n) steps over the runs.
     """
     runs = [*genuine, *impostor]
     n_gen_runs = len(genuine)
@@ -158,30 +141,8 @@ def search(genuine, impostor, n_impostor, predicate):
 
 
 def allowed_count(rate, n):
-    """Largest count ``c`` in ``[0, n]`` with ``c / n <= rate``, as computed in float.
-
-    The rule every "at most this rate" operating point uses: ``c / n`` is
-    evaluated exactly as the reported rate will be, so the rate reported for
-    ``c`` errors never exceeds ``rate`` (``floor(rate * n)`` alone can be off
-    by one either way in floating point).
-
-    Parameters
-    ----------
-    rate : float
-        Target rate in [0, 1].
-    n : int
-        Number of comparisons (at least 1).
-
-    Returns
-    -------
-    count : int
-        How many of the ``n`` comparisons may err.
-
-    Examples
-    --------
-    >>> from skeer.metrics._sweep import allowed_count
-    >>> allowed_count(0.1, 10), allowed_count(0.29, 100), allowed_count(0.0, 5)
-    (1, 29, 0)
+    """Largest count ``c`` in ``[0, n]`` with ``c / n <= rate`` evaluated in float, as
+    the reported rate will be (``floor(rate * n)`` can be off by one either way).
     """
     c = min(n, math.floor(rate * n))
     while c < n and (c + 1) / n <= rate:
@@ -231,12 +192,8 @@ def fmr_at_fnmr_sorted(genuine, impostor, n_genuine, n_impostor, fnmr):
 
 
 def curve_counts(genuine, impostor, n_impostor):
-    """Error counts at every distinct score, in increasing order.
-
-    Returns ``(scores, g, i)``: the distinct scores (dtype of the runs),
-    ``g[k]`` genuine scores below ``scores[k]`` and ``i[k]`` impostor scores at
-    or above it (int64), i.e. the operating point "accept ``score >=
-    scores[k]``". The reject-all point (``+inf``) is not included.
+    """``(scores, g, i)`` at every distinct score, increasing (no reject-all point):
+    genuine scores below and impostor scores at or above each (int64).
     """
     merged = np.concatenate([*genuine, *impostor])
     merged.sort()
@@ -254,10 +211,7 @@ def curve_counts(genuine, impostor, n_impostor):
 
 
 def det_sorted(genuine, impostor, n_genuine, n_impostor):
-    """(fmr, fnmr, thresholds) at every distinct score, then +inf.
-
-    See :func:`skeer.metrics.det_points`.
-    """
+    """(fmr, fnmr, thresholds) at every distinct score, then +inf."""
     scores, g, i = curve_counts(genuine, impostor, n_impostor)
     m = len(scores)
     thresholds = np.empty(m + 1)
@@ -280,12 +234,8 @@ def _above(score):
 
 
 def _kvc_curve(genuine, impostor, n_genuine, n_impostor):
-    """The ROC points of the KVC-onGoing kit: ``sklearn.metrics.roc_curve``.
-
-    Decreasing thresholds, first the reject-all point, ``drop_intermediate``
-    applied (an interior point is dropped when both counts change by the
-    same amounts on either side of it). Returns ``(fmr, fnmr, thresholds)``
-    computed with sklearn's floating-point operations (``fnmr = 1 - tpr``).
+    """The KVC kit's ROC points (``sklearn.metrics.roc_curve``, ``drop_intermediate``,
+    reject-all point first) as ``(fmr, fnmr, thresholds)``, in sklearn's float ops.
     """
     scores, g, i = curve_counts(genuine, impostor, n_impostor)
     fps = i[::-1].astype(np.float64)
@@ -311,10 +261,7 @@ def _rates(genuine, impostor, n_genuine, n_impostor):
 
 
 def eer_by_method(genuine, impostor, n_genuine, n_impostor, method):
-    """(EER, threshold) under a convention of :data:`METHODS`.
-
-    See :func:`skeer.metrics.equal_error_rate` for the definitions.
-    """
+    """(EER, threshold) under a convention of :data:`METHODS` (see equal_error_rate)."""
     if method == "interpolate":
         return eer_sorted(genuine, impostor, n_genuine, n_impostor)
     if method == "nearest":
@@ -339,11 +286,8 @@ def eer_by_method(genuine, impostor, n_genuine, n_impostor, method):
 
 
 def _sequential(start, step, counts, chunk=1 << 20):
-    """``start`` after ``c`` sequential float additions of ``step``, for each c.
-
-    ``counts`` is a sorted int array. This is what a loop doing ``value +=
-    step`` holds after ``c`` iterations (rounding included), computed in
-    chunks of ``np.add.accumulate`` (which adds sequentially).
+    """``start`` after ``c`` sequential float additions of ``step``, for each sorted
+    count ``c``: what a ``value += step`` loop holds, rounding included.
     """
     out = np.empty(len(counts))
     carry, done, k = float(start), 0, 0
@@ -359,15 +303,8 @@ def _sequential(start, step, counts, chunk=1 << 20):
 
 
 def _bob_eer(genuine, impostor, n_genuine, n_impostor, scores, g, i):
-    """bob.measure's ``eer``: its threshold search, then ``farfrr`` there.
-
-    bob walks the distinct scores upwards from "accept all", holding FAR and
-    FRR as running sums of ``1/n`` (so with their rounding), and keeps the
-    threshold with the smallest ``|FAR - FRR|``: the later one on ties while
-    both classes have scores left, the earlier one against the state where
-    one class has run out. Its thresholds are the lowest score, then the
-    midpoints between consecutive distinct scores; the EER is the mean of
-    FAR and FRR recomputed exactly at the chosen threshold.
+    """bob.measure's ``eer``: its threshold search over running FAR/FRR sums (its
+    rounding and tie rules, midpoint thresholds), then exact rates there.
     """
     m = len(scores)
     # points 1..k_in are compared with "<=", point k_in + 1 with "<"
@@ -395,10 +332,7 @@ def _bob_eer(genuine, impostor, n_genuine, n_impostor, scores, g, i):
 
 
 def fnmr_at_fmr_by_method(genuine, impostor, n_genuine, n_impostor, fmr, method):
-    """FNMR at a target FMR under a convention of :data:`METHODS`.
-
-    See :func:`skeer.metrics.fnmr_at_fmr` for the definitions.
-    """
+    """FNMR at a target FMR under a convention of :data:`METHODS` (see fnmr_at_fmr)."""
     if method in ("interpolate", "bob"):
         return fnmr_at_fmr_sorted(genuine, impostor, n_genuine, n_impostor, fmr)
     if method == "nearest":
@@ -409,35 +343,9 @@ def fnmr_at_fmr_by_method(genuine, impostor, n_genuine, n_impostor, fmr, method)
 
 
 def rates_at_targets(rate_at, value, name, load_runs, *, stacklevel=4):
-    """``rate_at(*runs, target)`` for every target rate in ``value``.
-
-    The shared body of the "rate at a target rate" metrics, in their order:
-    check ``value`` (target rate(s) in [0, 1], named ``name``), then get the
-    runs from ``load_runs()`` (which validates the scores), warn with few
-    genuine comparisons or with a target finer than the comparisons resolve
-    (:func:`warn_resolution`, once per call), and evaluate once per distinct
-    target.
-
-    Parameters
-    ----------
-    rate_at : callable
-        :func:`fnmr_at_fmr_sorted` or :func:`fmr_at_fnmr_sorted` (or any
-        callable ``rate_at(*runs, target)``).
-    value : float or array-like of float
-        The target rate(s).
-    name : {"fmr", "fnmr"}
-        The argument's name, for error messages; also which count resolves
-        the targets (impostor comparisons for ``"fmr"``).
-    load_runs : callable
-        Returns ``(genuine, impostor, n_genuine, n_impostor)``.
-    stacklevel : int, default=4
-        Of the warnings; the default points at the caller of the function
-        that calls this one.
-
-    Returns
-    -------
-    rates : float or ndarray of float
-        The shape of ``value`` (a float for a scalar).
+    """``rate_at(*runs, target)`` for every target in ``value`` (the shape of
+    ``value``), after checking it, loading ``load_runs()`` and warning with few
+    genuine comparisons or a target finer than the comparisons resolve.
     """
     targets, scalar = check_target_rates(value, name)
     runs = load_runs()
@@ -451,30 +359,8 @@ def rates_at_targets(rate_at, value, name, load_runs, *, stacklevel=4):
 
 
 def auc(genuine, impostor):
-    """Area under the ROC curve, as :func:`sklearn.metrics.roc_auc_score`.
-
-    The Mann-Whitney form: the share of (genuine, impostor) score pairs in
-    which the genuine score is the higher, ties counting one half. It needs
-    one sort of the impostor scores, much faster than building the ROC curve
-    on millions of scores.
-
-    Parameters
-    ----------
-    genuine : array-like of shape (n_genuine,)
-        Scores of genuine comparisons (higher = same person).
-    impostor : array-like of shape (n_impostor,)
-        Scores of impostor comparisons.
-
-    Returns
-    -------
-    auc : float
-        In [0, 1].
-
-    Examples
-    --------
-    >>> from skeer.metrics._sweep import auc
-    >>> auc([0.9, 0.5], [0.1, 0.5])
-    0.875
+    """Area under the ROC curve, as :func:`sklearn.metrics.roc_auc_score`, from one
+    sort (Mann-Whitney: genuine above impostor, ties counting one half).
     """
     impostor = np.sort(impostor)
     below = np.searchsorted(impostor, genuine, side="left").sum(dtype=np.float64)

@@ -1,9 +1,5 @@
-"""Private building blocks for :mod:`skeer.networks`.
-
-Everything here works on padded batches of shape ``(n, L, C)`` (channels last)
-together with a boolean validity mask of shape ``(n, L)`` (``True`` on real
-keys, padding only ever at the end). Nothing in a forward pass synchronises
-with the host: lengths, masks and gather indices stay on the input's device.
+"""Private building blocks for :mod:`skeer.networks`: padded batches ``(n, L, C)``
+with a validity mask ``(n, L)`` (padding at the end), all on the input's device.
 """
 
 import torch
@@ -34,8 +30,6 @@ __all__ = [
 MASK_VALUE = -1e4
 
 
-# ----------------------------------------------------------------------
-# argument checks
 def check_dropout(name, value):
     """Return ``value`` as a float in [0, 1), or raise ValueError naming ``name``."""
     return check_real(value, name, low=0.0, high=1.0, low_open=False)
@@ -54,21 +48,10 @@ def check_input(x, n_features, ndim, cls_name):
         raise ValueError(f"{cls_name} needs max_len >= 1, got shape {tuple(x.shape)}.")
 
 
-# ----------------------------------------------------------------------
-# padding helpers
 def valid_lengths(x):
-    """Lengths and validity mask of a zero-padded batch ``(n, L, C)``.
-
-    The length of a sequence is :func:`skeer.features.sequence_lengths` (one past
-    its last row that is not all zero, robust to an all-zero row inside a
-    sequence), clamped to at least 1 so that an all-padding sequence still has
-    one (zero) step to read.
-
-    Returns
-    -------
-    lengths : LongTensor of shape (n,)
-    mask : BoolTensor of shape (n, L)
-    """
+    """``(lengths, mask)`` of a zero-padded batch ``(n, L, C)``: (n,) lengths,
+    one past the last row that is not all zero and at least 1, and the (n, L)
+    boolean mask of the steps before them."""
     lengths = sequence_lengths(x).clamp_min(1)
     steps = torch.arange(1, x.shape[1] + 1, device=x.device)
     mask = steps[None, :] <= lengths[:, None]
@@ -82,11 +65,8 @@ def gather_last(x, lengths):
 
 
 def reverse_within_length(x, lengths):
-    """Reverse each sequence of ``x`` ``(n, L, C)`` within its own length.
-
-    Padded steps stay where they are. The map is an involution: applying it
-    twice gives ``x`` back.
-    """
+    """Reverse each sequence of ``x`` ``(n, L, C)`` within its own length
+    (padded steps stay; applied twice, it gives ``x`` back)."""
     steps = torch.arange(x.shape[1], device=x.device)[None, :]
     last = lengths[:, None] - 1
     index = torch.where(steps <= last, last - steps, steps)
@@ -100,27 +80,15 @@ def masked_mean(x, mask):
 
 
 def key_codes(key):
-    """Integer key codes from the key channel, clamped to embedding indices.
-
-    :func:`skeer.features._keys.decode_key_codes` (``round(key * 256) - 1``), clamped
-    to ``[0, N_KEY_CODES - 1]``: padding (``key == 0``) maps to code 0; its
-    rows are masked downstream.
-    """
+    """Integer key codes from the key channel, clamped to embedding indices
+    (padding maps to code 0; its rows are masked downstream)."""
     return decode_key_codes(key).clamp(0, N_KEY_CODES - 1)
 
 
-# ----------------------------------------------------------------------
-# modules
 class MaskedBatchNorm(nn.Module):
-    """Batch normalisation over the valid steps of a padded batch.
-
-    Input ``(n, L, C)`` channels last and a mask ``(n, L)``. In training the
-    per-channel mean and (biased) variance are taken over valid steps only, and
-    the running statistics are updated with them (unbiased variance, PyTorch's
-    ``momentum`` convention); in evaluation the running statistics are used.
-    Padded steps of the output are exactly zero. Statistics are computed in
-    float32 whatever the input dtype (autocast-safe).
-    """
+    """Batch normalisation of ``(n, L, C)`` over the valid steps of ``mask`` only
+    (running statistics too); padded steps of the output are zero. Statistics
+    are computed in float32 whatever the input dtype (autocast-safe)."""
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1):
         super().__init__()
@@ -156,13 +124,8 @@ class MaskedBatchNorm(nn.Module):
 
 
 class TemporalAttention(nn.Module):
-    """Re-weight the steps of a sequence by learned, softmaxed scores.
-
-    Additive scoring ``s_t = v . tanh(W x_t + b)``; padded steps get a large
-    negative finite score, the softmax runs over the steps, and the weights are
-    multiplied by the sequence length so that uniform attention is the
-    identity. Output ``x_t * w_t`` (zero on padded steps).
-    """
+    """Re-weight the steps by ``softmax(v . tanh(W x_t + b))`` over valid steps,
+    times the length (uniform attention is the identity); padding gives zero."""
 
     def __init__(self, in_features, units):
         super().__init__()
@@ -177,12 +140,8 @@ class TemporalAttention(nn.Module):
 
 
 class ChannelAttention(nn.Module):
-    """Squeeze-and-excitation over the channels of a padded sequence.
-
-    Squeeze: mean over valid steps; excite: ``Linear -> ReLU -> Linear ->
-    sigmoid`` with a bottleneck of ``max(1, C // reduction)``; each channel is
-    scaled by its gate.
-    """
+    """Squeeze-and-excitation: gate each channel by ``sigmoid(MLP(mean over valid
+    steps))``, with a bottleneck of ``max(1, C // reduction)``."""
 
     def __init__(self, channels, reduction=16):
         super().__init__()
@@ -200,15 +159,9 @@ class ChannelAttention(nn.Module):
 
 
 class MaskedBiGRU(nn.Module):
-    """Bidirectional GRU whose backward direction starts at each sequence's end.
-
-    Two unidirectional GRUs: the forward one reads the padded batch as is (its
-    output at step t does not depend on later steps); the backward one reads
-    each sequence reversed within its own length, so it never starts from
-    trailing zeros. With ``return_sequences`` the output is ``(n, L, 2H)``
-    (both directions aligned to the original steps; padded steps hold
-    unspecified values, mask them); otherwise the two final states ``(n, 2H)``.
-    """
+    """Bidirectional GRU whose backward direction reads each sequence reversed
+    within its own length; ``(n, L, 2H)`` with ``return_sequences`` (padded steps
+    unspecified), else the two final states ``(n, 2H)``."""
 
     def __init__(self, input_size, hidden_size, return_sequences=True):
         super().__init__()
@@ -225,11 +178,8 @@ class MaskedBiGRU(nn.Module):
 
 
 def conv1d_same(conv, x):
-    """Apply ``conv`` to channels-first ``x`` with explicit zero 'same' padding.
-
-    Explicit padding (left ``(k - 1) // 2``, right the rest, as PyTorch's
-    ``padding='same'``) avoids the even-kernel warning.
-    """
+    """Apply ``conv`` to channels-first ``x`` with explicit zero 'same' padding
+    (as PyTorch's ``padding='same'``, without its even-kernel warning)."""
     k = conv.kernel_size[0]
     left = (k - 1) // 2
     return conv(F.pad(x, (left, k - 1 - left)))

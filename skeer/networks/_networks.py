@@ -6,11 +6,9 @@ the key channel ``(code + 1) / 256`` last); the fixed-text network takes plain
 ``(n, n_features)`` vectors. All return raw ``(n, embedding_dim)`` embeddings:
 the estimator L2-normalises them.
 
-Every network masks padding: the embedding of a session does not change when
-zero rows are appended to it (in evaluation mode, and in training mode up to
-dropout's random draws). Forward passes never synchronise with the host
-(lengths and masks are computed on the input's device), so the same code runs
-on CPU and CUDA.
+Every network masks padding: appending zero rows to a session does not change
+its embedding (up to dropout's draws in training). Forward passes never
+synchronise with the host, so the same code runs on CPU and CUDA.
 """
 
 import numbers
@@ -50,19 +48,36 @@ def _cpu_autocast(x):
 
 
 def _run_lstm(lstm, x):
-    """``lstm(x)``'s output; in float32 under CPU autocast.
-
-    oneDNN has no bfloat16 LSTM on CPUs without native bfloat16 support (it
-    raises "could not create a primitive descriptor"), so under CPU autocast
-    the LSTM runs in float32 and the layers around it in bfloat16.
-    """
+    """``lstm(x)``'s output; in float32 under CPU autocast (oneDNN has no
+    bfloat16 LSTM on CPUs without native bfloat16 support)."""
     if _cpu_autocast(x):
         with torch.autocast("cpu", enabled=False):
             return lstm(x.float())[0]
     return lstm(x)[0]
 
 
-class TypeNet(nn.Module):
+class _SequenceEmbedder(nn.Module):
+    """A network over zero-padded sessions: ``forward`` checks the input and
+    passes its lengths and mask to ``_embed(x, lengths, mask)``."""
+
+    def forward(self, x):
+        """Embed a padded batch.
+
+        Parameters
+        ----------
+        x : Tensor of shape (n, max_len, n_features)
+            Zero-padded sessions.
+
+        Returns
+        -------
+        Tensor of shape (n, embedding_dim)
+            Raw (unnormalised) embeddings.
+        """
+        check_input(x, self.n_features, 3, type(self).__name__)
+        return self._embed(x, *valid_lengths(x))
+
+
+class TypeNet(_SequenceEmbedder):
     """TypeNet: stacked LSTMs read to each session's last key (Acien et al. 2022).
 
     Two LSTM layers (by default) with batch normalisation and dropout between
@@ -85,24 +100,16 @@ class TypeNet(nn.Module):
     Raises
     ------
     ValueError
-        If an argument is out of range (the message names it), or if the input
-        to ``forward`` is not ``(n, max_len, n_features)``.
+        If an argument is out of range, or the input to ``forward`` is not
+        ``(n, max_len, n_features)``.
 
     Notes
     -----
-    Input ``(n, max_len, n_features)`` float32, output ``(n, embedding_dim)``.
-
-    Padding is handled without host synchronisation (no
-    ``pack_padded_sequence``, whose lengths must live on the CPU): the length of
-    each session is one past its last non-zero row, computed on the device; the
-    LSTMs run over the padded batch, and the embedding is gathered at step
-    ``length - 1``. A unidirectional LSTM's output at a step does not depend on
-    later steps, so trailing zeros never reach the embedding. The batch
-    normalisation between layers is masked: in training its statistics (and
-    the running statistics it updates) come from real keys only, and padded
-    steps are reset to zero.
-
-    The key channel is used as a plain number, as in the paper.
+    The LSTMs run over the padded batch (no ``pack_padded_sequence``, whose
+    lengths must live on the CPU) and the embedding is gathered at each
+    session's last real key, so trailing zeros never reach it; the batch
+    normalisation uses real keys only. The key channel is used as a plain
+    number, as in the paper.
 
     References
     ----------
@@ -118,11 +125,9 @@ class TypeNet(nn.Module):
     >>> net = TypeNet(5, hidden_size=16, embedding_dim=8).eval()
     >>> x = torch.rand(4, 10, 5)
     >>> x[0, 6:] = 0  # the first session has 6 keys, then padding
-    >>> net(x).shape
-    torch.Size([4, 8])
     >>> padded = torch.cat([x, torch.zeros(4, 7, 5)], dim=1)
-    >>> torch.allclose(net(x), net(padded), atol=1e-6)
-    True
+    >>> net(x).shape, torch.allclose(net(x), net(padded), atol=1e-6)
+    (torch.Size([4, 8]), True)
     """
 
     def __init__(
@@ -149,32 +154,17 @@ class TypeNet(nn.Module):
         self.norms = nn.ModuleList(MaskedBatchNorm(s) for s in sizes[:-1])
         self.drop = nn.Dropout(self.dropout)
 
-    def forward(self, x):
-        """Embed a padded batch.
-
-        Parameters
-        ----------
-        x : Tensor of shape (n, max_len, n_features)
-            Zero-padded sessions.
-
-        Returns
-        -------
-        Tensor of shape (n, embedding_dim)
-            Raw (unnormalised) embeddings.
-        """
-        check_input(x, self.n_features, 3, type(self).__name__)
-        lengths, mask = valid_lengths(x)
+    def _embed(self, x, lengths, mask):
         h = _run_lstm(self.lstms[0], x)
         for norm, lstm in zip(self.norms, self.lstms[1:]):
             h = _run_lstm(lstm, self.drop(norm(h, mask)))
         return gather_last(h, lengths)
 
 
-class Type2Branch(nn.Module):
+class Type2Branch(_SequenceEmbedder):
     """Type2Branch: recurrent and convolutional branches with attention.
 
-    The KVC-onGoing winner (González et al., IEEE TIFS 2025). Key codes are
-    embedded and joined to the timing channels, then a recurrent branch and a
+    The KVC-onGoing winner (González et al., IEEE TIFS 2025): a recurrent and a
     convolutional branch each summarise the session; a dense head maps their
     concatenation to the embedding.
 
@@ -184,10 +174,10 @@ class Type2Branch(nn.Module):
         Channels per key, including the key channel.
     width : int, default=128
         W: units per GRU direction, of the attention scorers and of the dense
-        head. The paper's large model uses 512, its ablation model 256.
+        head (the paper: 512, its ablation model 256).
     filters : int, default=64
-        F: the convolutional blocks have F, 2F and 4F filters. The paper's
-        large model uses 1024, its ablation model 128.
+        F: the convolutional blocks have F, 2F and 4F filters (the paper: 1024,
+        its ablation model 128).
     embedding_dim : int, default=256
         Size of the output embedding.
     dropout : float, default=0.5
@@ -206,47 +196,25 @@ class Type2Branch(nn.Module):
     Raises
     ------
     ValueError
-        If an argument is out of range (the message names it), or if the input
-        to ``forward`` is not ``(n, max_len, n_features)``.
+        If an argument is out of range, or the input to ``forward`` is not
+        ``(n, max_len, n_features)``.
 
     Notes
     -----
-    Architecture (``h`` the per-key input, all masked to real keys):
+    Architecture (all masked to real keys): key embedding joined to the other
+    channels -> masked batch norm; recurrent branch: temporal attention ->
+    bidirectional GRU -> batch norm -> dropout -> self-attention ->
+    bidirectional GRU (final states) -> batch norm -> dropout; convolutional
+    branch: temporal attention -> 3 x [Conv1D ('same' zero padding) -> ReLU ->
+    batch norm -> dropout -> channel attention] -> masked mean -> dropout;
+    head: concatenation -> dense (W, ReLU) -> batch norm -> dropout -> dense.
 
-    - input: key embedding (256 codes -> ``key_embedding_dim``) joined to the
-      other channels, masked batch norm;
-    - recurrent branch: temporal attention -> bidirectional GRU (W per
-      direction) -> masked batch norm -> dropout -> self-attention ->
-      bidirectional GRU (final states) -> batch norm -> dropout;
-    - convolutional branch: temporal attention -> 3 x [Conv1D (F, 2F, 4F
-      filters, ``kernel_size``, 'same' zero padding) -> ReLU -> masked batch
-      norm -> dropout -> channel attention -> padded steps reset to zero] ->
-      masked global average pooling -> dropout;
-    - head: concatenation -> dense (W, ReLU) -> batch norm -> dropout -> dense
-      (``embedding_dim``, linear).
+    Where the paper leaves room, the layers of ``skeer.networks._layers`` say
+    what was chosen (e.g. additive temporal attention, squeeze-and-excitation).
 
-    Design choices where the paper leaves room:
-
-    - *temporal attention*: additive scores ``v . tanh(W h_t + b)``, softmaxed
-      over real keys, times the session length (so uniform attention is the
-      identity), re-weight each step. (The authors' code appends the weights
-      as an extra channel instead.)
-    - *self-attention*: :class:`torch.nn.MultiheadAttention` with a padding
-      mask, no residual (as the authors' layer).
-    - *channel attention*: squeeze-and-excitation (mean over real keys,
-      bottleneck ``C // 16``, sigmoid gates).
-    - *masks*: padded steps get a large negative finite score (-1e4) before a
-      softmax, never ``-inf``; poolings and batch norms use real keys only.
-    - *bidirectional GRUs*: two unidirectional GRUs; the backward one reads
-      each session reversed within its own length (an on-device gather), so
-      it starts at the last real key, not at trailing zeros.
-
-    Defaults are CPU-sized and keep the ablation model's W : F = 2 : 1. One
-    training step (forward + backward) on a batch of 320 sessions x 50 keys
-    on 2 CPU cores takes about 5 times as long as :class:`TypeNet`'s (0.9 s
-    against 0.18 s), while W = 256 takes about 14 times as long (2.4 to 2.7 s
-    for F = 32 to 128): the GRUs and the self-attention grow with W squared
-    (``benchmarks/bench_networks.py``). Raise them on a GPU.
+    Defaults are CPU-sized (W : F = 2 : 1, as the ablation model); one
+    training step costs about 5 times :class:`TypeNet`'s (see
+    :ref:`benchmarks`). Raise them on a GPU.
 
     References
     ----------
@@ -263,11 +231,9 @@ class Type2Branch(nn.Module):
     >>> net = Type2Branch(5, width=8, filters=4, embedding_dim=16).eval()
     >>> x = torch.rand(3, 12, 5)
     >>> x[1, 9:] = 0  # the second session has 9 keys, then padding
-    >>> net(x).shape
-    torch.Size([3, 16])
     >>> padded = torch.cat([x, torch.zeros(3, 5, 5)], dim=1)
-    >>> torch.allclose(net(x), net(padded), atol=1e-6)
-    True
+    >>> net(x).shape, torch.allclose(net(x), net(padded), atol=1e-6)
+    (torch.Size([3, 16]), True)
     """
 
     def __init__(
@@ -319,7 +285,6 @@ class Type2Branch(nn.Module):
         self.input_norm = MaskedBatchNorm(in_features)
         self.drop = nn.Dropout(self.dropout)
 
-        # recurrent branch
         self.rec_attention = TemporalAttention(in_features, W)
         self.gru1 = MaskedBiGRU(in_features, W, return_sequences=True)
         self.rec_norm1 = MaskedBatchNorm(2 * W)
@@ -329,7 +294,6 @@ class Type2Branch(nn.Module):
         self.gru2 = MaskedBiGRU(2 * W, W, return_sequences=False)
         self.rec_norm2 = nn.BatchNorm1d(2 * W)
 
-        # convolutional branch
         self.conv_attention = TemporalAttention(in_features, W)
         channels = [in_features, Fi, 2 * Fi, 4 * Fi]
         self.convs = nn.ModuleList(
@@ -340,26 +304,11 @@ class Type2Branch(nn.Module):
             ChannelAttention(c) for c in channels[1:]
         )
 
-        # head
         self.dense = nn.Linear(2 * W + 4 * Fi, W)
         self.dense_norm = nn.BatchNorm1d(W)
         self.embedding = nn.Linear(W, self.embedding_dim)
 
-    def forward(self, x):
-        """Embed a padded batch.
-
-        Parameters
-        ----------
-        x : Tensor of shape (n, max_len, n_features)
-            Zero-padded sessions.
-
-        Returns
-        -------
-        Tensor of shape (n, embedding_dim)
-            Raw (unnormalised) embeddings.
-        """
-        check_input(x, self.n_features, 3, type(self).__name__)
-        lengths, mask = valid_lengths(x)
+    def _embed(self, x, lengths, mask):
         if self.key_channel is None:
             h = x
         else:
@@ -369,7 +318,6 @@ class Type2Branch(nn.Module):
         h = self.input_norm(h, mask)
         valid = mask.unsqueeze(-1)
 
-        # recurrent branch
         r = self.gru1(self.rec_attention(h, mask, lengths), lengths)
         r = self.drop(self.rec_norm1(r, mask))
         pad_scores = torch.zeros(mask.shape, dtype=r.dtype, device=r.device)
@@ -380,7 +328,6 @@ class Type2Branch(nn.Module):
         r = self.gru2(r * valid, lengths)
         r = self.drop(self.rec_norm2(r))
 
-        # convolutional branch
         c = self.conv_attention(h, mask, lengths)
         for conv, norm, attention in zip(
             self.convs, self.conv_norms, self.channel_attentions
@@ -390,7 +337,6 @@ class Type2Branch(nn.Module):
             c = attention(c, mask) * valid
         c = self.drop(masked_mean(c, mask))
 
-        # head
         z = torch.relu(self.dense(torch.cat([r, c.to(r.dtype)], dim=-1)))
         z = self.drop(self.dense_norm(z))
         return self.embedding(z)
@@ -419,11 +365,6 @@ class MLPEmbedder(nn.Module):
     ValueError
         If an argument is out of range (the message names it), or if the input
         to ``forward`` is not ``(n, n_features)``.
-
-    Notes
-    -----
-    The hidden linear layers have no bias: the batch normalisation after each
-    one would cancel it.
 
     Examples
     --------
@@ -457,7 +398,7 @@ class MLPEmbedder(nn.Module):
         layers = []
         size = self.n_features
         for hidden in self.hidden_sizes:
-            layers += [
+            layers += [  # no bias: the batch norm after it would cancel it
                 nn.Linear(size, hidden, bias=False),
                 nn.BatchNorm1d(hidden),
                 nn.ReLU(),

@@ -1,12 +1,8 @@
 """Save and load fitted verifiers, detectors and pipelines; no code runs on load.
 
-- ``_io``: :func:`save` and :func:`load`;
-- ``_model_codec``: the JSON configuration's encoder and decoder;
-- ``_model_file``: the checks that a file's parts agree, made before anything
-  is allocated.
-
 Classes are stored by name and restored only from the allow-list of
-:mod:`skeer.registry`.
+:mod:`skeer.registry`; a file's parts are checked to agree before anything is
+allocated (:ref:`reliability`).
 
 Examples
 --------

@@ -1,21 +1,9 @@
 """Values <-> JSON and tensors: the encoding of a skeer model file.
 
-:mod:`skeer.persistence` writes a model file as a JSON configuration plus a
-``{key: tensor}`` mapping, so that ``torch.load(weights_only=True)`` reads it
-back without unpickling objects. This module owns that encoding:
-:class:`Encoder` turns a storable value (None, bool, int, float, str, numpy
-arrays and scalars, tensors, and lists, tuples and str-keyed dicts of them)
-into JSON, moving numeric data into tensors, and :func:`decode` is its
-inverse, which only ever returns plain data and raises :class:`InvalidFile`
-on anything the encoder does not write (a dtype read from the file is
-limited to numeric kinds for tensors and to strings not much wider than
-their items, so a file cannot make it allocate more than the file holds;
-and every tensor, scalar and array item must fit its declared dtype
-exactly, see :func:`_exact`: numpy's casts would truncate, wrap or round).
-
-Values that JSON cannot hold are tagged objects: ``{"__skeer__": "ndarray",
-"dtype": ..., "shape": ..., "key": ...}`` (or ``"items"`` for arrays of str
-and other plain values), ``"tensor"``, ``"tuple"``, ``"dict"``, ``"scalar"``.
+:class:`Encoder` turns a storable value into JSON, moving numeric data into
+tensors; :func:`decode` is its inverse, returns only plain data and raises
+:class:`InvalidFile` on anything the encoder does not write (dtypes limited,
+every value exact in its declared dtype: :func:`_exact`).
 """
 
 import hashlib

@@ -1,25 +1,9 @@
 """A model file must not lie: the consistency checks of :func:`skeer.load`.
 
-Before anything is built from a file, :mod:`skeer.persistence` checks that
-its parts agree, with the functions here; each raises
-:class:`~skeer.persistence._model_codec.InvalidFile` naming the disagreement (the caller
-turns it into a ValueError naming the file):
-
-- :func:`check_verifier_state`: a verifier's fitted attributes against each
-  other and its parameters, before its network is built: identities,
-  templates, template scales, threshold, input shape, input standardisation
-  (``template_input=True``), ``embedding_dim_``, ``interrupted_``;
-- :func:`check_module_sizes`: the network the saved parameters describe fits
-  the saved weights, checked without allocating (sizes bounded by the
-  tensors present, then the network built on PyTorch's ``meta`` device);
-- :func:`check_network_output`: once the weights are loaded, the network's
-  output width is ``embedding_dim_`` and the templates' width that plus the
-  standardised input's when the templates include it;
-- :func:`check_estimator_state`, :func:`check_pipeline_widths`: the
-  allow-listed scalers and detectors, and the feature counts along a
-  pipeline;
-- :func:`check_unsaved_params`: no verifier parameter that :func:`saved_params`
-  never lets into a file.
+Each check raises :class:`~skeer.persistence._model_codec.InvalidFile` naming
+the disagreement (the caller names the file); sizes are checked against the
+saved tensors, and the network built on the ``meta`` device, before anything
+is allocated (:ref:`reliability`).
 """
 
 import inspect
@@ -45,16 +29,8 @@ __all__ = [
 ]
 
 #: Per-feature fitted arrays of the allow-listed scikit-learn scalers.
-_PER_FEATURE = (
-    "mean_",
-    "var_",
-    "scale_",
-    "center_",
-    "min_",
-    "data_min_",
-    "data_max_",
-    "data_range_",
-)
+_PER_FEATURE = ("mean_", "var_", "scale_", "center_", "min_")
+_PER_FEATURE += ("data_min_", "data_max_", "data_range_")
 #: Parameters of skeer's networks that count layers (each adds tensors).
 _LAYER_COUNTS = ("num_layers",)
 #: Verifier parameters a file holds only at a harmless value: a later
@@ -68,7 +44,6 @@ def _is_real(value):
     return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
 
 
-# ----------------------------------------------------------------------
 # fitted attributes
 def _check_classes(classes):
     """``classes_``: 1-D, plain identities (objects only str / int), sorted, unique."""
@@ -273,7 +248,6 @@ def check_pipeline_widths(named):
             )
 
 
-# ----------------------------------------------------------------------
 # the network against its saved weights and the templates
 def _int_sizes(value, name):
     """``(name, int)`` of every positive int in a parameter (lists included)."""
@@ -449,7 +423,6 @@ def _check_template_params(net):
         )
 
 
-# ----------------------------------------------------------------------
 # verifier parameters
 def _is_default(key, value):
     """Whether ``value`` is one of the harmless values of :data:`DEFAULT_ONLY`."""

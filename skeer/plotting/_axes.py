@@ -1,8 +1,5 @@
-"""Axes of the plots: matplotlib on demand and the DET curve's probit axes.
-
-matplotlib is imported inside the functions, when a plot is drawn, so that
-importing :mod:`skeer.plotting` never needs it.
-"""
+"""Axes of the plots: matplotlib on demand (only when drawing), the shared
+finishing touches, and the DET curve's probit axes."""
 
 import numpy as np
 
@@ -42,6 +39,24 @@ def _new_axes(ax, figsize=(5.0, 4.5)):
     return ax
 
 
+def _finish(display, ax, xlabel=None, ylabel=None, *, epochs=False, **legend):
+    """Label and grid ``ax`` (given ``xlabel``), integer epoch ticks, a small legend
+    (given ``legend`` keywords); keep ``ax_`` and ``figure_``, return ``display``."""
+    if epochs:
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if xlabel is not None:
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.grid(True, color="0.9")
+    if legend:
+        ax.legend(fontsize="small", **legend)
+    display.ax_ = ax
+    display.figure_ = ax.figure
+    return display
+
+
 def _probit(p):
     from scipy.stats import norm
 
@@ -59,11 +74,8 @@ def _percent_label(p, _pos=None):
 
 
 def _det_tick_locator():
-    """A locator of :data:`DET_TICKS` whose labels never overlap.
-
-    Called at every draw, it places the ticks in their order of priority and
-    skips any whose label, at the axis' current size in pixels, would come
-    closer than 0.4 em to a label already placed.
+    """A locator of :data:`DET_TICKS` placing them in priority order at each draw,
+    skipping any whose label would come within 0.4 em of one already placed.
     """
     import matplotlib as mpl
     from matplotlib.font_manager import FontProperties
@@ -145,12 +157,8 @@ def _setup_det_axes(ax):
 
 
 def _fit_det_limits(ax, fmr, fnmr):
-    """Grow the axes' upper limits to show the curve where it is on the axes.
-
-    A curve's high-FNMR end lies at low FMR (and the reverse): cut at 50 %,
-    the region where systems are judged at 0.1 % or 1 % FMR would be missing.
-    Each upper limit grows to the largest rate the curve reaches while the
-    other rate is within its visible range, at most :data:`DET_MAX`.
+    """Grow the upper limits (up to :data:`DET_MAX`) to the largest rate the curve
+    reaches while the other rate is visible: its low-FMR, high-FNMR end included.
     """
     fmr, fnmr = np.asarray(fmr, dtype=float), np.asarray(fnmr, dtype=float)
     for rates, other, get, set_ in (

@@ -5,14 +5,15 @@ import numpy as np
 from skeer.metrics._rates import det_points, equal_error_rate, fnmr_at_fmr
 from skeer.plotting._axes import (
     _RATE_CLIP,
+    _finish,
     _fit_det_limits,
     _new_axes,
     _percent_label,
     _setup_det_axes,
 )
 from skeer.plotting._estimator import (
-    _estimator_comparisons,
     _estimator_name,
+    _from_estimator,
     _from_estimator_doc,
 )
 
@@ -20,49 +21,30 @@ from skeer.plotting._estimator import (
 class VerificationDETDisplay:
     """DET curve of a verification system, scikit-learn Display style.
 
-    The Detection Error Trade-off curve (Martin et al., 1997): the false
-    non-match rate against the false match rate, both on a probit
-    (normal-deviate) scale, where two Gaussian score distributions give a
-    straight line; axes labelled in percent from 0.1 % to 40 %. The EER point
-    and chosen operating points (the FNMR at given FMR levels) are marked.
-
-    Build it with :meth:`from_predictions` or :meth:`from_estimator`; call
-    :meth:`plot` with the same ``ax`` to overlay several systems.
+    FNMR against FMR on probit axes labelled in percent, with the EER point and
+    chosen operating points marked; :meth:`plot` on the same ``ax`` overlays
+    several systems.
 
     Parameters
     ----------
-    fmr : ndarray of shape (n_thresholds,)
-        False match rate at each threshold (as :func:`~skeer.metrics.det_points`).
-    fnmr : ndarray of shape (n_thresholds,)
-        False non-match rate at each threshold.
+    fmr, fnmr : ndarray of shape (n_thresholds,)
+        The rates at each threshold (as :func:`~skeer.metrics.det_points`).
     eer : float, default=None
         Equal error rate, marked on the curve when given.
     operating_points : dict, default=None
-        ``{fmr_level: (fmr, fnmr)}``: for each target FMR, the operating
-        point reached (the lowest FNMR whose FMR is at most the target, as
-        :func:`~skeer.metrics.fnmr_at_fmr`), marked on the curve.
+        ``{fmr_level: (fmr, fnmr)}``, the points marked (as
+        :func:`~skeer.metrics.fnmr_at_fmr` reaches them).
     name : str, default=None
         Name of the system in the legend.
 
     Attributes
     ----------
-    line_ : matplotlib.lines.Line2D
-        The DET curve.
-    eer_marker_ : matplotlib.lines.Line2D or None
-        The EER point, at ``(eer, eer)``.
-    operating_points_marker_ : matplotlib.lines.Line2D or None
-        The operating points.
+    line_, eer_marker_, operating_points_marker_ : matplotlib.lines.Line2D
+        The curve, the EER point and the operating points (None when not drawn).
     ax_ : matplotlib.axes.Axes
-        Axes with the curve: both scales are ``"function"`` (probit), and the
-        data are the rates themselves (fractions), not deviates.
+        Axes with probit (``"function"``) scales; the data are rates, not deviates.
     figure_ : matplotlib.figure.Figure
         Figure of ``ax_``.
-
-    See Also
-    --------
-    skeer.metrics.det_points : The curve's points.
-    plot_det : The same in one call, returning the axes.
-    ScoreDistributionDisplay : Genuine and impostor score histograms.
 
     Examples
     --------
@@ -73,14 +55,10 @@ class VerificationDETDisplay:
     >>> rng = np.random.default_rng(0)
     >>> y = np.r_[np.ones(500), np.zeros(5000)]
     >>> good = np.r_[rng.normal(3, 1, 500), rng.normal(0, 1, 5000)]
-    >>> worse = np.r_[rng.normal(2, 1, 500), rng.normal(0, 1, 5000)]
-    >>> a = VerificationDETDisplay.from_predictions(
-    ...     y, good, name="A", fmr_levels=[0.01, 0.1])
-    >>> b = VerificationDETDisplay.from_predictions(y, worse, name="B", ax=a.ax_)
-    >>> b.ax_ is a.ax_, round(a.eer, 3), round(b.eer, 3)
-    (True, 0.06, 0.149)
+    >>> a = VerificationDETDisplay.from_predictions(y, good, name="A", fmr_levels=[0.1])
+    >>> b = VerificationDETDisplay.from_predictions(y, good - y, name="B", ax=a.ax_)
     >>> [t.get_text() for t in a.ax_.get_legend().get_texts()]
-    ['A (EER 6.02%, FNMR 25.40% @ FMR 1%, 3.60% @ 10%)', 'B (EER 14.88%)']
+    ['A (EER 6.02%, FNMR 3.60% @ FMR 10%)', 'B (EER 16.20%)']
     """
 
     def __init__(self, *, fmr, fnmr, eer=None, operating_points=None, name=None):
@@ -108,33 +86,21 @@ class VerificationDETDisplay:
 
         Parameters
         ----------
-        y_true : array-like of shape (n_samples,)
-            1 for a genuine comparison, 0 for an impostor one (or identities,
-            with a 2-D ``y_score``, as in :func:`~skeer.metrics.equal_error_rate`).
-        y_score : array-like of shape (n_samples,) or (n_samples, n_subjects)
-            Similarity scores, higher = same person.
-        labels : array-like of shape (n_subjects,), default=None
-            Identity of each column of a 2-D ``y_score``.
+        y_true, y_score, labels
+            As in :func:`~skeer.metrics.equal_error_rate`.
         pos_label : int, float, bool or str, default=None
-            The label of a genuine comparison in a 1-D ``y_true`` (as in
-            scikit-learn's displays); every other value is an impostor
-            comparison. None: ``y_true`` holds 1/True (genuine) and
-            0/False/-1 (impostor).
+            The genuine label of a 1-D ``y_true`` (any other is impostor); None:
+            the labels of :func:`~skeer.metrics.equal_error_rate`.
         fmr_levels : sequence of float in [0, 1], default=None
-            Target false match rates whose operating points are marked and
-            whose FNMR is given in the legend.
+            Target FMRs whose operating points are marked and FNMR put in the legend.
         name : str, default=None
             Name of the system in the legend.
         ax : matplotlib.axes.Axes, default=None
-            Axes to draw on (a DET axes from an earlier call to overlay);
-            a new figure is made when None. Only skeer's displays draw on
-            its probit axes: scikit-learn's ``DetCurveDisplay`` plots normal
-            deviates on linear axes, so the two do not share an axes.
+            Axes to draw on (a skeer DET axes, to overlay); None: a new figure.
         mark_eer : bool, default=True
             Mark and annotate the EER point.
         **kwargs : dict
-            Passed to matplotlib's ``plot`` for the curve (``color``,
-            ``linestyle``, ...).
+            Passed to matplotlib's ``plot`` for the curve.
 
         Returns
         -------
@@ -142,12 +108,9 @@ class VerificationDETDisplay:
 
         Examples
         --------
-        >>> import matplotlib
-        >>> matplotlib.use("Agg")
         >>> from skeer.plotting import VerificationDETDisplay
         >>> y = [0] * 10 + [1] * 10  # one impostor outscores one genuine
-        >>> scores = [0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 9, 11, 12, 13, 14, 15, 16,
-        ...           17, 18, 19]
+        >>> scores = [*range(9), 10, 9, *range(11, 20)]
         >>> d = VerificationDETDisplay.from_predictions(y, scores)
         >>> d.eer, d.eer_marker_.get_xydata().tolist()
         (0.1, [[0.1, 0.1]])
@@ -197,14 +160,10 @@ class VerificationDETDisplay:
         Parameters
         ----------
         {params}
-        fmr_levels : sequence of float in [0, 1], default=None
-            Target false match rates whose operating points are marked.
+        fmr_levels, ax, mark_eer
+            As in :meth:`from_predictions`.
         name : str, default=None
             Name in the legend; default: the estimator's class name.
-        ax : matplotlib.axes.Axes, default=None
-            Axes to draw on; a new figure is made when None.
-        mark_eer : bool, default=True
-            Mark and annotate the EER point.
         **kwargs : dict
             Passed to matplotlib's ``plot`` for the curve.
 
@@ -214,8 +173,6 @@ class VerificationDETDisplay:
 
         Examples
         --------
-        >>> import matplotlib
-        >>> matplotlib.use("Agg")
         >>> import numpy as np
         >>> from skeer.baselines import ScaledManhattan
         >>> from skeer.plotting import VerificationDETDisplay
@@ -226,12 +183,13 @@ class VerificationDETDisplay:
         >>> d.line_.get_label().startswith("ScaledManhattan (EER")
         True
         """
-        y_binary, scores = _estimator_comparisons(
-            estimator, X, y, protocol, protocol_params
-        )
-        return cls.from_predictions(
-            y_binary,
-            scores,
+        return _from_estimator(
+            cls,
+            estimator,
+            X,
+            y,
+            protocol,
+            protocol_params,
             fmr_levels=fmr_levels,
             name=_estimator_name(estimator) if name is None else name,
             ax=ax,
@@ -261,8 +219,7 @@ class VerificationDETDisplay:
         Parameters
         ----------
         ax : matplotlib.axes.Axes, default=None
-            Axes to draw on: a new figure when None; the axes of another DET
-            display to overlay this one (the axes are set up once).
+            Axes to draw on (another DET display's, to overlay); None: a new figure.
         name : str, default=None
             Name in the legend; default: ``self.name``.
         mark_eer : bool, default=True
@@ -275,15 +232,8 @@ class VerificationDETDisplay:
         display : VerificationDETDisplay
             ``self``, with its artists.
 
-        Raises
-        ------
-        ImportError
-            If matplotlib is not installed.
-
         Examples
         --------
-        >>> import matplotlib
-        >>> matplotlib.use("Agg")
         >>> from skeer.plotting import VerificationDETDisplay
         >>> d = VerificationDETDisplay(fmr=[1.0, 0.1, 0.0], fnmr=[0.0, 0.2, 1.0])
         >>> d.plot(name="A").line_.get_label()
@@ -352,71 +302,38 @@ class VerificationDETDisplay:
                         gid=gid,
                         label="_FMR level",
                     )
-        if ax.get_legend_handles_labels()[0]:
-            # good systems leave the lower left of a DET plot empty
-            ax.legend(loc="lower left", fontsize="small")
-        self.ax_ = ax
-        self.figure_ = ax.figure
-        return self
+        # good systems leave the lower left of a DET plot empty
+        legend = {"loc": "lower left"} if ax.get_legend_handles_labels()[0] else {}
+        return _finish(self, ax, **legend)
 
 
 def plot_det(y_true, y_score, *, ax=None, label=None, mark_eer=True, fmr_levels=None):
     """Plot a DET curve (FNMR against FMR) on normal-deviate (probit) axes.
 
-    The one-call form of :class:`VerificationDETDisplay`: both error rates
-    on a probit scale, labelled in percent (0.1 % to 40 %). Call it several
-    times with the same ``ax`` to compare systems; the ``FMR = FNMR``
-    diagonal is drawn once per axes.
+    The one-call form of :class:`VerificationDETDisplay`.
 
     Parameters
     ----------
-    y_true : array-like of shape (n_comparisons,)
-        1 for a genuine comparison (same person), 0 for an impostor one.
-    y_score : array-like of shape (n_comparisons,)
-        Similarity scores, higher meaning more likely the same person.
-    ax : matplotlib.axes.Axes, default=None
-        Axes to draw on; a new figure is made when None.
+    y_true, y_score
+        Binary labels and 1-D scores, as in :func:`~skeer.metrics.equal_error_rate`.
+    ax, mark_eer, fmr_levels
+        As in :meth:`VerificationDETDisplay.from_predictions`.
     label : str, default=None
         Legend label of the curve; the EER is appended to it.
-    mark_eer : bool, default=True
-        Mark the equal-error point on the curve and annotate its value.
-    fmr_levels : sequence of float in [0, 1], default=None
-        Target false match rates whose operating points are marked.
 
     Returns
     -------
     ax : matplotlib.axes.Axes
-        The axes, with a ``"function"`` (probit) scale on both axes. The
-        curve's data are the rates themselves (fractions), not deviates.
-
-    Raises
-    ------
-    ImportError
-        If matplotlib is not installed.
-
-    See Also
-    --------
-    VerificationDETDisplay : The same as a Display, with ``from_estimator``.
-    skeer.metrics.det_points : The curve's points.
-    skeer.metrics.equal_error_rate : The marked point.
-
-    Notes
-    -----
-    Rates of exactly 0 lie at minus infinity on a probit axis; they are drawn
-    far outside the visible range, so the curve leaves the plot at its edge.
+        The axes, both scales ``"function"`` (probit); rates of exactly 0 lie
+        far outside, so the curve leaves the plot at its edge.
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
     >>> import numpy as np
     >>> from skeer.plotting import plot_det
     >>> rng = np.random.default_rng(0)
     >>> y = np.r_[np.ones(200), np.zeros(2000)]
-    >>> scores = np.r_[rng.normal(2, 1, 200), rng.normal(0, 1, 2000)]
-    >>> ax = plot_det(y, scores, label="system A")
-    >>> ax.get_xscale(), ax.get_yscale()
-    ('function', 'function')
+    >>> ax = plot_det(y, np.r_[rng.normal(2, 1, 200), rng.normal(0, 1, 2000)])
     >>> [t.get_text() for t in ax.get_xticklabels()]
     ['0.1%', '1%', '5%', '10%', '20%', '40%']
     """

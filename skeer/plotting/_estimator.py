@@ -43,34 +43,40 @@ def _estimator_comparisons(estimator, X, y, protocol, protocol_params):
     return y_binary, scores
 
 
-def _estimator_name(estimator):
+def _from_estimator(cls, estimator, X, y, protocol, protocol_params, **kwargs):
+    """``cls.from_predictions`` on a fitted verifier's comparisons on (X, y)."""
+    y_binary, scores = _estimator_comparisons(
+        estimator, X, y, protocol, protocol_params
+    )
+    return cls.from_predictions(y_binary, scores, **kwargs)
+
+
+def _final_step(estimator):
+    """The estimator itself, or a Pipeline's final estimator."""
     steps = getattr(estimator, "steps", None)
-    if steps:  # a Pipeline: its final estimator names it
-        return type(steps[-1][1]).__name__
-    return type(estimator).__name__
+    return steps[-1][1] if steps else estimator
+
+
+def _estimator_name(estimator):
+    return type(_final_step(estimator)).__name__
 
 
 _FROM_ESTIMATOR_PARAMS = """
 estimator : fitted estimator
     A fitted verifier (:class:`~skeer.KeystrokeVerifier`, a detector of
     :mod:`skeer.baselines`, or a ``Pipeline`` ending in one).
-X : sequence of sessions or array-like
-    Test samples.
-y : array-like of shape (n_samples,)
-    Subject of each sample.
+X, y : array-like
+    Test samples (sessions or vectors) and the subject of each.
 protocol : {"open_set", "fixed_text", "closed_set"}, default="open_set"
-    How comparisons are made:
-
-    - ``"open_set"``: :func:`skeer.evaluation.evaluate_verification` with
-      ``return_scores=True``: each subject of ``y`` enrols its first
-      samples and probes with the rest, every other subject's first
-      probe is an impostor (new people, the deployment case);
-    - ``"fixed_text"``: :func:`skeer.evaluation.evaluate_fixed_text`
-      (Killourhy & Maxion), every subject's comparisons pooled;
-    - ``"closed_set"``: ``estimator.decision_function(X)``, the score of
-      each sample against every enrolled subject (``estimator.classes_``;
-      every subject of ``y`` must be enrolled): a sample's own column is
-      genuine, the others impostor.
+    How comparisons are made: ``"open_set"`` with
+    :func:`skeer.evaluation.evaluate_verification` (each subject enrols its
+    first samples and probes with the rest; every other subject's first
+    probe is an impostor); ``"fixed_text"`` with
+    :func:`skeer.evaluation.evaluate_fixed_text` (every subject's
+    comparisons pooled); ``"closed_set"`` with
+    ``estimator.decision_function(X)`` (each sample against every enrolled
+    subject of ``estimator.classes_``: its own column genuine, the others
+    impostor).
 protocol_params : dict, default=None
     Keyword arguments of the protocol function (e.g. ``{"n_enroll":
     5}``); by default no bootstrap is run."""

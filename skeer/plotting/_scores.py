@@ -3,29 +3,23 @@
 import numpy as np
 
 from skeer.metrics._rates import equal_error_rate, verification_pairs
-from skeer.plotting._axes import _new_axes
-from skeer.plotting._estimator import _estimator_comparisons, _from_estimator_doc
+from skeer.plotting._axes import _finish, _new_axes
+from skeer.plotting._estimator import _from_estimator, _from_estimator_doc
 
 
 class ScoreDistributionDisplay:
     """Histograms of genuine and impostor scores, scikit-learn Display style.
 
-    The two score distributions on shared bins, normalised to densities by
-    default (impostor comparisons usually outnumber genuine ones by far), with
-    the decision threshold as a vertical line: the overlap of the two is what
-    the error rates count.
+    Both on shared bins (densities by default), with the decision threshold.
 
     Parameters
     ----------
     bin_edges : ndarray of shape (n_bins + 1,)
         Edges of the bins shared by both histograms.
-    genuine_counts : ndarray of shape (n_bins,)
-        Number of genuine scores in each bin.
-    impostor_counts : ndarray of shape (n_bins,)
-        Number of impostor scores in each bin.
+    genuine_counts, impostor_counts : ndarray of shape (n_bins,)
+        Number of genuine and impostor scores in each bin.
     threshold : float, default=None
-        Decision threshold (accept when ``score >= threshold``) drawn as a
-        vertical line.
+        Decision threshold (accept when ``score >= threshold``), drawn.
     threshold_label : str, default="threshold"
         What the threshold is, for the legend (e.g. ``"EER threshold"``).
     name : str, default=None
@@ -33,18 +27,12 @@ class ScoreDistributionDisplay:
 
     Attributes
     ----------
-    genuine_ : matplotlib.patches.StepPatch
-        The genuine histogram.
-    impostor_ : matplotlib.patches.StepPatch
-        The impostor histogram.
+    genuine_, impostor_ : matplotlib.patches.StepPatch
+        The histograms.
     threshold_line_ : matplotlib.lines.Line2D or None
         The threshold.
     ax_ : matplotlib.axes.Axes
     figure_ : matplotlib.figure.Figure
-
-    See Also
-    --------
-    VerificationDETDisplay : The error rates of every threshold.
 
     Examples
     --------
@@ -56,10 +44,8 @@ class ScoreDistributionDisplay:
     >>> y = np.r_[np.ones(500), np.zeros(5000)]
     >>> scores = np.r_[rng.normal(2, 1, 500), rng.normal(0, 1, 5000)]
     >>> d = ScoreDistributionDisplay.from_predictions(y, scores, bins=40)
-    >>> int(d.genuine_counts.sum()), int(d.impostor_counts.sum())
-    (500, 5000)
-    >>> round(d.threshold, 2), d.threshold_line_.get_label()
-    (0.99, 'EER threshold (0.986)')
+    >>> int(d.genuine_counts.sum()), d.threshold_line_.get_label()
+    (500, 'EER threshold (0.986)')
     """
 
     def __init__(
@@ -96,20 +82,13 @@ class ScoreDistributionDisplay:
 
         Parameters
         ----------
-        y_true : array-like of shape (n_samples,)
-            1 for a genuine comparison, 0 for an impostor one (or identities,
-            with a 2-D ``y_score``).
-        y_score : array-like of shape (n_samples,) or (n_samples, n_subjects)
-            Similarity scores, higher = same person.
-        labels : array-like of shape (n_subjects,), default=None
-            Identity of each column of a 2-D ``y_score``.
+        y_true, y_score, labels
+            As in :func:`~skeer.metrics.equal_error_rate`.
         bins : int, str or sequence, default=50
-            Shared bins, as :func:`numpy.histogram_bin_edges` takes them, over
-            all scores.
+            Shared bins over all scores, as :func:`numpy.histogram_bin_edges` takes.
         threshold : "eer", float or None, default="eer"
-            The line drawn: the EER threshold
-            (:func:`~skeer.metrics.equal_error_rate`), a given threshold, or
-            none.
+            The line drawn: these comparisons' EER threshold, a given one (e.g. an
+            estimator's ``threshold_``), or none.
         name : str, default=None
             Name of the system, prefixed to the legend entries.
         ax : matplotlib.axes.Axes, default=None
@@ -123,12 +102,9 @@ class ScoreDistributionDisplay:
 
         Examples
         --------
-        >>> import matplotlib
-        >>> matplotlib.use("Agg")
         >>> from skeer.plotting import ScoreDistributionDisplay
         >>> d = ScoreDistributionDisplay.from_predictions(
-        ...     [0, 0, 1, 1], [0.5, 1.5, 2.5, 3.5], bins=[0, 1, 2, 3, 4],
-        ...     threshold=2.0, density=False)
+        ...     [0, 0, 1, 1], [0.5, 1.5, 2.5, 3.5], bins=4, threshold=2, density=False)
         >>> d.genuine_counts.tolist(), d.impostor_counts.tolist()
         ([0, 0, 1, 1], [1, 1, 0, 0])
         """
@@ -176,17 +152,8 @@ class ScoreDistributionDisplay:
         Parameters
         ----------
         {params}
-        bins : int, str or sequence, default=50
-            Shared bins over all scores.
-        threshold : "eer", float or None, default="eer"
-            The line drawn: the EER threshold of these comparisons, a given
-            threshold (e.g. the estimator's ``threshold_``), or none.
-        name : str, default=None
-            Name of the system, prefixed to the legend entries.
-        ax : matplotlib.axes.Axes, default=None
-            Axes to draw on; a new figure is made when None.
-        density : bool, default=True
-            Normalise each histogram to unit area (else counts).
+        bins, threshold, name, ax, density
+            As in :meth:`from_predictions`.
 
         Returns
         -------
@@ -194,8 +161,6 @@ class ScoreDistributionDisplay:
 
         Examples
         --------
-        >>> import matplotlib
-        >>> matplotlib.use("Agg")
         >>> import numpy as np
         >>> from skeer.baselines import ScaledManhattan
         >>> from skeer.plotting import ScoreDistributionDisplay
@@ -204,16 +169,17 @@ class ScoreDistributionDisplay:
         >>> X = rng.normal(size=(10, 6))[y] + 0.7 * rng.normal(size=(200, 6))
         >>> model = ScaledManhattan().fit(X, y)
         >>> d = ScoreDistributionDisplay.from_estimator(
-        ...     model, X, y, protocol="closed_set", threshold=model.threshold_)
+        ...     model, X, y, protocol="closed_set")
         >>> int(d.genuine_counts.sum()), int(d.impostor_counts.sum())
         (200, 1800)
         """
-        y_binary, scores = _estimator_comparisons(
-            estimator, X, y, protocol, protocol_params
-        )
-        return cls.from_predictions(
-            y_binary,
-            scores,
+        return _from_estimator(
+            cls,
+            estimator,
+            X,
+            y,
+            protocol,
+            protocol_params,
             bins=bins,
             threshold=threshold,
             name=name,
@@ -226,27 +192,18 @@ class ScoreDistributionDisplay:
 
         Parameters
         ----------
-        ax : matplotlib.axes.Axes, default=None
-            Axes to draw on; a new figure is made when None.
+        ax, density
+            As in :meth:`from_predictions`.
         name : str, default=None
             Name prefixed to the legend entries; default: ``self.name``.
-        density : bool, default=True
-            Normalise each histogram to unit area (else counts).
 
         Returns
         -------
         display : ScoreDistributionDisplay
             ``self``, with its artists.
 
-        Raises
-        ------
-        ImportError
-            If matplotlib is not installed.
-
         Examples
         --------
-        >>> import matplotlib
-        >>> matplotlib.use("Agg")
         >>> from skeer.plotting import ScoreDistributionDisplay
         >>> d = ScoreDistributionDisplay(bin_edges=[0, 1, 2],
         ...     genuine_counts=[1, 3], impostor_counts=[4, 0]).plot()
@@ -288,10 +245,5 @@ class ScoreDistributionDisplay:
                 linewidth=1,
                 label=f"{prefix}{self.threshold_label} ({self.threshold:.3g})",
             )
-        ax.set_xlabel("score (higher = same person)")
-        ax.set_ylabel("density" if density else "comparisons")
-        ax.grid(True, color="0.9")
-        ax.legend(loc="best", fontsize="small")
-        self.ax_ = ax
-        self.figure_ = ax.figure
-        return self
+        ylabel = "density" if density else "comparisons"
+        return _finish(self, ax, "score (higher = same person)", ylabel, loc="best")

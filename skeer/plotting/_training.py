@@ -1,15 +1,12 @@
-"""Training curves: :class:`TrainingDisplay`, :class:`ConvergenceDisplay`.
-
-Per-epoch loss and validation EER of one fit (a skorch ``History``) or of
-several runs (:meth:`skeer.evaluation.LossComparison.curves`), and their
-one-call forms :func:`plot_training` and :func:`plot_convergence`.
-"""
+"""Training curves: :class:`TrainingDisplay`, :class:`ConvergenceDisplay`, and
+their one-call forms :func:`plot_training` and :func:`plot_convergence`."""
 
 import numbers
 
 import numpy as np
 
-from skeer.plotting._axes import _new_axes
+from skeer.plotting._axes import _finish, _new_axes
+from skeer.plotting._estimator import _final_step
 
 
 def _history_columns(history):
@@ -27,17 +24,15 @@ def _history_columns(history):
 
 
 def _as_float(values):
-    out = []
-    for v in values:
-        out.append(float(v) if isinstance(v, numbers.Real) else np.nan)
+    out = [float(v) if isinstance(v, numbers.Real) else np.nan for v in values]
     return np.asarray(out, dtype=float)
 
 
 class TrainingDisplay:
     """Training loss and validation EER per epoch, scikit-learn Display style.
 
-    The losses are drawn on the axes and the validation EER (in percent) on a
-    twin y-axis to the right, its best epoch starred.
+    The losses on the axes, the validation EER (in percent) on a twin y-axis to
+    the right, its best epoch starred.
 
     Parameters
     ----------
@@ -45,10 +40,8 @@ class TrainingDisplay:
         Epoch numbers.
     train_loss : ndarray of shape (n_epochs,)
         Training loss per epoch.
-    valid_loss : ndarray of shape (n_epochs,), default=None
-        Validation loss per epoch (NaN where not recorded).
-    valid_eer : ndarray of shape (n_epochs,), default=None
-        Validation EER per epoch, a fraction (NaN where not recorded).
+    valid_loss, valid_eer : ndarray of shape (n_epochs,), default=None
+        Validation loss and EER (a fraction) per epoch, NaN where not recorded.
 
     Attributes
     ----------
@@ -57,26 +50,17 @@ class TrainingDisplay:
     ax_ : matplotlib.axes.Axes
         The losses' axes.
     right_ax_ : matplotlib.axes.Axes or None
-        The EER's twin axes (None without a validation EER); also
-        ``ax_.right_ax``.
+        The EER's twin axes (None without a validation EER), also ``ax_.right_ax``.
     figure_ : matplotlib.figure.Figure
-
-    See Also
-    --------
-    plot_training : The same in one call, returning the axes.
 
     Examples
     --------
     >>> import matplotlib
     >>> matplotlib.use("Agg")
     >>> from skeer.plotting import TrainingDisplay
-    >>> history = [{"epoch": 1, "train_loss": 0.8, "valid_eer": 0.30},
-    ...            {"epoch": 2, "train_loss": 0.6, "valid_eer": 0.22}]
-    >>> d = TrainingDisplay.from_history(history)
-    >>> [line.get_label() for line in d.lines_]
+    >>> d = TrainingDisplay(epochs=[1, 2], train_loss=[0.9, 0.4], valid_eer=[0.3, 0.2])
+    >>> [line.get_label() for line in d.plot().lines_]
     ['train loss', 'validation EER']
-    >>> d.right_ax_.lines[0].get_ydata().tolist()
-    [30.0, 22.0]
     """
 
     def __init__(self, *, epochs, train_loss, valid_loss=None, valid_eer=None):
@@ -92,9 +76,9 @@ class TrainingDisplay:
         Parameters
         ----------
         history : skorch History, list of dict or dict of list
-            Per-epoch records as in ``KeystrokeVerifier.history_`` (or as
-            written to ``report.json``): keys ``train_loss``, optionally
-            ``epoch``, ``valid_loss`` and ``valid_eer``.
+            Per-epoch records as in ``KeystrokeVerifier.history_`` (or
+            ``report.json``): ``train_loss``, optionally ``epoch``, ``valid_loss``
+            and ``valid_eer``.
         ax : matplotlib.axes.Axes, default=None
             Axes for the losses; a new figure is made when None.
 
@@ -109,8 +93,6 @@ class TrainingDisplay:
 
         Examples
         --------
-        >>> import matplotlib
-        >>> matplotlib.use("Agg")
         >>> from skeer.plotting import TrainingDisplay
         >>> d = TrainingDisplay.from_history({"train_loss": [1.0, 0.5]})
         >>> d.epochs.tolist(), d.right_ax_ is None
@@ -133,13 +115,12 @@ class TrainingDisplay:
 
     @classmethod
     def from_estimator(cls, estimator, *, ax=None):
-        """Plot the training history of a fitted verifier.
+        """Plot the training history (``history_``) of a fitted verifier.
 
         Parameters
         ----------
         estimator : fitted estimator
-            A :class:`~skeer.KeystrokeVerifier` (its ``history_``) or a
-            ``Pipeline`` ending in one.
+            A :class:`~skeer.KeystrokeVerifier` or a ``Pipeline`` ending in one.
         ax : matplotlib.axes.Axes, default=None
             Axes for the losses; a new figure is made when None.
 
@@ -154,16 +135,13 @@ class TrainingDisplay:
 
         Examples
         --------
-        >>> import matplotlib
-        >>> matplotlib.use("Agg")
         >>> from types import SimpleNamespace
         >>> from skeer.plotting import TrainingDisplay
         >>> fitted = SimpleNamespace(history_=[{"train_loss": 0.7}])
         >>> TrainingDisplay.from_estimator(fitted).train_loss.tolist()
         [0.7]
         """
-        steps = getattr(estimator, "steps", None)
-        final = steps[-1][1] if steps else estimator
+        final = _final_step(estimator)
         history = getattr(final, "history_", None)
         if history is None:
             raise ValueError(
@@ -185,15 +163,8 @@ class TrainingDisplay:
         display : TrainingDisplay
             ``self``, with its artists.
 
-        Raises
-        ------
-        ImportError
-            If matplotlib is not installed.
-
         Examples
         --------
-        >>> import matplotlib
-        >>> matplotlib.use("Agg")
         >>> from skeer.plotting import TrainingDisplay
         >>> d = TrainingDisplay(epochs=[1, 2], train_loss=[0.9, 0.4]).plot()
         >>> d.ax_.get_xlabel(), d.ax_.get_ylabel()
@@ -213,9 +184,6 @@ class TrainingDisplay:
                 linestyle="--",
                 label="validation loss",
             )
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("loss")
-        ax.grid(True, color="0.9")
         right = None
         if self.valid_eer is not None:
             from matplotlib.ticker import FormatStrFormatter
@@ -238,24 +206,19 @@ class TrainingDisplay:
             right.set_ylabel("validation EER (%)", color="C3")
             right.yaxis.set_major_formatter(FormatStrFormatter("%g"))
             right.tick_params(axis="y", colors="C3")
-        from matplotlib.ticker import MaxNLocator
-
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.legend(handles=lines, loc="upper right", fontsize="small")
         ax.right_ax = right
         self.lines_ = lines
         self.right_ax_ = right
-        self.ax_ = ax
-        self.figure_ = ax.figure
-        return self
+        return _finish(
+            self, ax, "epoch", "loss", epochs=True, handles=lines, loc="upper right"
+        )
 
 
 class ConvergenceDisplay:
     """Validation EER per epoch of several runs, scikit-learn Display style.
 
-    One line per label (e.g. per loss): the mean over its runs (seeds) per
-    epoch, with a band from the lowest to the highest run when there are
-    several.
+    One line per label (e.g. per loss): the mean of its runs (seeds) per epoch,
+    with a band from the lowest to the highest run when several.
 
     Parameters
     ----------
@@ -270,21 +233,15 @@ class ConvergenceDisplay:
     ax_ : matplotlib.axes.Axes
     figure_ : matplotlib.figure.Figure
 
-    See Also
-    --------
-    plot_convergence : The same in one call, returning the axes.
-
     Examples
     --------
     >>> import matplotlib
     >>> matplotlib.use("Agg")
+    >>> import numpy as np
     >>> from skeer.plotting import ConvergenceDisplay
-    >>> d = ConvergenceDisplay.from_curves({"eer-area": [[0.3, 0.2], [0.3, 0.1]],
-    ...                                     "triplet": [0.35, 0.3]})
-    >>> d.curves["eer-area"][0].round(2).tolist()
-    [0.3, 0.15]
-    >>> d.lines_["triplet"].get_ydata().tolist()
-    [35.0, 30.0]
+    >>> d = ConvergenceDisplay(curves={"a": (np.array([0.2, 0.1]), None, None)})
+    >>> d.plot().lines_["a"].get_ydata().tolist()
+    [20.0, 10.0]
     """
 
     def __init__(self, *, curves):
@@ -297,10 +254,10 @@ class ConvergenceDisplay:
         Parameters
         ----------
         curves : dict
-            ``label -> curve``; a curve is a list of validation EERs
-            (fractions), one per epoch, or a list of such lists (one per
-            seed; they may differ in length, e.g. after early stopping), as
-            :meth:`skeer.evaluation.LossComparison.curves` returns.
+            ``label -> curve``: a list of validation EERs (fractions), one per
+            epoch, or a list of such lists, one per seed (lengths may differ, e.g.
+            after early stopping), as :meth:`skeer.evaluation.LossComparison.curves`
+            returns.
         ax : matplotlib.axes.Axes, default=None
             Axes to draw on; a new figure is made when None.
 
@@ -315,8 +272,6 @@ class ConvergenceDisplay:
 
         Examples
         --------
-        >>> import matplotlib
-        >>> matplotlib.use("Agg")
         >>> from skeer.plotting import ConvergenceDisplay
         >>> d = ConvergenceDisplay.from_curves({"a": [[0.4, 0.2], [0.2]]})
         >>> [v.round(2).tolist() for v in d.curves["a"]]
@@ -369,15 +324,8 @@ class ConvergenceDisplay:
         display : ConvergenceDisplay
             ``self``, with its artists.
 
-        Raises
-        ------
-        ImportError
-            If matplotlib is not installed.
-
         Examples
         --------
-        >>> import matplotlib
-        >>> matplotlib.use("Agg")
         >>> import numpy as np
         >>> from skeer.plotting import ConvergenceDisplay
         >>> d = ConvergenceDisplay(curves={"a": (np.array([0.2, 0.1]), None, None)})
@@ -400,58 +348,32 @@ class ConvergenceDisplay:
                     color=line.get_color(),
                     alpha=0.15,
                 )
-        from matplotlib.ticker import MaxNLocator
-
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("validation EER (%)")
-        ax.grid(True, color="0.9")
-        ax.legend(loc="upper right", fontsize="small")
-        self.ax_ = ax
-        self.figure_ = ax.figure
-        return self
+        return _finish(
+            self, ax, "epoch", "validation EER (%)", epochs=True, loc="upper right"
+        )
 
 
 def plot_training(history, *, ax=None):
     """Plot the training loss and the validation EER per epoch.
 
-    The one-call form of :class:`TrainingDisplay`: the losses
-    (``train_loss`` and, if recorded, ``valid_loss``) are drawn on ``ax`` and
-    the validation EER (``valid_eer``, in percent) on a twin y-axis to the
-    right.
+    The one-call form of :class:`TrainingDisplay`.
 
     Parameters
     ----------
-    history : skorch History, list of dict or dict of list
-        Per-epoch records as in ``KeystrokeVerifier.history_`` (or as written
-        to ``report.json``): keys ``train_loss``, optionally ``valid_loss``
-        and ``valid_eer``.
-    ax : matplotlib.axes.Axes, default=None
-        Axes for the losses; a new figure is made when None.
+    history, ax
+        As in :meth:`TrainingDisplay.from_history`.
 
     Returns
     -------
     ax : matplotlib.axes.Axes
-        The losses' axes. The validation EER's twin axes is ``ax.right_ax``
+        The losses' axes; ``ax.right_ax`` is the validation EER's twin axes
         (None when no ``valid_eer`` was recorded).
-
-    Raises
-    ------
-    ImportError
-        If matplotlib is not installed.
-    ValueError
-        If ``history`` holds no ``train_loss``.
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
     >>> from skeer.plotting import plot_training
-    >>> history = [{"epoch": 1, "train_loss": 0.8, "valid_eer": 0.30},
-    ...            {"epoch": 2, "train_loss": 0.6, "valid_eer": 0.22}]
-    >>> ax = plot_training(history)
-    >>> [line.get_label() for line in ax.lines]
-    ['train loss']
+    >>> ax = plot_training([{"train_loss": 0.8, "valid_eer": 0.3},
+    ...                     {"train_loss": 0.6, "valid_eer": 0.22}])
     >>> ax.right_ax.lines[0].get_ydata().tolist()
     [30.0, 22.0]
     """
@@ -465,35 +387,18 @@ def plot_convergence(curves, *, ax=None):
 
     Parameters
     ----------
-    curves : dict
-        ``label -> curve``; a curve is a list of validation EERs (fractions),
-        one per epoch, or a list of such lists (one per seed; they may differ
-        in length, e.g. after early stopping). For several seeds the mean per
-        epoch is drawn with a band from the lowest to the highest seed.
-    ax : matplotlib.axes.Axes, default=None
-        Axes to draw on; a new figure is made when None.
+    curves, ax
+        As in :meth:`ConvergenceDisplay.from_curves`.
 
     Returns
     -------
     ax : matplotlib.axes.Axes
         One line per label (EER in percent on the y-axis).
 
-    Raises
-    ------
-    ImportError
-        If matplotlib is not installed.
-    ValueError
-        If ``curves`` is empty or a curve is empty.
-
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
     >>> from skeer.plotting import plot_convergence
-    >>> ax = plot_convergence({"eer-area": [[0.3, 0.2, 0.1], [0.3, 0.25]],
-    ...                        "triplet": [0.35, 0.3, 0.28]})
-    >>> [line.get_label() for line in ax.lines]
-    ['eer-area', 'triplet']
+    >>> ax = plot_convergence({"eer-area": [[0.3, 0.2, 0.1], [0.3, 0.25]]})
     >>> ax.lines[0].get_ydata().round(1).tolist()
     [30.0, 22.5, 10.0]
     """

@@ -1,14 +1,9 @@
 """Templates: enrol G samples, score a probe, threshold at an operating point.
 
-One :class:`Templates` object is what every subject is enrolled as
-(``_templates``: :class:`GeometryTemplates` in one of :data:`GEOMETRIES`, or
-:class:`ModelTemplates`, one fitted model per subject); the rules for
-geometries, identities and thresholds are ``_enrol``'s, the open-set
-enrol/probe selection ``_open_set``'s, and the scoring API written once for
-every template-based estimator ``_verification``'s (``enroll``,
-``decision_function``, ``claim_scores``, ``verify``, ``predict``, ``score``,
-calibration). The verifier, the detectors and the protocols all enrol and
-score through it. NumPy only.
+Every subject is enrolled as a :class:`Templates` object
+(:class:`GeometryTemplates` in one of :data:`GEOMETRIES`, or
+:class:`ModelTemplates`); the verifier, the detectors and the protocols all
+enrol and score through it. NumPy only.
 
 Examples
 --------

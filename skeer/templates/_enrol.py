@@ -1,8 +1,7 @@
 """Geometries, identities and thresholds: the rules every enrolment shares.
 
 A *geometry* is how ``G`` feature vectors of one subject become a template and
-how a probe is scored against it (scores are similarities: higher means the
-same person; the templates themselves are :mod:`skeer.templates._templates`'):
+how a probe is scored against it (scores are similarities):
 
 - ``"cosine"``: the template is the renormalised mean of the L2-normalised
   vectors; the score is the cosine similarity (a dot product of unit vectors).
@@ -12,9 +11,8 @@ same person; the templates themselves are :mod:`skeer.templates._templates`'):
 - ``"manhattan"``: ``-sum_j |x_j - mu_j|``.
 - ``"euclidean"``: ``-sum_j (x_j - mu_j)**2``.
 
-Identities are compared here (:func:`common_ids`, :func:`claimed_columns`:
-never two distinct ids merged) and thresholds set (:func:`threshold_at`).
-Nothing here imports torch.
+Identities are compared here (never two distinct ids merged) and thresholds
+set. Nothing here imports torch.
 """
 
 import warnings
@@ -34,13 +32,9 @@ def check_geometry(geometry, name="geometry"):
 
 
 def resolve_geometry(geometry, template_input, ndim):
-    """``(geometry, with_input)`` of the parameters for ``ndim``-D input.
-
-    On fixed text (GREYC-NISLAB, 5 subject folds x 5 passphrases x 3 seeds)
-    scaled Manhattan over [embedding, standardised input] had a mean subject
-    EER of 0.115 against 0.136 for Killourhy & Maxion's scaled Manhattan and
-    0.150 for the cosine embedding; free text keeps the cosine geometry.
-    """
+    """``(geometry, with_input)`` of the parameters for ``ndim``-D input
+    ("auto": scaled Manhattan with the input on fixed text, see
+    ``docs/fixed_text.rst``; cosine on free text)."""
     if geometry == "auto":
         geometry = "scaled_manhattan" if ndim == 2 else "cosine"
     if isinstance(template_input, str) and template_input == "auto":
@@ -69,10 +63,8 @@ def _id_kind(a):
 def common_ids(old, new):
     """Both id arrays in one dtype that keeps every identity distinct.
 
-    Identities of different kinds (integers and strings, booleans and
-    integers, integers and floats) are refused rather than promoted, since
-    promotion can merge two identities (``True == 1``, ``2**53 + 1 ==
-    float(2**53)``) or make an enrolled one unclaimable.
+    Identities of different kinds are refused rather than promoted, since
+    promotion can merge two (``True == 1``, ``2**53 + 1 == float(2**53)``).
     """
     k_old, k_new = _id_kind(old), _id_kind(new)
     if old.size and new.size and (k_old != k_new or "mixed" in (k_old, k_new)):
@@ -90,8 +82,7 @@ def common_ids(old, new):
         values = np.concatenate([old.astype(object), new.astype(object)])
         lo, hi = min(values.tolist()), max(values.tolist())
         if lo < 0 and hi > np.iinfo(np.int64).max:
-            # uint64 would wrap the negative ids onto large ones (-2 becomes
-            # 2**64 - 2): two people would share a template
+            # uint64 would wrap negative ids onto large ones: two people merged
             raise ValueError(
                 f"y's identities and the enrolled ones span {lo} to {hi}: no "
                 "integer dtype holds both negative ids and ids above 2**63 - 1 "
@@ -111,12 +102,8 @@ def common_ids(old, new):
 
 
 def claimed_columns(classes, claimed, n):
-    """Template column of each claimed identity; a clear error if not enrolled.
-
-    ``claimed`` is one identity per sample or one scalar for all; identities
-    of another kind than the enrolled ones (``1`` vs ``"1"``, ``True`` vs
-    ``1``) are refused rather than compared.
-    """
+    """Template column of each claimed identity (one per sample, or a scalar
+    for all); a clear error if not enrolled or of another kind."""
     if claimed is None:
         raise ValueError(
             "claimed must hold the identity each sample claims (or one identity "
@@ -171,6 +158,14 @@ def threshold_at(y_true, scores, operating_point):
     Returns
     -------
     threshold : float
+
+    Examples
+    --------
+    >>> from skeer.templates import threshold_at
+    >>> y = [1, 1, 1, 0, 0, 0, 0]
+    >>> scores = [0.9, 0.8, 0.4, 0.7, 0.3, 0.2, 0.1]
+    >>> round(threshold_at(y, scores, 0.25), 6)  # one of four impostors passes
+    0.3
     """
     y_true = np.asarray(y_true)
     scores = np.asarray(scores, dtype=np.float64)

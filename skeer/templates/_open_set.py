@@ -1,11 +1,7 @@
 """The open-set protocol's mechanics: who enrols, who probes, how they are scored.
 
-Per subject the first ``n_enroll`` samples enrol and the last ones probe
-(:func:`open_set_split`); a *judge* enrols and scores rows in an estimator's
-own templates (:func:`judge`: the verifier, a detector, a ``Pipeline`` ending
-in one, or plain features scored with cosine); :func:`open_set_scores` and
-:func:`impostor_scores` turn a split into genuine and impostor comparisons.
-NumPy and scikit-learn only.
+A *judge* enrols and scores rows in an estimator's own templates (or cosine
+over plain features). NumPy and scikit-learn only.
 """
 
 import warnings
@@ -20,17 +16,9 @@ from skeer.templates._templates import make_templates
 
 
 class Judge:
-    """Enrols and scores rows for a protocol: features once, then templates.
-
-    Parameters
-    ----------
-    compute : callable
-        ``compute(rows)``: the features of the sorted unique sample indices
-        ``rows`` (called once per protocol, by :meth:`rows`).
-    make : callable
-        ``make(F, codes, n_codes)``: the :class:`~skeer.templates.Templates`
-        of subjects ``0..n_codes-1`` from rows of features ``F``.
-    """
+    """Enrols and scores rows for a protocol: ``compute(rows)`` gives the features
+    of sorted unique sample indices (once, by :meth:`rows`), ``make(F, codes,
+    n_codes)`` the templates of subjects ``0..n_codes-1``."""
 
     def __init__(self, compute, make):
         self._compute, self._make = compute, make
@@ -64,14 +52,9 @@ def _cosine(F, codes, n_codes):
 
 
 def judge(model, X):
-    """The :class:`Judge` that enrols and scores for ``model`` in a protocol.
-
-    - A fitted estimator that enrols its own templates (or a Pipeline ending
-      in one): its first steps transform ``X``, its last step's
-      ``_template_features`` and ``_new_templates`` enrol and score.
-    - An object with ``transform``: cosine over ``transform(X)``.
-    - An array: cosine over those embeddings (``X`` unused).
-    """
+    """The :class:`Judge` for ``model``: its (or a Pipeline's last step's) own
+    templates over its first steps' transform of ``X``; else cosine over
+    ``model.transform(X)``, or over ``model`` itself (an array of embeddings)."""
     if model is None or isinstance(model, str):
         raise ValueError(
             "model must be an array of embeddings (n_samples, n_features), a fitted "
@@ -134,9 +117,8 @@ class OpenSetSplit(NamedTuple):
 
     ``subjects`` (m,) are the identities kept, ``enrol`` (m, G) their
     enrolment sample indices, ``probes`` the genuine probe indices with
-    ``owner`` their subject index in ``[0, m)``, and ``impostor`` (m,) the one
-    probe of each subject that is scored against every other template.
-    ``n_skipped`` counts subjects with fewer than ``G + 1`` samples.
+    ``owner`` their subject index, ``impostor`` (m,) each subject's probe
+    against every other template; ``n_skipped`` counts subjects left out.
     """
 
     subjects: np.ndarray
@@ -157,12 +139,9 @@ def group_subjects(y):
 
 
 def open_set_split(y, n_enroll, n_probe=None):
-    """Per subject: the first ``n_enroll`` samples enrol, the last probe.
-
-    ``n_probe=None`` probes with every sample after the enrolment ones.
-    Subjects with fewer than ``n_enroll + 1`` samples are skipped (counted).
-    Each subject's first probe is its impostor probe against every other
-    subject.
+    """Per subject: the first ``n_enroll`` samples enrol, the last ``n_probe``
+    (None: all the others) probe; subjects with fewer than ``n_enroll + 1``
+    samples are skipped; each subject's first probe is also its impostor probe.
     """
     ids, order, starts, counts = group_subjects(y)
     kept = counts >= n_enroll + 1
@@ -182,17 +161,9 @@ def open_set_split(y, n_enroll, n_probe=None):
 
 
 def tie_collapsed(scores):
-    """``scores``, or all-equal scores if they differ only by float rounding.
-
-    A model whose embeddings collapsed to one point gives scores that differ
-    only in their last bits (cosine ``1.00000012`` for a genuine pair against
-    ``1.0`` for an impostor one), and an EER computed from that rounding noise can
-    come out as 0. Scores whose whole spread is within a few float32 ulps are
-    therefore made exactly equal (EER 0.5, AUC 0.5, as a collapsed model
-    deserves), with an :class:`~skeer.metrics.UnreliableMetricWarning`.
-
-    Returns ``(scores, collapsed)``.
-    """
+    """``(scores, collapsed)``: scores whose whole spread is within a few
+    float32 ulps (collapsed embeddings, whose rounding noise could give EER 0)
+    are made exactly equal, with an ``UnreliableMetricWarning``."""
     scores = np.asarray(scores, dtype=np.float64)
     if len(scores) < 2:
         return scores, False
@@ -211,13 +182,9 @@ def tie_collapsed(scores):
 
 
 def open_set_scores(judge_, split):
-    """Genuine scores and the impostor score matrix of an open-set split.
-
-    Returns ``(genuine, S)``: ``genuine[k]`` scores probe ``split.probes[k]``
-    against its own template; ``S[b, a]`` scores subject ``b``'s impostor
-    probe against subject ``a``'s template (the diagonal is a genuine score,
-    not an impostor one).
-    """
+    """``(genuine, S)``: ``genuine[k]`` scores probe ``split.probes[k]`` against
+    its own template; ``S[b, a]`` subject ``b``'s impostor probe against
+    subject ``a``'s template (the diagonal is genuine)."""
     m = len(split.subjects)
     rows = np.unique(np.concatenate([split.enrol.ravel(), split.probes]))
     judge_.rows(rows)

@@ -1,13 +1,9 @@
 """The one template object: what a subject is enrolled as, and how a probe scores.
 
-:class:`Templates` is the interface every enrolment goes through (the
-verifier, the detectors, the protocols and the scorers): ``matrix`` (every
-probe against every template), ``claims`` (each probe against the template it
-claims), ``best`` (the most similar template), ``take`` and ``merge``. Two
-kinds implement it: :class:`GeometryTemplates` (a mean vector, and a spread
-for scaled Manhattan, in one of :data:`~skeer.templates.GEOMETRIES`) and
-:class:`ModelTemplates` (one fitted model per subject, e.g. Killourhy &
-Maxion's Mahalanobis nearest neighbour). NumPy only.
+:class:`Templates` is the interface every enrolment goes through; two kinds
+implement it: :class:`GeometryTemplates` (a mean vector, and a spread for
+scaled Manhattan) and :class:`ModelTemplates` (one fitted model per subject).
+NumPy only.
 """
 
 import abc
@@ -17,8 +13,7 @@ import numpy as np
 
 from skeer.templates._enrol import common_ids
 
-#: Entries of one block of intermediate values (samples x templates x dims for
-#: the L1 geometries, samples x templates for cosine): 2**24 float32 = 64 MiB.
+#: Entries of one block of intermediate values: 2**24 float32 = 64 MiB.
 _BLOCK = 2**24
 
 
@@ -142,11 +137,9 @@ class GeometryTemplates(Templates):
         return (l2_normalize(F) if self.geometry == "cosine" else F), dtype
 
     def matrix(self, F):
-        """Similarity of every row of ``F`` to every template.
+        """Similarity of every row of ``F`` to every template, in bounded blocks.
 
-        Returns float32, or float64 when ``F`` or the templates are; computed
-        in blocks of bounded memory.
-        """
+        Float32, or float64 when ``F`` or the templates are."""
         F, dtype = self._prepared(F)
         center, scale, geometry = self.center, self.scale, self.geometry
         out = np.empty((len(F), len(center)), dtype=dtype)
@@ -161,11 +154,7 @@ class GeometryTemplates(Templates):
         return out
 
     def claims(self, F, cols):
-        """Similarity of each row of ``F`` to template ``cols[i]``.
-
-        Computed in bounded blocks (never an ``(n_samples, d)`` copy of the
-        templates beyond one block).
-        """
+        """Similarity of each row of ``F`` to template ``cols[i]`` (bounded blocks)."""
         F, dtype = self._prepared(F)
         cols = np.asarray(cols, dtype=np.intp)
         out = np.empty(len(F), dtype=dtype)
@@ -245,10 +234,7 @@ class ModelTemplates(Templates):
     @classmethod
     def fit(cls, F, codes, n_codes, fit_subject, score):
         """One model per subject ``0..n_codes-1``: ``fit_subject(rows of F)``."""
-        codes = np.asarray(codes, dtype=np.intp)
-        counts = np.bincount(codes, minlength=n_codes)
-        if (counts == 0).any():
-            raise ValueError("Every subject needs at least one enrolment sample.")
+        codes, counts = _subject_counts(codes, n_codes)
         order = np.argsort(codes, kind="stable")
         bounds = np.concatenate(([0], np.cumsum(counts)))
         rows = [order[bounds[k] : bounds[k + 1]] for k in range(n_codes)]
@@ -304,10 +290,8 @@ def make_templates(F, codes, n_codes, geometry="cosine", *, fallback_scale=None)
     geometry : str, default="cosine"
         One of :data:`GEOMETRIES`.
     fallback_scale : ndarray of shape (d,) or None, default=None
-        ``"scaled_manhattan"`` only: the spread given to a dimension in which a
-        subject has none (one enrolment sample, or a constant) when no subject
-        of this call has spread there either — e.g. the mean scale of the
-        subjects already enrolled, when one new subject enrols. None: 1.
+        ``"scaled_manhattan"`` only: the spread of a dimension in which no
+        subject of this call has any (e.g. the enrolled subjects' mean). None: 1.
 
     Returns
     -------
@@ -326,10 +310,7 @@ def make_templates(F, codes, n_codes, geometry="cosine", *, fallback_scale=None)
     F = np.asarray(F)
     dtype = _float_dtype(F)
     F = F.astype(np.float64, copy=False)
-    codes = np.asarray(codes, dtype=np.intp)
-    counts = np.bincount(codes, minlength=n_codes).astype(np.float64)
-    if (counts == 0).any():
-        raise ValueError("Every subject needs at least one enrolment sample.")
+    codes, counts = _subject_counts(codes, n_codes)
     if geometry == "cosine":
         sums = np.zeros((n_codes, F.shape[1]))
         np.add.at(sums, codes, l2_normalize(F))
@@ -342,8 +323,7 @@ def make_templates(F, codes, n_codes, geometry="cosine", *, fallback_scale=None)
     dev = np.zeros_like(mean)
     np.add.at(dev, codes, np.abs(F - mean[codes]))
     mad = dev / counts[:, None]
-    # a dimension with no spread (one enrolment sample, or a constant) must not
-    # dominate the score: it gets the mean spread of that dimension over the
+    # a dimension with no spread gets that dimension's mean spread over the
     # subjects that have one (1 where none has: plain Manhattan there)
     flat = mad <= 0
     if flat.any():
@@ -356,6 +336,15 @@ def make_templates(F, codes, n_codes, geometry="cosine", *, fallback_scale=None)
         mad = np.where(flat, pooled[None, :], mad)
     mad = np.maximum(mad, np.finfo(np.float64).eps)
     return GeometryTemplates(mean.astype(dtype), mad.astype(dtype), geometry)
+
+
+def _subject_counts(codes, n_codes):
+    """``codes`` as intp and the sample count of each subject (all > 0)."""
+    codes = np.asarray(codes, dtype=np.intp)
+    counts = np.bincount(codes, minlength=n_codes)
+    if (counts == 0).any():
+        raise ValueError("Every subject needs at least one enrolment sample.")
+    return codes, counts
 
 
 def _float_dtype(*arrays):

@@ -1,21 +1,11 @@
 """The verifier's scoring API over a template representation, written once.
 
-:class:`~skeer.KeystrokeVerifier` and the detectors of :mod:`skeer.baselines`
-share it: ``enroll``, ``unenroll``, ``decision_function``, ``claim_scores``,
-``verify``, ``predict``, ``score`` and the calibration of ``threshold_``.
-
-A host class provides ``_check_targets(y, n_samples)`` (``y`` validated as one
-subject per sample), ``_check_fitted()`` and ``_template_features(X)`` (``X``
-validated and turned into the vectors templates are made of: embeddings for a
-verifier, ``X`` itself for a detector). Its templates are a
-:class:`~skeer.templates.Templates` object: by default
-:class:`~skeer.templates.GeometryTemplates` in ``_template_geometry`` (kept as
-``templates_`` / ``template_scales_``); a host with another kind (one fitted
-model per subject) overrides ``_new_templates``, ``_templates`` and
-``_set_templates``. The protocols enrol and score through the same two
-methods, ``_template_features`` and ``_new_templates``.
-
-Nothing here imports torch.
+A host class (:class:`~skeer.KeystrokeVerifier`, the detectors of
+:mod:`skeer.baselines`) provides ``_check_targets(y, n_samples)``,
+``_check_fitted()`` and ``_template_features(X)`` (the vectors templates are
+made of). Its templates are :class:`~skeer.templates.GeometryTemplates` in
+``_template_geometry`` (kept as ``templates_`` / ``template_scales_``), unless
+it overrides ``_new_templates``, ``_templates`` and ``_set_templates``.
 """
 
 import warnings
@@ -30,13 +20,9 @@ from skeer.templates._templates import GeometryTemplates, make_templates
 class VerificationMixin:
     """Enrolment, scoring and calibration of a template-based verifier."""
 
-    # -- the template hooks (defaults: one geometry, skeer.templates)
     def _new_templates(self, F, codes, n_codes):
-        """Templates of subjects ``0..n_codes-1`` from rows of features ``F``.
-
-        A subject enrolled alone from one sample borrows the mean spread of the
-        subjects already enrolled (scaled Manhattan).
-        """
+        """Templates of subjects ``0..n_codes-1`` from rows of features ``F``
+        (scaled Manhattan: flat dimensions borrow the enrolled mean spread)."""
         fallback = None
         if getattr(self, "template_scales_", None) is not None:
             fallback = self._templates().mean_scale(F.shape[1])
@@ -65,25 +51,17 @@ class VerificationMixin:
         if len(self.classes_) == 0:
             raise ValueError("No subject is enrolled: enroll some first.")
 
-    # -- calibration
     def _calibration_n_enroll(self, codes):
-        """``n_enroll``, or fewer when fewer than 2 subjects have more samples.
-
-        None when no 2 subjects have 2 samples each.
-        """
+        """``n_enroll``, or fewer when fewer than 2 subjects have more samples;
+        None when no 2 subjects have 2 samples each."""
         counts = np.sort(np.bincount(codes)[np.unique(codes)])[::-1]
         if len(counts) < 2 or counts[1] < 2:
             return None
         return int(min(self.n_enroll, counts[1] - 1))
 
     def _open_set_scores(self, F, codes):
-        """Binary labels and scores of the open-set protocol on features ``F``.
-
-        Per subject the first ``n_enroll`` samples (fewer if needed, see
-        :meth:`_calibration_n_enroll`) enrol and every later one probes; each
-        subject's first probe is also scored against every other template.
-        ``(None, None)`` when fewer than 2 subjects have 2 samples.
-        """
+        """Binary labels and scores of the open-set protocol on features ``F``;
+        ``(None, None)`` when fewer than 2 subjects have 2 samples."""
         n_enroll = self._calibration_n_enroll(codes)
         if n_enroll is None:
             return None, None
@@ -137,33 +115,26 @@ class VerificationMixin:
             y_true, scores = y.ravel(), S.ravel()
         return _enrol.threshold_at(y_true, scores, self.operating_point)
 
-    # -- the public API
     def enroll(self, X, y, *, reset=False):
         """Add or replace subject templates without training.
 
-        Each subject in ``y`` gets a template from its samples (in the
-        estimator's template geometry, or a model of its own for the
-        per-subject-model detectors); a subject already enrolled is replaced;
-        every other enrolled subject is kept unless ``reset=True``.
-        ``threshold_`` is unchanged.
+        A subject already enrolled is replaced; every other one is kept unless
+        ``reset=True``. ``threshold_`` is unchanged.
 
         Parameters
         ----------
         X : array-like
             Input as in ``fit``.
         y : array-like of shape (n_samples,)
-            Subject of each sample. Identities must be of the kind already
-            enrolled (integers with integers, strings with strings): mixing
-            kinds is refused, since promotion could merge two subjects.
+            Subject of each sample, of the kind already enrolled (integers
+            with integers, strings with strings): mixing kinds is refused.
         reset : bool, default=False
-            Drop every enrolled subject first (e.g. the training subjects,
-            before deploying on new users).
+            Drop every enrolled subject first.
 
         Returns
         -------
         self : object
-            With ``classes_`` (sorted) and ``templates_`` (and
-            ``template_scales_``, where the estimator has it) updated.
+            With ``classes_`` (sorted) and the templates updated.
 
         Examples
         --------
@@ -173,8 +144,6 @@ class VerificationMixin:
         >>> det = Euclidean().fit(rng.normal(size=(24, 4)), np.repeat([0, 1, 2], 8))
         >>> det.enroll(rng.normal(size=(5, 4)), [7] * 5).classes_.tolist()
         [0, 1, 2, 7]
-        >>> det.enroll(rng.normal(size=(5, 4)), [9] * 5, reset=True).classes_.tolist()
-        [9]
         """
         self._check_fitted()
         if not isinstance(reset, (bool, np.bool_)):
@@ -194,21 +163,19 @@ class VerificationMixin:
         Parameters
         ----------
         ids : array-like or scalar
-            Enrolled identities to remove; an identity that is not enrolled
-            is an error (nothing is removed then).
+            Enrolled identities to remove (one not enrolled is an error, and
+            nothing is removed then).
 
         Returns
         -------
         self : object
-            With ``classes_`` and ``templates_`` (and ``template_scales_``,
-            where the estimator has it) updated.
+            With ``classes_`` and the templates updated.
 
         Examples
         --------
         >>> import numpy as np
         >>> from skeer.baselines import Cosine
-        >>> rng = np.random.default_rng(0)
-        >>> det = Cosine().fit(rng.normal(size=(24, 4)), np.repeat([0, 1, 2], 8))
+        >>> det = Cosine(n_enroll=1).fit(np.eye(3).repeat(2, 0), [0, 0, 1, 1, 2, 2])
         >>> det.unenroll(1).classes_.tolist()
         [0, 2]
         """
@@ -231,9 +198,8 @@ class VerificationMixin:
         Returns
         -------
         scores : ndarray of shape (n_samples, n_classes_)
-            Columns in ``classes_`` order (the shape of a multiclass
-            classifier's decision function, also for two subjects); higher
-            means more likely the same person. Computed in bounded blocks.
+            Columns in ``classes_`` order (also for two subjects); higher
+            means more likely the same person.
 
         Examples
         --------
@@ -259,8 +225,7 @@ class VerificationMixin:
         Returns
         -------
         scores : ndarray of shape (n_samples,)
-            The claimed column of :meth:`decision_function`, computed without
-            the full score matrix.
+            The claimed column of :meth:`decision_function`.
 
         Examples
         --------
@@ -280,10 +245,8 @@ class VerificationMixin:
 
         Parameters
         ----------
-        X : array-like
-            Input as in ``fit``.
-        claimed : array-like of shape (n_samples,) or scalar
-            The subject each sample claims to be; must be enrolled.
+        X, claimed : array-like
+            As in :meth:`claim_scores`.
 
         Returns
         -------
@@ -293,12 +256,10 @@ class VerificationMixin:
         Examples
         --------
         >>> import numpy as np
-        >>> from skeer.baselines import Cosine
-        >>> rng = np.random.default_rng(0)
-        >>> y = np.repeat(np.arange(4), 10)
-        >>> X = rng.normal(size=(4, 6))[y] + 0.1 * rng.normal(size=(40, 6))
-        >>> Cosine().fit(X, y).verify(X[:3], [0, 0, 3]).tolist()
-        [True, True, False]
+        >>> from skeer.baselines import Manhattan
+        >>> X = np.array([[0.0, 0.0], [0.0, 0.2], [1.0, 1.0], [1.0, 1.2]])
+        >>> Manhattan(n_enroll=1).fit(X, [0, 0, 1, 1]).verify(X[:2], [0, 1]).tolist()
+        [True, False]
         """
         return self.claim_scores(X, claimed) >= self.threshold_
 
@@ -313,7 +274,7 @@ class VerificationMixin:
         Returns
         -------
         y_pred : ndarray of shape (n_samples,)
-            Subjects from ``classes_`` (never the full score matrix at once).
+            Subjects from ``classes_``.
 
         Examples
         --------
@@ -328,9 +289,6 @@ class VerificationMixin:
 
     def score(self, X, y, sample_weight=None):
         """Negative closed-set equal error rate (greater is better).
-
-        Every sample is compared with every enrolled template: its own
-        subject's column is a genuine comparison, the others impostor ones.
 
         Parameters
         ----------

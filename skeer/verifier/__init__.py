@@ -1,14 +1,7 @@
 """The verifier: :class:`KeystrokeVerifier` and how it trains.
 
-- ``_estimator``: the estimator, its parameters, ``fit`` and inference;
-- ``_training``: skorch's hooks (split, batches, AMP steps, criterion);
-- ``_callbacks``: held-out EER, divergence check, learning-rate schedule,
-  the epoch bar (:class:`EpochProgress`);
-- ``_data``: in-memory datasets and the subject-disjoint validation split;
-- ``_sampler``: P x K subject-balanced batches (:class:`SubjectBatchSampler`);
-- ``_distributed``: multi-process training
-  (:class:`AcceleratedKeystrokeVerifier`, loaded on first use: it needs the
-  ``distributed`` extra).
+:class:`AcceleratedKeystrokeVerifier` is loaded on first use (it needs the
+``distributed`` extra).
 
 Examples
 --------

@@ -17,14 +17,11 @@ SMOOTHING_WINDOW = 3
 class ValidationEER(Callback):
     """Record ``valid_eer``: the open-set EER on the held-out identities.
 
-    It is :func:`~skeer.evaluation.evaluate_verification`'s global EER with
-    ``n_enroll`` enrolment samples and every later sample probing, in the
-    verifier's own template geometry (the one ``threshold_`` is set in).
-    ``valid_eer_smooth`` is its mean over the last :data:`SMOOTHING_WINDOW`
-    epochs (fewer at the start): the curve early stopping watches, so that
-    one lucky epoch neither ends training nor is the one kept. As skorch's
-    scoring callbacks do, ``valid_eer_best`` and ``valid_eer_smooth_best`` say
-    whether the epoch is the best so far (for ``Checkpoint(monitor=...)``).
+    :func:`~skeer.evaluation.evaluate_verification`'s global EER (``n_enroll``
+    enrolment samples, the verifier's geometry). ``valid_eer_smooth`` is its
+    mean over the last :data:`SMOOTHING_WINDOW` epochs (what early stopping
+    watches); ``valid_eer_best`` and ``valid_eer_smooth_best`` follow
+    skorch's ``*_best`` convention.
     """
 
     def on_epoch_end(self, net, dataset_valid=None, **kwargs):
@@ -98,18 +95,12 @@ def lr_factor(step, *, steps_per_epoch, warmup_epochs, max_epochs, constant=Fals
 class LearningRateSchedule(LRScheduler):
     """The verifier's schedule: torch's ``LambdaLR`` of :func:`lr_factor`.
 
-    skorch's ``LRScheduler`` steps it before every training batch. Linear
-    warm-up over ``net.warmup_epochs`` epochs, then (``net.lr_schedule ==
-    "cosine"``) a cosine decay to 0 at the end of epoch ``net.max_epochs_``;
-    ``"constant"`` keeps the base rate; ``None`` leaves the learning rate to
-    the optimizer and to other callbacks. The base is each parameter group's
-    own rate when the fit starts (``lr``, ``optimizer__lr``, a group's rate
-    from ``optimizer__param_groups``); a rate this schedule set itself (a
-    warm-started fit after an annealed one) is not taken as a new base, one
-    set by ``set_params(lr=...)`` is. A skorch ``LRScheduler`` among the
-    callbacks owns the rate: this schedule steps aside, with a warning unless
-    ``lr_schedule=None``. The step count restarts at every ``fit`` call. Each
-    epoch's last rate (of the first parameter group) is recorded as ``lr``.
+    Stepped before every training batch (``net.lr_schedule``: ``"cosine"``,
+    ``"constant"``, or ``None``: not at all). The base is each parameter
+    group's rate when the fit starts, unless this schedule set it (a
+    warm-started fit after an annealed one). A skorch ``LRScheduler`` among
+    the callbacks owns the rate: this one steps aside, with a warning. Each
+    epoch's last rate (first parameter group) is recorded as ``lr``.
     """
 
     def __init__(self):
@@ -200,11 +191,7 @@ class TrainingDivergedError(ValueError):
 
 
 class DivergenceCheck(Callback):
-    """Stop at the first non-finite training loss, saying where and why.
-
-    skorch already reads every batch loss back to the host to record it, so
-    the check costs nothing more.
-    """
+    """Stop at the first non-finite training loss, saying where and why."""
 
     def on_batch_end(self, net, batch=None, training=None, **kwargs):
         if not training:
@@ -220,10 +207,8 @@ class DivergenceCheck(Callback):
 class TolerantEarlyStopping(EarlyStopping):
     """skorch's EarlyStopping, idle when no ``valid_eer`` is recorded.
 
-    Whether a fit has held-out identities is known only once it has seen
-    ``y``; without them there is nothing to monitor and training runs all
-    ``max_epochs``. skorch stops training by raising ``KeyboardInterrupt``;
-    ``stopped_`` tells that stop from a user's Ctrl-C.
+    Without held-out identities training runs all ``max_epochs``.
+    ``stopped_`` tells its stop (a ``KeyboardInterrupt``) from a Ctrl-C.
     """
 
     def on_train_begin(self, net, **kwargs):
@@ -248,12 +233,9 @@ class TolerantEarlyStopping(EarlyStopping):
 class EpochProgress(Callback):
     """One progress bar over the epochs of a fit, on stderr (``verbose=None``).
 
-    It appears only once the fit has run for ``delay`` seconds, so quick fits
-    (tests, doctests, small grids) print nothing, and shows the epochs done
-    and left, the time left, and the last ``train_loss`` and ``valid_eer``.
-    skorch's own per-epoch table and batch bar are ``verbose=1``'s;
-    ``verbose=0`` shows nothing. In a distributed run only the process of
-    rank 0 shows it.
+    Drawn once the fit has run ``delay`` seconds: epochs done and left, time
+    left, last ``train_loss`` and ``valid_eer``. Only on rank 0 in a
+    distributed run.
 
     Parameters
     ----------

@@ -12,13 +12,10 @@ from skeer._validation import check_real
 class ArrayDataset(SkorchDataset):
     """In-memory dataset with batched fetching (``__getitems__``).
 
-    Fetching a whole batch with one fancy index avoids building and collating
-    hundreds of per-sample tensors, which is most of a DataLoader's overhead on
-    small keystroke inputs. It subclasses skorch's ``Dataset`` only so that
-    skorch callbacks (``EpochScoring``) can read ``X`` and ``y`` back.
-
-    ``balanced=True`` marks a held-out dataset whose loss is computed on
-    identity-balanced batches (as the training loss is), not sequentially.
+    One fancy index per batch instead of collating per-sample tensors; a
+    skorch ``Dataset`` so that skorch callbacks can read ``X`` and ``y``.
+    ``balanced=True`` marks held-out data whose loss is computed on
+    identity-balanced batches.
     """
 
     def __init__(self, X, y=None, *, balanced=False):
@@ -47,9 +44,7 @@ def collate_batch(batch):
 class SubjectSplit:
     """skorch ``train_split``: hold out a share of identities, not of samples.
 
-    A verifier is judged on people it never saw, so its validation data must
-    be identity-disjoint from its training data. Called as skorch calls any
-    ``train_split``: ``split(dataset, y)`` with an in-memory dataset and the
+    Called as ``split(dataset, y)`` with an in-memory dataset and the
     integer identity codes.
 
     Parameters

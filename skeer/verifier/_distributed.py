@@ -1,35 +1,11 @@
-"""Beyond one machine: multi-process training, cluster search, evaluation at scale.
+"""Beyond one machine: multi-process training and cluster search.
 
-Training across processes
--------------------------
-The EER of a batch depends on every pair in it, so a loss computed by each
-process on its own rows sees only a sliver of the pairs and a weaker threshold
-estimate. :class:`~skeer.losses.EERLoss` therefore gathers: with
-``gather=None`` (the default) and an initialised ``torch.distributed`` process
-group of more than one process, every process's embeddings and labels are
-all-gathered and the loss is that of the global batch, on every process.
+:class:`AcceleratedKeystrokeVerifier` trains under Accelerate with
+identity-sharded batches; :class:`~skeer.losses.EERLoss` gathers the global
+batch (the gradient rule is in :ref:`gpu`).
 
-The rule (tested on two processes): the loss *value* equals the single-process
-loss on the concatenation of the processes' batches (rank order); backward
-gives each process's own rows ``world_size`` times the single-process
-gradient (the all-gather's backward sums over the processes' identical copies
-of the loss); ``DistributedDataParallel``, which Accelerate uses, averages
-parameter gradients over the processes and so cancels that factor. The
-parameter gradient is therefore exactly that of one process training on the
-global batch: do **not** scale the loss by ``world_size``, and a learning rate
-tuned for one process with ``P·world_size`` identities per batch carries over.
-
-:class:`AcceleratedKeystrokeVerifier` runs :class:`~skeer.KeystrokeVerifier`
-under `Accelerate <https://huggingface.co/docs/accelerate>`_ (multi-GPU,
-multi-node, or several CPU processes) with identity-balanced batches sharded
-so that the processes draw disjoint identities: the global batch is
-``P·world_size`` identities × ``K`` samples, and the gathered loss sees it all.
-
-Hyperparameter search on a cluster
-----------------------------------
 :class:`~skeer.KeystrokeVerifier` and :class:`~skeer.KeystrokeFeatures` pickle
-cleanly (no open file, no process group, tensors saved device-independently
-by skorch), so scikit-learn's searches run on a Dask or Ray cluster through
+cleanly, so scikit-learn's searches run on a Dask or Ray cluster through
 joblib's backends, unchanged:
 
 .. code-block:: python
@@ -44,43 +20,17 @@ joblib's backends, unchanged:
     pipe = make_pipeline(KeystrokeFeatures(), KeystrokeVerifier(random_state=0))
     search = GridSearchCV(
         pipe,
-        {"keystrokeverifier__operating_point": ["eer", 0.01, 0.001],
-         "keystrokeverifier__lr": [1e-3, 3e-4]},
+        {"keystrokeverifier__operating_point": ["eer", 0.01, 0.001]},
         cv=GroupKFold(3),
         scoring=make_verification_scorer(),
     )
-    with joblib.parallel_backend("dask"):  # one fit per Dask task
+    with joblib.parallel_backend("dask"):  # or "ray" (register_ray() first)
         search.fit(X, y, groups=y)
 
-With Ray instead of Dask, register Ray's joblib backend and use it the same
-way:
-
-.. code-block:: python
-
-    import ray
-    from ray.util.joblib import register_ray
-
-    ray.init(address="auto")  # an existing Ray cluster
-    register_ray()
-    with joblib.parallel_backend("ray"):
-        search.fit(X, y, groups=y)
-
-Each worker trains with torch's intra-op threads; Dask's nanny starts workers
-with ``OMP_NUM_THREADS=1``, so give a worker several threads with
-``torch.set_num_threads`` (e.g. through a worker plugin) when it has cores to
-spare, and fit GPU estimators with ``device="cuda"`` on workers that have one
-(a verifier pickled on a GPU machine loads on a CPU one: skorch maps its
-tensors to the CPU, with a warning).
-
-Evaluation at scale
--------------------
-Scores are similarities of fixed-size embeddings, so evaluation streams: score
-probes in chunks against the enrolled templates and feed the chunks to
-:class:`~skeer.metrics.StreamingVerificationMetrics`, which returns exactly
-the EER and error rates of :mod:`skeer.metrics` on all scores together.
-``benchmarks/bench_scale.py`` runs a KVC-sized evaluation (15,000 enrolled
-identities, one million comparisons) this way and reports time and peak
-memory.
+Dask's nanny starts workers with ``OMP_NUM_THREADS=1``: give a worker more
+threads with ``torch.set_num_threads``. Evaluation at scale streams scores
+into :class:`~skeer.metrics.StreamingVerificationMetrics`
+(``benchmarks/bench_scale.py``).
 """
 
 import numpy as np
@@ -97,20 +47,15 @@ class AcceleratedKeystrokeVerifier(AccelerateMixin, KeystrokeVerifier):
     """KeystrokeVerifier trained on several GPUs, machines or CPU processes.
 
     skorch's :class:`~skorch.hf.AccelerateMixin` on top of
-    :class:`~skeer.KeystrokeVerifier`: the module, the optimizer and the
-    criterion are prepared by an ``accelerate.Accelerator`` (the module is
-    wrapped in ``DistributedDataParallel`` when there are several
-    processes), backward goes through ``accelerator.backward`` (mixed
-    precision, gradient accumulation), and every process runs the same
-    script on the same data. Each training batch is sharded by identity:
-    the processes share one draw of ``P·world_size`` identities and process
-    ``r`` takes identities ``r·P`` to ``(r + 1)·P − 1`` (see
-    :class:`~skeer.verifier.SubjectBatchSampler`), so the global batch is
-    ``P·world_size × K`` with disjoint identities per process, and
-    :class:`~skeer.losses.EERLoss` (``gather=None`` gathers when distributed)
-    computes the loss of that global batch. With DDP's gradient averaging the
-    update is exactly that of one process training with
-    ``n_subjects_per_batch = P·world_size`` (see the module docstring).
+    :class:`~skeer.KeystrokeVerifier`: an ``accelerate.Accelerator``
+    prepares the module, optimizer and (trainable) criterion, and every
+    process runs the same script on the same data. Each training batch is
+    sharded by identity: process ``r`` takes identities ``r·P`` to
+    ``(r + 1)·P − 1`` of a shared draw (see
+    :class:`~skeer.verifier.SubjectBatchSampler`), and
+    :class:`~skeer.losses.EERLoss` computes the loss of the global
+    ``P·world_size × K`` batch: the update is that of one process with
+    ``n_subjects_per_batch = P·world_size`` (:ref:`gpu`).
 
     Parameters
     ----------
@@ -119,8 +64,7 @@ class AcceleratedKeystrokeVerifier(AccelerateMixin, KeystrokeVerifier):
         per process. ``amp`` must stay False: mixed precision is the
         accelerator's (``Accelerator(mixed_precision="fp16")``).
     accelerator : accelerate.Accelerator
-        The accelerator, created once per process (e.g. ``Accelerator()``
-        under ``accelerate launch``).
+        The accelerator, created once per process.
     device : None, default=None
         Leave it None: the accelerator places the module and the batches.
     unwrap_after_train : bool, default=True
@@ -139,70 +83,24 @@ class AcceleratedKeystrokeVerifier(AccelerateMixin, KeystrokeVerifier):
     See Also
     --------
     skeer.KeystrokeVerifier : The single-process estimator.
-    skeer.verifier.SubjectBatchSampler : ``rank``/``world_size`` sharding.
 
     Notes
     -----
-    Data loaders are *not* passed to ``accelerator.prepare``. Accelerate
-    re-shards a prepared loader's batches across processes (every
-    ``world_size``-th batch, or slices of each batch with
-    ``split_batches=True``) from a sampler that must draw identically on
-    every process, and pads uneven shards by repeating samples: neither
-    keeps identity-balanced P × K batches with disjoint identities. Instead
-    the training (and identity-balanced validation) loader's
+    Data loaders are not passed to ``accelerator.prepare`` (its re-sharding
+    and padding break identity-balanced batches): the
     :class:`~skeer.verifier.SubjectBatchSampler` is rebuilt with this
-    process's ``rank`` and ``world_size``, and batches are moved to
-    ``accelerator.device`` in ``infer``. Inference (``transform``,
-    templates, ``valid_eer``, ``threshold_``) is not sharded either: every
-    process embeds the whole array it is given, so those results are
-    identical on every process and need no gathering (``evaluation_step``
-    skips skorch's ``gather_for_metrics`` accordingly), and early stopping
-    decides identically everywhere.
-
-    Requirements: every process passes the same ``X`` and ``y`` to ``fit``;
-    with ``random_state=None`` a seed drawn on the main process is broadcast
-    so that the identity split, the batches and the initial weights agree.
-    Only the training steps communicate; do any single-process work (such
-    as ``save``) after ``fit`` returns, e.g. on the main process.
-
-    Batch normalisation (in :class:`~skeer.networks.TypeNet` and
-    :class:`~skeer.networks.MLPEmbedder`'s hidden blocks) normalises each
-    process's P × K rows, and DDP broadcasts the main process's running
-    statistics, as in any DDP training; the update equals single-process
-    training on the global batch exactly only for networks without it. On
-    GPUs, pass a module converted with
-    ``torch.nn.SyncBatchNorm.convert_sync_batchnorm`` for global batch
-    statistics (SyncBatchNorm has no CPU implementation).
-
-    On GPUs, write the training script and start one process per GPU with
-    Accelerate's launcher::
-
-        # train.py
-        from accelerate import Accelerator
-        from skeer.verifier._distributed import AcceleratedKeystrokeVerifier
-
-        accelerator = Accelerator(mixed_precision="fp16")
-        net = AcceleratedKeystrokeVerifier(
-            accelerator=accelerator, n_subjects_per_batch=40,
-            n_samples_per_subject=8, random_state=0,
-        )
-        net.fit(X_train, y_train)  # the same arrays on every process
-        if accelerator.is_main_process:
-            skeer.save(net, "verifier.skeer")  # skeer.load reads it
-
-        $ accelerate launch --multi_gpu --num_processes 4 train.py
-        $ accelerate launch --num_machines 2 --machine_rank 0 \\
-              --main_process_ip 10.0.0.1 --main_process_port 29500 \\
-              --num_processes 16 train.py   # node 0 of 2, 8 GPUs each
-
-    ``accelerate launch --cpu --num_processes 2 train.py`` runs the same
-    script as two CPU processes (gloo backend), as the tests do.
+    process's ``rank`` and ``world_size`` instead. Inference (``transform``,
+    templates, ``valid_eer``, ``threshold_``) is not sharded: every process
+    embeds all it is given, so those results and early stopping agree on
+    every process. Every process must pass the same ``X`` and ``y``; with
+    ``random_state=None`` the main process's seed is broadcast. Batch
+    normalisation statistics are per process (use
+    ``torch.nn.SyncBatchNorm.convert_sync_batchnorm`` on GPUs). Start one
+    process per GPU with ``accelerate launch --multi_gpu --num_processes 4
+    train.py`` (``--cpu`` for CPU processes, gloo backend).
 
     Examples
     --------
-    One process (no launcher) behaves exactly like
-    :class:`~skeer.KeystrokeVerifier`:
-
     >>> import numpy as np
     >>> from accelerate import Accelerator
     >>> from skeer import KeystrokeVerifier
@@ -225,11 +123,8 @@ class AcceleratedKeystrokeVerifier(AccelerateMixin, KeystrokeVerifier):
 
         Parameters
         ----------
-        X : array-like
-            Input as in :meth:`skeer.KeystrokeVerifier.fit`, the same on every
-            process.
-        y : array-like of shape (n_samples,)
-            Identities, the same on every process.
+        X, y : array-like
+            As in :meth:`skeer.KeystrokeVerifier.fit`, the same on every process.
         **fit_params : dict
             Passed to the module's ``forward``.
 

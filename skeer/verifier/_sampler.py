@@ -14,64 +14,38 @@ __all__ = ["SubjectBatchSampler"]
 class SubjectBatchSampler(Sampler):
     """Batch sampler drawing ``n_subjects`` identities × ``n_samples`` each.
 
-    EERLoss (like every pair-based loss) needs genuine and impostor pairs in
-    every batch: a batch of P identities with K samples each holds
-    P·K·(K−1)/2 genuine and P·(P−1)·K²/2 impostor pairs. Identities are drawn
-    without replacement within a batch; an identity's samples are drawn
-    without replacement when it has at least K of them and with replacement
-    otherwise. Identities with a single sample cannot form a genuine pair and
-    are skipped, with one warning counting them.
+    Every batch holds genuine and impostor pairs. Identities are drawn
+    without replacement within a batch; an identity's samples without
+    replacement when it has at least K of them, with replacement otherwise.
+    Identities with a single sample are skipped, with one warning counting
+    them. Use it as ``DataLoader(dataset, batch_sampler=...)``.
 
-    Use it as ``DataLoader(dataset, batch_sampler=SubjectBatchSampler(...))``.
-
-    Why not pytorch-metric-learning's ``MPerClassSampler``: it is a flat
-    *sampler* of indices, whose batches are P x K only when the loader's
-    ``batch_size`` is a multiple of K and its epochs are
-    ``length_before_new_iter`` samples long; it does not skip (and count)
-    identities that cannot form a genuine pair, and it cannot shard
-    identities across processes so that the gathered global batch is itself
-    P x K. This batch sampler does those things (each is tested), sizes its
-    epochs from the data, and keeps pytorch-metric-learning an optional
-    extra.
-
-    Sharded for distributed training (``world_size > 1``): every process
-    builds the sampler with the same labels and seed and its own ``rank``.
-    Each batch then draws ``P·world_size`` distinct identities (and their
-    samples) with the shared generator, and process ``rank`` takes the
-    identities ``rank·P`` to ``(rank + 1)·P − 1`` of the draw: the processes
-    hold disjoint identities, and their batches, concatenated in rank order,
-    are exactly the batch of an unsharded sampler with
-    ``n_subjects = P·world_size`` (the global batch that
-    :class:`~skeer.losses.EERLoss` sees when it gathers).
+    Sharded (``world_size > 1``): every process builds it with the same
+    labels and seed and its own ``rank``; each batch draws ``P·world_size``
+    identities and process ``rank`` takes identities ``rank·P`` to
+    ``(rank + 1)·P − 1``: the batches, concatenated in rank order, are those
+    of an unsharded sampler with ``n_subjects = P·world_size``.
 
     Parameters
     ----------
     labels : array-like of shape (n_samples,)
         Identity of each sample of the dataset.
     n_subjects : int, default=40
-        Identities per batch (P), per process when sharded. Capped at the
-        number of usable identities divided by ``world_size``. At least 2,
-        or at least 1 when ``world_size > 1`` (the global batch then still
-        holds ``world_size`` identities).
+        Identities per batch (P), per process when sharded, capped at the
+        usable identities divided by ``world_size``. At least 2 (1 when
+        sharded).
     n_samples : int, default=8
         Samples per identity in a batch (K), at least 2.
     n_batches : int or None, default=None
-        Batches per iteration (epoch), the same on every process. ``None``
-        means enough batches for the processes together to draw as many
-        samples as the dataset has usable ones:
-        ``ceil(n_usable_samples / (P·K·world_size))``.
+        Batches per epoch; ``None``: ``ceil(n_usable_samples /
+        (P·K·world_size))``.
     random_state : int, numpy Generator or None, default=None
-        Seed of the draw. An integer makes every epoch's batches
-        reproducible; a sampler keeps one generator across epochs, so
-        successive epochs differ. Must be an integer, the same on every
-        process, when ``world_size > 1``.
+        Seed of the draw (one generator across epochs, so successive epochs
+        differ). An integer, the same on every process, when sharded.
     reseed_each_epoch : bool, default=False
-        If True, every iteration restarts from ``random_state``, so each
-        epoch yields the same batches (used for a stable validation loss).
+        Restart every epoch from ``random_state`` (the same batches).
     rank : int, default=0
-        This process's index among the ``world_size`` processes that share
-        the draw (e.g. ``torch.distributed.get_rank()`` or Accelerate's
-        ``accelerator.process_index``).
+        This process's index among the ``world_size`` processes.
     world_size : int, default=1
         Number of processes sharing the draw; 1 = not sharded.
 
@@ -90,24 +64,6 @@ class SubjectBatchSampler(Sampler):
     >>> batches = list(sampler)
     >>> len(batches), [len(b) for b in batches]
     (3, [4, 4, 4])
-    >>> all(len(set(labels[i] for i in b)) == 2 for b in batches)
-    True
-
-    Two processes draw disjoint identities from one shared draw:
-
-    >>> labels = [i // 4 for i in range(40)]  # 10 identities x 4 samples
-    >>> shards = [
-    ...     SubjectBatchSampler(labels, n_subjects=2, n_samples=2, n_batches=3,
-    ...                          random_state=0, rank=r, world_size=2)
-    ...     for r in (0, 1)
-    ... ]
-    >>> first = [next(iter(s)) for s in shards]
-    >>> [sorted({labels[i] for i in b}) for b in first]
-    [[2, 4], [5, 7]]
-    >>> whole = SubjectBatchSampler(labels, n_subjects=4, n_samples=2,
-    ...                              n_batches=3, random_state=0)
-    >>> next(iter(whole)) == first[0] + first[1]
-    True
     """
 
     def __init__(

@@ -1,20 +1,7 @@
-"""How a KeystrokeVerifier trains: its skorch hooks, written once.
+"""How a KeystrokeVerifier trains: its skorch hooks (:class:`TrainingMixin`).
 
-skorch calls these hooks; :class:`~skeer.KeystrokeVerifier` (and through it
-:class:`~skeer.verifier.AcceleratedKeystrokeVerifier`, which overrides
-``get_batch_sampler`` and ``get_iterator``) gets them from
-:class:`TrainingMixin`:
-
-- the in-memory dataset and the identity-disjoint ``train_split``
-  (:class:`skeer.verifier._data.SubjectSplit` by default);
-- subject-balanced P x K batches for training and the held-out loss
-  (``get_batch_sampler``, ``get_iterator``; inference slices arrays itself);
-- the module and criterion (the estimator's ``operating_point`` passed to a
-  criterion class that names it), automatic mixed precision with gradient
-  scaling on CUDA, and the L2-normalised embeddings the loss sees;
-- the default callbacks: held-out EER, divergence check, the learning-rate
-  schedule (warm-up, cosine decay) and early stopping on the smoothed
-  held-out EER.
+The identity-disjoint split, P x K batches, module and criterion, mixed
+precision, L2-normalised embeddings for the loss, and the default callbacks.
 """
 
 import inspect
@@ -46,17 +33,11 @@ from skeer.verifier._data import (
 )
 from skeer.verifier._sampler import SubjectBatchSampler
 
-#: Training batches of a ``max_epochs="auto"`` fit: the budget at which
-#: EERLoss measured 7.5 % global EER against the triplet loss's 9.1 % on unseen
-#: Aalto users (``docs/benchmarks.rst``); on 2 CPU cores about 17 minutes for
-#: TypeNet with 40 x 8 batches.
+#: Training batches of a ``max_epochs="auto"`` fit (:ref:`why <training_recipe>`).
 AUTO_TRAINING_STEPS = 3500
 
-#: ... and, for fixed-text vectors (2-D input), at most this many passes
-#: over the training data (epochs of the default ``batches_per_epoch=None``):
-#: on GREYC-NISLAB's ~88 people 90 did better than 3,500 steps (700 epochs),
-#: while free text (TypeNet) on 100 Aalto users gained from all 3,500 steps
-#: (``docs/benchmarks.rst``, "Budget against data size").
+#: ... and, for fixed-text vectors (2-D input), at most this many passes over
+#: the training data (:ref:`budget_results`).
 AUTO_MAX_EPOCHS = 90
 
 
@@ -89,18 +70,13 @@ class TrainingMixin:
         callbacks.insert(-1, ("valid_eer", ValidationEER()))
         callbacks.insert(-1, ("lr_schedule", LearningRateSchedule()))
         if self.patience is not None:
-            callbacks.insert(
-                -1,
-                (
-                    "early_stopping",
-                    TolerantEarlyStopping(
-                        monitor="valid_eer_smooth",
-                        patience=self.patience,
-                        lower_is_better=True,
-                        load_best=True,
-                    ),
-                ),
+            stopper = TolerantEarlyStopping(
+                monitor="valid_eer_smooth",
+                patience=self.patience,
+                lower_is_better=True,
+                load_best=True,
             )
+            callbacks.insert(-1, ("early_stopping", stopper))
         if self.verbose is None:
             callbacks.insert(-1, ("epoch_progress", EpochProgress()))
         elif self.verbose:
@@ -136,12 +112,7 @@ class TrainingMixin:
 
     def _criterion_defaults(self, criterion, kwargs):
         """What a criterion class is given unless ``criterion__<name>`` is set:
-        the estimator's ``operating_point``, and for a loss with one learnable
-        proxy per class (pytorch-metric-learning's ``ArcFaceLoss``,
-        ``ProxyAnchorLoss``, ...) ``num_classes`` (the subjects of ``fit``) and
-        ``embedding_size`` (the network's ``embedding_dim``). Its parameters
-        are trained with the network's (skorch puts a criterion's parameters
-        in the optimizer)."""
+        ``operating_point``, ``num_classes`` and ``embedding_size``."""
         known = {
             "operating_point": lambda: self.operating_point,
             "num_classes": lambda: getattr(self, "_n_fit_subjects", None),
@@ -310,11 +281,6 @@ class TrainingMixin:
     def get_batch_sampler(self, dataset, training=False, **kwargs):
         """Identity-balanced batches (P identities x K samples) of ``dataset``.
 
-        The hook that builds the training (and held-out loss) batches;
-        subclasses pass extra arguments of
-        :class:`~skeer.verifier.SubjectBatchSampler` (e.g. ``rank`` and
-        ``world_size`` to shard them across processes).
-
         Parameters
         ----------
         dataset : dataset with a ``y`` attribute
@@ -334,11 +300,9 @@ class TrainingMixin:
         >>> import numpy as np
         >>> from skeer import KeystrokeVerifier
         >>> from skeer.verifier._data import ArrayDataset
-        >>> net = KeystrokeVerifier(n_subjects_per_batch=2,
-        ...                         n_samples_per_subject=2, random_state=0)
-        >>> y = np.repeat(np.arange(4), 3)
+        >>> net = KeystrokeVerifier(n_subjects_per_batch=2, n_samples_per_subject=2)
         >>> net._seeds_ = [0, 1, 2, 3]
-        >>> ds = ArrayDataset(np.zeros((12, 1), np.float32), y)
+        >>> ds = ArrayDataset(np.zeros((12, 1), np.float32), np.repeat(range(4), 3))
         >>> [len(b) for b in net.get_batch_sampler(ds, training=False)]
         [4, 4, 4]
         """
