@@ -59,6 +59,10 @@ VARIANTS = {
     "supcon 45 epochs": ("supcon", {"max_epochs": 45}),
     "multi-similarity 45 epochs": ("multi-similarity", {"max_epochs": 45}),
     "supcon+eer 45 epochs": ("supcon+eer", {"max_epochs": 45}),
+    "supcon+eer(0.3) 45 epochs": (
+        "supcon+eer",
+        {"max_epochs": 45, "criterion__eer_weight": 0.3},
+    ),
     "arcface 45 epochs": ("arcface", {"max_epochs": 45}),
     "triplet 45 epochs": ("triplet", {"max_epochs": 45}),
 }
