@@ -54,6 +54,11 @@ VARIANTS = {
     "triplet 60 epochs": ("triplet", {"max_epochs": 60}),
     "eer 90 epochs": ("eer", {"max_epochs": 90}),
     "triplet 90 epochs": ("triplet", {"max_epochs": 90}),
+    "supcon 90 epochs": ("supcon", {"max_epochs": 90}),
+    "supcon+eer(0.3) 90 epochs": (
+        "supcon+eer",
+        {"max_epochs": 90, "criterion__eer_weight": 0.3},
+    ),
     # half the budget, for screens against the strongest proxies
     "eer 45 epochs": ("eer", {"max_epochs": 45}),
     "supcon 45 epochs": ("supcon", {"max_epochs": 45}),
