@@ -8,7 +8,7 @@ will be deployed, on people it has never seen:
 1. generate synthetic keystroke sessions;
 2. split them **by identity** into training and test people;
 3. train a :class:`~skeer.KeystrokeVerifier` (a TypeNet embedding network
-   trained with :class:`~skeer.EERLoss`) behind
+   trained with SupCon + 0.3 × :class:`~skeer.EERLoss`, the default) behind
    :class:`~skeer.KeystrokeFeatures` in a scikit-learn pipeline;
 4. evaluate it open set and draw its DET curve.
 """
@@ -42,7 +42,8 @@ print(f"train: {len(set(y_train))} people, test: {len(set(y_test))} other people
 # :class:`~skeer.KeystrokeFeatures` turns each session into a fixed-size array
 # of timing features (hold time and three latencies, in seconds, and the key
 # code). :class:`~skeer.KeystrokeVerifier` trains an embedding network on
-# identity-balanced batches with :class:`~skeer.EERLoss`, holds out 20 % of the
+# identity-balanced batches with SupCon + 0.3 × :class:`~skeer.EERLoss`
+# (:class:`~skeer.losses.SupConEERLoss`), holds out 20 % of the
 # training *people* to stop early and to calibrate its decision threshold, and
 # enrols every training person.
 from sklearn.pipeline import make_pipeline
@@ -98,4 +99,4 @@ for key in ("eer", "mean_subject_eer", "fnmr_at_fmr_0.01", "fnmr_at_fmr_0.1"):
 # match rate at every threshold, on probit axes. The marked point is the EER.
 from skeer.plotting import plot_det
 
-plot_det(y_binary, scores, label="TypeNet + EERLoss")
+plot_det(y_binary, scores, label="TypeNet + SupCon + EERLoss")

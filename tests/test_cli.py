@@ -103,7 +103,7 @@ def test_train_report_contents(trained):
     assert all(v >= 0 for v in report["timings"].values())
     cfg = report["config"]
     assert cfg["data"] == "synthetic" and cfg["model"] == "typenet"
-    assert cfg["loss"] == "eer" and cfg["epochs"] == 2 and cfg["batch"] == [4, 4]
+    assert cfg["loss"] == "supcon+eer" and cfg["epochs"] == 2 and cfg["batch"] == [4, 4]
     assert report["data"]["n_subjects"] == 12
     assert report["data"]["n_train_subjects"] + report["data"]["n_test_subjects"] == 12
     assert len(report["history"]) == report["epochs_run"] <= 2
@@ -413,7 +413,7 @@ def test_train_and_evaluate_cmu(tmp_path):
     )
     assert code == 0, stderr
     report = json.loads((out / "report.json").read_text())
-    assert report["config"]["model"] == "mlp"
+    assert (report["config"]["model"], report["config"]["loss"]) == ("mlp", "eer")
     expected_keys = {"mean_subject_eer", "std_subject_eer", "n_subjects"}
     assert expected_keys <= set(report["metrics"])
     assert "Manhattan" in report["baseline"]["name"]

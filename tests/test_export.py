@@ -510,6 +510,29 @@ def test_a_graph_that_disagrees_is_not_kept(
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_model_whose_output_is_not_a_matrix_is_refused(
+    fixed_text, sessions, tmp_path
+):
+    """The graph beside a valid sidecar is replaced by one whose embedding is
+    a scalar: a clear error, not an IndexError."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    est, *_ = _fitted("mlp", "cosine", fixed_text, sessions)
+    model, sidecar = export_onnx(est, tmp_path / "m.onnx")
+    meta = json.loads(sidecar.read_text())
+    x, out = meta["input"]["name"], meta["output"]["name"]
+    graph = helper.make_graph(
+        [helper.make_node("ReduceSum", [x], [out], keepdims=0)],
+        "scalar",
+        [helper.make_tensor_value_info(x, TensorProto.FLOAT, ["batch", 6])],
+        [helper.make_tensor_value_info(out, TensorProto.FLOAT, [])],
+    )
+    onnx.save(helper.make_model(graph), str(model))
+    with pytest.raises(ValueError, match=f"output '{out}' .* is not an output"):
+        OnnxVerifier(model)
+
+
 def test_sidecar_that_is_not_ours_is_refused(fixed_text, sessions, tmp_path):
     est, *_ = _fitted("mlp", "cosine", fixed_text, sessions)
     model, sidecar = export_onnx(est, tmp_path / "m.onnx")
@@ -523,6 +546,10 @@ def test_sidecar_that_is_not_ours_is_refused(fixed_text, sessions, tmp_path):
     sidecar.write_text(json.dumps({**meta, "format_version": 4}))
     with pytest.raises(ValueError, match="format_version 4; this reader knows 1, 2, 3"):
         OnnxVerifier(model)
+    for bad in (True, 3.0, "3"):  # equal to a known version, but not an int
+        sidecar.write_text(json.dumps({**meta, "format_version": bad}))
+        with pytest.raises(ValueError, match="format_version .*; this reader knows"):
+            OnnxVerifier(model)
     short = {"name": "verifier_input", "shape": ["batch", 5], "dtype": "float32"}
     sidecar.write_text(
         json.dumps(

@@ -629,9 +629,9 @@ def test_set2set_gradient_and_empty_batch():
 
 def test_baselines_without_pytorch_metric_learning(monkeypatch):
     monkeypatch.setitem(sys.modules, "pytorch_metric_learning", None)
-    with pytest.raises(ImportError, match=r"pip install skeer\[baselines\]"):
+    with pytest.raises(ImportError, match="pip install pytorch-metric-learning"):
         TripletMarginLoss()
-    with pytest.raises(ImportError, match=r"pip install skeer\[baselines\]"):
+    with pytest.raises(ImportError, match="pip install pytorch-metric-learning"):
         ContrastiveLoss()
 
 

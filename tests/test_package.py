@@ -37,6 +37,14 @@ def test_numpy_only_modules_never_import_torch(module):
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 
+def test_modules_without_skorch_import_without_docstrings():
+    """``python -OO`` strips docstrings: the code that fills shared docstring
+    sections must not need them (skorch itself does, so the verifier cannot)."""
+    code = "import skeer.baselines, skeer.metrics, skeer.plotting"
+    out = subprocess.run([sys.executable, "-OO", "-c", code], capture_output=True)
+    assert out.returncode == 0, out.stderr.decode()
+
+
 def test_submodules_declare_all():
     for name in skeer._SUBMODULES:
         module = importlib.import_module(f"skeer.{name}")

@@ -452,6 +452,11 @@ def test_estimators_that_cannot_be_stored_are_refused(fixed_text, tmp_path):
         save(scaler, path)
     with pytest.raises(NotFittedError):
         save(make_pipeline(StandardScaler(), KeystrokeVerifier()), path)
+    # a column that was all NaN: load would refuse the file, so save does
+    with pytest.warns(RuntimeWarning):
+        scaler = StandardScaler().fit(np.c_[X[:, :2], np.full(len(X), np.nan)])
+    with pytest.raises(ValueError, match="Cannot save StandardScaler: mean_ holds"):
+        save(scaler, path)
     assert not path.exists()
 
 

@@ -53,6 +53,37 @@ def _recorded(net):
     return dict(net.callbacks_)["rec"].lrs_
 
 
+def _steps(monkeypatch, steps):
+    """``max_epochs="auto"``'s budget in steps, for sequences and fixed text."""
+    import skeer.verifier._training
+
+    for name in ("AUTO_TRAINING_STEPS", "AUTO_FIXED_TEXT_STEPS"):
+        monkeypatch.setattr(skeer.verifier._training, name, steps)
+
+
+def test_default_criterion_depends_on_the_input(data, tmp_path):
+    """criterion=None: SupCon + 0.3 x EERLoss for sequences, EERLoss for
+    fixed-text vectors; the resolved loss gets the verifier's operating point,
+    and a saved model keeps criterion=None."""
+    import skeer
+    from skeer.losses import EERLoss, SupConEERLoss
+
+    X, y = data
+    assert KeystrokeVerifier().criterion is None
+    net, _ = _fit(X, y, max_epochs=1, operating_point=0.05)
+    assert type(net.criterion_) is EERLoss
+    assert net.criterion_.operating_point == 0.05
+    net, _ = _fit(X[:, :, None], y, max_epochs=1, operating_point=0.05)
+    assert type(net.criterion_) is SupConEERLoss
+    assert (net.criterion_.eer_weight, net.criterion_.operating_point) == (0.3, 0.05)
+    loaded = skeer.load(skeer.save(net, tmp_path / "m.skeer"))
+    assert loaded.criterion is None
+    np.testing.assert_array_equal(
+        loaded.decision_function(X[:5, :, None]),
+        net.decision_function(X[:5, :, None]),
+    )
+
+
 def test_defaults_are_the_converging_recipe():
     net = KeystrokeVerifier()
     assert (net.lr_schedule, net.warmup_epochs, net.max_epochs, net.patience) == (
@@ -67,9 +98,7 @@ def test_defaults_are_the_converging_recipe():
 def test_auto_epochs_are_a_budget_in_steps(
     data, monkeypatch, budget, per_epoch, expected
 ):
-    import skeer.verifier._training
-
-    monkeypatch.setattr(skeer.verifier._training, "AUTO_TRAINING_STEPS", budget)
+    _steps(monkeypatch, budget)
     X, y = data
     net, lrs = _fit(X, y, lr=0.01, max_epochs="auto", batches_per_epoch=per_epoch)
     assert net.max_epochs_ == expected == len(net.history)
@@ -84,9 +113,17 @@ def test_auto_epochs_stop_at_auto_max_epochs_on_fixed_text(data, monkeypatch):
     (large data sets reach their steps first), whatever batches_per_epoch
     says. Free text is not capped."""
     import skeer.verifier._training
-    from skeer.verifier import AUTO_MAX_EPOCHS, AUTO_TRAINING_STEPS
+    from skeer.verifier import (
+        AUTO_FIXED_TEXT_STEPS,
+        AUTO_MAX_EPOCHS,
+        AUTO_TRAINING_STEPS,
+    )
 
-    assert (AUTO_TRAINING_STEPS, AUTO_MAX_EPOCHS) == (3500, 90)
+    assert (AUTO_TRAINING_STEPS, AUTO_MAX_EPOCHS, AUTO_FIXED_TEXT_STEPS) == (
+        1750,
+        90,
+        3500,
+    )
     monkeypatch.setattr(skeer.verifier._training, "AUTO_MAX_EPOCHS", 3)
     X, y = data
     # 12 subjects x 8, 20 % held out: 10 x 8 = 80 samples, batches of 16
@@ -99,7 +136,7 @@ def test_auto_epochs_stop_at_auto_max_epochs_on_fixed_text(data, monkeypatch):
     net, lrs = _fit(X, y, lr=0.01, max_epochs="auto", batches_per_epoch=2)
     assert net.max_epochs_ == math.ceil(3 * one_pass / 2) and len(lrs) == 16
     # large data (the cap far away): batches_per_epoch only splits the steps
-    monkeypatch.setattr(skeer.verifier._training, "AUTO_TRAINING_STEPS", 12)
+    _steps(monkeypatch, 12)
     monkeypatch.setattr(skeer.verifier._training, "AUTO_MAX_EPOCHS", 90)
     net, lrs = _fit(X, y, max_epochs="auto", batches_per_epoch=2)
     assert net.max_epochs_ == 6 and len(lrs) == 12
@@ -112,9 +149,7 @@ def test_auto_epochs_stop_at_auto_max_epochs_on_fixed_text(data, monkeypatch):
 
 
 def test_auto_epochs_count_the_training_identities_only(data, monkeypatch):
-    import skeer.verifier._training
-
-    monkeypatch.setattr(skeer.verifier._training, "AUTO_TRAINING_STEPS", 12)
+    _steps(monkeypatch, 12)
     X, y = data
     # 12 identities x 8: validation holds out 3 (25 %), 9 x 8 = 72 samples
     # in batches of 4 x 4 = 16: ceil(72 / 16) = 5 batches per epoch
@@ -131,9 +166,7 @@ def test_auto_epochs_count_the_training_identities_only(data, monkeypatch):
 def test_auto_epochs_with_a_split_by_sample(data, monkeypatch):
     from skorch.dataset import ValidSplit
 
-    import skeer.verifier._training
-
-    monkeypatch.setattr(skeer.verifier._training, "AUTO_TRAINING_STEPS", 12)
+    _steps(monkeypatch, 12)
     X, y = data
     # ValidSplit holds out samples of every identity: 96 - 24 = 72 train,
     # in batches of 4 x 4: 5 batches per epoch, so 3 epochs

@@ -37,8 +37,9 @@ _ATTRIBUTES = """\
 def _shared_doc(cls):
     """Write the detectors' shared parameters and attributes into ``cls.__doc__``
     in place of its ``{params}`` and ``{attributes}`` lines."""
-    doc = cls.__doc__.replace("    {params}\n", _PARAMS)
-    cls.__doc__ = doc.replace("    {attributes}\n", _ATTRIBUTES)
+    if cls.__doc__:  # None under python -OO
+        doc = cls.__doc__.replace("    {params}\n", _PARAMS)
+        cls.__doc__ = doc.replace("    {attributes}\n", _ATTRIBUTES)
     return cls
 
 
@@ -234,7 +235,9 @@ def _named(geometry, templates="Per-feature mean of each subject.", see_also="")
     scaled = geometry == "scaled_manhattan"
 
     def decorate(cls):
-        head, sep, examples = cls.__doc__.partition("    Examples\n    --------")
+        head, sep, examples = (cls.__doc__ or "").partition(
+            "    Examples\n    --------"
+        )
         shared = _NAMED_DOC.format(
             params=_PARAMS,
             attributes=_ATTRIBUTES,
@@ -247,7 +250,8 @@ def _named(geometry, templates="Per-feature mean of each subject.", see_also="")
             else "No scale in this geometry.",
             see_also=see_also and f"    {see_also}\n",
         )
-        cls.__doc__ = head + shared + sep + examples
+        if head:  # no docstring under python -OO
+            cls.__doc__ = head + shared + sep + examples
 
         def fget(self):
             return geometry

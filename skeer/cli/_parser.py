@@ -189,15 +189,16 @@ _PROTOCOL = (
         "(default 5)")),
 )
 _SINGLE_LOSS = (
-    ("--loss", dict(choices=LOSSES, default="eer",
-        help="training loss (default eer: EERLoss with its default variant)")),
+    ("--loss", dict(choices=LOSSES, default=None,
+        help="training loss (default supcon+eer: SupCon + 0.3 x EERLoss; eer "
+        "for fixed-text data)")),
     ("--operating-point", dict(type=_operating_point, default="eer", metavar="OP",
         help="'eer' or a target false-match rate such as 0.01 (default eer)")),
 )
 _TRAINING = (
     ("--epochs", dict(type=_epochs, default=_lib("max_epochs"), metavar="N|auto",
-        help="maximum training epochs, or 'auto': enough for 3,500 training "
-        "batches (fixed text: at most 90 passes over the data; default "
+        help="maximum training epochs, or 'auto': enough for 1,750 training "
+        "batches (fixed text: 90 passes over the data, at most 3,500 batches; default "
         "%(default)s max_epochs)")),
     ("--batch", dict(nargs=2, type=_positive_int, default=_lib(
         "n_subjects_per_batch", "n_samples_per_subject"), metavar=("P", "K"),

@@ -59,8 +59,11 @@ def load_data(args):
 
 
 def resolve_model(args):
-    """The network's name, checked against the kind of data (before loading it)."""
+    """The network's name, checked against the kind of data (before loading it);
+    sets the default ``--loss`` for that kind (the verifier's default criterion)."""
     fixed_text = data_kind(args.data) in FIXED_TEXT
+    if getattr(args, "loss", "") is None:
+        args.loss = "eer" if fixed_text else "supcon+eer"
     name = args.model or ("mlp" if fixed_text else "typenet")
     if fixed_text and name != "mlp":
         raise UsageError(

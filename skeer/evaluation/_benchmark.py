@@ -32,7 +32,7 @@ QUICK_PROFILE = MappingProxyType(
     }
 )
 
-DEFAULT_LOSSES = ("eer-area", "eer-direct", "triplet", "set2set", "contrastive")
+DEFAULT_LOSSES = ("supcon+eer", "eer", "supcon", "triplet")
 
 
 def _unavailable(name):
@@ -250,8 +250,8 @@ def compare_losses(
         Free-text sessions (with ``features``) or the estimator's input.
     y : array-like of shape (n_samples,)
         Subject of each sample.
-    losses : sequence of str or tuple, default=("eer-area", "eer-direct", \
-            "triplet", "set2set", "contrastive")
+    losses : sequence of str or tuple, default=("supcon+eer", "eer", \
+            "supcon", "triplet")
         Loss names of :mod:`skeer.registry`, or variants ``(label, loss name,
         params)``: that loss with the estimator parameters ``params`` (e.g.
         ``("eer 30 ep", "eer", {"max_epochs": 30})``). A loss that cannot be

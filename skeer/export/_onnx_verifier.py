@@ -291,11 +291,13 @@ class OnnxVerifier:
         for key, (name, width) in zip(
             ("output", "verifier_input"), side["outputs"].items()
         ):
-            got = outputs.get(name, [None])[-1]
-            if name not in outputs or (isinstance(got, int) and got != width):
+            shape = outputs.get(name)
+            if shape is None or len(shape) != 2 or (
+                isinstance(shape[-1], int) and shape[-1] != width
+            ):
                 raise ValueError(
-                    f"{where}: {key} {name!r} ({width} wide) is not an output of "
-                    f"the model {str(path)!r} (its outputs: {outputs})."
+                    f"{where}: {key} {name!r} (batch x {width}) is not an output "
+                    f"of the model {str(path)!r} (its outputs: {outputs})."
                 )
         self._input_shape = inputs[self._input]
 

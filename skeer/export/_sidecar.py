@@ -63,7 +63,8 @@ def _load(sidecar):
         ) from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ValueError(f"{shown} is not a skeer ONNX sidecar.")
-    if meta.get("format_version") not in FORMAT_VERSIONS:
+    version = meta.get("format_version")
+    if type(version) is not int or version not in FORMAT_VERSIONS:  # not True, 1.0
         raise ValueError(
             f"{shown} has format_version {meta.get('format_version')!r}; "
             f"this reader knows {', '.join(map(str, FORMAT_VERSIONS))}."

@@ -7,7 +7,8 @@ genuine (same label) and which are impostor: batches may hold any number of
 samples per identity, in any order. :class:`TripletMarginLoss`,
 :class:`ContrastiveLoss`, :class:`SupConLoss`, :class:`MultiSimilarityLoss`
 and :class:`ArcFaceLoss` wrap pytorch-metric-learning's losses of the same
-names (``pip install skeer[baselines]``, imported at construction).
+names (imported at construction); :class:`SupConEERLoss`, SupCon plus
+EERLoss, is :class:`~skeer.KeystrokeVerifier`'s default for sequences.
 
 Examples
 --------

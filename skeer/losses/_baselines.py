@@ -14,8 +14,8 @@ def _import_pml(what):
         from pytorch_metric_learning import distances, losses, miners
     except ImportError as exc:  # pragma: no cover - exercised without the extra
         raise ImportError(
-            f"{what} wraps pytorch-metric-learning, which is not installed: "
-            "pip install skeer[baselines]"
+            f"{what} wraps pytorch-metric-learning, a dependency of skeer that "
+            "is not installed: pip install pytorch-metric-learning"
         ) from exc
     return distances, losses, miners
 

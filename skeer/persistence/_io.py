@@ -99,6 +99,10 @@ def _save_estimator(name, est, encode):
             "(the allow-list is in skeer.registry)."
         )
     check_is_fitted(est)
+    try:  # what load checks: a file it would refuse is not written
+        check_estimator_state(est)
+    except InvalidFile as exc:
+        raise ValueError(f"Cannot save {where}: {exc}.") from None
     params = {
         k: encode(v, f"{where}'s parameter {k!r}")
         for k, v in est.get_params(deep=False).items()

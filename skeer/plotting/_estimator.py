@@ -85,5 +85,6 @@ protocol_params : dict, default=None
 def _from_estimator_doc(func):
     """Insert the parameters shared by the ``from_estimator`` methods."""
     params = textwrap.indent(_FROM_ESTIMATOR_PARAMS, " " * 8)
-    func.__doc__ = func.__doc__.replace("\n        {params}\n", params + "\n")
+    if func.__doc__:  # None under python -OO
+        func.__doc__ = func.__doc__.replace("\n        {params}\n", params + "\n")
     return func

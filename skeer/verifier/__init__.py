@@ -15,9 +15,14 @@ import importlib
 from skeer.verifier._callbacks import EpochProgress, TrainingDivergedError
 from skeer.verifier._estimator import KeystrokeVerifier
 from skeer.verifier._sampler import SubjectBatchSampler
-from skeer.verifier._training import AUTO_MAX_EPOCHS, AUTO_TRAINING_STEPS
+from skeer.verifier._training import (
+    AUTO_FIXED_TEXT_STEPS,
+    AUTO_MAX_EPOCHS,
+    AUTO_TRAINING_STEPS,
+)
 
 __all__ = [
+    "AUTO_FIXED_TEXT_STEPS",
     "AUTO_MAX_EPOCHS",
     "AUTO_TRAINING_STEPS",
     "AcceleratedKeystrokeVerifier",

@@ -15,7 +15,6 @@ from skeer._validation import (
     check_verifier_input,
     check_verifier_params,
 )
-from skeer.losses import EERLoss
 from skeer.templates import _enrol as _enrol
 from skeer.templates._templates import make_templates
 from skeer.templates._verification import VerificationMixin
@@ -44,8 +43,12 @@ class KeystrokeVerifier(
         sequences, :class:`~skeer.networks.MLPEmbedder` for 2-D fixed-text
         vectors. ``n_features`` comes from the data unless given as
         ``module__n_features``; other arguments as ``module__<name>``.
-    criterion : torch.nn.Module class or instance, default=EERLoss
-        A metric-learning loss called as ``loss(embeddings, labels)``. A
+    criterion : torch.nn.Module class or instance, default=None
+        A metric-learning loss called as ``loss(embeddings, labels)``.
+        ``None``: :class:`~skeer.losses.SupConEERLoss` (SupCon + 0.3 ×
+        EERLoss) for 3-D sequences, :class:`~skeer.EERLoss` for 2-D
+        fixed-text vectors, the best measured for each
+        (:ref:`benchmark_results`). A
         class is given what it accepts of ``operating_point``,
         ``num_classes`` (the subjects of ``fit``) and ``embedding_size`` (the
         network's ``embedding_dim``) unless ``criterion__<name>`` sets them;
@@ -66,8 +69,9 @@ class KeystrokeVerifier(
         of every ``fit``; 0 starts at ``lr``.
     max_epochs : int or "auto", default="auto"
         Training epochs at most; ``0`` enrols and calibrates the untrained
-        network. ``"auto"``: ``AUTO_TRAINING_STEPS`` training batches, for
-        fixed-text vectors at most ``AUTO_MAX_EPOCHS`` passes over the data
+        network. ``"auto"``: ``AUTO_TRAINING_STEPS`` (1,750) training
+        batches; for fixed-text vectors ``AUTO_MAX_EPOCHS`` (90) passes over
+        the data, at most ``AUTO_FIXED_TEXT_STEPS`` (3,500) batches
         (:ref:`the training recipe <training_recipe>`); the value used is
         ``max_epochs_``.
     batch_size : int, default=256
@@ -155,7 +159,7 @@ class KeystrokeVerifier(
 
     See Also
     --------
-    skeer.EERLoss : The default criterion.
+    skeer.losses.SupConEERLoss, skeer.EERLoss : The default criteria.
     skeer.make_verification_scorer : Open-set scoring for subject-disjoint CV.
 
     Examples
@@ -184,7 +188,7 @@ class KeystrokeVerifier(
     def __init__(
         self,
         module=None,
-        criterion=EERLoss,
+        criterion=None,
         *,
         operating_point="eer",
         optimizer=torch.optim.Adam,

@@ -16,6 +16,7 @@ from skorch.callbacks import ProgressBar
 from skorch.utils import to_tensor
 from torch.utils.data import Dataset
 
+from skeer.losses import EERLoss, SupConEERLoss
 from skeer.networks import _networks as _networks
 from skeer.verifier._callbacks import (
     DivergenceCheck,
@@ -33,12 +34,14 @@ from skeer.verifier._data import (
 )
 from skeer.verifier._sampler import SubjectBatchSampler
 
-#: Training batches of a ``max_epochs="auto"`` fit (:ref:`why <training_recipe>`).
-AUTO_TRAINING_STEPS = 3500
+#: Training batches of a ``max_epochs="auto"`` fit on sequences (3-D input)
+#: (:ref:`why <training_recipe>`).
+AUTO_TRAINING_STEPS = 1750
 
-#: ... and, for fixed-text vectors (2-D input), at most this many passes over
-#: the training data (:ref:`budget_results`).
+#: Fixed-text vectors (2-D input): this many passes over the training data ...
 AUTO_MAX_EPOCHS = 90
+#: ... and at most this many batches (:ref:`budget_results`).
+AUTO_FIXED_TEXT_STEPS = 3500
 
 
 def _accepts(cls_or_instance, name):
@@ -99,10 +102,8 @@ class TrainingMixin:
     def initialize_criterion(self):
         kwargs = self.get_params_for("criterion")
         criterion = self.criterion
-        if criterion is None:
-            raise ValueError(
-                "criterion must be a loss called as loss(embeddings, labels), got None."
-            )
+        if criterion is None:  # the measured best for each kind of input
+            criterion = SupConEERLoss if self.input_ndim_ == 3 else EERLoss
         # a criterion instance is used as given (skorch's rule); a class gets
         # the estimator's operating point unless criterion__operating_point is set
         if not isinstance(criterion, torch.nn.Module) or kwargs:
@@ -204,8 +205,8 @@ class TrainingMixin:
 
         ``max_epochs``, or for ``"auto"`` enough epochs for
         ``AUTO_TRAINING_STEPS`` batches of the split's training part; for
-        fixed-text vectors at most ``AUTO_MAX_EPOCHS`` passes over it
-        (whatever ``batches_per_epoch``).
+        fixed-text vectors ``AUTO_MAX_EPOCHS`` passes over it (whatever
+        ``batches_per_epoch``), at most ``AUTO_FIXED_TEXT_STEPS`` batches.
         """
         capped = self.max_epochs == "auto" and self.input_ndim_ == 2
         per_epoch = self.batches_per_epoch
@@ -222,8 +223,8 @@ class TrainingMixin:
         if self.max_epochs != "auto":
             return int(self.max_epochs)
         steps = AUTO_TRAINING_STEPS
-        if capped:  # fixed text: at most AUTO_MAX_EPOCHS passes
-            steps = min(steps, AUTO_MAX_EPOCHS * one_pass)
+        if capped:  # fixed text: AUTO_MAX_EPOCHS passes, at most ... steps
+            steps = min(AUTO_FIXED_TEXT_STEPS, AUTO_MAX_EPOCHS * one_pass)
         return max(1, math.ceil(steps / max(per_epoch, 1)))
 
     @property
