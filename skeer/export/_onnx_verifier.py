@@ -292,8 +292,10 @@ class OnnxVerifier:
             ("output", "verifier_input"), side["outputs"].items()
         ):
             shape = outputs.get(name)
-            if shape is None or len(shape) != 2 or (
-                isinstance(shape[-1], int) and shape[-1] != width
+            if (
+                shape is None
+                or len(shape) != 2
+                or (isinstance(shape[-1], int) and shape[-1] != width)
             ):
                 raise ValueError(
                     f"{where}: {key} {name!r} (batch x {width}) is not an output "
