@@ -55,21 +55,21 @@ VARIANTS = {
     "eer 90 epochs": ("eer", {"max_epochs": 90}),
     "triplet 90 epochs": ("triplet", {"max_epochs": 90}),
     "supcon 90 epochs": ("supcon", {"max_epochs": 90}),
-    "supcon+eer(0.3) 90 epochs": (
-        "supcon+eer",
-        {"max_epochs": 90, "criterion__eer_weight": 0.3},
-    ),
+    "supcon+eer 90 epochs": ("supcon+eer", {"max_epochs": 90}),
     # half the budget, for screens against the strongest proxies
     "eer 45 epochs": ("eer", {"max_epochs": 45}),
     "supcon 45 epochs": ("supcon", {"max_epochs": 45}),
     "multi-similarity 45 epochs": ("multi-similarity", {"max_epochs": 45}),
-    "supcon+eer 45 epochs": (  # weight 1: SupConEERLoss's default until 0.3
-        "supcon+eer",
-        {"max_epochs": 45, "criterion__eer_weight": 1.0},
-    ),
+    # SupConEERLoss's defaults (weight 0.3, EER over 5-sample templates)
+    "supcon+eer(0.3, templates) 45 epochs": ("supcon+eer", {"max_epochs": 45}),
+    # ... and its EER term over pairs of samples, weight 0.3 or 1
     "supcon+eer(0.3) 45 epochs": (
         "supcon+eer",
-        {"max_epochs": 45, "criterion__eer_weight": 0.3},
+        {"max_epochs": 45, "criterion__n_enroll": None},
+    ),
+    "supcon+eer 45 epochs": (
+        "supcon+eer",
+        {"max_epochs": 45, "criterion__eer_weight": 1.0, "criterion__n_enroll": None},
     ),
     "arcface 45 epochs": ("arcface", {"max_epochs": 45}),
     "triplet 45 epochs": ("triplet", {"max_epochs": 45}),

@@ -929,7 +929,7 @@ def test_supcon_eer_loss_is_the_sum_of_its_terms():
     labels = torch.arange(5).repeat_interleave(4)
     emb = torch.nn.functional.normalize(torch.randn(20, 6, generator=g), dim=1)
     a = emb.clone().requires_grad_()
-    loss = SupConEERLoss(eer_weight=0.3, temperature=0.2, sharpness=20.0)
+    loss = SupConEERLoss(eer_weight=0.3, temperature=0.2, sharpness=20.0, n_enroll=None)
     got = loss(a, labels)
     got.backward()
     b = emb.clone().requires_grad_()
@@ -954,6 +954,58 @@ def test_supcon_eer_loss_is_the_sum_of_its_terms():
         SupConEERLoss(sharpness=1e9)
     with pytest.raises(ValueError, match="indices_tuple and ref_emb"):
         SupConEERLoss()(emb, labels, ref_emb=emb, ref_labels=labels)
+
+
+def test_templates_and_probes_split_each_subject_as_the_protocol_does():
+    from skeer.losses._combined import _templates_and_probes
+
+    g = torch.Generator().manual_seed(0)
+    labels = torch.tensor([0] * 8 + [1] * 8 + [2] * 3 + [3])[
+        torch.randperm(20, generator=g)
+    ]
+    emb = torch.nn.functional.normalize(torch.randn(20, 6, generator=g), dim=1)
+    torch.manual_seed(0)
+    probes, probe_labels, templates, subjects = _templates_and_probes(emb, labels, 5)
+    # 8 samples: 5 enrol, 3 probe; 3 samples: 2 enrol, 1 probe; 1: a probe
+    assert subjects.tolist() == [0, 1, 2]
+    assert sorted(probe_labels.tolist()) == [0, 0, 0, 1, 1, 1, 2, 3]
+    for subject, template in zip(subjects.tolist(), templates):
+        rows = emb[labels == subject]
+        used = probes[probe_labels == subject]
+        enrolled = [r for r in rows if not any(torch.equal(r, u) for u in used)]
+        assert len(enrolled) == min(5, len(rows) - 1)
+        want = torch.nn.functional.normalize(torch.stack(enrolled).mean(0), dim=0)
+        torch.testing.assert_close(template, want)
+    # the split is drawn from torch's generator: seeded, it repeats
+    torch.manual_seed(0)
+    again = _templates_and_probes(emb, labels, 5)
+    assert torch.equal(again[0], probes) and torch.equal(again[2], templates)
+
+
+def test_supcon_eer_loss_over_templates():
+    pytest.importorskip("pytorch_metric_learning")
+    from skeer.losses import SupConEERLoss, SupConLoss
+    from skeer.losses._combined import _templates_and_probes
+
+    g = torch.Generator().manual_seed(2)
+    labels = torch.arange(6).repeat_interleave(8)
+    emb = torch.nn.functional.normalize(torch.randn(48, 6, generator=g), dim=1)
+    a = emb.clone().requires_grad_()
+    torch.manual_seed(3)
+    got = SupConEERLoss(eer_weight=0.5, n_enroll=5)(a, labels)
+    got.backward()
+    b = emb.clone().requires_grad_()
+    torch.manual_seed(3)
+    probes, probe_labels, templates, subjects = _templates_and_probes(b, labels, 5)
+    eer = EERLoss()(probes, probe_labels, ref_emb=templates, ref_labels=subjects)
+    want = SupConLoss()(b, labels) + 0.5 * eer
+    want.backward()
+    torch.testing.assert_close(got, want)
+    torch.testing.assert_close(a.grad, b.grad)
+    assert bool(torch.isfinite(a.grad).all()) and a.grad.abs().sum() > 0
+    for bad in (0, 2.5, True, "5"):
+        with pytest.raises(ValueError, match="n_enroll"):
+            SupConEERLoss(n_enroll=bad)
 
 
 def test_a_verifier_trains_saves_and_loads_with_supcon_eer_loss(tmp_path):

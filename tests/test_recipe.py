@@ -76,6 +76,7 @@ def test_default_criterion_depends_on_the_input(data, tmp_path):
     net, _ = _fit(X[:, :, None], y, max_epochs=1, operating_point=0.05)
     assert type(net.criterion_) is SupConEERLoss
     assert (net.criterion_.eer_weight, net.criterion_.operating_point) == (0.3, 0.05)
+    assert net.criterion_.n_enroll == net.n_enroll == 5  # the verifier's, passed on
     loaded = skeer.load(skeer.save(net, tmp_path / "m.skeer"))
     assert loaded.criterion is None
     np.testing.assert_array_equal(

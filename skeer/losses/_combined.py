@@ -1,11 +1,52 @@
 """SupConEERLoss: the SupCon proxy plus EERLoss on the same batch."""
 
-from skeer._validation import check_real
+import torch
+import torch.nn.functional as F
+
+from skeer._validation import check_positive_int, check_real
 from skeer.losses._base import _MetricLoss
 from skeer.losses._baselines import SupConLoss
 from skeer.losses._eer import EERLoss
 
 __all__ = ["SupConEERLoss"]
+
+
+def _templates_and_probes(embeddings, labels, n_enroll):
+    """The batch as the open-set protocol compares it.
+
+    Each subject's rows in a random order: the first ``min(n_enroll, n - 1)``
+    enrol a template (their renormalised mean, the cosine template), the
+    others are probes. Returns ``(probes, probe_labels, templates,
+    template_labels)``; a subject with a single row is only a probe (an
+    impostor to every template).
+    """
+    subjects, inverse, counts = torch.unique(
+        labels, return_inverse=True, return_counts=True
+    )
+    shuffled = torch.randperm(len(labels), device=embeddings.device)
+    order = shuffled[torch.argsort(inverse[shuffled], stable=True)]
+    owner = inverse[order]
+    rank = (
+        torch.arange(len(labels), device=labels.device)
+        - (torch.cumsum(counts, 0) - counts)[owner]
+    )
+    n_enrol = torch.clamp(counts - 1, max=n_enroll)  # per subject
+    grid = embeddings.new_zeros(len(subjects), int(counts.max()), embeddings.shape[1])
+    grid[owner, rank] = embeddings[order]
+    enrolled = n_enrol > 0
+    if bool((n_enrol == n_enroll).all()):  # the usual batch: K > n_enroll each
+        templates = grid[:, :n_enroll].mean(1)
+    else:
+        rows = torch.arange(grid.shape[1], device=labels.device)
+        weight = (rows[None, :] < n_enrol[:, None]).to(grid.dtype)
+        templates = (grid * weight[..., None]).sum(1) / n_enrol.clamp(min=1)[:, None]
+    probe = rank >= n_enrol[owner]
+    return (
+        embeddings[order][probe],
+        labels[order][probe],
+        F.normalize(templates[enrolled], dim=1),
+        subjects[enrolled],
+    )
 
 
 class SupConEERLoss(_MetricLoss):
@@ -14,8 +55,13 @@ class SupConEERLoss(_MetricLoss):
     :class:`~skeer.KeystrokeVerifier`'s default criterion for sequences.
 
     ``SupConLoss(temperature)(emb, labels) + eer_weight *
-    EERLoss(operating_point, sharpness=sharpness)(emb, labels)`` on the same
-    batch (the SupCon term wraps pytorch-metric-learning).
+    EERLoss(operating_point, sharpness=sharpness)(...)`` on the same batch
+    (the SupCon term wraps pytorch-metric-learning). With ``n_enroll`` the
+    EERLoss term judges the batch as the open-set protocol judges a verifier:
+    each subject's samples are shuffled, the first ``min(n_enroll, n - 1)``
+    enrol a template (their renormalised mean, the cosine template) and the
+    others probe every template, so its threshold and error rates are those
+    of template-vs-probe comparisons; without it, of every pair of samples.
 
     Parameters
     ----------
@@ -28,6 +74,10 @@ class SupConEERLoss(_MetricLoss):
         SupCon's temperature.
     sharpness : float > 0 or None, default=None
         EERLoss's ``sharpness`` (None: its default).
+    n_enroll : int >= 1 or None, default=5
+        Samples per template in the EERLoss term (a verifier passes its own
+        ``n_enroll``); None compares samples pairwise. Templates did better
+        than pairs on held-out Aalto users (:ref:`benchmark_results`).
     check_finite : bool or "async", default=True
         As in :class:`~skeer.losses.EERLoss`.
 
@@ -49,10 +99,13 @@ class SupConEERLoss(_MetricLoss):
     >>> g = torch.Generator().manual_seed(0)
     >>> labels = torch.arange(4).repeat_interleave(5)
     >>> emb = torch.nn.functional.normalize(torch.randn(20, 8, generator=g), dim=1)
-    >>> both = SupConEERLoss(eer_weight=0.5)(emb, labels)
+    >>> pairs = SupConEERLoss(eer_weight=0.5, n_enroll=None)(emb, labels)
     >>> parts = SupConLoss()(emb, labels) + 0.5 * EERLoss()(emb, labels)
-    >>> bool(torch.isclose(both, parts))
+    >>> bool(torch.isclose(pairs, parts))
     True
+    >>> _ = torch.manual_seed(0)  # templates: each subject's 4 of 5 samples, drawn
+    >>> SupConEERLoss()(emb, labels).shape
+    torch.Size([])
     """
 
     _one_batch_only = True
@@ -64,6 +117,7 @@ class SupConEERLoss(_MetricLoss):
         eer_weight=0.3,
         temperature=0.1,
         sharpness=None,
+        n_enroll=5,
         check_finite=True,
     ):
         super().__init__()
@@ -71,6 +125,7 @@ class SupConEERLoss(_MetricLoss):
         self.eer_weight = eer_weight
         self.temperature = temperature
         self.sharpness = sharpness
+        self.n_enroll = n_enroll
         self.check_finite = check_finite
         self._supcon = SupConLoss(temperature)  # ImportError without the extra
         self._eer = EERLoss(operating_point)
@@ -84,7 +139,8 @@ class SupConEERLoss(_MetricLoss):
         return (
             f"operating_point={self.operating_point!r}, "
             f"eer_weight={self.eer_weight}, temperature={self.temperature}, "
-            f"sharpness={self.sharpness}, check_finite={self.check_finite!r}"
+            f"sharpness={self.sharpness}, n_enroll={self.n_enroll}, "
+            f"check_finite={self.check_finite!r}"
         )
 
     def _params(self):
@@ -95,13 +151,22 @@ class SupConEERLoss(_MetricLoss):
         # the terms validate their own parameters
         self._supcon._settings()
         self._eer._settings()
-        return (check_real(self.eer_weight, "eer_weight", low=0.0, low_open=False),)
+        weight = check_real(self.eer_weight, "eer_weight", low=0.0, low_open=False)
+        return weight, check_positive_int(self.n_enroll, "n_enroll", allow_none=True)
 
     def compute_loss(self, embeddings, labels, indices_tuple, ref_emb, ref_labels):
         """SupCon plus the weighted smooth EER of the batch."""
-        (weight,) = self._settings()
+        weight, n_enroll = self._settings()
         loss = self._supcon.compute_loss(embeddings, labels, None, None, None)
-        if weight:
+        if not weight:
+            return loss
+        if n_enroll is None:
             eer = self._eer.compute_loss(embeddings, labels, None, None, None)
-            loss = loss + weight * eer
-        return loss
+        else:
+            probes, probe_labels, templates, subjects = _templates_and_probes(
+                embeddings, labels, n_enroll
+            )
+            eer = self._eer.compute_loss(
+                probes, probe_labels, None, templates, subjects
+            )
+        return loss + weight * eer

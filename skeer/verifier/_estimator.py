@@ -46,13 +46,12 @@ class KeystrokeVerifier(
     criterion : torch.nn.Module class or instance, default=None
         A metric-learning loss called as ``loss(embeddings, labels)``.
         ``None``: :class:`~skeer.losses.SupConEERLoss` (SupCon + 0.3 ×
-        EERLoss) for 3-D sequences, :class:`~skeer.EERLoss` for 2-D
-        fixed-text vectors, the best measured for each
-        (:ref:`benchmark_results`). A
-        class is given what it accepts of ``operating_point``,
-        ``num_classes`` (the subjects of ``fit``) and ``embedding_size`` (the
-        network's ``embedding_dim``) unless ``criterion__<name>`` sets them;
-        an instance is used as given.
+        EERLoss over templates × probes) for 3-D sequences,
+        :class:`~skeer.EERLoss` for 2-D fixed-text vectors, the best measured
+        for each (:ref:`benchmark_results`). A class is given what it accepts
+        of ``operating_point``, ``n_enroll``, ``num_classes`` (the subjects of
+        ``fit``) and ``embedding_size`` (the network's ``embedding_dim``)
+        unless ``criterion__<name>`` sets them; an instance is used as given.
     operating_point : "eer" or float in (0, 1), default="eer"
         The equal error rate, or a target false-match rate: what the loss
         optimises and where ``threshold_`` sits.
@@ -91,7 +90,8 @@ class KeystrokeVerifier(
     n_enroll : int, default=5
         Samples per held-out subject that enrol a template for ``valid_eer``
         and ``threshold_``; the later ones probe. Subjects with fewer than
-        ``n_enroll + 1`` are left out (with a warning).
+        ``n_enroll + 1`` are left out (with a warning). Also the template
+        size of a criterion that takes ``n_enroll`` (the default's).
     geometry : {"auto", "cosine", "scaled_manhattan", "manhattan", \
             "euclidean"}, default="auto"
         How samples become a template and a probe is scored

@@ -113,9 +113,11 @@ class TrainingMixin:
 
     def _criterion_defaults(self, criterion, kwargs):
         """What a criterion class is given unless ``criterion__<name>`` is set:
-        ``operating_point``, ``num_classes`` and ``embedding_size``."""
+        ``operating_point``, ``n_enroll``, ``num_classes`` and
+        ``embedding_size``."""
         known = {
             "operating_point": lambda: self.operating_point,
+            "n_enroll": lambda: self.n_enroll,
             "num_classes": lambda: getattr(self, "_n_fit_subjects", None),
             "embedding_size": lambda: getattr(self.module_, "embedding_dim", None),
         }
