@@ -35,7 +35,7 @@ DATA = ROOT.parent.parent / "shared" / "data" / "aalto136m-dev-1565users.tar.gz"
 OUT = ROOT.parent / "skeer" / "pretrained"
 FIGURES = ROOT / "results" / "ablation_aalto_45epochs.json"
 #: The run of ``FIGURES`` that is the default recipe (1,750 steps on the split).
-RECIPE = "supcon+eer(0.3) 45 epochs"
+RECIPE = "supcon+eer(0.3, templates) 45 epochs"
 
 CARD = """\
 # Model card: aalto-typenet
