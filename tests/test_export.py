@@ -936,9 +936,12 @@ def test_raw_sessions_score_through_onnx_as_through_the_pipeline(
         est[-1].claim_scores(Xt, y), scorer.claim_scores(raw, y), est[-1], cols
     )
     assert (scorer.verify(raw, y) == est[-1].verify(Xt, y)).mean() > 0.95
-    np.testing.assert_allclose(
-        scorer.decision_function(short), est.decision_function(short), atol=1e-4
-    )
+    # every template's column within what an embedding difference of TOL allows
+    got, want = scorer.decision_function(short), est.decision_function(short)
+    bound = 1e-4
+    if est[-1].geometry == "scaled_manhattan":
+        bound = TOL * (1 / est[-1].template_scales_.astype(np.float64)).sum(1)
+    assert np.all(np.abs(got - want.astype(np.float64)) <= bound)
     # what the pipeline refuses, the reference refuses
     session = np.asarray(raw[0], dtype=float)
     hostile = {

@@ -739,6 +739,12 @@ def test_string_labels_are_not_gathered(monkeypatch):
     names = np.array(["ann", "bob", "cy", "dee"])[labels.numpy()]
     with pytest.raises(ValueError, match="strings.*cannot be gathered"):
         EERLoss()(emb, names)
+    pytest.importorskip("pytorch_metric_learning")
+    from skeer.losses import SupConEERLoss
+
+    for n_enroll in (None, 2):  # its EERLoss term: pairs or templates
+        with pytest.raises(ValueError, match="strings.*cannot be gathered"):
+            SupConEERLoss(n_enroll=n_enroll)(emb, names)
 
 
 def test_nan_labels_are_refused():

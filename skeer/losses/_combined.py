@@ -157,6 +157,9 @@ class SupConEERLoss(_MetricLoss):
     def compute_loss(self, embeddings, labels, indices_tuple, ref_emb, ref_labels):
         """SupCon plus the weighted smooth EER of the batch."""
         weight, n_enroll = self._settings()
+        # string labels are encoded per process: the EERLoss term refuses to
+        # gather them
+        self._eer._labels_encoded = self._labels_encoded
         loss = self._supcon.compute_loss(embeddings, labels, None, None, None)
         if not weight:
             return loss
