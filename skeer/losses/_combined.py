@@ -32,9 +32,11 @@ def _templates_and_probes(embeddings, labels, n_enroll):
     )
     n_enrol = torch.clamp(counts - 1, max=n_enroll)  # per subject
     grid = embeddings.new_zeros(len(subjects), int(counts.max()), embeddings.shape[1])
-    grid[owner, rank] = embeddings[order]
+    ordered = embeddings[order]
+    grid[owner, rank] = ordered
     enrolled = n_enrol > 0
     if bool((n_enrol == n_enroll).all()):  # the usual batch: K > n_enroll each
+        # (a plain mean: bit for bit the runs the default was chosen on)
         templates = grid[:, :n_enroll].mean(1)
     else:
         rows = torch.arange(grid.shape[1], device=labels.device)
@@ -42,7 +44,7 @@ def _templates_and_probes(embeddings, labels, n_enroll):
         templates = (grid * weight[..., None]).sum(1) / n_enrol.clamp(min=1)[:, None]
     probe = rank >= n_enrol[owner]
     return (
-        embeddings[order][probe],
+        ordered[probe],
         labels[order][probe],
         F.normalize(templates[enrolled], dim=1),
         subjects[enrolled],
