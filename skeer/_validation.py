@@ -201,10 +201,8 @@ def check_real(value, name, *, low=None, high=None, low_open=True, high_open=Tru
 
 # KeystrokeVerifier's input and parameters (checked before any work)
 def check_verifier_input(X):
-    """``X`` as a finite, C-contiguous float32 array of 2 or 3 dimensions.
-
-    Raw sessions of different lengths, sparse matrices, non-numeric, empty and
-    non-finite input are refused with what to do instead.
+    """``X`` as a finite, C-contiguous float32 array of 2 or 3 dimensions (else
+    an error saying what to do instead).
     """
     if isinstance(X, (list, tuple)) and X and np.ndim(X[0]) == 2:
         shapes = {np.shape(s) for s in X}
@@ -263,9 +261,7 @@ def check_input_shape(X, ndim, n_features, estimator):
 
 
 def check_ids_before_numpy(ids, what):
-    """:func:`check_one_kind` on ids NumPy has not typed yet (a list, a tuple,
-    an object array), before ``np.asarray`` promotes them; typed arrays pass.
-    """
+    """:func:`check_one_kind` on ids NumPy has not typed yet (lists, object arrays)."""
     if not isinstance(ids, np.ndarray) or ids.dtype == object:
         check_one_kind(np.asarray(ids, dtype=object).ravel().tolist(), what)
 

@@ -1,8 +1,7 @@
 """Names of skeer's networks and losses, and the classes a saved file may name.
 
-One table shared by the command line (``--model typenet``, ``--loss eer-area``)
-and by :mod:`skeer.persistence`, which restores a class from its dotted name
-only if it is on the allow-list kept here:
+Shared by the command line (``--model typenet``, ``--loss eer-area``) and
+:mod:`skeer.persistence`, which restores only the classes allow-listed here:
 
 ========== =============================================================
 kind       allow-listed classes
@@ -12,8 +11,7 @@ loss       the public classes of :mod:`skeer.losses`
 optimizer  the optimizers of :mod:`torch.optim` (``torch.optim.Adam``, ...)
 estimator  :class:`~skeer.features.KeystrokeFeatures`,
            :class:`~skeer.verifier.KeystrokeVerifier`, the public estimators
-           of ``skeer.baselines`` (looked up when needed, so the list
-           follows that module) and scikit-learn's ``StandardScaler``,
+           of ``skeer.baselines`` and scikit-learn's ``StandardScaler``,
            ``RobustScaler`` and ``MinMaxScaler``
 ========== =============================================================
 
@@ -26,6 +24,7 @@ Examples
 ('typenet', 'type2branch', 'mlp')
 """
 
+import contextlib
 import importlib
 import inspect
 
@@ -43,8 +42,8 @@ __all__ = [
 #: Kinds of allow-listed classes, see :func:`resolve`.
 KINDS = ("network", "loss", "optimizer", "estimator")
 
-# The registration table: adding a network or a loss to the command line and
-# to model files is one line here (its class exported by its package).
+# The registration table: adding a network or a loss is one line here (its
+# class exported by its package).
 # short name -> (class name in skeer.networks, label in reports)
 _NETWORK_TABLE = {
     "typenet": ("TypeNet", "TypeNet"),
@@ -68,8 +67,6 @@ _LOSS_TABLE = {
 NETWORKS = tuple(_NETWORK_TABLE)
 #: Short names of the losses (the command line's ``--loss``).
 LOSSES = tuple(_LOSS_TABLE)
-_NETWORK_CLASSES = {k: v[0] for k, v in _NETWORK_TABLE.items()}
-_LOSS_CLASSES = {k: v[:2] for k, v in _LOSS_TABLE.items()}
 # estimators outside skeer.baselines: public module -> class names
 _ESTIMATORS = {
     "skeer.features": ("KeystrokeFeatures",),
@@ -102,7 +99,7 @@ def get_network(name):
     Raises
     ------
     ValueError
-        If ``name`` is not one of the names above (the message lists them).
+        If ``name`` is unknown (the message lists the valid names).
 
     Examples
     --------
@@ -110,7 +107,8 @@ def get_network(name):
     >>> get_network("MLPEmbedder") is get_network("mlp")
     True
     """
-    names = {**_NETWORK_CLASSES, **{v: v for v in _NETWORK_CLASSES.values()}}
+    names = {k: v[0] for k, v in _NETWORK_TABLE.items()}
+    names.update({v: v for v in names.values()})
     if not isinstance(name, str) or name not in names:
         raise _unknown("network", name, list(names))
     return getattr(importlib.import_module("skeer.networks"), names[name])
@@ -134,20 +132,15 @@ def label(name):
     >>> label("mlp"), label("eer-area"), label("my-loss")
     ('MLP', 'EERLoss (area)', 'my-loss')
     """
-    if name in _NETWORK_TABLE:
-        return _NETWORK_TABLE[name][1]
-    if name in _LOSS_TABLE:
-        return _LOSS_TABLE[name][2]
-    return name
+    entry = _NETWORK_TABLE.get(name) or _LOSS_TABLE.get(name)
+    return name if entry is None else entry[-1]
 
 
 def get_loss(name, **kwargs):
     """The criterion class called ``name`` and its keyword arguments.
 
-    A pair rather than an instance, so that a
-    :class:`~skeer.KeystrokeVerifier` given the class passes its own
-    ``operating_point`` to it: pass it on as ``criterion=cls`` and
-    ``criterion__<key>=value``.
+    A pair, not an instance, so that the verifier passes its own
+    ``operating_point``: use ``criterion=cls``, ``criterion__<key>=value``.
 
     Parameters
     ----------
@@ -155,23 +148,19 @@ def get_loss(name, **kwargs):
         A short name from :data:`LOSSES` (``"eer-area"``: EERLoss with
         ``variant="area"``) or a class name of :mod:`skeer.losses`.
     **kwargs
-        Keyword arguments for the criterion, added to the name's presets
-        (checked by the criterion when built).
+        Keyword arguments for the criterion, added to the name's presets.
 
     Returns
     -------
     criterion : type
         A :class:`torch.nn.Module` subclass of :mod:`skeer.losses`.
     kwargs : dict
-        The keyword arguments to build it with: the name's presets (e.g.
-        ``{"variant": "area"}``) updated with ``kwargs``.
+        The name's presets updated with ``kwargs``.
 
     Raises
     ------
     ValueError
-        If ``name`` is unknown (the message lists the valid names), or if
-        ``kwargs`` contradicts the name's preset (``"eer-area"`` with
-        ``variant="direct"``).
+        If ``name`` is unknown, or ``kwargs`` contradicts the name's preset.
 
     Examples
     --------
@@ -180,8 +169,8 @@ def get_loss(name, **kwargs):
     >>> cls.__name__, kwargs
     ('EERLoss', {'variant': 'area', 'beta': 0.8})
     """
-    classes = {cls for cls, _ in _LOSS_CLASSES.values()}
-    names = {**_LOSS_CLASSES, **{c: (c, {}) for c in sorted(classes)}}
+    names = {k: v[:2] for k, v in _LOSS_TABLE.items()}
+    names.update({c: (c, {}) for c in sorted({v[0] for v in _LOSS_TABLE.values()})})
     if not isinstance(name, str) or name not in names:
         raise _unknown("loss", name, list(names))
     class_name, preset = names[name]
@@ -197,48 +186,45 @@ def get_loss(name, **kwargs):
 
 def _public_classes(module_name, base):
     module = importlib.import_module(module_name)
-    table = {}
-    for name in getattr(module, "__all__", ()):
-        obj = getattr(module, name, None)
-        if inspect.isclass(obj) and issubclass(obj, base) and obj is not base:
-            table[f"{module_name}.{name}"] = obj
-    return table
+    public = {n: getattr(module, n, None) for n in getattr(module, "__all__", ())}
+    return {
+        f"{module_name}.{name}": obj
+        for name, obj in public.items()
+        if inspect.isclass(obj) and issubclass(obj, base) and obj is not base
+    }
 
 
 def _allowed(kind, *, baselines=True):
     """``{dotted name: class}`` of one kind's allow-list."""
-    if kind in ("network", "loss", "optimizer"):
-        import torch
-
-        module, base = {
-            "network": ("skeer.networks", torch.nn.Module),
-            "loss": ("skeer.losses", torch.nn.Module),
-            "optimizer": ("torch.optim", torch.optim.Optimizer),
-        }[kind]
-        return _public_classes(module, base)
     if kind == "estimator":
         from sklearn.base import BaseEstimator
 
-        table = {}
-        for module_name, names in _ESTIMATORS.items():
-            module = importlib.import_module(module_name)
-            for name in names:
-                table[f"{module_name}.{name}"] = getattr(module, name)
+        table = {
+            f"{module}.{name}": getattr(importlib.import_module(module), name)
+            for module, names in _ESTIMATORS.items()
+            for name in names
+        }
         if baselines:
-            try:
+            with contextlib.suppress(ImportError):  # e.g. an optional dependency
                 table.update(_public_classes(_BASELINES, BaseEstimator))
-            except ImportError:  # not written (yet) or an optional dependency
-                pass
         return table
-    raise ValueError(f"Unknown kind {kind!r}; valid kinds are: {', '.join(KINDS)}.")
+    if kind not in KINDS:
+        raise ValueError(f"Unknown kind {kind!r}; valid kinds are: {', '.join(KINDS)}.")
+    import torch
+
+    module, base = {
+        "network": ("skeer.networks", torch.nn.Module),
+        "loss": ("skeer.losses", torch.nn.Module),
+        "optimizer": ("torch.optim", torch.optim.Optimizer),
+    }[kind]
+    return _public_classes(module, base)
 
 
 def qualified_name(obj):
     """The dotted name a class (or an instance's class) is saved under.
 
-    Allow-listed classes get the name of the public module that exports them
-    (``"sklearn.preprocessing.StandardScaler"``, not its private module);
-    others get ``"<module>.<qualname>"``, which :func:`resolve` refuses.
+    Allow-listed classes get their public module's name; others get
+    ``"<module>.<qualname>"``, which :func:`resolve` refuses.
 
     Parameters
     ----------
@@ -248,7 +234,6 @@ def qualified_name(obj):
     Returns
     -------
     name : str
-        The dotted name.
 
     Examples
     --------
@@ -260,8 +245,8 @@ def qualified_name(obj):
     cls = obj if inspect.isclass(obj) else type(obj)
     module = cls.__module__ or ""
     if module.startswith(("skeer.", "sklearn.", "torch.")):
+        baselines = module.startswith(_BASELINES)
         for kind in KINDS:
-            baselines = module.startswith(_BASELINES)
             for name, allowed in _allowed(kind, baselines=baselines).items():
                 if allowed is cls:
                     return name
@@ -269,10 +254,8 @@ def qualified_name(obj):
 
 
 def resolve(name, *, kind=None):
-    """The allow-listed class named ``name``; nothing is imported otherwise.
-
-    No other module is imported and no other name looked up, so a saved file
-    naming any other class cannot make skeer run its code.
+    """The allow-listed class named ``name``; nothing else is imported or
+    looked up, so a saved file naming another class cannot run its code.
 
     Parameters
     ----------
@@ -284,7 +267,6 @@ def resolve(name, *, kind=None):
     Returns
     -------
     cls : type
-        The class.
 
     Raises
     ------
@@ -299,11 +281,10 @@ def resolve(name, *, kind=None):
     ...
     ValueError: 'os.system' is not a class skeer may load (see skeer.registry).
     """
-    kinds = KINDS if kind is None else (kind,)
-    for k in kinds:
-        baselines = isinstance(name, str) and name.startswith(_BASELINES)
-        table = _allowed(k, baselines=baselines)
-        if isinstance(name, str) and name in table:
+    is_str = isinstance(name, str)
+    for k in KINDS if kind is None else (kind,):
+        table = _allowed(k, baselines=is_str and name.startswith(_BASELINES))
+        if is_str and name in table:
             return table[name]
     what = "a class" if kind is None else f"an allow-listed {kind} class"
     raise ValueError(f"{name!r} is not {what} skeer may load (see skeer.registry).")

@@ -63,9 +63,7 @@ class _DetectorInputMixin:
     def _check_fitted(self):
         check_is_fitted(self)
 
-    def _template_features(self, X):
-        """``X`` validated: the features templates are made of."""
-        return self._check_X(X)
+    _template_features = _check_X  # the features templates are made of
 
     def fit(self, X, y):
         """Enrol every subject (a template or a model each), calibrate ``threshold_``.
@@ -99,10 +97,6 @@ class _DetectorInputMixin:
         (['ann', 'bob', 'cy'], (3, 5), (3, 5))
         """
         self._check_params()
-        return self._fit_detector(X, y)
-
-    def _fit_detector(self, X, y):
-        """``fit`` once the detector's own parameters are checked."""
         check_operating_point(self.operating_point)
         check_positive_int(self.n_enroll, "n_enroll")
         X, y = self._validate_Xy(X, y, reset=True)
@@ -139,13 +133,8 @@ class TemplateDetector(
     ----------
     geometry : {"scaled_manhattan", "manhattan", "euclidean", "cosine"}, \
             default="scaled_manhattan"
-        How samples become a template and how a probe is scored (see
-        :mod:`skeer.templates`). With the per-feature mean ``mu`` and mean
-        absolute deviation ``mad`` of a subject's samples, the score of ``x``
-        is ``-sum_j |x_j - mu_j| / mad_j`` (scaled Manhattan),
-        ``-sum_j |x_j - mu_j|`` (Manhattan), ``-sum_j (x_j - mu_j)**2``
-        (Euclidean), or the cosine similarity to the renormalised mean of the
-        L2-normalised samples (cosine).
+        How samples become a template and how a probe is scored (the formulas
+        are in :mod:`skeer.templates` and the named detectors).
     {params}
 
     Attributes

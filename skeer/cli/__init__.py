@@ -13,19 +13,10 @@ import re
 import sys
 import warnings
 
-from skeer.cli._bench import cmd_bench
-from skeer.cli._enroll import cmd_enroll, cmd_verify
-from skeer.cli._evaluate import cmd_evaluate
-from skeer.cli._kvc import cmd_kvc_predict
-from skeer.cli._output import (
-    TERMINATED,
-    Interrupted,
-    handle_sigterm,
-    note,
-    showwarning,
-)
+from skeer.cli._output import TERMINATED, Interrupted, handle_sigterm, note, showwarning
 from skeer.cli._parser import PROG, UsageError, build_parser, resolve_defaults
-from skeer.cli._train import cmd_train
+from skeer.cli._saved import cmd_enroll, cmd_evaluate, cmd_kvc_predict, cmd_verify
+from skeer.cli._train import cmd_bench, cmd_train
 
 __all__ = ["main"]
 

@@ -1,6 +1,7 @@
 """What the ``skeer`` command prints and writes (streams and files: :ref:`cli`)."""
 
 import contextlib
+import importlib
 import json
 import math
 import os
@@ -19,23 +20,22 @@ from skeer.cli._parser import PROG
 from skeer.registry import label as _label
 
 
-def _stream(args):
-    return sys.stderr if getattr(args, "json", False) else sys.stdout
+def _print(args, lines):
+    stream = sys.stderr if getattr(args, "json", False) else sys.stdout
+    for line in lines:
+        print(line, file=stream, flush=True)
 
 
 def info(args, *lines):
     """Progress lines: on stdout (stderr with ``--json``), none with ``--quiet``."""
     if not args.quiet:
-        for line in lines:
-            print(line, file=_stream(args), flush=True)
+        _print(args, lines)
 
 
 def show(args, *lines):
     """Result lines: on stdout; with ``--json`` on stderr unless ``--quiet``."""
-    if getattr(args, "json", False) and args.quiet:
-        return
-    for line in lines:
-        print(line, file=_stream(args), flush=True)
+    if not (getattr(args, "json", False) and args.quiet):
+        _print(args, lines)
 
 
 def emit_json(args, report):
@@ -55,13 +55,6 @@ def showwarning(message, category, filename, lineno, file=None, line=None):
     note(f"warning: {text[0] if text else category.__name__}")
 
 
-def progress(quiet, **kwargs):
-    """A tqdm bar on stderr, hidden with ``--quiet``."""
-    from tqdm.auto import tqdm
-
-    return tqdm(disable=quiet, file=sys.stderr, dynamic_ncols=True, **kwargs)
-
-
 def pct(value, digits=2):
     if value is None or not np.isfinite(value):
         return "n/a"
@@ -70,10 +63,6 @@ def pct(value, digits=2):
 
 def run_name(model, loss):
     return f"{_label(model)} + {_label(loss)}"
-
-
-def network_name(model):
-    return _label(model)
 
 
 def jsonable(obj):
@@ -117,8 +106,7 @@ def _on_sigterm(signum, frame):
 
 @contextlib.contextmanager
 def handle_sigterm():
-    """Inside the block SIGTERM stops the command as Ctrl-C does (exit 143);
-    outside the main thread the block runs unprotected."""
+    """Inside the block (main thread only) SIGTERM stops the command as Ctrl-C does."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -149,16 +137,13 @@ def deferred_sigint():
         for sig, handler in previous.items():
             # None: a handler installed outside Python; restore the default
             signal.signal(sig, signal.SIG_DFL if handler is None else handler)
-        term = previous[signal.SIGTERM]
+        term, sigint = previous[signal.SIGTERM], previous[signal.SIGINT]
         if signal.SIGTERM in received and term is not signal.SIG_IGN:
             if callable(term):
                 term(signal.SIGTERM, None)
             else:
                 signal.raise_signal(signal.SIGTERM)
-        if signal.SIGINT in received and previous[signal.SIGINT] not in (
-            signal.SIG_IGN,
-            None,
-        ):
+        if signal.SIGINT in received and sigint not in (signal.SIG_IGN, None):
             raise KeyboardInterrupt
 
 
@@ -180,14 +165,12 @@ class OutputGuard:
         if exc_type is None or not issubclass(exc_type, KeyboardInterrupt):
             return False
         if self.what is None:
-            raise Interrupted("interrupted") from None
-        if self.written:
-            raise Interrupted(
-                f"interrupted after {self.what} was written (it is complete)"
-            ) from None
-        raise Interrupted(
-            f"interrupted; nothing written ({self.what} keeps what it held)"
-        ) from None
+            message = "interrupted"
+        elif self.written:
+            message = f"interrupted after {self.what} was written (it is complete)"
+        else:
+            message = f"interrupted; nothing written ({self.what} keeps what it held)"
+        raise Interrupted(message) from None
 
 
 class OutLock:
@@ -281,10 +264,6 @@ class RunFolder:
         self._tmp[name] = tmp
         return tmp
 
-    def written(self):
-        """Names written so far, in ``names`` order."""
-        return [n for n in self.names if n in self._tmp]
-
     def discard(self):
         for tmp in self._tmp.values():
             with contextlib.suppress(OSError):
@@ -310,8 +289,7 @@ class RunFolder:
 
 
 def atomic_write(path, write, *, guard=None):
-    """``write(tmp)`` to a temporary file beside ``path``, then rename it there
-    (SIGINT held back); the folder is created if needed."""
+    """``write(tmp)`` to a temporary file beside ``path``, then rename it there."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -329,25 +307,8 @@ def atomic_write(path, write, *, guard=None):
     return path
 
 
-def _probe_folder(folder, option):
-    """OSError unless a file can be created in the existing ``folder``."""
-    try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".skeer-probe-")
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise PermissionError(
-            f"{option}: cannot write to {str(folder)!r} ({reason})"
-        ) from None
-    os.close(fd)
-    os.unlink(tmp)
-
-
 def check_out_folder(path, option="--out"):
-    """Refuse an output folder that cannot be written, before any work.
-
-    ``path`` must be a folder, or not exist under a writable folder (it is
-    created only when the results are written). Raises OSError (exit 1).
-    """
+    """OSError unless ``path`` is a folder, or can be one, that can be written."""
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise FileExistsError(f"{option}: {str(path)!r} exists and is not a folder")
@@ -356,15 +317,19 @@ def check_out_folder(path, option="--out"):
         parent = parent.parent
     if not parent.is_dir():
         raise NotADirectoryError(f"{option}: {str(parent)!r} is not a folder")
-    _probe_folder(parent, option)
+    try:  # a file can be created in it
+        fd, tmp = tempfile.mkstemp(dir=parent, prefix=".skeer-probe-")
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise PermissionError(
+            f"{option}: cannot write to {str(parent)!r} ({reason})"
+        ) from None
+    os.close(fd)
+    os.unlink(tmp)
 
 
 def check_out_file(path, option):
-    """Refuse an output file that cannot be written, before any work.
-
-    An existing file is replaced; its folder is created if needed. Raises
-    OSError (exit 1).
-    """
+    """OSError unless ``path`` is a file, or can be one, that can be written."""
     path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(f"{option}: {str(path)!r} is a folder, not a file")
@@ -372,27 +337,19 @@ def check_out_file(path, option):
 
 
 def versions():
-    import sklearn
-    import skorch
-    import torch
-
+    libraries = ("torch", "sklearn", "skorch", "numpy")
     return {
         "python": platform.python_version(),
         "skeer": __version__,
-        "torch": torch.__version__,
-        "sklearn": sklearn.__version__,
-        "skorch": skorch.__version__,
-        "numpy": np.__version__,
+        **{name: importlib.import_module(name).__version__ for name in libraries},
         "platform": platform.platform(),
     }
 
 
 def config(args, **extra):
     """The parsed options as a JSON-ready dict (``extra`` overrides)."""
-    skip = {"func", "quiet", "json"}
-    cfg = {k: v for k, v in vars(args).items() if k not in skip}
-    cfg.update(extra)
-    return jsonable(cfg)
+    cfg = {k: v for k, v in vars(args).items() if k not in {"func", "quiet", "json"}}
+    return jsonable({**cfg, **extra})
 
 
 def protocol_name(fixed_text, grouped=False):
@@ -444,21 +401,24 @@ def _metric_rows(fixed_text):
     ]
 
 
-def _first(report, keys, default=None):
-    for key in keys:
-        if key in report:
-            return report[key]
-    return default
+def _first(report, keys):
+    return next((report[key] for key in keys if key in report), None)
 
 
 def _with_ci(report, keys, fmt):
     """The value, and its bootstrap interval when the report has one."""
     text = fmt(_first(report, keys))
-    ci = report.get("ci") or {}
-    bounds = _first(ci, keys)
+    bounds = _first(report.get("ci") or {}, keys)
     if bounds is None or fmt is not pct:
         return text
     return f"{text} [{100 * bounds[0]:.1f}, {100 * bounds[1]:.1f}]"
+
+
+_COUNTS = (
+    ("subjects", "n_subjects"),
+    ("genuine scores", "n_genuine"),
+    ("impostor scores", "n_impostor"),
+)
 
 
 def table(columns, fixed_text):
@@ -468,26 +428,21 @@ def table(columns, fixed_text):
         for keys, label, fmt in _metric_rows(fixed_text)
         if any(key in rep for _, rep in columns for key in keys)
     ]
-    counts = [
-        ("subjects", ("n_subjects",)),
-        ("genuine scores", ("n_genuine",)),
-        ("impostor scores", ("n_impostor",)),
+    rows += [
+        (label, [str(rep.get(key, "")) for _, rep in columns])
+        for label, key in _COUNTS
+        if any(key in rep for _, rep in columns)
     ]
-    for label, keys in counts:
-        if any(key in rep for _, rep in columns for key in keys):
-            rows.append((label, [str(_first(rep, keys, "")) for _, rep in columns]))
     width = max(len(r[0]) for r in rows) + 2
     colw = [
         max(12, len(name) + 2, *(len(values[j]) + 2 for _, values in rows))
         for j, (name, _) in enumerate(columns)
     ]
-    head = "".ljust(width) + "".join(n.rjust(w) for (n, _), w in zip(columns, colw))
-    lines = [head]
-    for label, values in rows:
-        lines.append(
-            label.ljust(width) + "".join(v.rjust(w) for v, w in zip(values, colw))
-        )
-    return lines
+    head = ("", [name for name, _ in columns])  # the header: a row without label
+    return [
+        label.ljust(width) + "".join(v.rjust(w) for v, w in zip(values, colw))
+        for label, values in [head, *rows]
+    ]
 
 
 def epochs_text(epochs):
@@ -505,13 +460,16 @@ def epochs_text(epochs):
 def epoch_progress(quiet, total, desc):
     """``(name, callback)``: a skorch callback showing one tqdm bar over epochs."""
     from skorch.callbacks import Callback
+    from tqdm.auto import tqdm
 
     class _EpochBar(Callback):
         def on_train_begin(self, net, **kwargs):
             # max_epochs="auto" is resolved by now (max_epochs_)
             epochs = getattr(net, "max_epochs_", None)
-            self.bar_ = progress(
-                quiet,
+            self.bar_ = tqdm(
+                disable=quiet,
+                file=sys.stderr,
+                dynamic_ncols=True,
                 total=epochs if isinstance(epochs, int) else total,
                 desc=desc,
                 unit="epoch",

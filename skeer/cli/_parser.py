@@ -1,27 +1,14 @@
 """The ``skeer`` command's argument parser: options, their types and defaults."""
 
 import argparse
+import importlib
+import inspect
+import math
+from math import inf
 from pathlib import Path
 
 from skeer._version import __version__
-from skeer.cli._types import (
-    SCENARIOS,
-    _device,
-    _epochs,
-    _loss_list,
-    _n_jobs,
-    _non_negative_float,
-    _non_negative_int,
-    _operating_point,
-    _operating_point_list,
-    _path,
-    _positive_float,
-    _positive_int,
-    _scenario_model,
-    _share,
-    data_kind,
-    data_spec,
-)
+from skeer.datasets._spec import _parse_spec
 from skeer.evaluation._benchmark import DEFAULT_LOSSES, QUICK_PROFILE
 from skeer.registry import LOSSES, NETWORKS
 
@@ -29,6 +16,108 @@ PROG = "skeer"
 # the losses 'skeer bench' compares by default: compare_losses'
 DEFAULT_BENCH_LOSSES = list(DEFAULT_LOSSES)
 PROFILES = ("default", "quick")
+SCENARIOS = ("desktop", "mobile")
+
+
+# option types: parse a string or say what was expected
+def data_spec(text):
+    """The normalised dataset spec (``"synthetic"`` or ``"kind:PATH"``)."""
+    try:
+        kind, path = _parse_spec(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return kind if path is None else f"{kind}:{path}"
+
+
+def data_kind(spec):
+    """``"synthetic"``, ``"aalto"``, ``"kvc"``, ``"cmu"`` or ``"greyc"``."""
+    return _parse_spec(spec)[0]
+
+
+def _operating_point(text):
+    if text.strip().lower() == "eer":
+        return "eer"
+    try:
+        value = float(text.rstrip("%")) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(
+            f"invalid operating point {text!r}; expected 'eer' or a target "
+            "false-match rate in (0, 1) such as 0.01 or 1%"
+        )
+    return value
+
+
+def _operating_point_list(text):
+    return list(dict.fromkeys(_operating_point(t) for t in text.split(",") if t))
+
+
+def _device(text):
+    import torch
+
+    try:
+        torch.device(text)
+    except (RuntimeError, ValueError):
+        raise argparse.ArgumentTypeError(
+            f"unknown device {text!r}; expected cpu, cuda, cuda:N or mps"
+        ) from None
+    return text
+
+
+def _number(cast, ok, expected):
+    """The type of a number option: ``cast(text)`` where ``ok``, else an error."""
+
+    def parse(text):
+        try:
+            value = cast(text)
+        except ValueError:
+            value = math.nan
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+        return value
+
+    return parse
+
+
+# (NaN fails every comparison: a value that does not parse is refused)
+_positive_int = _number(int, lambda v: v >= 1, "a positive integer")
+_non_negative_int = _number(int, lambda v: v >= 0, "an integer >= 0")
+_positive_float = _number(float, lambda v: 0 < v < inf, "a finite positive number")
+_non_negative_float = _number(float, lambda v: 0 <= v < inf, "a finite number >= 0")
+_n_jobs = _number(int, lambda v: v >= 1 or v == -1, "a positive integer or -1")
+_share = _number(float, lambda v: 0 <= v < 1, "a number in [0, 1)")  # held-out share
+_auto_epochs = _number(int, lambda v: v >= 1, "a positive integer or 'auto'")
+
+
+def _epochs(text):
+    return "auto" if text.strip().lower() == "auto" else _auto_epochs(text)
+
+
+def _path(text):
+    """A path option's value; '' (which Path would read as '.') is refused."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a path, got ''")
+    return Path(text).expanduser()
+
+
+def _scenario_model(text):
+    """``(scenario or None, path)`` of a kvc-predict MODEL argument."""
+    scenario, sep, path = text.partition("=")
+    if sep and scenario in SCENARIOS:
+        return scenario, _path(path)
+    return None, _path(text)
+
+
+def _loss_list(text):
+    names = [t.strip().lower() for t in text.split(",") if t.strip()]
+    unknown = [n for n in names if n not in LOSSES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown loss {', '.join(unknown) or text!r}; choose from "
+            f"{', '.join(LOSSES)}"
+        )
+    return list(dict.fromkeys(names))
 
 
 # One source of defaults: an option whose default belongs to the library holds
@@ -46,9 +135,6 @@ _OWNERS = {
 
 def _library_defaults(owner):
     """A class's ``get_params()``, or a function's keyword defaults."""
-    import importlib
-    import inspect
-
     obj = getattr(importlib.import_module(_OWNERS[owner]), owner)
     if inspect.isclass(obj):
         return obj().get_params()
@@ -67,24 +153,23 @@ class LibraryDefault:
     is the library's value.
     """
 
-    def __init__(self, owner, *names):
+    def __init__(self, *names, owner="KeystrokeVerifier"):
         self.owner = owner
         self.names = names
 
     def value(self, profile=None):
         library = _library_defaults(self.owner)
-        profile = profile or {}
-        values = [profile.get(n, library[n]) for n in self.names]
+        values = [(profile or {}).get(n, library[n]) for n in self.names]
         return values[0] if len(values) == 1 else values
 
     def __str__(self):
-        value = self.value()
-        values = value if isinstance(value, list) else [value]
+        values = [_library_defaults(self.owner)[n] for n in self.names]
         text = " ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in values)
         return f"{text}: {self.owner}'s"
 
     def __repr__(self):
-        return f"LibraryDefault({self.owner!r}, {', '.join(map(repr, self.names))})"
+        names = ", ".join(map(repr, self.names))
+        return f"LibraryDefault({names}, owner={self.owner!r})"
 
 
 def resolve_defaults(args):
@@ -114,6 +199,9 @@ def resolve_defaults(args):
     return args
 
 
+_lib = LibraryDefault
+
+
 class UsageError(Exception):
     """A usage error found after parsing (exit code 2)."""
 
@@ -123,10 +211,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
-
-
-def _lib(*names, owner="KeystrokeVerifier"):
-    return LibraryDefault(owner, *names)
 
 
 def _add(p, *specs):
@@ -176,6 +260,12 @@ def _data(default="synthetic"):
     )
 
 
+_MODEL = (
+    ("--profile", dict(choices=PROFILES, default="default",
+        help="where the defaults below come from (default: the library's)")),
+    ("--model", dict(choices=NETWORKS, default=None,
+        help="embedding network (default typenet; mlp for fixed-text data)")),
+)
 _PROTOCOL = (
     ("--n-enroll", dict(type=_positive_int, default=None, metavar="G",
         help="enrolment samples per subject (default 5); fixed text: training "
@@ -253,21 +343,9 @@ def _add_training(p, *, single_loss):
         "a command uses) takes skeer.evaluation.QUICK_PROFILE where it has a "
         f"value ({quick}): the quick demo, one to two minutes on 2 CPU cores.",
     )
-    g.add_argument(
-        "--profile",
-        choices=PROFILES,
-        default="default",
-        help="where the defaults below come from (default: the library's)",
-    )
-    g.add_argument(
-        "--model",
-        choices=NETWORKS,
-        default=None,
-        help="embedding network (default typenet; mlp for fixed-text data)",
-    )
-    _add(g, *(_SINGLE_LOSS if single_loss else ()), *_TRAINING)
     patience = dict(type=_non_negative_int, metavar="N", **_PATIENCE[single_loss])
-    _add(g, ("--patience", patience), *_SPLIT)
+    losses = _SINGLE_LOSS if single_loss else ()
+    _add(g, *_MODEL, *losses, *_TRAINING, ("--patience", patience), *_SPLIT)
 
 
 def _command(sub, name, help, description, *, data=None, training=None, **extra):

@@ -5,8 +5,7 @@ from pathlib import Path
 import numpy as np
 
 from skeer.cli._output import OutLock, OutputGuard, check_out_folder, info, note
-from skeer.cli._parser import UsageError
-from skeer.cli._types import data_kind
+from skeer.cli._parser import UsageError, data_kind
 from skeer.datasets._spec import FIXED_TEXT
 
 
@@ -59,8 +58,7 @@ def load_data(args):
 
 
 def resolve_model(args):
-    """The network's name, checked against the kind of data (before loading it);
-    sets the default ``--loss`` for that kind (the verifier's default criterion)."""
+    """The network's name, checked against the data's kind; sets the default --loss."""
     fixed_text = data_kind(args.data) in FIXED_TEXT
     if getattr(args, "loss", "") is None:
         args.loss = "eer" if fixed_text else "supcon+eer"
@@ -91,10 +89,7 @@ def check_device(device):
 
 
 def make_verifier(args, *, model, loss, operating_point, seed, patience, callbacks=()):
-    """An unfitted :class:`~skeer.KeystrokeVerifier` from the training options.
-
-    ``patience`` 0 or None: no early stopping.
-    """
+    """An unfitted KeystrokeVerifier of the options (``patience`` 0: no early stop)."""
     from skeer.registry import get_loss, get_network
     from skeer.verifier._estimator import KeystrokeVerifier
 
@@ -126,9 +121,8 @@ def make_verifier(args, *, model, loss, operating_point, seed, patience, callbac
 def evaluate(model, X, y, args, *, fixed_text, protocol=None, groups=None):
     """``(report, y_binary, scores)`` of ``model`` under the data's protocol.
 
-    Fixed text: within each of ``groups`` (typing conditions), on each
-    subject's first ``--n-enroll + --n-probe`` repetitions; ``protocol``
-    (the data's own settings) is overridden by the options.
+    Fixed text: within each of ``groups`` (typing conditions), on each subject's
+    first ``--n-enroll + --n-probe`` repetitions; the options override ``protocol``.
     """
     from sklearn.utils import _safe_indexing
 
@@ -147,9 +141,7 @@ def evaluate(model, X, y, args, *, fixed_text, protocol=None, groups=None):
         return _with_subjects(report), y_bin, scores
     kw = dict(protocol or {})
     kw.update(given(args, n_train="n_enroll", n_impostor_reps="n_impostor"))
-    y = np.asarray(y)
-    if groups is not None:
-        groups = np.asarray(groups)
+    y, groups = np.asarray(y), None if groups is None else np.asarray(groups)
     if args.n_probe is not None:
         # the first n_train + n_probe repetitions of each subject (and condition)
         unit = y if groups is None else _pairs(y, groups)
@@ -172,8 +164,7 @@ def _pairs(y, groups):
 
 
 def first_samples(unit, n):
-    """Sorted indices of the first ``n`` samples of each value of ``unit``
-    (every sample with ``n`` None)."""
+    """Sorted indices of the first ``n`` samples of each ``unit`` (None: all)."""
     if n is None:
         return np.arange(len(unit))
     from skeer.datasets import select_subjects
@@ -215,16 +206,12 @@ def n_subjects(y):
     return len(np.unique(y))
 
 
-# the saved model: one file holding the fitted pipeline
-MODEL_FILE = "model.skeer"
-# an earlier skeer's sidecar of the features' parameters: never read, a run
-# removes it
-_FEATURES_FILE = "features.json"
+MODEL_FILE = "model.skeer"  # the saved model: one file holding the fitted pipeline
+_FEATURES_FILE = "features.json"  # an earlier skeer's sidecar: a run removes it
 
 
 def load_model(path, device):
-    """The fitted pipeline saved at ``path`` (a verifier saved alone gets the
-    default :class:`~skeer.KeystrokeFeatures` in front, with a warning)."""
+    """The pipeline saved at ``path`` (a lone verifier gets default features)."""
     from sklearn.pipeline import Pipeline, make_pipeline
 
     from skeer.features._keystroke import KeystrokeFeatures

@@ -1,4 +1,5 @@
-"""``skeer train``: fit a pipeline on a subject-disjoint split, judge it, save it.
+"""``skeer train``: fit a pipeline on a subject-disjoint split, judge it, save it;
+``skeer bench``: the loss ablation of :func:`skeer.evaluation.compare_losses`.
 
 Ctrl-C during training stops it; the run is judged and written like a finished
 one (``"interrupted": true``, exit 130). Files are renamed into place at the
@@ -27,21 +28,26 @@ from skeer.cli._output import (
     versions,
     write_json,
 )
+from skeer.cli._parser import UsageError, data_kind
 from skeer.cli._shared import (
     _FEATURES_FILE,
     MODEL_FILE,
     data_summary,
     evaluate,
+    given,
     in_out_folder,
     load_data,
     make_verifier,
     n_subjects,
 )
+from skeer.datasets._spec import FIXED_TEXT
+from skeer.registry import label
 
 REPORT_FILE = "report.json"
-# the files of a run, in the order they are renamed into place (report last);
-# features.json is an earlier skeer's sidecar: a new run removes it
+# the files of a run, in the order they are renamed into place (report last)
 RUN_FILES = (MODEL_FILE, _FEATURES_FILE, "det.png", "training.png", REPORT_FILE)
+BENCH_REPORT = "bench.json"
+BENCH_FILES = ("bench.md", "convergence.png", BENCH_REPORT)
 
 
 def _best_epoch(history):
@@ -59,12 +65,7 @@ def _history_records(net):
 
 
 def _weights_epoch(net):
-    """1-based epoch whose weights the model kept: early stopping's best, or the last.
-
-    Early stopping watches ``valid_eer_smooth`` and restores the weights of
-    its best epoch; without it (or with nothing held out) the last epoch's
-    weights stay.
-    """
+    """1-based epoch of the weights kept: early stopping's best, or the last."""
     stopper = dict(net.callbacks_).get("early_stopping")
     best = getattr(stopper, "best_epoch_", None)
     if best is not None and getattr(stopper, "best_model_weights_", None) is not None:
@@ -73,12 +74,7 @@ def _weights_epoch(net):
 
 
 def _baseline(features, X_train, y_train, X_test, y_test, args, fixed_text, proto):
-    """``(name, (report, y_binary, scores))`` of the non-learned baseline.
-
-    Fixed text: Killourhy & Maxion's scaled Manhattan detector. Free text:
-    :func:`skeer.baselines.make_timing_baseline` with the model's features,
-    fitted on the training subjects.
-    """
+    """``(name, (report, y_binary, scores))`` of the non-learned baseline."""
     from skeer.baselines import ScaledManhattan, make_timing_baseline
 
     if fixed_text:
@@ -90,7 +86,7 @@ def _baseline(features, X_train, y_train, X_test, y_test, args, fixed_text, prot
     return name, evaluate(model, X_test, y_test, args, fixed_text=fixed_text, **proto)
 
 
-def _plots(args, run, curve, history, baseline, model_name):
+def _plots(args, run, curve, history, baseline_curve, model_name):
     if not matplotlib_or_warn("det.png and training.png"):
         return {}
     from skeer.plotting import plot_det, plot_training
@@ -99,8 +95,8 @@ def _plots(args, run, curve, history, baseline, model_name):
 
     def det(ax):
         plot_det(*curve, ax=ax, label=title)
-        if baseline is not None:
-            plot_det(*baseline["_curve"], ax=ax, label="baseline")
+        if baseline_curve is not None:
+            plot_det(*baseline_curve, ax=ax, label="baseline")
         ax.set_title("DET curve, unseen subjects", fontsize="medium")
 
     def training(ax):
@@ -132,16 +128,12 @@ def _train(args, model_name, guard):
     data = load_data(args)
     t_loaded = time.perf_counter()
 
+    idx, y = np.arange(len(data.target)), np.asarray(data.target)
     if args.test_size == 0:  # a submission model: every subject trains
-        train_idx = np.arange(len(data.target))
-        test_idx = train_idx[:0]
-        y_train, y_test = np.asarray(data.target), np.asarray(data.target)[:0]
+        train_idx, test_idx, y_train, y_test = idx, idx[:0], y, y[:0]
     else:
         train_idx, test_idx, y_train, y_test = train_test_split_subjects(
-            np.arange(len(data.target)),
-            data.target,
-            test_size=args.test_size,
-            random_state=args.seed,
+            idx, data.target, test_size=args.test_size, random_state=args.seed
         )
     X_train = _safe_indexing(data.data, train_idx)
     X_test = _safe_indexing(data.data, test_idx)
@@ -186,12 +178,12 @@ def _train(args, model_name, guard):
             pipe, X_test, y_test, args, fixed_text=data.fixed_text, **proto
         )
     t_evaluated = time.perf_counter()
-    baseline = None
+    baseline, baseline_curve = None, None
     if n_test_ids and not args.no_baseline:
-        name, (b_metrics, *b_curve) = _baseline(
+        name, (b_metrics, *baseline_curve) = _baseline(
             features, X_train, y_train, X_test, y_test, args, data.fixed_text, proto
         )
-        baseline = {"name": name, "metrics": b_metrics, "_curve": b_curve}
+        baseline = {"name": name, "metrics": b_metrics}
     t_baseline = time.perf_counter()
 
     history = _history_records(verifier)
@@ -213,11 +205,9 @@ def _train(args, model_name, guard):
             n_train_samples=len(y_train),
             n_test_samples=len(y_test),
         ),
-        "protocol": protocol_name(data.fixed_text, data.get("groups") is not None),
+        "protocol": protocol_name(data.fixed_text, groups is not None),
         "metrics": metrics,
-        "baseline": None
-        if baseline is None
-        else {"name": baseline["name"], "metrics": baseline["metrics"]},
+        "baseline": baseline,
         "threshold": verifier.threshold_,
         "epochs_run": len(verifier.history),
         "best_epoch": _best_epoch(history),
@@ -231,27 +221,25 @@ def _train(args, model_name, guard):
     with RunFolder(out, RUN_FILES, REPORT_FILE, guard=guard) as run:
         save(pipe, run.path(MODEL_FILE))
         files = {"model": MODEL_FILE}
-        files.update(_plots(args, run, curve, history, baseline, model_name))
+        files.update(_plots(args, run, curve, history, baseline_curve, model_name))
         files["report"] = REPORT_FILE
         report["files"] = files
         timings["total_s"] = time.perf_counter() - t_start
         write_json(run.path(REPORT_FILE), report)
         run.commit()
 
-    if metrics is not None:
+    if metrics is None:
+        lines = [
+            f"trained on all {n_train_ids} subjects ({len(verifier.history)} "
+            "epochs; the verifier held out its validation share to stop and "
+            "calibrate); no test subjects, nothing judged here"
+        ]
+    else:
         columns = [("model", metrics)]
         if baseline is not None:
             columns.append(("baseline", baseline["metrics"]))
-        show(args, "", *table(columns, data.fixed_text), "")
-    else:
-        show(
-            args,
-            "",
-            f"trained on all {n_train_ids} subjects ({len(verifier.history)} "
-            "epochs; the verifier held out its validation share to stop and "
-            "calibrate); no test subjects, nothing judged here",
-            "",
-        )
+        lines = table(columns, data.fixed_text)
+    show(args, "", *lines, "")
     info(
         args,
         f"time: data {timings['data_load_s']:.1f} s, training "
@@ -267,4 +255,80 @@ def _train(args, model_name, guard):
             "as it was then is judged and saved "
             f'in {out}/ (report.json: "interrupted": true)'
         )
+    return 0
+
+
+def cmd_bench(args):
+    if data_kind(args.data) in FIXED_TEXT:
+        raise UsageError("bench runs on free-text data (synthetic, aalto, kvc)")
+    if args.test_size == 0:
+        raise UsageError("bench judges each loss on held-out subjects: --test-size > 0")
+    return in_out_folder(args, _bench)
+
+
+def _bench(args, model_name, guard):
+    from skeer.evaluation._benchmark import compare_losses
+    from skeer.features._keystroke import KeystrokeFeatures
+
+    data = load_data(args)
+    # the template of every run; compare_losses sets each run's loss, operating
+    # point and seed. Early stopping is off unless asked for: the same budget
+    estimator = make_verifier(
+        args,
+        model=model_name,
+        loss="eer",
+        operating_point="eer",
+        seed=0,
+        patience=args.patience,
+    )
+    features = KeystrokeFeatures(max_len=args.max_len)
+    info(
+        args,
+        f"skeer bench: {model_name}, losses {','.join(args.losses)} x "
+        f"{args.seeds} seeds, {epochs_text(args.epochs)} each, on {data.description}",
+    )
+    result = compare_losses(
+        data.data,
+        data.target,
+        losses=args.losses,
+        operating_points=args.operating_points,
+        estimator=estimator,
+        features=features,
+        n_seeds=args.seeds,
+        test_size=args.test_size,
+        n_jobs=args.n_jobs,
+        verbose=not args.quiet,
+        **given(args, n_enroll="n_enroll", n_probe="n_probe"),
+    )
+    md = result.to_markdown(data_description=data.description)
+    report = {
+        "command": "bench",
+        "config": config(args, model=model_name),
+        "features": features.get_params(),
+        "data": data_summary(data),
+        **result.to_dict(),
+        "versions": versions(),
+    }
+    files = ["bench.md"]
+    with RunFolder(args.out, BENCH_FILES, BENCH_REPORT, guard=guard) as run:
+        run.path("bench.md").write_text(md, encoding="utf-8")
+        if matplotlib_or_warn("convergence.png"):
+            from skeer.plotting import plot_convergence
+
+            def draw(ax):
+                plot_convergence(result.curves(), ax=ax)
+                ax.set_title(
+                    f"{label(model_name)}: validation EER per epoch "
+                    f"({args.seeds} seed{'s' * (args.seeds > 1)})",
+                    fontsize="medium",
+                )
+
+            save_figure(draw, run.path("convergence.png"), (6.5, 4.0))
+            files.append("convergence.png")
+        files.append(BENCH_REPORT)
+        write_json(run.path(BENCH_REPORT), report)
+        run.commit()
+    show(args, "", md.rstrip(), "")
+    info(args, f"wrote {args.out}/: " + ", ".join(files))
+    emit_json(args, report)
     return 0

@@ -23,7 +23,6 @@ from skeer.datasets._base import (
     _check_path,
     _dropped_summary,
     _session_frame,
-    _split_sessions,
     _warn_dropped,
     get_data_home,
 )
@@ -57,15 +56,13 @@ Home page: https://userinterfaces.aalto.fi/136Mkeystrokes
 """
 
 
-_DROP_FIELDS = ("rows", "malformed", "release before press", "sessions")
-_DROP_FIELDS += ("fewer than 2 keys", "press times going backwards", "files read")
+_DROP_FIELDS = ("rows", *_ROW_REASONS, "sessions", *_SESSION_REASONS, "files read")
 _DROP_FIELDS += ("files", *_FILE_REASONS)
 _CACHE_FIELDS = ("target", "session", "sentence", "user_input")
 
 
 def _cache_file(path, kind, data_home):
-    """The cache file of a source: named by the hash of its content alone, so
-    the same data anywhere (copied, moved, renamed) shares one file."""
+    """The cache file of a source, named by the hash of its content alone."""
     members = _archive.list_members(path, kind, _SUFFIX) if kind == "dir" else None
     tag = f"skeer-aalto-cache|v{_CACHE_VERSION}|{kind}|"
     key = _cache.content_key(path, tag, members)
@@ -93,11 +90,9 @@ def load_aalto(
 ):
     """Load raw files of the Aalto "136M Keystrokes" study as sessions.
 
-    Reads the study's tab-separated ``<PARTICIPANT_ID>_keystrokes.txt`` files
-    from a folder (searched recursively), a ``.zip``, a tar archive (``.tar``,
-    ``.tar.gz``, ...) or a single such file; other files are ignored. One
-    ``TEST_SECTION_ID`` (one typed sentence) is one session; the target is
-    the subject (``PARTICIPANT_ID``).
+    Reads the study's ``<PARTICIPANT_ID>_keystrokes.txt`` files from a folder
+    (recursively), a ``.zip`` or tar archive, or a single such file. One
+    ``TEST_SECTION_ID`` is one session; the target is ``PARTICIPANT_ID``.
 
     Parameters
     ----------
@@ -107,85 +102,55 @@ def load_aalto(
         Folder of the cache (its ``aalto/`` sub-folder); see
         :func:`get_data_home`.
     n_jobs : int, default=None
-        joblib workers parsing chunks of files (None: 1 unless in a
-        :func:`joblib.parallel_config` context; -1: all cores); for a tar
-        archive this thread decompresses while worker threads parse.
+        joblib workers parsing chunks of files (-1: all cores).
     cache : bool, default=True
         Read and write the cache, an ``.npz`` file (no pickle) named by a hash
-        of the source's content: changed data misses it, a moved or copied
-        source hits it. False parses every time and writes nothing; a
-        ``data_home`` that cannot be written loads uncached, with a warning.
+        of the source's content. A ``data_home`` that cannot be written loads
+        uncached, with a warning.
     as_frame : bool, default=False
-        If True, ``data`` (and ``frame``) is a long-format
-        :class:`pandas.DataFrame`, one row a key, with columns ``subject``,
-        ``session``, ``press``, ``release``, ``keycode``, and ``target`` a
-        :class:`pandas.Series` named ``subject``, one entry a session;
-        :class:`~skeer.KeystrokeFeatures` takes this frame as it is.
+        If True, ``data`` and ``frame`` are a long-format DataFrame, one row a
+        key (``subject``, ``session``, ``press``, ``release``, ``keycode``),
+        as :class:`~skeer.KeystrokeFeatures` takes it; ``target`` a Series
+        named ``subject``, one entry a session.
     return_X_y : bool, default=False
         If True, return ``(data, target)`` instead of a Bunch.
     verbose : bool, default=True
-        Show a progress bar (files parsed, on stderr) once a parse has run 3 s.
+        Show a progress bar (on stderr) once a parse has run 3 s.
 
     Returns
     -------
-    data : :class:`~sklearn.utils.Bunch`
-        Dictionary-like object with attributes:
-
-        data : list of ndarray of shape (n_keys, 3), or DataFrame
-            Sessions: float64 press time (ms), release time (ms), JavaScript
-            key code, rows in file order; sessions ordered by (subject,
-            session id).
-        target : ndarray of shape (n_sessions,), int64, or Series
-            Subject (``PARTICIPANT_ID``) of each session.
-        session : ndarray of shape (n_sessions,), int64
-            ``TEST_SECTION_ID`` of each session.
-        sentence, user_input : ndarray of shape (n_sessions,), object
-            The sentence presented (``SENTENCE``) and what the participant
-            submitted (``USER_INPUT``).
-        feature_names : list of str
-            ``["press", "release", "keycode"]``, the columns of a session.
-        dropped : dict
-            Counts of what was read and dropped: ``"rows"`` (rows read),
-            ``"malformed"``, ``"release before press"``, ``"sessions"``
-            (sessions formed), ``"fewer than 2 keys"``, ``"press times going
-            backwards"``, ``"files read"``, ``"files"`` (files skipped) and
-            per reason ``"empty"``, ``"no Aalto header line"``, ``"header line
-            only"``, ``"UTF-16 that does not decode"``.
-        frame : DataFrame or None
-            The long-format frame when ``as_frame=True``.
-        DESCR : str
-            Description, citation and terms of the dataset.
-
-    (data, target) : tuple if ``return_X_y`` is True
+    data : :class:`~sklearn.utils.Bunch` or tuple
+        ``data``: sessions, (n_keys, 3) float64 arrays of press (ms), release
+        (ms), JavaScript key code in file order, ordered by (subject, session
+        id); ``target`` and ``session``, int64; ``sentence`` and
+        ``user_input`` (``SENTENCE``, ``USER_INPUT``); ``feature_names``;
+        ``dropped``, counts of what was read (``"rows"``, ``"sessions"``,
+        ``"files read"``) and dropped (``"files"`` skipped, and per reason);
+        ``frame`` (None unless ``as_frame``); ``DESCR``. ``(data, target)``
+        if ``return_X_y``.
 
     Raises
     ------
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        If ``path`` is not a folder, archive or file of the format, it or a
-        data file is not a regular file, it holds no ``*_keystrokes.txt`` file
-        or no session could be loaded (the message counts what was dropped),
-        or the archive is truncated or corrupt (one line naming the file).
+        If ``path`` is no folder, archive or file of the format, or truncated,
+        or no session could be loaded.
 
     Warns
     -----
     UserWarning
-        One warning summarising what was dropped, with counts per reason
-        (also on a cache hit); and one if the cache cannot be written.
+        Summarising what was dropped (also on a cache hit); if the cache
+        cannot be written.
 
     Notes
     -----
-    Bytes are decoded as latin-1 (text that is valid UTF-8 is re-decoded as
-    such; a file starting with a UTF-16 byte-order mark is UTF-16), quote
-    characters are literal and numbers may be in scientific notation
-    (``1.472007e+12``, parsed exactly). Dropped, with counts: rows without
-    exactly the header's number of fields or whose participant, session,
-    press, release or key code is missing, non-numeric or non-finite
-    (``"malformed"``); rows released before pressed (only that key);
-    then sessions with fewer than 2 keys or whose press times decrease
-    (typing order is never re-sorted); and files that are empty, lack the
-    header line, hold it only, or are UTF-16 that does not decode.
+    Bytes are latin-1 (or UTF-8 where valid, or UTF-16 after its byte-order
+    mark); quotes are literal. Dropped: rows with the wrong number of fields
+    or a missing or non-numeric id, time or key code (``"malformed"``), or
+    released before pressed; sessions with fewer than 2 keys or press times
+    going backwards (never re-sorted); empty files, files without the header
+    line or holding it only, and UTF-16 that does not decode.
 
     Examples
     --------
@@ -226,7 +191,7 @@ def load_aalto(
     frame = None
     if as_frame:
         frame, target = _session_frame(keys, offsets, target, session)
-    data = frame if as_frame else _split_sessions(keys, offsets)
+    data = frame if as_frame else np.split(keys, offsets[1:-1])
     return _bunch(
         return_X_y,
         data=data,

@@ -5,7 +5,9 @@ every dropped row, session and file counted; ``_aalto`` caches the result.
 """
 
 import csv
+import functools
 import io
+from collections import Counter
 
 import numpy as np
 
@@ -72,13 +74,12 @@ def _parse_buffer(buf, columns):
     import pandas as pd
 
     n_fields = len(columns)
-    counts = dict.fromkeys(_ROW_REASONS, 0)
+    counts = Counter()
     if b"\r" in buf:
         buf = buf.replace(b"\r\n", b"\n")
     n_lines = buf.count(b"\n")
     if buf.count(b"\t") != (n_fields - 1) * n_lines:
-        # Some line has a tab inside a text field or lost fields: keep only the
-        # lines with exactly n_fields fields (blank lines hold no data).
+        # keep only the lines with exactly n_fields fields (blank ones hold no data)
         kept = []
         for line in buf.split(b"\n")[:-1]:
             if line.count(b"\t") == n_fields - 1:
@@ -141,11 +142,6 @@ def _parse_buffer(buf, columns):
     return part, counts
 
 
-def _new_counts():
-    counts = {**dict.fromkeys(_ROW_REASONS, 0), **dict.fromkeys(_FILE_REASONS, 0)}
-    return {**counts, "files read": 0}
-
-
 def _decode_utf16(raw):
     """UTF-16 text (with a byte-order mark) as UTF-8 bytes; None if invalid."""
     try:
@@ -157,7 +153,7 @@ def _decode_utf16(raw):
 def _parse_raw_files(raws):
     """Parse raw file contents (header + body each) -> (parts, counts)."""
     groups = {}
-    counts = _new_counts()
+    counts = Counter()
     for raw in raws:
         counts["files read"] += 1
         if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -179,8 +175,7 @@ def _parse_raw_files(raws):
     for columns, bodies in groups.items():
         part, c = _parse_buffer(b"".join(bodies), columns)
         parts.append(part)
-        for k, v in c.items():
-            counts[k] += v
+        counts.update(c)
     return parts, counts
 
 
@@ -195,36 +190,29 @@ def _parse_source(path, kind, n_jobs, verbose=False):
     from tqdm.auto import tqdm
 
     n_jobs = effective_n_jobs(n_jobs)
-    if kind == "tar":
+    if kind == "tar":  # this thread decompresses (zlib frees the GIL), threads parse
         contents = _archive.iter_tar_contents(path, _SUFFIX)
         batches = _archive.batched(contents, len, _CHUNK_BYTES)
-        if n_jobs == 1:
-            results = (_parse_raw_files(b) for b in batches)
-        else:  # this thread decompresses (zlib frees the GIL) while others parse
-            results = Parallel(n_jobs=n_jobs, prefer="threads", return_as="generator")(
-                delayed(_parse_raw_files)(b) for b in batches
-            )
+        task, prefer, serial = _parse_raw_files, "threads", n_jobs == 1
     else:
         members = _archive.list_members(path, kind, _SUFFIX)
-        if not members:
-            results = iter(())
-        else:
+        limit = _CHUNK_BYTES
+        if n_jobs != 1:
             total = sum(s for _, s in members)
             limit = max(min(_CHUNK_BYTES, total // (4 * n_jobs)), _MIN_CHUNK_BYTES)
-            if n_jobs == 1:
-                limit = _CHUNK_BYTES
-            batches = [
-                [n for n, _ in b]
-                for b in _archive.batched(members, lambda m: m[1], limit)
-            ]
-            if n_jobs == 1 or len(batches) == 1:
-                results = (_read_members(path, kind, b) for b in batches)
-            else:
-                results = Parallel(n_jobs=n_jobs, return_as="generator")(
-                    delayed(_read_members)(path, kind, b) for b in batches
-                )
+        batches = [
+            [n for n, _ in b] for b in _archive.batched(members, lambda m: m[1], limit)
+        ]
+        task, prefer = functools.partial(_read_members, path, kind), None
+        serial = n_jobs == 1 or len(batches) <= 1
+    if serial:
+        results = map(task, batches)
+    else:
+        results = Parallel(n_jobs=n_jobs, prefer=prefer, return_as="generator")(
+            delayed(task)(b) for b in batches
+        )
     parts = []
-    counts = _new_counts()
+    counts = Counter()
     n_batches = 0
     with tqdm(
         desc="load_aalto", unit=" files", delay=3.0, leave=False, disable=not verbose
@@ -232,9 +220,8 @@ def _parse_source(path, kind, n_jobs, verbose=False):
         for p, c in results:
             n_batches += 1
             parts.extend(p)
-            for k, v in c.items():
-                counts[k] += v
-            bar.update(c.get("files read", 0))
+            counts.update(c)
+            bar.update(c["files read"])
     if not n_batches:
         raise ValueError(f"path {str(path)!r} holds no '*{_SUFFIX}' file.")
     return parts, counts
@@ -243,15 +230,9 @@ def _parse_source(path, kind, n_jobs, verbose=False):
 def _assemble(parts, counts):
     """Concatenate parsed runs into sessions sorted by (participant, session)."""
     parts = [p for p in parts if len(p["pid"])] or [_empty_part()]
-    keys = np.concatenate([p["keys"] for p in parts])
-    pid = np.concatenate([p["pid"] for p in parts])
-    sid = np.concatenate([p["sid"] for p in parts])
-    length = np.concatenate([p["length"] for p in parts])
-    texts = {
-        name: np.concatenate([p[name] for p in parts])
-        for name in ("sentence", "user_input")
-    }
+    texts = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     del parts
+    keys, pid, sid, length = (texts.pop(k) for k in ("keys", "pid", "sid", "length"))
     n_rows = len(keys) + sum(counts[r] for r in _ROW_REASONS)
 
     # Sessions ordered by (participant, session id); rows keep file order. A

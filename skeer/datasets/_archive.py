@@ -1,9 +1,8 @@
 """Read the data files of a folder, a zip or tar archive, and tell a truncated one.
 
-Members are the files whose name ends with a loader's suffix (macOS
-``__MACOSX/`` and ``._*`` companions left out). :mod:`tarfile` accepts some
-truncated archives silently: here a tar archive must end with its end-of-archive
-marker and a compressed one with the end of its stream.
+Members are the files whose name ends with a loader's suffix (macOS companions
+left out). A tar archive must end with its end-of-archive marker, and a
+compressed one with the end of its stream (:mod:`tarfile` does not check).
 """
 
 import contextlib
@@ -21,8 +20,7 @@ from skeer.datasets._base import _check_regular
 __all__ = ["CORRUPT_ERRORS", "batched", "corrupt_as_value_error", "iter_tar_contents"]
 __all__ += ["list_members", "read_members", "source_kind"]
 
-#: What a truncated or corrupt archive or compressed file raises (bz2 raises
-#: an OSError without errno, handled by :func:`corrupt_as_value_error`).
+#: What a truncated or corrupt archive or compressed file raises (and bz2 an OSError).
 CORRUPT_ERRORS = (tarfile.TarError, zipfile.BadZipFile, zlib.error, EOFError)
 CORRUPT_ERRORS += (gzip.BadGzipFile, lzma.LZMAError)
 _ARCHIVE_SUFFIXES = (".zip", ".tar", ".tgz", ".tbz", ".tbz2", ".txz", ".gz", ".bz2")
@@ -40,9 +38,7 @@ def _is_member(name, suffix):
 
 
 def source_kind(path, suffix):
-    """``"dir"``, ``"zip"``, ``"tar"`` (compressed too) or ``"file"`` (a name
-    ending with ``suffix``); ValueError for a truncated or corrupt zip or
-    archive, or none of the four."""
+    """``"dir"``, ``"zip"``, ``"tar"`` or ``"file"``; ValueError for anything else."""
     if path.is_dir():
         return "dir"
     if zipfile.is_zipfile(path):
@@ -70,9 +66,7 @@ def source_kind(path, suffix):
 
 
 def list_members(path, kind, suffix):
-    """``[(name, size in bytes)]`` of the data files of a folder (relative
-    paths, searched recursively; ValueError for a FIFO, device or socket), zip
-    or file source, sorted by name."""
+    """Sorted ``[(name, size in bytes)]`` of the data files of a dir, zip or file."""
     if kind == "dir":
         out = []
         for root, _, files in os.walk(path):
@@ -96,8 +90,7 @@ def list_members(path, kind, suffix):
 
 
 def read_members(path, kind, names):
-    """The bytes of the named data files of a folder, zip (checked against its
-    CRC) or file source, in order."""
+    """The bytes of the named data files of a dir, zip (CRC-checked) or file."""
     if kind == "zip":
         with zipfile.ZipFile(path) as zf:
             return [zf.read(n) for n in names]
@@ -107,8 +100,7 @@ def read_members(path, kind, names):
 
 
 class _CheckedTarInfo(tarfile.TarInfo):
-    """Records on the archive why tarfile stopped reading headers: it stops
-    silently on a partial header (truncation) as on the end-of-archive marker."""
+    """Records on the archive why tarfile stopped reading headers (truncation?)."""
 
     @classmethod
     def fromtarfile(cls, tarfile_):
@@ -120,9 +112,7 @@ class _CheckedTarInfo(tarfile.TarInfo):
 
 
 def iter_tar_contents(path, suffix):
-    """Yield the bytes of a tar archive's data files (plain or compressed), in
-    archive order; then raise tarfile.ReadError if it lacks its end-of-archive
-    marker, EOFError if its compressed stream ends early (truncated)."""
+    """Yield the bytes of a tar archive's data files; raise if it is truncated."""
     with tarfile.open(path, "r|*", tarinfo=_CheckedTarInfo) as tf:
         tf.skeer_stop = None
         for m in tf:
@@ -145,8 +135,7 @@ def iter_tar_contents(path, suffix):
 
 
 def batched(items, size_of, limit):
-    """Group ``items`` (lazily) into lists closed once their ``size_of`` sum
-    reaches ``limit``; the last may be smaller."""
+    """Group ``items`` lazily into lists whose ``size_of`` sum reaches ``limit``."""
     batch, total = [], 0
     for item in items:
         batch.append(item)
@@ -158,22 +147,17 @@ def batched(items, size_of, limit):
         yield batch
 
 
-def _corrupt_error(path, kind, exc):
-    what = {"zip": "zip archive", "tar": "tar archive"}.get(kind, "source")
-    msg = " ".join(str(exc).split()) or type(exc).__name__
-    return ValueError(f"path {str(path)!r}: truncated or corrupt {what} ({msg}).")
-
-
 @contextlib.contextmanager
 def corrupt_as_value_error(path, kind):
-    """Re-raise :data:`CORRUPT_ERRORS`, or an OSError without errno (bz2's bad
-    data), as a one-line ValueError naming ``path`` and its ``kind``; an
-    OSError with an errno (a real I/O error) passes."""
+    """Re-raise :data:`CORRUPT_ERRORS` (and bz2's OSError without errno) as a
+    one-line ValueError naming ``path``; real I/O errors pass."""
     try:
         yield
-    except CORRUPT_ERRORS as exc:
-        raise _corrupt_error(path, kind, exc) from None
-    except OSError as exc:
-        if exc.errno is not None:  # a real I/O error, e.g. permission
+    except (*CORRUPT_ERRORS, OSError) as exc:
+        if not isinstance(exc, CORRUPT_ERRORS) and exc.errno is not None:
             raise
-        raise _corrupt_error(path, kind, exc) from None  # bz2's bad data
+        what = {"zip": "zip archive", "tar": "tar archive"}.get(kind, "source")
+        msg = " ".join(str(exc).split()) or type(exc).__name__
+        raise ValueError(
+            f"path {str(path)!r}: truncated or corrupt {what} ({msg})."
+        ) from None

@@ -1,7 +1,6 @@
 """Helpers shared by the dataset loaders: data home, path checks, warnings, Bunches."""
 
 import contextlib
-import hashlib
 import os
 import stat
 import tempfile
@@ -20,9 +19,8 @@ SESSION_COLUMNS = ("press", "release", "keycode")
 def get_data_home(data_home=None):
     """Return the folder where skeer keeps downloaded data and caches.
 
-    In order of precedence: ``data_home``, the ``SKEER_DATA`` environment
-    variable, else ``~/skeer_data`` (``~`` expanded). It is not created here:
-    loaders create it only when they write to it.
+    ``data_home``, else the ``SKEER_DATA`` environment variable, else
+    ``~/skeer_data`` (``~`` expanded); created only when a loader writes to it.
 
     Parameters
     ----------
@@ -55,9 +53,7 @@ _NOT_REGULAR = (
 
 
 def _check_regular(path, name="path", *, folder=False):
-    """The ``os.stat`` of ``path``; ValueError if it is not a regular file (a
-    FIFO or device could block a read forever), a folder passing with
-    ``folder=True``. A missing path raises FileNotFoundError; links are followed."""
+    """``os.stat(path)``; ValueError unless a regular file (or ``folder``)."""
     info = os.stat(path)
     if stat.S_ISREG(info.st_mode) or (folder and stat.S_ISDIR(info.st_mode)):
         return info
@@ -70,11 +66,7 @@ def _check_regular(path, name="path", *, folder=False):
 
 
 def _check_path(path, name="path"):
-    """Return ``path`` as a Path: an existing regular file or folder.
-
-    FileNotFoundError if it does not exist, ValueError (naming ``name``) if it
-    is not a str or path-like, or is a FIFO, device or socket.
-    """
+    """``path`` as a Path: an existing regular file or folder, else an error."""
     if path is None or not isinstance(path, str | os.PathLike):
         raise ValueError(f"{name} must be a str or path-like, got {path!r}.")
     path = Path(path).expanduser()
@@ -84,18 +76,28 @@ def _check_path(path, name="path"):
     return path
 
 
-def _check_csv(path):
-    """``_check_path``, and ValueError for a folder: a loader of one CSV file."""
+def _read_csv(path, **kwargs):
+    """``(path, pandas.read_csv(path))`` of a CSV file; one-line ValueErrors."""
+    import pandas as pd
+
+    from skeer.datasets._archive import CORRUPT_ERRORS
+
     path = _check_path(path, "path")
     if not path.is_file():
         raise ValueError(f"path must be a CSV file, got the folder {str(path)!r}.")
-    return path
+    try:
+        return path, pd.read_csv(path, **kwargs)
+    except (ValueError, OSError, *CORRUPT_ERRORS) as exc:
+        msg = " ".join(str(exc).split())
+        raise ValueError(
+            f"path {str(path)!r} is not a readable CSV (truncated, corrupt, or "
+            f"not UTF-8?): {msg}"
+        ) from None
 
 
 @contextlib.contextmanager
 def _atomic_file(dest, suffix, *, prefix=None, mode=0o644):
-    """A binary file beside ``dest`` that replaces it when the block succeeds
-    (chmod ``mode`` unless None); removed if the block fails."""
+    """A binary file beside ``dest``, replacing it (chmod ``mode``) on success."""
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=prefix, suffix=suffix)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -109,11 +111,7 @@ def _atomic_file(dest, suffix, *, prefix=None, mode=0o644):
 
 
 def _dropped_summary(rows=None, sessions=None, files=None):
-    """``"3 of 40 rows (2 malformed, 1 ...); 1 of 4 files (...)"``, or ``""``.
-
-    ``rows``/``sessions``/``files`` are ``(total, {reason: count})`` or None;
-    reasons counting zero are left out.
-    """
+    """``"3 of 40 rows (2 malformed, 1 ...); ..."`` from ``(total, {reason: n})``."""
     parts = []
     for noun, spec in (("rows", rows), ("sessions", sessions), ("files", files)):
         if spec is None:
@@ -131,28 +129,12 @@ def _dropped_summary(rows=None, sessions=None, files=None):
 
 
 def _warn_dropped(loader, rows=None, sessions=None, files=None, stacklevel=3):
-    """ONE warning summarising what ``loader`` dropped (as _dropped_summary);
-    nothing when every count is zero."""
+    """One warning summarising what ``loader`` dropped, if anything."""
     summary = _dropped_summary(rows, sessions, files)
     if summary:
         warnings.warn(
             f"{loader} dropped {summary}.", UserWarning, stacklevel=stacklevel
         )
-
-
-def _file_md5(path, block=1 << 20):
-    h = hashlib.md5(usedforsecurity=False)
-    with open(path, "rb") as f:
-        while chunk := f.read(block):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _split_sessions(keys, offsets):
-    """List of row blocks ``keys[offsets[i]:offsets[i + 1]]`` (views, no copy)."""
-    if len(offsets) <= 1:
-        return []
-    return np.split(keys, offsets[1:-1])
 
 
 def _session_frame(keys, offsets, target, session):

@@ -1,11 +1,10 @@
 """A content-hashed ``.npz`` cache of the sessions a loader parsed.
 
 ``data_home/<loader>/<key>.npz``, the key a BLAKE2b hash of the bytes the
-loader reads: changed data misses, the same data copied, moved or touched hits.
-Arrays only (strings packed as codes, a UTF-8 blob and offsets), stored
-uncompressed, read with ``allow_pickle=False`` after each array's declared size
-is checked against its member's bytes, written atomically. A cache that cannot
-be read or is inconsistent reads as missing; one that cannot be written warns.
+loader reads. Arrays only (strings packed as codes, a UTF-8 blob and offsets),
+stored uncompressed, written atomically, read with ``allow_pickle=False`` after
+a size check. A cache that cannot be read or is inconsistent reads as missing;
+one that cannot be written warns.
 """
 
 import hashlib
@@ -17,29 +16,27 @@ import zipfile
 import numpy as np
 
 from skeer.datasets._base import _atomic_file, _pack_strings, _unpack_strings
+from skeer.datasets._safe_pickle import _HEADER_READERS
 
 __all__ = ["content_key", "load_sessions", "save_sessions"]
 
 _HASH_BLOCK = 1 << 20
 _PACKED = ("codes", "blob", "offsets")
-_HEADER_READERS = {
-    (1, 0): np.lib.format.read_array_header_1_0,
-    (2, 0): np.lib.format.read_array_header_2_0,
-}
 # What np.load and a cache of another layout raise: rebuild, never fail.
 _UNREADABLE = (OSError, KeyError, IndexError, TypeError, ValueError, EOFError)
 _UNREADABLE += (zipfile.BadZipFile,)
 
 
 def _hash_file(h, file):
+    """``h`` updated with the bytes of ``file``."""
     with open(file, "rb") as f:
         while chunk := f.read(_HASH_BLOCK):
             h.update(chunk)
+    return h
 
 
 def content_key(path, tag, members=None):
-    """BLAKE2b (128 bits, 32 hex digits) of ``tag``, then of the bytes of file
-    ``path``, or for a folder of each member's ``(name, size)`` and bytes."""
+    """BLAKE2b (32 hex digits) of ``tag`` and the bytes of ``path`` or its members."""
     h = hashlib.blake2b(digest_size=16)
     h.update(tag.encode())
     if members is None:
@@ -52,20 +49,8 @@ def content_key(path, tag, members=None):
     return h.hexdigest()
 
 
-def _write_npz(file, arrays):
-    file.parent.mkdir(parents=True, exist_ok=True)
-    with _atomic_file(file, ".tmp") as f:
-        np.savez(f, **arrays)
-
-
 def save_sessions(file, result, counts, *, loader, stacklevel=3):
-    """Write a loader's result to its cache file; warn if it cannot.
-
-    ``result`` holds ``keys`` (n_keys, 3), ``offsets`` (n_sessions + 1,),
-    per-session arrays (numeric, or object arrays of str) and ``dropped``, a
-    dict of int counts whose keys are ``counts``, in order. A file that cannot
-    be written warns (``loader`` named, at ``stacklevel``): data stays uncached.
-    """
+    """Write a loader's ``result`` (arrays, and ``dropped`` keyed by ``counts``)."""
     arrays, texts = {}, {}
     for name, value in result.items():
         if name != "dropped":
@@ -75,7 +60,9 @@ def save_sessions(file, result, counts, *, loader, stacklevel=3):
         for part, array in zip(_PACKED, _pack_strings(strings)):
             arrays[f"{name}_{part}"] = array
     try:
-        _write_npz(file, arrays)
+        file.parent.mkdir(parents=True, exist_ok=True)
+        with _atomic_file(file, ".tmp") as f:
+            np.savez(f, **arrays)
     except OSError as exc:
         warnings.warn(
             f"{loader} could not write its cache to {str(file.parent)!r} "
@@ -87,8 +74,7 @@ def save_sessions(file, result, counts, *, loader, stacklevel=3):
 
 
 def _check_sizes(f):
-    """Refuse a deflated member, one larger than the file, or a header declaring
-    more bytes than its member holds: ``numpy.load`` would allocate them."""
+    """Refuse members ``numpy.load`` would inflate or over-allocate."""
     size = os.fstat(f.fileno()).st_size
     with zipfile.ZipFile(f) as zf:
         for info in zf.infolist():
@@ -109,21 +95,18 @@ def _read_npz(file, fields, counts):
     with open(file, "rb") as f:
         _check_sizes(f)
         f.seek(0)
-        return _read_arrays(f, fields, counts)
-
-
-def _read_arrays(file, fields, counts):
-    with np.load(file, allow_pickle=False) as z:
-        result = {k: z[k] for k in ("keys", "offsets")}
-        for name in fields:
-            if f"{name}_codes" in z.files:
-                result[name] = _unpack_strings(*(z[f"{name}_{p}"] for p in _PACKED))
-            else:
-                result[name] = z[name]
-        dropped = z["dropped"]
-        if dropped.shape != (len(counts),):
-            raise ValueError("cache of another layout")
-        result["dropped"] = dict(zip(counts, (int(v) for v in dropped)))
+        with np.load(f, allow_pickle=False) as z:
+            result = {k: z[k] for k in ("keys", "offsets")}
+            for name in fields:
+                if f"{name}_codes" in z.files:
+                    packed = (z[f"{name}_{p}"] for p in _PACKED)
+                    result[name] = _unpack_strings(*packed)
+                else:
+                    result[name] = z[name]
+            dropped = z["dropped"]
+    if dropped.shape != (len(counts),):
+        raise ValueError("cache of another layout")
+    result["dropped"] = dict(zip(counts, (int(v) for v in dropped)))
     keys, offsets = result["keys"], result["offsets"]
     n = len(offsets) - 1
     if not (
@@ -140,12 +123,10 @@ def _read_arrays(file, fields, counts):
 
 
 def load_sessions(file, fields, counts):
-    """A loader's cached result (as saved, ``fields`` and ``dropped`` keyed by
-    ``counts``), or None when missing, unreadable, of another layout,
-    inconsistent or declaring arrays larger than it holds: parse again."""
+    """A loader's cached result as saved, or None if missing or unreadable."""
     try:
         if not file.is_file():
             return None
         return _read_npz(file, fields, counts)
     except _UNREADABLE:
-        return None  # unreadable, inconsistent or of another version: rebuild
+        return None

@@ -1,18 +1,13 @@
 """Loader of the CMU keystroke dynamics benchmark (Killourhy & Maxion, DSN 2009)."""
 
+import hashlib
 import shutil
 import urllib.request
 
 import numpy as np
 
-from skeer.datasets._archive import CORRUPT_ERRORS
-from skeer.datasets._base import (
-    _atomic_file,
-    _bunch,
-    _check_csv,
-    _file_md5,
-    get_data_home,
-)
+from skeer.datasets._base import _atomic_file, _bunch, _read_csv, get_data_home
+from skeer.datasets._cache import _hash_file
 
 __all__ = ["load_cmu", "fetch_cmu"]
 
@@ -20,14 +15,18 @@ CMU_URL = "https://www.cs.cmu.edu/~keystroke/DSL-StrongPasswordData.csv"
 CMU_FILENAME = "DSL-StrongPasswordData.csv"
 CMU_MD5 = "470235f96568f28f9ea0da62234ec857"
 
+
+def _timing_names(keys):
+    """``H.k1, DD.k1.k2, UD.k1.k2, H.k2, ..., H.kn``: the CMU layout's names."""
+    names = []
+    for a, b in zip(keys[:-1], keys[1:]):
+        names += [f"H.{a}", f"DD.{a}.{b}", f"UD.{a}.{b}"]
+    return names + [f"H.{keys[-1]}"]
+
+
 _KEYS = ("period", "t", "i", "e", "five", "Shift.r", "o", "a", "n", "l", "Return")
-#: The 31 timing features, in the file's order: hold (H), keydown-keydown (DD) and
-#: keyup-keydown (UD) times, in seconds.
-FEATURE_NAMES = [
-    name
-    for a, b in zip(_KEYS[:-1], _KEYS[1:])
-    for name in (f"H.{a}", f"DD.{a}.{b}", f"UD.{a}.{b}")
-] + [f"H.{_KEYS[-1]}"]
+#: The 31 timing features (hold, keydown-keydown, keyup-keydown), in seconds.
+FEATURE_NAMES = _timing_names(_KEYS)
 _ID_COLUMNS = ["subject", "sessionIndex", "rep"]
 
 DESCR = """\
@@ -57,49 +56,32 @@ def load_cmu(path, *, as_frame=False, return_X_y=False):
         The CSV file (columns ``subject``, ``sessionIndex``, ``rep``, then the
         31 timing features).
     as_frame : bool, default=False
-        If True, ``data`` is a :class:`pandas.DataFrame` of the 31 features,
-        ``target`` a :class:`pandas.Series` named ``subject``, and ``frame``
-        the whole table with columns ``subject``, ``session`` (the file's
-        ``sessionIndex``), ``rep``, then the 31 features.
+        If True, ``data`` is a :class:`pandas.DataFrame` of the features,
+        ``target`` a Series named ``subject``, and ``frame`` the whole table
+        (``subject``, ``session`` = ``sessionIndex``, ``rep``, the features).
     return_X_y : bool, default=False
         If True, return ``(data, target)`` instead of a Bunch.
 
     Returns
     -------
-    data : :class:`~sklearn.utils.Bunch`
-        Dictionary-like object with attributes:
-
-        data : ndarray of shape (n_samples, 31), float64, or DataFrame
-            Timing features in seconds (20,400 rows in the real file).
-        target : ndarray of shape (n_samples,), object
-            Subject of each row, as in the file (``"s002"``, ...).
-        session : ndarray of shape (n_samples,), int64
-            ``sessionIndex`` (1-8).
-        rep : ndarray of shape (n_samples,), int64
-            Repetition within the session (1-50).
-        feature_names : list of str
-            The 31 feature names (``H.period``, ``DD.period.t``, ...).
-        frame : DataFrame or None
-            The whole table when ``as_frame=True``.
-        DESCR : str
-            Description and citation.
-
-    (data, target) : tuple if ``return_X_y`` is True
+    data : :class:`~sklearn.utils.Bunch` or tuple
+        ``data`` (n_samples, 31) float64 timings in seconds, or DataFrame;
+        ``target`` (``"s002"``, ...); ``session`` (1-8) and ``rep`` (1-50),
+        int64; ``feature_names`` (``H.period``, ``DD.period.t``, ...);
+        ``frame`` (None unless ``as_frame``); ``DESCR``. ``(data, target)``
+        if ``return_X_y``.
 
     Raises
     ------
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        If ``path`` is a folder or not a regular file, or the file is not a
-        readable CSV (truncated or corrupt ``.gz``, not UTF-8), lacks a column
-        of the benchmark's layout, holds no row, or a missing or non-numeric
-        timing.
+        If ``path`` is not a readable CSV of the benchmark's layout with at
+        least one row and numeric timings.
 
     Notes
     -----
-    Its protocol (Killourhy and Maxion) is
-    :func:`~skeer.evaluation.evaluate_fixed_text`.
+    Its protocol is :func:`~skeer.evaluation.evaluate_fixed_text`.
 
     Examples
     --------
@@ -114,15 +96,7 @@ def load_cmu(path, *, as_frame=False, return_X_y=False):
     """
     import pandas as pd
 
-    path = _check_csv(path)
-    try:
-        df = pd.read_csv(path, dtype={"subject": str})
-    except (ValueError, OSError, *CORRUPT_ERRORS) as exc:
-        msg = " ".join(str(exc).split())
-        raise ValueError(
-            f"path {str(path)!r} is not a readable CSV (truncated, corrupt, or "
-            f"not UTF-8?): {msg}"
-        ) from None
+    path, df = _read_csv(path, dtype={"subject": str})
     missing = [c for c in _ID_COLUMNS + FEATURE_NAMES if c not in df.columns]
     if missing:
         raise ValueError(
@@ -170,6 +144,10 @@ def load_cmu(path, *, as_frame=False, return_X_y=False):
     )
 
 
+def _md5(file):
+    return _hash_file(hashlib.md5(usedforsecurity=False), file).hexdigest()
+
+
 def _download(url, dest, timeout=60):
     """Fetch ``url`` into ``dest`` (the whole file, then an atomic rename)."""
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -186,8 +164,7 @@ def fetch_cmu(
     """Load the CMU benchmark, downloading it into ``data_home`` if needed.
 
     The file is ``data_home/cmu/DSL-StrongPasswordData.csv``; its MD5 checksum
-    (``470235f96568f28f9ea0da62234ec857``) is verified before every load and
-    after a download, so an intact file is loaded without the network.
+    is verified before every load and after a download.
 
     Parameters
     ----------
@@ -206,9 +183,7 @@ def fetch_cmu(
     Raises
     ------
     OSError
-        If the file is missing and ``download_if_missing`` is False, the
-        download fails, or the checksum does not match (a failed download is
-        deleted; a corrupt local file is kept, and named).
+        If the file is missing and not downloaded, or its checksum is wrong.
 
     Examples
     --------
@@ -232,13 +207,13 @@ def fetch_cmu(
             _download(CMU_URL, file)
         except OSError as exc:
             raise OSError(f"could not download {CMU_URL}: {exc}") from exc
-        if _file_md5(file) != CMU_MD5:
+        if _md5(file) != CMU_MD5:
             file.unlink()
             raise OSError(
                 f"the file downloaded from {CMU_URL} does not have the expected "
                 f"MD5 checksum {CMU_MD5}; it was deleted."
             )
-    elif (md5 := _file_md5(file)) != CMU_MD5:
+    elif (md5 := _md5(file)) != CMU_MD5:
         raise OSError(
             f"{str(file)!r} has MD5 {md5}, expected {CMU_MD5}: the file is "
             "corrupt or not the benchmark's; delete it to download it again."

@@ -4,8 +4,8 @@ import re
 
 import numpy as np
 
-from skeer.datasets._archive import CORRUPT_ERRORS
-from skeer.datasets._base import _bunch, _check_csv, _warn_dropped
+from skeer.datasets._base import _bunch, _read_csv, _warn_dropped
+from skeer.datasets._cmu import _timing_names
 
 __all__ = ["load_greyc_nislab"]
 
@@ -68,14 +68,6 @@ def _key_names(text):
     return [f"{'space' if c == ' ' else c}{i}" for i, c in enumerate(text, 1)]
 
 
-def _feature_names(text):
-    keys = _key_names(text)
-    names = []
-    for a, b in zip(keys[:-1], keys[1:]):
-        names += [f"H.{a}", f"DD.{a}.{b}", f"UD.{a}.{b}"]
-    return names + [f"H.{keys[-1]}"]
-
-
 def _normalise(text):
     return " ".join(str(text).split()).casefold()
 
@@ -84,12 +76,7 @@ def _select(df, passphrase, path):
     """Boolean mask of the chosen passphrase's rows, its sheet and its text."""
     sheets = df["Sheet"].fillna("").str.strip()
     texts = df["Password"].fillna("").str.strip()
-    available = (
-        df.assign(Sheet=sheets, Password=texts)
-        .drop_duplicates(["Sheet", "Password"])[["Sheet", "Password"]]
-        .to_numpy()
-        .tolist()
-    )
+    available = [list(pair) for pair in dict.fromkeys(zip(sheets, texts))]
     if not isinstance(passphrase, str):
         raise ValueError(
             "passphrase must be a sheet name such as 'P1' or the passphrase's "
@@ -122,11 +109,9 @@ def _select(df, passphrase, path):
 def load_greyc_nislab(path, *, passphrase="P1", as_frame=False, return_X_y=False):
     """Load one passphrase of the GREYC-NISLAB fixed-text keystroke benchmark.
 
-    Reads the benchmark's CSV table (plain or compressed) and returns the
-    chosen passphrase's samples as timing vectors in seconds, in the layout of
-    :func:`load_cmu`: ``[H.k1, DD.k1.k2, UD.k1.k2, H.k2, ..., H.kn]`` (every
-    key's hold, then between consecutive keys the press-press and
-    release-press latencies; see ``DESCR``).
+    Reads the benchmark's CSV table (plain or compressed): the passphrase's
+    samples as timing vectors in seconds in the layout of :func:`load_cmu`,
+    ``[H.k1, DD.k1.k2, UD.k1.k2, H.k2, ..., H.kn]`` (see ``DESCR``).
 
     Parameters
     ----------
@@ -136,73 +121,42 @@ def load_greyc_nislab(path, *, passphrase="P1", as_frame=False, return_X_y=False
         Vector``).
     passphrase : str, default="P1"
         A sheet name (``"P1"`` to ``"P5"``, any case) or the passphrase's text
-        (compared ignoring case and repeated spaces). The passphrases' vectors
-        differ in length: one call loads one of them.
-    as_frame : bool, default=False
-        If True, ``data`` is a :class:`pandas.DataFrame` with columns
-        ``feature_names``, ``target`` a :class:`pandas.Series` named
-        ``subject``, and ``frame`` also holds the features.
-    return_X_y : bool, default=False
-        If True, return ``(data, target)`` instead of a Bunch.
+        (ignoring case and repeated spaces); one call loads one passphrase.
+    as_frame, return_X_y : bool, default=False
+        As in :func:`load_cmu`; ``frame`` then also holds the features.
 
     Returns
     -------
-    data : :class:`~sklearn.utils.Bunch`
-        Dictionary-like object with attributes:
-
-        data : ndarray of shape (n_samples, 3 * n_keys - 2), float64, or \
-                DataFrame
-            Timing vectors in seconds (49, 52, 52, 64 or 70 features for
-            P1-P5).
-        target : ndarray of shape (n_samples,), int64, or Series
-            Subject of each sample (the file's ``User_ID``).
-        rep : ndarray of shape (n_samples,), int64
-            Position (from 1) of the sample among its subject's rows of this
-            passphrase in the file, counted before any row is dropped.
-        condition : ndarray of shape (n_samples,), int64
-            The file's ``Class`` (1 or 2): the typing condition.
-        passphrase, sheet : str
-            The passphrase's text and its sheet, e.g. ``"P1"``.
-        feature_names : list of str
-            ``H.<key>``, ``DD.<key>.<next key>``, ``UD.<key>.<next key>``, a
-            key named by its character (``space``) and position from 1, e.g.
-            ``H.l1``, ``DD.l1.e2``, ``UD.o8.space9``.
-        frame : DataFrame
-            One row a sample: ``subject``, ``rep``, ``condition``, ``gender``,
-            ``age`` (nullable integer), ``handedness``.
-        dropped : dict
-            ``"rows"``: rows of this passphrase read; the number dropped per
-            reason (see Warns).
-        DESCR : str
-            Description, format and citation.
-
-    (data, target) : tuple if ``return_X_y`` is True
+    data : :class:`~sklearn.utils.Bunch` or tuple
+        As :func:`load_cmu` (49, 52, 52, 64 or 70 features for P1-P5;
+        ``target`` the int64 ``User_ID``), with ``rep`` (position from 1 among
+        the subject's rows of this passphrase, before any row is dropped),
+        ``condition`` (the file's ``Class``, 1 or 2), ``passphrase`` and
+        ``sheet``, ``frame`` (one row a sample: ``subject``, ``rep``,
+        ``condition``, ``gender``, ``age`` (nullable integer),
+        ``handedness``) and ``dropped`` (``"rows"`` read, then the number
+        dropped per reason). A key is named by its character (``space``) and
+        position from 1, e.g. ``H.l1``, ``DD.l1.e2``, ``UD.o8.space9``.
 
     Raises
     ------
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        If ``path`` is None, a folder or not a regular file, is not a readable
-        CSV, lacks a column of the layout, holds no row, if ``passphrase`` is
-        not a string or matches no row (the message lists the file's sheets
-        and passphrases), or if every row of the passphrase is dropped.
+        If ``path`` is not a readable CSV of the layout with rows, if
+        ``passphrase`` matches no row, or if every row of it is dropped.
 
     Warns
     -----
     UserWarning
-        One warning counting the rows dropped, per reason: a missing or
-        non-integer ``User_ID`` or ``Class``; a vector whose length is not
-        ``4 * (len(passphrase) - 1)`` or holding anything but integers;
-        inconsistent latencies (PP + RR != RP + PR, or a key's hold derived
-        from the pair before it, PR - PP, differing from the one after it,
-        PP - RP); a negative hold time.
+        Counting the rows dropped per reason: a missing or non-integer
+        ``User_ID`` or ``Class``; a vector of the wrong length or not integers;
+        inconsistent latencies (PP + RR != RP + PR, or a hold differing
+        between two key pairs); a negative hold.
 
     Notes
     -----
-    Rows are grouped by subject (ascending ``User_ID``), each subject's
-    samples in file order (the order typed). In the real file two P1 rows
-    break PP + RR = RP + PR and are dropped.
+    Rows are sorted by ``User_ID``, then in file order (the order typed).
 
     Examples
     --------
@@ -217,11 +171,7 @@ def load_greyc_nislab(path, *, passphrase="P1", as_frame=False, return_X_y=False
     """
     import pandas as pd
 
-    path = _check_csv(path)
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-    except (ValueError, OSError, *CORRUPT_ERRORS) as exc:
-        raise ValueError(f"path {str(path)!r} is not a readable CSV: {exc}") from None
+    path, df = _read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
     df.columns = [str(c).strip() for c in df.columns]
     missing = [c for c in _COLUMNS if c not in df.columns]
     if missing:
@@ -235,16 +185,12 @@ def load_greyc_nislab(path, *, passphrase="P1", as_frame=False, return_X_y=False
     df = df.loc[mask].reset_index(drop=True)
     n_rows = len(df)
     m = len(text) - 1  # key pairs
-
-    # Ids, and the repetition index in file order (before anything is dropped).
     subject = pd.to_numeric(df["User_ID"].str.strip(), errors="coerce")
     condition = pd.to_numeric(df["Class"].str.strip(), errors="coerce")
     rep = subject.fillna(-1).groupby(subject.fillna(-1)).cumcount() + 1
     ids = np.column_stack([subject.to_numpy(float), condition.to_numpy(float)])
     ok_ids = np.isfinite(ids).all(axis=1)
     ok_ids[ok_ids] = (ids[ok_ids] == np.round(ids[ok_ids])).all(axis=1)
-
-    # The vectors: 4 blocks of m integers.
     vectors = df[_VECTOR].fillna("")
     n_tokens = vectors.str.split().str.len().to_numpy()
     right_length = n_tokens == 4 * m
@@ -275,8 +221,6 @@ def load_greyc_nislab(path, *, passphrase="P1", as_frame=False, return_X_y=False
             f"path {str(path)!r}: every one of the {n_rows} rows of passphrase "
             f"{text!r} was dropped ({counts})."
         )
-
-    # Subjects ascending, file order within a subject (stable sort).
     order = np.flatnonzero(keep)
     order = order[np.argsort(subject.to_numpy(float)[order], kind="stable")]
     X = np.empty((len(order), 3 * m + 1), dtype=np.float64)
@@ -300,7 +244,7 @@ def load_greyc_nislab(path, *, passphrase="P1", as_frame=False, return_X_y=False
             "handedness": df["Handedness"].str.strip().to_numpy(object)[order],
         }
     )
-    names = _feature_names(text)
+    names = _timing_names(_key_names(text))
     data = X
     if as_frame:
         data = pd.DataFrame(X, columns=names)

@@ -46,16 +46,8 @@ the Aalto studies (non-commercial research use with attribution).
 """
 
 
-def _check_scenario(scenario):
-    if scenario not in _SCENARIOS:
-        raise ValueError(
-            f"scenario must be one of {list(_SCENARIOS)}, got {scenario!r}."
-        )
-
-
 def _find(folder, name):
-    """``folder/name`` or ``folder/<scenario>/name`` (the release's layout), or
-    None; ValueError if the first that exists is not a regular file."""
+    """``folder/name`` or ``folder/<scenario>/name`` (checked regular), or None."""
     for candidate in (folder / name, folder / name.split("_", 1)[0] / name):
         if candidate.exists():
             _check_regular(candidate, f"path {str(folder)!r}: file")
@@ -93,9 +85,8 @@ def _as_session(arr, where):
     return arr
 
 
-# The kit's comparisons file, [['1234_5', '987_2'], ...], is matched pair by pair
-# (ast.literal_eval on a million pairs takes 20 s and 3 GB); anything else goes
-# to ast.literal_eval, size-limited.
+# The kit's [['1234_5', '987_2'], ...] is matched pair by pair (ast.literal_eval
+# on a million pairs takes 20 s and 3 GB); anything else is literal_eval'd, capped.
 _ID = r"""'[^'\\\n]*'|"[^"\\\n]*"|[+-]?(?:0|[1-9]\d*)"""  # 007: not Python
 _PAIR = re.compile(
     rf"\s*(?:\[\s*({_ID})\s*,\s*({_ID})\s*,?\s*\]|\(\s*({_ID})\s*,\s*({_ID})\s*,?\s*\))"
@@ -106,8 +97,7 @@ _MAX_LITERAL_EVAL_BYTES = 8 << 20  # ast.literal_eval needs ~150x this in memory
 
 
 def _id_text(token):
-    """The id a token names: a quoted string's text, an integer's digits
-    (``+7`` is ``7``, ``-0`` is ``0``; no int(): ids of any length are text)."""
+    """The id a token names, as text (``+7`` is ``7``, ``-0`` is ``0``)."""
     if token[0] in "'\"":
         return token[1:-1]
     digits = token.lstrip("+")
@@ -181,8 +171,7 @@ def _pairs_lines(text, name):
 
 
 def _read_comparisons(file):
-    """Session-id pairs of a comparisons file (the kit's one-line list literal,
-    or one pair a line), as an (n, 2) str array."""
+    """Session-id pairs of a comparisons file, as an (n, 2) str array."""
     size = file.stat().st_size
     if size > _MAX_COMPARISONS_BYTES:
         raise ValueError(
@@ -213,66 +202,39 @@ def load_kvc(path, scenario="desktop", *, as_frame=False, return_X_y=False):
     Parameters
     ----------
     path : str or path-like
-        Folder of the release: it holds ``{scenario}_dev_set.npy`` (directly or
-        in a ``{scenario}/`` sub-folder) and, when available,
-        ``{scenario}_test_sessions.npy`` and ``{scenario}_comparisons.txt``.
+        Folder of the release, holding ``{scenario}_dev_set.npy`` (directly or
+        in ``{scenario}/``) and, if available, ``{scenario}_test_sessions.npy``
+        and ``{scenario}_comparisons.txt``.
     scenario : {"desktop", "mobile"}, default="desktop"
         Which scenario to load.
-    as_frame : bool, default=False
+    as_frame, return_X_y : bool, default=False
         As in :func:`load_aalto`, for the development set.
-    return_X_y : bool, default=False
-        If True, return ``(data, target)`` of the development set.
 
     Returns
     -------
-    data : :class:`~sklearn.utils.Bunch`
-        Dictionary-like object with attributes:
-
-        data : list of ndarray of shape (n_keys, 3), or DataFrame
-            Development sessions, float64 press (ms), release (ms), key code,
-            in the release's order (subject by subject).
-        target : ndarray of shape (n_sessions,)
-            The subject (the release's user key) of each development session.
-        session : ndarray of shape (n_sessions,)
-            The id of each development session.
-        test_data : list of ndarray, or None
-            Test sessions (None when the file is absent).
-        test_session : ndarray of shape (n_test,), or None
-            Their ids, in the release's order.
-        comparisons : ndarray of shape (n_comparisons, 2), str, or None
-            The pairs of test-session ids to score, in file order.
-        comparison_index : ndarray of shape (n_comparisons, 2), int, or None
-            The same pairs as indices into ``test_data``.
-        feature_names : list of str
-            ``["press", "release", "keycode"]``.
-        frame : DataFrame or None
-            The long-format development set when ``as_frame=True``.
-        DESCR : str
-            Description and citation.
-
-    (data, target) : tuple if ``return_X_y`` is True
+    data : :class:`~sklearn.utils.Bunch` or tuple
+        As :func:`load_aalto` for the development set, in the release's
+        order (``target`` its user keys, ``session`` its session ids), with
+        ``test_data`` and ``test_session`` (the test sessions and their ids),
+        ``comparisons`` (the (n_comparisons, 2) str pairs of test-session
+        ids to score, in file order) and ``comparison_index`` (the same as
+        indices into ``test_data``); each None if its file is absent.
 
     Raises
     ------
     ValueError
-        If ``scenario`` is unknown, ``path`` or one of the release's files is
-        not a regular file, a file is not in the release's format, or a
-        comparison names a session missing from the test sessions.
+        If ``scenario`` is unknown, a file is not in the release's format, or
+        a comparison names a session missing from the test sessions.
     FileNotFoundError
         If ``path`` or the development set file is missing.
 
     Notes
     -----
-    The ``.npy`` files hold pickled dicts, read without running any code
-    (``skeer.datasets._safe_pickle``: only dicts, lists, tuples, str, int,
-    float, bool, None and numeric arrays are built; anything else, or a
-    truncated file, is refused with a ValueError naming the file). Sessions
-    are returned as released (nothing is dropped). The comparisons file is the
-    kit's one line holding a Python list of pairs (``[['t0', 't1'], ...]``,
-    pairs may be tuples), parsed as a literal, never evaluated; or one pair a
-    line, the ids separated by whitespace, a comma or a semicolon, quotes or
-    brackets stripped, blank and ``#`` lines skipped. Ids are matched against
-    the test sessions' keys as strings.
+    The ``.npy`` files hold pickled dicts, read without running any code:
+    only plain data and numeric arrays are built. Nothing is dropped. The
+    comparisons file is the kit's one-line Python list of pairs, parsed as a
+    literal, or one pair a line (ids separated by whitespace, ``,`` or ``;``;
+    ``#`` lines skipped). Ids are matched as strings.
 
     Examples
     --------
@@ -285,7 +247,10 @@ def load_kvc(path, scenario="desktop", *, as_frame=False, return_X_y=False):
     >>> len(kvc.data), len(kvc.test_data), kvc.comparison_index.shape[1]
     (12, 5, 2)
     """
-    _check_scenario(scenario)
+    if scenario not in _SCENARIOS:
+        raise ValueError(
+            f"scenario must be one of {list(_SCENARIOS)}, got {scenario!r}."
+        )
     folder = _check_path(path, "path")
     if not folder.is_dir():
         raise ValueError(f"path must be the release's folder, got {str(folder)!r}.")
@@ -306,7 +271,6 @@ def load_kvc(path, scenario="desktop", *, as_frame=False, return_X_y=False):
             data.append(_as_session(arr, f"{dev_file.name}, session {sid!r}"))
             users.append(user)
             sessions.append(sid)
-    # an id is an id: NumPy would make user 1 and user "1" one person
     check_one_kind(list(dev), f"{dev_file.name}: the user ids")
     check_one_kind(sessions, f"{dev_file.name}: the session ids")
     target, session = np.asarray(users), np.asarray(sessions)
@@ -318,8 +282,6 @@ def load_kvc(path, scenario="desktop", *, as_frame=False, return_X_y=False):
         test_data = [
             _as_session(a, f"{test_file.name}, session {s!r}") for s, a in test.items()
         ]
-        # comparison files name sessions as text: two ids with one text
-        # (1 and "1") would make one of them unreachable
         check_one_kind(list(test), f"{test_file.name}: the session ids")
         test_session = np.asarray(list(test))
     cmp_file = _find(folder, f"{scenario}_comparisons.txt")

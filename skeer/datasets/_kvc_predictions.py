@@ -28,26 +28,19 @@ def _check_scores(scores, name="scores"):
     return scores
 
 
-def _format_scores(scores):
-    """The kit's line: ``str`` of the Python list of floats (full precision)."""
-    return str(scores.tolist())
-
-
 def write_kvc_predictions(scores, path):
     """Write comparison scores in the challenge kit's prediction format.
 
-    One line, the Python list of the scores (floats with ``repr``, so they
-    read back exactly), in the order of ``{scenario}_comparisons.txt``, as the
-    kit's ``generate_submission_files.py`` writes it. Higher means more likely
-    the same person; the challenge scores by position.
+    One line, the Python list of the scores (read back exactly), in the order
+    of ``{scenario}_comparisons.txt``, as the kit writes it. Higher means more
+    likely the same person.
 
     Parameters
     ----------
     scores : array-like of shape (n_comparisons,)
         Finite similarity scores, one per comparison.
     path : str or path-like
-        File to write (overwritten), e.g. ``desktop_predictions.txt``. Its
-        folder must exist.
+        File to write (overwritten), e.g. ``desktop_predictions.txt``.
 
     Returns
     -------
@@ -57,8 +50,7 @@ def write_kvc_predictions(scores, path):
     Raises
     ------
     ValueError
-        If ``scores`` is not 1-D, is empty, is not numeric or holds NaN or
-        infinite values.
+        If ``scores`` is not a non-empty 1-D array of finite numbers.
 
     See Also
     --------
@@ -76,7 +68,7 @@ def write_kvc_predictions(scores, path):
     """
     scores = _check_scores(scores)
     path = Path(path)
-    path.write_text(_format_scores(scores), encoding="ascii")
+    path.write_text(str(scores.tolist()), encoding="ascii")
     return path
 
 
@@ -91,8 +83,7 @@ def read_kvc_predictions(path):
     ----------
     path : str or path-like
         A prediction file (the kit's one-line list, or one score a line), or
-        a zip written by :func:`make_kvc_submission` holding
-        ``desktop_predictions.txt`` and/or ``mobile_predictions.txt``.
+        a zip as :func:`make_kvc_submission` writes.
 
     Returns
     -------
@@ -104,9 +95,8 @@ def read_kvc_predictions(path):
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        If a file is neither a Python list of numbers on one line nor one
-        number a line, or holds no score or a NaN or infinite one; if a zip
-        holds anything but the two prediction files, or a member too large.
+        If a file holds anything but finite scores in either format, or a zip
+        anything but the two prediction files.
 
     Examples
     --------
@@ -124,14 +114,19 @@ def read_kvc_predictions(path):
         )
     if zipfile.is_zipfile(path):
         return _read_submission(path)
-    with open(path, "rb") as fh:  # bounded: the file may be huge, or growing
-        data = fh.read(_MAX_PREDICTIONS_BYTES + 1)
+    with open(path, "rb") as fh:
+        return _read_predictions(fh, path.name)
+
+
+def _read_predictions(fh, name):
+    """Scores of an open file, read bounded: it may be huge, or growing."""
+    data = fh.read(_MAX_PREDICTIONS_BYTES + 1)
     if len(data) > _MAX_PREDICTIONS_BYTES:
         raise ValueError(
-            f"{path.name} holds more than {_MAX_PREDICTIONS_BYTES:,} bytes, more "
+            f"{name} holds more than {_MAX_PREDICTIONS_BYTES:,} bytes, more "
             "than a predictions file of the challenge (a few MB) can be."
         )
-    return _parse_predictions(data.decode("utf-8", errors="replace"), path.name)
+    return _parse_predictions(data.decode("utf-8", errors="replace"), name)
 
 
 def _read_submission(path):
@@ -154,13 +149,8 @@ def _read_submission(path):
                     "prediction file can need."
                 )
             with zf.open(m) as fh:
-                data = fh.read(_MAX_PREDICTIONS_BYTES + 1)
-            if len(data) > _MAX_PREDICTIONS_BYTES:
-                raise ValueError(f"{path.name}: {m.filename} is too large.")
-            text = data.decode("utf-8", errors="replace")
-            out[allowed[m.filename]] = _parse_predictions(
-                text, f"{path.name}:{m.filename}"
-            )
+                scores = _read_predictions(fh, f"{path.name}:{m.filename}")
+            out[allowed[m.filename]] = scores
     return {s: out[s] for s in ("desktop", "mobile") if s in out}
 
 
@@ -185,19 +175,17 @@ def _parse_predictions(text, name):
 def make_kvc_submission(predictions, path):
     """Zip KVC-onGoing predictions into the archive the challenge accepts.
 
-    It holds ``desktop_predictions.txt`` and/or ``mobile_predictions.txt`` at
-    its root, in the format of :func:`write_kvc_predictions`.
+    It holds ``desktop_predictions.txt`` and/or ``mobile_predictions.txt``,
+    in the format of :func:`write_kvc_predictions`.
 
     Parameters
     ----------
     predictions : dict
         Scenario (``"desktop"`` or ``"mobile"``) -> the scores of its
         comparisons (array-like of shape (n_comparisons,)) or the path of a
-        prediction file already written (read with
-        :func:`read_kvc_predictions` and rewritten in the kit's format).
+        prediction file (read with :func:`read_kvc_predictions`).
     path : str or path-like
-        The zip file to write (replaced atomically if it exists). Its folder
-        must exist.
+        The zip file to write (replaced atomically if it exists).
 
     Returns
     -------
@@ -207,8 +195,7 @@ def make_kvc_submission(predictions, path):
     Raises
     ------
     ValueError
-        If ``predictions`` is not a non-empty dict keyed by scenario, or
-        holds invalid scores.
+        If ``predictions`` is not a non-empty dict of valid scores by scenario.
     FileNotFoundError
         If a prediction file named in ``predictions`` does not exist.
 
@@ -232,15 +219,13 @@ def make_kvc_submission(predictions, path):
             f"predictions keys must be scenarios {list(_SCENARIOS)}, got {unknown}."
         )
     members = {}
-    for scenario in _SCENARIOS:  # a fixed member order
-        if scenario not in predictions:
-            continue
+    for scenario in [s for s in _SCENARIOS if s in predictions]:  # a fixed order
         value = predictions[scenario]
         if isinstance(value, str | os.PathLike):
             scores = read_kvc_predictions(value)
         else:
             scores = _check_scores(value, f"predictions[{scenario!r}]")
-        members[f"{scenario}_predictions.txt"] = _format_scores(scores)
+        members[f"{scenario}_predictions.txt"] = str(scores.tolist())
     path = Path(path)
     with (
         _atomic_file(path, ".zip.tmp", prefix=".") as f,

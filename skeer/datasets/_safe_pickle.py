@@ -1,15 +1,11 @@
 """Read ``.npy`` files, pickled payloads included, without running any code.
 
-``numpy.load(allow_pickle=True)`` runs whatever a pickle names. :func:`load_npy`
-parses the header with :mod:`numpy.lib.format` and feeds a pickled payload to a
-restricted unpickler that builds only ``dict``, ``list``, ``tuple``, ``str``,
-``int``, ``float``, ``bool``, ``None`` (and ``bytes``), numpy arrays of a
-numeric dtype or of dtype object holding such data, and numeric (or ``str``)
-numpy scalars. The only globals resolved are numpy's reconstruction helpers and
-``_codecs.encode``/``bytes`` (protocols 0-2), each a checking stand-in that
-validates class, shape, data size and dtype state (only the byte order is taken
-from the file). Anything else is refused with a one-line ValueError naming the
-file.
+``numpy.load(allow_pickle=True)`` runs whatever a pickle names. Here a pickled
+payload goes to a restricted unpickler that builds only plain data (dict, list,
+tuple, str, int, float, bool, None, bytes), numeric or object numpy arrays and
+numeric (or str) numpy scalars, through checking stand-ins for numpy's
+reconstruction helpers (only the byte order of a dtype is taken from the file).
+Anything else is refused with a one-line ValueError naming the file.
 """
 
 import io
@@ -62,8 +58,8 @@ def _refuse_opcode(name):
 
 
 class _RestrictedUnpickler(pickle._Unpickler):
-    """Pure-Python unpickler (to intercept BUILD: numpy's ``dtype.__setstate__``
-    accepts flags making a float dtype claim object pointers); globals checked."""
+    """Pure-Python unpickler (BUILD is intercepted: a dtype's state could claim
+    object pointers); globals checked."""
 
     dispatch = dict(pickle._Unpickler.dispatch)
     for _name in (
@@ -232,8 +228,7 @@ def _one_line(exc):
 
 
 def loads_restricted(data, *, name="data"):
-    """Unpickle plain data (no code runs), the restricted twin of pickle.loads;
-    ValueError naming ``name`` for anything else, or a truncated pickle."""
+    """Unpickle plain data (no code runs); ValueError naming ``name`` otherwise."""
     return _unpickle(io.BytesIO(data), name)
 
 
@@ -253,9 +248,7 @@ def _unpickle(file, name):
 
 
 def load_npy(file):
-    """Read a ``.npy`` file as ``numpy.load`` does (a dict saved with
-    ``numpy.save`` is a 0-d object array), object arrays through the restricted
-    unpickler; a one-line ValueError naming the file otherwise."""
+    """``numpy.load`` of a ``.npy`` file, object arrays unpickled restricted."""
     path = Path(file)
     name = path.name
     with open(path, "rb") as f:

@@ -7,6 +7,7 @@ from typing import NamedTuple
 import numpy as np
 from sklearn.utils import Bunch, _safe_indexing
 
+from skeer._validation import check_positive_int
 from skeer.datasets._aalto import load_aalto
 from skeer.datasets._cmu import load_cmu
 from skeer.datasets._greyc import load_greyc_nislab
@@ -103,14 +104,6 @@ def _selection(y, n_subjects=None, n_per_subject=None):
     return np.flatnonzero(keep)
 
 
-def _check_count(value, name):
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ValueError(f"{name} must be a positive integer or None, got {value!r}.")
-    return int(value)
-
-
 def select_subjects(X, y, *, n_subjects=None, n_per_subject=None):
     """Keep the first subjects, and the first samples of each subject.
 
@@ -137,8 +130,7 @@ def select_subjects(X, y, *, n_subjects=None, n_per_subject=None):
     Raises
     ------
     ValueError
-        If ``X`` and ``y`` differ in length or a count is not a positive
-        integer.
+        If ``X`` and ``y`` differ in length or a count is invalid.
 
     Examples
     --------
@@ -150,8 +142,8 @@ def select_subjects(X, y, *, n_subjects=None, n_per_subject=None):
     >>> X_sub.ravel().tolist(), y_sub.tolist()
     ([0, 1, 3, 4], [7, 7, 3, 3])
     """
-    n_subjects = _check_count(n_subjects, "n_subjects")
-    n_per_subject = _check_count(n_per_subject, "n_per_subject")
+    n_subjects = check_positive_int(n_subjects, "n_subjects", allow_none=True)
+    n_per_subject = check_positive_int(n_per_subject, "n_per_subject", allow_none=True)
     y = np.asarray(y)
     if y.ndim != 1 or len(y) != len(X):
         raise ValueError(
@@ -179,9 +171,8 @@ def load_dataset(
     Parameters
     ----------
     spec : str
-        ``"synthetic"`` (:func:`make_keystrokes`), ``"aalto:PATH"``
-        (:func:`load_aalto`), ``"kvc:PATH"`` (:func:`load_kvc`, the
-        development set), ``"cmu:PATH"`` (:func:`load_cmu`) or
+        ``"synthetic"`` (:func:`make_keystrokes`), ``"aalto:PATH"``,
+        ``"kvc:PATH"`` (the development set), ``"cmu:PATH"`` or
         ``"greyc:PATH"`` (:func:`load_greyc_nislab`); the format name is
         case-insensitive.
     scenario : {"desktop", "mobile"}, default="desktop"
@@ -201,41 +192,22 @@ def load_dataset(
     Returns
     -------
     dataset : :class:`~sklearn.utils.Bunch`
-        Dictionary-like object with attributes:
-
-        data : list of ndarray of shape (n_keys, 3), or ndarray of shape \
-                (n_samples, n_features)
-            Free-text sessions, or fixed-text timing vectors (float64).
-        target : ndarray of shape (n_samples,)
-            The subject of each sample.
-        fixed_text : bool
-            True for fixed-text vectors (``cmu``, ``greyc``), which need an
-            :class:`~skeer.networks.MLPEmbedder` network.
-        protocol : dict
-            Keyword arguments of the data's protocol: ``n_train`` of
-            :func:`~skeer.evaluation.evaluate_fixed_text` (``cmu``: 200,
-            ``greyc``: 5); empty for free text
-            (:func:`~skeer.evaluation.evaluate_verification`'s defaults).
-        groups : ndarray of shape (n_samples,) or None
-            What the protocol evaluates within: ``greyc``'s typing
-            ``condition``, else None.
-        description : str
-            One line naming the data, e.g. ``"synthetic (12 subjects x 15
-            sessions)"``.
-        spec : str
-            The spec, normalised (``"kind"`` or ``"kind:PATH"``).
-        kind : str
-            ``"synthetic"``, ``"aalto"``, ``"kvc"``, ``"cmu"`` or ``"greyc"``.
-
-        Then the loader's per-sample arrays (e.g. ``session``, ``rep``) and
-        per-sample ``frame``, selected like ``data``, and its other fields as
-        it returns them (e.g. ``DESCR``, ``test_data``).
+        ``data`` (free-text sessions or fixed-text float64 vectors) and
+        ``target`` (subjects); ``fixed_text`` (True for ``cmu`` and
+        ``greyc``, which need an :class:`~skeer.networks.MLPEmbedder`);
+        ``protocol`` (keyword arguments of the data's protocol: ``n_train``
+        of :func:`~skeer.evaluation.evaluate_fixed_text`, ``cmu``: 200,
+        ``greyc``: 5; empty for free text); ``groups`` (what the protocol runs
+        within: ``greyc``'s ``condition``, else None); ``description`` (one
+        line, e.g. ``"synthetic (12 subjects x 15 sessions)"``); ``spec``
+        (normalised) and ``kind``. Then the loader's per-sample arrays (e.g.
+        ``session``, ``rep``, ``frame``), selected like ``data``, and its
+        other fields (e.g. ``DESCR``, ``test_data``).
 
     Raises
     ------
     ValueError
-        If the spec is malformed, the format unknown, a count invalid, or the
-        file corrupt or not in the format's layout (the loader's message).
+        If the spec, a count or the file is invalid (the loader's message).
     FileNotFoundError
         If the spec's path does not exist.
 
@@ -247,7 +219,7 @@ def load_dataset(
     (12, False, 'synthetic (4 subjects x 3 sessions)')
     """
     kind, path = _parse_spec(spec)
-    n_subjects = _check_count(n_subjects, "n_subjects")
+    n_subjects = check_positive_int(n_subjects, "n_subjects", allow_none=True)
     if kind == "synthetic":
         kwargs = {} if n_subjects is None else {"n_subjects": n_subjects}
         X, y = make_keystrokes(

@@ -11,10 +11,9 @@ from skeer.features._keys import N_KEY_CODES
 
 __all__ = ["make_keystrokes"]
 
-# JavaScript key codes (as in the Aalto 136M data).
 _BACKSPACE, _SHIFT, _SPACE, _COMMA, _PERIOD = 8, 16, 32, 188, 190
 _LETTERS = np.arange(65, 91)
-#: Key vocabulary of the generator; position in this array = compact key index.
+#: JavaScript key codes of the generator; position = compact key index.
 _CODES = np.concatenate([_LETTERS, [_SPACE, _BACKSPACE, _SHIFT, _COMMA, _PERIOD]])
 _CODE_TO_INDEX = np.full(N_KEY_CODES, -1, dtype=np.int64)
 _CODE_TO_INDEX[_CODES] = np.arange(len(_CODES))
@@ -36,16 +35,9 @@ def _layout():
             k = _CODE_TO_INDEX[ord(ch.upper())]
             pos[k] = (col + shift, row)
             finger[k] = _FINGER_OF_COLUMN[col]
-    extra = {  # code: (x, y, finger)
-        _SPACE: (4.5, 3.0, 8),
-        _BACKSPACE: (12.5, -1.0, 7),
-        _SHIFT: (-1.0, 2.0, 0),
-        _COMMA: (7.75, 2.0, 5),
-        _PERIOD: (8.75, 2.0, 6),
-    }
-    for code, (x, yy, f) in extra.items():
-        pos[_CODE_TO_INDEX[code]] = (x, yy)
-        finger[_CODE_TO_INDEX[code]] = f
+    extra = [_SPACE, _BACKSPACE, _SHIFT, _COMMA, _PERIOD]
+    pos[_CODE_TO_INDEX[extra]] = [(4.5, 3), (12.5, -1), (-1, 2), (7.75, 2), (8.75, 2)]
+    finger[_CODE_TO_INDEX[extra]] = (8, 7, 0, 5, 6)
     letters = _CODE_TO_INDEX[_LETTERS]
     dist = np.linalg.norm(pos[letters][:, None] - pos[letters][None], axis=-1)
     neighbours = np.zeros((26, 26), dtype=bool)
@@ -55,11 +47,8 @@ def _layout():
 
 @functools.lru_cache(maxsize=1)
 def _word_table():
-    """Packaged word list -> (flat codes with trailing space/comma, starts, lengths).
-
-    Entry ``w`` is word ``w`` followed by a space; entry ``w + n_words`` is the
-    same word followed by a comma and a space.
-    """
+    """(flat codes, starts, lengths, n_words): word ``w`` then a space is entry
+    ``w``, then a comma and a space entry ``w + n_words``."""
     text = resources.files("skeer.datasets").joinpath("data/words.txt").read_text()
     words = [w.strip() for w in text.splitlines()]
     words = [w for w in words if w and not w.startswith("#")]
@@ -94,15 +83,13 @@ def _subject_styles(rng, n_subjects, difficulty):
     V = len(_CODES)
     pos, finger, _ = _layout()
     speed = rng.normal(size=n_subjects)
-    style = {
+    return {
         # overall latency and hold levels (between-subject SDs as in Aalto data)
         "mu_ip": np.log(150.0) + 0.32 * speed,
         "mu_hold": np.log(100.0)
         + 0.20 * (0.3 * speed + np.sqrt(1 - 0.09) * rng.normal(size=n_subjects)),
-        # per-key hold habits
         "hold_key": 0.15 * rng.normal(size=(n_subjects, V)),
-        # per key-pair latency habits: finger speed, hand alternation, and
-        # idiosyncratic digraphs
+        # per key-pair latency: finger speed, hand alternation, digraphs
         "pair": (
             0.10 * rng.normal(size=(n_subjects, 1, 9))[:, :, finger]
             + 0.12 * rng.normal(size=(n_subjects, 1, 1)) * _alternation(finger)
@@ -120,7 +107,6 @@ def _subject_styles(rng, n_subjects, difficulty):
         "reaction": np.log(250.0) + 0.3 * rng.normal(size=n_subjects),
         "shift_lag": np.log(90.0) + 0.4 * rng.normal(size=n_subjects),
     }
-    return style
 
 
 def _alternation(finger):
@@ -228,10 +214,9 @@ def make_keystrokes(
 ):
     """Generate synthetic free-text keystroke sessions of many typists.
 
-    Each subject has a typing style (speed, per-key holds, per-key-pair
-    latencies, typos corrected with backspace, pauses, a way of holding
-    shift); sessions are short texts of common English words starting with
-    shift, with log-normal timing noise and a speed drift between sessions.
+    Each subject has a typing style (speed, key holds, key-pair latencies,
+    typos corrected with backspace, pauses, shift); sessions are short texts of
+    common English words, with log-normal timing noise and drift.
 
     Parameters
     ----------
@@ -240,25 +225,21 @@ def make_keystrokes(
     n_sessions : int, default=15
         Sessions per subject, in chronological order.
     n_keys : int or tuple of (int, int), default=(30, 70)
-        Keys per session: a fixed number, or a (low, high) range from which
-        lengths are drawn log-uniformly (median ``sqrt(low * high)``, about 46
-        by default, like the median 47 of the Aalto desktop data). At least 2.
+        Keys per session (at least 2): a fixed number, or a (low, high) range
+        drawn log-uniformly (median about 46 by default, as in Aalto data).
     difficulty : float, default=1.0
-        Scale of within-subject variability: keystroke timing noise and the
-        drift between sessions. 0 gives noiseless sessions (only the text
-        varies); larger values make subjects harder to tell apart.
+        Scale of the timing noise and drift within a subject (0: none; larger
+        values make subjects harder to tell apart).
     random_state : int, RandomState instance or None, default=None
         Seed for reproducible output.
 
     Returns
     -------
     X : list of ndarray of shape (n_keys, 3), dtype float64
-        Sessions: press time (ms, from 0), release time (ms), JavaScript key
-        code (letters 65-90, space 32, backspace 8, shift 16, comma 188).
-        Times are whole milliseconds.
+        Sessions: press time (whole ms, from 0), release time (ms), JavaScript
+        key code.
     y : ndarray of shape (n_subjects * n_sessions,), dtype int64
-        Subject of each session. Sessions are grouped by subject, in
-        chronological order within a subject.
+        Subject of each session, grouped by subject in chronological order.
 
     Raises
     ------
@@ -267,11 +248,9 @@ def make_keystrokes(
 
     Notes
     -----
-    Statistics follow the Aalto 136M desktop data (median hold about 100 ms,
-    inter-press latency about 180 ms, about 20 % of key pairs overlapping).
-    With the defaults, a non-learned summary-statistics baseline under
-    :func:`~skeer.evaluation.evaluate_verification` has an EER of about 18 %
-    (about 13 % with ``difficulty=0.5``, 27 % with ``difficulty=2``).
+    Statistics follow the Aalto 136M desktop data. A non-learned baseline
+    under :func:`~skeer.evaluation.evaluate_verification` has an EER of about
+    18 % (13 % with ``difficulty=0.5``, 27 % with ``difficulty=2``).
 
     Examples
     --------

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch
 
-from skeer.datasets._aalto_files import _COLUMNS
+from skeer.datasets._aalto_files import _COLUMNS, _ROW_REASONS, _SESSION_REASONS
 from skeer.datasets._cmu import FEATURE_NAMES
 
 __all__ = ["write_aalto_files", "archive_folder", "write_kvc_files", "write_cmu_csv"]
@@ -19,32 +19,19 @@ __all__ += ["write_greyc_csv"]
 _T0 = 1471995141966  # epoch ms, as in the study (August 2016)
 
 
-def _aalto_row(fields):
-    return "\t".join(str(v) for v in fields)
-
-
 def write_aalto_files(
     folder, n_participants=3, n_sessions=2, *, quirks=False, random_state=0
 ):
-    """Write ``<pid>_keystrokes.txt`` files (pids ``1..n_participants``, session
-    ids ``pid * 100 + s``) in the raw Aalto format; ``quirks=True`` adds the real
-    data's quirks and rows, sessions and a file a loader must drop.
-
-    Returns a Bunch: ``sessions`` ((pid, sid) -> (n, 3) array a loader must
-    return), ``sentence``, ``dropped`` (the counts to report) and ``folder``.
+    """Write raw Aalto ``<pid>_keystrokes.txt`` files (session ids ``pid * 100 + s``;
+    ``quirks``: the real data's quirks, and what a loader must drop). Returns a
+    Bunch: ``sessions`` ((pid, sid) -> array), ``sentence``, ``dropped``, ``folder``.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(random_state)
     header = "\t".join(_COLUMNS)
     sessions, sentences = {}, {}
-    dropped = {
-        "malformed": 0,
-        "release before press": 0,
-        "fewer than 2 keys": 0,
-        "press times going backwards": 0,
-        "files": 0,
-    }
+    dropped = dict.fromkeys(_ROW_REASONS + _SESSION_REASONS + ("files",), 0)
     kid = 1000
     for pid in range(1, n_participants + 1):
         lines = [header]
@@ -60,15 +47,13 @@ def write_aalto_files(
                 # which the study's files write as 1.472007e+12
                 shift = 1472007000000 - int(release[3])
                 press, release = press + shift, release + shift
-            sentence = f"Sentence {s} of participant {pid}."
-            typed = sentence
-            rows = []
-            for k in range(n):
-                rows.append(
-                    [pid, sid, sentence, typed, kid, press[k], release[k],
-                     chr(codes[k]), codes[k]]
-                )  # fmt: skip
-                kid += 1
+            typed = sentence = f"Sentence {s} of participant {pid}."
+            rows = [
+                [pid, sid, sentence, typed, kid + k, press[k], release[k],
+                 chr(codes[k]), codes[k]]
+                for k in range(n)
+            ]  # fmt: skip
+            kid += n
             keep = np.ones(n, dtype=bool)
             session_ok = True
             if quirks and pid == 1 and s == 0:
@@ -102,8 +87,7 @@ def write_aalto_files(
                 rows[3][5] = press[3] = press[1] - 1  # press goes backwards
                 dropped["press times going backwards"] += 1
                 session_ok = False
-            for r in rows:
-                lines.append(_aalto_row(r))
+            lines += ["\t".join(str(v) for v in r) for r in rows]
             if session_ok:
                 arr = np.column_stack([press, release, codes]).astype(np.float64)
                 sessions[(pid, sid)] = arr[keep]
@@ -154,12 +138,9 @@ def write_kvc_files(
     *,
     comparisons="kit",
 ):
-    """Write a small KVC-onGoing release: dev set (users ``100, 101, ...``,
-    sessions ``"u<user>_s<k>"``), test sessions ``"t<k>"`` and all their pairs
-    as comparisons, in the kit's one-line list (``"kit"``) or one a line.
-
-    Returns a Bunch: ``dev`` and ``test`` (the dicts written), ``pairs``.
-    """
+    """Write a small KVC-onGoing release (users ``100, ...``, test sessions
+    ``"t<k>"``, all their pairs compared, ``"kit"`` or ``"lines"`` format).
+    Returns a Bunch: ``dev`` and ``test`` (the dicts written), ``pairs``."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(random_state)

@@ -15,11 +15,9 @@ from skeer.evaluation._loss_comparison import LossComparison
 
 __all__ = ["QUICK_PROFILE", "LossComparison", "compare_losses"]
 
-#: The "quick" profile of ``skeer`` with no arguments (``skeer train --profile
-#: quick``), a read-only mapping: ``n_subjects`` and ``n_sessions`` size the
-#: synthetic data (:func:`~skeer.datasets.load_dataset`), the others are
-#: :class:`~skeer.KeystrokeVerifier` parameters (bigger batches, a higher learning
-#: rate and early stopping: one to two minutes on two CPU cores).
+#: The read-only "quick" profile of ``skeer`` with no arguments: ``n_subjects`` and
+#: ``n_sessions`` size the synthetic data, the others are
+#: :class:`~skeer.KeystrokeVerifier` parameters (one to two minutes on two CPUs).
 QUICK_PROFILE = MappingProxyType(
     {
         "n_subjects": 300,
@@ -62,9 +60,7 @@ def _variants(losses, known):
         elif (
             isinstance(item, tuple)
             and len(item) == 3
-            and isinstance(item[0], str)
-            and isinstance(item[1], str)
-            and isinstance(item[2], dict)
+            and all(map(isinstance, item, (str, str, dict)))
         ):
             label, name, extra = item[0], item[1], dict(item[2])
         else:
@@ -74,8 +70,8 @@ def _variants(losses, known):
             )
         if name not in known:
             raise ValueError(f"unknown loss {name!r}; choose from {', '.join(known)}")
-        fixed = {"criterion", "operating_point", "random_state"} & set(extra)
-        fixed |= {"criterion__operating_point"} & set(extra)
+        fixed = set(extra) & {"criterion", "operating_point", "random_state"}
+        fixed |= set(extra) & {"criterion__operating_point"}
         if fixed:
             raise ValueError(
                 f"variant {label!r} sets {sorted(fixed)}: compare_losses sets "
@@ -92,11 +88,8 @@ def _variants(losses, known):
 def _check_variant_params(variants, estimator):
     """Every variant parameter is one the estimator takes (no silent typos)."""
     names = set(estimator.get_params(deep=False))
-    prefixes = tuple(
-        f"{p}__"
-        for p in [*getattr(estimator, "prefixes_", ()), "module", "criterion"]
-        + ["optimizer"]
-    )
+    prefixes = (*getattr(estimator, "prefixes_", ()), "module", "criterion")
+    prefixes = tuple(f"{p}__" for p in (*prefixes, "optimizer"))
     for label, _, extra in variants:
         unknown = [k for k in extra if k not in names and not k.startswith(prefixes)]
         if unknown:
@@ -126,15 +119,11 @@ def _plain(value):
 
 def _runs(variants, operating_points):
     """``[(label, loss, operating point, params)]``: EER losses at each point."""
-    runs = []
-    for label, loss, extra in variants:
-        if loss.startswith("eer"):
-            for op in operating_points:
-                name = label if op == "eer" else f"{label}@{op:g}"
-                runs.append((name, loss, op, extra))
-        else:
-            runs.append((label, loss, "eer", extra))
-    return runs
+    return [
+        (label if op == "eer" else f"{label}@{op:g}", loss, op, extra)
+        for label, loss, extra in variants
+        for op in (operating_points if loss.startswith("eer") else ("eer",))
+    ]
 
 
 def _add_paired_differences(results, reports, baseline, bootstrap_seed, seed):
@@ -142,17 +131,11 @@ def _add_paired_differences(results, reports, baseline, bootstrap_seed, seed):
     from skeer.evaluation._paired import paired_difference
 
     base = reports.get(baseline)
-    if base is None:
-        return
     for label, report in reports.items():
-        if label == baseline:
+        if base is None or label == baseline:
             continue
         diff = paired_difference(
-            report,
-            base,
-            metric="eer",
-            random_state=bootstrap_seed,
-            return_replicates=True,
+            report, base, random_state=bootstrap_seed, return_replicates=True
         )
         for run in results[label]:
             if run["seed"] == seed:
@@ -194,16 +177,13 @@ def _fit_and_judge(cls, params, X, y, train, test, **protocol):
         net, _safe_indexing(X, test), y[test], verbose=False, **protocol
     )
     hist = [dict(row) for row in net.history]
+    durations = [h["dur"] for h in hist if "dur" in h]
     record = {
         "metrics": dict(metrics),
         "valid_eer": [h.get("valid_eer") for h in hist],
         "train_loss": [h.get("train_loss") for h in hist],
         "epochs": len(hist),
-        "seconds_per_epoch": (
-            float(np.mean([h["dur"] for h in hist if "dur" in h]))
-            if any("dur" in h for h in hist)
-            else None
-        ),
+        "seconds_per_epoch": float(np.mean(durations)) if durations else None,
         "fit_s": fit_s,
     }
     return record, metrics
@@ -237,12 +217,10 @@ def compare_losses(
     """Train the same verifier with each loss and judge it on unseen subjects.
 
     For each seed ``s`` (``random_state``, ``random_state + 1``, ...) the
-    subjects are split with :func:`~skeer.evaluation.train_test_split_subjects`
-    (``random_state=s``), or once by ``test_subjects``; then for each loss a
-    copy of ``estimator`` with that criterion and ``random_state=s`` is fitted
-    on the training subjects and judged with
-    :func:`~skeer.evaluation.evaluate_verification` on the test subjects: every
-    loss gets the same network, split, batches and epoch budget.
+    subjects are split (:func:`~skeer.evaluation.train_test_split_subjects`,
+    or by ``test_subjects``), then a copy of ``estimator`` with each loss and
+    ``random_state=s`` is fitted on the training subjects and judged with
+    :func:`~skeer.evaluation.evaluate_verification` on the test subjects.
 
     Parameters
     ----------
@@ -253,39 +231,31 @@ def compare_losses(
     losses : sequence of str or tuple, default=("supcon+eer", "eer", \
             "supcon", "triplet")
         Loss names of :mod:`skeer.registry`, or variants ``(label, loss name,
-        params)``: that loss with the estimator parameters ``params`` (e.g.
-        ``("eer 30 ep", "eer", {"max_epochs": 30})``). A loss that cannot be
-        built here (a missing optional package) is skipped with a warning.
+        params)`` with estimator parameters (e.g. ``("eer 30 ep", "eer",
+        {"max_epochs": 30})``). A loss that cannot be built here is skipped.
     operating_points : sequence of "eer" or float in (0, 1), default=("eer",)
-        Operating points at which each EER loss (``"eer"``, ``"eer-*"``)
-        trains, a run at false-match rate ``f`` labelled ``"loss@f"``; the
-        other losses train once.
+        Where each EER loss (``"eer"``, ``"eer-*"``) trains, a run at
+        false-match rate ``f`` labelled ``"loss@f"``.
     estimator : KeystrokeVerifier, default=None
-        The unfitted template of every run (cloned; its criterion,
-        ``criterion__*``, ``operating_point`` and ``random_state`` are set per
-        run). None: ``KeystrokeVerifier()``.
+        The unfitted template of every run (cloned; criterion,
+        ``operating_point`` and ``random_state`` set per run). None:
+        ``KeystrokeVerifier()``.
     features : transformer, default=None
-        Applied once to all of ``X`` (cloned, ``fit_transform``) before the
-        splits, e.g. :class:`~skeer.features.KeystrokeFeatures`.
+        Fitted and applied once to all of ``X`` before the splits, e.g.
+        :class:`~skeer.features.KeystrokeFeatures`.
     n_seeds : int, default=3
         Number of seeds (splits and initialisations).
     test_size : float in (0, 1) or int, default=1/3
-        Share (or number) of subjects held out (ignored with
-        ``test_subjects``).
+        Share (or number) of subjects held out.
     n_enroll, n_probe : int, default=5
         As in :func:`~skeer.evaluation.evaluate_verification`.
     baseline : str or None, default="triplet"
-        The loss whose best validation EER the others race to, and from which
-        each run's EER difference is bootstrapped (see
-        :class:`LossComparison`).
+        The reference run of :class:`LossComparison`.
     test_subjects : array-like or None, default=None
         A locked split: these subjects (all in ``y``) are every seed's test
-        subjects, seeds then varying the initialisation, validation subjects
-        and batches (the paired bootstrap uses the same draws for every
-        seed). None draws a new split per seed.
+        subjects. None draws a new split per seed.
     n_jobs : int or None, default=None
-        Runs fitted in parallel (joblib; ``-1`` all cores); results do not
-        depend on it.
+        Runs fitted in parallel (joblib); results do not depend on it.
     random_state : int, default=0
         The first seed.
     verbose : int, default=0
@@ -294,16 +264,13 @@ def compare_losses(
     Returns
     -------
     result : LossComparison
-        Every run's report and curves (``UserWarning``\\ s during ``fit`` are
-        silenced), and their summary over seeds.
+        Every run's report and curves, and their summary over seeds.
 
     Raises
     ------
     ValueError
-        If a loss name is unknown, a count invalid, a variant malformed (a
-        parameter the estimator does not take, one compare_losses sets, or a
-        label naming two different runs) or ``test_subjects`` not subjects of
-        ``y`` (or all of them).
+        If a loss name is unknown, a count invalid, a variant malformed or
+        ``test_subjects`` not a proper subset of ``y``'s subjects.
     RuntimeError
         If none of ``losses`` can be built.
 
@@ -377,18 +344,15 @@ def compare_losses(
             splits[seed] = (np.sort(train_idx), np.sort(test_idx))
         for label, loss, op, extra in runs:
             criterion, kwargs = get_loss(loss)
+            base = clone(estimator).get_params(deep=False)
             params = {
-                k: v
-                for k, v in clone(estimator).get_params(deep=False).items()
-                if not k.startswith("criterion__")
-            }
-            params.update(
-                criterion=criterion,
-                operating_point=op,
-                random_state=seed,
+                **{k: v for k, v in base.items() if not k.startswith("criterion__")},
+                "criterion": criterion,
+                "operating_point": op,
+                "random_state": seed,
                 **{f"criterion__{k}": v for k, v in kwargs.items()},
-            )
-            params.update(extra)
+                **extra,
+            }
             if params.get("verbose") is None:  # one bar: compare_losses' own
                 params["verbose"] = 0
             tasks.append((seed, label, loss, op, params))
@@ -429,9 +393,8 @@ def compare_losses(
         results[label].append(record)
         reports.setdefault(seed, {})[label] = metrics
     for seed, seed_reports in reports.items():
-        # one locked split: the same bootstrap draws of subjects for every
-        # seed, so that averaging the seeds' replicates is a paired bootstrap
-        # of the mean difference over seeds
+        # a locked split bootstraps the same subjects for every seed: averaging
+        # the seeds' replicates is then a paired bootstrap of the mean difference
         _add_paired_differences(
             results, seed_reports, baseline, random_state if locked else seed, seed
         )
@@ -447,8 +410,6 @@ def compare_losses(
         "n_enroll": n_enroll,
         "n_probe": n_probe,
         "operating_points": list(operating_points),
-        "test_subjects": None
-        if test_subjects is None
-        else int(np.unique(np.asarray(test_subjects)).size),
+        "test_subjects": int(np.unique(y[test_mask]).size) if locked else None,
     }
     return LossComparison(results, baseline=baseline, skipped=skipped, params=params)

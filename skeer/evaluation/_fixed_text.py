@@ -12,6 +12,7 @@ from skeer.evaluation._protocols import (
     _add_intervals,
     _binary,
     _check_bootstrap,
+    _comparisons,
     _n_samples,
     _quiet_eer,
     progress,
@@ -73,7 +74,7 @@ def _check_groups(groups, n_samples):
 
 def _design(rows, y, group, n_train, n_impostor_reps):
     """The enrolment, genuine and impostor rows of one condition."""
-    ids, order, starts, counts = _open_set.group_subjects(y)
+    ids, order, starts, counts = _open_set.group_subjects(y[rows])
     order = rows[order]  # local sample order -> rows of the full data
     n_train = _resolve_n_train(n_train, counts)
     kept = counts > n_train
@@ -108,10 +109,9 @@ def _design(rows, y, group, n_train, n_impostor_reps):
 
 def _designs(y, values, codes, n_train, n_impostor_reps):
     """One design per condition with at least 2 subjects to judge; warns."""
-    rows = [np.flatnonzero(codes == g) for g in range(len(values))]
     designs = [
-        _design(r, y[r], value, n_train, n_impostor_reps)
-        for r, value in zip(rows, values)
+        _design(np.flatnonzero(codes == g), y, value, n_train, n_impostor_reps)
+        for g, value in enumerate(values)
     ]
     n_units = sum(len(d.subjects) + d.n_skipped for d in designs)
     n_skipped = sum(d.n_skipped for d in designs)
@@ -134,8 +134,7 @@ def _designs(y, values, codes, n_train, n_impostor_reps):
             )
         return designs
     usable = [d for d in designs if len(d.subjects) >= 2]
-    if len(usable) < len(designs):
-        dropped = [d.group for d in designs if len(d.subjects) < 2]
+    if dropped := [d.group for d in designs if len(d.subjects) < 2]:
         warnings.warn(
             f"evaluate_fixed_text skipped {len(dropped)} of {len(designs)} "
             f"conditions with fewer than 2 subjects to judge: {dropped[:5]}.",
@@ -150,7 +149,7 @@ def _designs(y, values, codes, n_train, n_impostor_reps):
 
 
 def _judge_condition(judge, d):
-    """Per subject of one condition: its EER and its comparisons."""
+    """Per subject of one condition: its id, EER and comparisons."""
     m = len(d.subjects)
     templates = judge.templates(d.enrol, np.repeat(np.arange(m), d.n_train), m)
     genuine = np.asarray(judge.claims(d.probes, templates, np.repeat(
@@ -161,18 +160,13 @@ def _judge_condition(judge, d):
         genuine, S = both[: len(genuine)], both[len(genuine) :].reshape(S.shape)
     bounds = np.concatenate(([0], np.cumsum(d.n_probes)))
     out = []
-    for a in range(m):
+    for a, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:])):
         others = d.imp_owner != a
-        labels, scores = _binary(genuine[bounds[a] : bounds[a + 1]], S[others, a])
-        out.append(
-            (
-                _quiet_eer(labels, scores),
-                labels,
-                scores,
-                np.r_[np.full(d.n_probes[a], d.subjects[a]), d.imp_subject[others]],
-                np.r_[d.probes[bounds[a] : bounds[a + 1]], d.imp_rows[others]],
-            )
-        )
+        labels, scores = _binary(genuine[lo:hi], S[others, a])
+        probers = np.r_[np.full(hi - lo, d.subjects[a]), d.imp_subject[others]]
+        rows = np.r_[d.probes[lo:hi], d.imp_rows[others]]
+        eer = _quiet_eer(labels, scores)
+        out.append((d.subjects[a], eer, labels, scores, probers, rows))
     return out
 
 
@@ -193,59 +187,45 @@ def evaluate_fixed_text(
 ):
     """Killourhy & Maxion (DSN 2009) protocol for fixed-text timing vectors.
 
-    Per subject, its first ``n_train`` repetitions enrol, the rest are genuine
-    probes, and the first ``n_impostor_reps`` repetitions of every other
-    subject are impostor probes; each subject's EER is computed separately,
-    then averaged. With ``groups`` (the typing condition of each sample) the
-    protocol runs within each condition and a subject's EER is the mean of its
-    conditions' EERs. See :ref:`protocols`.
+    Per subject, the first ``n_train`` repetitions enrol, the rest are genuine
+    probes, and every other subject's first ``n_impostor_reps`` are impostor
+    probes; subject EERs are averaged. With ``groups``, within each condition
+    (a subject's EER: the mean over its conditions). See :ref:`protocols`.
 
     Parameters
     ----------
     model : object or array-like of shape (n_samples, n_features)
-        As in :func:`evaluate_verification`, e.g. a detector of
-        :mod:`skeer.baselines` (``ScaledManhattan()`` needs no fitting) or a
-        ``Pipeline`` ending in a verifier.
+        As in :func:`evaluate_verification`, e.g. ``ScaledManhattan()``
+        (needs no fitting).
     X : array-like of shape (n_samples, n_features) or None
-        Timing vectors; may be None when ``model`` is an array of embeddings.
+        Timing vectors (None for embeddings).
     y : array-like of shape (n_samples,)
         Subject of each sample; repetitions in their given order.
     groups : array-like of shape (n_samples,) or None, default=None
-        The typing condition of each sample (e.g. ``condition`` of
-        :func:`~skeer.datasets.load_greyc_nislab`). None: one condition.
+        The typing condition of each sample (None: one condition).
     n_train : int or "auto", default="auto"
-        Enrolment repetitions per subject (and condition). ``"auto"``: half
-        the median number of repetitions a subject has (in each condition),
-        at most 200.
+        Enrolment repetitions per subject (and condition); ``"auto"``: half
+        the median repetitions (per condition), at most 200.
     n_impostor_reps : int, default=5
         Impostor repetitions taken from each other subject.
     n_bootstraps, confidence, random_state, verbose
-        As in :func:`evaluate_verification` (the interval is the mean
-        subject EER's).
+        As in :func:`evaluate_verification` (an interval of the mean subject EER).
     return_comparisons : bool, default=False
-        Attach every comparison as ``report.comparisons`` (a DataFrame; with
-        ``groups`` it has a ``group`` column).
+        Attach every comparison as ``report.comparisons`` (with ``groups``, a
+        ``group`` column too).
     return_scores : bool, default=False
-        Also return the binary labels and scores of every subject's
-        comparisons, concatenated subject by subject (condition by condition
-        with ``groups``).
+        Also return every subject's binary labels and scores, concatenated.
 
     Returns
     -------
     report : VerificationReport
-        A dict: ``"mean_subject_eer"``, ``"std_subject_eer"`` (SD over
-        subjects, ``ddof=1``, as in the paper), ``"n_subjects"``,
-        ``"subject_eer"`` (list, in sorted subject order) and ``"n_train"``
-        (the enrolment repetitions used), as plain Python numbers; with
-        ``groups``, ``"n_train"`` is a dict by condition and ``"groups"``
-        gives each condition's ``mean_subject_eer`` and ``n_subjects``; with
-        ``n_bootstraps``, ``"ci"`` (``{"mean_subject_eer": [low, high]}``),
-        ``"confidence"`` and ``"n_bootstraps"``. ``report.subjects`` is the
-        per-subject table (``n_conditions`` with ``groups``).
-    y_binary : ndarray of shape (n_comparisons,), dtype int64
-        Only when ``return_scores=True``: 1 genuine, 0 impostor.
-    scores : ndarray of shape (n_comparisons,), dtype float64
-        Only when ``return_scores=True``: the similarities.
+        ``"mean_subject_eer"``, ``"std_subject_eer"`` (``ddof=1``),
+        ``"n_subjects"``, ``"subject_eer"`` (sorted subject order) and
+        ``"n_train"``; with ``groups``, ``"n_train"`` by condition and
+        ``"groups"`` (each condition's ``mean_subject_eer``, ``n_subjects``);
+        with ``n_bootstraps``, ``"ci"``, ``"confidence"``, ``"n_bootstraps"``.
+    y_binary, scores : ndarray of shape (n_comparisons,)
+        As in :func:`evaluate_verification`.
 
     Raises
     ------
@@ -256,11 +236,10 @@ def evaluate_fixed_text(
     Warns
     -----
     UserWarning
-        Once, counting the subjects (subject-condition pairs with ``groups``)
-        skipped for having no more than ``n_train`` repetitions (they still
-        serve as impostors), and the conditions with fewer than 2 subjects.
-        Without ``groups``, when the mean subject EER is worse than chance
-        (enrolment and probes then almost surely differ in typing condition).
+        Counting the subjects (subject-condition pairs) with no more than
+        ``n_train`` repetitions (still impostors) and the conditions with
+        fewer than 2 subjects; without ``groups``, when the mean subject EER is
+        worse than chance (enrolment and probes differ in typing condition).
 
     Examples
     --------
@@ -303,19 +282,17 @@ def evaluate_fixed_text(
         verbose, "evaluate_fixed_text", sum(len(d.subjects) for d in designs)
     ) as bar:
         for c, d in enumerate(designs):
-            for s, result in zip(d.subjects, _judge_condition(judge, d)):
-                units.append((c, s, *result))
+            units += [(c, *r) for r in _judge_condition(judge, d)]
             bar.update(len(d.subjects))
-    ids = np.unique(np.asarray([u[1] for u in units]))
-    unit_subject = np.searchsorted(ids, np.asarray([u[1] for u in units]))
-    unit_eer = np.asarray([u[2] for u in units])
+    cond, unit_ids, unit_eer, labels, scores, probers, rows = zip(*units)
+    ids, unit_subject = np.unique(np.asarray(unit_ids), return_inverse=True)
+    unit_eer = np.asarray(unit_eer)
     n_units = np.bincount(unit_subject, minlength=len(ids))
     subject_eer = np.bincount(unit_subject, weights=unit_eer) / n_units
-    n_cmp = np.asarray([len(u[3]) for u in units])
-    y_all = np.concatenate([u[3] for u in units])
-    s_all = np.concatenate([u[4] for u in units])
+    n_cmp = np.asarray([len(v) for v in labels])
+    n_genuine = np.asarray([int(v.sum()) for v in labels])
+    y_all, s_all = np.concatenate(labels), np.concatenate(scores)
     owner = np.repeat(unit_subject, n_cmp)
-    n_genuine = np.asarray([int(u[3].sum()) for u in units])
     table = {
         "subject": ids,
         "n_genuine": np.bincount(unit_subject, weights=n_genuine).astype(np.int64),
@@ -352,7 +329,7 @@ def evaluate_fixed_text(
             stacklevel=2,
         )
     if grouped:
-        unit_condition = np.asarray([u[0] for u in units])
+        unit_condition = np.asarray(cond)
         report["groups"] = {
             _plain(d.group): {
                 "mean_subject_eer": float(unit_eer[unit_condition == c].mean()),
@@ -365,18 +342,12 @@ def evaluate_fixed_text(
         n_bootstraps, confidence, random_state, pooled=False,
     )  # fmt: skip
     if return_comparisons:
-        comparisons = {
-            "subject": ids[owner],
-            "probe_subject": np.concatenate([u[5] for u in units]),
-            "probe": np.concatenate([u[6] for u in units]),
-            "genuine": y_all.astype(bool),
-            "score": s_all,
-        }
+        report.comparisons = _comparisons(
+            ids[owner], np.concatenate(probers), np.concatenate(rows), y_all, s_all
+        )
         if grouped:
-            comparisons["group"] = np.repeat(
-                np.asarray([designs[u[0]].group for u in units], dtype=object), n_cmp
-            )
-        report.comparisons = pd.DataFrame(comparisons)
+            group_of = np.asarray([designs[c].group for c in cond], dtype=object)
+            report.comparisons["group"] = np.repeat(group_of, n_cmp)
     if return_scores:
         return report, y_all, s_all
     return report

@@ -1,16 +1,15 @@
-"""KVC-onGoing submissions: score the challenge's comparison pairs with a model.
+"""KVC-onGoing submissions: score the challenge's (unlabelled) comparison pairs.
 
-Between :func:`~skeer.datasets.load_kvc` (sessions and pairs) and
-:func:`~skeer.datasets.make_kvc_submission`; nothing is judged here (the pairs
-carry no labels).
+Between :func:`~skeer.datasets.load_kvc` and ``make_kvc_submission``.
 """
 
-import numbers
 import os
 from pathlib import Path
 
 import numpy as np
 from sklearn.utils import _safe_indexing
+
+from skeer._validation import check_positive_int
 
 __all__ = ["find_test_scenarios", "predict_kvc", "score_comparisons"]
 
@@ -20,19 +19,16 @@ SCENARIOS = ("desktop", "mobile")
 def score_comparisons(model, X, pairs, *, batch_size=2048, verbose=0):
     """Score pairs of sessions: cosine similarity of their embeddings.
 
-    Every session is embedded once (in batches); a pair ``(a, b)`` gets the
-    dot product of the L2-normalised embeddings of ``X[a]`` and ``X[b]``.
+    Every session is embedded once (in batches) and L2-normalised.
 
     Parameters
     ----------
     model : object
-        A fitted object whose ``transform`` returns embeddings, e.g. the
-        pipeline :func:`skeer.persistence.load` returns.
+        A fitted object whose ``transform`` returns embeddings.
     X : sequence of length n_sessions
-        The sessions the pairs refer to, e.g. ``load_kvc(...).test_data``.
+        The sessions, e.g. ``load_kvc(...).test_data``.
     pairs : array-like of shape (n_pairs, 2), int
-        Indices into ``X`` of the two sessions of each comparison, e.g.
-        ``load_kvc(...).comparison_index``.
+        Indices into ``X``, e.g. ``load_kvc(...).comparison_index``.
     batch_size : int, default=2048
         Sessions embedded per call to ``model.transform``.
     verbose : int, default=0
@@ -46,8 +42,8 @@ def score_comparisons(model, X, pairs, *, batch_size=2048, verbose=0):
     Raises
     ------
     ValueError
-        If ``pairs`` is not of shape (n, 2) or holds an index outside ``X``,
-        or ``batch_size`` is not a positive integer.
+        If ``pairs`` is not (n, 2) indices into ``X``, or ``batch_size`` is
+        not a positive integer.
 
     Examples
     --------
@@ -60,12 +56,7 @@ def score_comparisons(model, X, pairs, *, batch_size=2048, verbose=0):
     >>> score_comparisons(Identity(), X, [[0, 1], [0, 2]]).tolist()
     [1.0, 0.0]
     """
-    if (
-        isinstance(batch_size, bool)
-        or not isinstance(batch_size, numbers.Integral)
-        or batch_size < 1
-    ):
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+    check_positive_int(batch_size, "batch_size")
     pairs = np.asarray(pairs)
     if pairs.size == 0:
         pairs = np.empty((0, 2), dtype=np.int64)
@@ -111,19 +102,14 @@ def _folder(path):
 
 def _test_files(folder, scenario):
     """The scenario's test-session and comparison files, or None for a missing one."""
-    found = []
-    for name in (f"{scenario}_test_sessions.npy", f"{scenario}_comparisons.txt"):
-        # the release's layouts: the folder itself or its {scenario}/ sub-folder
-        candidates = (folder / name, folder / scenario / name)
-        found.append(next((c for c in candidates if c.is_file()), None))
-    return found
+    return [  # the release's layouts: in the folder or its {scenario}/ sub-folder
+        next((c for c in (folder / n, folder / scenario / n) if c.is_file()), None)
+        for n in (f"{scenario}_test_sessions.npy", f"{scenario}_comparisons.txt")
+    ]
 
 
 def find_test_scenarios(path):
-    """The scenarios of a KVC-onGoing release folder that can be scored.
-
-    Those whose test sessions and comparisons the folder holds (as
-    :func:`~skeer.datasets.load_kvc` finds them).
+    """The scenarios of a KVC-onGoing release folder with test sessions and comparisons.
 
     Parameters
     ----------
@@ -161,15 +147,13 @@ def find_test_scenarios(path):
 def predict_kvc(model, path, *, scenarios=None, batch_size=2048, verbose=0):
     """Score the test comparisons of a KVC-onGoing release, scenario by scenario.
 
-    :func:`~skeer.datasets.load_kvc` reads each scenario's test sessions and
-    comparisons, :func:`score_comparisons` scores them; the result is what
-    :func:`~skeer.datasets.make_kvc_submission` zips.
+    With :func:`~skeer.datasets.load_kvc` and :func:`score_comparisons`; the
+    result is what :func:`~skeer.datasets.make_kvc_submission` zips.
 
     Parameters
     ----------
     model : object or dict of str to object
-        As in :func:`score_comparisons`, for every scenario; or a dict
-        scenario -> model.
+        As in :func:`score_comparisons`, or one per scenario.
     path : str or path-like
         The release folder (as :func:`~skeer.datasets.load_kvc` takes it).
     scenarios : str, sequence of str or None, default=None
@@ -181,17 +165,16 @@ def predict_kvc(model, path, *, scenarios=None, batch_size=2048, verbose=0):
     Returns
     -------
     predictions : dict of str to ndarray of shape (n_comparisons,)
-        Per scenario (in the order desktop, mobile), one similarity per
-        comparison, in the order of ``{scenario}_comparisons.txt``.
+        Per scenario (desktop first), one similarity per comparison, in the
+        order of ``{scenario}_comparisons.txt``.
 
     Raises
     ------
     ValueError
-        If a scenario is unknown or has no model, no scenario can be scored,
-        or the files are not in the release's format.
+        If a scenario is unknown or has no model, none can be scored, or the
+        files are not in the release's format.
     FileNotFoundError
-        If ``path`` does not exist, or a scenario asked for lacks its test
-        sessions or comparisons.
+        If ``path`` or a scenario's test sessions or comparisons are missing.
 
     Examples
     --------

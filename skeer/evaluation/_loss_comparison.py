@@ -2,19 +2,17 @@
 
 import numpy as np
 
-# summary rows: (summary key, report keys read in order: the first one present)
-_SUMMARY_METRICS = (
-    ("global_eer", ("eer",)),
-    ("mean_subject_eer", ("mean_subject_eer",)),
-    ("fnmr_at_fmr_0.01", ("fnmr_at_fmr_0.01",)),
-)
+# summary key: report key
+_SUMMARY_METRICS = {
+    "global_eer": "eer",
+    "mean_subject_eer": "mean_subject_eer",
+    "fnmr_at_fmr_0.01": "fnmr_at_fmr_0.01",
+}
 
 
 def _epochs_to(curve, target):
-    for i, v in enumerate(curve, 1):
-        if v is not None and v <= target:
-            return i
-    return None
+    hits = (i for i, v in enumerate(curve, 1) if v is not None and v <= target)
+    return next(hits, None)
 
 
 def _mean_sd(values):
@@ -23,13 +21,6 @@ def _mean_sd(values):
         return {"mean": None, "sd": None, "n": 0}
     sd = float(vals.std(ddof=1)) if vals.size > 1 else 0.0
     return {"mean": float(vals.mean()), "sd": sd, "n": int(vals.size)}
-
-
-def _first_key(report, keys):
-    for key in keys:
-        if key in report:
-            return report[key]
-    return None
 
 
 def _fmt(stat, *, pct=True, digits=2):
@@ -46,19 +37,17 @@ class LossComparison:
     Parameters
     ----------
     runs : dict of str to list of dict
-        Per label (a loss name, or ``"loss@fmr"`` at another operating point),
-        one dict per seed with at least ``"seed"``, ``"metrics"`` (the
-        protocol report), ``"valid_eer"`` (validation EER per epoch, None
-        where not measured) and ``"seconds_per_epoch"``.
+        Per label (a loss name, or ``"loss@fmr"``), one dict per seed with at
+        least ``"seed"``, ``"metrics"`` (the protocol report), ``"valid_eer"``
+        (per epoch, None where not measured) and ``"seconds_per_epoch"``.
     baseline : str or None, default="triplet"
-        Label of the reference run for ``"epochs_to_baseline_best"``: the
-        first epoch at which a run's validation EER is at most the best
-        validation EER of the reference run with the same seed. None skips it.
+        The reference run's label: ``"epochs_to_baseline_best"`` is the first
+        epoch at which a run's validation EER is at most its best (same seed).
     skipped : dict of str to str, default=None
-        Losses left out and why (e.g. a missing optional package).
+        Losses left out and why.
     params : dict, default=None
         Settings shared by every run (``"model"``, ``"max_epochs"``,
-        ``"batch"``, ``"n_seeds"``, ...), used in the table's caption.
+        ``"batch"``, ``"n_seeds"``, ...), for the table's caption.
 
     Attributes
     ----------
@@ -67,12 +56,10 @@ class LossComparison:
     summary : dict of str to dict
         Per label: ``"global_eer"``, ``"mean_subject_eer"``,
         ``"fnmr_at_fmr_0.01"``, ``"epochs_to_baseline_best"`` and
-        ``"seconds_per_epoch"``, each ``{"mean", "sd", "n"}`` over seeds (SD
-        with ``ddof=1``, 0 for one seed; None when no seed has a value), and
-        ``"eer_difference"``: the global EER minus the baseline's on the same
-        test subjects, ``{"mean", "ci", "n"}`` (mean over seeds; 95 % CI from
-        the seeds' paired bootstraps over subjects, runs' ``"vs_baseline"``),
-        or None.
+        ``"seconds_per_epoch"``, each ``{"mean", "sd", "n"}`` over seeds
+        (``ddof=1``, SD 0 for one seed), and ``"eer_difference"`` from the
+        baseline, ``{"mean", "ci", "n"}`` (95 % CI from the runs' paired
+        bootstraps, ``"vs_baseline"``), or None.
     baseline, skipped, params
         As given (``skipped`` and ``params`` as dicts).
 
@@ -96,22 +83,21 @@ class LossComparison:
         self.baseline = baseline
         self.skipped = dict(skipped or {})
         self.params = dict(params or {})
-        reference = {r["seed"]: r for r in self.runs.get(baseline, [])}
+        best = {  # the reference run's best validation EER, per seed
+            r["seed"]: min((v for v in r["valid_eer"] if v is not None), default=None)
+            for r in self.runs.get(baseline, [])
+        }
         for rs in self.runs.values():
             for r in rs:
-                base = reference.get(r["seed"])
-                best = None
-                if base is not None:
-                    seen = [v for v in base["valid_eer"] if v is not None]
-                    best = min(seen) if seen else None
+                target = best.get(r["seed"])
                 r["epochs_to_baseline_best"] = (
-                    None if best is None else _epochs_to(r["valid_eer"], best)
+                    None if target is None else _epochs_to(r["valid_eer"], target)
                 )
         self.summary = {}
         for label, rs in self.runs.items():
             row = {
-                key: _mean_sd([_first_key(r["metrics"], keys) for r in rs])
-                for key, keys in _SUMMARY_METRICS
+                key: _mean_sd([r["metrics"].get(name) for r in rs])
+                for key, name in _SUMMARY_METRICS.items()
             }
             row["epochs_to_baseline_best"] = _mean_sd(
                 [r["epochs_to_baseline_best"] for r in rs]
@@ -183,8 +169,7 @@ class LossComparison:
         Returns
         -------
         text : str
-            A caption line, a blank line and the table (EERs in percent,
-            mean ± SD over seeds), ending with a newline.
+            A caption, a blank line and the table (mean ± SD over seeds).
 
         Examples
         --------
@@ -199,10 +184,8 @@ class LossComparison:
         n_seeds = p.get("n_seeds") or max(
             (len(rs) for rs in self.runs.values()), default=0
         )
-        caption = ["Loss ablation:", p.get("model", "network")]
-        if data_description:
-            caption[-1] += f" on {data_description}"
-        caption[-1] += ","
+        on = f" on {data_description}" if data_description else ""
+        caption = ["Loss ablation:", f"{p.get('model', 'network')}{on},"]
         if p.get("max_epochs") == "auto":
             from skeer.verifier import AUTO_MAX_EPOCHS, AUTO_TRAINING_STEPS
 
@@ -221,8 +204,7 @@ class LossComparison:
         base = self.baseline
         columns = ["loss", "global EER", "mean per-subject EER", "FNMR @ 1 % FMR"]
         if base is not None:
-            columns.append(f"Δ EER vs {base} [95 % CI]")
-            columns.append(f"epochs to {base}'s best")
+            columns += [f"Δ EER vs {base} [95 % CI]", f"epochs to {base}'s best"]
         columns.append("s / epoch")
         lines = [
             " ".join(caption),
@@ -231,12 +213,7 @@ class LossComparison:
             "|" + "---|" * len(columns),
         ]
         for label, s in self.summary.items():
-            cells = [
-                label,
-                _fmt(s["global_eer"]),
-                _fmt(s["mean_subject_eer"]),
-                _fmt(s["fnmr_at_fmr_0.01"]),
-            ]
+            cells = [label, *(_fmt(s[key]) for key in _SUMMARY_METRICS)]
             if base is not None:
                 diff = s.get("eer_difference")
                 cells.append(
@@ -261,8 +238,7 @@ class LossComparison:
 
 
 def _pooled_difference(runs, confidence=0.95):
-    """Mean over seeds of the EER difference from the baseline, with its CI from
-    the means of the seeds' paired-bootstrap replicates."""
+    """Mean EER difference from the baseline over seeds, with its bootstrap CI."""
     diffs = [r["vs_baseline"] for r in runs if r.get("vs_baseline")]
     if not diffs:
         return None

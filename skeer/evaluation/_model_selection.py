@@ -38,9 +38,6 @@ class SubjectKFold(GroupKFold):
     2 False
     """
 
-    def __init__(self, n_splits=5, *, shuffle=False, random_state=None):
-        super().__init__(n_splits=n_splits, shuffle=shuffle, random_state=random_state)
-
     def split(self, X, y=None, groups=None):
         """Generate identity-disjoint train/test indices.
 
@@ -48,25 +45,20 @@ class SubjectKFold(GroupKFold):
         ----------
         X : sequence or array-like of length n_samples
             Samples (only their number is used).
-        y : array-like of shape (n_samples,), default=None
-            Identities; used as the groups when ``groups`` is None.
-        groups : array-like of shape (n_samples,), default=None
-            Identities, overriding ``y``.
+        y, groups : array-like of shape (n_samples,), default=None
+            Identities (``groups`` overrides ``y``).
 
         Yields
         ------
-        train : ndarray
-            Training indices of the split.
-        test : ndarray
-            Test indices of the split.
+        train, test : ndarray
+            Training and test indices of the split.
 
         Raises
         ------
         ValueError
             If neither ``y`` nor ``groups`` is given.
         """
-        if groups is None:
-            groups = y
+        groups = y if groups is None else groups
         if groups is None:
             raise ValueError(
                 "SubjectKFold.split needs identities: pass y or groups, got None."

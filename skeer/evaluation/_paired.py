@@ -21,16 +21,15 @@ def paired_difference(
 ):
     """Difference of a metric between two systems on the same comparisons.
 
-    A paired bootstrap over subjects: each replicate draws subjects once and
-    recomputes both systems' metric, so the interval of ``metric(a) -
-    metric(b)`` accounts for their correlation (see :ref:`protocols`).
+    A paired bootstrap over subjects: each replicate draws subjects once for
+    both systems, so the interval accounts for their correlation (see
+    :ref:`protocols`).
 
     Parameters
     ----------
     report_a, report_b : VerificationReport
-        Reports of :func:`evaluate_verification` or
-        :func:`evaluate_fixed_text` with ``return_comparisons=True``, on the
-        same data and protocol.
+        Reports of a protocol with ``return_comparisons=True``, on the same
+        data and protocol.
     metric : str, default="eer"
         ``"eer"`` (pooled), ``"mean_subject_eer"`` or ``"fnmr_at_fmr_{level}"``
         (e.g. ``"fnmr_at_fmr_0.01"``).
@@ -38,8 +37,7 @@ def paired_difference(
     confidence : float in (0, 1), default=0.95
     random_state : int, Generator or None, default=0
     return_replicates : bool, default=False
-        Also return the bootstrap replicates of the difference (e.g. to pool
-        several independent splits).
+        Also return the bootstrap replicates of the difference.
 
     Returns
     -------
@@ -94,14 +92,14 @@ def paired_difference(
             ) from None
     subjects, owner = np.unique(ca["subject"].values, return_inverse=True)
     y_true = ca["genuine"].values
-    sorted_a = _bootstrap.SortedComparisons(
-        y_true, ca["score"].values, owner, len(subjects)
+    sorted_a, sorted_b = (
+        _bootstrap.SortedComparisons(y_true, c["score"].values, owner, len(subjects))
+        for c in (ca, cb)
     )
-    sorted_b = _bootstrap.SortedComparisons(
-        y_true, cb["score"].values, owner, len(subjects)
+    eer_a, eer_b = (
+        r.subjects.set_index("subject")["eer"].reindex(subjects).to_numpy(np.float64)
+        for r in (report_a, report_b)
     )
-    eer_a = _subject_eers(report_a, subjects)
-    eer_b = _subject_eers(report_b, subjects)
     point, ci, values = _bootstrap.paired_intervals(
         sorted_a, sorted_b, eer_a, eer_b, metric,
         n_bootstraps=int(n_bootstraps), confidence=float(confidence),
@@ -119,8 +117,3 @@ def paired_difference(
     if return_replicates:
         result["replicates"] = np.asarray(values, dtype=np.float64).tolist()
     return result
-
-
-def _subject_eers(report, subjects):
-    table = report.subjects.set_index("subject")["eer"]
-    return table.reindex(subjects).to_numpy(dtype=np.float64)

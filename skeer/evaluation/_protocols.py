@@ -1,10 +1,8 @@
 """The open-set protocol for verifiers (:func:`evaluate_verification`) and its report.
 
-A fitted estimator is judged through its own enrolment and scoring (its template
-geometry, see :mod:`skeer.templates`): a :class:`~skeer.KeystrokeVerifier`, a
-detector of :mod:`skeer.baselines`, or a ``Pipeline`` ending in one. An array of
-embeddings, or any object with ``transform``, is scored by cosine similarity to
-the renormalised mean embedding. Scores are similarities (higher = same person).
+An estimator with its own enrolment is judged through it (:mod:`skeer.templates`);
+embeddings, or the output of ``transform``, by cosine similarity to the
+renormalised mean embedding. Scores are similarities (higher = same person).
 """
 
 import warnings
@@ -24,15 +22,13 @@ __all__ = ["VerificationReport", "evaluate_verification"]
 
 
 class VerificationReport(dict):
-    """A protocol's report: a plain ``dict`` of numbers, plus two tables.
+    """A protocol's report: a plain, JSON-ready ``dict`` of numbers, plus two tables.
 
-    A ``dict`` (JSON-serialisable as is) with attributes ``subjects``, a
-    :class:`pandas.DataFrame` one row per subject judged (``subject``,
-    ``n_genuine``, ``n_impostor``, ``eer``; for free text also ``auc``,
-    ``accuracy``, ``fnmr_at_fmr_{level}``), and ``comparisons``, with
-    ``return_comparisons=True`` a DataFrame of every comparison (``subject``:
-    whose template, ``probe_subject``, ``probe``: its row in ``X``,
-    ``genuine``, ``score``), else None.
+    ``subjects``: a :class:`pandas.DataFrame`, one row per subject judged
+    (``subject``, ``n_genuine``, ``n_impostor``, ``eer``; for free text also
+    ``auc``, ``accuracy``, ``fnmr_at_fmr_{level}``). ``comparisons``: with
+    ``return_comparisons=True``, every comparison (``subject``: whose template,
+    ``probe_subject``, ``probe``: its row in ``X``, ``genuine``, ``score``).
 
     Examples
     --------
@@ -70,15 +66,12 @@ def _n_samples(model, X):
 
 
 def _binary(genuine, impostor):
-    y_true = np.r_[
-        np.ones(len(genuine), dtype=np.int64), np.zeros(len(impostor), dtype=np.int64)
-    ]
+    y_true = np.repeat(np.array([1, 0], dtype=np.int64), [len(genuine), len(impostor)])
     return y_true, np.r_[genuine, impostor]
 
 
 def _quiet_eer(y_true, scores):
-    with warnings.catch_warnings():
-        # few genuine scores per subject are the protocol, not an accident
+    with warnings.catch_warnings():  # few genuine scores per subject: the protocol
         warnings.simplefilter("ignore", UnreliableMetricWarning)
         return float(equal_error_rate(y_true, scores))
 
@@ -114,11 +107,10 @@ def evaluate_verification(
 ):
     """Open-set verification protocol for free text (TypeNet / KVC style).
 
-    For each subject, its first ``n_enroll`` samples enrol a template and its
-    last ``n_probe`` are genuine probes; the first probe sample of every other
-    subject is an impostor probe. Templates and scores are the model's own
-    (for a :class:`~skeer.KeystrokeVerifier`, its ``enroll`` and
-    ``claim_scores``). See :ref:`protocols`.
+    Per subject, the first ``n_enroll`` samples enrol a template, the last
+    ``n_probe`` are genuine probes, and every other subject's first probe is an
+    impostor probe; templates and scores are the model's own. See
+    :ref:`protocols`.
 
     Parameters
     ----------
@@ -126,57 +118,46 @@ def evaluate_verification(
         A fitted estimator with its own enrolment (a verifier, a baseline
         detector, or a ``Pipeline`` ending in one), a fitted object whose
         ``transform`` returns embeddings, or embeddings aligned with ``y``.
-        It is called on the samples used only.
     X : sequence of sessions, array-like or None
-        Samples aligned with ``y``, the model's input; may be None when
-        ``model`` is an array of embeddings. A long-format keystroke
-        DataFrame must first be split with
-        :func:`~skeer.features.sessions_from_frame`.
+        The model's input, aligned with ``y`` (None for embeddings). Split a
+        long-format DataFrame with :func:`~skeer.features.sessions_from_frame`.
     y : array-like of shape (n_samples,)
         Subject of each sample, samples in their given order.
     n_enroll : int, default=5
         Enrolment samples per subject.
     n_probe : int or None, default=5
-        Genuine probes per subject (fewer when a subject has fewer than
-        ``n_enroll + n_probe`` samples); None probes with every sample after
-        enrolment.
+        Genuine probes per subject (at most those after enrolment; None: all).
     fmr_levels : sequence of float in (0, 1), default=(0.001, 0.01, 0.1)
         False-match rates at which to report the false non-match rate.
     n_bootstraps : int, default=200
-        Bootstrap replicates over subjects (their comparisons are not
-        independent, so subjects are resampled) for the confidence intervals;
-        0 computes none.
+        Bootstrap replicates (resampling subjects) for the confidence
+        intervals; 0 computes none.
     confidence : float in (0, 1), default=0.95
         Level of the percentile intervals.
     random_state : int, Generator or None, default=0
         Seeds the bootstrap.
     return_comparisons : bool, default=False
-        Attach every comparison as ``report.comparisons`` (a DataFrame), e.g.
-        for :func:`paired_difference`.
+        Attach every comparison as ``report.comparisons``, e.g. for
+        :func:`paired_difference`.
     return_scores : bool, default=False
         Also return the binary labels and scores (e.g. for DET plots).
     verbose : bool, default=True
-        A progress bar over the subjects on stderr, drawn once the protocol
-        has run 3 s; False shows nothing.
+        A progress bar on stderr, drawn once the protocol has run 3 s.
 
     Returns
     -------
     report : VerificationReport
-        A dict of plain Python numbers: ``"eer"`` (all scores pooled),
-        ``"mean_subject_eer"`` and ``"std_subject_eer"`` (per subject, from
-        its genuine probes and the impostor probes against its template; SD
-        with ``ddof=1``), ``"mean_subject_auc"`` and ``"mean_subject_accuracy"``
-        (the KVC kit's per-subject AUC, and accuracy at the subject's own kit
-        EER threshold), ``"fnmr_at_fmr_{level:g}"`` for each level,
-        ``"auc"``, ``"n_subjects"``, ``"n_genuine"``, ``"n_impostor"``, and
-        with ``n_bootstraps`` ``"ci"`` (``{metric: [low, high]}`` for the
-        EER, the mean subject EER and each FNMR), ``"confidence"`` and
-        ``"n_bootstraps"``. ``report.subjects`` is the per-subject table.
+        Plain Python numbers: ``"eer"`` (all scores pooled),
+        ``"mean_subject_eer"``, ``"std_subject_eer"`` (``ddof=1``),
+        ``"mean_subject_auc"`` and ``"mean_subject_accuracy"`` (the KVC kit's,
+        at each subject's own EER threshold), ``"fnmr_at_fmr_{level:g}"``,
+        ``"auc"``, ``"n_subjects"``, ``"n_genuine"``, ``"n_impostor"``; with
+        ``n_bootstraps``, ``"ci"`` (``{metric: [low, high]}``),
+        ``"confidence"`` and ``"n_bootstraps"``.
     y_binary : ndarray of shape (n_genuine + n_impostor,), dtype int64
-        Only when ``return_scores=True``: 1 for genuine comparisons (first),
-        0 for impostor ones.
+        With ``return_scores=True``: 1 genuine (first), 0 impostor.
     scores : ndarray of shape (n_genuine + n_impostor,), dtype float64
-        Only when ``return_scores=True``: the similarities.
+        With ``return_scores=True``: the similarities.
 
     Raises
     ------
@@ -187,13 +168,13 @@ def evaluate_verification(
     Warns
     -----
     UserWarning
-        Once, counting the subjects skipped for having fewer than
-        ``n_enroll + 1`` samples.
+        Counting the subjects skipped for having fewer than ``n_enroll + 1``
+        samples.
 
     Notes
     -----
-    ``n_impostor = n_subjects * (n_subjects - 1)``: memory and time grow with
-    its square (3,000 subjects take about 5 s beyond the embeddings).
+    ``n_impostor = n_subjects * (n_subjects - 1)`` (3,000 subjects take about
+    5 s beyond the embeddings).
 
     Examples
     --------
@@ -227,11 +208,9 @@ def evaluate_verification(
             f"At least 2 subjects with n_enroll + 1 = {n_enroll + 1} samples or "
             f"more are needed, got {m}."
         )
-    bar = progress(verbose, "evaluate_verification", m)
-    try:  # the bar counts subjects; it also appears while embedding
+    with progress(verbose, "evaluate_verification", m) as bar:  # shown while embedding
         genuine, S = _open_set.open_set_scores(_open_set.judge(model, X), split)
         impostors = _open_set.impostor_scores(S)
-
         subject_eer, subject_auc, subject_acc = np.empty(m), np.empty(m), np.empty(m)
         subject_fnmr = np.empty((m, len(levels)))
         counts = np.bincount(split.owner, minlength=m)
@@ -241,17 +220,15 @@ def evaluate_verification(
             warnings.simplefilter("ignore", UnreliableMetricWarning)
             for a in range(m):
                 own = np.concatenate((columns[a, :a], columns[a, a + 1 :]))
-                labels, sc = _binary(genuine[bounds[a] : bounds[a + 1]], own)
+                gen = genuine[bounds[a] : bounds[a + 1]]
+                labels, sc = _binary(gen, own)
                 subject_eer[a] = float(equal_error_rate(labels, sc))
-                subject_auc[a] = auc(genuine[bounds[a] : bounds[a + 1]], own)
-                # the KVC kit's accuracy: at the subject's own kit EER threshold
-                t = _kit_threshold(labels, sc)
-                subject_acc[a] = float(np.mean((sc > t) == labels))
+                subject_auc[a] = auc(gen, own)
+                # the KVC kit's accuracy, at the subject's own kit EER threshold
+                subject_acc[a] = np.mean((sc > _kit_threshold(labels, sc)) == labels)
                 if levels:
                     subject_fnmr[a] = fnmr_at_fmr(labels, sc, fmr=np.asarray(levels))
                 bar.update()
-    finally:
-        bar.close()
     del columns
 
     y_binary, scores = _binary(genuine, impostors)
@@ -266,8 +243,7 @@ def evaluate_verification(
     )
     if levels:
         fnmr = np.atleast_1d(fnmr_at_fmr(y_binary, scores, fmr=np.asarray(levels)))
-        for level, value in zip(levels, fnmr):
-            report[f"fnmr_at_fmr_{level:g}"] = float(value)
+        report.update({f"fnmr_at_fmr_{lv:g}": float(v) for lv, v in zip(levels, fnmr)})
     report["auc"] = auc(genuine, impostors)
     report["n_subjects"] = m
     report["n_genuine"] = int(len(genuine))
@@ -286,8 +262,7 @@ def evaluate_verification(
         "auc": subject_auc,
         "accuracy": subject_acc,
     }
-    for j, level in enumerate(levels):
-        table[f"fnmr_at_fmr_{level:g}"] = subject_fnmr[:, j]
+    table.update({f"fnmr_at_fmr_{lv:g}": v for lv, v in zip(levels, subject_fnmr.T)})
     report.subjects = pd.DataFrame(table)
     _add_intervals(
         report, y_binary, scores, owner, subject_eer, levels,
@@ -295,7 +270,7 @@ def evaluate_verification(
     )  # fmt: skip
     if return_comparisons:
         report.comparisons = _comparisons(
-            split.subjects, owner, prober, probe_rows, y_binary, scores
+            split.subjects[owner], split.subjects[prober], probe_rows, y_binary, scores
         )
     if return_scores:
         return report, y_binary, scores
@@ -320,7 +295,7 @@ def _add_intervals(
     report["ci"] = _bootstrap.subject_intervals(
         comparisons,
         subject_eer,
-        fmr_levels=levels if pooled else (),
+        fmr_levels=levels,
         n_bootstraps=int(n_bootstraps),
         confidence=float(confidence),
         random_state=random_state,
@@ -330,17 +305,13 @@ def _add_intervals(
     report["n_bootstraps"] = int(n_bootstraps)
 
 
-def _comparisons(subjects, owner, prober, probe_rows, y_true, scores):
+def _comparisons(subject, probe_subject, probe, y_true, scores):
     return pd.DataFrame(
         {
-            "subject": subjects[owner],
-            "probe_subject": subjects[prober],
-            "probe": probe_rows,
+            "subject": subject,
+            "probe_subject": probe_subject,
+            "probe": probe,
             "genuine": y_true.astype(bool),
             "score": scores,
         }
     )
-
-
-# identity-disjoint splits live in skeer.evaluation; kept importable here
-from skeer.evaluation._model_selection import SubjectKFold, train_test_split_subjects  # noqa: E402, F401

@@ -1,12 +1,9 @@
-"""Scorers for judging verifiers in scikit-learn model selection.
+"""Scorers for judging verifiers in scikit-learn model selection (greater is better).
 
-Closed set (the same people enrolled and probed, e.g. ``StratifiedKFold``):
-:data:`eer_scorer` and :func:`make_fnmr_scorer` score ``decision_function``,
-whose columns are the estimator's ``classes_``; a fold probing an identity not
-among them is refused. Open set (new people, ``GroupKFold`` /
-:class:`~skeer.evaluation.SubjectKFold`): :func:`make_verification_scorer` runs
-:func:`~skeer.evaluation.evaluate_verification` on the fold. Greater is better:
-error rates are negated.
+Closed set (the same people enrolled and probed): :data:`eer_scorer` and
+:func:`make_fnmr_scorer` score ``decision_function``, whose columns are
+``classes_``. Open set (new people): :func:`make_verification_scorer` runs
+:func:`~skeer.evaluation.evaluate_verification` on the fold.
 """
 
 import numpy as np
@@ -19,21 +16,11 @@ __all__ = ["eer_scorer", "get_scorer", "get_scorer_names", "make_fnmr_scorer"]
 __all__ += ["make_verification_scorer", "VERIFICATION_SCORERS"]
 
 
-def _check_rate(value, name):
-    return check_real(value, name, low=0, high=1)
-
-
-def _enrolled_classes(estimator, scorer):
-    """The estimator's ``classes_``: the identity of each decision column."""
+def _classes(estimator):
+    """``classes_`` (one per decision column), or None without decision_function."""
     classes = getattr(estimator, "classes_", None)
     if classes is None or not hasattr(estimator, "decision_function"):
-        raise ValueError(
-            f"{scorer} is a closed-set scorer: it needs a fitted estimator with "
-            "classes_ and decision_function (a KeystrokeVerifier, a "
-            "skeer.baselines detector or a Pipeline ending in one), got "
-            f"{type(estimator).__name__}. For an embedding model, or "
-            "identity-disjoint folds, use make_verification_scorer()."
-        )
+        return None
     return np.asarray(classes)
 
 
@@ -46,12 +33,20 @@ def _enrolled_mask(y, classes):
         return np.array([v in known for v in y.tolist()], dtype=bool)
 
 
-def _check_enrolled(y, classes, scorer):
-    """Refuse a fold probing identities the estimator never enrolled."""
+def _check_enrolled(estimator, y, scorer):
+    """``(y, classes_)``; ValueError unless every one of ``y`` is enrolled."""
+    if (classes := _classes(estimator)) is None:
+        raise ValueError(
+            f"{scorer} is a closed-set scorer: it needs a fitted estimator with "
+            "classes_ and decision_function (a KeystrokeVerifier, a "
+            "skeer.baselines detector or a Pipeline ending in one), got "
+            f"{type(estimator).__name__}. For an embedding model, or "
+            "identity-disjoint folds, use make_verification_scorer()."
+        )
     y = np.asarray(y)
     enrolled = _enrolled_mask(y, classes)
     if enrolled.all():
-        return y
+        return y, classes
     unknown = list(dict.fromkeys(y[~enrolled].tolist()))
     shown = ", ".join(repr(v) for v in unknown[:5]) + (
         ", ..." if len(unknown) > 5 else ""
@@ -86,8 +81,7 @@ class _ClosedSetScorer:
             )
         if y_true is None:
             raise ValueError(f"y (identities) is required by {self.name}.")
-        classes = _enrolled_classes(estimator, self.name)
-        y = _check_enrolled(y_true, classes, self.name)
+        y, classes = _check_enrolled(estimator, y_true, self.name)
         scores = estimator.decision_function(X)
         return -self.metric(y, scores, labels=classes, **self.kwargs)
 
@@ -113,8 +107,7 @@ def make_fnmr_scorer(fmr, *, method="interpolate"):
     -------
     scorer : callable
         ``scorer(estimator, X, y) = -fnmr_at_fmr(y, decision_function(X),
-        fmr=fmr, labels=classes_, method=method)``; ValueError on a fold whose
-        identities are not all among ``classes_``.
+        fmr=fmr, labels=classes_, method=method)``.
 
     Examples
     --------
@@ -122,7 +115,7 @@ def make_fnmr_scorer(fmr, *, method="interpolate"):
     >>> make_fnmr_scorer(0.01, method="nearest")
     make_fnmr_scorer(0.01, method='nearest')
     """
-    fmr = _check_rate(fmr, "fmr")
+    fmr = check_real(fmr, "fmr", low=0, high=1)
     method = check_method(method)
     name = f"make_fnmr_scorer({fmr!r}"
     name += ")" if method == "interpolate" else f", method={method!r})"
@@ -152,33 +145,27 @@ class _OpenSetScorer:
 
         if y is None:
             raise ValueError("y (identities) is required by an open-set scorer.")
-        levels = (self.fmr,) if self.fmr is not None else ()
         report = evaluate_verification(
             estimator,
             X,
             y,
             n_enroll=self.n_enroll,
             n_probe=self.n_probe,
-            fmr_levels=levels,
+            fmr_levels=() if self.fmr is None else (self.fmr,),
             n_bootstraps=0,  # a scorer returns one number: no intervals
             verbose=False,  # inside a search: no bar per fold
         )
-        if self.metric == "auc":
-            return report["auc"]
-        key = (
-            f"fnmr_at_fmr_{self.fmr:g}" if self.metric == "fnmr_at_fmr" else self.metric
-        )
-        return -report[key]
+        if self.metric == "fnmr_at_fmr":
+            return -report[f"fnmr_at_fmr_{self.fmr:g}"]
+        return report["auc"] if self.metric == "auc" else -report[self.metric]
 
 
 def make_verification_scorer(metric="eer", *, fmr=None, n_enroll=5, n_probe=5):
     """Open-set scorer for identity-disjoint cross-validation.
 
-    Runs :func:`~skeer.evaluation.evaluate_verification` on the held-out
-    fold: a verifier, detector or ``Pipeline`` ending in one is judged through
-    its own enrolment and scoring, any other fitted object with ``transform``
-    by cosine similarity (e.g. the net inside skorch's ``EpochScoring``, with
-    ``use_caching=False``, ``lower_is_better=False``).
+    Runs :func:`~skeer.evaluation.evaluate_verification` on the held-out fold
+    (also in skorch's ``EpochScoring``, with ``use_caching=False``,
+    ``lower_is_better=False``).
 
     Parameters
     ----------
@@ -186,16 +173,13 @@ def make_verification_scorer(metric="eer", *, fmr=None, n_enroll=5, n_probe=5):
         What to report. Error rates are negated (greater is better).
     fmr : float in (0, 1) or None, default=None
         Target false-match rate; required for ``metric="fnmr_at_fmr"``.
-    n_enroll : int, default=5
+    n_enroll, n_probe : int, default=5
         As in :func:`~skeer.evaluation.evaluate_verification`.
-    n_probe : int or None, default=5
-        As there; None: every sample after the enrolment ones.
 
     Returns
     -------
     scorer : callable
-        ``scorer(estimator, X, y) -> float``, usable as ``scoring=`` in
-        ``cross_validate`` / ``GridSearchCV`` and in multimetric dicts.
+        ``scorer(estimator, X, y) -> float``, for ``scoring=``.
 
     Examples
     --------
@@ -216,7 +200,7 @@ def make_verification_scorer(metric="eer", *, fmr=None, n_enroll=5, n_probe=5):
     if metric == "fnmr_at_fmr" and fmr is None:
         raise ValueError("fmr is required when metric='fnmr_at_fmr'.")
     if fmr is not None:
-        fmr = _check_rate(fmr, "fmr")
+        fmr = check_real(fmr, "fmr", low=0, high=1)
     n_enroll = check_positive_int(n_enroll, "n_enroll")
     n_probe = check_positive_int(n_probe, "n_probe", allow_none=True)
     return _OpenSetScorer(metric, fmr, n_enroll, n_probe)
@@ -235,11 +219,11 @@ class _FoldScorer:
     def __call__(self, estimator, X, y_true, sample_weight=None):
         if y_true is None:
             raise ValueError(f"y (identities) is required by {self.name}.")
-        classes = getattr(estimator, "classes_", None)
-        if classes is None or not hasattr(estimator, "decision_function"):
+        classes = _classes(estimator)
+        if classes is None:
             return self.open_set(estimator, X, y_true)
         y = np.asarray(y_true)
-        enrolled = _enrolled_mask(y, np.asarray(classes))
+        enrolled = _enrolled_mask(y, classes)
         if enrolled.all():
             return self.closed(estimator, X, y_true, sample_weight)
         if not enrolled.any():
@@ -257,10 +241,8 @@ def _fnmr_fold_scorer(name, fmr):
     return _FoldScorer(name, make_fnmr_scorer(fmr), open_set)
 
 
-#: Named scorers for multimetric ``scoring`` dicts. Each is closed set on a
-#: fold of subjects the estimator enrolled (``StratifiedKFold``) and open set
-#: (:func:`make_verification_scorer`) on a fold of new subjects
-#: (:class:`~skeer.evaluation.SubjectKFold`, ``GroupKFold(groups=y)``).
+#: Named scorers for multimetric ``scoring`` dicts: closed set on a fold of enrolled
+#: subjects, open set (:func:`make_verification_scorer`) on one of new subjects.
 VERIFICATION_SCORERS = {
     "neg_eer": _FoldScorer(
         "neg_eer", eer_scorer, make_verification_scorer("eer", n_probe=None)
@@ -295,17 +277,15 @@ def get_scorer_names():
 def get_scorer(scoring):
     """A scorer from its name, like :func:`sklearn.metrics.get_scorer`.
 
-    skeer's scorers are reached through it, e.g.
-    ``scoring=get_scorer("neg_eer")`` in ``GridSearchCV``; each is closed set
-    on a fold of enrolled subjects, open set on one of new subjects.
+    Each skeer scorer is closed set on a fold of enrolled subjects, open set
+    on one of new subjects.
 
     Parameters
     ----------
     scoring : str or callable
-        ``"neg_eer"``, ``"neg_fnmr_at_fmr_<rate>"`` (any rate in (0, 1), e.g.
-        ``"neg_fnmr_at_fmr_0.05"``), optionally prefixed ``"skeer:"``; any
-        other string is scikit-learn's (``"accuracy"``, ...), and a callable
-        is returned as it is.
+        ``"neg_eer"``, ``"neg_fnmr_at_fmr_<rate>"`` (any rate in (0, 1)),
+        optionally prefixed ``"skeer:"``; any other string is scikit-learn's,
+        and a callable is returned as it is.
 
     Returns
     -------
@@ -315,8 +295,7 @@ def get_scorer(scoring):
     Raises
     ------
     ValueError
-        For a ``"skeer:"`` name skeer does not know, a rate outside (0, 1),
-        or a name neither skeer nor scikit-learn knows.
+        For an unknown name or a rate outside (0, 1).
 
     Examples
     --------
@@ -328,7 +307,7 @@ def get_scorer(scoring):
         return scoring
     if not isinstance(scoring, str):
         raise ValueError(f"scoring must be a name or a callable, got {scoring!r}.")
-    name = scoring[len(_PREFIX) :] if scoring.startswith(_PREFIX) else scoring
+    name = scoring.removeprefix(_PREFIX)
     if name in VERIFICATION_SCORERS:
         return VERIFICATION_SCORERS[name]
     stem = "neg_fnmr_at_fmr_"

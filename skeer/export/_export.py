@@ -1,67 +1,44 @@
 """Ship a fitted verifier: its network as ONNX, its enrolment as JSON.
 
-:func:`export_onnx` writes ``<path>``, the embedding network (one float32
-input ``"input"``, one float32 output ``"embedding"``, the *raw* embedding:
-L2-normalise it; a dynamic batch axis, the others fixed; scaler steps right
-before the verifier folded in; with ``template_input=True`` a second output
-``"verifier_input"``), and ``<path>.json``, the *sidecar* (strict RFC 8259
-JSON, which every language reads without pickles).
+:func:`export_onnx` writes ``<path>``, the embedding network (float32 input
+``"input"``; float32 output ``"embedding"``, the *raw* embedding to
+L2-normalise; a dynamic batch axis, the others fixed; the scalers right before
+the verifier folded in; with ``template_input=True`` a second output
+``"verifier_input"``), and ``<path>.json``, the *sidecar*: strict RFC 8259
+JSON, ``"format": "skeer.onnx-sidecar"``, ``"format_version"`` 1, 2 when the
+templates include the standardised verifier input (so a version-1 reader
+refuses it), 3 since ``geometry`` replaced the key ``template``. Its keys:
 
-The sidecar (``"format": "skeer.onnx-sidecar"``, ``"format_version"`` 1,
-or 2 when the templates include the standardised verifier input, so that a
-reader of version 1 refuses such a file rather than score it wrongly)
-holds:
+- ``model``: the ONNX file name; ``network``: the network's class;
+- ``input``, ``output``, ``verifier_input`` (version 2, else ``null``):
+  ``{"name", "shape", "dtype"}``, ``"batch"`` marking the dynamic axis;
+- ``normalize``: ``"l2"``, i.e. ``e / max(||e||_2, 1e-12)``;
+- ``geometry``: ``"cosine"``, ``"scaled_manhattan"``, ``"manhattan"`` or
+  ``"euclidean"``;
+- ``classes`` (sorted, unique) and ``classes_dtype`` (their numpy dtype);
+- ``templates``: one row per class (``d`` wide, ``d + n_features`` in
+  version 2), and ``templates_dtype``; ``template_scales``: the same shape
+  for ``"scaled_manhattan"``, else ``null``;
+- ``input_mean``, ``input_scale`` (positive): the standardisation of
+  ``verifier_input`` (version 2), else ``null``;
+- ``threshold``: accept when ``score >= threshold``; a finite number or
+  ``"-inf"`` (accept all, at a target rate only); ``operating_point``:
+  ``"eer"`` or the target false-match rate it was calibrated at;
+- ``preprocessing``: ``{"service": [...], "in_graph": [...]}``, the pipeline
+  steps (``name``, ``class``, plain ``params``) the service runs on raw input
+  first, in order (e.g. :class:`~skeer.KeystrokeFeatures`), and those folded
+  into the graph.
 
-============================ ==============================================
-key                          value
-============================ ==============================================
-``model``                    file name of the ONNX model
-``input``, ``output``        ``{"name", "shape", "dtype"}``; ``"batch"``
-                             marks the dynamic axis
-``verifier_input``           the same for the model's second output
-                             (version 2), else ``null``
-``normalize``                ``"l2"``: ``e / max(||e||_2, 1e-12)``
-``geometry``                 the geometry: ``"cosine"``,
-                             ``"scaled_manhattan"``, ``"manhattan"`` or
-                             ``"euclidean"`` (see below)
-``classes``                  enrolled identities, sorted and unique (JSON
-                             numbers or strings); ``classes_dtype`` their
-                             numpy dtype
-``templates``                one row per identity (``n_classes x d``, or
-                             ``d + n_features`` wide in version 2)
-``template_scales``          same shape for ``"scaled_manhattan"``, else
-                             ``null``
-``input_mean``               per-feature mean that standardises
-                             ``verifier_input`` (version 2), else ``null``
-``input_scale``              per-feature scale (positive), likewise
-``threshold``                accept a claim when ``score >= threshold``; a
-                             finite number, or the string ``"-inf"``
-                             (accept all: at a target rate only)
-``operating_point``          ``"eer"`` or the target false-match rate the
-                             threshold was calibrated at
-``preprocessing``            ``{"service": [...], "in_graph": [...]}``:
-                             pipeline steps (``name``, ``class``, plain
-                             ``params``) the service must run on raw input
-                             before the model, in order (e.g.
-                             :class:`~skeer.KeystrokeFeatures`), and those
-                             folded into the graph
-============================ ==============================================
+The score of ``x`` (the normalised embedding ``e``, or in version 2
+``[e, (v - input_mean) / input_scale]``) against the claimed identity's
+template ``mu`` (scales ``s``): ``"cosine"`` ``x . mu / max(||x||, tiny)``;
+``"scaled_manhattan"`` ``-sum_j |x_j - mu_j| / s_j``; ``"manhattan"``
+``-sum_j |x_j - mu_j|``; ``"euclidean"`` ``-sum_j (x_j - mu_j)**2``.
 
-Scores (higher = same person) of a feature vector ``x`` against the
-template ``mu`` (and scales ``s``) of the claimed identity; ``x`` is the
-normalised embedding, or in version 2 the normalised embedding ``e``
-followed by the standardised verifier input ``v``: ``x = [e, (v -
-input_mean) / input_scale]``:
-
-- ``"cosine"``: ``x . mu / max(||x||, tiny)`` (templates are unit rows);
-- ``"scaled_manhattan"``: ``-sum_j |x_j - mu_j| / s_j``;
-- ``"manhattan"``: ``-sum_j |x_j - mu_j|``;
-- ``"euclidean"``: ``-sum_j (x_j - mu_j)**2``.
-
-:class:`OnnxVerifier` is a reference scorer of these files, written to be
-copied (``_onnx_verifier.py`` and ``_sidecar.py`` import numpy, onnxruntime
-and the standard library only); the tests check its geometry and feature
-step against ``skeer.templates`` and ``KeystrokeFeatures``.
+:class:`OnnxVerifier`, the reference scorer, is written to be copied
+(``_onnx_verifier.py`` and ``_sidecar.py`` import numpy, onnxruntime and the
+standard library only); the tests check it against ``skeer.templates`` and
+``KeystrokeFeatures``.
 """
 
 import json
@@ -118,22 +95,17 @@ def _split(estimator):
 def _plain(value):
     """A parameter as plain JSON data, or None when it is not."""
     if isinstance(value, np.bool_):
-        value = bool(value)
-    elif isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        value = int(value)  # np.int64(20) from a grid search: not dropped
-    elif isinstance(value, numbers.Real) and not isinstance(value, bool):
-        value = float(value)
-    if value is None or type(value) in (bool, int, float, str):
-        return (
-            value if not (type(value) is float and not math.isfinite(value)) else None
-        )
+        return bool(value)
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return int(value)  # np.int64(20) from a grid search: not dropped
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return float(value) if math.isfinite(value) else None
+    if value is None or type(value) in (bool, str):
+        return value
     if isinstance(value, (list, tuple)):
         items = [_plain(v) for v in value]
-        return (
-            None
-            if any(i is None and v is not None for i, v in zip(items, value))
-            else items
-        )
+        lost = any(i is None and v is not None for i, v in zip(items, value))
+        return None if lost else items
     return None
 
 
@@ -151,32 +123,23 @@ def _describe(name, step):
 def export_onnx(estimator, path, *, example_input=None, opset=None):
     """Export a fitted verifier's network to ONNX, its enrolment beside it.
 
-    Writes the network to ``path`` with PyTorch's TorchScript ONNX exporter
-    and a JSON sidecar ``<path>.json`` with everything else a service needs
-    to verify claims without skeer (geometry, identities, templates,
-    threshold, operating point); :class:`OnnxVerifier` reads both. With
-    ``template_input=True`` the model has a second output,
-    ``"verifier_input"``, and the sidecar its ``input_mean`` and
-    ``input_scale``.
+    Writes the network to ``path`` (PyTorch's TorchScript ONNX exporter) and
+    a JSON sidecar ``<path>.json`` with all else a service needs to verify
+    claims without skeer; :class:`OnnxVerifier` reads both.
 
     Parameters
     ----------
     estimator : KeystrokeVerifier or Pipeline
-        Fitted. A :class:`~skeer.KeystrokeVerifier`, or a
-        :class:`~sklearn.pipeline.Pipeline` whose last step is one. The
-        ``StandardScaler`` / ``RobustScaler`` / ``MinMaxScaler`` steps right
-        before it become part of the graph; earlier steps (e.g.
-        :class:`~skeer.KeystrokeFeatures`) are the service's, listed in the
-        sidecar under ``preprocessing.service``.
+        Fitted, or a :class:`~sklearn.pipeline.Pipeline` ending in one. The
+        scaler steps right before it become part of the graph; earlier steps
+        are the service's (the sidecar's ``preprocessing.service``).
     path : str or path-like
-        Destination of the model (conventionally ``*.onnx``); overwritten,
-        and so is ``<path>.json``.
+        Destination of the model (``*.onnx``); it and ``<path>.json`` are
+        overwritten.
     example_input : array-like of shape (n, n_features) or \
             (n, max_len, n_features), default=None
-        An input to trace the network with (what the model's first step
-        takes); its ``max_len`` becomes the model's fixed sequence length.
-        None: random values, ``max_len`` from the pipeline's
-        ``KeystrokeFeatures`` step.
+        Input to trace the network with; its ``max_len`` becomes the model's.
+        None: random values, ``max_len`` from a ``KeystrokeFeatures`` step.
     opset : int, default=None
         ONNX opset version; None means :data:`DEFAULT_OPSET` (17).
 
@@ -192,13 +155,11 @@ def export_onnx(estimator, path, *, example_input=None, opset=None):
     TypeError, sklearn.exceptions.NotFittedError
         If ``estimator`` is not a fitted verifier or pipeline ending in one.
     ValueError
-        If ``example_input`` does not fit, or a sequence verifier has neither
-        it nor a ``KeystrokeFeatures`` step.
+        If ``example_input`` does not fit, or a sequence length is unknown.
     ImportError
         Without ``onnx`` or ``onnxruntime`` (``pip install 'skeer[onnx]'``).
     RuntimeError
-        If the exported graph does not reproduce the network within 1e-4 (no
-        file is left).
+        If the graph does not reproduce the network within 1e-4 (no file left).
 
     See Also
     --------
@@ -207,10 +168,8 @@ def export_onnx(estimator, path, *, example_input=None, opset=None):
 
     Notes
     -----
-    The graph is traced in evaluation mode, in float32, on the CPU (an
-    ``amp=True`` verifier's scores then differ slightly from
-    ``claim_scores``). A bool cumulative sum the TorchScript exporter emits
-    is patched with a cast to int64.
+    Traced in eval mode, float32, on the CPU (so an ``amp=True`` verifier's
+    scores differ slightly); a bool ``CumSum`` is patched with a cast to int64.
 
     Examples
     --------

@@ -1,10 +1,4 @@
-"""The ONNX graph of a fitted verifier: build, trace, patch and check it.
-
-:func:`graph_module` (folded scalers, then the network; outputs
-``embedding`` and, with ``template_input=True``, ``verifier_input``),
-:func:`example_input` and :func:`export_graph` (trace, patch the bool
-``CumSum``, check with ``onnx.checker`` and onnxruntime, delete on failure).
-"""
+"""The ONNX graph of a fitted verifier: build, trace, patch and check it."""
 
 import copy
 import inspect
@@ -50,25 +44,18 @@ def scaler_module(scaler):
             return torch.tensor(default, dtype=torch.float32)
         return torch.as_tensor(np.asarray(values, dtype=np.float32))
 
-    name = type(scaler).__name__
-    if name == "StandardScaler":
-        return _Affine(
-            "shift_then_divide",
-            tensor(getattr(scaler, "mean_", None) if scaler.with_mean else None, 0.0),
-            tensor(scaler.scale_ if scaler.with_std else None, 1.0),
-            None,
-        )
-    if name == "RobustScaler":
-        return _Affine(
-            "shift_then_divide",
-            tensor(scaler.center_ if scaler.with_centering else None, 0.0),
-            tensor(scaler.scale_ if scaler.with_scaling else None, 1.0),
-            None,
-        )
-    clip = tuple(float(v) for v in scaler.feature_range) if scaler.clip else None
-    return _Affine(
-        "multiply_then_add", tensor(scaler.scale_, 1.0), tensor(scaler.min_, 0.0), clip
-    )
+    # StandardScaler, RobustScaler: (shift, whether used, whether scaled)
+    shift, centers, scales = {
+        "StandardScaler": ("mean_", "with_mean", "with_std"),
+        "RobustScaler": ("center_", "with_centering", "with_scaling"),
+    }.get(type(scaler).__name__, (None, None, None))
+    if shift is None:  # MinMaxScaler
+        clip = tuple(float(v) for v in scaler.feature_range) if scaler.clip else None
+        a, b = tensor(scaler.scale_, 1.0), tensor(scaler.min_, 0.0)
+        return _Affine("multiply_then_add", a, b, clip)
+    a = getattr(scaler, shift, None) if getattr(scaler, centers) else None
+    b = scaler.scale_ if getattr(scaler, scales) else None
+    return _Affine("shift_then_divide", tensor(a, 0.0), tensor(b, 1.0), None)
 
 
 class _Graph(torch.nn.Module):
@@ -91,11 +78,8 @@ class _Graph(torch.nn.Module):
 
 
 def graph_module(net, folded):
-    """The graph of verifier ``net`` after the ``(name, scaler)`` steps ``folded``.
-
-    On the CPU, float32, in eval mode; it also outputs the verifier's input
-    when the templates include it (``net.input_mean_`` set).
-    """
+    """The graph of verifier ``net`` after the ``(name, scaler)`` steps ``folded``
+    (CPU, float32, eval mode), also outputting its input if ``input_mean_`` is set."""
     network = copy.deepcopy(getattr(net.module_, "_orig_mod", net.module_))
     with_input = getattr(net, "input_mean_", None) is not None
     graph = _Graph([scaler_module(step) for _, step in folded], network, with_input)
@@ -142,13 +126,8 @@ def example_input(net, service, example):
 
 
 def _cast_bool_cumsum(model):
-    """Cast the bool input of ``CumSum`` nodes to int64; returns how many.
-
-    PyTorch's ``cumsum`` of a bool tensor counts in int64, but the TorchScript
-    exporter emits an ONNX ``CumSum`` of the bool tensor itself, which ONNX
-    does not define (skeer's ``sequence_lengths`` counts valid keys that
-    way); the cast restores PyTorch's semantics.
-    """
+    """Cast the bool input of ``CumSum`` nodes to int64 (as PyTorch counts; ONNX
+    has no bool ``CumSum``, which the TorchScript exporter emits); returns how many."""
     onnx = need("onnx")
     from onnx import TensorProto, helper
 
@@ -180,11 +159,8 @@ def _cast_bool_cumsum(model):
 
 
 def check_graph(path, graph, x):
-    """Run the exported model with onnxruntime; compare with ``graph``.
-
-    Returns the largest difference of any output, relative to its scale, on
-    ``x`` and on batches of other sizes (the batch axis is dynamic).
-    """
+    """The largest difference, relative to its scale, of onnxruntime's outputs
+    from ``graph``'s, on ``x`` and on batches of other sizes."""
     ort = need("onnxruntime")
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     worst = 0.0
@@ -199,12 +175,8 @@ def check_graph(path, graph, x):
 
 
 def export_graph(graph, x, path, *, opset):
-    """Trace ``graph`` on ``x`` into the ONNX file ``path``; checked, or deleted.
-
-    Returns the width of the embedding. Raises RuntimeError (and leaves no
-    file) when onnxruntime does not reproduce ``graph`` within
-    :data:`CHECK_TOL`.
-    """
+    """Trace ``graph`` on ``x`` into the ONNX file ``path``; checked, or deleted
+    (RuntimeError) beyond :data:`CHECK_TOL`. Returns the embedding's width."""
     onnx = need("onnx")
     names = graph.output_names
     # the TorchScript exporter; torch < 2.5 has no other and no dynamo argument

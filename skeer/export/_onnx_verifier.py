@@ -32,15 +32,9 @@ def _l2_normalize(F, eps):
     return F / np.maximum(np.linalg.norm(F, axis=-1, keepdims=True), eps)
 
 
-# skeer.features.KeystrokeFeatures, repeated in plain numpy (the sidecar
-# names it with its parameters): this reader takes raw sessions without skeer.
-# tests/test_export.py checks it gives KeystrokeFeatures' output exactly.
 def _session_features(sessions, max_len, clip):
-    """KeystrokeFeatures' output for raw sessions ``(n_keys, 3)``: press ms,
-    release ms, key code -> ``(n, max_len, 5)`` float32 (hold, inter-press,
-    inter-release, inter-key in seconds, clipped to ``[-clip, clip]``; key
-    ``(clip(round(code), 0, 255) + 1) / 256``; the first ``max_len`` keys,
-    zero-padded). Refuses what KeystrokeFeatures refuses."""
+    """``KeystrokeFeatures(max_len, clip)``'s output and refusals, in plain numpy
+    (checked by tests/test_export.py), so that raw sessions need no skeer."""
     out = np.zeros((len(sessions), max_len, 5), dtype=np.float32)
     for i, s in enumerate(sessions):
         s = np.asarray(s)
@@ -74,8 +68,7 @@ def _session_features(sessions, max_len, clip):
 
 
 def _is_sessions(X):
-    """Raw sessions: a sequence of ``(n_keys, 3)`` arrays, or a 3-D array of
-    them (the model's own input has 5 channels)."""
+    """Raw sessions: ``(n_keys, 3)`` arrays (the model's input has 5 channels)."""
     if isinstance(X, np.ndarray):
         return X.ndim == 3 and X.shape[-1] == 3
     return (
@@ -86,8 +79,7 @@ def _is_sessions(X):
     )
 
 
-# ids: the verifier's rules (skeer._validation.value_kind, check_subjects;
-# skeer.templates._enrol's _id_kind, common_ids, claimed_columns), repeated so
+# ids: the rules of skeer._validation and skeer.templates._enrol, repeated so
 # that this reader needs no other skeer module nor scikit-learn
 _KINDS = {"b": "booleans", "i": "integers", "u": "integers", "f": "floats"}
 
@@ -114,8 +106,7 @@ def _ids_kind(a):
 
 
 def _one_kind(ids, what):
-    """Refuse a list (or object array) of ids of several kinds, or with None,
-    before NumPy promotion merges them (as ``check_one_kind``)."""
+    """``check_one_kind`` on ids NumPy has not typed yet (a list, an object array)."""
     if isinstance(ids, np.ndarray) and ids.dtype != object:
         return
     values = np.asarray(ids, dtype=object).ravel().tolist()
@@ -130,10 +121,7 @@ def _one_kind(ids, what):
 
 
 def _subjects(y, n_samples):
-    """``y`` as 1-D ids, one per sample, refused where the verifier refuses it:
-    ids of several kinds (promotion would merge ``1`` and ``"1"``), None, not
-    1-D, misaligned, or what a classifier's targets cannot be (NaN,
-    continuous values, bytes, complex numbers, objects other than str)."""
+    """``y`` as 1-D ids, one per sample, refused where the verifier refuses it."""
     if y is None:
         raise ValueError("y is None; give one subject per sample.")
     _one_kind(y, "y")
@@ -165,8 +153,7 @@ def _subjects(y, n_samples):
 
 
 def _common_ids(old, new, what):
-    """Both id arrays in one dtype that keeps every id distinct; ids of other
-    kinds than the enrolled ones are refused, not promoted."""
+    """Both id arrays in one dtype keeping every id distinct; other kinds refused."""
     k_old, k_new = _ids_kind(old), _ids_kind(new)
     if old.size and new.size and (k_old != k_new or "mixed" in (k_old, k_new)):
         raise ValueError(
@@ -197,11 +184,10 @@ def _common_ids(old, new, what):
 class OnnxVerifier:
     """Verify identity claims with files written by :func:`~skeer.export.export_onnx`.
 
-    A reference implementation for services (numpy, onnxruntime and the
-    standard library only) giving the scores of
-    :meth:`skeer.KeystrokeVerifier.claim_scores` within float32 rounding.
-    When the exported pipeline starts with :class:`~skeer.KeystrokeFeatures`,
-    every method also takes raw sessions ``(n_keys, 3)``.
+    A reference for services (numpy, onnxruntime and the standard library
+    only) giving :meth:`skeer.KeystrokeVerifier.claim_scores` within float32
+    rounding; raw sessions too when the pipeline starts with
+    :class:`~skeer.KeystrokeFeatures`.
 
     Parameters
     ----------
@@ -213,29 +199,19 @@ class OnnxVerifier:
 
     Attributes
     ----------
-    classes_, templates_, template_scales_
-        As :class:`~skeer.KeystrokeVerifier`'s: templates of shape
-        ``(n_classes, d)``, or ``(n_classes, d + n_features)`` when
-        ``input_mean_`` is set.
+    classes_, templates_, template_scales_, threshold_
+        As :class:`~skeer.KeystrokeVerifier`'s (templates ``d + n_features``
+        wide when ``input_mean_`` is set).
     input_mean_, input_scale_ : ndarray of float32, shape (n_features,) or None
-        The standardisation of the verifier's input that the templates
-        include, else None.
-    threshold_ : float
-        Accept a claim when its score is ``>= threshold_``.
-    geometry : str
-        The template geometry.
-    operating_point : "eer" or float
-        Where ``threshold_`` was calibrated.
-    preprocessing : dict
-        The sidecar's ``preprocessing``: the steps to run on raw input first.
+        The standardisation of the verifier's input the templates include.
+    geometry, operating_point, preprocessing
+        The sidecar's.
 
     Raises
     ------
     ValueError
-        If the sidecar is not one written by
-        :func:`~skeer.export.export_onnx`, one of its fields has the wrong
-        type, shape, range or size, or its parts disagree with each other or
-        with the model (the message names the file and the field).
+        If the sidecar is not :func:`~skeer.export.export_onnx`'s, or a field
+        is wrong or disagrees with the model (the message names both).
 
     See Also
     --------
@@ -265,16 +241,12 @@ class OnnxVerifier:
         path = Path(path)
         sidecar = sidecar_path(path)
         side = read_sidecar(sidecar)
-        self.geometry = side["geometry"]
-        self.operating_point = side["operating_point"]
-        self.threshold_ = side["threshold"]
-        self.preprocessing = side["preprocessing"]
+        for key in ("geometry", "operating_point", "preprocessing"):
+            setattr(self, key, side[key])
+        fitted = "threshold classes templates template_scales input_mean input_scale"
+        for key in fitted.split():  # the verifier's fitted attributes
+            setattr(self, f"{key}_", side[key])
         self._feature_step = side["feature_step"]
-        self.classes_ = side["classes"]
-        self.templates_ = side["templates"]
-        self.template_scales_ = side["template_scales"]
-        self.input_mean_ = side["input_mean"]
-        self.input_scale_ = side["input_scale"]
         self._input = side["input"]
         self._outputs = list(side["outputs"])
         self._session = onnxruntime.InferenceSession(
@@ -484,12 +456,12 @@ class OnnxVerifier:
         classes = np.concatenate([old[keep], ids])
         order = np.argsort(classes, kind="stable")
         dtype = self.templates_.dtype
+
+        def merged(rows, new):
+            return np.concatenate([rows[keep], new.astype(dtype)])[order]
+
         self.classes_ = classes[order]
-        self.templates_ = np.concatenate([self.templates_[keep], center.astype(dtype)])[
-            order
-        ]
+        self.templates_ = merged(self.templates_, center)
         if scale is not None:
-            self.template_scales_ = np.concatenate(
-                [self.template_scales_[keep], scale.astype(dtype)]
-            )[order]
+            self.template_scales_ = merged(self.template_scales_, scale)
         return self

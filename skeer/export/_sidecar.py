@@ -1,10 +1,7 @@
 """The sidecar of :func:`skeer.export.export_onnx`: its format, and its reading.
 
-:func:`read_sidecar` checks every field :class:`~skeer.export.OnnxVerifier`
-uses once, when the file is read: each refusal is a ValueError naming the
-file and the field. numpy and the standard library only (a service copies
-it); the rules it repeats are checked against their owners in
-``tests/test_export.py``.
+numpy and the standard library only (a service copies it); the rules it
+repeats are checked against their owners in ``tests/test_export.py``.
 """
 
 import json
@@ -85,8 +82,7 @@ def _is_number(value):
 
 
 def _operating_point(meta, where):
-    """``"eer"`` or a target false-match rate in (0, 1), as
-    ``skeer._validation.check_operating_point`` allows."""
+    """``"eer"`` or a rate in (0, 1), as ``check_operating_point`` allows."""
     op = _get(meta, "operating_point", where)
     if op == "eer" or (_is_number(op) and 0 < op < 1):  # False for NaN
         return op
@@ -97,9 +93,7 @@ def _operating_point(meta, where):
 
 
 def _threshold(meta, operating_point, where):
-    """A finite number, or ``"-inf"`` (accept every claim): the one infinite
-    threshold calibration gives, and only at a target false-match rate (the
-    rule of skeer's model files, ``skeer.persistence._model_file``)."""
+    """A finite number, or ``"-inf"`` at a target rate only (as in model files)."""
     threshold = _get(meta, "threshold", where)
     if threshold == "-inf":
         if operating_point == "eer":
@@ -121,9 +115,8 @@ def _threshold(meta, operating_point, where):
 
 
 def _preprocessing(meta, where):
-    """``{"service": [steps], "in_graph": [steps]}``, each step a
-    ``{"name", "class", "params"}``; ``(max_len, clip)`` when the one service
-    step is KeystrokeFeatures (the reader then featurises raw sessions)."""
+    """The steps, and ``(max_len, clip)`` if the one service step is
+    KeystrokeFeatures (the reader then featurises raw sessions)."""
     pre = _get(meta, "preprocessing", where)
 
     def is_step(step):
@@ -209,8 +202,7 @@ def _numbers(meta, key, shape, dtype, where):
 
 
 def _classes(meta, where):
-    """The enrolled ids, exact, sorted and unique; a dtype width is never taken
-    from the file."""
+    """The enrolled ids, exact, sorted and unique (no dtype width from the file)."""
     values, dtype = _get(meta, "classes", where), meta.get("classes_dtype")
     if not isinstance(values, list):
         raise ValueError(f"{where}: classes is not a list.")
@@ -229,13 +221,10 @@ def _classes(meta, where):
             raise ValueError(
                 f"{where}: classes are not all {want[0].__name__}s ({dtype})."
             )
-        info = np.iinfo(np.dtype(dtype)) if kind in "iu" else None
-        if (
-            info is not None
-            and values
-            and not info.min <= min(values) <= max(values) <= info.max
-        ):
-            raise ValueError(f"{where}: classes do not fit {dtype}.")
+        if kind in "iu" and values:
+            info = np.iinfo(np.dtype(dtype))
+            if not info.min <= min(values) <= max(values) <= info.max:
+                raise ValueError(f"{where}: classes do not fit {dtype}.")
         try:
             out = np.asarray(values, dtype=np.dtype(dtype))
         except OverflowError:  # an int beyond float64
@@ -244,19 +233,17 @@ def _classes(meta, where):
             out is not None and np.isfinite(out).all() and out.tolist() == values
         ):
             raise ValueError(f"{where}: classes are not exactly {dtype} values.")
-    # claims are looked up by binary search: unsorted ids would route a claim
-    # to another subject's template (skeer.persistence refuses them too)
+    # claims are looked up by binary search (as in skeer.persistence)
     if len(out) > 1 and not bool(np.all(out[1:] > out[:-1])):
         raise ValueError(f"{where}: classes are not sorted and unique.")
     return out
 
 
 def _standardisation(meta, where):
-    """``(name, mean, scale)`` of the templates' standardised verifier input
-    (``format_version`` 2 and later), or None."""
+    """``(name, mean, scale)`` of the standardised verifier input, or Nones."""
     keys = ("verifier_input", "input_mean", "input_scale")
     if all(meta.get(key) is None for key in keys):
-        return None
+        return None, None, None
     n = None
     try:
         name, (n,) = _spec(meta, "verifier_input", where, (2,))
@@ -274,29 +261,10 @@ def _standardisation(meta, where):
 
 
 def read_sidecar(sidecar):
-    """Every field of the sidecar that the reader uses, checked.
-
-    Parameters
-    ----------
-    sidecar : pathlib.Path
-        The sidecar file, ``<model>.json``.
-
-    Returns
-    -------
-    fields : dict
-        ``geometry``, ``operating_point``, ``threshold`` (float),
-        ``preprocessing``, ``feature_step`` (``(max_len, clip)`` or None),
-        ``input`` (name), ``outputs`` (``{name: width}`` of the embedding, then
-        of the verifier input), ``classes``, ``templates``,
-        ``template_scales``, ``input_mean``, ``input_scale`` (arrays or
-        None).
-
-    Raises
-    ------
-    ValueError
-        Naming the file and the field: a file that is not a sidecar this
-        reader knows, or a field of the wrong type, shape, range or size.
-    """
+    """Every field of the sidecar file that the reader uses, checked once: a
+    ValueError names the file and the field. ``feature_step`` is ``(max_len,
+    clip)`` or None; ``outputs`` ``{name: width}``: the embedding, then the
+    verifier input."""
     meta = _load(sidecar)
     where = repr(str(sidecar))
     key = "geometry" if meta["format_version"] >= 3 else "template"
@@ -309,10 +277,8 @@ def read_sidecar(sidecar):
     input_name, _ = _spec(meta, "input", where, (2, 3))
     output, (d,) = _spec(meta, "output", where, (2,))
     outputs = {output: d}
-    standardisation = _standardisation(meta, where)
-    mean = scale = None
-    if standardisation is not None:
-        name, mean, scale = standardisation
+    name, mean, scale = _standardisation(meta, where)
+    if name is not None:
         if name == output:
             raise ValueError(f"{where}: verifier_input is named as output ({name!r}).")
         outputs[name] = len(mean)

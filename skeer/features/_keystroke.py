@@ -1,9 +1,7 @@
 """Keystroke features: raw typing sessions to padded float32 latency sequences.
 
-A *session* is an array of shape ``(n_keys, 3)``: press time (ms), release time
-(ms) and key code, one row a key, in typing order. The key channel's encoding
-and the sequence length are defined once, in ``_keys``, which the networks
-read too. Nothing here imports torch.
+The key channel's encoding and the sequence length are defined once, in
+``_keys``, which the networks read too. Nothing here imports torch.
 """
 
 import numbers
@@ -13,6 +11,7 @@ from scipy import sparse
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils.validation import check_array, validate_data
 
+from skeer._validation import check_positive_int
 from skeer.features import _keys as _keys
 from skeer.features._sessions import (
     _is_fixed_text_frame,
@@ -63,7 +62,7 @@ def sequence_lengths(Xt, *, key_channel=-1):
     Raises
     ------
     ValueError
-        If ``Xt`` is not 3-D.
+        If ``Xt`` is not 3-D (:func:`key_codes` too).
 
     Examples
     --------
@@ -89,11 +88,6 @@ def key_codes(Xt, *, key_channel=-1):
     codes : ndarray of shape (n_sessions, max_len), dtype int64
         ``round(key * 256) - 1``: the key code (clipped to [0, 255]) of each
         real key, and -1 on padding rows.
-
-    Raises
-    ------
-    ValueError
-        If ``Xt`` is not 3-D.
 
     Examples
     --------
@@ -202,13 +196,11 @@ class KeystrokeFeatures(TransformerMixin, BaseEstimator):
     What ``X`` is taken to be, in this order:
 
     1. a pandas DataFrame: long-format keystrokes (one row a key; see
-       :func:`sessions_from_frame`), sessions in the order of their first row.
-       It must have the columns named by the ``*_col`` parameters (but
-       ``subject_col=None``); any other DataFrame is refused with a ValueError
-       listing its columns, so that ids are never taken for timings. The one
-       exception is a frame of fixed-text vectors (all columns numeric, none
-       named like a keystroke or identity column: ``press``, ``release``,
-       ``keycode``, ``subject``, ``session``, ``user``, in any case), such as
+       :func:`sessions_from_frame`) with the ``*_col`` columns, sessions in the
+       order of their first row. Any other DataFrame is refused (its columns
+       listed), so ids are never taken for timings, except one of fixed-text
+       vectors (all columns numeric, none named like ``press``, ``release``,
+       ``keycode``, ``subject``, ``session`` or ``user``, in any case), such as
        ``load_cmu(path, as_frame=True).data``: case 3, with its column names.
     2. a 3-D array, or a sequence whose first element is 2-D: sessions.
     3. anything else, in particular a 2-D numeric array or a list of rows of
@@ -218,7 +210,7 @@ class KeystrokeFeatures(TransformerMixin, BaseEstimator):
 
     An invalid session (NaN or infinity, fewer than 2 keys, a release before
     its press, press times going backwards) raises a ValueError naming its
-    index in ``X``. ``fit`` only validates; ``transform`` works unfitted.
+    index. ``fit`` only validates; ``transform`` works unfitted.
 
     Examples
     --------
@@ -260,14 +252,7 @@ class KeystrokeFeatures(TransformerMixin, BaseEstimator):
         return tags
 
     def _check_params(self):
-        if (
-            not isinstance(self.max_len, numbers.Integral)
-            or isinstance(self.max_len, bool)
-            or self.max_len < 1
-        ):
-            raise ValueError(
-                f"max_len must be a positive integer, got {self.max_len!r}."
-            )
+        check_positive_int(self.max_len, "max_len")
         if self.clip is not None and (
             not isinstance(self.clip, numbers.Real)
             or isinstance(self.clip, bool)
@@ -277,16 +262,13 @@ class KeystrokeFeatures(TransformerMixin, BaseEstimator):
             raise ValueError(
                 f"clip must be a positive number of seconds or None, got {self.clip!r}."
             )
-        for name in ("session_col", "press_col", "release_col", "keycode_col"):
-            if not isinstance(getattr(self, name), str):
+        for key in ("session", "press", "release", "keycode", "subject"):
+            value, optional = getattr(self, f"{key}_col"), key == "subject"
+            if not isinstance(value, str) and not (optional and value is None):
                 raise ValueError(
-                    f"{name} must be a column name (str), got {getattr(self, name)!r}."
+                    f"{key}_col must be a column name (str)"
+                    f"{' or None' if optional else ''}, got {value!r}."
                 )
-        if self.subject_col is not None and not isinstance(self.subject_col, str):
-            raise ValueError(
-                f"subject_col must be a column name (str) or None, got "
-                f"{self.subject_col!r}."
-            )
 
     def _columns(self):
         """The ``*_col`` parameters, by parameter name."""
@@ -349,11 +331,6 @@ class KeystrokeFeatures(TransformerMixin, BaseEstimator):
         self : KeystrokeFeatures
             Sets ``n_features_in_`` for fixed-text vectors only.
 
-        Raises
-        ------
-        ValueError
-            If a parameter or ``X`` is invalid.
-
         Examples
         --------
         >>> import numpy as np
@@ -367,8 +344,7 @@ class KeystrokeFeatures(TransformerMixin, BaseEstimator):
             validate_data(self, X, reset=True, dtype=np.float32)
             return self
         for attr in ("n_features_in_", "feature_names_in_"):
-            if hasattr(self, attr):
-                delattr(self, attr)
+            self.__dict__.pop(attr, None)
         _featurize(self._sessions(X, kind), 2, None)
         return self
 
@@ -387,11 +363,6 @@ class KeystrokeFeatures(TransformerMixin, BaseEstimator):
         Xt : ndarray of shape (n_sessions, max_len, 5) or (n_samples, \
                 n_features), dtype float32
             Padded feature sequences, or the validated fixed-text vectors.
-
-        Raises
-        ------
-        ValueError
-            If a parameter or ``X`` is invalid, naming the offending session.
 
         Examples
         --------

@@ -27,20 +27,19 @@ def _host_labels(labels, name):
     if labels is None:
         raise ValueError(f"{name} are required.")
     if isinstance(labels, torch.Tensor):
-        if (
+        arr = labels
+        nan = (
             labels.is_floating_point()
             and labels.device.type == "cpu"
             and not torch.compiler.is_compiling()
-        ):
-            if torch.isnan(labels).any():
-                raise ValueError(
-                    f"{name} contain NaN: every embedding needs an identity."
-                )
-        return labels
-    arr = np.asarray(labels)
-    if arr.dtype.kind == "f" and np.isnan(arr).any():
+            and torch.isnan(labels).any()
+        )
+    else:
+        arr = np.asarray(labels)
+        nan = arr.dtype.kind == "f" and np.isnan(arr).any()
+    if nan:
         raise ValueError(f"{name} contain NaN: every embedding needs an identity.")
-    if arr.dtype.kind not in "biufUSO":
+    if isinstance(arr, np.ndarray) and arr.dtype.kind not in "biufUSO":
         raise ValueError(
             f"{name} must hold identities (integers or strings), got dtype {arr.dtype}."
         )
@@ -69,11 +68,8 @@ def _encode(*arrays):
             f"{type(values.tolist()[0]).__name__} values."
         ) from None
     codes = np.asarray(codes, dtype=np.int64).ravel()
-    out, start = [], 0
-    for a in arrays:
-        out.append(codes[start : start + np.size(a)].reshape(np.shape(a)))
-        start += np.size(a)
-    return out
+    parts = np.split(codes, np.cumsum([np.size(a) for a in arrays])[:-1])
+    return [part.reshape(np.shape(a)) for part, a in zip(parts, arrays)]
 
 
 def _as_labels(labels, n, name, device):
@@ -101,41 +97,34 @@ def _as_embeddings(emb, name):
 
 
 def _prepare(embeddings, labels, ref_emb, ref_labels):
-    """Validate and cast the call arguments (shapes only: no host sync).
-
-    Labels given as strings (or other hashable objects) are encoded as
-    integers, one code per identity shared by ``labels`` and ``ref_labels``.
-    Returns ``(embeddings, labels, ref_emb, ref_labels, encoded)``.
-    """
+    """Validated, cast ``(embeddings, labels, ref_emb, ref_labels, encoded)``;
+    string or object labels become integer codes shared with ``ref_labels``."""
     embeddings = _as_embeddings(embeddings, "embeddings")
     labels = _host_labels(labels, "labels")
-    if ref_emb is None:
-        if ref_labels is not None:
-            raise ValueError("ref_labels was given without ref_emb.")
-        encoded = _needs_codes(labels)
-        if encoded:
-            (labels,) = _encode(labels)
-        labels = _as_labels(labels, embeddings.shape[0], "labels", embeddings.device)
-        return embeddings, labels, None, None, encoded
-    ref_emb = _as_embeddings(ref_emb, "ref_emb").to(embeddings.dtype)
-    if ref_emb.shape[1] != embeddings.shape[1]:
-        raise ValueError(
-            f"ref_emb must have {embeddings.shape[1]} columns like embeddings, got "
-            f"{ref_emb.shape[1]}."
-        )
-    ref_labels = _host_labels(ref_labels, "ref_labels")
+    if ref_emb is None and ref_labels is not None:
+        raise ValueError("ref_labels was given without ref_emb.")
+    if ref_emb is not None:
+        ref_emb = _as_embeddings(ref_emb, "ref_emb").to(embeddings.dtype)
+        if ref_emb.shape[1] != embeddings.shape[1]:
+            raise ValueError(
+                f"ref_emb must have {embeddings.shape[1]} columns like embeddings, "
+                f"got {ref_emb.shape[1]}."
+            )
+        ref_labels = _host_labels(ref_labels, "ref_labels")
     encoded = _needs_codes(labels) or _needs_codes(ref_labels)
-    if encoded:
+    if encoded and ref_emb is None:
+        (labels,) = _encode(labels)
+    elif encoded:
         if isinstance(labels, torch.Tensor) or isinstance(ref_labels, torch.Tensor):
             raise ValueError(
                 "labels and ref_labels must name identities the same way: one is "
                 "a tensor of numbers, the other holds strings or objects."
             )
         labels, ref_labels = _encode(labels, ref_labels)
-    labels = _as_labels(labels, embeddings.shape[0], "labels", embeddings.device)
-    ref_labels = _as_labels(
-        ref_labels, ref_emb.shape[0], "ref_labels", embeddings.device
-    )
+    device = embeddings.device
+    labels = _as_labels(labels, embeddings.shape[0], "labels", device)
+    if ref_emb is not None:
+        ref_labels = _as_labels(ref_labels, ref_emb.shape[0], "ref_labels", device)
     return embeddings, labels, ref_emb, ref_labels, encoded
 
 
@@ -158,15 +147,7 @@ def _nonfinite_message(name, detail):
 
 
 def _check_finite(emb, name, mode):
-    """Refuse NaN or infinite embeddings (``mode``: see ``check_finite``).
-
-    Eager and ``mode=True``: one value read back to the host (a
-    synchronisation on an accelerator), then a ``ValueError`` with the
-    number of bad rows. ``"async"``, or inside ``torch.compile``:
-    ``torch._assert_async``, no synchronisation (it compiles with
-    ``fullgraph=True``); a failure raises ``RuntimeError`` on CPU and a
-    device-side assertion on CUDA.
-    """
+    """Refuse NaN or infinite embeddings (``mode``: as EERLoss's ``check_finite``)."""
     if mode is False or emb.numel() == 0:
         return
     if mode == "async" or torch.compiler.is_compiling():
@@ -192,25 +173,15 @@ def _index_tensor(value, device):
 
 
 def _check_indices(indices_tuple, n, m, device):
-    """Validate pytorch-metric-learning pairs or triplets; long tensors back.
-
-    Triplets ``(a, p, n)``: ``a`` indexes the embeddings (``n`` rows), ``p``
-    and ``n`` the reference set (``m`` rows: ``ref_emb``, or the embeddings
-    again). Pairs ``(a1, p, a2, n)``: ``a1``/``a2`` the embeddings, ``p``/``n``
-    the reference set. Negative or too large indices raise ``ValueError``
-    (checked on the host: a synchronisation for accelerator tensors; inside
-    ``torch.compile`` with ``torch._assert_async`` instead).
-    """
+    """Validated pml triplets ``(a, p, n)`` or pairs ``(a1, p, a2, n)`` as long
+    tensors: anchors index the ``n`` embeddings, ``p``/``n`` the ``m`` references."""
     if not isinstance(indices_tuple, tuple | list) or len(indices_tuple) not in (3, 4):
+        got = type(indices_tuple).__name__
+        if hasattr(indices_tuple, "__len__"):
+            got += f" of length {len(indices_tuple)}"
         raise ValueError(
             "indices_tuple must be pytorch-metric-learning pairs (a1, p, a2, n) "
-            f"or triplets (a, p, n), got {type(indices_tuple).__name__}"
-            + (
-                f" of length {len(indices_tuple)}"
-                if hasattr(indices_tuple, "__len__")
-                else ""
-            )
-            + "."
+            f"or triplets (a, p, n), got {got}."
         )
     idx = [_index_tensor(t, device) for t in indices_tuple]
     if len(idx) == 3:
@@ -258,10 +229,8 @@ def _autocast_off(device_type):
 
 
 class _MetricLoss(torch.nn.Module):
-    """Base class of skeer's losses: :meth:`forward` validates and casts the
-    inputs and calls :meth:`compute_loss` (the subclass's) with autocast off.
-    Parameters are attributes validated by ``_params()`` when they change.
-    """
+    """Base of skeer's losses: :meth:`forward` validates the inputs and calls
+    :meth:`compute_loss` with autocast off; ``_params()`` validates parameters."""
 
     #: Whether the loss is defined on the identity sets of one batch only
     #: (then ``indices_tuple`` and ``ref_emb`` must be None).
@@ -270,10 +239,12 @@ class _MetricLoss(torch.nn.Module):
     #: Refuse NaN/inf embeddings: True, False or "async" (see EERLoss).
     check_finite = True
 
-    def __init__(self):
+    def __init__(self, **params):
         super().__init__()
         self._warned_empty = False
         self._labels_encoded = False
+        for name, value in params.items():  # the parameters, in signature order
+            setattr(self, name, value)
 
     def __setattr__(self, name, value):
         super().__setattr__(name, value)

@@ -36,10 +36,8 @@ class _PMLLoss(_MetricLoss):
     """
 
     def __init__(self, **params):
-        super().__init__()
+        super().__init__(**params)
         self._pml = None  # (params, pml loss, pml miner or None)
-        for name, value in params.items():
-            setattr(self, name, value)
         self._pml_objects()  # validates; ImportError without the extra
 
     def _pml_objects(self):
@@ -102,17 +100,17 @@ class TripletMarginLoss(_PMLLoss):
         loss = losses.TripletMarginLoss(
             margin=margin, distance=_pml_distance(distances, distance)
         )
-        if mining == "semihard":
-            miner = miners.TripletMarginMiner(
-                margin=margin,
-                type_of_triplets="semihard",
-                distance=_pml_distance(distances, distance),
+        if mining == "all":
+            return loss, None
+        if mining == "hard":
+            return loss, miners.BatchHardMiner(
+                distance=_pml_distance(distances, distance)
             )
-        elif mining == "hard":
-            miner = miners.BatchHardMiner(distance=_pml_distance(distances, distance))
-        else:
-            miner = None
-        return loss, miner
+        return loss, miners.TripletMarginMiner(
+            margin=margin,
+            type_of_triplets="semihard",
+            distance=_pml_distance(distances, distance),
+        )
 
 
 class ContrastiveLoss(_PMLLoss):
@@ -336,10 +334,7 @@ class Set2SetLoss(_MetricLoss):
     _one_batch_only = True
 
     def __init__(self, margin=1.5, beta=0.05, *, distance="euclidean"):
-        super().__init__()
-        self.margin = margin
-        self.beta = beta
-        self.distance = distance
+        super().__init__(margin=margin, beta=beta, distance=distance)
         self._settings()  # validates
 
     def _params(self):

@@ -12,14 +12,8 @@ __all__ = ["SupConEERLoss"]
 
 
 def _templates_and_probes(embeddings, labels, n_enroll):
-    """The batch as the open-set protocol compares it.
-
-    Each subject's rows in a random order: the first ``min(n_enroll, n - 1)``
-    enrol a template (their renormalised mean, the cosine template), the
-    others are probes. Returns ``(probes, probe_labels, templates,
-    template_labels)``; a subject with a single row is only a probe (an
-    impostor to every template).
-    """
+    """``(probes, probe_labels, templates, template_labels)`` of the batch, as
+    :class:`SupConEERLoss` describes (a single-row subject only probes)."""
     subjects, inverse, counts = torch.unique(
         labels, return_inverse=True, return_counts=True
     )
@@ -54,32 +48,25 @@ def _templates_and_probes(embeddings, labels, n_enroll):
 class SupConEERLoss(_MetricLoss):
     """Supervised contrastive loss plus ``eer_weight`` × the smooth EER.
 
-    :class:`~skeer.KeystrokeVerifier`'s default criterion for sequences.
-
-    ``SupConLoss(temperature)(emb, labels) + eer_weight *
-    EERLoss(operating_point, sharpness=sharpness)(...)`` on the same batch
-    (the SupCon term wraps pytorch-metric-learning). With ``n_enroll`` the
-    EERLoss term judges the batch as the open-set protocol judges a verifier:
-    each subject's samples are shuffled, the first ``min(n_enroll, n - 1)``
-    enrol a template (their renormalised mean, the cosine template) and the
-    others probe every template, so its threshold and error rates are those
-    of template-vs-probe comparisons; without it, of every pair of samples.
+    :class:`~skeer.KeystrokeVerifier`'s default criterion for sequences. With
+    ``n_enroll`` the EERLoss term judges the batch as the open-set protocol
+    does: each subject's samples are shuffled, the first ``min(n_enroll, n -
+    1)`` enrol a template (their renormalised mean) and the others probe
+    every template; without it, every pair of samples is compared.
 
     Parameters
     ----------
     operating_point : "eer" or float in (0, 1), default="eer"
         EERLoss's operating point (a verifier passes its own).
     eer_weight : float >= 0, default=0.3
-        Weight of the EERLoss term; 0 is SupCon alone. 0.3 did better than 1
-        on held-out Aalto users (:ref:`benchmark_results`).
+        Weight of the EERLoss term (0: SupCon alone; :ref:`benchmark_results`).
     temperature : float > 0, default=0.1
         SupCon's temperature.
     sharpness : float > 0 or None, default=None
         EERLoss's ``sharpness`` (None: its default).
     n_enroll : int >= 1 or None, default=5
-        Samples per template in the EERLoss term (a verifier passes its own
-        ``n_enroll``); None compares samples pairwise. Templates did better
-        than pairs on held-out Aalto users (:ref:`benchmark_results`).
+        Samples per template in the EERLoss term (a verifier passes its own);
+        None compares samples pairwise (:ref:`benchmark_results`).
     check_finite : bool or "async", default=True
         As in :class:`~skeer.losses.EERLoss`.
 
@@ -150,7 +137,6 @@ class SupConEERLoss(_MetricLoss):
         self._eer.operating_point = self.operating_point
         self._eer.sharpness = self.sharpness
         self._eer.check_finite = self.check_finite
-        # the terms validate their own parameters
         self._supcon._settings()
         self._eer._settings()
         weight = check_real(self.eer_weight, "eer_weight", low=0.0, low_open=False)
@@ -159,8 +145,7 @@ class SupConEERLoss(_MetricLoss):
     def compute_loss(self, embeddings, labels, indices_tuple, ref_emb, ref_labels):
         """SupCon plus the weighted smooth EER of the batch."""
         weight, n_enroll = self._settings()
-        # string labels are encoded per process: the EERLoss term refuses to
-        # gather them
+        # string labels are encoded per process: the EERLoss term refuses them
         self._eer._labels_encoded = self._labels_encoded
         loss = self._supcon.compute_loss(embeddings, labels, None, None, None)
         if not weight:

@@ -23,6 +23,7 @@ from skeer.losses._pairs import DISTANCES, pair_batch
 from skeer.losses._smooth import (
     SMOOTHINGS,
     area_terms,
+    counted_range,
     implicit_threshold,
     smooth_rates,
     soft_bisection,
@@ -46,15 +47,9 @@ _DEFAULT_SHARPNESS = {"area": 100.0, "direct": 40.0}
 def _all_tied(pairs):
     """Whether every pair counted is at the same distance, to within
     ``sqrt(eps)`` relative (a 0-d bool tensor; no host sync)."""
-    x = pairs.x.detach()
-    if pairs.restricted:
-        counted = pairs.weights.sum(dim=0) > 0
-        hi = torch.where(counted, x, torch.full_like(x, -math.inf)).amax()
-        lo = torch.where(counted, x, torch.full_like(x, math.inf)).amin()
-    else:
-        hi, lo = x.amax(), x.amin()
+    lo, hi = counted_range(pairs)
     scale = torch.maximum(torch.maximum(hi.abs(), lo.abs()), torch.ones_like(hi))
-    tol = math.sqrt(torch.finfo(x.dtype).eps) * scale
+    tol = math.sqrt(torch.finfo(pairs.x.dtype).eps) * scale
     # True with no pair counted (hi - lo = -inf): that batch is zeroed anyway
     return (hi - lo) <= tol
 
@@ -131,11 +126,9 @@ class EERLoss(_MetricLoss):
         paper; ``"sigmoid"``: ``sigmoid(K·(·))``, two-sided. ``"auto"`` is
         ``"tanh"`` for ``"area"`` and ``"sigmoid"`` for ``"direct"``.
     sharpness : float > 0 or None, default=None
-        ``K``, in inverse distance units, at most ``1e4`` (above, the
-        gradient vanishes). ``None``: ``K = 100`` for ``"area"`` (the
-        paper's) and ``K = 40`` for ``"direct"`` (:ref:`eerloss`), resolved
-        at each call from the variant set then. It also sets the softness
-        of the area variant's bisection.
+        ``K``, in inverse distance units, at most ``1e4`` (the gradient
+        vanishes above); also the softness of the area bisection. ``None``:
+        100 for ``"area"`` (the paper's), 40 for ``"direct"`` (:ref:`eerloss`).
     eps : float > 0, default=1e-7
         Floor ``eps`` of the area variant's ratios (the paper's ``1e-7``).
     gather : bool or None, default=None
@@ -145,12 +138,11 @@ class EERLoss(_MetricLoss):
         ``True``: always (``RuntimeError`` without a process group);
         ``False``: never.
     check_finite : bool or "async", default=True
-        Refuse NaN or infinite embeddings (a diverged run). ``True``: a
-        ``ValueError`` with the number of bad rows (one host
-        synchronisation per call on an accelerator; ``"async"`` inside
-        ``torch.compile``). ``"async"``: ``torch._assert_async``, no
-        synchronisation (``RuntimeError`` on CPU, a device-side assertion on
-        CUDA). ``False``: no check.
+        Refuse NaN or infinite embeddings. ``True``: a ``ValueError`` with the
+        number of bad rows (a host sync on an accelerator; ``"async"`` inside
+        ``torch.compile``). ``"async"``: ``torch._assert_async``, no sync
+        (``RuntimeError`` on CPU, a device-side assertion on CUDA). ``False``:
+        no check.
 
     Attributes
     ----------
@@ -160,37 +152,28 @@ class EERLoss(_MetricLoss):
 
     Notes
     -----
-    The parameters are read, and validated, each time the loss is computed.
-    Pairs: without ``ref_emb`` every pair ``i < j`` of the batch once; with
-    it every (query, reference) pair; ``indices_tuple`` restricts them to
-    those it lists (labels still decide genuine versus impostor).
-
-    Returned value: ``"area"``, the paper's percent-scaled overlap (each
-    term at least ``100·eps``; evaluated at ``FAR_s(d) = f`` for a target
-    rate ``f``); ``"direct"``, a fraction: ``(FAR_s + FRR_s)/2`` at the root
-    of ``FAR_s = FRR_s``, or ``FRR_s`` at the root of ``FAR_s = f``, with the
-    exact implicit gradient through the root.
-
-    No host synchronisation and static shapes: ``torch.compile(loss,
-    fullgraph=True)`` works (except the eager ``check_finite=True`` read on
-    an accelerator, and gathering, below). Half precision is computed in float32.
+    Parameters are validated each time the loss is computed. Pairs: every
+    ``i < j`` of the batch once, or every (query, reference) pair with
+    ``ref_emb``; ``indices_tuple`` keeps those it lists. The value is the
+    paper's percent-scaled overlap for ``"area"`` (each term at least
+    ``100·eps``) and a fraction for ``"direct"``: ``(FAR_s + FRR_s)/2`` at
+    ``FAR_s = FRR_s``, or ``FRR_s`` at ``FAR_s = f``. Static shapes, no host
+    synchronisation: ``torch.compile(loss, fullgraph=True)`` works, except the
+    eager ``check_finite=True`` read on an accelerator and gathering.
 
     A batch without a genuine or an impostor pair gives a zero that keeps
-    the graph. A batch whose pairs are all at one distance (to within
-    ``sqrt(eps)``, relative) scores its worst value: ``"direct"`` 0.5 (1.0
-    for a target rate), ``"area"`` 200, with a zero gradient. Both warn once
-    per loss object (CPU tensors outside ``torch.compile`` only).
+    the graph; one whose pairs are all at one distance (to within
+    ``sqrt(eps)``, relative) its worst value (``"direct"`` 0.5, 1.0 for a
+    target rate; ``"area"`` 200) with a zero gradient. Both warn once per
+    loss object (CPU tensors outside ``torch.compile`` only).
 
     With ``gather`` on, every process gets the loss of the global batch and
-    backward gives its rows ``world_size`` times the single-process
-    gradient, which DDP's averaging cancels: do not scale the loss
-    (:ref:`gpu`); when gradients are summed over processes instead of
-    averaged, divide the loss by ``world_size``. Labels must name identities
-    globally; batch sizes may differ (exchanged first: a host
-    synchronisation, so the gather path does not compile with
-    ``fullgraph=True``); every process must
-    call the loss; ``ref_emb`` is gathered too; ``indices_tuple`` and string
-    labels cannot be combined with gathering (``ValueError``).
+    its rows ``world_size`` times the single-process gradient, which DDP's
+    averaging cancels: do not scale the loss (:ref:`gpu`; divide by
+    ``world_size`` where gradients are summed). Labels must name identities
+    globally; batch sizes may differ (exchanged first: a host sync); every
+    process must call the loss; ``ref_emb`` is gathered too; ``indices_tuple``
+    and string labels are refused (``ValueError``).
 
     References
     ----------
@@ -268,8 +251,6 @@ class EERLoss(_MetricLoss):
         if self.sharpness is None:
             sharpness = _DEFAULT_SHARPNESS[self.variant]
         else:
-            # beyond 1e4 the smoothed rates are step functions in float32 for
-            # distances of order 1: the gradient is exactly zero
             sharpness = check_real(
                 self.sharpness, "sharpness", low=0.0, high=MAX_SHARPNESS,
                 high_open=False,
@@ -384,12 +365,10 @@ class EERLoss(_MetricLoss):
         without genuine or impostor pairs."""
         if self._warned_empty or torch.compiler.is_compiling():
             return
-        if counts is not None and (
-            counts.device.type != "cpu" or bool((counts > 0).all())
-        ):
-            return
         if counts is None:
             detail = "a single sample, no pair"
+        elif counts.device.type != "cpu" or bool((counts > 0).all()):
+            return
         else:
             detail = f"{int(counts[0])} genuine and {int(counts[1])} impostor pairs"
         self._warn_zero_loss("genuine and impostor pairs", detail)

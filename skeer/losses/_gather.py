@@ -25,13 +25,8 @@ def _gather_active(gather):
 
 
 class _AllGatherRows(torch.autograd.Function):
-    """All-gather equal-size row blocks; backward: this rank's block of the sum.
-
-    Forward concatenates every rank's ``(n, ...)`` block in rank order. Every
-    rank computes a loss from the gathered rows, so a row's gradient is the
-    sum over ranks of what each rank's loss sends it: backward all-reduces
-    (sums) the gradient of the gathered tensor and returns this rank's block.
-    """
+    """All-gather equal-size row blocks in rank order; backward all-reduces
+    (sums) the gradient, every rank's loss using the rows, and keeps this rank's."""
 
     @staticmethod
     def forward(ctx, values):
@@ -49,13 +44,8 @@ class _AllGatherRows(torch.autograd.Function):
 
 
 def _gather_rows(values, labels):
-    """Rows of every process, concatenated in rank order (a collective).
-
-    Batch sizes may differ between processes: they are exchanged first (the
-    one host synchronisation of the distributed path), smaller batches are
-    zero-padded for the all-gather and unpadded after. ``values`` keeps its
-    graph (see :class:`_AllGatherRows`); ``labels`` need no gradient.
-    """
+    """Rows of every process in rank order (a collective; batch sizes may
+    differ: exchanged first, a host sync); ``values`` keeps its graph."""
     dist = torch.distributed
     world = dist.get_world_size()
     size = torch.tensor([values.shape[0]], dtype=torch.int64, device=values.device)

@@ -17,9 +17,7 @@ DISTANCES = ("euclidean", "cosine")
 
 
 def _range_scale(*tensors):
-    """A detached scale ``s >= 1`` that keeps ``d·(2x/s)²`` finite: exactly 1
-    unless squared distances would overflow (then ``s · distance(a/s, b/s)``).
-    """
+    """A detached scale ``s >= 1`` (1 unless squared distances would overflow)."""
     x = tensors[0]
     limit = math.sqrt(torch.finfo(x.dtype).max / (16.0 * max(x.shape[-1], 1)))
     top = torch.stack([t.detach().abs().amax() for t in tensors]).amax()
@@ -27,12 +25,7 @@ def _range_scale(*tensors):
 
 
 def pairwise_distances(a, b, distance):
-    """Distance matrix ``(len(a), len(b))``, NaN-free gradient at 0.
-
-    Euclidean: the Gram matrix of the centred inputs, ``sqrt(clamp(d², eps))``
-    (a zero gradient for identical embeddings, not NaN), rescaled by
-    :func:`_range_scale`. Cosine: ``1 − cos(a, b)``.
-    """
+    """Distance matrix ``(len(a), len(b))``, with a NaN-free gradient at 0."""
     if distance == "cosine":
         return 1.0 - _unit_rows(a) @ _unit_rows(b).T
     s = _range_scale(a, b)
@@ -40,10 +33,8 @@ def pairwise_distances(a, b, distance):
 
 
 def _unit_rows(x):
-    """Rows scaled to unit length, whatever their magnitude: each row is
-    divided by its largest entry (detached; the cosine is scale-free, so the
-    gradient is unchanged) before ``F.normalize``, whose squared norm would
-    overflow near 1e19 or underflow near 1e-19 in float32."""
+    """Unit rows, divided by their (detached) largest entry first so that the
+    squared norm neither overflows nor underflows in float32."""
     top = x.detach().abs().amax(dim=1, keepdim=True)
     return F.normalize(x / top.clamp_min(torch.finfo(x.dtype).tiny), dim=1)
 
@@ -90,19 +81,12 @@ class PairBatch:
 
 
 def _indices_mask(indices_tuple, n, m, device):
-    """Boolean (n, m) matrix of the pairs an ``indices_tuple`` lists.
-
-    ``indices_tuple`` has been checked by the loss's ``forward`` (its form and
-    its index ranges).
-    """
+    """Boolean (n, m) matrix of the pairs a (checked) ``indices_tuple`` lists."""
     idx = [torch.as_tensor(t, device=device).long() for t in indices_tuple]
     keep = torch.zeros(n, m, dtype=torch.bool, device=device)
-    if len(idx) == 3:
-        anchors, positives, negatives = idx
-        pairs = ((anchors, positives), (anchors, negatives))
-    else:
-        pairs = ((idx[0], idx[1]), (idx[2], idx[3]))
-    for rows, cols in pairs:
+    if len(idx) == 3:  # triplets (a, p, n): pairs (a, p) and (a, n)
+        idx.insert(2, idx[0])
+    for rows, cols in ((idx[0], idx[1]), (idx[2], idx[3])):
         keep[rows, cols] = True
     return keep
 

@@ -20,6 +20,7 @@ import torch
 __all__ = [
     "SMOOTHINGS",
     "area_terms",
+    "counted_range",
     "implicit_threshold",
     "smooth_rates",
     "soft_bisection",
@@ -48,13 +49,23 @@ def _phi_and_slope(z, smoothing):
 
 
 def _sums(weights, values):
-    """``weights @ values`` with torch's cascade summation (more accurate than
-    a float32 ``@`` over ~10⁶ pairs; the search steps keep the faster ``@``)."""
+    """``weights @ values``, cascade-summed (more accurate than a float32 ``@``)."""
     return (weights * values).sum(dim=1)
 
 
 def _safe_counts(counts):
     return counts.clamp_min(1.0)
+
+
+def counted_range(pairs):
+    """``(min, max)`` of the counted pair distances, detached (no host sync);
+    ``(inf, -inf)`` when no pair is counted."""
+    x = pairs.x.detach()
+    if not pairs.restricted:
+        return x.amin(), x.amax()
+    counted = pairs.weights.sum(dim=0) > 0
+    inf = torch.full_like(x, math.inf)
+    return torch.where(counted, x, inf).amin(), torch.where(counted, x, -inf).amax()
 
 
 def smooth_rates(pairs, threshold, sharpness, smoothing):
@@ -65,17 +76,11 @@ def smooth_rates(pairs, threshold, sharpness, smoothing):
 
 
 def soft_bisection(pairs, target, sharpness, smoothing, steps):
-    """The paper's smooth binary search for the threshold (differentiable).
+    """The paper's smooth binary search for the threshold (:ref:`eerloss`).
 
-    Starts from ``[0.5·mean(L), 1.5·mean(I)]``. Each step takes the midpoint
-    ``m`` and the two rates in percent at ``m``: ``FRR_s(m)`` and ``FAR_s(m)``
-    for the EER (``target=None``), the constant ``100·target`` and
-    ``FAR_s(m)`` for a target false-match rate. With
-    ``c = exp(K·(rate − max of the two))`` the left end moves
-    ``lo ← (1 − c_left)·lo + c_left·m`` with the first rate's weight (a larger
-    FRR means the threshold lies right of ``m``) and the right end with
-    ``FAR``'s weight. Returns the midpoint of the final interval; gradients
-    flow through the soft weights, as in the paper.
+    From ``[0.5·mean(L), 1.5·mean(I)]``, each step moves each end towards the
+    midpoint ``m`` by ``c = exp(K·(rate% − max rate%))``: ``lo`` with
+    ``FRR_s(m)`` (or ``target``), ``hi`` with ``FAR_s(m)``. Differentiable.
     """
     x, sign, weights = pairs.x, pairs.sign, pairs.weights
     counts = _safe_counts(pairs.counts)
@@ -124,33 +129,16 @@ def _residual(z_scaled, sign, weights, counts, threshold, sharpness, smoothing, 
 def implicit_threshold(pairs, target, sharpness, smoothing, steps, newton_steps=3):
     """Root of ``FAR_s(d) = FRR_s(d)`` (or ``= target``) with implicit gradient.
 
-    The root is found without a graph: ``steps`` plain bisection steps on a
-    bracket that always contains it, ``[min(x) − w, max(x) + w]`` with
-    ``w = (|logit(target)| + 2) / K`` (``g`` is increasing in ``d``), then
-    ``newton_steps`` Newton steps clipped to the final bracket. The gradient
-    is the implicit-function one, ``dd*/dθ = −(∂g/∂θ) / (∂g/∂d)``, attached by
-    ``d* = d + (g.detach() − g) / g'`` (value ``d``, exact first derivative).
-
-    Returns
-    -------
-    threshold : Tensor (0-d)
-        ``d*``, value = the root, gradient = the implicit gradient.
-    rates : Tensor of shape (2,)
-        ``[FRR_s, FAR_s]`` at the root, differentiable w.r.t. the distances
-        (partial derivatives at fixed threshold).
-    slopes : Tensor of shape (2,)
-        ``[dFRR_s/dd, dFAR_s/dd]`` at the root (detached).
+    ``steps`` bisection steps without a graph on ``[min(x) − w, max(x) + w]``,
+    ``w = (|logit(target)| + 2) / K``, then ``newton_steps`` clipped Newton
+    steps; ``d* = d + (g.detach() − g) / g'`` attaches the implicit gradient.
+    Returns ``d*``, ``[FRR_s, FAR_s]`` at the root (differentiable at fixed
+    threshold) and ``[dFRR_s/dd, dFAR_s/dd]`` (detached).
     """
     x, sign, weights = pairs.x, pairs.sign, pairs.weights
     counts = _safe_counts(pairs.counts)
     xd = x.detach()
-    if pairs.restricted:
-        valid = weights.sum(dim=0) > 0
-        inf = torch.full_like(xd, math.inf)
-        x_min = torch.where(valid, xd, inf).amin()
-        x_max = torch.where(valid, xd, -inf).amax()
-    else:
-        x_min, x_max = xd.amin(), xd.amax()
+    x_min, x_max = counted_range(pairs)
     p = 0.5 if target is None else target
     width = (abs(math.log(p / (1.0 - p))) + 2.0) / sharpness
     lo = x_min - width
@@ -193,14 +181,8 @@ def implicit_threshold(pairs, target, sharpness, smoothing, steps, newton_steps=
 
 
 def area_terms(pairs, threshold, beta, alpha, eps):
-    """The paper's two overlap terms at ``threshold`` (fractions, not percent).
-
-    ``(mean_L max(eps, (l − (1−α)·d)/d)^β)^(1/β)`` and
-    ``(mean_I max(eps, ((1+α)·d − i)/d)^β)^(1/β)``; both from one pass over
-    the pair vector, since ``sign·x/d − sign + α`` is the first ratio for a
-    genuine and the second for an impostor pair. A side with no pair gets a
-    finite placeholder (the caller zeroes the loss then).
-    """
+    """The paper's two overlap terms at ``threshold`` (fractions, not percent),
+    in one pass: ``sign·x/d − sign + α`` is each pair's ratio (:ref:`eerloss`)."""
     d = threshold.clamp_min(torch.finfo(pairs.x.dtype).tiny)
     ratio = pairs.sign * pairs.x / d - pairs.sign + alpha
     powered = ratio.clamp_min(eps) ** beta

@@ -36,25 +36,19 @@ def check_scores(y_score, *, name="y_score", ndim=(1, 2)):
     if scores.dtype.kind == "f":
         if scores.dtype.itemsize < 4:
             scores = scores.astype(np.float32)
-    elif scores.dtype.kind in "biu":
-        if scores.dtype.kind in "iu" and scores.size:
-            # float64 holds every integer up to 2**53 exactly; beyond, two
-            # distinct scores could become one and change the ranking
-            big = max(abs(int(scores.min())), abs(int(scores.max())))
-            if big > 2**53:
-                raise ValueError(
-                    f"{name} holds integers up to {big}, beyond 2**53: they "
-                    "cannot all be ranked exactly as floats. Rescale them (e.g. "
-                    "subtract the minimum) or pass floats."
-                )
-        scores = scores.astype(np.float64)
     else:
-        ints = [v for v in scores.flat if isinstance(v, int | np.integer)]
-        if ints and max(abs(int(v)) for v in ints) > 2**53:
+        # float64 holds every integer up to 2**53 exactly; beyond, two distinct
+        # scores could become one and change the ranking
+        if scores.dtype.kind in "biu":
+            ints = [scores.min(), scores.max()] if scores.size else []
+        else:
+            ints = [v for v in scores.flat if isinstance(v, int | np.integer)]
+        big = max((abs(int(v)) for v in ints), default=0)
+        if big > 2**53:
             raise ValueError(
-                f"{name} holds integers beyond 2**53: they cannot all be ranked "
-                "exactly as floats. Rescale them (e.g. subtract the minimum) or "
-                "pass floats."
+                f"{name} holds integers up to {big}, beyond 2**53: they cannot "
+                "all be ranked exactly as floats. Rescale them (e.g. subtract the "
+                "minimum) or pass floats."
             )
         try:
             scores = scores.astype(np.float64)
@@ -78,14 +72,20 @@ def check_scores(y_score, *, name="y_score", ndim=(1, 2)):
     return scores
 
 
+def _true_1d(y_true):
+    """``y_true`` as a 1-D array, or ``ValueError``."""
+    y = np.asarray(y_true)
+    if y.ndim != 1:
+        raise ValueError(f"y_true must be 1-D, got shape {y.shape}.")
+    return y
+
+
 def check_binary(y_true, y_score, *, require_both=True):
     """``(genuine, scores, negative)`` of binary labels with 1-D scores: a boolean
     mask, the checked scores and the impostor label used (0 or -1; 0 for booleans;
     None with genuine comparisons only).
     """
-    y = np.asarray(y_true)
-    if y.ndim != 1:
-        raise ValueError(f"y_true must be 1-D, got shape {y.shape}.")
+    y = _true_1d(y_true)
     scores = np.asarray(y_score)
     if scores.ndim != 1:
         raise ValueError(
@@ -102,31 +102,18 @@ def check_binary(y_true, y_score, *, require_both=True):
         y = _numeric_objects(y)
     if y.dtype == bool:
         genuine, negative = y, 0
-        n_genuine = int(np.count_nonzero(genuine))
     else:
-        negative = None
-        if y.dtype.kind in "biuf":
-            lo, hi = y.min(), y.max()
-            if lo in (0, -1, 1) and hi in (0, -1, 1):
-                genuine = y == 1
-                n_genuine = int(np.count_nonzero(genuine))
-                negative = None if lo == 1 else int(lo)
-                n_negative = (
-                    0 if negative is None else int(np.count_nonzero(y == negative))
-                )
-                if n_genuine + n_negative != len(y):
-                    negative = "invalid"
-            else:
-                negative = "invalid"
-        else:
-            negative = "invalid"
-        if negative == "invalid":
+        # binary: the lowest label is 0, -1 or 1, and every label is it or 1
+        lo = y.min() if y.dtype.kind in "iuf" else None
+        if lo not in (0, -1, 1) or np.count_nonzero((y == 1) | (y == lo)) != len(y):
             raise ValueError(
                 f"y_true must be binary ({_BINARY_FORMS}, 1 = genuine) when "
                 f"y_score is 1-D, got values {_preview(y)}. For identities, pass "
                 "y_score as a 2-D matrix of shape (n_samples, n_subjects)."
             )
+        genuine, negative = y == 1, None if lo == 1 else int(lo)
     if require_both:
+        n_genuine = int(np.count_nonzero(genuine))
         check_both_classes(n_genuine, len(y) - n_genuine)
     return genuine, scores, negative
 
@@ -165,13 +152,9 @@ def _distinct_identities(y):
             "y_true mixes identities that cannot be ordered (e.g. numbers and "
             f"strings, or None): {_preview(y)}. Use identities of one kind."
         ) from None
-    if distinct.dtype.kind == "f":
-        missing = np.isnan(distinct).any()
-    elif distinct.dtype == object:
-        missing = any(v is None or (isinstance(v, float) and v != v) for v in distinct)
-    else:
-        missing = False
-    if missing:
+    if distinct.dtype.kind in "fO" and any(
+        v is None or (isinstance(v, float) and v != v) for v in distinct.tolist()
+    ):
         raise ValueError(
             "y_true holds a missing identity (NaN or None); every row needs one."
         )
@@ -180,13 +163,10 @@ def _distinct_identities(y):
 
 def _looks_binary(y):
     """Whether identities are 0/1, -1/1 or booleans (binary-label look-alikes)."""
+    y = _numeric_objects(y) if y.dtype == object else y
     if y.dtype == bool:
         return True
-    if y.dtype == object:
-        y = _numeric_objects(y)
-        if y.dtype == object:
-            return False
-    if y.dtype.kind not in "biuf" or y.size == 0:
+    if y.dtype.kind not in "iuf" or y.size == 0:
         return False
     lo, hi = y.min(), y.max()
     return bool(lo in (-1, 0, 1) and hi in (0, 1) and np.isin(y, (-1, 0, 1)).all())
@@ -249,9 +229,7 @@ def check_identity_matrix(y_true, y_score, labels):
     """``(y, scores, cols)`` of identities with a score matrix: the identities, the
     checked scores and the column of each row's own identity.
     """
-    y = np.asarray(y_true)
-    if y.ndim != 1:
-        raise ValueError(f"y_true must be 1-D, got shape {y.shape}.")
+    y = _true_1d(y_true)
     scores = np.asarray(y_score)
     if len(y) != scores.shape[0]:
         raise ValueError(

@@ -111,10 +111,6 @@ def _labels(groups):
     return out
 
 
-def _key(level):
-    return f"{level:g}"
-
-
 def fairness_report(
     y_true,
     y_score=None,
@@ -300,6 +296,7 @@ def fairness_report(
     bounds = np.r_[0, np.cumsum(np.bincount(codes, minlength=k))]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnreliableMetricWarning)  # warned above
+        pooled_eer = float(equal_error_rate(genuine, scores))
         for g in range(k):
             rows = order[bounds[g] : bounds[g + 1]]
             eer[g] = equal_error_rate(genuine[rows], scores[rows])
@@ -307,7 +304,7 @@ def fairness_report(
                 own[g] = fnmr_at_fmr(genuine[rows], scores[rows], fmr=levels)
     table["eer"] = eer
     for j, level in enumerate(levels):
-        table[f"fnmr_at_fmr_{_key(level)}"] = own[:, j]
+        table[f"fnmr_at_fmr_{level:g}"] = own[:, j]
 
     # every group at the one global threshold of each level (accept >= t)
     gen_sorted = np.sort(scores[genuine])
@@ -319,12 +316,12 @@ def fairness_report(
             [gen_sorted], [imp_sorted], len(imp_sorted), lambda g, i, c=allowed: i <= c
         )
         t = math.inf if hi is None else float(hi[0])
-        thresholds[f"threshold_at_fmr_{_key(level)}"] = t
+        thresholds[f"threshold_at_fmr_{level:g}"] = t
         accept = scores >= t
-        table[f"fnmr_at_global_fmr_{_key(level)}"] = (
+        table[f"fnmr_at_global_fmr_{level:g}"] = (
             np.bincount(codes[genuine & ~accept], minlength=k) / n_gen
         )
-        table[f"fmr_at_global_fmr_{_key(level)}"] = (
+        table[f"fmr_at_global_fmr_{level:g}"] = (
             np.bincount(codes[~genuine & accept], minlength=k) / n_imp
         )
 
@@ -348,9 +345,6 @@ def fairness_report(
         )
         sir = _kit_sir(matrix.to_numpy())
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UnreliableMetricWarning)  # warned above
-        pooled_eer = float(equal_error_rate(genuine, scores))
     measures = {
         "std": _kit_std(accuracy),
         "ser": _kit_ser(accuracy),

@@ -22,11 +22,7 @@ def _attribute_table(attribute):
             raise ValueError("attribute has no column besides 'subject'.")
         table = table[~table.reset_index().duplicated().to_numpy()]
     elif isinstance(attribute, pd.Series):
-        table = (
-            attribute.to_frame(_GROUP)
-            if attribute.name is None
-            else (attribute.to_frame())
-        )
+        table = attribute.to_frame(_GROUP if attribute.name is None else attribute.name)
     elif isinstance(attribute, dict):
         table = pd.Series(attribute, dtype=object).infer_objects().to_frame(_GROUP)
     else:

@@ -28,7 +28,8 @@ def _gini(values):
         return float(n / (n - 1) * total / (2 * n * n * x.mean()))
 
 
-def _ratio(values):
+def _kit_ser(values):
+    """SER as the kit computes it (of accuracies): the highest over the lowest."""
     x = np.asarray(values, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         return float(np.max(x) / np.min(x))
@@ -37,11 +38,6 @@ def _ratio(values):
 def _kit_std(accuracy):
     """STD: sample standard deviation (ddof=1) of the groups' accuracies."""
     return float(np.std(np.asarray(accuracy, dtype=np.float64), ddof=1))
-
-
-def _kit_ser(accuracy):
-    """SER as the kit computes it: highest accuracy over lowest accuracy."""
-    return _ratio(accuracy)
 
 
 def _kit_fdr(fnmr, fmr, alpha):
@@ -55,7 +51,8 @@ def _kit_ir(fnmr, fmr, alpha):
     """IR = (max / min FNMR) ** alpha * (max / min FMR) ** (1 - alpha)."""
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         return float(
-            np.float64(_ratio(fnmr)) ** alpha * np.float64(_ratio(fmr)) ** (1 - alpha)
+            np.float64(_kit_ser(fnmr)) ** alpha
+            * np.float64(_kit_ser(fmr)) ** (1 - alpha)
         )
 
 

@@ -52,10 +52,9 @@ def verification_pairs(y_true, y_score, *, labels=None):
 
     Returns
     -------
-    y_binary : ndarray of int8, shape (n_comparisons,)
-        1 for a genuine comparison, 0 for an impostor one.
-    scores : ndarray of shape (n_comparisons,)
-        The scores (float16 becomes float32); a matrix's in row-major order.
+    y_binary, scores : ndarray of shape (n_comparisons,)
+        1 (int8) for a genuine comparison, 0 for an impostor one; the scores (a
+        matrix's in row-major order).
 
     Examples
     --------
@@ -86,20 +85,19 @@ def equal_error_rate(
         With 1-D ``y_score``: binary labels, 1 or True = genuine, 0, False or -1
         = impostor. With 2-D ``y_score``: the identity of each sample.
     y_score : array-like of shape (n_samples,) or (n_samples, n_subjects)
-        Similarity scores, higher = same person (float32 stays float32, float16
-        is computed in float32). In the 2-D layout (e.g. a verifier's
-        ``decision_function``) column ``j`` scores each sample against identity
-        ``labels[j]``: a row's own column is genuine, the others impostor.
+        Similarity scores, higher = same person (float16 is computed in
+        float32). In the 2-D layout (e.g. a ``decision_function``) column ``j``
+        scores each sample against identity ``labels[j]``: a row's own column is
+        genuine, the others impostor.
     labels : array-like of shape (n_subjects,), default=None
-        Identity of each column of a 2-D ``y_score`` (e.g. ``classes_``).
-        Default: the sorted distinct values of ``y_true``, one column each;
-        binary ``y_true`` with 2 columns is then refused as ambiguous. Must be
-        None with 1-D scores.
+        Identity of each column of a 2-D ``y_score`` (e.g. ``classes_``);
+        default: the sorted distinct values of ``y_true`` (binary ``y_true``
+        with 2 columns is then ambiguous, refused). None with 1-D scores.
     method : {"interpolate", "nearest", "pyeer", "bob"}, default="interpolate"
         Convention for reading the EER off the empirical curve (see Notes).
     return_threshold : bool, default=False
-        Also return the threshold (accept when ``score >= threshold``) at the
-        EER: interpolated like it, or the chosen point's; always finite.
+        Also return the (finite) threshold at the EER, accept when ``score >=
+        threshold``.
 
     Returns
     -------
@@ -109,10 +107,9 @@ def equal_error_rate(
     Raises
     ------
     ValueError
-        If an input is empty, non-binary with 1-D scores, has one class only,
-        NaN or infinite scores or mismatched shapes, if a 2-D ``y_score``'s
-        columns do not match ``labels`` (or a row's identity is not among them),
-        or ``method`` is unknown.
+        If an input is empty, not binary, of one class, not finite or of
+        mismatched shapes, if ``labels`` does not name the columns, or if
+        ``method`` is unknown.
 
     Warns
     -----
@@ -122,15 +119,11 @@ def equal_error_rate(
     Notes
     -----
     ``"interpolate"``: Killourhy & Maxion's definition (DSN 2009), exact, in
-    O(n log n): see :ref:`operating_points`. The others take one operating point
-    and report the mean of its FMR and FNMR (they hold the whole curve in
-    memory): ``"nearest"`` is the KVC-onGoing kit's ``compute_eer`` (on
-    :func:`sklearn.metrics.roc_curve`, the smallest ``|FNMR - FMR|``, highest
-    threshold on ties, in the kit's floating point); ``"pyeer"`` is pyeer's
-    ``get_eer_values`` (of the first distinct score with FNMR >= FMR and the one
-    before, the smaller FMR + FNMR; the reject-all point where pyeer finds none);
-    ``"bob"`` is bob.measure's ``eer`` (smallest ``|FMR - FNMR|`` over the
-    distinct scores, higher threshold on ties, compared on exact counts).
+    O(n log n): see :ref:`operating_points`. The others report the mean of FMR
+    and FNMR at one point of the whole curve: ``"nearest"`` the KVC-onGoing
+    kit's ``compute_eer`` (smallest ``|FNMR - FMR|`` on
+    :func:`sklearn.metrics.roc_curve`), ``"pyeer"`` pyeer's ``get_eer_values``,
+    ``"bob"`` bob.measure's ``eer``, each with its own tie rules.
 
     Examples
     --------
@@ -147,9 +140,7 @@ def equal_error_rate(
     runs = _sorted_scores(y_true, y_score, labels)
     warn_few_genuine(runs[2])
     eer, threshold = eer_by_method(*runs, method)
-    if return_threshold:
-        return eer, threshold
-    return eer
+    return (eer, threshold) if return_threshold else eer
 
 
 def fnmr_at_fmr(y_true, y_score, *, fmr, labels=None, method="interpolate"):
@@ -162,10 +153,8 @@ def fnmr_at_fmr(y_true, y_score, *, fmr, labels=None, method="interpolate"):
     fmr : float or array-like of float in [0, 1]
         Target false-match rate(s).
     method : {"interpolate", "nearest", "pyeer", "bob"}, default="interpolate"
-        ``"interpolate"`` and ``"bob"``: the lowest FNMR among the thresholds
-        whose FMR does not exceed ``fmr`` (never overshoots; nothing is
-        interpolated). ``"nearest"`` (the KVC kit's ``compute_fnmr``, highest
-        threshold on ties) and ``"pyeer"`` (``get_fmr_op``, lowest threshold):
+        ``"interpolate"``, ``"bob"``: the lowest FNMR among the thresholds whose
+        FMR does not exceed ``fmr``. ``"nearest"`` (KVC kit) and ``"pyeer"``:
         the point whose FMR is nearest ``fmr``, which may exceed it.
 
     Returns
@@ -181,8 +170,8 @@ def fnmr_at_fmr(y_true, y_score, *, fmr, labels=None, method="interpolate"):
     Warns
     -----
     UnreliableMetricWarning
-        With fewer than 10 genuine comparisons, and (once per call) for a
-        target in (0, 1/n_impostor), met only by rejecting every impostor.
+        With fewer than 10 genuine comparisons, and for a target in (0,
+        1/n_impostor).
 
     Examples
     --------
@@ -215,8 +204,7 @@ def fmr_at_fnmr(y_true, y_score, *, fnmr, labels=None):
     Returns
     -------
     fmr : float or ndarray of float
-        The lowest FMR among the thresholds whose FNMR does not exceed ``fnmr``,
-        in the shape of ``fnmr``.
+        The lowest FMR with an FNMR not above ``fnmr``, in its shape.
 
     Raises
     ------
@@ -255,11 +243,10 @@ def det_points(y_true, y_score, *, labels=None):
 
     Returns
     -------
-    fmr, fnmr : ndarray of float64, shape (n_thresholds,)
-        The rates at each threshold (FMR from 1 down to 0, FNMR from 0 up to 1).
-    thresholds : ndarray of float64, shape (n_thresholds,)
-        Every distinct score, increasing, then ``+inf`` (accept when
-        ``score >= threshold``): as :func:`sklearn.metrics.det_curve`, untrimmed.
+    fmr, fnmr, thresholds : ndarray of float64, shape (n_thresholds,)
+        The rates at each threshold: every distinct score, increasing, then
+        ``+inf`` (accept when ``score >= threshold``), as
+        :func:`sklearn.metrics.det_curve` but untrimmed.
 
     Examples
     --------

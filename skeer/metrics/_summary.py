@@ -105,21 +105,18 @@ def decidability(y_true, y_score, *, labels=None):
     3.0
     """
     genuine, impostor, _ = check_comparisons(y_true, y_score, labels)
-    genuine = genuine.astype(np.float64)
-    impostor = impostor.astype(np.float64)
+    genuine, impostor = genuine.astype(np.float64), impostor.astype(np.float64)
     spread = np.sqrt((genuine.var() + impostor.var()) / 2)
     gap = abs(genuine.mean() - impostor.mean())
     with np.errstate(divide="ignore", invalid="ignore"):
         return float(np.float64(gap) / spread)
 
 
-def _sorted_rates(genuine, impostor):
-    """Candidate thresholds (distinct scores, then +inf) and their FMR, FNMR."""
+def _rates_at(genuine, impostor, thresholds):
+    """FMR and FNMR at each threshold (accept at or above)."""
     genuine, impostor = np.sort(genuine), np.sort(impostor)
-    thresholds = np.r_[np.unique(np.r_[genuine, impostor]), np.inf]
     fmr = 1.0 - np.searchsorted(impostor, thresholds, side="left") / len(impostor)
-    fnmr = np.searchsorted(genuine, thresholds, side="left") / len(genuine)
-    return thresholds, fmr, fnmr
+    return fmr, np.searchsorted(genuine, thresholds, side="left") / len(genuine)
 
 
 def expected_performance_curve(
@@ -158,7 +155,8 @@ def expected_performance_curve(
         raise ValueError(f"n_points must be at least 2, got {n_points}.")
     g_dev, i_dev, _ = check_comparisons(y_dev, score_dev, labels)
     g_test, i_test, _ = check_comparisons(y_test, score_test, labels)
-    thresholds, fmr, fnmr = _sorted_rates(g_dev, i_dev)
+    thresholds = np.r_[np.unique(np.r_[g_dev, i_dev]), np.inf]
+    fmr, fnmr = _rates_at(g_dev, i_dev, thresholds)
     alpha = np.linspace(0.0, 1.0, n_points)
     chosen = np.empty(n_points)
     total = fmr + fnmr
@@ -168,9 +166,7 @@ def expected_performance_curve(
         # among the minima, the fewest errors in all, then the highest threshold
         best = np.flatnonzero(tied & (total <= total[tied].min() + 1e-12))[-1]
         chosen[k] = thresholds[best]
-    g_test, i_test = np.sort(g_test), np.sort(i_test)
-    test_fmr = 1.0 - np.searchsorted(i_test, chosen, side="left") / len(i_test)
-    test_fnmr = np.searchsorted(g_test, chosen, side="left") / len(g_test)
+    test_fmr, test_fnmr = _rates_at(g_test, i_test, chosen)
     return alpha, (test_fmr + test_fnmr) / 2, chosen
 
 

@@ -90,10 +90,8 @@ def warn_resolution(targets, n, name, stacklevel=3):
         f"{name}={shown} is below the resolution of {n} {kind} comparison(s): "
         f"the smallest non-zero {rate} they can measure is 1/{n} = {1 / n:.3g}, "
         f"so no operating point has that {rate} (only {rate} = 0 is below it) "
-        "and the rate reported for it is not an estimate at the target. It "
-        "needs at least "
-        f"{needed} {kind} comparisons, many more for a stable "
-        "estimate.",
+        "and the rate reported for it is not an estimate at the target. It needs "
+        f"at least {needed} {kind} comparisons, many more for a stable estimate.",
         UnreliableMetricWarning,
         stacklevel=stacklevel,
     )
@@ -343,9 +341,8 @@ def fnmr_at_fmr_by_method(genuine, impostor, n_genuine, n_impostor, fmr, method)
 
 
 def rates_at_targets(rate_at, value, name, load_runs, *, stacklevel=4):
-    """``rate_at(*runs, target)`` for every target in ``value`` (the shape of
-    ``value``), after checking it, loading ``load_runs()`` and warning with few
-    genuine comparisons or a target finer than the comparisons resolve.
+    """``rate_at(*runs, target)`` per target of ``value`` (checked; in its shape) on
+    ``load_runs()``, after the warnings of too few comparisons.
     """
     targets, scalar = check_target_rates(value, name)
     runs = load_runs()

@@ -11,12 +11,10 @@ its embedding (up to dropout's draws in training). Forward passes never
 synchronise with the host, so the same code runs on CPU and CUDA.
 """
 
-import numbers
-
 import torch
 from torch import nn
 
-from skeer._validation import check_positive_int
+from skeer._validation import check_positive_int, is_integer
 from skeer.features._keys import N_KEY_CODES
 from skeer.networks._layers import (
     MASK_VALUE,
@@ -97,19 +95,11 @@ class TypeNet(_SequenceEmbedder):
     dropout : float, default=0.5
         Dropout rate between LSTM layers, in [0, 1).
 
-    Raises
-    ------
-    ValueError
-        If an argument is out of range, or the input to ``forward`` is not
-        ``(n, max_len, n_features)``.
-
     Notes
     -----
-    The LSTMs run over the padded batch (no ``pack_padded_sequence``, whose
-    lengths must live on the CPU) and the embedding is gathered at each
-    session's last real key, so trailing zeros never reach it; the batch
-    normalisation uses real keys only. The key channel is used as a plain
-    number, as in the paper.
+    The LSTMs run over the padded batch (no ``pack_padded_sequence``: its
+    lengths live on the CPU); the batch normalisation uses real keys only.
+    The key channel is used as a plain number, as in the paper.
 
     References
     ----------
@@ -193,12 +183,6 @@ class Type2Branch(_SequenceEmbedder):
     n_heads : int, default=4
         Heads of the self-attention; must divide ``2 * width``.
 
-    Raises
-    ------
-    ValueError
-        If an argument is out of range, or the input to ``forward`` is not
-        ``(n, max_len, n_features)``.
-
     Notes
     -----
     Architecture (all masked to real keys): key embedding joined to the other
@@ -209,12 +193,9 @@ class Type2Branch(_SequenceEmbedder):
     batch norm -> dropout -> channel attention] -> masked mean -> dropout;
     head: concatenation -> dense (W, ReLU) -> batch norm -> dropout -> dense.
 
-    Where the paper leaves room, the layers of ``skeer.networks._layers`` say
-    what was chosen (e.g. additive temporal attention, squeeze-and-excitation).
-
-    Defaults are CPU-sized (W : F = 2 : 1, as the ablation model); one
-    training step costs about 5 times :class:`TypeNet`'s (see
-    :ref:`benchmarks`). Raise them on a GPU.
+    Where the paper leaves room, ``skeer.networks._layers`` says what was
+    chosen. Defaults are CPU-sized (W : F = 2 : 1, as the ablation model; a
+    step costs about 5 :class:`TypeNet` steps, :ref:`benchmarks`).
 
     References
     ----------
@@ -268,10 +249,8 @@ class Type2Branch(_SequenceEmbedder):
             self.key_channel = None
             in_features = self.n_features
         else:
-            if (
-                isinstance(key_channel, bool)
-                or not isinstance(key_channel, numbers.Integral)
-                or not -self.n_features <= key_channel < self.n_features
+            if not is_integer(key_channel) or not (
+                -self.n_features <= key_channel < self.n_features
             ):
                 raise ValueError(
                     "key_channel must be None or an int in "
@@ -359,12 +338,6 @@ class MLPEmbedder(nn.Module):
         Size of the output embedding.
     dropout : float, default=0.1
         Dropout rate after each hidden block, in [0, 1).
-
-    Raises
-    ------
-    ValueError
-        If an argument is out of range (the message names it), or if the input
-        to ``forward`` is not ``(n, n_features)``.
 
     Examples
     --------

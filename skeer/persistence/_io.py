@@ -1,18 +1,14 @@
 """Save and load fitted verifiers and pipelines; no code runs on load.
 
-:func:`save` writes one ``torch.save`` file (``format_version`` 4): a dict of
-``"config"`` (a JSON string: ``format``, ``format_version``, the skeer and
-torch versions, ``steps`` each with ``name``, ``class``, ``params`` and
-``fitted``, a verifier's also ``module_class`` and ``history``, and a
-pipeline's ``pipeline_params``), ``"arrays"`` (``{key: tensor}``, referenced
-from the configuration by tagged objects such as ``{"__skeer__": "ndarray",
-...}``), ``"module_states"`` (``{step index: state dict}``) and
-``"checksum"`` (SHA-256 of the rest). :func:`load` reads it with
-``torch.load(weights_only=True)``, restores classes only from the allow-list
-of :mod:`skeer.registry`, and checks that the file's parts agree before
-anything is built or allocated (every check: :ref:`reliability`).
+A file (``torch.save``, ``format_version`` 4) is a dict of ``"config"`` (JSON:
+``format``, versions, ``steps`` each with ``name``, ``class``, ``params``,
+``fitted``, a verifier's ``module_class`` and ``history``; a pipeline's
+``pipeline_params``), ``"arrays"`` (``{key: tensor}``, referenced from the
+config by ``{"__skeer__": ...}`` objects), ``"module_states"`` (``{step index:
+state dict}``) and ``"checksum"`` (SHA-256 of the rest).
 """
 
+import contextlib
 import inspect
 import json
 import os
@@ -117,12 +113,12 @@ def _save_estimator(name, est, encode):
 
 def _save_verifier(name, est, index, encode, states):
     est._check_fitted()
+    where = _where(name, est)
     if getattr(est, "_wrapped_with_accelerator", False):
         raise ValueError(
-            f"{_where(name, est)}'s module is still wrapped by the accelerator; "
+            f"{where}'s module is still wrapped by the accelerator; "
             "fit with unwrap_after_train=True (the default) to save it."
         )
-    where = _where(name, est)
     cls = type(est)
     if cls is not KeystrokeVerifier and not cls.__module__.startswith("skeer."):
         warnings.warn(
@@ -150,12 +146,11 @@ def _save_verifier(name, est, index, encode, states):
                     stacklevel=4,
                 )
     names = dict.fromkeys((*_VERIFIER_STATE, *cls._persisted_arrays, *_EXTRA_STATE))
-    missing = object()
-    fitted = {}
-    for attr in names:
-        value = getattr(est, attr, missing)
-        if value is not missing:
-            fitted[attr] = encode(value, f"{where}'s attribute {attr!r}")
+    fitted = {
+        attr: encode(getattr(est, attr), f"{where}'s attribute {attr!r}")
+        for attr in names
+        if hasattr(est, attr)
+    }
     module = getattr(est.module_, "_orig_mod", est.module_)
     states[str(index)] = {k: v.detach().cpu() for k, v in module.state_dict().items()}
     return {
@@ -179,23 +174,20 @@ def _save_step(name, est, index, encode, states):
 def save(estimator, path):
     """Save a fitted verifier, pipeline or estimator to one file.
 
-    A JSON configuration and tensors, written with ``torch.save``; classes
-    are stored by name (see :func:`load`).
+    JSON and tensors, written with ``torch.save``; classes stored by name.
 
     Parameters
     ----------
     estimator : KeystrokeVerifier, Pipeline or estimator
-        Fitted: a :class:`~skeer.KeystrokeVerifier` (a subclass is saved as
-        a plain one, with a warning if defined outside skeer), a
+        Fitted: a :class:`~skeer.KeystrokeVerifier` (a subclass defined
+        outside skeer is saved as a plain one, with a warning), a
         :class:`~sklearn.pipeline.Pipeline` of verifiers, allow-listed
         estimators or ``"passthrough"``, or one allow-listed estimator. A
-        verifier keeps its storable parameters (others are skipped with a
-        warning, as are ``torch_load_kwargs`` and ``predict_nonlinearity``
-        off their defaults; callbacks and iterators are not saved), its
-        weights, fitted attributes and ``history``; another estimator its
-        ``get_params(deep=False)`` and attributes ending in ``_``. Storable
-        values are None, bool, int, float, str, arrays, tensors, and lists,
-        tuples and str-keyed dicts of them.
+        verifier keeps its weights, fitted attributes, ``history`` and
+        storable parameters (others are skipped with a warning; callbacks
+        and iterators are not saved); another estimator its parameters and
+        attributes ending in ``_``. Storable: None, bool, int, float, str,
+        arrays, tensors, and lists, tuples and str-keyed dicts of them.
     path : str or path-like
         Destination file (conventionally ``*.skeer``); overwritten.
 
@@ -209,9 +201,8 @@ def save(estimator, path):
     sklearn.exceptions.NotFittedError
         If the estimator (or a step) is not fitted.
     TypeError
-        If a class is not on the allow-list, or a parameter or fitted
-        attribute of a non-verifier estimator is not storable (the message
-        names it).
+        If a class is not on the allow-list, or a non-verifier's parameter or
+        fitted attribute is not storable (the message names it).
 
     See Also
     --------
@@ -288,23 +279,23 @@ class _Reader:
             name = params.get(key)
             if self.given.get(key) is not None:
                 params[key] = self.given[key]
-            elif name is not None:
-                try:
+                continue
+            try:
+                if name is not None:
                     params[key] = registry.resolve(name, kind=kind)
-                except ValueError:
-                    if key == "optimizer":  # not needed to predict
-                        warnings.warn(
-                            f"The saved optimizer {name!r} is not one of torch's; "
-                            "the default is used.",
-                            UserWarning,
-                            stacklevel=6,
-                        )
-                        del params[key]
-                        continue
+            except ValueError:
+                if key != "optimizer":  # the optimizer is not needed to predict
                     raise ValueError(
                         f"The saved {key} {name!r} is not one of skeer's own (see "
                         f"skeer.registry); pass {key}=<the class> to load it."
                     ) from None
+                warnings.warn(
+                    f"The saved optimizer {name!r} is not one of torch's; "
+                    "the default is used.",
+                    UserWarning,
+                    stacklevel=5,
+                )
+                del params[key]
         check_unsaved_params(params, _SKIPPED, _SKIPPED_PREFIXES)
         params["device"] = str(self.map_location)
         net = KeystrokeVerifier(**params)
@@ -314,8 +305,7 @@ class _Reader:
         check_module_sizes(net, state)
         check_weights_finite(state)
         net.initialize()
-        target = getattr(net.module_, "_orig_mod", net.module_)
-        target.load_state_dict(state)
+        getattr(net.module_, "_orig_mod", net.module_).load_state_dict(state)
         check_network_output(net)
         if history is not None:
             if not isinstance(history, list) or not all(
@@ -344,7 +334,8 @@ class _Reader:
         check_estimator_state(est)
         return est
 
-    def load_v2(self, config):
+    def read(self, config):
+        check_checksum(self.blob)
         fmt, steps = config["format"], config["steps"]
         if not isinstance(steps, list) or not steps:
             raise InvalidFile("no steps")
@@ -394,8 +385,8 @@ def _check_pipeline_params(params, where):
             raise InvalidFile(f"Pipeline parameter {key}={value!r} is not allowed")
 
 
-def _load(path, *, map_location, module, criterion):
-    shown = repr(str(path))
+def _read_config(path, shown):
+    """The file's blob and configuration, of this skeer's format_version."""
     if isinstance(path, (str, os.PathLike)):
         # a FIFO or a device would block torch.load forever, a folder fail oddly
         if not stat.S_ISREG(os.stat(path).st_mode):  # FileNotFoundError as is
@@ -415,10 +406,8 @@ def _load(path, *, map_location, module, criterion):
         ) from exc
     config = None
     if isinstance(blob, dict) and isinstance(blob.get("config"), str):
-        try:
+        with contextlib.suppress(ValueError, RecursionError):  # or absurdly nested
             config = json.loads(blob["config"])
-        except (ValueError, RecursionError):  # RecursionError: absurdly nested
-            config = None
     if not isinstance(config, dict) or config.get("format") not in _FORMATS:
         raise ValueError(f"path {shown} is not a skeer model file.")
     version = config.get("format_version")
@@ -439,46 +428,25 @@ def _load(path, *, map_location, module, criterion):
             f"skeer; this skeer reads format_version {_FORMAT_VERSION} only. Save "
             "the model again with the skeer that wrote it, or retrain it."
         )
-    reader = _Reader(
-        blob, map_location=map_location, module=module, criterion=criterion
-    )
-    try:
-        check_checksum(blob)
-        return reader.load_v2(config)
-    except InvalidFile as exc:
-        raise ValueError(
-            f"path {shown} is not a valid skeer model file ({exc}); it is corrupt "
-            "or was tampered with."
-        ) from None
-    except ValueError as exc:
-        if shown in str(exc):
-            raise
-        raise ValueError(f"path {shown}: {exc}") from exc
-    except (KeyError, IndexError, AttributeError, TypeError, RuntimeError) as exc:
-        raise ValueError(
-            f"path {shown} could not be loaded ({type(exc).__name__}: {exc}); the "
-            "file is corrupt or was tampered with, or module= / criterion= does "
-            "not match it."
-        ) from exc
+    return blob, config
 
 
 def load(path, *, map_location="cpu", module=None, criterion=None):
     """Load a verifier, pipeline or estimator written by :func:`save`.
 
-    Reads with ``torch.load(weights_only=True)`` and restores classes only
-    from the allow-list of :mod:`skeer.registry`: no code from the file runs;
-    the file's parts are checked to agree first (:ref:`reliability`).
+    Reads with ``torch.load(weights_only=True)`` and restores only classes
+    allow-listed in :mod:`skeer.registry`: no code from the file runs; the
+    file's parts are checked to agree first (:ref:`reliability`).
 
     Parameters
     ----------
     path : str or path-like
         A file written by :func:`save`.
     map_location : str or torch.device, default="cpu"
-        Device for the verifiers' networks (a model trained on a GPU loads on
-        a CPU machine with the default); it becomes their ``device``.
+        Device for the verifiers' networks; it becomes their ``device``.
     module, criterion : class or None, default=None
         The network / loss class of the saved verifiers, needed only for
-        classes that are not skeer's own (they are stored by name only).
+        classes that are not skeer's own (stored by name only).
 
     Returns
     -------
@@ -492,9 +460,8 @@ def load(path, *, map_location="cpu", module=None, criterion=None):
         If ``path`` does not exist.
     ValueError
         If the file is not a skeer model file, is corrupt or tampered with,
-        was written by a newer skeer, names a class that is not on the
-        allow-list, or its parts disagree. The message names ``path`` and
-        what is wrong.
+        newer, names a class not allow-listed, or its parts disagree (the
+        message names ``path`` and what is wrong).
 
     See Also
     --------
@@ -511,4 +478,25 @@ def load(path, *, map_location="cpu", module=None, criterion=None):
     >>> skeer.load(path).mean_
     array([5., 6.])
     """
-    return _load(path, map_location=map_location, module=module, criterion=criterion)
+    shown = repr(str(path))
+    blob, config = _read_config(path, shown)
+    reader = _Reader(
+        blob, map_location=map_location, module=module, criterion=criterion
+    )
+    try:
+        return reader.read(config)
+    except InvalidFile as exc:
+        raise ValueError(
+            f"path {shown} is not a valid skeer model file ({exc}); it is corrupt "
+            "or was tampered with."
+        ) from None
+    except ValueError as exc:
+        if shown in str(exc):
+            raise
+        raise ValueError(f"path {shown}: {exc}") from exc
+    except (KeyError, IndexError, AttributeError, TypeError, RuntimeError) as exc:
+        raise ValueError(
+            f"path {shown} could not be loaded ({type(exc).__name__}: {exc}); the "
+            "file is corrupt or was tampered with, or module= / criterion= does "
+            "not match it."
+        ) from exc

@@ -1,9 +1,7 @@
 """Values <-> JSON and tensors: the encoding of a skeer model file.
 
-:class:`Encoder` turns a storable value into JSON, moving numeric data into
-tensors; :func:`decode` is its inverse, returns only plain data and raises
-:class:`InvalidFile` on anything the encoder does not write (dtypes limited,
-every value exact in its declared dtype: :func:`_exact`).
+:func:`decode` returns only plain data and raises :class:`InvalidFile` on
+anything :class:`Encoder` does not write.
 """
 
 import hashlib
@@ -88,8 +86,7 @@ def _dtype(spec, kinds):
 
 
 def _in_range(values, dtype):
-    """Whether a numeric array's values are finite and within an integer
-    (or bool) ``dtype``'s range, so that casting them is well defined."""
+    """Whether numeric ``values`` are finite and within an integer ``dtype``'s range."""
     if dtype.kind not in "biu" or values.dtype.kind == "O" or not values.size:
         return True
     real = values.real
@@ -101,20 +98,14 @@ def _in_range(values, dtype):
 
 
 def _exact(values, dtype, where):
-    """``values`` (a numpy array, or plain values) cast to ``dtype``, exactly.
-
-    A value the dtype cannot hold (out of range, not an integer for an
-    integer dtype, rounded by a narrower float, a string cut to the width,
-    not a string for a string dtype, ...) is :class:`InvalidFile` naming
-    ``where``: numpy's cast would truncate, wrap or round it silently.
-    """
+    """``values`` (an array, or plain values) cast to ``dtype`` exactly, else
+    :class:`InvalidFile` (numpy would truncate, wrap or round silently)."""
     if not isinstance(values, np.ndarray):
         values = np.array(values, dtype=object)
     if values.dtype == dtype:
         return values
     if dtype.kind == "U":
-        # as wide as its longest item needs (or a little wider): a width
-        # read from the file does not allocate more than the items hold
+        # a width read from the file allocates no more than the items hold
         longest = max((len(v) for v in values.flat if isinstance(v, str)), default=0)
         if dtype.itemsize // 4 > max(2 * longest, MAX_STR_WIDTH):
             raise InvalidFile(
@@ -151,10 +142,7 @@ def _tensor(arrays, key):
 
 
 def decode(node, arrays, where="a value"):
-    """Inverse of :class:`Encoder`; only plain data comes out.
-
-    ``where`` names the value in messages (a parameter or attribute name).
-    """
+    """Inverse of :class:`Encoder`; ``where`` names the value in messages."""
     if node is None or type(node) in (bool, int, float, str):
         return node
     if isinstance(node, list):
@@ -180,9 +168,7 @@ def decode(node, arrays, where="a value"):
         return _tensor(arrays, node["key"])
     if tag == "ndarray":
         shape = tuple(node["shape"])
-        if "key" in node:
-            # numeric kinds only: a dtype read from the file never makes the
-            # array more than a few times the size of the tensor present
+        if "key" in node:  # numeric only: at most a few times the tensor's size
             dtype = _dtype(node["dtype"], "biufc")
             data = _tensor(arrays, node["key"]).numpy()
             return _exact(data, dtype, where).reshape(shape)
@@ -239,14 +225,8 @@ def history_records(history):
 
 
 def checksum(blob):
-    """SHA-256 (hex) of a model file's content: its configuration and every
-    tensor's name, dtype, shape and bytes, in a fixed order.
-
-    Stored in the file and compared on load, so that a flipped bit in a
-    weight is an error rather than a different model. (A deliberate editor
-    can recompute it: what a file may *contain* is bounded by the loader's
-    checks, not by this.)
-    """
+    """SHA-256 (hex) of a model file's config and every tensor's name, dtype,
+    shape and bytes: a flipped bit is an error, not a different model."""
     digest = hashlib.sha256()
     digest.update(str(blob.get("config")).encode())
 

@@ -1,9 +1,7 @@
 """A model file must not lie: the consistency checks of :func:`skeer.load`.
 
 Each check raises :class:`~skeer.persistence._model_codec.InvalidFile` naming
-the disagreement (the caller names the file); sizes are checked against the
-saved tensors, and the network built on the ``meta`` device, before anything
-is allocated (:ref:`reliability`).
+the disagreement; sizes are checked before anything is allocated.
 """
 
 import inspect
@@ -63,8 +61,7 @@ def _check_classes(classes):
             )
     if kind == "f" and not np.isfinite(classes).all():
         raise InvalidFile("classes_ holds NaN or infinity")
-    # claims are looked up by binary search: unsorted identities would route a
-    # claim to another subject's template
+    # claims are looked up by binary search
     if len(classes) > 1 and not bool(np.all(classes[1:] > classes[:-1])):
         raise InvalidFile("classes_ is not sorted and unique")
 
@@ -79,11 +76,8 @@ def _check_float_matrix(value, name):
 
 
 def _check_templates(est, geometry):
-    """``templates_`` / ``template_scales_`` / ``threshold_`` against each other.
-
-    Checks what the template geometry ``geometry`` and the estimator's
-    ``operating_point`` demand of the enrolled state.
-    """
+    """``templates_``, ``template_scales_``, ``threshold_`` against each other,
+    ``geometry`` and ``operating_point``."""
     if geometry not in _enrol.GEOMETRIES:
         raise InvalidFile(f"the template geometry is {geometry!r}, not a known one")
     classes = getattr(est, "classes_", None)
@@ -123,21 +117,24 @@ def _check_templates(est, geometry):
         norms = np.linalg.norm(center.astype(np.float64), axis=1)
         if not bool(np.all((np.abs(norms - 1) <= 1e-3) | (norms == 0))):
             raise InvalidFile("cosine templates_ are not unit vectors")
-    threshold = getattr(est, "threshold_", None)
+    threshold = _check_threshold(est, None)
+    op = getattr(est, "operating_point", "eer")
+    # the one infinite threshold skeer sets: -inf (accept all) at a target rate
+    if np.isinf(threshold) and (threshold > 0 or op == "eer"):
+        raise InvalidFile(
+            f"threshold_ is {threshold} but operating_point={op!r} never "
+            "gives it (only a target false-match rate can give -inf)"
+        )
+
+
+def _check_threshold(est, default):
+    """``threshold_`` (``default`` if unset): a number, not NaN, as a float."""
+    threshold = getattr(est, "threshold_", default)
     if not _is_real(threshold):
         raise InvalidFile(f"threshold_ is {threshold!r}, not a number")
-    threshold = float(threshold)
-    if np.isnan(threshold):
+    if np.isnan(float(threshold)):
         raise InvalidFile("threshold_ is NaN")
-    if np.isinf(threshold):
-        # the only infinite threshold skeer sets: -inf ("accept every claim")
-        # at a target false-match rate that allows every impostor through
-        op = getattr(est, "operating_point", "eer")
-        if threshold > 0 or op == "eer":
-            raise InvalidFile(
-                f"threshold_ is {threshold} but operating_point={op!r} never "
-                "gives it (only a target false-match rate can give -inf)"
-            )
+    return float(threshold)
 
 
 def _check_input_shape(est):
@@ -167,12 +164,8 @@ def _check_per_feature(est, name):
 
 
 def _check_input_standardization(net):
-    """``input_mean_`` / ``input_scale_`` (``template_input=True``).
-
-    Both None, or both one finite value per feature with positive scales, of
-    fixed-text (2-D) input: the templates then end with the standardised
-    input (:func:`check_network_output` checks their width).
-    """
+    """``input_mean_``, ``input_scale_``: both None, or both per-feature of 2-D
+    input, scales positive."""
     mean = _check_per_feature(net, "input_mean_")
     scale = _check_per_feature(net, "input_scale_")
     if (mean is None) != (scale is None):
@@ -208,11 +201,7 @@ def check_verifier_state(net):
 
 def check_estimator_state(est):
     """Fitted attributes of a non-verifier estimator against each other."""
-    threshold = getattr(est, "threshold_", 0.0)
-    if not _is_real(threshold):
-        raise InvalidFile(f"threshold_ is {threshold!r}, not a number")
-    if np.isnan(float(threshold)):
-        raise InvalidFile("threshold_ is NaN")
+    _check_threshold(est, 0.0)
     if hasattr(est, "_check_loaded_state"):
         try:
             est._check_loaded_state()
@@ -269,13 +258,12 @@ def _module_shapes(state):
 
 
 def _check_size_parameters(net, saved):
-    """Size and layer-count parameters of skeer's networks within the saved ones."""
+    """Size and layer-count parameters within the saved values and tensors."""
     n_values = sum(int(np.prod(s, dtype=object)) for s in saved.values())
     kwargs = net.get_params_for("module")
     kwargs.setdefault("n_features", net.n_features_in_)
-    for name, size in (
-        pair for key, value in kwargs.items() for pair in _int_sizes(value, key)
-    ):
+    sizes = (pair for key, value in kwargs.items() for pair in _int_sizes(value, key))
+    for name, size in sizes:
         if size > max(n_values, 1):
             raise InvalidFile(
                 f"module__{name}={size} describes a network larger than the "
@@ -292,15 +280,8 @@ def _check_size_parameters(net, saved):
 
 
 def check_module_sizes(net, state):
-    """The network the saved parameters describe fits the saved weights.
-
-    Checked before anything is allocated: every size parameter of one of
-    skeer's networks is at most the number of values the saved weights hold
-    and every count of layers (``num_layers``, the length of a sequence such
-    as ``hidden_sizes``) at most the number of saved tensors; then the
-    network is built on the ``meta`` device (no memory) and its parameter
-    and buffer shapes are compared with the saved tensors.
-    """
+    """The network the saved parameters describe, built on the ``meta`` device
+    (no memory) after a bound on its sizes, has the saved weights' shapes."""
     saved = _module_shapes(state)
     module = net.module
     if module is None:
@@ -311,12 +292,8 @@ def check_module_sizes(net, state):
     with torch.device("meta"), net._current_init_context("module"):
         try:
             net.initialize_module()
-            expected = {
-                k: tuple(v.shape)
-                for k, v in getattr(net.module_, "_orig_mod", net.module_)
-                .state_dict()
-                .items()
-            }
+            built = getattr(net.module_, "_orig_mod", net.module_)
+            expected = {k: tuple(v.shape) for k, v in built.state_dict().items()}
         except RuntimeError as exc:  # e.g. a size overflows
             raise InvalidFile(
                 f"the saved parameters describe no buildable {cls.__name__} ({exc})"
@@ -339,11 +316,7 @@ def check_module_sizes(net, state):
 
 
 def check_weights_finite(state):
-    """Every floating-point tensor of a saved network state is finite.
-
-    A NaN in one weight would make every score NaN: ``verify`` would reject
-    every claim and ``predict`` return the first subject, silently.
-    """
+    """Every floating-point tensor of a saved network state is finite."""
     for key, value in state.items():
         if (
             isinstance(value, torch.Tensor)
@@ -354,13 +327,8 @@ def check_weights_finite(state):
 
 
 def check_network_output(net):
-    """The network's output width is the embedding part of the templates.
-
-    The templates have as many columns as the network's output, plus
-    ``n_features_in_`` when they end with the standardised input
-    (``input_mean_`` set); ``embedding_dim_``, when saved, is that output
-    width.
-    """
+    """The network's output width is the templates' (less the standardised
+    input's, if ``input_mean_`` is set) and ``embedding_dim_``."""
     module = getattr(net.module_, "_orig_mod", net.module_)
     n = net.n_features_in_
     shape = (2, n) if net.input_ndim_ == 2 else (2, 1, n)
@@ -381,12 +349,9 @@ def check_network_output(net):
     width = net.templates_.shape[1]
     extra = 0 if getattr(net, "input_mean_", None) is None else n
     d = width - extra
-    if not isinstance(out, torch.Tensor) or tuple(out.shape) != (2, d):
-        got = (
-            tuple(out.shape)[1:]
-            if isinstance(out, torch.Tensor)
-            else type(out).__name__
-        )
+    is_tensor = isinstance(out, torch.Tensor)
+    if not is_tensor or tuple(out.shape) != (2, d):
+        got = tuple(out.shape)[1:] if is_tensor else type(out).__name__
         of_input = f" ({extra} of them the standardised input)" if extra else ""
         raise InvalidFile(
             f"the network embeds into {got} but templates_ has {width} "
@@ -433,9 +398,8 @@ def _is_default(key, value):
 
 
 def saved_params(params):
-    """A verifier's parameters to save: those of :data:`DEFAULT_ONLY` that are
-    not at their default are dropped, with a warning (the loaded verifier has
-    the default)."""
+    """A verifier's parameters to save, less (with a warning) those of
+    :data:`DEFAULT_ONLY` off their default."""
     kept = {}
     for key, value in params.items():
         if key in DEFAULT_ONLY and not _is_default(key, value):
@@ -452,10 +416,8 @@ def saved_params(params):
 
 
 def check_unsaved_params(params, skipped, prefixes):
-    """No parameter :func:`skeer.save` never writes: none named in ``skipped``
-    or starting with one of ``prefixes`` (``iterator_valid__num_workers``
-    would start processes at scoring), none of :data:`DEFAULT_ONLY` but at
-    its default."""
+    """No parameter :func:`skeer.save` never writes (``skipped``, ``prefixes``,
+    :data:`DEFAULT_ONLY` off its default)."""
     unsaved = [k for k in params if k in skipped or k.startswith(prefixes)]
     if unsaved:
         raise InvalidFile(f"parameters save never writes: {sorted(unsaved)[:3]}")

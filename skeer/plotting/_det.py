@@ -130,12 +130,11 @@ class VerificationDETDisplay:
             rates = np.atleast_1d(
                 fnmr_at_fmr(y_true, y_score, fmr=levels, labels=labels)
             )
-            points = {}
-            for level, rate in zip(levels, rates):
-                # the curve's vertex of that operating point: the first (lowest
-                # threshold) whose FMR is within the target
-                i = int(np.argmax(fmr <= level))
-                points[level] = (float(fmr[i]), float(rate))
+            # each point's vertex: the first (lowest threshold) FMR within the target
+            points = {
+                level: (float(fmr[int(np.argmax(fmr <= level))]), float(rate))
+                for level, rate in zip(levels, rates)
+            }
         display = cls(fmr=fmr, fnmr=fnmr, eer=eer, operating_points=points, name=name)
         return display.plot(ax=ax, mark_eer=mark_eer, **kwargs)
 
@@ -218,12 +217,10 @@ class VerificationDETDisplay:
 
         Parameters
         ----------
-        ax : matplotlib.axes.Axes, default=None
-            Axes to draw on (another DET display's, to overlay); None: a new figure.
+        ax, mark_eer
+            As in :meth:`from_predictions` (the EER is marked when known).
         name : str, default=None
             Name in the legend; default: ``self.name``.
-        mark_eer : bool, default=True
-            Mark the EER point (when ``self.eer`` is known) and annotate it.
         **kwargs : dict
             Passed to matplotlib's ``plot`` for the curve.
 

@@ -7,47 +7,31 @@ from skeer.metrics._rates import verification_pairs
 _PROTOCOLS = ("open_set", "fixed_text", "closed_set")
 
 
-def _check_protocol(protocol, protocol_params):
+def _from_estimator(cls, estimator, X, y, protocol, protocol_params, **kwargs):
+    """``cls.from_predictions`` on a fitted verifier's comparisons on (X, y)."""
     if protocol not in _PROTOCOLS:
         raise ValueError(f"protocol must be one of {_PROTOCOLS}, got {protocol!r}.")
-    if protocol == "closed_set" and protocol_params:
-        raise ValueError(
-            "protocol_params are for the open_set and fixed_text protocols."
-        )
-
-
-def _estimator_comparisons(estimator, X, y, protocol, protocol_params):
-    """Binary labels and scores of a fitted verifier's comparisons on (X, y)."""
-    _check_protocol(protocol, protocol_params)
     if protocol == "closed_set":
+        if protocol_params:
+            raise ValueError(
+                "protocol_params are for the open_set and fixed_text protocols."
+            )
         if not hasattr(estimator, "decision_function"):
             raise ValueError(
                 "protocol='closed_set' needs an estimator with decision_function "
                 f"and classes_; {type(estimator).__name__} has none."
             )
         scores = estimator.decision_function(X)
-        return verification_pairs(y, scores, labels=estimator.classes_)
-    from skeer.evaluation import _fixed_text
-    from skeer.evaluation import _protocols as protocols
-
-    params = {"n_bootstraps": 0, "verbose": False, **(protocol_params or {})}
-    if protocol == "open_set":
-        params.setdefault("fmr_levels", ())
-        _, y_binary, scores = protocols.evaluate_verification(
-            estimator, X, y, return_scores=True, **params
-        )
+        y_binary, scores = verification_pairs(y, scores, labels=estimator.classes_)
     else:
-        _, y_binary, scores = _fixed_text.evaluate_fixed_text(
-            estimator, X, y, return_scores=True, **params
-        )
-    return y_binary, scores
+        from skeer.evaluation import _fixed_text, _protocols
 
-
-def _from_estimator(cls, estimator, X, y, protocol, protocol_params, **kwargs):
-    """``cls.from_predictions`` on a fitted verifier's comparisons on (X, y)."""
-    y_binary, scores = _estimator_comparisons(
-        estimator, X, y, protocol, protocol_params
-    )
+        params = {"n_bootstraps": 0, "verbose": False, **(protocol_params or {})}
+        evaluate = _fixed_text.evaluate_fixed_text
+        if protocol == "open_set":
+            params.setdefault("fmr_levels", ())
+            evaluate = _protocols.evaluate_verification
+        _, y_binary, scores = evaluate(estimator, X, y, return_scores=True, **params)
     return cls.from_predictions(y_binary, scores, **kwargs)
 
 
@@ -68,15 +52,11 @@ estimator : fitted estimator
 X, y : array-like
     Test samples (sessions or vectors) and the subject of each.
 protocol : {"open_set", "fixed_text", "closed_set"}, default="open_set"
-    How comparisons are made: ``"open_set"`` with
-    :func:`skeer.evaluation.evaluate_verification` (each subject enrols its
-    first samples and probes with the rest; every other subject's first
-    probe is an impostor); ``"fixed_text"`` with
-    :func:`skeer.evaluation.evaluate_fixed_text` (every subject's
-    comparisons pooled); ``"closed_set"`` with
-    ``estimator.decision_function(X)`` (each sample against every enrolled
-    subject of ``estimator.classes_``: its own column genuine, the others
-    impostor).
+    How comparisons are made: ``"open_set"`` by
+    :func:`skeer.evaluation.evaluate_verification` (first samples enrol, the
+    rest probe), ``"fixed_text"`` by :func:`skeer.evaluation.evaluate_fixed_text`,
+    ``"closed_set"`` by ``estimator.decision_function(X)`` (each sample against
+    every subject of ``estimator.classes_``: its own column genuine).
 protocol_params : dict, default=None
     Keyword arguments of the protocol function (e.g. ``{"n_enroll":
     5}``); by default no bootstrap is run."""

@@ -2,11 +2,14 @@
 their one-call forms :func:`plot_training` and :func:`plot_convergence`."""
 
 import numbers
+import warnings
 
 import numpy as np
 
 from skeer.plotting._axes import _finish, _new_axes
 from skeer.plotting._estimator import _final_step
+
+_NAN_STATS = (np.nanmean, np.nanmin, np.nanmax)
 
 
 def _history_columns(history):
@@ -172,8 +175,7 @@ class TrainingDisplay:
         """
         ax = _new_axes(ax, figsize=(6.0, 4.0))
         epochs = np.asarray(self.epochs, dtype=float)
-        lines = []
-        lines += ax.plot(
+        lines = ax.plot(
             epochs, self.train_loss, color="C0", marker=".", label="train loss"
         )
         if self.valid_loss is not None:
@@ -282,33 +284,19 @@ class ConvergenceDisplay:
         summary = {}
         for label, curve in curves.items():
             runs = list(curve)
-            if not runs:
-                raise ValueError(f"curves[{label!r}] is empty.")
-            if not isinstance(runs[0], list | tuple | np.ndarray):
+            if runs and not isinstance(runs[0], list | tuple | np.ndarray):
                 runs = [runs]
-            length = max(len(r) for r in runs)
+            length = max((len(r) for r in runs), default=0)
             if length == 0:
                 raise ValueError(f"curves[{label!r}] is empty.")
             table = np.full((len(runs), length), np.nan)
             for i, run in enumerate(runs):
                 table[i, : len(run)] = _as_float(run)
-            finite = np.isfinite(table)
-            counts = finite.sum(axis=0)
-            mean = np.divide(
-                np.where(finite, table, 0.0).sum(axis=0),
-                counts,
-                out=np.full(length, np.nan),
-                where=counts > 0,
-            )
-            low = high = None
-            if len(runs) > 1:
-                low = np.where(
-                    counts > 0, np.where(finite, table, np.inf).min(0), np.nan
-                )
-                high = np.where(
-                    counts > 0, np.where(finite, table, -np.inf).max(0), np.nan
-                )
-            summary[label] = (mean, low, high)
+            table[~np.isfinite(table)] = np.nan
+            with warnings.catch_warnings():  # an epoch no run recorded: NaN
+                warnings.simplefilter("ignore", RuntimeWarning)
+                mean, low, high = (f(table, axis=0) for f in _NAN_STATS)
+            summary[label] = (mean, low, high) if len(runs) > 1 else (mean, None, None)
         return cls(curves=summary).plot(ax=ax)
 
     def plot(self, ax=None):

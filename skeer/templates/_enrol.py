@@ -79,8 +79,8 @@ def common_ids(old, new):
     if not new.size:
         return old, new.astype(old.dtype)
     if k_old == "integers" and old.dtype != new.dtype:
-        values = np.concatenate([old.astype(object), new.astype(object)])
-        lo, hi = min(values.tolist()), max(values.tolist())
+        values = old.tolist() + new.tolist()
+        lo, hi = min(values), max(values)
         if lo < 0 and hi > np.iinfo(np.int64).max:
             # uint64 would wrap negative ids onto large ones: two people merged
             raise ValueError(

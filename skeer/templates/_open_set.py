@@ -63,34 +63,29 @@ def judge(model, X):
             f"with a transform method, got {model!r}."
         )
     if has_own_geometry(model):
-        if isinstance(model, Pipeline):
-            head, final = model[:-1], model[-1]
-        else:
-            head, final = None, model
+        head = model[:-1] if isinstance(model, Pipeline) else []
+        final = model[-1] if isinstance(model, Pipeline) else model
+        kind, source, make = "estimator", "the model", final._new_templates
 
-        def features(rows):
-            if X is None:
-                raise ValueError("X is required when model is a fitted estimator.")
-            Xr = _subset(X, rows)
-            if head is not None and len(head):
-                Xr = head.transform(Xr)
-            return _check_features(final._template_features(Xr), len(rows), "the model")
+        def transform(Xr):
+            return final._template_features(head.transform(Xr) if len(head) else Xr)
 
-        return Judge(features, final._new_templates)
-    if hasattr(model, "transform"):
+    elif hasattr(model, "transform"):
+        kind, source, make = "transformer", "model.transform(X)", _cosine
+        transform = model.transform
+    else:
+        Z = np.asarray(model)
+        return Judge(
+            lambda rows: _check_features(Z[rows], len(rows), "model (embeddings)"),
+            _cosine,
+        )
 
-        def embed(rows):
-            if X is None:
-                raise ValueError("X is required when model is a fitted transformer.")
-            Z = model.transform(_subset(X, rows))
-            return _check_features(Z, len(rows), "model.transform(X)")
+    def compute(rows):
+        if X is None:
+            raise ValueError(f"X is required when model is a fitted {kind}.")
+        return _check_features(transform(_subset(X, rows)), len(rows), source)
 
-        return Judge(embed, _cosine)
-    Z = np.asarray(model)
-    return Judge(
-        lambda rows: _check_features(Z[rows], len(rows), "model (embeddings)"),
-        _cosine,
-    )
+    return Judge(compute, make)
 
 
 def _subset(X, rows):

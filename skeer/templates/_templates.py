@@ -311,12 +311,10 @@ def make_templates(F, codes, n_codes, geometry="cosine", *, fallback_scale=None)
     dtype = _float_dtype(F)
     F = F.astype(np.float64, copy=False)
     codes, counts = _subject_counts(codes, n_codes)
-    if geometry == "cosine":
-        sums = np.zeros((n_codes, F.shape[1]))
-        np.add.at(sums, codes, l2_normalize(F))
-        return GeometryTemplates(l2_normalize(sums).astype(dtype), None, geometry)
     sums = np.zeros((n_codes, F.shape[1]))
-    np.add.at(sums, codes, F)
+    np.add.at(sums, codes, l2_normalize(F) if geometry == "cosine" else F)
+    if geometry == "cosine":
+        return GeometryTemplates(l2_normalize(sums).astype(dtype), None, geometry)
     mean = sums / counts[:, None]
     if geometry != "scaled_manhattan":
         return GeometryTemplates(mean.astype(dtype), None, geometry)

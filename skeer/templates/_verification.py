@@ -75,33 +75,29 @@ class VerificationMixin:
     def _warn_calibration(self, codes, what, stacklevel=3):
         """One warning for each way the calibration data fall short."""
         n_enroll = self._calibration_n_enroll(codes)
+        counts = np.bincount(codes)[np.unique(codes)]
+        messages = []
         if n_enroll is None:
-            warnings.warn(
+            messages.append(
                 f"Fewer than 2 {what} subjects have 2 samples: no open-set "
                 "calibration is possible; threshold_ is set on every sample "
-                "against the templates of all subjects (optimistic).",
-                UserWarning,
-                stacklevel=stacklevel,
+                "against the templates of all subjects (optimistic)."
             )
-            return
-        if n_enroll < self.n_enroll:
-            warnings.warn(
+        elif n_enroll < self.n_enroll:
+            messages.append(
                 f"Fewer than 2 {what} subjects have n_enroll + 1 = "
                 f"{self.n_enroll + 1} samples; threshold_ is calibrated with "
-                f"{n_enroll} enrolment sample(s) per subject instead.",
-                UserWarning,
-                stacklevel=stacklevel,
+                f"{n_enroll} enrolment sample(s) per subject instead."
             )
-        counts = np.bincount(codes)[np.unique(codes)]
-        n_skipped = int((counts < n_enroll + 1).sum())
+        n_skipped = 0 if n_enroll is None else int((counts < n_enroll + 1).sum())
         if n_skipped:
-            warnings.warn(
+            messages.append(
                 f"{n_skipped} of {len(counts)} {what} subjects have fewer than "
                 f"{n_enroll + 1} samples and are left out of the calibration of "
-                "threshold_.",
-                UserWarning,
-                stacklevel=stacklevel,
+                "threshold_."
             )
+        for message in messages:
+            warnings.warn(message, UserWarning, stacklevel=stacklevel)
 
     def _calibrate(self, F, codes):
         """``threshold_`` at ``operating_point`` on the open-set scores of ``F``."""

@@ -15,14 +15,9 @@ SMOOTHING_WINDOW = 3
 
 
 class ValidationEER(Callback):
-    """Record ``valid_eer``: the open-set EER on the held-out identities.
-
-    :func:`~skeer.evaluation.evaluate_verification`'s global EER (``n_enroll``
-    enrolment samples, the verifier's geometry). ``valid_eer_smooth`` is its
-    mean over the last :data:`SMOOTHING_WINDOW` epochs (what early stopping
-    watches); ``valid_eer_best`` and ``valid_eer_smooth_best`` follow
-    skorch's ``*_best`` convention.
-    """
+    """Record ``valid_eer`` (the open-set EER on the held-out identities), its
+    mean over :data:`SMOOTHING_WINDOW` epochs ``valid_eer_smooth``, and their
+    skorch-style ``*_best`` flags."""
 
     def on_epoch_end(self, net, dataset_valid=None, **kwargs):
         if dataset_valid is None:
@@ -93,15 +88,10 @@ def lr_factor(step, *, steps_per_epoch, warmup_epochs, max_epochs, constant=Fals
 
 
 class LearningRateSchedule(LRScheduler):
-    """The verifier's schedule: torch's ``LambdaLR`` of :func:`lr_factor`.
-
-    Stepped before every training batch (``net.lr_schedule``: ``"cosine"``,
-    ``"constant"``, or ``None``: not at all). The base is each parameter
-    group's rate when the fit starts, unless this schedule set it (a
-    warm-started fit after an annealed one). A skorch ``LRScheduler`` among
-    the callbacks owns the rate: this one steps aside, with a warning. Each
-    epoch's last rate (first parameter group) is recorded as ``lr``.
-    """
+    """torch's ``LambdaLR`` of :func:`lr_factor`, stepped before every training
+    batch from each group's rate at the start of the fit (unless this schedule
+    set it); steps aside, with a warning, for a skorch ``LRScheduler``;
+    records each epoch's last rate as ``lr``."""
 
     def __init__(self):
         super().__init__(policy=LambdaLR, step_every="batch", event_name=None)
@@ -111,8 +101,7 @@ class LearningRateSchedule(LRScheduler):
         return {}
 
     def __getstate__(self):
-        # the LambdaLR holds the optimizer: pickled, it would be a second copy
-        # (and bypass skorch's device handling); it is rebuilt at each fit
+        # the LambdaLR holds the optimizer (a second copy): rebuilt at each fit
         return {**self.__dict__, "lr_scheduler_": None}
 
     def on_train_begin(self, net, **kwargs):
@@ -151,9 +140,8 @@ class LearningRateSchedule(LRScheduler):
             group["skeer_last_lr"] = group["lr"]
 
     def on_batch_begin(self, net, training=False, **kwargs):
-        # stepped before each batch but the first (not after each one, as
-        # skorch does): the rate of a batch is the optimizer's during the
-        # whole batch, so callbacks that read it at on_batch_end see it too
+        # stepped before each batch but the first (skorch: after each), so a
+        # batch's rate is the optimizer's during the whole batch
         if not training or self.lr_scheduler_ is None:
             return
         if self.last_lr_ is not None:
@@ -205,11 +193,8 @@ class DivergenceCheck(Callback):
 
 
 class TolerantEarlyStopping(EarlyStopping):
-    """skorch's EarlyStopping, idle when no ``valid_eer`` is recorded.
-
-    Without held-out identities training runs all ``max_epochs``.
-    ``stopped_`` tells its stop (a ``KeyboardInterrupt``) from a Ctrl-C.
-    """
+    """skorch's EarlyStopping, idle without ``valid_eer``; ``stopped_`` tells
+    its stop (a ``KeyboardInterrupt``) from a Ctrl-C."""
 
     def on_train_begin(self, net, **kwargs):
         self.stopped_ = False
@@ -233,9 +218,8 @@ class TolerantEarlyStopping(EarlyStopping):
 class EpochProgress(Callback):
     """One progress bar over the epochs of a fit, on stderr (``verbose=None``).
 
-    Drawn once the fit has run ``delay`` seconds: epochs done and left, time
-    left, last ``train_loss`` and ``valid_eer``. Only on rank 0 in a
-    distributed run.
+    Epochs, time left, last ``train_loss`` and ``valid_eer``, once the fit has
+    run ``delay`` seconds; only on rank 0 in a distributed run.
 
     Parameters
     ----------

@@ -10,13 +10,8 @@ from skeer._validation import check_real
 
 
 class ArrayDataset(SkorchDataset):
-    """In-memory dataset with batched fetching (``__getitems__``).
-
-    One fancy index per batch instead of collating per-sample tensors; a
-    skorch ``Dataset`` so that skorch callbacks can read ``X`` and ``y``.
-    ``balanced=True`` marks held-out data whose loss is computed on
-    identity-balanced batches.
-    """
+    """In-memory skorch ``Dataset`` fetching a batch with one fancy index;
+    ``balanced=True`` marks held-out data batched by identity."""
 
     def __init__(self, X, y=None, *, balanced=False):
         self.X = X
@@ -112,13 +107,8 @@ class SubjectSplit:
 
 
 def as_array_dataset(dataset, *, balanced=False):
-    """An :class:`ArrayDataset` of ``dataset`` (None stays None).
-
-    An ArrayDataset is returned as is; a ``torch.utils.data.Subset`` of one
-    (what skorch's ``ValidSplit`` returns) becomes the ArrayDataset of its rows,
-    marked ``balanced`` for held-out data. Anything else is refused: the
-    verifier's batches need the identities (``dataset.y``).
-    """
+    """``dataset`` (an ArrayDataset, None, or Subsets of an ArrayDataset, as
+    skorch's ``ValidSplit`` returns) as an :class:`ArrayDataset`."""
     if dataset is None or isinstance(dataset, ArrayDataset):
         return dataset
     base, rows = dataset, None

@@ -1,12 +1,6 @@
-"""Beyond one machine: multi-process training and cluster search.
-
-:class:`AcceleratedKeystrokeVerifier` trains under Accelerate with
-identity-sharded batches; :class:`~skeer.losses.EERLoss` gathers the global
-batch (the gradient rule is in :ref:`gpu`).
-
-:class:`~skeer.KeystrokeVerifier` and :class:`~skeer.KeystrokeFeatures` pickle
-cleanly, so scikit-learn's searches run on a Dask or Ray cluster through
-joblib's backends, unchanged:
+"""Beyond one machine: :class:`AcceleratedKeystrokeVerifier` (multi-process
+training under Accelerate) and cluster search: estimators pickle cleanly, so
+scikit-learn's searches run on a Dask or Ray cluster through joblib, unchanged:
 
 .. code-block:: python
 
@@ -27,10 +21,9 @@ joblib's backends, unchanged:
     with joblib.parallel_backend("dask"):  # or "ray" (register_ray() first)
         search.fit(X, y, groups=y)
 
-Dask's nanny starts workers with ``OMP_NUM_THREADS=1``: give a worker more
-threads with ``torch.set_num_threads``. Evaluation at scale streams scores
-into :class:`~skeer.metrics.StreamingVerificationMetrics`
-(``benchmarks/bench_scale.py``).
+Dask's nanny starts workers with ``OMP_NUM_THREADS=1`` (raise it with
+``torch.set_num_threads``); evaluation at scale streams scores into
+:class:`~skeer.metrics.StreamingVerificationMetrics`.
 """
 
 import numpy as np
@@ -46,16 +39,13 @@ __all__ = ["AcceleratedKeystrokeVerifier"]
 class AcceleratedKeystrokeVerifier(AccelerateMixin, KeystrokeVerifier):
     """KeystrokeVerifier trained on several GPUs, machines or CPU processes.
 
-    skorch's :class:`~skorch.hf.AccelerateMixin` on top of
-    :class:`~skeer.KeystrokeVerifier`: an ``accelerate.Accelerator``
-    prepares the module, optimizer and (trainable) criterion, and every
-    process runs the same script on the same data. Each training batch is
-    sharded by identity: process ``r`` takes identities ``r·P`` to
-    ``(r + 1)·P − 1`` of a shared draw (see
-    :class:`~skeer.verifier.SubjectBatchSampler`), and
-    :class:`~skeer.losses.EERLoss` computes the loss of the global
-    ``P·world_size × K`` batch: the update is that of one process with
-    ``n_subjects_per_batch = P·world_size`` (:ref:`gpu`).
+    skorch's :class:`~skorch.hf.AccelerateMixin` on
+    :class:`~skeer.KeystrokeVerifier`: every process runs the same script on
+    the same data, takes its identities of a shared draw
+    (:class:`~skeer.verifier.SubjectBatchSampler`), and
+    :class:`~skeer.losses.EERLoss` computes the loss of the global batch: the
+    update is that of one process with ``n_subjects_per_batch = P·world_size``
+    (:ref:`gpu`).
 
     Parameters
     ----------
@@ -86,18 +76,13 @@ class AcceleratedKeystrokeVerifier(AccelerateMixin, KeystrokeVerifier):
 
     Notes
     -----
-    Data loaders are not passed to ``accelerator.prepare`` (its re-sharding
-    and padding break identity-balanced batches): the
-    :class:`~skeer.verifier.SubjectBatchSampler` is rebuilt with this
-    process's ``rank`` and ``world_size`` instead. Inference (``transform``,
-    templates, ``valid_eer``, ``threshold_``) is not sharded: every process
-    embeds all it is given, so those results and early stopping agree on
-    every process. Every process must pass the same ``X`` and ``y``; with
-    ``random_state=None`` the main process's seed is broadcast. Batch
-    normalisation statistics are per process (use
-    ``torch.nn.SyncBatchNorm.convert_sync_batchnorm`` on GPUs). Start one
-    process per GPU with ``accelerate launch --multi_gpu --num_processes 4
-    train.py`` (``--cpu`` for CPU processes, gloo backend).
+    Data loaders are not prepared by the accelerator (its re-sharding breaks
+    identity-balanced batches): the sampler takes this process's ``rank``
+    instead. Inference is not sharded, so its results and early stopping
+    agree on every process. ``X`` and ``y`` must be the same everywhere; with
+    ``random_state=None`` the main process's seed is broadcast. Batch norm
+    statistics are per process. Launch with ``accelerate launch --multi_gpu
+    --num_processes 4 train.py`` (``--cpu`` for CPU processes).
 
     Examples
     --------
@@ -123,20 +108,13 @@ class AcceleratedKeystrokeVerifier(AccelerateMixin, KeystrokeVerifier):
 
         Parameters
         ----------
-        X, y : array-like
+        X, y, **fit_params
             As in :meth:`skeer.KeystrokeVerifier.fit`, the same on every process.
-        **fit_params : dict
-            Passed to the module's ``forward``.
 
         Returns
         -------
         self : AcceleratedKeystrokeVerifier
             The fitted verifier (unwrapped if ``unwrap_after_train``).
-
-        Raises
-        ------
-        ValueError
-            If ``amp`` is set (use the accelerator's ``mixed_precision``).
         """
         if self.amp:
             raise ValueError(
@@ -157,10 +135,8 @@ class AcceleratedKeystrokeVerifier(AccelerateMixin, KeystrokeVerifier):
             self.random_state = None
 
     def _initialize_accelerator(self):
-        # as the mixin's, except that a criterion without trainable parameters
-        # (EERLoss) is only moved, not prepared: on several CPU processes
-        # Accelerate wraps every prepared module in DistributedDataParallel,
-        # which refuses a module without parameters
+        # as the mixin's, but a criterion without trainable parameters (EERLoss)
+        # is only moved: DistributedDataParallel refuses it
         if self._wrapped_with_accelerator:
             return self
         with self._current_init_context("criterion"):

@@ -44,13 +44,11 @@ class KeystrokeVerifier(
         vectors. ``n_features`` comes from the data unless given as
         ``module__n_features``; other arguments as ``module__<name>``.
     criterion : torch.nn.Module class or instance, default=None
-        A metric-learning loss called as ``loss(embeddings, labels)``.
-        ``None``: :class:`~skeer.losses.SupConEERLoss` (SupCon + 0.3 ×
-        EERLoss over templates × probes) for 3-D sequences,
-        :class:`~skeer.EERLoss` for 2-D fixed-text vectors, the best measured
-        for each (:ref:`benchmark_results`). A class is given what it accepts
-        of ``operating_point``, ``n_enroll``, ``num_classes`` (the subjects of
-        ``fit``) and ``embedding_size`` (the network's ``embedding_dim``)
+        A metric-learning loss, ``loss(embeddings, labels)``. ``None``:
+        :class:`~skeer.losses.SupConEERLoss` for 3-D sequences,
+        :class:`~skeer.EERLoss` for 2-D vectors (:ref:`benchmark_results`). A
+        class is given what it accepts of ``operating_point``, ``n_enroll``,
+        ``num_classes`` (the subjects of ``fit``) and ``embedding_size``
         unless ``criterion__<name>`` sets them; an instance is used as given.
     operating_point : "eer" or float in (0, 1), default="eer"
         The equal error rate, or a target false-match rate: what the loss
@@ -59,20 +57,16 @@ class KeystrokeVerifier(
     lr : float, default=1e-3
         Peak learning rate (see ``lr_schedule``).
     lr_schedule : {"cosine", "constant"} or None, default="cosine"
-        After the warm-up, ``"cosine"`` decays the rate from ``lr`` to 0 by
-        the end of epoch ``max_epochs`` (stepped every batch); ``"constant"``
-        keeps ``lr``; ``None`` never sets it (no warm-up either)
-        (:ref:`the training recipe <training_recipe>`).
+        After the warm-up, ``"cosine"`` decays the rate to 0 by the end of
+        epoch ``max_epochs`` (stepped every batch); ``"constant"`` keeps
+        ``lr``; ``None`` never sets it (:ref:`the recipe <training_recipe>`).
     warmup_epochs : float >= 0, default=1
-        Epochs of linear warm-up from ``lr / steps`` to ``lr`` at the start
-        of every ``fit``; 0 starts at ``lr``.
+        Epochs of linear warm-up from ``lr / steps`` to ``lr`` in every ``fit``.
     max_epochs : int or "auto", default="auto"
         Training epochs at most; ``0`` enrols and calibrates the untrained
-        network. ``"auto"``: ``AUTO_TRAINING_STEPS`` (1,750) training
-        batches; for fixed-text vectors ``AUTO_MAX_EPOCHS`` (90) passes over
-        the data, at most ``AUTO_FIXED_TEXT_STEPS`` (3,500) batches
-        (:ref:`the training recipe <training_recipe>`); the value used is
-        ``max_epochs_``.
+        network. ``"auto"`` (resolved in ``max_epochs_``):
+        ``AUTO_TRAINING_STEPS`` batches; for fixed-text vectors
+        ``AUTO_MAX_EPOCHS`` passes, at most ``AUTO_FIXED_TEXT_STEPS`` batches.
     batch_size : int, default=256
         Batch size for inference (``transform``, ``decision_function``).
     n_subjects_per_batch : int, default=40
@@ -83,15 +77,13 @@ class KeystrokeVerifier(
         Training batches per epoch; ``None`` draws about as many samples as
         the training set has.
     validation_size : float, default=0.2
-        Share of subjects held out (subject-disjoint) to monitor
-        ``valid_eer``, stop early and calibrate ``threshold_``. ``0``
-        calibrates on training subjects (optimistic). With fewer than 4
-        subjects validation is switched off with a warning.
+        Share of subjects held out to monitor ``valid_eer``, stop early and
+        calibrate ``threshold_``; ``0`` calibrates on training subjects
+        (optimistic). Off, with a warning, below 4 subjects.
     n_enroll : int, default=5
-        Samples per held-out subject that enrol a template for ``valid_eer``
-        and ``threshold_``; the later ones probe. Subjects with fewer than
-        ``n_enroll + 1`` are left out (with a warning). Also the template
-        size of a criterion that takes ``n_enroll`` (the default's).
+        Samples per held-out subject enrolling a template for ``valid_eer``
+        and ``threshold_`` (subjects with fewer than ``n_enroll + 1`` are left
+        out, with a warning); also passed to a criterion that takes it.
     geometry : {"auto", "cosine", "scaled_manhattan", "manhattan", \
             "euclidean"}, default="auto"
         How samples become a template and a probe is scored
@@ -102,32 +94,28 @@ class KeystrokeVerifier(
         ``input_mean_``/``input_scale_``]. ``"auto"``: True with
         ``"scaled_manhattan"``, else False.
     patience : int or None, default=None
-        Early stopping on ``valid_eer_smooth`` (held-out EER averaged over
-        the last three epochs), restoring the best smoothed epoch's weights.
-        ``None``: every epoch runs; the last weights are kept.
+        Early stopping on ``valid_eer_smooth`` (the last three epochs' mean),
+        restoring the best weights; ``None``: every epoch runs.
     amp : bool, default=False
         Mixed precision: float16 with gradient scaling on CUDA, bfloat16 on
         CPU. The loss is always computed in float32.
     random_state : int or None, default=None
-        Seeds the subject split, the batches and torch's (forked) generator.
-        With an int, CPU runs are bit-for-bit repeatable.
+        Seeds the split, the batches and torch's (forked) generator; with an
+        int, CPU runs are bit-for-bit repeatable.
     train_split : callable or None, default=None
-        skorch's ``train_split(dataset, y) -> (train, valid)``; ``None``
-        holds out ``validation_size`` of the subjects. A custom split must be
-        deterministic and should be subject-disjoint.
+        skorch's ``train_split(dataset, y) -> (train, valid)``, deterministic
+        and ideally subject-disjoint; ``None`` holds out ``validation_size``.
     device : str, default="cpu"
         ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"mps"``.
     compile : bool, default=False
         ``torch.compile`` the module (skorch's option; ``compile__*`` kwargs).
     verbose : None or int, default=None
-        None: one epoch bar on stderr once a fit has run 3 s
-        (:class:`~skeer.verifier.EpochProgress`); 0: nothing; 1 or more:
-        skorch's batch bar and per-epoch table.
-    callbacks, warm_start, iterator_train, iterator_valid
-        As in :class:`skorch.NeuralNet`. A ``warm_start`` fit restarts the
-        schedule from the current weights.
-    predict_nonlinearity, use_caching, torch_load_kwargs
-        skorch's, with its defaults.
+        None: an epoch bar after 3 s (:class:`~skeer.verifier.EpochProgress`);
+        0: nothing; 1 or more: skorch's batch bar and per-epoch table.
+    callbacks, warm_start, iterator_train, iterator_valid, \
+            predict_nonlinearity, use_caching, torch_load_kwargs
+        As in :class:`skorch.NeuralNet` (a ``warm_start`` fit restarts the
+        schedule from the current weights).
     **kwargs
         ``module__*``, ``criterion__*``, ``optimizer__*``, ``iterator_*__*``,
         ``callbacks__*``, ``compile__*`` as in skorch.
@@ -137,9 +125,8 @@ class KeystrokeVerifier(
     classes_ : ndarray of shape (n_classes,)
         Enrolled subjects, sorted.
     templates_, template_scales_ : ndarray of shape (n_classes, d)
-        One template per subject (``d = embedding_dim_ + n_features_in_``
-        with ``template_input``); scales only for ``"scaled_manhattan"``,
-        else None.
+        One template per subject (``d = embedding_dim_ + n_features_in_`` with
+        ``template_input``); scales for ``"scaled_manhattan"`` only, else None.
     input_mean_, input_scale_ : ndarray of shape (n_features_in_,) or None
         The training input's mean and SD (``template_input=True``).
     geometry_ : str
@@ -229,9 +216,7 @@ class KeystrokeVerifier(
             batch_size=batch_size,
             iterator_train=iterator_train,
             iterator_valid=iterator_valid,
-            # skorch's get_params reports every public attribute, so clone()
-            # passes it back: accept it, but the batched dataset is this
-            # estimator's own
+            # clone() passes skorch's dataset back: accepted, but ours is fixed
             dataset=kwargs.pop("dataset", ArrayDataset),
             train_split=train_split,
             callbacks=callbacks,
@@ -297,9 +282,7 @@ class KeystrokeVerifier(
         return super().set_params(**kwargs) if kwargs else self
 
     def _get_param_names(self):
-        # skorch reports every attribute not ending in "_" as a parameter,
-        # its private bookkeeping (_params_to_validate) included; keep it out
-        # and the dataset this estimator fixes itself
+        # skorch reports its private bookkeeping and the fixed dataset too
         return [
             k
             for k in super()._get_param_names()
@@ -310,12 +293,11 @@ class KeystrokeVerifier(
         return hasattr(self, "templates_") and getattr(self, "initialized_", False)
 
     def _check_fitted(self, *, enrolled=True):
-        fitted = (
-            self.__sklearn_is_fitted__()
-            if enrolled
-            else getattr(self, "initialized_", False)
-            and hasattr(self, "n_features_in_")
-        )
+        if enrolled:
+            fitted = self.__sklearn_is_fitted__()
+        else:
+            initialized = getattr(self, "initialized_", False)
+            fitted = initialized and hasattr(self, "n_features_in_")
         if not fitted:
             raise NotFittedError(
                 f"This {type(self).__name__} instance is not fitted yet. Call "
@@ -371,11 +353,8 @@ class KeystrokeVerifier(
                 "subjects to form impostor pairs."
             )
         codes = codes.astype(np.int64)
-        # a criterion with one proxy per class is built for these subjects
-        self._n_fit_subjects = len(classes)
-        # the template geometry and features are fixed before training:
-        # valid_eer uses them
-        self._set_template_geometry(X)
+        self._n_fit_subjects = len(classes)  # for a criterion with class proxies
+        self._set_template_geometry(X)  # before training: valid_eer uses it
         seeds = np.random.SeedSequence(self.random_state).spawn(4)
         self._seeds_ = [int(s.generate_state(1)[0]) for s in seeds]
         devices = []
@@ -385,8 +364,7 @@ class KeystrokeVerifier(
             torch.manual_seed(self._seeds_[3])
             if not self.warm_start or not self.initialized_:
                 self.initialize()
-            # the split is computed once: training (skorch's fit_loop asks for
-            # it through get_split_datasets), the budget and calibration share it
+            # computed once: training, the budget and calibration share it
             self._fit_split_ = (X, self.get_split_datasets(X, codes, **fit_params))
             try:
                 _, (train, valid) = self._fit_split_
@@ -452,8 +430,7 @@ class KeystrokeVerifier(
         >>> clf.transform(X).shape
         (40, 128)
         """
-        # the network alone is needed (so it also works during fit, e.g. in
-        # skorch's EpochScoring); templates are not
+        # the network alone is needed (so it also works during fit)
         self._check_fitted(enrolled=False)
         return self._embed(self._validate_X(X, reset=False))
 

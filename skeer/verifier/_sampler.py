@@ -115,15 +115,11 @@ class SubjectBatchSampler(Sampler):
                 UserWarning,
                 stacklevel=2,
             )
-        if len(self.groups_) < 2:
+        if len(self.groups_) < max(2, world_size):
+            need = 2 if len(self.groups_) < 2 else f"world_size={world_size}"
             raise ValueError(
-                "labels must contain at least 2 identities with 2 or more samples "
-                f"each, got {len(self.groups_)}."
-            )
-        if len(self.groups_) < world_size:
-            raise ValueError(
-                f"labels must contain at least world_size={world_size} identities "
-                f"with 2 or more samples each, got {len(self.groups_)}."
+                f"labels must contain at least {need} identities with 2 or more "
+                f"samples each, got {len(self.groups_)}."
             )
         self.rank = int(rank)
         self.world_size = world_size

@@ -45,9 +45,8 @@ AUTO_FIXED_TEXT_STEPS = 3500
 
 
 def _accepts(cls_or_instance, name):
-    target = cls_or_instance if inspect.isclass(cls_or_instance) else None
-    if target is None:
-        target = type(cls_or_instance)
+    is_class = inspect.isclass(cls_or_instance)
+    target = cls_or_instance if is_class else type(cls_or_instance)
     try:
         params = inspect.signature(target).parameters
     except (TypeError, ValueError):
@@ -104,8 +103,7 @@ class TrainingMixin:
         criterion = self.criterion
         if criterion is None:  # the measured best for each kind of input
             criterion = SupConEERLoss if self.input_ndim_ == 3 else EERLoss
-        # a criterion instance is used as given (skorch's rule); a class gets
-        # the estimator's operating point unless criterion__operating_point is set
+        # an instance is used as given (skorch's rule), unless kwargs are set
         if not isinstance(criterion, torch.nn.Module) or kwargs:
             self._criterion_defaults(criterion, kwargs)
         self.criterion_ = self.initialized_instance(criterion, kwargs)
@@ -198,18 +196,12 @@ class TrainingMixin:
         if y is None:
             y = getattr(dataset, "y", None)
         train, valid = self._train_split()(dataset, y, **fit_params)
-        # skorch's own splits (ValidSplit) return Subsets: identity-balanced
-        # batches and the held-out EER need the arrays
+        # skorch's ValidSplit returns Subsets: balanced batches need the arrays
         return as_array_dataset(train), as_array_dataset(valid, balanced=True)
 
     def _resolve_max_epochs(self, dataset_train):
-        """Set ``batches_per_epoch_`` and return the epochs of this fit.
-
-        ``max_epochs``, or for ``"auto"`` enough epochs for
-        ``AUTO_TRAINING_STEPS`` batches of the split's training part; for
-        fixed-text vectors ``AUTO_MAX_EPOCHS`` passes over it (whatever
-        ``batches_per_epoch``), at most ``AUTO_FIXED_TEXT_STEPS`` batches.
-        """
+        """Set ``batches_per_epoch_`` and return the epochs of this fit (the
+        ``"auto"`` budget of the ``max_epochs`` parameter on ``dataset_train``)."""
         capped = self.max_epochs == "auto" and self.input_ndim_ == 2
         per_epoch = self.batches_per_epoch
         if per_epoch is None or capped:
@@ -225,7 +217,7 @@ class TrainingMixin:
         if self.max_epochs != "auto":
             return int(self.max_epochs)
         steps = AUTO_TRAINING_STEPS
-        if capped:  # fixed text: AUTO_MAX_EPOCHS passes, at most ... steps
+        if capped:
             steps = min(AUTO_FIXED_TEXT_STEPS, AUTO_MAX_EPOCHS * one_pass)
         return max(1, math.ceil(steps / max(per_epoch, 1)))
 
@@ -247,12 +239,9 @@ class TrainingMixin:
             raise
 
     def _train(self, X, codes, **fit_params):
-        """skorch's ``partial_fit`` for ``max_epochs_`` epochs, saying how it ended.
-
-        A non-finite loss becomes :class:`TrainingDivergedError`; a
-        ``KeyboardInterrupt`` that was not an early stop (Ctrl-C, SIGTERM in
-        the command line: skorch catches it) sets ``interrupted_`` and warns.
-        """
+        """skorch's ``partial_fit`` for ``max_epochs_`` epochs: a non-finite loss
+        raises :class:`TrainingDivergedError`; an interrupt that was not an
+        early stop (skorch catches Ctrl-C) sets ``interrupted_`` and warns."""
         self.interrupted_ = False
         self._stopped_by_interrupt = False
         try:
@@ -342,12 +331,12 @@ class TrainingMixin:
         kwargs.setdefault("generator", torch.Generator())
         kwargs["shuffle"] = False
         if isinstance(dataset, ArrayDataset):
+            del kwargs["shuffle"]
             kwargs.setdefault("collate_fn", collate_batch)
             sampler = torch.utils.data.BatchSampler(
                 torch.utils.data.SequentialSampler(dataset),
                 batch_size=kwargs.pop("batch_size"),
                 drop_last=False,
             )
-            kwargs.pop("shuffle")
             return self.iterator_valid(dataset, batch_sampler=sampler, **kwargs)
         return self.iterator_valid(dataset, **kwargs)
