@@ -1,9 +1,6 @@
-"""Input and parameter checks shared across skeer (private module).
+"""Parameter checks shared across skeer, raising errors that name the argument.
 
-NumPy and scikit-learn only; :func:`check_device` imports torch when called.
-
-Every check raises :class:`ValueError` naming the argument and what was
-wrong. The checks of metric inputs are ``skeer.metrics._checks``.
+:func:`check_device` imports torch when called; metric inputs: ``metrics._checks``.
 """
 
 import math
@@ -31,9 +28,7 @@ GEOMETRIES = ("cosine", "scaled_manhattan", "manhattan", "euclidean")
 def value_kind(value):
     """The kind of one id or group label, or None for any other object.
 
-    ``1``, ``"1"``, ``1.0`` and ``True`` are of four kinds: hashing and NumPy
-    promotion would merge them, so skeer never mixes kinds (Python ints beyond
-    64 bits stay integers).
+    ``1``, ``"1"``, ``1.0`` and ``True`` differ in kind: hashing would merge them.
 
     Examples
     --------
@@ -201,9 +196,7 @@ def check_real(value, name, *, low=None, high=None, low_open=True, high_open=Tru
 
 # KeystrokeVerifier's input and parameters (checked before any work)
 def check_verifier_input(X):
-    """``X`` as a finite, C-contiguous float32 array of 2 or 3 dimensions (else
-    an error saying what to do instead).
-    """
+    """``X`` as a finite, C-contiguous 2-D or 3-D float32 array (or a helpful error)."""
     if isinstance(X, (list, tuple)) and X and np.ndim(X[0]) == 2:
         shapes = {np.shape(s) for s in X}
         if len(shapes) > 1:

@@ -2,20 +2,11 @@
 
 Shared by the command line (``--model typenet``, ``--loss eer-area``) and
 :mod:`skeer.persistence`, which restores only the classes allow-listed here:
-
-========== =============================================================
-kind       allow-listed classes
-========== =============================================================
-network    the public classes of :mod:`skeer.networks`
-loss       the public classes of :mod:`skeer.losses`
-optimizer  the optimizers of :mod:`torch.optim` (``torch.optim.Adam``, ...)
-estimator  :class:`~skeer.features.KeystrokeFeatures`,
-           :class:`~skeer.verifier.KeystrokeVerifier`, the public estimators
-           of ``skeer.baselines`` and scikit-learn's ``StandardScaler``,
-           ``RobustScaler`` and ``MinMaxScaler``
-========== =============================================================
-
-Nothing here imports torch until a network, loss or optimizer is asked for.
+the public classes of :mod:`skeer.networks` and :mod:`skeer.losses`, the
+optimizers of :mod:`torch.optim`, and the estimators
+:class:`~skeer.features.KeystrokeFeatures`, :class:`~skeer.verifier.KeystrokeVerifier`,
+the public ones of ``skeer.baselines`` and scikit-learn's ``StandardScaler``,
+``RobustScaler`` and ``MinMaxScaler``. Torch is imported only when needed.
 
 Examples
 --------
@@ -42,8 +33,7 @@ __all__ = [
 #: Kinds of allow-listed classes, see :func:`resolve`.
 KINDS = ("network", "loss", "optimizer", "estimator")
 
-# The registration table: adding a network or a loss is one line here (its
-# class exported by its package).
+# Adding a network or a loss is one line here (its class exported by its package).
 # short name -> (class name in skeer.networks, label in reports)
 _NETWORK_TABLE = {
     "typenet": ("TypeNet", "TypeNet"),
@@ -93,8 +83,7 @@ def get_network(name):
     Returns
     -------
     network : type
-        A :class:`torch.nn.Module` subclass of :mod:`skeer.networks`, to pass
-        as ``KeystrokeVerifier(module=...)``.
+        A network of :mod:`skeer.networks`, for ``KeystrokeVerifier(module=...)``.
 
     Raises
     ------
@@ -145,15 +134,14 @@ def get_loss(name, **kwargs):
     Parameters
     ----------
     name : str
-        A short name from :data:`LOSSES` (``"eer-area"``: EERLoss with
-        ``variant="area"``) or a class name of :mod:`skeer.losses`.
+        A short name from :data:`LOSSES` or a class name of :mod:`skeer.losses`.
     **kwargs
         Keyword arguments for the criterion, added to the name's presets.
 
     Returns
     -------
     criterion : type
-        A :class:`torch.nn.Module` subclass of :mod:`skeer.losses`.
+        A loss of :mod:`skeer.losses`.
     kwargs : dict
         The name's presets updated with ``kwargs``.
 
@@ -254,8 +242,7 @@ def qualified_name(obj):
 
 
 def resolve(name, *, kind=None):
-    """The allow-listed class named ``name``; nothing else is imported or
-    looked up, so a saved file naming another class cannot run its code.
+    """The allow-listed class named ``name``; nothing else is imported.
 
     Parameters
     ----------

@@ -18,13 +18,7 @@ from skeer.templates._verification import VerificationMixin
 class _SubjectModelDetector(
     _DetectorInputMixin, VerificationMixin, ClassifierMixin, BaseEstimator
 ):
-    """A detector that fits one small model per subject and scores with it.
-
-    A subclass defines ``_check_params()``, ``_fit_subject(T)`` (the model of
-    one subject from its samples ``T``) and ``_score_subject(model, X)`` (one
-    similarity per row of ``X``); templates are a
-    :class:`~skeer.templates.ModelTemplates`.
-    """
+    """Per-subject models (``_fit_subject``, ``_score_subject``, ``_check_params``)."""
 
     def _new_templates(self, F, codes, n_codes):
         """One model per subject ``0..n_codes-1`` from its rows of ``F``."""
@@ -42,8 +36,7 @@ class _SubjectModelDetector(
 
 
 class _MahalanobisTemplate(NamedTuple):
-    """One subject's model: ``whitening`` (d, r) maps a vector to where Euclidean
-    distances are Mahalanobis ones; ``samples`` (n, r) are its vectors there."""
+    """Whitening (d, r) to Mahalanobis space and the samples (n, r) there."""
 
     whitening: np.ndarray
     samples: np.ndarray
@@ -53,29 +46,23 @@ class _MahalanobisTemplate(NamedTuple):
 class MahalanobisNearestNeighbor(_SubjectModelDetector):
     """Nearest neighbour (Mahalanobis) detector (Killourhy & Maxion, DSN 2009).
 
-    Per subject, the covariance matrix ``S`` of its training vectors is
-    estimated; a probe ``x`` scores minus its Mahalanobis distance
-    ``sqrt((x - t)^T S^+ (x - t))`` to the nearest training vector ``t`` of
-    the subject.
+    A probe ``x`` scores ``-sqrt((x - t)^T S^+ (x - t))`` for the nearest
+    training vector ``t`` of a subject, ``S`` that subject's covariance.
 
     Parameters
     ----------
     shrinkage : "auto", float in [0, 1] or None, default="auto"
-        How each subject's covariance is estimated. ``"auto"``: Ledoit-Wolf
-        shrinkage towards a multiple of the identity
-        (:func:`sklearn.covariance.ledoit_wolf`); a float ``s``:
-        ``(1 - s) * S + s * trace(S) / d * I``
-        (:func:`sklearn.covariance.shrunk_covariance`); ``None``: the plain
-        empirical covariance (Killourhy & Maxion's definition), inverted with
-        a pseudo-inverse when it is singular.
+        Covariance estimate: ``"auto"``, :func:`sklearn.covariance.ledoit_wolf`; a
+        float ``s``, ``(1 - s) * S + s * trace(S) / d * I``
+        (:func:`sklearn.covariance.shrunk_covariance`); ``None``, the empirical
+        covariance (Killourhy & Maxion's), pseudo-inverted when singular.
     {params}
 
     Attributes
     ----------
     {attributes}
     templates_ : list of length n_classes
-        Each subject's model: its whitening matrix and whitened training
-        vectors (a private named tuple).
+        Each subject's whitening matrix and whitened training vectors.
 
     See Also
     --------
@@ -83,13 +70,10 @@ class MahalanobisNearestNeighbor(_SubjectModelDetector):
 
     Notes
     -----
-    The covariance is the biased (``1/n``) empirical one. With fewer training
-    vectors than features it is singular and a pseudo-inverse
-    (``shrinkage=None``) ignores every direction outside the span of the
-    training vectors, hence the default shrinkage (see :ref:`fixed_text`). A
-    covariance with no spread at all (one sample, or identical samples) falls
-    back to the Euclidean distance. Eigenvalues below ``d * eps`` times the
-    largest are treated as zero.
+    The covariance is the biased (``1/n``) one; singular, its pseudo-inverse
+    ignores directions outside the training span, hence the default shrinkage
+    (see :ref:`fixed_text`). No spread at all falls back to the Euclidean
+    distance; eigenvalues below ``d * eps`` times the largest count as zero.
 
     Examples
     --------
@@ -174,9 +158,8 @@ class MahalanobisNearestNeighbor(_SubjectModelDetector):
 class OneClassSVMDetector(_SubjectModelDetector):
     """One-class SVM detector (Killourhy & Maxion, DSN 2009).
 
-    Per subject, a :class:`sklearn.svm.OneClassSVM` is fitted on its training
-    vectors; a probe scores the SVM's ``decision_function`` (the signed
-    distance to the subject's boundary, positive inside).
+    A :class:`sklearn.svm.OneClassSVM` per subject; a probe scores its
+    ``decision_function`` (signed distance to the boundary, positive inside).
 
     Parameters
     ----------
@@ -185,8 +168,7 @@ class OneClassSVMDetector(_SubjectModelDetector):
     kernel : {"rbf", "linear", "poly", "sigmoid"}, default="rbf"
         The SVM's kernel.
     gamma : "scale", "auto" or float > 0, default="scale"
-        Kernel coefficient, as in :class:`sklearn.svm.OneClassSVM`
-        (``"scale"`` is computed from each subject's own training vectors).
+        As in :class:`sklearn.svm.OneClassSVM` (``"scale"``: per subject).
     {params}
 
     Attributes
@@ -201,8 +183,7 @@ class OneClassSVMDetector(_SubjectModelDetector):
 
     Notes
     -----
-    Each SVM has its own offset, so scores of different subjects are on
-    different scales, which a single ``threshold_`` does not correct.
+    Each SVM has its own offset: one ``threshold_`` does not align the subjects.
 
     Examples
     --------

@@ -1,9 +1,4 @@
-"""Template detectors: a fixed geometry of :mod:`skeer.templates` per detector.
-
-:class:`TemplateDetector` takes the geometry as a parameter; the named
-detectors fix it. ``_DetectorInputMixin`` and the shared docstring sections
-serve the per-subject model detectors of ``_models`` too.
-"""
+"""Template detectors, and the input mixin and doc sections ``_models`` shares."""
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -35,8 +30,7 @@ _ATTRIBUTES = """\
 
 
 def _shared_doc(cls):
-    """Write the detectors' shared parameters and attributes into ``cls.__doc__``
-    in place of its ``{params}`` and ``{attributes}`` lines."""
+    """Fill the ``{params}`` and ``{attributes}`` lines of ``cls.__doc__``."""
     if cls.__doc__:  # None under python -OO
         doc = cls.__doc__.replace("    {params}\n", _PARAMS)
         cls.__doc__ = doc.replace("    {attributes}\n", _ATTRIBUTES)
@@ -44,8 +38,7 @@ def _shared_doc(cls):
 
 
 class _DetectorInputMixin:
-    """Input validation and ``fit`` shared by every detector (over
-    :class:`~skeer.templates._verification.VerificationMixin`'s template hooks)."""
+    """Input validation and ``fit`` shared by every detector."""
 
     def _check_X(self, X):
         """``X`` as a finite float array; its feature count checked once fitted."""
@@ -63,7 +56,9 @@ class _DetectorInputMixin:
     def _check_fitted(self):
         check_is_fitted(self)
 
-    _template_features = _check_X  # the features templates are made of
+    def _template_features(self, X):
+        """``X`` validated by ``_check_X`` (a subclass's too): the template features."""
+        return self._check_X(X)
 
     def fit(self, X, y):
         """Enrol every subject (a template or a model each), calibrate ``threshold_``.
@@ -73,19 +68,13 @@ class _DetectorInputMixin:
         X : array-like of shape (n_samples, n_features)
             Feature vectors (e.g. fixed-text timing vectors), finite.
         y : array-like of shape (n_samples,)
-            Subject of each sample; at least 2 distinct subjects, in the order
-            their samples were recorded (the first ``n_enroll`` of a subject
-            enrol its calibration template).
+            Subject of each sample (at least 2), in recording order: a subject's
+            first ``n_enroll`` enrol its calibration template.
 
         Returns
         -------
         self : object
             The fitted detector.
-
-        Raises
-        ------
-        ValueError
-            If a parameter or the input is invalid, or ``y`` has one subject.
 
         Examples
         --------
@@ -123,27 +112,24 @@ class TemplateDetector(
 ):
     """Nearest-template detector with a fixed (non-learned) geometry.
 
-    ``fit`` enrols every subject as one template and calibrates ``threshold_``
-    at ``operating_point`` on the training data itself (open set: per subject,
-    the first ``n_enroll`` samples enrol, every later one is a genuine probe,
-    and the first probe is also an impostor probe against every other
-    subject).
+    ``fit`` enrols every subject and calibrates ``threshold_`` at
+    ``operating_point`` on the training data, open set: a subject's first
+    ``n_enroll`` samples enrol, later ones are genuine probes, the first of them
+    also an impostor probe against every other subject.
 
     Parameters
     ----------
     geometry : {"scaled_manhattan", "manhattan", "euclidean", "cosine"}, \
             default="scaled_manhattan"
-        How samples become a template and how a probe is scored (the formulas
-        are in :mod:`skeer.templates` and the named detectors).
+        Template and score (formulas on the named detectors).
     {params}
 
     Attributes
     ----------
     {attributes}
     templates_ : ndarray of shape (n_classes, n_features_in_)
-        Template centre of each subject, in ``classes_`` order (unit rows for
-        the cosine geometry); float32 when fitted on float32 ``X``, else
-        float64.
+        Template centre of each subject (unit rows for cosine); float32 when
+        fitted on float32 ``X``, else float64.
     template_scales_ : ndarray of shape (n_classes, n_features_in_) or None
         Per-feature mean absolute deviation of each subject (scaled Manhattan
         only; floored at float64's epsilon), else None.
@@ -155,14 +141,11 @@ class TemplateDetector(
 
     Notes
     -----
-    ``templates_`` uses all the samples of each subject given to ``fit``; only
-    the threshold comes from the ``n_enroll``-sample calibration templates.
-    When fewer than two subjects have ``n_enroll + 1`` samples, ``fit`` warns
-    and calibrates with fewer enrolment samples (one less than the
-    second-largest subject's count); when fewer than two subjects have two
-    samples, it warns and calibrates on the closed-set scores of the training
-    samples against the fitted templates (optimistic). ``enroll`` never moves
-    ``threshold_``.
+    ``templates_`` use all of a subject's samples; only ``threshold_`` uses the
+    ``n_enroll``-sample templates. With fewer than two subjects of
+    ``n_enroll + 1`` samples, ``fit`` warns and enrols fewer (the second-largest
+    count - 1); with fewer than two of two, it warns and calibrates on closed-set
+    scores (optimistic). ``enroll`` never moves ``threshold_``.
 
     Examples
     --------
@@ -219,8 +202,7 @@ _NAMED_DOC = """\
 
 
 def _named(geometry, templates="Per-feature mean of each subject.", see_also=""):
-    """Fix ``geometry`` (a read-only property) and write the shared sections of
-    the class docstring before its Examples."""
+    """Fix ``geometry`` (read-only) and add the shared docstring sections."""
     scaled = geometry == "scaled_manhattan"
 
     def decorate(cls):

@@ -18,14 +18,10 @@ _N_CHANNELS = len(FEATURE_NAMES)
 class TimingStatistics(TransformerMixin, BaseEstimator):
     """Summary statistics of each session's keystroke timings.
 
-    A stateless transformer from the ``(n_sessions, max_len, 5)`` output of
-    :class:`~skeer.KeystrokeFeatures` to ``(n_sessions, 20)`` features: for
-    each of the four timing channels (hold, inter-press, inter-release,
-    inter-key latency), signed-log compressed as
-    ``sign(t) * log1p(10 * |t|)``, the mean, standard deviation and the 25th,
-    50th and 75th percentiles over the session's real keys (rows whose key
-    channel is positive; padding is ignored). A session with no real key
-    gives zeros.
+    Stateless: the ``(n_sessions, max_len, 5)`` output of
+    :class:`~skeer.KeystrokeFeatures` to ``(n_sessions, 20)``: the mean, standard
+    deviation and quartiles of each timing channel, as ``sign(t) * log1p(10 * |t|)``,
+    over the real keys (key channel positive). No real key gives zeros.
 
     Examples
     --------
@@ -125,17 +121,14 @@ class TimingStatistics(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         input_features : array-like of str or None, default=None
-            Names of the 5 input channels (as
-            :meth:`skeer.KeystrokeFeatures.get_feature_names_out` gives them);
-            the first four name the timing channels. Default:
-            :data:`skeer.features.FEATURE_NAMES`.
+            Names of the 5 input channels (the first four name the timing ones).
+            Default: :data:`skeer.features.FEATURE_NAMES`.
 
         Returns
         -------
         feature_names_out : ndarray of str objects, shape (20,)
-            ``"<channel>_<statistic>"``, statistic-major: the four means, the
-            four standard deviations, then the 25th percentiles, medians and
-            75th percentiles.
+            ``"<channel>_<statistic>"``, statistic-major (means, standard
+            deviations, 25th percentiles, medians, 75th percentiles).
 
         Examples
         --------
@@ -169,8 +162,7 @@ def make_timing_baseline(**feature_params):
     Returns
     -------
     pipeline : sklearn.pipeline.Pipeline
-        Unfitted; its steps are named ``keystrokefeatures``,
-        ``timingstatistics``, ``standardscaler`` and ``cosine``.
+        Unfitted, steps named as by :func:`~sklearn.pipeline.make_pipeline`.
 
     Examples
     --------

@@ -54,13 +54,12 @@ def main(argv=None):
     ----------
     argv : list of str, default=None
         Arguments without the program name; ``None`` reads ``sys.argv[1:]``.
-        No arguments at all runs ``skeer train`` with its defaults.
+        No arguments at all runs the quick demo, ``skeer train --profile quick``.
 
     Returns
     -------
     code : int
-        0 on success, 1 on a runtime error (reported on one line of stderr),
-        2 on a usage error, 130 when interrupted (Ctrl-C).
+        0 success, 1 runtime error, 2 usage error, 130 Ctrl-C (:ref:`cli`).
 
     Examples
     --------
@@ -83,7 +82,6 @@ def main(argv=None):
         parser.print_usage(sys.stderr)
         note("error: a command is required: train, evaluate, bench or kvc-predict")
         return 2
-    command = _COMMANDS[args.command]
     prog = f"{PROG} {args.command}"
     with warnings.catch_warnings(), _torch_threads(args.threads), handle_sigterm():
         warnings.showwarning = showwarning
@@ -91,7 +89,7 @@ def main(argv=None):
         warnings.filterwarnings("ignore", category=FutureWarning)
         try:
             resolve_defaults(args)
-            return command(args)
+            return _COMMANDS[args.command](args)
         except UsageError as exc:
             print(f"{prog}: error: {exc} (see '{prog} --help')", file=sys.stderr)
             return 2
@@ -116,8 +114,7 @@ def _error_line(exc, args):
     lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
     text = lines[0] if lines else ""
     if isinstance(exc, ValueError) and text.startswith("Training diverged"):
-        # the verifier's TrainingDivergedError: keep its first sentence (epoch,
-        # what went non-finite) and name the option to change
+        # TrainingDivergedError: its first sentence, and the option to change
         first = re.split(r"\.\s", text, maxsplit=1)[0].rstrip(".")
         hint = ""
         lr = getattr(args, "lr", None)

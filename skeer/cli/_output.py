@@ -86,10 +86,8 @@ def jsonable(obj):
 
 def write_json(path, obj):
     path.write_text(json.dumps(jsonable(obj), indent=2) + "\n", encoding="utf-8")
-    return path
 
 
-# ---------------------------------------------------------------------------
 # interruption and atomic output
 class Interrupted(Exception):
     """Ctrl-C stopped the command; the message says what was (not) written (130)."""
@@ -120,9 +118,7 @@ def handle_sigterm():
 
 @contextlib.contextmanager
 def deferred_sigint():
-    """Hold SIGINT and SIGTERM inside the block (a burst of renames); after
-    it a held SIGINT raises KeyboardInterrupt and a held SIGTERM goes to its
-    previous handler. Outside the main thread the block runs unprotected."""
+    """Hold SIGINT and SIGTERM inside the block (main thread), deliver them after."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -148,11 +144,8 @@ def deferred_sigint():
 
 
 class OutputGuard:
-    """Turn Ctrl-C inside the block into :class:`Interrupted`, saying what was written.
-
-    ``what`` names the output (``"out/"``, a file); :class:`RunFolder` and
-    :func:`atomic_write` set ``written`` once their files are in place.
-    """
+    """Turn Ctrl-C in the block into :class:`Interrupted` saying whether ``what`` was
+    written (``written``, set by :class:`RunFolder` and :func:`atomic_write`)."""
 
     def __init__(self, what):
         self.what = what
@@ -174,12 +167,9 @@ class OutputGuard:
 
 
 class OutLock:
-    """Hold ``folder`` for one run: a second run on it fails at once.
+    """Hold ``folder`` for one run (``flock`` on ``.skeer.lock``; none without fcntl).
 
-    An exclusive ``flock`` on ``folder/.skeer.lock`` (the kernel drops it
-    when the process dies: a leftover file is taken over). The folder is
-    created for the lock and removed again if the run wrote nothing into it.
-    No lock where ``fcntl`` does not exist (Windows).
+    A folder created for the lock is removed again if the run wrote nothing.
     """
 
     NAME = ".skeer.lock"
@@ -227,14 +217,9 @@ class OutLock:
 
 
 class RunFolder:
-    """Write the files of one run into ``folder``, all of them or none.
+    """Write the files ``names`` of one run into ``folder``, all or none (:ref:`cli`).
 
-    Files are written to hidden temporary names in ``folder``
-    (``.NAME.TOKEN.tmp.EXT``); :meth:`commit`, with SIGINT held back, removes
-    the old ``report``, renames the new files into place in ``names`` order,
-    deletes the files of ``names`` this run did not write, and renames the
-    report last. Without a commit the temporary files are deleted. Files not
-    in ``names`` are never touched.
+    :meth:`commit` renames them into place, deletes those not written, ``report`` last.
     """
 
     def __init__(self, folder, names, report, *, guard=None):
@@ -275,9 +260,7 @@ class RunFolder:
             raise ValueError(f"commit without {self.report}")
         with deferred_sigint():
             (self.folder / self.report).unlink(missing_ok=True)
-            for name in self.names:
-                if name == self.report:
-                    continue
+            for name in (n for n in self.names if n != self.report):
                 if name in self._tmp:
                     os.replace(self._tmp[name], self.folder / name)
                 else:
@@ -381,7 +364,6 @@ def save_figure(draw, path, figsize):
     ax = fig.subplots()
     draw(ax)
     fig.savefig(path, dpi=120)
-    return path
 
 
 # rows of the printed table: (report keys, the first present is shown; label; format)

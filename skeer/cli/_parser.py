@@ -120,11 +120,7 @@ def _loss_list(text):
     return list(dict.fromkeys(names))
 
 
-# One source of defaults: an option whose default belongs to the library holds
-# a LibraryDefault; main() replaces it by the library's value (or the quick
-# profile's, skeer.evaluation.QUICK_PROFILE) once the options are parsed. Reading
-# a default imports the library (torch), so it happens only then, or when
-# --help prints it, never for '--version' or a usage error.
+# A LibraryDefault is read (importing torch) only after parsing or for --help
 _OWNERS = {
     "KeystrokeVerifier": "skeer.verifier._estimator",
     "KeystrokeFeatures": "skeer.features._keystroke",
@@ -146,12 +142,7 @@ def _library_defaults(owner):
 
 
 class LibraryDefault:
-    """The default of an option: parameter(s) ``names`` of ``owner``.
-
-    ``value(profile)`` is the profile's value of each name where it has one,
-    else the library's; ``str()`` (what ``--help`` shows as ``%(default)s``)
-    is the library's value.
-    """
+    """An option's default: ``owner``'s parameter(s) ``names`` (profile first)."""
 
     def __init__(self, *names, owner="KeystrokeVerifier"):
         self.owner = owner
@@ -173,12 +164,7 @@ class LibraryDefault:
 
 
 def resolve_defaults(args):
-    """Replace every :class:`LibraryDefault` of ``args`` by its value, in place.
-
-    A profile's synthetic-data size (``n_subjects``) applies to synthetic data
-    only; otherwise ``args.subjects`` stays None (the library's default for
-    synthetic data, all subjects for the others).
-    """
+    """Replace every :class:`LibraryDefault` of ``args`` by its value, in place."""
     quick = getattr(args, "profile", "default") == "quick"
     profile = dict(QUICK_PROFILE) if quick else {}
     if (
@@ -334,30 +320,25 @@ _SPLIT = (
 # fmt: on
 
 
-def _add_training(p, *, single_loss):
-    quick = ", ".join(f"{k}={v:g}" for k, v in QUICK_PROFILE.items())
-    g = p.add_argument_group(
-        "model and training",
-        "Defaults are the library's (KeystrokeVerifier(), KeystrokeFeatures(), "
-        "train_test_split_subjects). '--profile quick' (what 'skeer' without "
-        "a command uses) takes skeer.evaluation.QUICK_PROFILE where it has a "
-        f"value ({quick}): the quick demo, one to two minutes on 2 CPU cores.",
-    )
-    patience = dict(type=_non_negative_int, metavar="N", **_PATIENCE[single_loss])
-    losses = _SINGLE_LOSS if single_loss else ()
-    _add(g, *_MODEL, *losses, *_TRAINING, ("--patience", patience), *_SPLIT)
-
-
 def _command(sub, name, help, description, *, data=None, training=None, **extra):
-    """A sub-command: ``MODEL`` (``extra["model"]``), the data, training and
-    protocol groups, the command's own options, then device and common ones."""
+    """A sub-command: MODEL, data, training, protocol, own, device, common options."""
     p = sub.add_parser(name, help=help, description=description)
     if "model" in extra:
         p.add_argument("model", metavar="MODEL", **extra.pop("model"))
     if data is not False:
         _add(p.add_argument_group("data"), *_data(data))
-    if training is not None:
-        _add_training(p, single_loss=training)
+    if training is not None:  # True: 'skeer train', False: 'skeer bench'
+        quick = ", ".join(f"{k}={v:g}" for k, v in QUICK_PROFILE.items())
+        g = p.add_argument_group(
+            "model and training",
+            "Defaults are the library's (KeystrokeVerifier(), KeystrokeFeatures(), "
+            "train_test_split_subjects). '--profile quick' (what 'skeer' without "
+            "a command uses) takes skeer.evaluation.QUICK_PROFILE where it has a "
+            f"value ({quick}): the quick demo, one to two minutes on 2 CPU cores.",
+        )
+        patience = dict(type=_non_negative_int, metavar="N", **_PATIENCE[training])
+        losses = _SINGLE_LOSS if training else ()
+        _add(g, *_MODEL, *losses, *_TRAINING, ("--patience", patience), *_SPLIT)
     if extra.pop("protocol", True):
         _add(p.add_argument_group("evaluation protocol"), *_PROTOCOL)
     _add(p, *extra.pop("options", ()))

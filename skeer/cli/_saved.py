@@ -1,7 +1,4 @@
-"""The commands that use a saved model (a file or ``pretrained:NAME``) without
-training one: ``skeer evaluate`` (the protocol report on new subjects),
-``enroll``, ``verify`` and ``kvc-predict`` (score the KVC-onGoing test
-comparisons, build a submission)."""
+"""``skeer evaluate``, ``enroll``, ``verify`` and ``kvc-predict``: saved models."""
 
 import csv
 import time
@@ -239,8 +236,15 @@ def _models(args):
     return models
 
 
-def _asked(args, models):
-    """The scenarios the options name (None: find them in the folder)."""
+def cmd_kvc_predict(args):
+    from skeer.datasets import make_kvc_submission, write_kvc_predictions
+    from skeer.evaluation._kvc import find_test_scenarios, predict_kvc
+
+    if data_kind(args.data) != "kvc":
+        raise UsageError(f"--data must be kvc:PATH, got {args.data!r}")
+    path = args.data.partition(":")[2]
+    models = _models(args)
+    # the scenarios the options name (None: find them in the folder)
     asked = {None: None, "both": list(SCENARIOS)}.get(args.scenario, [args.scenario])
     if None not in models:
         if asked is not None and set(asked) != set(models):
@@ -248,46 +252,24 @@ def _asked(args, models):
                 f"--scenario {args.scenario} contradicts the models given for "
                 f"{', '.join(models)}"
             )
-        return [s for s in SCENARIOS if s in models]
-    return asked
-
-
-def _scenarios(asked, path):
-    """The scenarios to score, in the order desktop, mobile."""
-    from skeer.evaluation._kvc import find_test_scenarios
-
-    found = asked if asked is not None else find_test_scenarios(path)
-    if not found:
-        raise FileNotFoundError(
-            f"--data {path!r} holds no {{desktop,mobile}}_test_sessions.npy "
-            "with its _comparisons.txt"
-        )
-    return found
-
-
-def cmd_kvc_predict(args):
-    from skeer.datasets import make_kvc_submission, write_kvc_predictions
-    from skeer.evaluation._kvc import predict_kvc
-
-    if data_kind(args.data) != "kvc":
-        raise UsageError(f"--data must be kvc:PATH, got {args.data!r}")
-    path = args.data.partition(":")[2]
-    models = _models(args)
-    asked = _asked(args, models)
+        asked = [s for s in SCENARIOS if s in models]
     for option, target in (("--out", args.out), ("--zip", args.zip)):
         if target is not None:
             check_out_file(target, option)
     check_data_path(args.data)
-    scenarios = _scenarios(asked, path)
+    scenarios = asked if asked is not None else find_test_scenarios(path)
+    if not scenarios:
+        raise FileNotFoundError(
+            f"--data {path!r} holds no {{desktop,mobile}}_test_sessions.npy "
+            "with its _comparisons.txt"
+        )
     if args.out is not None and len(scenarios) != 1:
         raise UsageError(
             f"--out names one prediction file, but {' and '.join(scenarios)} are "
             "scored; use --zip, or --scenario"
         )
-    files = {}  # scenario -> its prediction file
-    if args.out is not None:
-        files[scenarios[0]] = args.out
-    elif args.zip is None:
+    files = {} if args.out is None else {scenarios[0]: args.out}  # scenario: file
+    if args.out is None and args.zip is None:
         files = {s: Path(f"{s}_predictions.txt") for s in scenarios}
         for file in files.values():
             check_out_file(file, "prediction file")

@@ -1,5 +1,6 @@
 """Steps shared by the commands: load data, build a verifier, load a model, judge."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -95,7 +96,6 @@ def make_verifier(args, *, model, loss, operating_point, seed, patience, callbac
 
     check_device(args.device)
     criterion, kwargs = get_loss(loss)
-    P, K = args.batch
     return KeystrokeVerifier(
         module=get_network(model),
         criterion=criterion,
@@ -104,8 +104,8 @@ def make_verifier(args, *, model, loss, operating_point, seed, patience, callbac
         lr=args.lr,
         lr_schedule=args.lr_schedule,
         warmup_epochs=args.warmup_epochs,
-        n_subjects_per_batch=P,
-        n_samples_per_subject=K,
+        n_subjects_per_batch=args.batch[0],
+        n_samples_per_subject=args.batch[1],
         batches_per_epoch=args.batches_per_epoch,
         validation_size=args.validation_size,
         patience=patience or None,
@@ -119,11 +119,7 @@ def make_verifier(args, *, model, loss, operating_point, seed, patience, callbac
 
 
 def evaluate(model, X, y, args, *, fixed_text, protocol=None, groups=None):
-    """``(report, y_binary, scores)`` of ``model`` under the data's protocol.
-
-    Fixed text: within each of ``groups`` (typing conditions), on each subject's
-    first ``--n-enroll + --n-probe`` repetitions; the options override ``protocol``.
-    """
+    """``(report, y_binary, scores)`` of ``model`` under the data's protocol."""
     from sklearn.utils import _safe_indexing
 
     from skeer.evaluation import _fixed_text, _protocols
@@ -174,11 +170,7 @@ def first_samples(unit, n):
 
 def _with_subjects(report):
     """The report as a plain dict, with its per-subject table as records."""
-    import json
-
-    out = dict(report)
-    out["subjects"] = json.loads(report.subjects.to_json(orient="records"))
-    return out
+    return {**report, "subjects": json.loads(report.subjects.to_json(orient="records"))}
 
 
 def check_model_data(pipe, fixed_text, spec, X=None):
@@ -193,9 +185,9 @@ def check_model_data(pipe, fixed_text, spec, X=None):
             f"the model was trained on {kind} data and cannot score {spec}"
         )
     expected = getattr(pipe[-1], "n_features_in_", None)
-    if fixed_text and X is not None and expected is not None:
-        got = np.shape(X)[1] if np.ndim(X) == 2 else None
-        if got is not None and got != expected:
+    if fixed_text and expected is not None and np.ndim(X) == 2:
+        got = np.shape(X)[1]
+        if got != expected:
             raise ValueError(
                 f"the model takes {expected} timing features per sample and "
                 f"{spec} has {got} (another passphrase or data set?)"

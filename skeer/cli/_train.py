@@ -1,10 +1,4 @@
-"""``skeer train``: fit a pipeline on a subject-disjoint split, judge it, save it;
-``skeer bench``: the loss ablation of :func:`skeer.evaluation.compare_losses`.
-
-Ctrl-C during training stops it; the run is judged and written like a finished
-one (``"interrupted": true``, exit 130). Files are renamed into place at the
-end (:class:`~skeer.cli._output.RunFolder`).
-"""
+"""``skeer train`` (fit, judge, save a pipeline) and ``skeer bench`` (loss ablation)."""
 
 import time
 import warnings
@@ -56,12 +50,6 @@ def _best_epoch(history):
     if not any(e is not None for e in eers):
         return None
     return int(np.nanargmin([np.nan if e is None else e for e in eers])) + 1
-
-
-def _history_records(net):
-    keys = ("epoch", "train_loss", "valid_loss", "valid_eer", "valid_eer_smooth")
-    keys += ("lr", "dur")
-    return [{k: row[k] for k in keys if k in row} for row in net.history]
 
 
 def _weights_epoch(net):
@@ -186,7 +174,9 @@ def _train(args, model_name, guard):
         baseline = {"name": name, "metrics": b_metrics}
     t_baseline = time.perf_counter()
 
-    history = _history_records(verifier)
+    keys = ("epoch", "train_loss", "valid_loss", "valid_eer", "valid_eer_smooth")
+    keys += ("lr", "dur")
+    history = [{k: row[k] for k in keys if k in row} for row in verifier.history]
     timings = {
         "data_load_s": t_loaded - t_start,
         "training_s": t_trained - t_loaded,
@@ -217,8 +207,7 @@ def _train(args, model_name, guard):
         "versions": versions(),
     }
 
-    out = args.out
-    with RunFolder(out, RUN_FILES, REPORT_FILE, guard=guard) as run:
+    with RunFolder(args.out, RUN_FILES, REPORT_FILE, guard=guard) as run:
         save(pipe, run.path(MODEL_FILE))
         files = {"model": MODEL_FILE}
         files.update(_plots(args, run, curve, history, baseline_curve, model_name))
@@ -245,7 +234,7 @@ def _train(args, model_name, guard):
         f"time: data {timings['data_load_s']:.1f} s, training "
         f"{timings['training_s']:.1f} s ({len(verifier.history)} epochs), "
         f"evaluation {timings['evaluation_s']:.1f} s",
-        f"wrote {out}/: " + ", ".join(sorted(files.values())),
+        f"wrote {args.out}/: " + ", ".join(sorted(files.values())),
     )
     emit_json(args, report)
     if interrupted:
@@ -253,7 +242,7 @@ def _train(args, model_name, guard):
             f"interrupted: training stopped after {len(verifier.history)} of "
             f"{getattr(verifier, 'max_epochs_', args.epochs)} epochs; the model "
             "as it was then is judged and saved "
-            f'in {out}/ (report.json: "interrupted": true)'
+            f'in {args.out}/ (report.json: "interrupted": true)'
         )
     return 0
 
@@ -271,8 +260,7 @@ def _bench(args, model_name, guard):
     from skeer.features._keystroke import KeystrokeFeatures
 
     data = load_data(args)
-    # the template of every run; compare_losses sets each run's loss, operating
-    # point and seed. Early stopping is off unless asked for: the same budget
+    # the template of every run (compare_losses sets loss, operating point, seed)
     estimator = make_verifier(
         args,
         model=model_name,

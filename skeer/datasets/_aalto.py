@@ -1,7 +1,4 @@
-"""Loader of the raw files of the Aalto "136M Keystrokes" study, with its cache.
-
-Parsing is in ``_aalto_files``; the ``.npz`` cache in ``_cache``.
-"""
+"""Loader of the raw Aalto "136M Keystrokes" files (parsed in ``_aalto_files``)."""
 
 import tempfile  # noqa: F401 (tests patch _aalto.tempfile.mkstemp)
 
@@ -61,14 +58,6 @@ _DROP_FIELDS += ("files", *_FILE_REASONS)
 _CACHE_FIELDS = ("target", "session", "sentence", "user_input")
 
 
-def _cache_file(path, kind, data_home):
-    """The cache file of a source, named by the hash of its content alone."""
-    members = _archive.list_members(path, kind, _SUFFIX) if kind == "dir" else None
-    tag = f"skeer-aalto-cache|v{_CACHE_VERSION}|{kind}|"
-    key = _cache.content_key(path, tag, members)
-    return get_data_home(data_home) / "aalto" / f"{key}.npz"
-
-
 def _drop_specs(d):
     """Arguments of _warn_dropped / _dropped_summary from a ``dropped`` dict."""
     return {
@@ -104,9 +93,8 @@ def load_aalto(
     n_jobs : int, default=None
         joblib workers parsing chunks of files (-1: all cores).
     cache : bool, default=True
-        Read and write the cache, an ``.npz`` file (no pickle) named by a hash
-        of the source's content. A ``data_home`` that cannot be written loads
-        uncached, with a warning.
+        Use the ``.npz`` cache (no pickle) keyed by a hash of the content; an
+        unwritable ``data_home`` loads uncached, with a warning.
     as_frame : bool, default=False
         If True, ``data`` and ``frame`` are a long-format DataFrame, one row a
         key (``subject``, ``session``, ``press``, ``release``, ``keycode``),
@@ -134,8 +122,7 @@ def load_aalto(
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        If ``path`` is no folder, archive or file of the format, or truncated,
-        or no session could be loaded.
+        If ``path`` is not of the format, is truncated, or holds no session.
 
     Warns
     -----
@@ -145,12 +132,10 @@ def load_aalto(
 
     Notes
     -----
-    Bytes are latin-1 (or UTF-8 where valid, or UTF-16 after its byte-order
-    mark); quotes are literal. Dropped: rows with the wrong number of fields
-    or a missing or non-numeric id, time or key code (``"malformed"``), or
-    released before pressed; sessions with fewer than 2 keys or press times
-    going backwards (never re-sorted); empty files, files without the header
-    line or holding it only, and UTF-16 that does not decode.
+    Bytes are latin-1 (UTF-8 where valid, UTF-16 after a byte-order mark).
+    Dropped: malformed rows, keys released before pressed, sessions with < 2
+    keys or press times going backwards (never re-sorted), and files empty,
+    without the header line or holding it only, or UTF-16 that does not decode.
 
     Examples
     --------
@@ -171,7 +156,11 @@ def load_aalto(
         kind = _archive.source_kind(path, _SUFFIX)
     result = cache_file = None
     if cache:
-        cache_file = _cache_file(path, kind, data_home)
+        # named by the hash of the source's content alone
+        members = _archive.list_members(path, kind, _SUFFIX) if kind == "dir" else None
+        tag = f"skeer-aalto-cache|v{_CACHE_VERSION}|{kind}|"
+        key = _cache.content_key(path, tag, members)
+        cache_file = get_data_home(data_home) / "aalto" / f"{key}.npz"
         result = _cache.load_sessions(cache_file, _CACHE_FIELDS, _DROP_FIELDS)
     if result is None:
         with _archive.corrupt_as_value_error(path, kind):

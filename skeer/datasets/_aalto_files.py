@@ -1,8 +1,4 @@
-"""Parsing the raw files of the Aalto "136M Keystrokes" study into sessions.
-
-Files are parsed in chunks by pandas, serially or with joblib workers, with
-every dropped row, session and file counted; ``_aalto`` caches the result.
-"""
+"""Parsing the raw Aalto "136M Keystrokes" files into sessions, counting drops."""
 
 import csv
 import functools
@@ -26,11 +22,7 @@ _ROW_REASONS = ("malformed", "release before press")
 _SESSION_REASONS = ("fewer than 2 keys", "press times going backwards")
 _FILE_REASONS = ("empty", "no Aalto header line", "header line only")
 _FILE_REASONS += ("UTF-16 that does not decode",)
-_LABELS = {
-    "release before press": "with release before press",
-    "fewer than 2 keys": "with fewer than 2 keys",
-    "press times going backwards": "with press times going backwards",
-}
+_LABELS = {r: f"with {r}" for r in ("release before press", *_SESSION_REASONS)}
 
 
 def _split_header(raw):
@@ -59,14 +51,9 @@ def _fix_text(s):
 
 
 def _empty_part():
-    return {
-        "keys": np.empty((0, 3)),
-        "pid": np.empty(0, np.int64),
-        "sid": np.empty(0, np.int64),
-        "length": np.empty(0, np.int64),
-        "sentence": np.empty(0, object),
-        "user_input": np.empty(0, object),
-    }
+    ints = {k: np.empty(0, np.int64) for k in ("pid", "sid", "length")}
+    texts = {k: np.empty(0, object) for k in ("sentence", "user_input")}
+    return {"keys": np.empty((0, 3)), **ints, **texts}
 
 
 def _parse_buffer(buf, columns):
@@ -142,14 +129,6 @@ def _parse_buffer(buf, columns):
     return part, counts
 
 
-def _decode_utf16(raw):
-    """UTF-16 text (with a byte-order mark) as UTF-8 bytes; None if invalid."""
-    try:
-        return raw.decode("utf-16").encode("utf-8", "surrogatepass")
-    except UnicodeError:
-        return None
-
-
 def _parse_raw_files(raws):
     """Parse raw file contents (header + body each) -> (parts, counts)."""
     groups = {}
@@ -157,8 +136,9 @@ def _parse_raw_files(raws):
     for raw in raws:
         counts["files read"] += 1
         if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-            raw = _decode_utf16(raw)
-            if raw is None:
+            try:
+                raw = raw.decode("utf-16").encode("utf-8", "surrogatepass")
+            except UnicodeError:
                 counts["UTF-16 that does not decode"] += 1
                 continue
         if not raw or raw.isspace():
@@ -272,8 +252,7 @@ def _assemble(parts, counts):
     np.cumsum(length, out=offsets[1:])
     dropped = {
         "rows": n_rows,
-        "malformed": counts["malformed"],
-        "release before press": counts["release before press"],
+        **{r: counts[r] for r in _ROW_REASONS},
         "sessions": n_sessions,
         "fewer than 2 keys": int(too_short.sum()),
         "press times going backwards": int(backwards.sum()),

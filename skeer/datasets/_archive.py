@@ -1,9 +1,5 @@
-"""Read the data files of a folder, a zip or tar archive, and tell a truncated one.
-
-Members are the files whose name ends with a loader's suffix (macOS companions
-left out). A tar archive must end with its end-of-archive marker, and a
-compressed one with the end of its stream (:mod:`tarfile` does not check).
-"""
+"""Read the data files of a folder, a zip or tar archive, and tell a truncated one
+(a tar must reach its end-of-archive marker and the end of its compressed stream)."""
 
 import contextlib
 import gzip
@@ -124,8 +120,7 @@ def iter_tar_contents(path, suffix):
                 f"the archive ends without its end-of-archive marker ({why}): "
                 "it is truncated"
             )
-        # the compressed stream must reach its own end: read the padding after
-        # the marker, then ask the decompressor (zlib, bz2, lzma have ``eof``)
+        # read the padding, then ask the decompressor whether its stream ended
         stream = tf.fileobj
         while stream.read(_READ_BLOCK):
             pass
@@ -149,8 +144,7 @@ def batched(items, size_of, limit):
 
 @contextlib.contextmanager
 def corrupt_as_value_error(path, kind):
-    """Re-raise :data:`CORRUPT_ERRORS` (and bz2's OSError without errno) as a
-    one-line ValueError naming ``path``; real I/O errors pass."""
+    """Re-raise corrupt-data errors as a one-line ValueError naming ``path``."""
     try:
         yield
     except (*CORRUPT_ERRORS, OSError) as exc:

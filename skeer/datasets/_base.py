@@ -5,6 +5,7 @@ import os
 import stat
 import tempfile
 import warnings
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -164,15 +165,8 @@ def _pack_strings(strings):
 
 def _unpack_strings(codes, blob, offsets):
     raw = blob.tobytes()
-    uniques = np.array(
-        [
-            raw[a:b].decode("utf-8", "surrogatepass")
-            for a, b in zip(offsets[:-1], offsets[1:])
-        ]
-        + [""],  # code -1 (missing) maps to ""
-        dtype=object,
-    )
-    return uniques[codes]
+    uniques = [raw[a:b].decode("utf-8", "surrogatepass") for a, b in pairwise(offsets)]
+    return np.array(uniques + [""], dtype=object)[codes]  # code -1 (missing): ""
 
 
 def _bunch(return_X_y=False, **fields):

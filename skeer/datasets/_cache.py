@@ -1,12 +1,6 @@
-"""A content-hashed ``.npz`` cache of the sessions a loader parsed.
+"""A content-hashed ``.npz`` cache (arrays only, no pickle) of a loader's sessions."""
 
-``data_home/<loader>/<key>.npz``, the key a BLAKE2b hash of the bytes the
-loader reads. Arrays only (strings packed as codes, a UTF-8 blob and offsets),
-stored uncompressed, written atomically, read with ``allow_pickle=False`` after
-a size check. A cache that cannot be read or is inconsistent reads as missing;
-one that cannot be written warns.
-"""
-
+import contextlib
 import hashlib
 import math
 import os
@@ -124,9 +118,7 @@ def _read_npz(file, fields, counts):
 
 def load_sessions(file, fields, counts):
     """A loader's cached result as saved, or None if missing or unreadable."""
-    try:
-        if not file.is_file():
-            return None
-        return _read_npz(file, fields, counts)
-    except _UNREADABLE:
-        return None
+    with contextlib.suppress(*_UNREADABLE):
+        if file.is_file():
+            return _read_npz(file, fields, counts)
+    return None

@@ -76,8 +76,7 @@ def load_cmu(path, *, as_frame=False, return_X_y=False):
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        If ``path`` is not a readable CSV of the benchmark's layout with at
-        least one row and numeric timings.
+        If ``path`` is not a CSV of the benchmark's layout with numeric timings.
 
     Notes
     -----

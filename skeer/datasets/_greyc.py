@@ -63,11 +63,6 @@ are stated in the public copy); cite
 """
 
 
-def _key_names(text):
-    """Unique key labels: character (``space`` for " ") and 1-based position."""
-    return [f"{'space' if c == ' ' else c}{i}" for i, c in enumerate(text, 1)]
-
-
 def _normalise(text):
     return " ".join(str(text).split()).casefold()
 
@@ -143,16 +138,13 @@ def load_greyc_nislab(path, *, passphrase="P1", as_frame=False, return_X_y=False
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        If ``path`` is not a readable CSV of the layout with rows, if
-        ``passphrase`` matches no row, or if every row of it is dropped.
+        If ``path`` is not a CSV of the layout, or no row of ``passphrase`` is kept.
 
     Warns
     -----
     UserWarning
-        Counting the rows dropped per reason: a missing or non-integer
-        ``User_ID`` or ``Class``; a vector of the wrong length or not integers;
-        inconsistent latencies (PP + RR != RP + PR, or a hold differing
-        between two key pairs); a negative hold.
+        Counting the rows dropped per reason (bad ids, a malformed vector,
+        inconsistent latencies, a negative hold).
 
     Notes
     -----
@@ -244,7 +236,8 @@ def load_greyc_nislab(path, *, passphrase="P1", as_frame=False, return_X_y=False
             "handedness": df["Handedness"].str.strip().to_numpy(object)[order],
         }
     )
-    names = _timing_names(_key_names(text))
+    keys = [f"{'space' if c == ' ' else c}{i}" for i, c in enumerate(text, 1)]
+    names = _timing_names(keys)
     data = X
     if as_frame:
         data = pd.DataFrame(X, columns=names)

@@ -223,18 +223,15 @@ def load_kvc(path, scenario="desktop", *, as_frame=False, return_X_y=False):
     Raises
     ------
     ValueError
-        If ``scenario`` is unknown, a file is not in the release's format, or
-        a comparison names a session missing from the test sessions.
+        If ``scenario`` is unknown or a file is not in the release's format.
     FileNotFoundError
         If ``path`` or the development set file is missing.
 
     Notes
     -----
-    The ``.npy`` files hold pickled dicts, read without running any code:
-    only plain data and numeric arrays are built. Nothing is dropped. The
-    comparisons file is the kit's one-line Python list of pairs, parsed as a
-    literal, or one pair a line (ids separated by whitespace, ``,`` or ``;``;
-    ``#`` lines skipped). Ids are matched as strings.
+    The pickled ``.npy`` dicts are read without running code (see
+    :ref:`datasets`). The comparisons file is the kit's one-line list of pairs
+    or one pair a line; ids are matched as strings. Nothing is dropped.
 
     Examples
     --------

@@ -95,8 +95,7 @@ def read_kvc_predictions(path):
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        If a file holds anything but finite scores in either format, or a zip
-        anything but the two prediction files.
+        If a file holds anything but finite scores, or a zip other files.
 
     Examples
     --------
@@ -126,7 +125,21 @@ def _read_predictions(fh, name):
             f"{name} holds more than {_MAX_PREDICTIONS_BYTES:,} bytes, more "
             "than a predictions file of the challenge (a few MB) can be."
         )
-    return _parse_predictions(data.decode("utf-8", errors="replace"), name)
+    text = data.decode("utf-8", errors="replace").strip()
+    if text.startswith("[") and text.endswith("]"):
+        tokens = text[1:-1].split(",")
+        if tokens and not tokens[-1].strip():
+            tokens.pop()  # a trailing comma
+    else:
+        tokens = text.split()
+    number = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+    bad = [t.strip() for t in tokens if not number.fullmatch(t.strip())]
+    if bad:
+        raise ValueError(
+            f"{name}: expected a Python list of numbers on one line (or one "
+            f"number a line), found {bad[0][:30]!r} ({len(bad)} invalid value(s))."
+        )
+    return _check_scores([float(t) for t in tokens], f"the scores of {name}")
 
 
 def _read_submission(path):
@@ -152,24 +165,6 @@ def _read_submission(path):
                 scores = _read_predictions(fh, f"{path.name}:{m.filename}")
             out[allowed[m.filename]] = scores
     return {s: out[s] for s in ("desktop", "mobile") if s in out}
-
-
-def _parse_predictions(text, name):
-    text = text.strip()
-    if text.startswith("[") and text.endswith("]"):
-        tokens = text[1:-1].split(",")
-        if tokens and not tokens[-1].strip():
-            tokens.pop()  # a trailing comma
-    else:
-        tokens = text.split()
-    number = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-    bad = [t.strip() for t in tokens if not number.fullmatch(t.strip())]
-    if bad:
-        raise ValueError(
-            f"{name}: expected a Python list of numbers on one line (or one "
-            f"number a line), found {bad[0][:30]!r} ({len(bad)} invalid value(s))."
-        )
-    return _check_scores([float(t) for t in tokens], f"the scores of {name}")
 
 
 def make_kvc_submission(predictions, path):

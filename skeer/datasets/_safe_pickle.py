@@ -1,11 +1,8 @@
 """Read ``.npy`` files, pickled payloads included, without running any code.
 
-``numpy.load(allow_pickle=True)`` runs whatever a pickle names. Here a pickled
-payload goes to a restricted unpickler that builds only plain data (dict, list,
-tuple, str, int, float, bool, None, bytes), numeric or object numpy arrays and
-numeric (or str) numpy scalars, through checking stand-ins for numpy's
-reconstruction helpers (only the byte order of a dtype is taken from the file).
-Anything else is refused with a one-line ValueError naming the file.
+A restricted unpickler builds only plain data, numeric or object arrays and
+numeric or str scalars (a dtype's byte order alone is taken from the file);
+anything else is a one-line ValueError naming the file.
 """
 
 import io
@@ -58,8 +55,7 @@ def _refuse_opcode(name):
 
 
 class _RestrictedUnpickler(pickle._Unpickler):
-    """Pure-Python unpickler (BUILD is intercepted: a dtype's state could claim
-    object pointers); globals checked."""
+    """Pure-Python unpickler checking globals and intercepting BUILD."""
 
     dispatch = dict(pickle._Unpickler.dispatch)
     for _name in (
@@ -116,10 +112,8 @@ class _RestrictedUnpickler(pickle._Unpickler):
         return arr
 
     def _dtype(self, spec, align=False, copy=False):
-        if (
-            not isinstance(spec, str)
-            or not isinstance(align, bool)
-            or not isinstance(copy, bool)
+        if not isinstance(spec, str) or not all(
+            isinstance(v, bool) for v in (align, copy)
         ):
             raise _Refused("unexpected arguments to numpy.dtype")
         try:
@@ -187,8 +181,7 @@ class _RestrictedUnpickler(pickle._Unpickler):
         )
         if not ok:
             raise _Refused(f"refusing an unexpected state of the dtype {dtype}")
-        # Only the byte order is taken from the file; the rest (flags among
-        # it) is numpy's own state of the dtype.
+        # only the byte order is taken from the file, flags never
         if state[1] in "<>" and dtype.itemsize > 1 and dtype.kind != "O":
             own = dtype.__reduce__()[2]
             dtype.__setstate__((own[0], state[1], *own[2:]))

@@ -192,17 +192,14 @@ def load_dataset(
     Returns
     -------
     dataset : :class:`~sklearn.utils.Bunch`
-        ``data`` (free-text sessions or fixed-text float64 vectors) and
-        ``target`` (subjects); ``fixed_text`` (True for ``cmu`` and
-        ``greyc``, which need an :class:`~skeer.networks.MLPEmbedder`);
-        ``protocol`` (keyword arguments of the data's protocol: ``n_train``
-        of :func:`~skeer.evaluation.evaluate_fixed_text`, ``cmu``: 200,
-        ``greyc``: 5; empty for free text); ``groups`` (what the protocol runs
-        within: ``greyc``'s ``condition``, else None); ``description`` (one
-        line, e.g. ``"synthetic (12 subjects x 15 sessions)"``); ``spec``
-        (normalised) and ``kind``. Then the loader's per-sample arrays (e.g.
-        ``session``, ``rep``, ``frame``), selected like ``data``, and its
-        other fields (e.g. ``DESCR``, ``test_data``).
+        ``data`` (free-text sessions or fixed-text float64 vectors),
+        ``target``, ``fixed_text`` (True for ``cmu`` and ``greyc``: use an
+        :class:`~skeer.networks.MLPEmbedder`), ``protocol`` (keyword arguments
+        of :func:`~skeer.evaluation.evaluate_fixed_text`: ``n_train`` 200 for
+        ``cmu``, 5 for ``greyc``), ``groups`` (``greyc``'s ``condition``, else
+        None), ``description`` (one line), ``spec`` and ``kind``; then the
+        loader's per-sample arrays (e.g. ``session``, ``frame``), selected like
+        ``data``, and its other fields (e.g. ``DESCR``).
 
     Raises
     ------

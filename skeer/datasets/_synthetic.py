@@ -7,6 +7,7 @@ from importlib import resources
 import numpy as np
 from sklearn.utils import check_random_state
 
+from skeer._validation import is_integer
 from skeer.features._keys import N_KEY_CODES
 
 __all__ = ["make_keystrokes"]
@@ -47,8 +48,7 @@ def _layout():
 
 @functools.lru_cache(maxsize=1)
 def _word_table():
-    """(flat codes, starts, lengths, n_words): word ``w`` then a space is entry
-    ``w``, then a comma and a space entry ``w + n_words``."""
+    """(codes, starts, lengths, n_words): each word + space, then + comma + space."""
     text = resources.files("skeer.datasets").joinpath("data/words.txt").read_text()
     words = [w.strip() for w in text.splitlines()]
     words = [w for w in words if w and not w.startswith("#")]
@@ -61,11 +61,7 @@ def _word_table():
 
 
 def _check_int(value, name, low):
-    if (
-        not isinstance(value, numbers.Integral)
-        or isinstance(value, bool)
-        or value < low
-    ):
+    if not is_integer(value) or value < low:
         raise ValueError(f"{name} must be an integer >= {low}, got {value!r}.")
     return int(value)
 
@@ -165,10 +161,7 @@ def _texts(rng, lengths):
 
 
 def _add_typos(rng, codes, session, subject, typo_rate):
-    """Insert typos and their corrections. Returns codes, session, kind arrays.
-
-    kind: 0 normal, 1 typed in error, 2 backspace, 3 retyped correction.
-    """
+    """Insert corrected typos -> codes, session, kind (0, error 1, BS 2, retyped 3)."""
     _, _, neighbours = _layout()
     kind = np.zeros(len(codes), dtype=np.int8)
     is_letter = (codes >= 65) & (codes <= 90)
@@ -261,7 +254,7 @@ def make_keystrokes(
     """
     n_subjects = _check_int(n_subjects, "n_subjects", 1)
     n_sessions = _check_int(n_sessions, "n_sessions", 1)
-    if isinstance(n_keys, numbers.Integral) and not isinstance(n_keys, bool):
+    if is_integer(n_keys):
         low = high = _check_int(n_keys, "n_keys", 2)
     else:
         try:

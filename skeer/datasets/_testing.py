@@ -1,7 +1,4 @@
-"""Writers of small files in the real datasets' formats, for tests and examples.
-
-Private. Each writer also returns what a correct loader must read back.
-"""
+"""Writers of small files in the datasets' formats, for tests and examples."""
 
 import tarfile
 import zipfile
@@ -22,10 +19,8 @@ _T0 = 1471995141966  # epoch ms, as in the study (August 2016)
 def write_aalto_files(
     folder, n_participants=3, n_sessions=2, *, quirks=False, random_state=0
 ):
-    """Write raw Aalto ``<pid>_keystrokes.txt`` files (session ids ``pid * 100 + s``;
-    ``quirks``: the real data's quirks, and what a loader must drop). Returns a
-    Bunch: ``sessions`` ((pid, sid) -> array), ``sentence``, ``dropped``, ``folder``.
-    """
+    """Write Aalto files (session ``pid * 100 + s``; ``quirks``: the real data's);
+    -> Bunch ``sessions`` ((pid, sid) -> array), ``sentence``, ``dropped``."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(random_state)
@@ -105,8 +100,7 @@ def write_aalto_files(
 
 
 def archive_folder(folder, dest, *, prefix="keystroke-samples"):
-    """Pack every file of ``folder`` into ``dest`` (``.zip`` or ``.tar.gz``)
-    under ``prefix/``, in reverse name order (archive order must not matter)."""
+    """Pack ``folder``'s files into ``dest`` (zip or tar.gz) in reverse name order."""
     folder, dest = Path(folder), Path(dest)
     files = sorted((p for p in folder.iterdir() if p.is_file()), reverse=True)
     if dest.name.endswith(".zip"):
@@ -138,9 +132,8 @@ def write_kvc_files(
     *,
     comparisons="kit",
 ):
-    """Write a small KVC-onGoing release (users ``100, ...``, test sessions
-    ``"t<k>"``, all their pairs compared, ``"kit"`` or ``"lines"`` format).
-    Returns a Bunch: ``dev`` and ``test`` (the dicts written), ``pairs``."""
+    """Write a KVC release (users ``100, ...``, all pairs of test sessions ``"t<k>"``
+    compared); -> Bunch ``dev`` and ``test`` (the dicts written), ``pairs``."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(random_state)
@@ -169,9 +162,7 @@ def write_kvc_files(
 
 
 def write_cmu_csv(path, n_subjects=3, n_sessions=2, n_reps=5, random_state=0):
-    """Write (and return the path of) a CSV in the layout of the CMU
-    ``DSL-StrongPasswordData.csv``: subjects ``"s002", ...`` with their own
-    mean timings, 4 decimals, each DD the preceding H plus the UD."""
+    """Write (and return) a CSV in the CMU layout, subjects ``"s002", ...``."""
     import pandas as pd
 
     path = Path(path)
@@ -210,8 +201,7 @@ GREYC_PASSPHRASES = {
 
 
 def greyc_vector(press, release):
-    """Press and release times (ms) of n keys -> the GREYC-NISLAB vector: PP,
-    RR, RP and PR latencies between keys i and i + 1, in units of 100 ns."""
+    """Press and release times (ms) -> the GREYC-NISLAB vector (PP, RR, RP, PR)."""
     press, release = np.asarray(press), np.asarray(release)
     blocks = [
         press[1:] - press[:-1],
@@ -223,9 +213,7 @@ def greyc_vector(press, release):
 
 
 def write_greyc_csv(path, n_subjects=3, n_reps=4, random_state=0):
-    """Write (and return the path of) a table in the GREYC-NISLAB layout: the
-    five sheets, ``n_subjects`` subjects typing ``n_reps`` times (first half
-    ``Class`` 1), whole milliseconds, every other vector starting with a space."""
+    """Write (and return) a GREYC-NISLAB table: five sheets, first half ``Class`` 1."""
     import pandas as pd
 
     path = Path(path)

@@ -1,8 +1,4 @@
-"""Loss ablation: train the same verifier with each loss and compare them.
-
-``skeer bench`` is :func:`compare_losses` plus files; :data:`QUICK_PROFILE` is
-the budget of the quick demo (``skeer`` with no arguments).
-"""
+"""Loss ablation (:func:`compare_losses`, ``skeer bench``) and :data:`QUICK_PROFILE`."""
 
 import time
 import warnings
@@ -71,8 +67,7 @@ def _variants(losses, known):
         if name not in known:
             raise ValueError(f"unknown loss {name!r}; choose from {', '.join(known)}")
         fixed = set(extra) & {"criterion", "operating_point", "random_state"}
-        fixed |= set(extra) & {"criterion__operating_point"}
-        if fixed:
+        if fixed := fixed | set(extra) & {"criterion__operating_point"}:
             raise ValueError(
                 f"variant {label!r} sets {sorted(fixed)}: compare_losses sets "
                 "them per run (use the loss name and operating_points)."
@@ -124,39 +119,6 @@ def _runs(variants, operating_points):
         for label, loss, extra in variants
         for op in (operating_points if loss.startswith("eer") else ("eer",))
     ]
-
-
-def _add_paired_differences(results, reports, baseline, bootstrap_seed, seed):
-    """Each run's paired bootstrap difference from the baseline of its seed."""
-    from skeer.evaluation._paired import paired_difference
-
-    base = reports.get(baseline)
-    for label, report in reports.items():
-        if base is None or label == baseline:
-            continue
-        diff = paired_difference(
-            report, base, random_state=bootstrap_seed, return_replicates=True
-        )
-        for run in results[label]:
-            if run["seed"] == seed:
-                run["vs_baseline"] = diff
-
-
-def _locked_test_mask(y, test_subjects):
-    """Boolean mask of the samples of ``test_subjects`` (all must be in ``y``)."""
-    test_subjects = np.unique(np.asarray(test_subjects))
-    present = np.isin(test_subjects, y)
-    if test_subjects.size == 0 or not present.all():
-        missing = test_subjects[~present][:5].tolist()
-        raise ValueError(
-            "test_subjects must be a non-empty list of subjects of y; "
-            + (f"not in y: {missing}" if missing else "got none")
-            + "."
-        )
-    mask = np.isin(y, test_subjects)
-    if mask.all():
-        raise ValueError("test_subjects leaves no subject to train on.")
-    return mask
 
 
 def _fit_and_judge(cls, params, X, y, train, test, **protocol):
@@ -216,16 +178,15 @@ def compare_losses(
 ):
     """Train the same verifier with each loss and judge it on unseen subjects.
 
-    For each seed ``s`` (``random_state``, ``random_state + 1``, ...) the
-    subjects are split (:func:`~skeer.evaluation.train_test_split_subjects`,
-    or by ``test_subjects``), then a copy of ``estimator`` with each loss and
-    ``random_state=s`` is fitted on the training subjects and judged with
-    :func:`~skeer.evaluation.evaluate_verification` on the test subjects.
+    Per seed ``s`` (``random_state``, ``random_state + 1``, ...), a copy of
+    ``estimator`` with each loss and ``random_state=s`` is fitted on the training
+    subjects and judged with :func:`~skeer.evaluation.evaluate_verification` on
+    the test subjects.
 
     Parameters
     ----------
     X : sequence of sessions or array-like of shape (n_samples, L, F)
-        Free-text sessions (with ``features``) or the estimator's input.
+        The sessions (with ``features``) or the estimator's input.
     y : array-like of shape (n_samples,)
         Subject of each sample.
     losses : sequence of str or tuple, default=("supcon+eer", "eer", \
@@ -234,15 +195,11 @@ def compare_losses(
         params)`` with estimator parameters (e.g. ``("eer 30 ep", "eer",
         {"max_epochs": 30})``). A loss that cannot be built here is skipped.
     operating_points : sequence of "eer" or float in (0, 1), default=("eer",)
-        Where each EER loss (``"eer"``, ``"eer-*"``) trains, a run at
-        false-match rate ``f`` labelled ``"loss@f"``.
+        Where each EER loss trains; a run at FMR ``f`` is labelled ``"loss@f"``.
     estimator : KeystrokeVerifier, default=None
-        The unfitted template of every run (cloned; criterion,
-        ``operating_point`` and ``random_state`` set per run). None:
-        ``KeystrokeVerifier()``.
+        The unfitted template of every run (cloned). None: ``KeystrokeVerifier()``.
     features : transformer, default=None
-        Fitted and applied once to all of ``X`` before the splits, e.g.
-        :class:`~skeer.features.KeystrokeFeatures`.
+        Fitted and applied once to all of ``X`` before the splits.
     n_seeds : int, default=3
         Number of seeds (splits and initialisations).
     test_size : float in (0, 1) or int, default=1/3
@@ -252,14 +209,13 @@ def compare_losses(
     baseline : str or None, default="triplet"
         The reference run of :class:`LossComparison`.
     test_subjects : array-like or None, default=None
-        A locked split: these subjects (all in ``y``) are every seed's test
-        subjects. None draws a new split per seed.
+        Every seed's test subjects (a locked split). None: a new split per seed.
     n_jobs : int or None, default=None
         Runs fitted in parallel (joblib); results do not depend on it.
     random_state : int, default=0
         The first seed.
     verbose : int, default=0
-        If positive, show a progress bar over the runs (on stderr).
+        If positive, a progress bar over the runs (on stderr).
 
     Returns
     -------
@@ -268,9 +224,6 @@ def compare_losses(
 
     Raises
     ------
-    ValueError
-        If a loss name is unknown, a count invalid, a variant malformed or
-        ``test_subjects`` not a proper subset of ``y``'s subjects.
     RuntimeError
         If none of ``losses`` can be built.
 
@@ -294,6 +247,7 @@ def compare_losses(
     (['eer', 'triplet'], 1)
     """
     from skeer.evaluation._model_selection import train_test_split_subjects
+    from skeer.evaluation._paired import paired_difference
     from skeer.registry import LOSSES as known
     from skeer.registry import get_loss
 
@@ -327,9 +281,19 @@ def compare_losses(
             f"got {n_jobs!r}."
         )
     y = np.asarray(y)
-    locked = test_subjects is not None
-    if locked:
-        test_mask = _locked_test_mask(y, test_subjects)
+    if locked := test_subjects is not None:
+        test_subjects = np.unique(np.asarray(test_subjects))
+        present = np.isin(test_subjects, y)
+        if test_subjects.size == 0 or not present.all():
+            missing = test_subjects[~present][:5].tolist()
+            raise ValueError(
+                "test_subjects must be a non-empty list of subjects of y; "
+                + (f"not in y: {missing}" if missing else "got none")
+                + "."
+            )
+        test_mask = np.isin(y, test_subjects)
+        if test_mask.all():
+            raise ValueError("test_subjects leaves no subject to train on.")
     if features is not None:
         X = clone(features).fit_transform(X, y)
     tasks = []
@@ -355,7 +319,7 @@ def compare_losses(
             }
             if params.get("verbose") is None:  # one bar: compare_losses' own
                 params["verbose"] = 0
-            tasks.append((seed, label, loss, op, params))
+            tasks.append((seed, label, loss, op, extra, params))
 
     from sklearn.utils.parallel import Parallel, delayed
     from tqdm.auto import tqdm
@@ -371,33 +335,37 @@ def compare_losses(
             n_probe=n_probe,
             return_comparisons=baseline is not None,
         )
-        for seed, _, _, _, params in tasks
+        for seed, *_, params in tasks
     )
-    with tqdm(
-        total=len(tasks),
-        desc="compare_losses",
-        unit="run",
-        disable=not verbose,
-        dynamic_ncols=True,
-    ) as bar:
-        done = []
-        for out in Parallel(n_jobs=n_jobs, return_as="generator")(jobs):
-            done.append(out)
-            bar.update()
+    done = list(
+        tqdm(
+            Parallel(n_jobs=n_jobs, return_as="generator")(jobs),
+            total=len(tasks),
+            desc="compare_losses",
+            unit="run",
+            disable=not verbose,
+            dynamic_ncols=True,
+        )
+    )
     results = {label: [] for label, *_ in runs}
-    variant_params = {label: extra for label, _, _, extra in runs}
     reports = {}
-    for (seed, label, loss, op, _), (record, metrics) in zip(tasks, done):
+    for (seed, label, loss, op, extra, _), (record, metrics) in zip(tasks, done):
         record.update(seed=seed, loss=loss, operating_point=op)
-        record["params"] = {k: v for k, v in variant_params[label].items() if _plain(v)}
+        record["params"] = {k: v for k, v in extra.items() if _plain(v)}
         results[label].append(record)
-        reports.setdefault(seed, {})[label] = metrics
-    for seed, seed_reports in reports.items():
+        reports.setdefault(seed, {})[label] = record, metrics
+    for seed, seed_runs in reports.items():
         # a locked split bootstraps the same subjects for every seed: averaging
         # the seeds' replicates is then a paired bootstrap of the mean difference
-        _add_paired_differences(
-            results, seed_reports, baseline, random_state if locked else seed, seed
-        )
+        ref = seed_runs.get(baseline)
+        for label, (record, metrics) in seed_runs.items():
+            if ref is not None and label != baseline:
+                record["vs_baseline"] = paired_difference(
+                    metrics,
+                    ref[1],
+                    random_state=random_state if locked else seed,
+                    return_replicates=True,
+                )
     params = {
         "model": _network_name(estimator),
         "max_epochs": getattr(estimator, "max_epochs", None),

@@ -28,7 +28,7 @@ MAX_AUTO_TRAIN = 200
 
 
 class _Design(NamedTuple):
-    """Which rows enrol and probe in one condition (rows index the full data)."""
+    """Which rows enrol and probe in one condition (rows of the full data)."""
 
     group: object  # the condition's value, None without groups
     n_train: int
@@ -151,13 +151,11 @@ def _designs(y, values, codes, n_train, n_impostor_reps):
 def _judge_condition(judge, d):
     """Per subject of one condition: its id, EER and comparisons."""
     m = len(d.subjects)
-    templates = judge.templates(d.enrol, np.repeat(np.arange(m), d.n_train), m)
-    genuine = np.asarray(judge.claims(d.probes, templates, np.repeat(
-        np.arange(m), d.n_probes)), dtype=np.float64)  # fmt: skip
-    S = np.asarray(judge.matrix(d.imp_rows, templates), dtype=np.float64)
-    both, collapsed = _open_set.tie_collapsed(np.r_[genuine, S.ravel()])
-    if collapsed:
-        genuine, S = both[: len(genuine)], both[len(genuine) :].reshape(S.shape)
+    owner = np.repeat(np.arange(m), d.n_probes)
+    split = _open_set.OpenSetSplit(
+        d.subjects, d.enrol.reshape(m, d.n_train), d.probes, owner, d.imp_rows, 0
+    )
+    genuine, S = _open_set.open_set_scores(judge, split, compute=False)
     bounds = np.concatenate(([0], np.cumsum(d.n_probes)))
     out = []
     for a, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:])):
@@ -195,8 +193,7 @@ def evaluate_fixed_text(
     Parameters
     ----------
     model : object or array-like of shape (n_samples, n_features)
-        As in :func:`evaluate_verification`, e.g. ``ScaledManhattan()``
-        (needs no fitting).
+        As in :func:`evaluate_verification`, e.g. ``ScaledManhattan()``.
     X : array-like of shape (n_samples, n_features) or None
         Timing vectors (None for embeddings).
     y : array-like of shape (n_samples,)
@@ -204,15 +201,13 @@ def evaluate_fixed_text(
     groups : array-like of shape (n_samples,) or None, default=None
         The typing condition of each sample (None: one condition).
     n_train : int or "auto", default="auto"
-        Enrolment repetitions per subject (and condition); ``"auto"``: half
-        the median repetitions (per condition), at most 200.
+        Enrolment repetitions per subject; ``"auto"``: half the median, at most 200.
     n_impostor_reps : int, default=5
         Impostor repetitions taken from each other subject.
     n_bootstraps, confidence, random_state, verbose
         As in :func:`evaluate_verification` (an interval of the mean subject EER).
     return_comparisons : bool, default=False
-        Attach every comparison as ``report.comparisons`` (with ``groups``, a
-        ``group`` column too).
+        Attach every comparison as ``report.comparisons`` (with ``groups``, ``group``).
     return_scores : bool, default=False
         Also return every subject's binary labels and scores, concatenated.
 
@@ -230,16 +225,13 @@ def evaluate_fixed_text(
     Raises
     ------
     ValueError
-        If the inputs are inconsistent or fewer than 2 subjects have more than
-        ``n_train`` repetitions (in any condition, with ``groups``).
+        If fewer than 2 subjects have more than ``n_train`` repetitions.
 
     Warns
     -----
     UserWarning
-        Counting the subjects (subject-condition pairs) with no more than
-        ``n_train`` repetitions (still impostors) and the conditions with
-        fewer than 2 subjects; without ``groups``, when the mean subject EER is
-        worse than chance (enrolment and probes differ in typing condition).
+        For subjects skipped (too few repetitions; still impostors), conditions
+        with fewer than 2 subjects, or a mean subject EER worse than chance.
 
     Examples
     --------

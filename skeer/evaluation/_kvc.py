@@ -10,10 +10,9 @@ import numpy as np
 from sklearn.utils import _safe_indexing
 
 from skeer._validation import check_positive_int
+from skeer.datasets._kvc import _SCENARIOS as SCENARIOS
 
 __all__ = ["find_test_scenarios", "predict_kvc", "score_comparisons"]
-
-SCENARIOS = ("desktop", "mobile")
 
 
 def score_comparisons(model, X, pairs, *, batch_size=2048, verbose=0):
@@ -42,8 +41,7 @@ def score_comparisons(model, X, pairs, *, batch_size=2048, verbose=0):
     Raises
     ------
     ValueError
-        If ``pairs`` is not (n, 2) indices into ``X``, or ``batch_size`` is
-        not a positive integer.
+        If ``pairs`` is not (n, 2) indices into ``X``.
 
     Examples
     --------
@@ -147,8 +145,7 @@ def find_test_scenarios(path):
 def predict_kvc(model, path, *, scenarios=None, batch_size=2048, verbose=0):
     """Score the test comparisons of a KVC-onGoing release, scenario by scenario.
 
-    With :func:`~skeer.datasets.load_kvc` and :func:`score_comparisons`; the
-    result is what :func:`~skeer.datasets.make_kvc_submission` zips.
+    The result is what :func:`~skeer.datasets.make_kvc_submission` zips.
 
     Parameters
     ----------
@@ -165,16 +162,14 @@ def predict_kvc(model, path, *, scenarios=None, batch_size=2048, verbose=0):
     Returns
     -------
     predictions : dict of str to ndarray of shape (n_comparisons,)
-        Per scenario (desktop first), one similarity per comparison, in the
-        order of ``{scenario}_comparisons.txt``.
+        Per scenario (desktop first), one similarity per comparison, in order.
 
     Raises
     ------
     ValueError
-        If a scenario is unknown or has no model, none can be scored, or the
-        files are not in the release's format.
+        If a scenario is unknown, has no model or none can be scored.
     FileNotFoundError
-        If ``path`` or a scenario's test sessions or comparisons are missing.
+        If ``path`` or a scenario's test files are missing.
 
     Examples
     --------

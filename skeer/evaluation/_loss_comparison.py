@@ -12,7 +12,7 @@ _SUMMARY_METRICS = {
 
 def _epochs_to(curve, target):
     hits = (i for i, v in enumerate(curve, 1) if v is not None and v <= target)
-    return next(hits, None)
+    return None if target is None else next(hits, None)
 
 
 def _mean_sd(values):
@@ -37,29 +37,26 @@ class LossComparison:
     Parameters
     ----------
     runs : dict of str to list of dict
-        Per label (a loss name, or ``"loss@fmr"``), one dict per seed with at
-        least ``"seed"``, ``"metrics"`` (the protocol report), ``"valid_eer"``
-        (per epoch, None where not measured) and ``"seconds_per_epoch"``.
+        Per label, one dict per seed with at least ``"seed"``, ``"metrics"``,
+        ``"valid_eer"`` (per epoch, None where not measured), ``"seconds_per_epoch"``.
     baseline : str or None, default="triplet"
-        The reference run's label: ``"epochs_to_baseline_best"`` is the first
-        epoch at which a run's validation EER is at most its best (same seed).
+        The reference run's label (for ``"epochs_to_baseline_best"``).
     skipped : dict of str to str, default=None
         Losses left out and why.
     params : dict, default=None
-        Settings shared by every run (``"model"``, ``"max_epochs"``,
-        ``"batch"``, ``"n_seeds"``, ...), for the table's caption.
+        Settings shared by every run, for the table's caption.
 
     Attributes
     ----------
     runs : dict of str to list of dict
-        The runs; each dict gains ``"epochs_to_baseline_best"`` (int or None).
+        The runs; each gains ``"epochs_to_baseline_best"``: the first epoch at
+        which its validation EER is at most the baseline's best (same seed).
     summary : dict of str to dict
         Per label: ``"global_eer"``, ``"mean_subject_eer"``,
         ``"fnmr_at_fmr_0.01"``, ``"epochs_to_baseline_best"`` and
         ``"seconds_per_epoch"``, each ``{"mean", "sd", "n"}`` over seeds
-        (``ddof=1``, SD 0 for one seed), and ``"eer_difference"`` from the
-        baseline, ``{"mean", "ci", "n"}`` (95 % CI from the runs' paired
-        bootstraps, ``"vs_baseline"``), or None.
+        (``ddof=1``), and ``"eer_difference"`` from the baseline
+        (``{"mean", "ci", "n"}``, 95 % paired-bootstrap CI) or None.
     baseline, skipped, params
         As given (``skipped`` and ``params`` as dicts).
 
@@ -89,9 +86,8 @@ class LossComparison:
         }
         for rs in self.runs.values():
             for r in rs:
-                target = best.get(r["seed"])
-                r["epochs_to_baseline_best"] = (
-                    None if target is None else _epochs_to(r["valid_eer"], target)
+                r["epochs_to_baseline_best"] = _epochs_to(
+                    r["valid_eer"], best.get(r["seed"])
                 )
         self.summary = {}
         for label, rs in self.runs.items():
@@ -99,10 +95,8 @@ class LossComparison:
                 key: _mean_sd([r["metrics"].get(name) for r in rs])
                 for key, name in _SUMMARY_METRICS.items()
             }
-            row["epochs_to_baseline_best"] = _mean_sd(
-                [r["epochs_to_baseline_best"] for r in rs]
-            )
-            row["seconds_per_epoch"] = _mean_sd([r["seconds_per_epoch"] for r in rs])
+            for key in ("epochs_to_baseline_best", "seconds_per_epoch"):
+                row[key] = _mean_sd([r[key] for r in rs])
             row["eer_difference"] = _pooled_difference(rs)
             self.summary[label] = row
 
@@ -150,13 +144,8 @@ class LossComparison:
         >>> sorted(LossComparison({}).to_dict())
         ['baseline', 'params', 'runs', 'skipped', 'summary']
         """
-        return {
-            "summary": self.summary,
-            "runs": self.runs,
-            "baseline": self.baseline,
-            "skipped": self.skipped,
-            "params": self.params,
-        }
+        keys = ("summary", "runs", "baseline", "skipped", "params")
+        return {k: getattr(self, k) for k in keys}
 
     def to_markdown(self, *, data_description=None):
         """The summary as a markdown table, one row per loss, with a caption.

@@ -52,11 +52,6 @@ class SubjectKFold(GroupKFold):
         ------
         train, test : ndarray
             Training and test indices of the split.
-
-        Raises
-        ------
-        ValueError
-            If neither ``y`` nor ``groups`` is given.
         """
         groups = y if groups is None else groups
         if groups is None:
@@ -72,12 +67,11 @@ def train_test_split_subjects(X, y, *, test_size=1 / 3, random_state=None):
     Parameters
     ----------
     X : sequence or array-like of length n_samples
-        Samples: a list of sessions, an array or a DataFrame of samples.
+        Samples: a list of sessions, an array or a DataFrame.
     y : array-like of shape (n_samples,)
         Identity of each sample.
     test_size : float in (0, 1) or int, default=1/3
-        Fraction (float) or number (int) of the identities that go to the test
-        set.
+        Fraction (float) or number (int) of the identities in the test set.
     random_state : int, RandomState instance or None, default=None
         Seed of the draw of test identities.
 
@@ -87,11 +81,6 @@ def train_test_split_subjects(X, y, *, test_size=1 / 3, random_state=None):
         Samples of the training and test identities, in their original order.
     y_train, y_test : ndarray
         Their identities.
-
-    Raises
-    ------
-    ValueError
-        If ``X`` and ``y`` differ in length or ``test_size`` is invalid.
 
     Examples
     --------

@@ -1,9 +1,4 @@
-"""The open-set protocol for verifiers (:func:`evaluate_verification`) and its report.
-
-An estimator with its own enrolment is judged through it (:mod:`skeer.templates`);
-embeddings, or the output of ``transform``, by cosine similarity to the
-renormalised mean embedding. Scores are similarities (higher = same person).
-"""
+"""The open-set protocol (:func:`evaluate_verification`) and its report."""
 
 import warnings
 
@@ -107,20 +102,17 @@ def evaluate_verification(
 ):
     """Open-set verification protocol for free text (TypeNet / KVC style).
 
-    Per subject, the first ``n_enroll`` samples enrol a template, the last
-    ``n_probe`` are genuine probes, and every other subject's first probe is an
-    impostor probe; templates and scores are the model's own. See
-    :ref:`protocols`.
+    Per subject, the first ``n_enroll`` samples enrol, the last ``n_probe`` are
+    genuine probes and every other subject's first probe is an impostor probe,
+    scored by the model's own templates (see :ref:`protocols`).
 
     Parameters
     ----------
     model : array-like of shape (n_samples, n_features) or object
-        A fitted estimator with its own enrolment (a verifier, a baseline
-        detector, or a ``Pipeline`` ending in one), a fitted object whose
-        ``transform`` returns embeddings, or embeddings aligned with ``y``.
+        A fitted estimator with its own enrolment (or a ``Pipeline`` ending in
+        one), a fitted transformer returning embeddings, or embeddings.
     X : sequence of sessions, array-like or None
-        The model's input, aligned with ``y`` (None for embeddings). Split a
-        long-format DataFrame with :func:`~skeer.features.sessions_from_frame`.
+        The model's input, aligned with ``y`` (None for embeddings).
     y : array-like of shape (n_samples,)
         Subject of each sample, samples in their given order.
     n_enroll : int, default=5
@@ -130,19 +122,17 @@ def evaluate_verification(
     fmr_levels : sequence of float in (0, 1), default=(0.001, 0.01, 0.1)
         False-match rates at which to report the false non-match rate.
     n_bootstraps : int, default=200
-        Bootstrap replicates (resampling subjects) for the confidence
-        intervals; 0 computes none.
+        Bootstrap replicates (resampling subjects) for the intervals; 0: none.
     confidence : float in (0, 1), default=0.95
         Level of the percentile intervals.
     random_state : int, Generator or None, default=0
         Seeds the bootstrap.
     return_comparisons : bool, default=False
-        Attach every comparison as ``report.comparisons``, e.g. for
-        :func:`paired_difference`.
+        Attach every comparison as ``report.comparisons`` (:func:`paired_difference`).
     return_scores : bool, default=False
         Also return the binary labels and scores (e.g. for DET plots).
     verbose : bool, default=True
-        A progress bar on stderr, drawn once the protocol has run 3 s.
+        A progress bar on stderr, drawn after 3 s.
 
     Returns
     -------
@@ -162,19 +152,16 @@ def evaluate_verification(
     Raises
     ------
     ValueError
-        If the inputs are inconsistent or fewer than 2 subjects have at least
-        ``n_enroll + 1`` samples.
+        If fewer than 2 subjects have at least ``n_enroll + 1`` samples.
 
     Warns
     -----
     UserWarning
-        Counting the subjects skipped for having fewer than ``n_enroll + 1``
-        samples.
+        Counting the subjects skipped for having fewer than ``n_enroll + 1`` samples.
 
     Notes
     -----
-    ``n_impostor = n_subjects * (n_subjects - 1)`` (3,000 subjects take about
-    5 s beyond the embeddings).
+    ``n_impostor = n_subjects * (n_subjects - 1)``.
 
     Examples
     --------

@@ -1,10 +1,4 @@
-"""Scorers for judging verifiers in scikit-learn model selection (greater is better).
-
-Closed set (the same people enrolled and probed): :data:`eer_scorer` and
-:func:`make_fnmr_scorer` score ``decision_function``, whose columns are
-``classes_``. Open set (new people): :func:`make_verification_scorer` runs
-:func:`~skeer.evaluation.evaluate_verification` on the fold.
-"""
+"""Closed- and open-set scorers for scikit-learn model selection (greater is better)."""
 
 import numpy as np
 
@@ -62,8 +56,7 @@ def _check_enrolled(estimator, y, scorer):
 
 
 class _ClosedSetScorer:
-    """A negated closed-set metric over ``decision_function``, columns ``classes_``;
-    ValueError for a fold probing identities not among ``classes_``."""
+    """A negated closed-set metric over ``decision_function``, columns ``classes_``."""
 
     def __init__(self, metric, name, **kwargs):
         self.metric = metric
@@ -106,8 +99,7 @@ def make_fnmr_scorer(fmr, *, method="interpolate"):
     Returns
     -------
     scorer : callable
-        ``scorer(estimator, X, y) = -fnmr_at_fmr(y, decision_function(X),
-        fmr=fmr, labels=classes_, method=method)``.
+        ``scorer(estimator, X, y)``: minus the closed-set FNMR at ``fmr``.
 
     Examples
     --------
@@ -164,8 +156,7 @@ def make_verification_scorer(metric="eer", *, fmr=None, n_enroll=5, n_probe=5):
     """Open-set scorer for identity-disjoint cross-validation.
 
     Runs :func:`~skeer.evaluation.evaluate_verification` on the held-out fold
-    (also in skorch's ``EpochScoring``, with ``use_caching=False``,
-    ``lower_is_better=False``).
+    (in skorch's ``EpochScoring``: ``use_caching=False, lower_is_better=False``).
 
     Parameters
     ----------
@@ -207,8 +198,7 @@ def make_verification_scorer(metric="eer", *, fmr=None, n_enroll=5, n_probe=5):
 
 
 class _FoldScorer:
-    """Closed set when the fold's subjects are enrolled, open set when none is;
-    a fold mixing both is refused."""
+    """Closed set on a fold of enrolled subjects, open set on one of new subjects."""
 
     def __init__(self, name, closed, open_set):
         self.name, self.closed, self.open_set = name, closed, open_set
@@ -276,9 +266,6 @@ def get_scorer_names():
 
 def get_scorer(scoring):
     """A scorer from its name, like :func:`sklearn.metrics.get_scorer`.
-
-    Each skeer scorer is closed set on a fold of enrolled subjects, open set
-    on one of new subjects.
 
     Parameters
     ----------

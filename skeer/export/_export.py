@@ -1,44 +1,10 @@
-"""Ship a fitted verifier: its network as ONNX, its enrolment as JSON.
+"""Ship a fitted verifier: its network as ONNX, its enrolment as a JSON sidecar.
 
-:func:`export_onnx` writes ``<path>``, the embedding network (float32 input
-``"input"``; float32 output ``"embedding"``, the *raw* embedding to
-L2-normalise; a dynamic batch axis, the others fixed; the scalers right before
-the verifier folded in; with ``template_input=True`` a second output
-``"verifier_input"``), and ``<path>.json``, the *sidecar*: strict RFC 8259
-JSON, ``"format": "skeer.onnx-sidecar"``, ``"format_version"`` 1, 2 when the
-templates include the standardised verifier input (so a version-1 reader
-refuses it), 3 since ``geometry`` replaced the key ``template``. Its keys:
-
-- ``model``: the ONNX file name; ``network``: the network's class;
-- ``input``, ``output``, ``verifier_input`` (version 2, else ``null``):
-  ``{"name", "shape", "dtype"}``, ``"batch"`` marking the dynamic axis;
-- ``normalize``: ``"l2"``, i.e. ``e / max(||e||_2, 1e-12)``;
-- ``geometry``: ``"cosine"``, ``"scaled_manhattan"``, ``"manhattan"`` or
-  ``"euclidean"``;
-- ``classes`` (sorted, unique) and ``classes_dtype`` (their numpy dtype);
-- ``templates``: one row per class (``d`` wide, ``d + n_features`` in
-  version 2), and ``templates_dtype``; ``template_scales``: the same shape
-  for ``"scaled_manhattan"``, else ``null``;
-- ``input_mean``, ``input_scale`` (positive): the standardisation of
-  ``verifier_input`` (version 2), else ``null``;
-- ``threshold``: accept when ``score >= threshold``; a finite number or
-  ``"-inf"`` (accept all, at a target rate only); ``operating_point``:
-  ``"eer"`` or the target false-match rate it was calibrated at;
-- ``preprocessing``: ``{"service": [...], "in_graph": [...]}``, the pipeline
-  steps (``name``, ``class``, plain ``params``) the service runs on raw input
-  first, in order (e.g. :class:`~skeer.KeystrokeFeatures`), and those folded
-  into the graph.
-
-The score of ``x`` (the normalised embedding ``e``, or in version 2
-``[e, (v - input_mean) / input_scale]``) against the claimed identity's
-template ``mu`` (scales ``s``): ``"cosine"`` ``x . mu / max(||x||, tiny)``;
-``"scaled_manhattan"`` ``-sum_j |x_j - mu_j| / s_j``; ``"manhattan"``
-``-sum_j |x_j - mu_j|``; ``"euclidean"`` ``-sum_j (x_j - mu_j)**2``.
-
-:class:`OnnxVerifier`, the reference scorer, is written to be copied
-(``_onnx_verifier.py`` and ``_sidecar.py`` import numpy, onnxruntime and the
-standard library only); the tests check it against ``skeer.templates`` and
-``KeystrokeFeatures``.
+The sidecar (``"format": "skeer.onnx-sidecar"``, version 3) holds the tensor
+specs, ``normalize`` (``"l2"``), ``geometry``, ``classes``, ``templates``
+(and ``template_scales``, ``input_mean``, ``input_scale`` where set),
+``threshold``, ``operating_point`` and ``preprocessing``; :func:`_sidecar` builds
+it, :func:`~skeer.export._sidecar.read_sidecar` checks it.
 """
 
 import json
@@ -112,30 +78,27 @@ def _plain(value):
 def _describe(name, step):
     from skeer import registry
 
-    params = {}
-    for key, value in step.get_params(deep=False).items():
-        plain = _plain(value)
-        if plain is not None or value is None:
-            params[key] = plain
+    params = {
+        key: plain
+        for key, value in step.get_params(deep=False).items()
+        if (plain := _plain(value)) is not None or value is None
+    }
     return {"name": name, "class": registry.qualified_name(step), "params": params}
 
 
 def export_onnx(estimator, path, *, example_input=None, opset=None):
     """Export a fitted verifier's network to ONNX, its enrolment beside it.
 
-    Writes the network to ``path`` (PyTorch's TorchScript ONNX exporter) and
-    a JSON sidecar ``<path>.json`` with all else a service needs to verify
-    claims without skeer; :class:`OnnxVerifier` reads both.
+    Writes the network to ``path`` and a JSON sidecar ``<path>.json`` with all
+    else a service needs without skeer; :class:`OnnxVerifier` reads both.
 
     Parameters
     ----------
     estimator : KeystrokeVerifier or Pipeline
-        Fitted, or a :class:`~sklearn.pipeline.Pipeline` ending in one. The
-        scaler steps right before it become part of the graph; earlier steps
-        are the service's (the sidecar's ``preprocessing.service``).
+        Fitted, or a Pipeline ending in one; the scalers right before it are
+        folded into the graph, earlier steps are left to the service.
     path : str or path-like
-        Destination of the model (``*.onnx``); it and ``<path>.json`` are
-        overwritten.
+        Destination of the model (``*.onnx``); it and ``<path>.json`` are overwritten.
     example_input : array-like of shape (n, n_features) or \
             (n, max_len, n_features), default=None
         Input to trace the network with; its ``max_len`` becomes the model's.
@@ -152,10 +115,6 @@ def export_onnx(estimator, path, *, example_input=None, opset=None):
 
     Raises
     ------
-    TypeError, sklearn.exceptions.NotFittedError
-        If ``estimator`` is not a fitted verifier or pipeline ending in one.
-    ValueError
-        If ``example_input`` does not fit, or a sequence length is unknown.
     ImportError
         Without ``onnx`` or ``onnxruntime`` (``pip install 'skeer[onnx]'``).
     RuntimeError
@@ -168,8 +127,8 @@ def export_onnx(estimator, path, *, example_input=None, opset=None):
 
     Notes
     -----
-    Traced in eval mode, float32, on the CPU (so an ``amp=True`` verifier's
-    scores differ slightly); a bool ``CumSum`` is patched with a cast to int64.
+    Traced in eval mode, float32, on the CPU: an ``amp=True`` verifier's scores
+    differ slightly.
 
     Examples
     --------

@@ -12,8 +12,7 @@ from skeer.export._onnx_verifier import need, sidecar_path
 
 #: Names of the model's input and outputs (the sidecar repeats them).
 INPUT, EMBEDDING, VERIFIER_INPUT = "input", "embedding", "verifier_input"
-#: Largest difference between the exported graph and the network accepted
-#: at export time (relative to the outputs' scale).
+#: Largest relative difference between the exported graph and the network.
 CHECK_TOL = 1e-4
 
 
@@ -78,8 +77,7 @@ class _Graph(torch.nn.Module):
 
 
 def graph_module(net, folded):
-    """The graph of verifier ``net`` after the ``(name, scaler)`` steps ``folded``
-    (CPU, float32, eval mode), also outputting its input if ``input_mean_`` is set."""
+    """Scalers ``folded``, then ``net``'s network (CPU, float32, eval mode)."""
     network = copy.deepcopy(getattr(net.module_, "_orig_mod", net.module_))
     with_input = getattr(net, "input_mean_", None) is not None
     graph = _Graph([scaler_module(step) for _, step in folded], network, with_input)
@@ -126,8 +124,7 @@ def example_input(net, service, example):
 
 
 def _cast_bool_cumsum(model):
-    """Cast the bool input of ``CumSum`` nodes to int64 (as PyTorch counts; ONNX
-    has no bool ``CumSum``, which the TorchScript exporter emits); returns how many."""
+    """Cast the bool input of ``CumSum`` nodes to int64 (ONNX has no bool CumSum)."""
     onnx = need("onnx")
     from onnx import TensorProto, helper
 
@@ -137,7 +134,7 @@ def _cast_bool_cumsum(model):
         v.name: v.type.tensor_type.elem_type
         for v in [*graph.value_info, *graph.input, *graph.output]
     }
-    nodes, count = [], 0
+    nodes = []
     for node in model.graph.node:
         if node.op_type == "CumSum" and types.get(node.input[0]) == TensorProto.BOOL:
             cast = f"{node.input[0]}__as_int64"
@@ -151,16 +148,13 @@ def _cast_bool_cumsum(model):
                 )
             )
             node.input[0] = cast
-            count += 1
         nodes.append(node)
     del model.graph.node[:]
     model.graph.node.extend(nodes)
-    return count
 
 
 def check_graph(path, graph, x):
-    """The largest difference, relative to its scale, of onnxruntime's outputs
-    from ``graph``'s, on ``x`` and on batches of other sizes."""
+    """Largest relative difference of onnxruntime's outputs from ``graph``'s."""
     ort = need("onnxruntime")
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     worst = 0.0
@@ -186,9 +180,7 @@ def export_graph(graph, x, path, *, opset):
         else {}
     )
     with warnings.catch_warnings(), torch.no_grad():
-        # tracer warnings about shape checks turned constants, and the
-        # exporter's deprecation notice: the check below is what counts
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore")  # tracer warnings: check_graph is what counts
         torch.onnx.export(
             graph,
             (torch.from_numpy(x),),

@@ -1,9 +1,5 @@
-"""The reference reader of :func:`skeer.export.export_onnx`'s files.
-
-numpy, onnxruntime and the standard library only (with ``_sidecar``, what a
-service copies); the verifier's rules it repeats are checked against their
-owners in ``tests/test_export.py``.
-"""
+"""The reference scorer of :func:`skeer.export.export_onnx`'s files: numpy,
+onnxruntime and stdlib only, so that a service can copy it with ``_sidecar``."""
 
 import importlib
 import warnings
@@ -33,8 +29,7 @@ def _l2_normalize(F, eps):
 
 
 def _session_features(sessions, max_len, clip):
-    """``KeystrokeFeatures(max_len, clip)``'s output and refusals, in plain numpy
-    (checked by tests/test_export.py), so that raw sessions need no skeer."""
+    """``KeystrokeFeatures(max_len, clip)``'s output and refusals, in plain numpy."""
     out = np.zeros((len(sessions), max_len, 5), dtype=np.float32)
     for i, s in enumerate(sessions):
         s = np.asarray(s)
@@ -79,8 +74,7 @@ def _is_sessions(X):
     )
 
 
-# ids: the rules of skeer._validation and skeer.templates._enrol, repeated so
-# that this reader needs no other skeer module nor scikit-learn
+# ids: the rules of skeer._validation and skeer.templates._enrol, repeated
 _KINDS = {"b": "booleans", "i": "integers", "u": "integers", "f": "floats"}
 
 
@@ -282,9 +276,8 @@ class OnnxVerifier:
         ----------
         X : array-like of shape (n, n_features) or (n, max_len, n_features), \
                 or list of raw sessions
-            Input after the service's preprocessing steps; or, when that step
-            is :class:`~skeer.KeystrokeFeatures`, raw sessions ``(n_keys, 3)``
-            (press ms, release ms, key code), as every method taking ``X``.
+            Input after the service's steps; raw sessions ``(n_keys, 3)`` (press
+            ms, release ms, key code) if that step is KeystrokeFeatures.
 
         Returns
         -------
@@ -302,9 +295,7 @@ class OnnxVerifier:
         X = np.ascontiguousarray(X, dtype=np.float32)
         if X.ndim and not len(X):
             raise ValueError(f"X has 0 samples (shape={X.shape}); give at least one.")
-        if not np.isfinite(X).all():
-            # as the Python pipeline: a clipping scaler in the graph would
-            # otherwise turn inf into an accepted in-range value
+        if not np.isfinite(X).all():  # a clipping scaler would accept inf
             raise ValueError("X contains NaN or infinity.")
         want = self._input_shape
         if X.ndim != len(want) or any(
@@ -320,8 +311,7 @@ class OnnxVerifier:
         return [_l2_normalize(E, np.float32(1e-12)), *rest]  # as F.normalize
 
     def _features(self, X):
-        """What templates are made of: the embeddings, then the standardised
-        verifier input when ``input_mean_`` is set."""
+        """Embeddings, then the standardised input when ``input_mean_`` is set."""
         if self.input_mean_ is None:
             return self.embed(X)
         E, Z = self._run(X)

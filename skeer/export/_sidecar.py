@@ -1,8 +1,5 @@
-"""The sidecar of :func:`skeer.export.export_onnx`: its format, and its reading.
-
-numpy and the standard library only (a service copies it); the rules it
-repeats are checked against their owners in ``tests/test_export.py``.
-"""
+"""Read and check the sidecar of :func:`skeer.export.export_onnx` (numpy and stdlib
+only: a service copies it; tests/test_export.py checks the rules it repeats)."""
 
 import json
 import math
@@ -14,13 +11,10 @@ import numpy as np
 
 __all__ = ["FORMAT", "FORMAT_VERSIONS", "read_sidecar", "sidecar_path"]
 
-#: The sidecar's ``format``.
 FORMAT = "skeer.onnx-sidecar"
-#: Sidecar versions: 1, and 2 when the templates include the verifier's
-#: standardised input (``verifier_input``, ``input_mean``, ``input_scale``).
-FORMAT_VERSIONS = (1, 2, 3)  # 3: the key "geometry" (was "template")
-#: Largest sidecar read (its templates are JSON text: 20 MB for 10,000
-#: subjects of 128 dimensions).
+#: 2: templates include the standardised verifier input; 3: "geometry" (was "template").
+FORMAT_VERSIONS = (1, 2, 3)
+#: Largest sidecar read (10,000 subjects of 128 dimensions are 20 MB of JSON).
 MAX_SIDECAR_BYTES = 256 * 2**20
 
 #: The dtypes a sidecar may name: every size comes from the values themselves.
@@ -115,8 +109,7 @@ def _threshold(meta, operating_point, where):
 
 
 def _preprocessing(meta, where):
-    """The steps, and ``(max_len, clip)`` if the one service step is
-    KeystrokeFeatures (the reader then featurises raw sessions)."""
+    """The steps, and ``(max_len, clip)`` if the service step is KeystrokeFeatures."""
     pre = _get(meta, "preprocessing", where)
 
     def is_step(step):
@@ -261,10 +254,8 @@ def _standardisation(meta, where):
 
 
 def read_sidecar(sidecar):
-    """Every field of the sidecar file that the reader uses, checked once: a
-    ValueError names the file and the field. ``feature_step`` is ``(max_len,
-    clip)`` or None; ``outputs`` ``{name: width}``: the embedding, then the
-    verifier input."""
+    """The sidecar's fields, checked (a ValueError names file and field);
+    ``feature_step`` is ``(max_len, clip)`` or None, ``outputs`` ``{name: width}``."""
     meta = _load(sidecar)
     where = repr(str(sidecar))
     key = "geometry" if meta["format_version"] >= 3 else "template"

@@ -1,10 +1,7 @@
-"""The key channel and the sequence length of padded keystroke features, once.
+"""The key channel and sequence length of padded features, shared with the networks.
 
-Private and torch-free: :mod:`skeer.features` writes the key channel and
-:mod:`skeer.networks` reads it back. The readers take numpy arrays and torch
-tensors alike (duck typing, no torch import); a tensor's result stays on its
-device, without host synchronisation. A real key's channel is never 0, so a
-padding row can be all zero.
+Torch-free duck typing: a tensor's result stays on its device (no host sync). A real
+key's channel is never 0, so a padding row can be all zero.
 """
 
 import numpy as np
@@ -21,15 +18,13 @@ def _is_tensor(x):
 
 
 def encode_key_codes(codes):
-    """Key codes (any shape) -> key channel ``(clip(round(code), 0, 255) + 1) / 256``,
-    float64 in ``(0, 1]``."""
+    """Key codes -> float64 key channel ``(clip(round(code), 0, 255) + 1) / 256``."""
     codes = np.asarray(codes, dtype=np.float64)
     return (np.clip(np.rint(codes), 0, N_KEY_CODES - 1) + 1) / N_KEY_CODES
 
 
 def decode_key_codes(key):
-    """Key channel (array or tensor) -> int64 key codes ``round(key * 256) - 1``;
-    -1 where ``key`` is 0 (padding); a tensor stays on its device."""
+    """Key channel -> int64 key codes ``round(key * 256) - 1`` (-1: padding)."""
     if _is_tensor(key):
         return (key.float() * N_KEY_CODES).round().long() - 1
     key = np.asarray(key, dtype=np.float64)
@@ -37,9 +32,9 @@ def decode_key_codes(key):
 
 
 def sequence_lengths(x):
-    """True length of each zero-padded sequence of ``x`` ``(..., L, C)``: one past
-    the last row that is not all zero (0 for all padding), as int64 (or a
-    LongTensor on ``x``'s device). Measure by one channel with ``x[..., [c]]``."""
+    """One past the last non-zero row of each sequence of ``x`` ``(..., L, C)``, int64.
+
+    Measure by one channel with ``x[..., [c]]``."""
     if not _is_tensor(x):
         x = np.asarray(x)
     if x.ndim < 2:
@@ -51,9 +46,8 @@ def sequence_lengths(x):
     if nonzero.shape[-1] == 0:
         lengths = nonzero.sum(-1)
     else:
-        # rows before the last non-zero row have a running count below the
-        # total, plus that row itself (an integer cumsum: ONNX runtimes refuse
-        # CumSum on booleans)
+        # rows before the last non-zero one count below the total, plus that row
+        # (an integer cumsum: ONNX runtimes refuse CumSum on booleans)
         count = (nonzero.long() if _is_tensor(nonzero) else nonzero).cumsum(-1)
         total = count[..., -1:]
         lengths = (count < total).sum(-1) + (total[..., 0] > 0)

@@ -1,8 +1,4 @@
-"""Keystroke features: raw typing sessions to padded float32 latency sequences.
-
-The key channel's encoding and the sequence length are defined once, in
-``_keys``, which the networks read too. Nothing here imports torch.
-"""
+"""Keystroke features: raw typing sessions to padded float32 latency sequences."""
 
 import numbers
 
@@ -58,11 +54,6 @@ def sequence_lengths(Xt, *, key_channel=-1):
     lengths : ndarray of shape (n_sessions,), dtype int64
         One past the last row whose key channel is non-zero (for the output of
         :class:`KeystrokeFeatures`, the number of real keys).
-
-    Raises
-    ------
-    ValueError
-        If ``Xt`` is not 3-D (:func:`key_codes` too).
 
     Examples
     --------
@@ -170,8 +161,7 @@ class KeystrokeFeatures(TransformerMixin, BaseEstimator):
     max_len : int, default=50
         Number of keys of each output sequence.
     clip : float or None, default=5.0
-        Clip the four timing channels to ``[-clip, clip]`` seconds, so that
-        long pauses do not dominate the scale. None disables clipping.
+        Clip the timing channels to ``[-clip, clip]`` seconds; None: no clipping.
     subject_col, session_col : str, default="subject", "session"
         Identity and session columns of a long-format DataFrame ``X``;
         ``subject_col=None`` groups by session alone.
@@ -193,24 +183,18 @@ class KeystrokeFeatures(TransformerMixin, BaseEstimator):
 
     Notes
     -----
-    What ``X`` is taken to be, in this order:
+    ``X`` is taken to be, in this order: (1) a long-format keystroke DataFrame
+    with the ``*_col`` columns (see :func:`sessions_from_frame`), sessions in
+    the order of their first row; a numeric DataFrame with no column named like
+    a keystroke or id column (e.g. ``load_cmu(path, as_frame=True).data``) is
+    case 3, any other is refused; (2) a 3-D array, or a sequence whose first
+    element is 2-D: sessions; (3) anything else: fixed-text vectors
+    ``(n_samples, n_features)``, validated (float32, finite), otherwise unchanged.
+    To transform one session, pass ``[session]``.
 
-    1. a pandas DataFrame: long-format keystrokes (one row a key; see
-       :func:`sessions_from_frame`) with the ``*_col`` columns, sessions in the
-       order of their first row. Any other DataFrame is refused (its columns
-       listed), so ids are never taken for timings, except one of fixed-text
-       vectors (all columns numeric, none named like ``press``, ``release``,
-       ``keycode``, ``subject``, ``session`` or ``user``, in any case), such as
-       ``load_cmu(path, as_frame=True).data``: case 3, with its column names.
-    2. a 3-D array, or a sequence whose first element is 2-D: sessions.
-    3. anything else, in particular a 2-D numeric array or a list of rows of
-       numbers: fixed-text timing vectors ``(n_samples, n_features)``, returned
-       validated (float32, finite) and otherwise unchanged. To transform one
-       session, pass ``[session]``.
-
-    An invalid session (NaN or infinity, fewer than 2 keys, a release before
-    its press, press times going backwards) raises a ValueError naming its
-    index. ``fit`` only validates; ``transform`` works unfitted.
+    An invalid session (non-finite, under 2 keys, a release before its press,
+    press times going backwards) raises a ValueError naming its index. ``fit``
+    only validates; ``transform`` works unfitted.
 
     Examples
     --------
@@ -389,8 +373,7 @@ class KeystrokeFeatures(TransformerMixin, BaseEstimator):
         return _featurize(self._sessions(X, kind), self.max_len, self.clip)
 
     def _check_loaded_state(self):
-        """Parameters a model file gave: ``max_len`` (which sizes every output)
-        bounded before any allocation."""
+        """Bound a loaded ``max_len`` (it sizes every output) before any allocation."""
         if (
             not isinstance(self.max_len, int)
             or isinstance(self.max_len, bool)  # True would load as max_len 1
@@ -412,9 +395,8 @@ class KeystrokeFeatures(TransformerMixin, BaseEstimator):
         Returns
         -------
         feature_names_out : ndarray of str objects
-            For sessions (and when not fitted on fixed-text vectors): the five
-            channel names of the last output axis, :data:`FEATURE_NAMES`. When
-            fitted on fixed-text vectors: the input feature names.
+            The input names when fitted on fixed-text vectors, else
+            :data:`FEATURE_NAMES` (the channels of the last output axis).
 
         Examples
         --------

@@ -1,8 +1,4 @@
-"""Keystroke data frames to sessions: one row a key, grouped by subject and session.
-
-NumPy only; pandas is imported when a frame is read. Private module:
-:func:`sessions_from_frame` is public in :mod:`skeer.features`.
-"""
+"""Long-format keystroke frames to sessions; pandas is imported only to read a frame."""
 
 import numpy as np
 
@@ -57,8 +53,7 @@ def sessions_from_frame(
     Raises
     ------
     ValueError
-        If ``df`` is not a DataFrame, a named column is missing, an id column
-        has missing values, or the timing columns are not numeric.
+        If a named column is missing or invalid, or ``df`` is no DataFrame.
 
     Examples
     --------
@@ -115,8 +110,7 @@ def sessions_from_frame(
         session_ids = uniques.get_level_values(1).to_numpy()
     order = np.argsort(codes, kind="stable")
     counts = np.bincount(codes, minlength=len(uniques))
-    sessions = np.split(values[order], np.cumsum(counts)[:-1])
-    return sessions, subjects, session_ids
+    return np.split(values[order], np.cumsum(counts)[:-1]), subjects, session_ids
 
 
 #: Column-name fragments (case-insensitive) and names of keystroke or id columns.
@@ -125,9 +119,7 @@ _ID_NAMES = ("user", "participant", "sid", "uid")
 
 
 def _is_fixed_text_frame(X, feats):
-    """A DataFrame of fixed-text vectors (e.g. ``load_cmu(..., as_frame=True).data``):
-    numeric, with no keystroke or identity column (as configured in ``feats``,
-    or named like one), so that ids are never taken for timings."""
+    """Numeric, with no keystroke or id column (configured or named like one)."""
     configured = set(feats._columns().values()) - {None}
     for col in X.columns:
         name = str(col).lower()

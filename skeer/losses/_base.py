@@ -97,8 +97,7 @@ def _as_embeddings(emb, name):
 
 
 def _prepare(embeddings, labels, ref_emb, ref_labels):
-    """Validated, cast ``(embeddings, labels, ref_emb, ref_labels, encoded)``;
-    string or object labels become integer codes shared with ``ref_labels``."""
+    """Validated ``(embeddings, labels, ref_emb, ref_labels, encoded)``."""
     embeddings = _as_embeddings(embeddings, "embeddings")
     labels = _host_labels(labels, "labels")
     if ref_emb is None and ref_labels is not None:
@@ -159,7 +158,7 @@ def _check_finite(emb, name, mode):
 
 
 def _index_tensor(value, device):
-    """One index tensor of an ``indices_tuple``: integers, 1-D (shapes only)."""
+    """One validated 1-D integer index tensor of an ``indices_tuple``."""
     t = torch.as_tensor(value, device=device)
     if t.dtype == torch.bool or t.is_floating_point() or t.is_complex():
         raise ValueError(
@@ -173,8 +172,7 @@ def _index_tensor(value, device):
 
 
 def _check_indices(indices_tuple, n, m, device):
-    """Validated pml triplets ``(a, p, n)`` or pairs ``(a1, p, a2, n)`` as long
-    tensors: anchors index the ``n`` embeddings, ``p``/``n`` the ``m`` references."""
+    """Validated pml triplets or pairs as long tensors (anchors < n, others < m)."""
     if not isinstance(indices_tuple, tuple | list) or len(indices_tuple) not in (3, 4):
         got = type(indices_tuple).__name__
         if hasattr(indices_tuple, "__len__"):
@@ -202,8 +200,6 @@ def _check_indices(indices_tuple, n, m, device):
                 f"the same length, got {shown}."
             )
     out_of_range = [((t < 0) | (t >= size)).any() for t, size in zip(idx, sizes)]
-    if not out_of_range:
-        return tuple(idx)
     flags = torch.stack(out_of_range)
     if torch.compiler.is_compiling():
         torch._assert_async(~flags.any(), "indices_tuple holds an index out of range")
@@ -229,8 +225,7 @@ def _autocast_off(device_type):
 
 
 class _MetricLoss(torch.nn.Module):
-    """Base of skeer's losses: :meth:`forward` validates the inputs and calls
-    :meth:`compute_loss` with autocast off; ``_params()`` validates parameters."""
+    """Base of skeer's losses: validates inputs, calls :meth:`compute_loss`."""
 
     #: Whether the loss is defined on the identity sets of one batch only
     #: (then ``indices_tuple`` and ``ref_emb`` must be None).
@@ -285,9 +280,7 @@ class _MetricLoss(torch.nn.Module):
         Raises
         ------
         ValueError
-            On malformed inputs (an ``indices_tuple`` or ``ref_emb`` the loss
-            does not accept, indices out of range), NaN or infinite
-            embeddings ("training diverged?") and invalid parameters.
+            On malformed inputs, NaN or infinite embeddings, invalid parameters.
         """
         if self._one_batch_only and (indices_tuple is not None or ref_emb is not None):
             raise ValueError(

@@ -12,8 +12,7 @@ __all__ = ["SupConEERLoss"]
 
 
 def _templates_and_probes(embeddings, labels, n_enroll):
-    """``(probes, probe_labels, templates, template_labels)`` of the batch, as
-    :class:`SupConEERLoss` describes (a single-row subject only probes)."""
+    """``(probes, probe_labels, templates, template_labels)`` of the batch."""
     subjects, inverse, counts = torch.unique(
         labels, return_inverse=True, return_counts=True
     )

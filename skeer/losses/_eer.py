@@ -29,15 +29,12 @@ from skeer.losses._smooth import (
     soft_bisection,
 )
 
-#: The ``skeer.losses`` package. ``_gather_active`` is looked up on it when a
-#: loss is computed, so that ``skeer.losses._gather_active`` stays the one
-#: place to replace it (tests fake a distributed run that way).
+#: ``_gather_active`` is looked up on the package so tests can replace it.
 _package = sys.modules[__package__]
 
 _VARIANTS = ("area", "direct")
 
-#: The largest ``sharpness``: at ``K = 1e6`` every gradient of a batch of
-#: unit embeddings was exactly zero (the sigmoid saturates in float32).
+#: The largest ``sharpness`` (the float32 sigmoid saturates above).
 MAX_SHARPNESS = 1e4
 
 #: ``sharpness=None`` resolves to these per variant.
@@ -45,8 +42,7 @@ _DEFAULT_SHARPNESS = {"area": 100.0, "direct": 40.0}
 
 
 def _all_tied(pairs):
-    """Whether every pair counted is at the same distance, to within
-    ``sqrt(eps)`` relative (a 0-d bool tensor; no host sync)."""
+    """Whether every pair counted is at one distance, to ``sqrt(eps)`` relative."""
     lo, hi = counted_range(pairs)
     scale = torch.maximum(torch.maximum(hi.abs(), lo.abs()), torch.ones_like(hi))
     tol = math.sqrt(torch.finfo(pairs.x.dtype).eps) * scale
@@ -55,9 +51,7 @@ def _all_tied(pairs):
 
 
 def _check_directions(emb, mode):
-    """Refuse all-zero embeddings under the cosine distance: a zero vector has
-    no direction, and normalising it gave gradients of 1e13. ``mode`` is
-    ``check_finite``'s (``True``: one host sync, ``"async"``: none)."""
+    """Refuse all-zero embeddings under the cosine distance (no direction)."""
     if mode is False or emb.numel() == 0:
         return
     zero = emb.detach().abs().amax(dim=1) == 0
@@ -108,9 +102,8 @@ class EERLoss(_MetricLoss):
         ``FAR_s(d) = f`` and the loss penalises the miss side there.
     variant : {"area", "direct"}, default="direct"
         ``"area"``: the paper's overlap of the genuine and impostor
-        distributions around ``d`` (from its smooth bisection).
-        ``"direct"``: the smooth error rate itself at ``d``, with an exact
-        implicit gradient. Formulas in :ref:`eerloss`.
+        distributions around ``d``; ``"direct"``: the smooth error rate at
+        ``d``, with an exact implicit gradient (:ref:`eerloss`).
     beta : float in (0, 2), default=0.85
         Exponent β of the area variant's generalised means.
     alpha : float in [0, 1), default=0.0
@@ -118,31 +111,23 @@ class EERLoss(_MetricLoss):
     distance : {"euclidean", "cosine"}, default="euclidean"
         Pair distance: L2, or ``1 − cosine similarity``.
     search_steps : int, default=16
-        Steps of the threshold search: the paper's smooth bisection for
-        ``"area"``; plain bisection steps (followed by three Newton steps)
-        for ``"direct"``.
+        Steps of the threshold search (smooth bisection for ``"area"``;
+        bisection then three Newton steps for ``"direct"``).
     smoothing : {"auto", "tanh", "sigmoid"}, default="auto"
-        ``phi``. ``"tanh"``: ``tanh(K·max(0, ·))``, one-sided as in the
-        paper; ``"sigmoid"``: ``sigmoid(K·(·))``, two-sided. ``"auto"`` is
-        ``"tanh"`` for ``"area"`` and ``"sigmoid"`` for ``"direct"``.
+        ``phi``: ``"tanh"`` (one-sided, the paper's) or ``"sigmoid"``
+        (two-sided); ``"auto"``: ``"tanh"`` for ``"area"``, else ``"sigmoid"``.
     sharpness : float > 0 or None, default=None
-        ``K``, in inverse distance units, at most ``1e4`` (the gradient
-        vanishes above); also the softness of the area bisection. ``None``:
-        100 for ``"area"`` (the paper's), 40 for ``"direct"`` (:ref:`eerloss`).
+        ``K``, in inverse distance units, at most ``1e4``. ``None``: 100 for
+        ``"area"`` (the paper's), 40 for ``"direct"`` (:ref:`eerloss`).
     eps : float > 0, default=1e-7
         Floor ``eps`` of the area variant's ratios (the paper's ``1e-7``).
     gather : bool or None, default=None
-        Compute the loss of the global batch of a distributed run (every
-        process's rows all-gathered in rank order). ``None``: on when
-        ``torch.distributed`` is initialised with more than one process.
-        ``True``: always (``RuntimeError`` without a process group);
-        ``False``: never.
+        Compute the loss of the global batch of a distributed run. ``None``:
+        when ``torch.distributed`` runs more than one process.
     check_finite : bool or "async", default=True
-        Refuse NaN or infinite embeddings. ``True``: a ``ValueError`` with the
-        number of bad rows (a host sync on an accelerator; ``"async"`` inside
-        ``torch.compile``). ``"async"``: ``torch._assert_async``, no sync
-        (``RuntimeError`` on CPU, a device-side assertion on CUDA). ``False``:
-        no check.
+        Refuse NaN or infinite embeddings: ``True`` raises ``ValueError`` (a
+        host sync on an accelerator), ``"async"`` uses ``torch._assert_async``
+        (no sync), ``False`` does not check.
 
     Attributes
     ----------
@@ -152,28 +137,14 @@ class EERLoss(_MetricLoss):
 
     Notes
     -----
-    Parameters are validated each time the loss is computed. Pairs: every
-    ``i < j`` of the batch once, or every (query, reference) pair with
-    ``ref_emb``; ``indices_tuple`` keeps those it lists. The value is the
-    paper's percent-scaled overlap for ``"area"`` (each term at least
-    ``100·eps``) and a fraction for ``"direct"``: ``(FAR_s + FRR_s)/2`` at
-    ``FAR_s = FRR_s``, or ``FRR_s`` at ``FAR_s = f``. Static shapes, no host
-    synchronisation: ``torch.compile(loss, fullgraph=True)`` works, except the
-    eager ``check_finite=True`` read on an accelerator and gathering.
-
-    A batch without a genuine or an impostor pair gives a zero that keeps
-    the graph; one whose pairs are all at one distance (to within
-    ``sqrt(eps)``, relative) its worst value (``"direct"`` 0.5, 1.0 for a
-    target rate; ``"area"`` 200) with a zero gradient. Both warn once per
-    loss object (CPU tensors outside ``torch.compile`` only).
-
-    With ``gather`` on, every process gets the loss of the global batch and
-    its rows ``world_size`` times the single-process gradient, which DDP's
-    averaging cancels: do not scale the loss (:ref:`gpu`; divide by
-    ``world_size`` where gradients are summed). Labels must name identities
-    globally; batch sizes may differ (exchanged first: a host sync); every
-    process must call the loss; ``ref_emb`` is gathered too; ``indices_tuple``
-    and string labels are refused (``ValueError``).
+    Pairs: every ``i < j`` of the batch once, or every (query, reference) pair
+    with ``ref_emb``; ``indices_tuple`` keeps those it lists. The value is the
+    paper's percent-scaled overlap for ``"area"``, a fraction for ``"direct"``.
+    A batch without a genuine or an impostor pair gives a zero that keeps the
+    graph; one whose pairs are all at one distance its worst value (``"direct"``
+    0.5, 1.0 for a target rate; ``"area"`` 200) with a zero gradient; both warn
+    once. With ``gather``, do not scale the loss, and ``indices_tuple`` and
+    string labels are refused (:ref:`gpu`, :ref:`eerloss`).
 
     References
     ----------
@@ -244,13 +215,11 @@ class EERLoss(_MetricLoss):
         _check_choice("smoothing", self.smoothing, ("auto", *SMOOTHINGS))
         _check_gather(self.gather)
         _check_finite_mode(self.check_finite)
-        if self.smoothing != "auto":
-            smoothing = self.smoothing
-        else:
+        smoothing = self.smoothing
+        if smoothing == "auto":
             smoothing = "tanh" if self.variant == "area" else "sigmoid"
-        if self.sharpness is None:
-            sharpness = _DEFAULT_SHARPNESS[self.variant]
-        else:
+        sharpness = _DEFAULT_SHARPNESS[self.variant]
+        if self.sharpness is not None:
             sharpness = check_real(
                 self.sharpness, "sharpness", low=0.0, high=MAX_SHARPNESS,
                 high_open=False,
@@ -342,7 +311,7 @@ class EERLoss(_MetricLoss):
         return torch.where(tied, torch.full_like(loss, worst), loss), threshold
 
     def _warn_tied(self, tied, valid, settings):
-        """Warn (once; CPU tensors outside ``torch.compile``) about a tied batch."""
+        """Warn once about a tied batch."""
         if (
             getattr(self, "_warned_tied", False)  # absent from older pickles
             or torch.compiler.is_compiling()
@@ -361,8 +330,7 @@ class EERLoss(_MetricLoss):
         )
 
     def _warn_empty(self, counts):
-        """Warn (once; CPU tensors outside ``torch.compile``) about a batch
-        without genuine or impostor pairs."""
+        """Warn once about a batch without genuine or impostor pairs."""
         if self._warned_empty or torch.compiler.is_compiling():
             return
         if counts is None:

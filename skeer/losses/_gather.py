@@ -25,8 +25,7 @@ def _gather_active(gather):
 
 
 class _AllGatherRows(torch.autograd.Function):
-    """All-gather equal-size row blocks in rank order; backward all-reduces
-    (sums) the gradient, every rank's loss using the rows, and keeps this rank's."""
+    """All-gather equal row blocks; backward sums the gradient, keeps this rank's."""
 
     @staticmethod
     def forward(ctx, values):
@@ -44,8 +43,7 @@ class _AllGatherRows(torch.autograd.Function):
 
 
 def _gather_rows(values, labels):
-    """Rows of every process in rank order (a collective; batch sizes may
-    differ: exchanged first, a host sync); ``values`` keeps its graph."""
+    """Rows of every process in rank order (sizes may differ); keeps the graph."""
     dist = torch.distributed
     world = dist.get_world_size()
     size = torch.tensor([values.shape[0]], dtype=torch.int64, device=values.device)

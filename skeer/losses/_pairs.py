@@ -1,9 +1,6 @@
-"""Pair distances and genuine/impostor masks of a batch (private).
+"""Pair distances and genuine/impostor masks of a batch as flat vectors (private).
 
-Every comparison becomes one entry of a flat *pair vector* of static length
-(no host synchronisation): each pair ``i < j`` of the batch once, or every
-(query, reference) pair with a reference set. Labels decide genuine (same
-label) and impostor pairs.
+Each pair ``i < j`` once, or every (query, reference) pair; static shapes.
 """
 
 import math
@@ -33,8 +30,7 @@ def pairwise_distances(a, b, distance):
 
 
 def _unit_rows(x):
-    """Unit rows, divided by their (detached) largest entry first so that the
-    squared norm neither overflows nor underflows in float32."""
+    """Unit rows (pre-scaled by the detached largest entry: no float32 overflow)."""
     top = x.detach().abs().amax(dim=1, keepdim=True)
     return F.normalize(x / top.clamp_min(torch.finfo(x.dtype).tiny), dim=1)
 
@@ -53,22 +49,9 @@ def _sqrt_clamped(d2):
 
 
 class PairBatch:
-    """The pairs of a batch as flat vectors (a plain record).
-
-    Attributes
-    ----------
-    x : Tensor of shape (n_pairs,)
-        Pair distances (differentiable).
-    sign : Tensor of shape (n_pairs,)
-        ``+1`` for genuine, ``-1`` for impostor pairs.
-    weights : Tensor of shape (2, n_pairs)
-        Row 0: genuine indicator, row 1: impostor indicator (both 0 for a
-        pair excluded by ``indices_tuple``).
-    counts : Tensor of shape (2,)
-        Number of genuine and of impostor pairs (a tensor: no host sync).
-    restricted : bool
-        Whether some pairs may carry zero weight (``indices_tuple`` given).
-    """
+    """The pairs of a batch: distances ``x``, ``sign`` (+1 genuine, -1 impostor),
+    genuine/impostor indicator ``weights`` (2, n_pairs), their ``counts``, and
+    ``restricted`` (an ``indices_tuple`` may zero some weights)."""
 
     __slots__ = ("counts", "restricted", "sign", "weights", "x")
 

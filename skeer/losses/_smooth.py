@@ -1,16 +1,8 @@
 """Smooth error rates and threshold searches on a pair vector (private).
 
-Notation (see :mod:`skeer.losses`): ``x`` pair distances, ``sign`` +1 genuine /
--1 impostor, ``weights`` (2, P) genuine/impostor indicators, ``counts`` their
-sums. For a threshold ``d`` every pair gets an *error term*
-``e = phi(K * sign * (x - d))``: a genuine pair errs when ``x > d`` (false
-non-match), an impostor pair when ``x < d`` (false match). Then
-``weights @ e / counts = [FRR_s(d), FAR_s(d)]``.
-
-``phi`` is ``tanh(relu(z))`` (the paper's one-sided smoothing,
-``tanh(K·(max(d, l) − d))`` for a genuine distance ``l``) or ``sigmoid(z)``
-(two-sided). Everything here uses static shapes, ``torch.where`` instead of
-Python branches on values, and a fixed number of steps: no host sync.
+Each pair gets an error term ``e = phi(K * sign * (x - d))`` (``sign`` +1
+genuine, -1 impostor), so ``weights @ e / counts = [FRR_s(d), FAR_s(d)]``;
+``phi`` is ``tanh(relu(z))`` or ``sigmoid(z)``. Static shapes, no host sync.
 """
 
 import math
@@ -58,8 +50,7 @@ def _safe_counts(counts):
 
 
 def counted_range(pairs):
-    """``(min, max)`` of the counted pair distances, detached (no host sync);
-    ``(inf, -inf)`` when no pair is counted."""
+    """Detached ``(min, max)`` of the counted pair distances (``(inf, -inf)``: none)."""
     x = pairs.x.detach()
     if not pairs.restricted:
         return x.amin(), x.amax()
@@ -76,12 +67,7 @@ def smooth_rates(pairs, threshold, sharpness, smoothing):
 
 
 def soft_bisection(pairs, target, sharpness, smoothing, steps):
-    """The paper's smooth binary search for the threshold (:ref:`eerloss`).
-
-    From ``[0.5·mean(L), 1.5·mean(I)]``, each step moves each end towards the
-    midpoint ``m`` by ``c = exp(K·(rate% − max rate%))``: ``lo`` with
-    ``FRR_s(m)`` (or ``target``), ``hi`` with ``FAR_s(m)``. Differentiable.
-    """
+    """The paper's smooth binary search for the threshold (:ref:`eerloss`)."""
     x, sign, weights = pairs.x, pairs.sign, pairs.weights
     counts = _safe_counts(pairs.counts)
     means = _sums(weights, x) / counts
@@ -127,13 +113,9 @@ def _residual(z_scaled, sign, weights, counts, threshold, sharpness, smoothing, 
 
 
 def implicit_threshold(pairs, target, sharpness, smoothing, steps, newton_steps=3):
-    """Root of ``FAR_s(d) = FRR_s(d)`` (or ``= target``) with implicit gradient.
+    """``(d*, [FRR_s, FAR_s], [FRR_s', FAR_s'])`` at the root, with implicit gradient.
 
-    ``steps`` bisection steps without a graph on ``[min(x) − w, max(x) + w]``,
-    ``w = (|logit(target)| + 2) / K``, then ``newton_steps`` clipped Newton
-    steps; ``d* = d + (g.detach() − g) / g'`` attaches the implicit gradient.
-    Returns ``d*``, ``[FRR_s, FAR_s]`` at the root (differentiable at fixed
-    threshold) and ``[dFRR_s/dd, dFAR_s/dd]`` (detached).
+    Bisection without a graph, then clipped Newton steps (:ref:`eerloss`).
     """
     x, sign, weights = pairs.x, pairs.sign, pairs.weights
     counts = _safe_counts(pairs.counts)
@@ -181,8 +163,7 @@ def implicit_threshold(pairs, target, sharpness, smoothing, steps, newton_steps=
 
 
 def area_terms(pairs, threshold, beta, alpha, eps):
-    """The paper's two overlap terms at ``threshold`` (fractions, not percent),
-    in one pass: ``sign·x/d − sign + α`` is each pair's ratio (:ref:`eerloss`)."""
+    """The paper's two overlap terms at ``threshold``, as fractions (:ref:`eerloss`)."""
     d = threshold.clamp_min(torch.finfo(pairs.x.dtype).tiny)
     ratio = pairs.sign * pairs.x / d - pairs.sign + alpha
     powered = ratio.clamp_min(eps) ** beta

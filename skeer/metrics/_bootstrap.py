@@ -1,18 +1,12 @@
-"""Bootstrap over subjects: confidence intervals of verification error rates.
-
-The unit resampled is the subject (its comparisons are not independent): each
-replicate draws subjects with replacement and weights every comparison by how
-often its enrolled subject was drawn; with all weights 1 the rates are those of
-:func:`~skeer.metrics.equal_error_rate` and :func:`~skeer.metrics.fnmr_at_fmr`.
+"""Bootstrap CIs of error rates, resampling subjects (their comparisons are not
+independent): each comparison weighs as often as its template owner was drawn.
 """
 
 import numpy as np
 
 
 class SortedComparisons:
-    """Comparisons (``y_true`` 1/0, ``scores``) sorted by score, with ``owner``, the
-    subject index (``0..n_subjects-1``) of each comparison's template.
-    """
+    """Comparisons sorted by score, with ``owner``: each template's subject index."""
 
     def __init__(self, y_true, scores, owner, n_subjects):
         order = np.argsort(scores, kind="stable")
@@ -31,10 +25,7 @@ class SortedComparisons:
         self._cache, self._fixed = {}, {}
 
     def rates(self, weights=None, window=None):
-        """``(gen, imp, n_genuine, n_impostor, first)``: weighted genuine-below and
-        impostor-at-or-above counts at the distinct scores ``first..``, restricted to
-        ``window=(k0, k1)`` when given (outside counted per subject).
-        """
+        """Weighted ``(gen, imp, n_genuine, n_impostor, first)`` in ``window``."""
         counts = (
             np.ones(self.n_subjects, dtype=np.int64)
             if weights is None
@@ -48,7 +39,12 @@ class SortedComparisons:
         if window is None:
             below_g, above_i = 0, 0
         else:
-            below_g, above_i = self._outside(k0, k1)
+            if self._cache.get("key") != (k0, k1):  # per subject, outside the window
+                g, owner = self.genuine, self.owner
+                below = np.bincount(owner[:p0][g[:p0]], minlength=self.n_subjects)
+                above = np.bincount(owner[p1:][~g[p1:]], minlength=self.n_subjects)
+                self._cache = {"key": (k0, k1), "value": (below, above)}
+            below_g, above_i = self._cache["value"]
             below_g, above_i = float(counts @ below_g), float(counts @ above_i)
         w = counts[self.owner[p0:p1]]
         wg = w * self.genuine[p0:p1]
@@ -63,18 +59,6 @@ class SortedComparisons:
         imp = above_i + (ci[-1] - ci[idx]).astype(np.float64)
         return gen, imp, n_genuine, n_impostor, k0
 
-    def _outside(self, k0, k1):
-        """Per subject: genuine scored below window start, impostors at/after end."""
-        key = (k0, k1)
-        if self._cache.get("key") != key:
-            p0 = self.starts[k0]
-            p1 = self.starts[k1] if k1 < len(self.starts) else len(self.owner)
-            g = self.genuine
-            below = np.bincount(self.owner[:p0][g[:p0]], minlength=self.n_subjects)
-            above = np.bincount(self.owner[p1:][~g[p1:]], minlength=self.n_subjects)
-            self._cache = {"key": key, "value": (below, above)}
-        return self._cache["value"]
-
     def _window(self, k, weights):
         if weights is None or len(self.starts) <= 4 * self.half_window:
             return None
@@ -82,7 +66,11 @@ class SortedComparisons:
 
     def eer(self, weights=None, *, _k=None):
         """Weighted EER, interpolated as :func:`~skeer.metrics.equal_error_rate`."""
-        window = self._window(self._eer_index(), weights) if _k is None else None
+        if "eer_k" not in self._fixed:
+            gen, imp, ng, ni, _ = self.rates()
+            above = gen * ni >= imp * ng
+            self._fixed["eer_k"] = int(np.argmax(above)) if above.any() else len(gen)
+        window = self._window(self._fixed["eer_k"], weights) if _k is None else None
         gen, imp, ng, ni, first = self.rates(weights, window)
         if ng == 0 or ni == 0:
             return np.nan
@@ -99,13 +87,6 @@ class SortedComparisons:
         d0, d1 = g0 * ni - i0 * ng, g1 * ni - i1 * ng
         lam = d0 / (d0 - d1)
         return float((g0 + lam * (g1 - g0)) / ng)
-
-    def _eer_index(self):
-        if "eer_k" not in self._fixed:
-            gen, imp, ng, ni, _ = self.rates()
-            above = gen * ni >= imp * ng
-            self._fixed["eer_k"] = int(np.argmax(above)) if above.any() else len(gen)
-        return self._fixed["eer_k"]
 
     def fnmr_at_fmr(self, fmr, weights=None, *, _k=None):
         """Weighted FNMR at the lowest threshold whose FMR is ``<= fmr``."""
@@ -153,9 +134,7 @@ def subject_intervals(
     random_state=0,
     pooled=True,
 ):
-    """Percentile bootstrap CIs, ``{"mean_subject_eer": [lo, hi], "eer": ...,
-    "fnmr_at_fmr_{level:g}": ...}`` (the pooled-score ones only if ``pooled``).
-    """
+    """Percentile CIs: ``{"mean_subject_eer": [lo, hi], "eer": ..., ...}``."""
     draws = _draws(comparisons.n_subjects, n_bootstraps, random_state)
     subject_eer = np.asarray(subject_eer, dtype=np.float64)
     out = {

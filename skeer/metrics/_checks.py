@@ -1,7 +1,4 @@
-"""Checks of the metrics' inputs, raising :class:`ValueError` naming the argument
-(private, NumPy only). At most one copy of large inputs; floating-point scores
-keep their dtype, except float16 (computed in float32).
-"""
+"""Checks of the metrics' inputs (NumPy only): at most one copy of large inputs."""
 
 import numbers
 
@@ -21,10 +18,7 @@ def _preview(values, limit=5):
 
 
 def check_scores(y_score, *, name="y_score", ndim=(1, 2)):
-    """``y_score`` as a finite floating-point array with an allowed ``ndim``: float
-    dtypes kept (float16 -> float32), booleans and integers (up to 2**53) to
-    float64; complex, NaN and infinity refused.
-    """
+    """``y_score`` as finite floats (float16 as float32; ints up to 2**53)."""
     scores = np.asarray(y_score)
     if scores.dtype.kind == "c" or (
         scores.dtype.kind == "O" and any(isinstance(v, complex) for v in scores.flat)
@@ -37,8 +31,6 @@ def check_scores(y_score, *, name="y_score", ndim=(1, 2)):
         if scores.dtype.itemsize < 4:
             scores = scores.astype(np.float32)
     else:
-        # float64 holds every integer up to 2**53 exactly; beyond, two distinct
-        # scores could become one and change the ranking
         if scores.dtype.kind in "biu":
             ints = [scores.min(), scores.max()] if scores.size else []
         else:
@@ -81,10 +73,7 @@ def _true_1d(y_true):
 
 
 def check_binary(y_true, y_score, *, require_both=True):
-    """``(genuine, scores, negative)`` of binary labels with 1-D scores: a boolean
-    mask, the checked scores and the impostor label used (0 or -1; 0 for booleans;
-    None with genuine comparisons only).
-    """
+    """``(genuine mask, scores, impostor label 0, -1 or None)`` of binary labels."""
     y = _true_1d(y_true)
     scores = np.asarray(y_score)
     if scores.ndim != 1:
@@ -119,9 +108,7 @@ def check_binary(y_true, y_score, *, require_both=True):
 
 
 def _numeric_objects(y):
-    """An object array of numbers as bool or float64; anything else (strings, None,
-    a mixture) unchanged, for the caller to refuse.
-    """
+    """An object array of numbers as bool or float64; anything else unchanged."""
     values = y.tolist()
     if all(isinstance(v, bool | np.bool_) for v in values):
         return y.astype(bool)
@@ -226,9 +213,7 @@ def _identity_columns(y, labels, n_columns):
 
 
 def check_identity_matrix(y_true, y_score, labels):
-    """``(y, scores, cols)`` of identities with a score matrix: the identities, the
-    checked scores and the column of each row's own identity.
-    """
+    """``(y, scores, cols)``: identities, checked matrix, each row's own column."""
     y = _true_1d(y_true)
     scores = np.asarray(y_score)
     if len(y) != scores.shape[0]:
@@ -263,9 +248,7 @@ def check_layout(y_score, labels):
 
 
 def check_comparisons(y_true, y_score, labels=None, *, require_both=True):
-    """``(genuine, impostor, negative)`` scores of either input layout, fresh arrays
-    (safe to sort in place); ``negative`` as :func:`check_binary` (None for 2-D).
-    """
+    """``(genuine, impostor, negative)`` of either layout, fresh arrays (sortable)."""
     if check_layout(y_score, labels) == 2:
         _, scores, cols = check_identity_matrix(y_true, y_score, labels)
         rows = np.arange(scores.shape[0])

@@ -1,10 +1,7 @@
-"""Demographic fairness of a verifier: per-group error rates and KVC measures.
+"""Per-group error rates and the KVC-onGoing kit's fairness measures.
 
-A comparison belongs to the group of its enrolled subject (template owner).
-The measures are those of the KVC-onGoing scoring kit (``utils/metrics.py`` of
-github.com/gstrag/Keystroke-Verification-Challenge; Stragapede et al., IEEE
-Access 12, 2024 and Pattern Recognition 161, 2025), computed as the kit does.
-NumPy, pandas and scikit-learn only: importing this module never imports torch.
+A comparison belongs to its template owner's group; the measures follow the kit's
+``utils/metrics.py`` (github.com/gstrag/Keystroke-Verification-Challenge).
 """
 
 import math
@@ -63,31 +60,6 @@ class FairnessReport(dict):
         self.impostor_scores = impostor_scores
 
 
-def _comparisons_frame(frame, attribute, groups, probe_groups):
-    if groups is not None or probe_groups is not None:
-        raise ValueError(
-            "With a comparisons DataFrame, pass the attribute as the second "
-            "argument, not groups= or probe_groups=."
-        )
-    if attribute is None:
-        raise ValueError(
-            "fairness_report(comparisons, attribute) needs the attribute: each "
-            "subject's group."
-        )
-    needed = {"subject", "genuine", "score"}
-    if not needed <= set(frame.columns):
-        raise ValueError(
-            "A comparisons DataFrame needs the columns 'subject' (template owner), "
-            f"'genuine' and 'score'; missing {sorted(needed - set(frame.columns))}."
-        )
-    groups = subject_groups(frame["subject"].to_numpy(), attribute)
-    probe = None
-    if "probe_subject" in frame.columns:
-        probe = subject_groups(frame["probe_subject"].to_numpy(), attribute)
-    y_true = frame["genuine"].to_numpy()
-    return y_true, frame["score"].to_numpy(), groups, probe, frame["subject"]
-
-
 def _is_threshold(value):
     if isinstance(value, str):
         return value == "eer"
@@ -99,9 +71,7 @@ def _is_threshold(value):
 
 
 def _labels(groups):
-    """A flat list or tuple of labels as an object array, so ``1``, ``1.0`` and
-    ``True`` stay distinct for the check that refuses mixed kinds.
-    """
+    """A flat list or tuple as object array: ``1``, ``1.0``, ``True`` stay apart."""
     if not isinstance(groups, list | tuple) or any(
         isinstance(g, list | tuple | np.ndarray) for g in groups
     ):
@@ -123,13 +93,11 @@ def fairness_report(
 ):
     """Per-group error rates and the KVC-onGoing fairness measures.
 
-    Call it with binary labels, scores and ``groups=`` (each comparison's group,
-    e.g. from :func:`subject_groups`), or as ``fairness_report(comparisons,
-    attribute)``: the ``report.comparisons`` DataFrame of
-    :func:`~skeer.evaluation.evaluate_verification` (``return_comparisons=True``;
-    columns ``subject`` (template owner), ``genuine``, ``score``, optionally
-    ``probe_subject``) and each subject's attribute, as :func:`subject_groups`
-    takes it.
+    Call it with binary labels, scores and ``groups=`` (e.g. from
+    :func:`subject_groups`), or as ``fairness_report(comparisons, attribute)``
+    with the ``report.comparisons`` of
+    :func:`~skeer.evaluation.evaluate_verification` (columns ``subject``,
+    ``genuine``, ``score``, optionally ``probe_subject``).
 
     Parameters
     ----------
@@ -146,10 +114,8 @@ def fairness_report(
     fmr_levels : sequence of float in [0, 1], default=(0.01,)
         FMRs at which each group's FNMR is reported (own and global threshold).
     threshold : "eer" or float, default="eer"
-        The global threshold of the KVC measures (accept when ``score >
-        threshold``, as the kit); ``"eer"``: the kit's, the pooled
-        :func:`sklearn.metrics.roc_curve` threshold with the smallest
-        ``|FNMR - FMR|``.
+        The KVC measures' global threshold (accept when ``score > threshold``);
+        ``"eer"``: the kit's, the pooled ROC point with the smallest ``|FNMR - FMR|``.
     alpha : float in [0, 1], default=0.5
         Weight of the FNMR against the FMR in FDR, IR and GARBE.
 
@@ -172,10 +138,7 @@ def fairness_report(
     Raises
     ------
     ValueError
-        If the labels or scores are invalid, the groups do not match them or
-        mix kinds (``1``, ``1.0``, ``True`` and ``"1"`` are never merged), fewer
-        than 2 groups are left, a group lacks genuine or impostor comparisons,
-        or ``alpha``, ``fmr_levels`` or ``threshold`` is invalid.
+        On invalid inputs or groups, or fewer than 2 groups with both classes.
 
     Warns
     -----
@@ -216,9 +179,28 @@ def fairness_report(
     """
     subjects = None
     if isinstance(y_true, pd.DataFrame):
-        y_true, y_score, groups, probe_groups, subjects = _comparisons_frame(
-            y_true, y_score, groups, probe_groups
-        )
+        if groups is not None or probe_groups is not None:
+            raise ValueError(
+                "With a comparisons DataFrame, pass the attribute as the second "
+                "argument, not groups= or probe_groups=."
+            )
+        if y_score is None:
+            raise ValueError(
+                "fairness_report(comparisons, attribute) needs the attribute: each "
+                "subject's group."
+            )
+        needed = {"subject", "genuine", "score"}
+        if not needed <= set(y_true.columns):
+            raise ValueError(
+                "A comparisons DataFrame needs the columns 'subject' (template "
+                "owner), 'genuine' and 'score'; missing "
+                f"{sorted(needed - set(y_true.columns))}."
+            )
+        subjects = y_true["subject"]
+        groups = subject_groups(subjects.to_numpy(), y_score)
+        if "probe_subject" in y_true.columns:
+            probe_groups = subject_groups(y_true["probe_subject"].to_numpy(), y_score)
+        y_true, y_score = y_true["genuine"].to_numpy(), y_true["score"].to_numpy()
     elif groups is None:
         raise ValueError(
             "fairness_report needs the group of each comparison: groups=, or a "
@@ -330,8 +312,7 @@ def fairness_report(
     accept = scores > t
     fnmr_t = np.bincount(codes[genuine & ~accept], minlength=k) / n_gen
     fmr_t = np.bincount(codes[~genuine & accept], minlength=k) / n_imp
-    correct = np.bincount(codes[genuine == accept], minlength=k)
-    accuracy = correct / (n_gen + n_imp)
+    accuracy = np.bincount(codes[genuine == accept], minlength=k) / (n_gen + n_imp)
     table["fnmr_at_threshold"] = fnmr_t
     table["fmr_at_threshold"] = fmr_t
     table["accuracy_at_threshold"] = accuracy
@@ -354,7 +335,7 @@ def fairness_report(
         "sir": sir,
     }
     _warn_undefined(measures, index, fnmr_t, fmr_t, matrix)
-    report = FairnessReport(
+    return FairnessReport(
         {
             **measures,
             "threshold": t,
@@ -368,24 +349,17 @@ def fairness_report(
         by_group=by_group,
         impostor_scores=matrix,
     )
-    return report
 
 
 def _warn_undefined(measures, index, fnmr, fmr, matrix):
     """Say why a KVC measure is NaN or infinite (the kit returns it bare)."""
-    names = [str(g) for g in index]
-
-    def groups(mask):
-        return ", ".join(repr(n) for n, m in zip(names, mask) if m) or "none"
-
     reasons = []
     for rate, what in ((fnmr, "FNMR"), (fmr, "FMR")):
         if np.all(rate == 0):
             reasons.append(f"every group's {what} at the threshold is 0")
         elif np.any(rate == 0):
-            reasons.append(
-                f"{what} at the threshold is 0 for group(s) {groups(rate == 0)}"
-            )
+            zero = ", ".join(repr(str(g)) for g in index[rate == 0])
+            reasons.append(f"{what} at the threshold is 0 for group(s) {zero}")
     if matrix is not None:
         m = matrix.to_numpy()
         if (

@@ -1,8 +1,4 @@
-"""Subjects to demographic groups: the attribute tables fairness reports use.
-
-NumPy and pandas only; group labels become codes without ever merging two
-distinct labels.
-"""
+"""Subjects to demographic groups, and groups to codes (never merging labels)."""
 
 import numpy as np
 import pandas as pd
@@ -10,34 +6,6 @@ import pandas as pd
 from skeer._validation import check_one_kind
 
 _GROUP = "group"  # index name when the groups carry no name of their own
-
-
-def _attribute_table(attribute):
-    """``attribute`` as a DataFrame indexed by subject, one column an attribute."""
-    if isinstance(attribute, pd.DataFrame):
-        table = attribute
-        if "subject" in table.columns:
-            table = table.set_index("subject")
-        if table.shape[1] == 0:
-            raise ValueError("attribute has no column besides 'subject'.")
-        table = table[~table.reset_index().duplicated().to_numpy()]
-    elif isinstance(attribute, pd.Series):
-        table = attribute.to_frame(_GROUP if attribute.name is None else attribute.name)
-    elif isinstance(attribute, dict):
-        table = pd.Series(attribute, dtype=object).infer_objects().to_frame(_GROUP)
-    else:
-        raise ValueError(
-            "attribute must map each subject to its group: a dict, a pandas Series "
-            "indexed by subject, or a DataFrame indexed by subject (or with a "
-            f"'subject' column), got {type(attribute).__name__}."
-        )
-    duplicated = table.index.duplicated()
-    if duplicated.any():
-        some = pd.unique(table.index[duplicated])[:5].tolist()
-        raise ValueError(
-            f"attribute gives some subjects several values, e.g. subjects {some}."
-        )
-    return table
 
 
 def subject_groups(subjects, attribute):
@@ -63,8 +31,7 @@ def subject_groups(subjects, attribute):
     Raises
     ------
     ValueError
-        If ``attribute`` is not one of these forms, gives a subject several
-        values, or lacks a subject of ``subjects``.
+        On an invalid ``attribute``, or one missing or repeating a subject.
 
     Examples
     --------
@@ -72,7 +39,29 @@ def subject_groups(subjects, attribute):
     >>> subject_groups([3, 1, 3], {1: "F", 3: "M"}).tolist()
     ['M', 'F', 'M']
     """
-    table = _attribute_table(attribute)
+    if isinstance(attribute, pd.DataFrame):
+        table = attribute
+        if "subject" in table.columns:
+            table = table.set_index("subject")
+        if table.shape[1] == 0:
+            raise ValueError("attribute has no column besides 'subject'.")
+        table = table[~table.reset_index().duplicated().to_numpy()]
+    elif isinstance(attribute, pd.Series):
+        table = attribute.to_frame(_GROUP if attribute.name is None else attribute.name)
+    elif isinstance(attribute, dict):
+        table = pd.Series(attribute, dtype=object).infer_objects().to_frame(_GROUP)
+    else:
+        raise ValueError(
+            "attribute must map each subject to its group: a dict, a pandas Series "
+            "indexed by subject, or a DataFrame indexed by subject (or with a "
+            f"'subject' column), got {type(attribute).__name__}."
+        )
+    duplicated = table.index.duplicated()
+    if duplicated.any():
+        some = pd.unique(table.index[duplicated])[:5].tolist()
+        raise ValueError(
+            f"attribute gives some subjects several values, e.g. subjects {some}."
+        )
     raw = np.asarray(subjects, dtype=object).ravel().tolist()
     check_one_kind([*raw, *table.index.tolist()], "the subjects and attribute's ids")
     subjects = pd.Index(raw, dtype=object)
@@ -84,9 +73,7 @@ def subject_groups(subjects, attribute):
             f"subjects {some}."
         )
     out = table.reindex(subjects).reset_index(drop=True)
-    if out.shape[1] == 1:
-        return out.iloc[:, 0]
-    return out
+    return out.iloc[:, 0] if out.shape[1] == 1 else out
 
 
 def _group_frame(groups, n, name):

@@ -1,9 +1,4 @@
-"""The KVC-onGoing kit's fairness measures, from per-group rates (private module).
-
-Written to give the kit's own numbers (its ``compute_eer`` threshold, Gini
-coefficients, STD, SER, FDR, IR, GARBE and SIR): the tests compare them with
-the kit's code. NumPy and scikit-learn only.
-"""
+"""The KVC-onGoing kit's fairness measures from per-group rates, as the kit computes."""
 
 import warnings
 

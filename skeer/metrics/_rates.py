@@ -1,9 +1,4 @@
-"""Verification metrics: EER, FNMR at a fixed FMR, FMR at a fixed FNMR, DET points.
-
-Exact empirical rates (ISO/IEC 19795: FMR, FNMR) from the genuine and impostor
-scores sorted once each, on the two input layouts described in
-:func:`equal_error_rate`. NumPy only: importing this module never imports torch.
-"""
+"""Exact EER, FNMR at a fixed FMR, FMR at a fixed FNMR and DET points (NumPy only)."""
 
 import numpy as np
 
@@ -107,9 +102,7 @@ def equal_error_rate(
     Raises
     ------
     ValueError
-        If an input is empty, not binary, of one class, not finite or of
-        mismatched shapes, if ``labels`` does not name the columns, or if
-        ``method`` is unknown.
+        On invalid or one-class inputs, ``labels`` or ``method``.
 
     Warns
     -----
@@ -118,12 +111,10 @@ def equal_error_rate(
 
     Notes
     -----
-    ``"interpolate"``: Killourhy & Maxion's definition (DSN 2009), exact, in
-    O(n log n): see :ref:`operating_points`. The others report the mean of FMR
-    and FNMR at one point of the whole curve: ``"nearest"`` the KVC-onGoing
-    kit's ``compute_eer`` (smallest ``|FNMR - FMR|`` on
-    :func:`sklearn.metrics.roc_curve`), ``"pyeer"`` pyeer's ``get_eer_values``,
-    ``"bob"`` bob.measure's ``eer``, each with its own tie rules.
+    ``"interpolate"``: Killourhy & Maxion's definition (DSN 2009), exact (see
+    :ref:`operating_points`). The others give the mean of FMR and FNMR at one
+    curve point, as the KVC-onGoing kit's ``compute_eer`` (``"nearest"``),
+    pyeer's ``get_eer_values`` and bob.measure's ``eer``, tie rules included.
 
     Examples
     --------
@@ -170,8 +161,7 @@ def fnmr_at_fmr(y_true, y_score, *, fmr, labels=None, method="interpolate"):
     Warns
     -----
     UnreliableMetricWarning
-        With fewer than 10 genuine comparisons, and for a target in (0,
-        1/n_impostor).
+        With fewer than 10 genuine comparisons, or a target in (0, 1/n_impostor).
 
     Examples
     --------

@@ -9,7 +9,6 @@ import numpy as np
 
 from skeer._validation import check_positive_int
 from skeer.metrics._checks import check_both_classes, check_comparisons
-from skeer.metrics._runs import _ClassScores
 from skeer.metrics._sweep import (
     check_method,
     det_sorted,
@@ -21,6 +20,56 @@ from skeer.metrics._sweep import (
 )
 
 __all__ = ["StreamingVerificationMetrics"]
+
+
+class _ClassScores:
+    """The scores of one class: sorted runs on disk and arrays in memory."""
+
+    def __init__(self):
+        self.disk = []  # sorted, read-only np.memmap runs
+        self.memory = []  # read-only arrays, sorted only if memory_sorted
+        self.memory_sorted = True
+        self.n = 0
+
+    @property
+    def memory_bytes(self):
+        return sum(a.nbytes for a in self.memory)
+
+    @property
+    def disk_bytes(self):
+        return sum(a.nbytes for a in self.disk)
+
+    def add(self, values, *, is_sorted=False):
+        if len(values):
+            values.flags.writeable = False  # may be shared by merged states
+            self.memory.append(values)
+            self.memory_sorted = (
+                self.memory_sorted and is_sorted and (len(self.memory) == 1)
+            )
+            self.n += len(values)
+
+    def consolidate(self):
+        """Make the in-memory part one sorted run (a new array: never in place)."""
+        if self.memory and not (self.memory_sorted and len(self.memory) == 1):
+            merged = np.concatenate(self.memory)
+            merged.sort()
+            merged.flags.writeable = False
+            self.memory = [merged]
+        self.memory_sorted = True
+
+    def spill(self, path):
+        """Write the in-memory part as one sorted run to ``path``."""
+        if not self.memory:
+            return
+        self.consolidate()
+        run = self.memory[0]
+        run.tofile(path)
+        self.disk.append(np.memmap(path, dtype=run.dtype, mode="r", shape=run.shape))
+        self.memory = []
+
+    def runs(self):
+        self.consolidate()
+        return [*self.disk, *self.memory]
 
 
 class StreamingVerificationMetrics:
@@ -37,11 +86,10 @@ class StreamingVerificationMetrics:
     ----------
     memory_budget : int, default=256 * 2**20
         Bytes of scores kept in memory; beyond it they are sorted and spilled to
-        a temporary file, one run per class (peak memory: about twice the budget
-        plus one chunk).
+        disk, one run per class (peak memory: about twice this plus one chunk).
     temp_dir : str or path-like, default=None
-        Where the temporary folder is created (default: the system's); removed by
-        :meth:`close`, at the end of a ``with`` block, or on garbage collection.
+        Where the temporary folder goes (default: the system's); removed by
+        :meth:`close`, a ``with`` block's end, or garbage collection.
     dtype : numpy float dtype, default=None
         Dtype the scores are kept in, float32 or wider; default: the first
         chunk's (float16 becomes float32, integers and booleans float64). Later
@@ -191,9 +239,7 @@ class StreamingVerificationMetrics:
         Raises
         ------
         ValueError
-            On the inputs :func:`skeer.metrics.equal_error_rate` rejects (except
-            one class or none), a change of impostor label, scores the stored dtype
-            cannot hold exactly, or a closed accumulator.
+            On invalid inputs, a new impostor label, inexact dtype or when closed.
 
         Examples
         --------
@@ -234,7 +280,7 @@ class StreamingVerificationMetrics:
         TypeError
             If ``other`` is not a :class:`StreamingVerificationMetrics`.
         ValueError
-            If the two store different dtypes or impostor labels, or either is closed.
+            On different dtypes or impostor labels, or if either is closed.
 
         Examples
         --------

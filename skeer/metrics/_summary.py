@@ -1,8 +1,4 @@
-"""Rates at a threshold, HTER, EPC, d′ and the rank-k identification rate.
-
-The figures of bob.measure, pyeer and the KVC-onGoing kit, on skeer's two
-input layouts (see :func:`~skeer.metrics.equal_error_rate`). NumPy only.
-"""
+"""Rates at a threshold, HTER, EPC, d′ and the rank-k identification rate."""
 
 import numpy as np
 
@@ -16,16 +12,6 @@ __all__ = [
     "identification_rate",
     "rates_at_threshold",
 ]
-
-
-def _threshold(value):
-    """A finite threshold as a float (``±inf``: accept or reject everyone)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
-        raise ValueError(f"threshold must be a number, got {value!r}.")
-    value = float(value)
-    if np.isnan(value):
-        raise ValueError("threshold must be a number, got NaN.")
-    return value
 
 
 def rates_at_threshold(y_true, y_score, threshold, *, labels=None):
@@ -50,7 +36,13 @@ def rates_at_threshold(y_true, y_score, threshold, *, labels=None):
     >>> rates_at_threshold([1, 1, 1, 0, 0], [0.9, 0.6, 0.3, 0.5, 0.1], 0.5)
     (0.5, 0.3333333333333333)
     """
-    threshold = _threshold(threshold)
+    if isinstance(threshold, bool) or not isinstance(
+        threshold, int | float | np.number
+    ):
+        raise ValueError(f"threshold must be a number, got {threshold!r}.")
+    threshold = float(threshold)
+    if np.isnan(threshold):
+        raise ValueError("threshold must be a number, got NaN.")
     genuine, impostor, _ = check_comparisons(y_true, y_score, labels)
     return (
         float(np.count_nonzero(impostor >= threshold) / len(impostor)),

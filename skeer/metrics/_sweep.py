@@ -1,11 +1,8 @@
 """The exact error-rate sweep on sorted scores (private, NumPy only).
 
-Each class's scores are held as sorted 1-D "runs" (one in memory, several when
-streamed). At a threshold ``t`` (accept when ``score >= t``), ``g(t)`` genuine
-scores lie below ``t`` and ``i(t)`` impostor scores at or above it; both are
-monotone, so every operating point is the boundary of a monotone predicate,
-found by :func:`search`. Functions ending in ``_sorted`` take ``(genuine,
-impostor, n_genuine, n_impostor)``: two lists of sorted runs and the counts.
+At threshold ``t`` (accept ``score >= t``), ``g(t)`` genuine scores lie below and
+``i(t)`` impostor ones at or above; ``*_sorted`` functions take ``(genuine,
+impostor, n_genuine, n_impostor)``: lists of sorted runs per class, and counts.
 """
 
 import math
@@ -45,9 +42,8 @@ METHODS = ("interpolate", "nearest", "pyeer", "bob")
 class UnreliableMetricWarning(UserWarning):
     """Warn that an error rate rests on too few comparisons to be reliable.
 
-    Issued with fewer than 10 genuine comparisons (each then moves the FNMR by
-    more than 10 points), and when a target rate is finer than the comparisons
-    can resolve (e.g. an FMR of 0.1 % from 12 impostor comparisons).
+    Issued with fewer than 10 genuine comparisons, and when a target rate is
+    finer than the comparisons resolve (e.g. FMR 0.1 % from 12 impostors).
 
     Examples
     --------
@@ -74,9 +70,7 @@ def warn_few_genuine(n_genuine, stacklevel=3):
 
 
 def warn_resolution(targets, n, name, stacklevel=3):
-    """Warn (once) when a target rate in (0, 1/n) cannot be resolved by n comparisons
-    (``n`` impostor ones for ``name="fmr"``, genuine ones for ``"fnmr"``).
-    """
+    """Warn once for a target in (0, 1/n): below ``n`` comparisons' resolution."""
     flat = np.asarray(targets, dtype=np.float64).ravel()
     fine = np.unique(flat[(flat > 0) & (flat * n < 1)])
     if not fine.size:
@@ -105,19 +99,14 @@ def check_method(method):
 
 
 def search(genuine, impostor, n_impostor, predicate):
-    """``(lo, hi)``: ``(t, g(t), i(t))`` at the last score where ``predicate(g, i)``
-    is False and the first where it is True (None if none; it must go False then
-    True as ``t`` grows, and is True at +inf). O(log n) steps over the runs.
-    """
+    """``(t, g, i)`` at the last score where ``predicate`` fails, the first it holds."""
     runs = [*genuine, *impostor]
     n_gen_runs = len(genuine)
     start = [0] * len(runs)
     stop = [len(run) for run in runs]
     lo = hi = None
     while True:
-        # Candidates left: the scores strictly between lo and hi, a window of
-        # each run. Probe the weighted median of the windows' middle elements:
-        # it removes at least a quarter of the candidates either way.
+        # probe the weighted median of the windows' middles: a quarter goes
         live = [k for k in range(len(runs)) if stop[k] > start[k]]
         if not live:
             return lo, hi
@@ -139,9 +128,7 @@ def search(genuine, impostor, n_impostor, predicate):
 
 
 def allowed_count(rate, n):
-    """Largest count ``c`` in ``[0, n]`` with ``c / n <= rate`` evaluated in float, as
-    the reported rate will be (``floor(rate * n)`` can be off by one either way).
-    """
+    """Largest ``c`` in ``[0, n]`` with ``c / n <= rate`` in float arithmetic."""
     c = min(n, math.floor(rate * n))
     while c < n and (c + 1) / n <= rate:
         c += 1
@@ -190,9 +177,7 @@ def fmr_at_fnmr_sorted(genuine, impostor, n_genuine, n_impostor, fnmr):
 
 
 def curve_counts(genuine, impostor, n_impostor):
-    """``(scores, g, i)`` at every distinct score, increasing (no reject-all point):
-    genuine scores below and impostor scores at or above each (int64).
-    """
+    """``(scores, g, i)`` at every distinct score, increasing (int64 counts)."""
     merged = np.concatenate([*genuine, *impostor])
     merged.sort()
     first = np.empty(len(merged), dtype=bool)
@@ -232,9 +217,7 @@ def _above(score):
 
 
 def _kvc_curve(genuine, impostor, n_genuine, n_impostor):
-    """The KVC kit's ROC points (``sklearn.metrics.roc_curve``, ``drop_intermediate``,
-    reject-all point first) as ``(fmr, fnmr, thresholds)``, in sklearn's float ops.
-    """
+    """The KVC kit's ``roc_curve`` points as ``(fmr, fnmr, thresholds)``."""
     scores, g, i = curve_counts(genuine, impostor, n_impostor)
     fps = i[::-1].astype(np.float64)
     tps = (n_genuine - g[::-1]).astype(np.float64)
@@ -284,9 +267,7 @@ def eer_by_method(genuine, impostor, n_genuine, n_impostor, method):
 
 
 def _sequential(start, step, counts, chunk=1 << 20):
-    """``start`` after ``c`` sequential float additions of ``step``, for each sorted
-    count ``c``: what a ``value += step`` loop holds, rounding included.
-    """
+    """What a ``value += step`` loop from ``start`` holds after each sorted count."""
     out = np.empty(len(counts))
     carry, done, k = float(start), 0, 0
     top = int(counts[-1]) if len(counts) else 0
@@ -301,9 +282,7 @@ def _sequential(start, step, counts, chunk=1 << 20):
 
 
 def _bob_eer(genuine, impostor, n_genuine, n_impostor, scores, g, i):
-    """bob.measure's ``eer``: its threshold search over running FAR/FRR sums (its
-    rounding and tie rules, midpoint thresholds), then exact rates there.
-    """
+    """bob.measure's ``eer``: its running-sum threshold search, exact rates there."""
     m = len(scores)
     # points 1..k_in are compared with "<=", point k_in + 1 with "<"
     top = min(
@@ -341,9 +320,7 @@ def fnmr_at_fmr_by_method(genuine, impostor, n_genuine, n_impostor, fmr, method)
 
 
 def rates_at_targets(rate_at, value, name, load_runs, *, stacklevel=4):
-    """``rate_at(*runs, target)`` per target of ``value`` (checked; in its shape) on
-    ``load_runs()``, after the warnings of too few comparisons.
-    """
+    """``rate_at(*runs, target)`` per target of ``value`` (in its shape), warned."""
     targets, scalar = check_target_rates(value, name)
     runs = load_runs()
     warn_few_genuine(runs[2], stacklevel=stacklevel)
@@ -356,9 +333,7 @@ def rates_at_targets(rate_at, value, name, load_runs, *, stacklevel=4):
 
 
 def auc(genuine, impostor):
-    """Area under the ROC curve, as :func:`sklearn.metrics.roc_auc_score`, from one
-    sort (Mann-Whitney: genuine above impostor, ties counting one half).
-    """
+    """ROC AUC as :func:`sklearn.metrics.roc_auc_score` (Mann-Whitney, one sort)."""
     impostor = np.sort(impostor)
     below = np.searchsorted(impostor, genuine, side="left").sum(dtype=np.float64)
     upto = np.searchsorted(impostor, genuine, side="right").sum(dtype=np.float64)

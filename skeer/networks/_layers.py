@@ -1,6 +1,4 @@
-"""Private building blocks for :mod:`skeer.networks`: padded batches ``(n, L, C)``
-with a validity mask ``(n, L)`` (padding at the end), all on the input's device.
-"""
+"""Building blocks of :mod:`skeer.networks` over padded ``(n, L, C)`` batches."""
 
 import torch
 from torch import nn
@@ -24,9 +22,7 @@ __all__ = [
     "valid_lengths",
 ]
 
-#: Score given to padded steps before a softmax: large, negative and finite, so
-#: a softmax never sees ``-inf`` (no NaN even if every step were masked) and it
-#: survives bfloat16/float16 casts.
+#: Score of padded steps before a softmax: finite (no NaN), survives half casts.
 MASK_VALUE = -1e4
 
 
@@ -49,9 +45,7 @@ def check_input(x, n_features, ndim, cls_name):
 
 
 def valid_lengths(x):
-    """``(lengths, mask)`` of a zero-padded batch ``(n, L, C)``: (n,) lengths,
-    one past the last row that is not all zero and at least 1, and the (n, L)
-    boolean mask of the steps before them."""
+    """``(lengths, mask)`` of a zero-padded batch (each length at least 1)."""
     lengths = sequence_lengths(x).clamp_min(1)
     steps = torch.arange(1, x.shape[1] + 1, device=x.device)
     mask = steps[None, :] <= lengths[:, None]
@@ -65,8 +59,7 @@ def gather_last(x, lengths):
 
 
 def reverse_within_length(x, lengths):
-    """Reverse each sequence of ``x`` ``(n, L, C)`` within its own length
-    (padded steps stay; applied twice, it gives ``x`` back)."""
+    """Reverse each sequence of ``x`` within its own length (padding stays)."""
     steps = torch.arange(x.shape[1], device=x.device)[None, :]
     last = lengths[:, None] - 1
     index = torch.where(steps <= last, last - steps, steps)
@@ -80,15 +73,12 @@ def masked_mean(x, mask):
 
 
 def key_codes(key):
-    """Integer key codes from the key channel, clamped to embedding indices
-    (padding maps to code 0; its rows are masked downstream)."""
+    """Integer key codes from the key channel, clamped to embedding indices."""
     return decode_key_codes(key).clamp(0, N_KEY_CODES - 1)
 
 
 class MaskedBatchNorm(nn.Module):
-    """Batch normalisation of ``(n, L, C)`` over the valid steps of ``mask`` only
-    (running statistics too); padded steps of the output are zero. Statistics
-    are computed in float32 whatever the input dtype (autocast-safe)."""
+    """Batch normalisation over the valid steps only, in float32; padding gives zero."""
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1):
         super().__init__()
@@ -124,8 +114,7 @@ class MaskedBatchNorm(nn.Module):
 
 
 class TemporalAttention(nn.Module):
-    """Re-weight the steps by ``softmax(v . tanh(W x_t + b))`` over valid steps,
-    times the length (uniform attention is the identity); padding gives zero."""
+    """Re-weight the valid steps by ``length * softmax(v . tanh(W x_t + b))``."""
 
     def __init__(self, in_features, units):
         super().__init__()
@@ -140,8 +129,7 @@ class TemporalAttention(nn.Module):
 
 
 class ChannelAttention(nn.Module):
-    """Squeeze-and-excitation: gate each channel by ``sigmoid(MLP(mean over valid
-    steps))``, with a bottleneck of ``max(1, C // reduction)``."""
+    """Squeeze-and-excitation gate of each channel over the valid steps."""
 
     def __init__(self, channels, reduction=16):
         super().__init__()
@@ -159,9 +147,7 @@ class ChannelAttention(nn.Module):
 
 
 class MaskedBiGRU(nn.Module):
-    """Bidirectional GRU whose backward direction reads each sequence reversed
-    within its own length; ``(n, L, 2H)`` with ``return_sequences`` (padded steps
-    unspecified), else the two final states ``(n, 2H)``."""
+    """Bidirectional GRU reading each sequence reversed within its own length."""
 
     def __init__(self, input_size, hidden_size, return_sequences=True):
         super().__init__()
@@ -178,8 +164,7 @@ class MaskedBiGRU(nn.Module):
 
 
 def conv1d_same(conv, x):
-    """Apply ``conv`` to channels-first ``x`` with explicit zero 'same' padding
-    (as PyTorch's ``padding='same'``, without its even-kernel warning)."""
+    """``conv`` with zero 'same' padding (without PyTorch's even-kernel warning)."""
     k = conv.kernel_size[0]
     left = (k - 1) // 2
     return conv(F.pad(x, (left, k - 1 - left)))

@@ -1,15 +1,11 @@
 """Embedding networks for keystroke dynamics (``torch.nn.Module``).
 
-Free-text networks take the float32 ``(n, max_len, n_features)`` batches made by
-:class:`~skeer.features.KeystrokeFeatures` (padding rows all zero, at the end;
-the key channel ``(code + 1) / 256`` last); the fixed-text network takes plain
-``(n, n_features)`` vectors. All return raw ``(n, embedding_dim)`` embeddings:
-the estimator L2-normalises them.
-
-Every network masks padding: appending zero rows to a session does not change
-its embedding (up to dropout's draws in training). Forward passes never
-synchronise with the host, so the same code runs on CPU and CUDA.
+Inputs: zero-padded ``(n, max_len, n_features)`` sessions (key channel last) or
+``(n, n_features)`` vectors; outputs raw embeddings. Padding is masked, and no
+forward pass synchronises with the host.
 """
+
+import functools
 
 import torch
 from torch import nn
@@ -34,29 +30,22 @@ from skeer.networks._layers import (
 __all__ = ["MLPEmbedder", "Type2Branch", "TypeNet"]
 
 
-_TORCH_2_4 = tuple(int(p) for p in torch.__version__.split(".")[:2]) >= (2, 4)
-
-
-def _cpu_autocast(x):
-    if x.device.type != "cpu":
-        return False
-    if _TORCH_2_4:
-        return torch.is_autocast_enabled("cpu")
-    return torch.is_autocast_cpu_enabled()  # pragma: no cover - torch < 2.4
+if tuple(int(p) for p in torch.__version__.split(".")[:2]) >= (2, 4):
+    _cpu_autocast = functools.partial(torch.is_autocast_enabled, "cpu")
+else:  # pragma: no cover - torch < 2.4
+    _cpu_autocast = torch.is_autocast_cpu_enabled
 
 
 def _run_lstm(lstm, x):
-    """``lstm(x)``'s output; in float32 under CPU autocast (oneDNN has no
-    bfloat16 LSTM on CPUs without native bfloat16 support)."""
-    if _cpu_autocast(x):
+    """``lstm(x)``'s output, in float32 under CPU autocast (no oneDNN bf16 LSTM)."""
+    if x.device.type == "cpu" and _cpu_autocast():
         with torch.autocast("cpu", enabled=False):
             return lstm(x.float())[0]
     return lstm(x)[0]
 
 
 class _SequenceEmbedder(nn.Module):
-    """A network over zero-padded sessions: ``forward`` checks the input and
-    passes its lengths and mask to ``_embed(x, lengths, mask)``."""
+    """A network over zero-padded sessions, ``_embed(x, lengths, mask)``."""
 
     def forward(self, x):
         """Embed a padded batch.
@@ -173,9 +162,8 @@ class Type2Branch(_SequenceEmbedder):
     dropout : float, default=0.5
         Dropout rate, in [0, 1), used after every normalisation and pooling.
     key_channel : int or None, default=-1
-        Index of the key channel ``(code + 1) / 256``; its integer code
-        ``round(key * 256) - 1`` (clipped to [0, 255]) is embedded. None uses
-        every channel as a timing feature and embeds no key.
+        Index of the key channel ``(code + 1) / 256``, whose code is embedded;
+        None treats every channel as a timing feature.
     key_embedding_dim : int, default=8
         Size of the key-code embedding (256 codes).
     kernel_size : int, default=6
@@ -193,9 +181,8 @@ class Type2Branch(_SequenceEmbedder):
     batch norm -> dropout -> channel attention] -> masked mean -> dropout;
     head: concatenation -> dense (W, ReLU) -> batch norm -> dropout -> dense.
 
-    Where the paper leaves room, ``skeer.networks._layers`` says what was
-    chosen. Defaults are CPU-sized (W : F = 2 : 1, as the ablation model; a
-    step costs about 5 :class:`TypeNet` steps, :ref:`benchmarks`).
+    Defaults are CPU-sized (W : F = 2 : 1, as the ablation model; a step costs
+    about 5 :class:`TypeNet` steps, :ref:`benchmarks`).
 
     References
     ----------

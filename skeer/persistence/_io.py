@@ -1,11 +1,8 @@
-"""Save and load fitted verifiers and pipelines; no code runs on load.
+"""Save and load fitted estimators; no code runs on load.
 
-A file (``torch.save``, ``format_version`` 4) is a dict of ``"config"`` (JSON:
-``format``, versions, ``steps`` each with ``name``, ``class``, ``params``,
-``fitted``, a verifier's ``module_class`` and ``history``; a pipeline's
-``pipeline_params``), ``"arrays"`` (``{key: tensor}``, referenced from the
-config by ``{"__skeer__": ...}`` objects), ``"module_states"`` (``{step index:
-state dict}``) and ``"checksum"`` (SHA-256 of the rest).
+A file (``torch.save``) is a dict of ``"config"`` (JSON: format, versions and
+``steps``), ``"arrays"`` (tensors the config refers to), ``"module_states"``
+(``{step index: state dict}``) and ``"checksum"`` (SHA-256 of the rest).
 """
 
 import contextlib
@@ -74,7 +71,7 @@ _COMPONENTS = {"module": "network", "criterion": "loss", "optimizer": "optimizer
 
 
 def _is_state(name):
-    """Whether an attribute name is saved: fitted (``name_``) or ``_EXTRA_STATE``."""
+    """Whether an attribute is saved: fitted (``name_``) or ``_EXTRA_STATE``."""
     return (name.endswith("_") and not name.startswith("__")) or name in _EXTRA_STATE
 
 
@@ -134,9 +131,7 @@ def _save_verifier(name, est, index, encode, states):
             params[key] = None if value is None else registry.qualified_name(value)
         elif key in _SKIPPED or key.startswith(_SKIPPED_PREFIXES):
             continue
-        elif key not in own and "__" not in key:
-            continue  # a subclass's own parameter (e.g. Accelerate's)
-        else:
+        elif key in own or "__" in key:  # not a subclass's own (e.g. Accelerate's)
             try:
                 params[key] = encode(value, f"{where}'s parameter {key!r}")
             except TypeError:
@@ -174,20 +169,16 @@ def _save_step(name, est, index, encode, states):
 def save(estimator, path):
     """Save a fitted verifier, pipeline or estimator to one file.
 
-    JSON and tensors, written with ``torch.save``; classes stored by name.
-
     Parameters
     ----------
     estimator : KeystrokeVerifier, Pipeline or estimator
-        Fitted: a :class:`~skeer.KeystrokeVerifier` (a subclass defined
-        outside skeer is saved as a plain one, with a warning), a
-        :class:`~sklearn.pipeline.Pipeline` of verifiers, allow-listed
-        estimators or ``"passthrough"``, or one allow-listed estimator. A
-        verifier keeps its weights, fitted attributes, ``history`` and
-        storable parameters (others are skipped with a warning; callbacks
-        and iterators are not saved); another estimator its parameters and
-        attributes ending in ``_``. Storable: None, bool, int, float, str,
-        arrays, tensors, and lists, tuples and str-keyed dicts of them.
+        Fitted: a :class:`~skeer.KeystrokeVerifier` (a subclass from outside
+        skeer is saved as a plain one, with a warning), a Pipeline of
+        verifiers, allow-listed estimators or ``"passthrough"``, or one
+        allow-listed estimator. A verifier's callbacks, iterators and
+        unstorable parameters are not saved (with a warning). Storable: None,
+        bool, int, float, str, arrays, tensors, and lists, tuples and
+        str-keyed dicts of them.
     path : str or path-like
         Destination file (conventionally ``*.skeer``); overwritten.
 
@@ -198,11 +189,8 @@ def save(estimator, path):
 
     Raises
     ------
-    sklearn.exceptions.NotFittedError
-        If the estimator (or a step) is not fitted.
     TypeError
-        If a class is not on the allow-list, or a non-verifier's parameter or
-        fitted attribute is not storable (the message names it).
+        If a class is not allow-listed, or a value is not storable.
 
     See Also
     --------
@@ -360,9 +348,8 @@ class _Reader:
         return Pipeline(named, **params)
 
 
-#: The Pipeline parameters a file may hold, and the values each may take. A
-#: ``memory`` folder would make the next ``fit`` write the training data there
-#: and unpickle whatever the folder holds: never saved, never loaded.
+#: The Pipeline parameters a file may hold, and their values (a ``memory``
+#: folder would make ``fit`` unpickle whatever it holds: never saved nor loaded).
 _PIPELINE_PARAMS = {
     "memory": (None,),
     "transform_input": (None,),
@@ -451,17 +438,14 @@ def load(path, *, map_location="cpu", module=None, criterion=None):
     Returns
     -------
     estimator : KeystrokeVerifier, Pipeline or estimator
-        What was saved, fitted: ``transform`` / ``decision_function`` give
-        the same output as before saving.
+        What was saved, fitted, giving the same outputs.
 
     Raises
     ------
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        If the file is not a skeer model file, is corrupt or tampered with,
-        newer, names a class not allow-listed, or its parts disagree (the
-        message names ``path`` and what is wrong).
+        If the file is not a valid skeer model file (the message says why).
 
     See Also
     --------

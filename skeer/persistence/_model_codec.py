@@ -1,8 +1,5 @@
-"""Values <-> JSON and tensors: the encoding of a skeer model file.
-
-:func:`decode` returns only plain data and raises :class:`InvalidFile` on
-anything :class:`Encoder` does not write.
-"""
+"""Values <-> JSON and tensors in a model file; :func:`decode` returns only plain
+data and raises :class:`InvalidFile` on anything :class:`Encoder` does not write."""
 
 import hashlib
 import warnings
@@ -98,8 +95,7 @@ def _in_range(values, dtype):
 
 
 def _exact(values, dtype, where):
-    """``values`` (an array, or plain values) cast to ``dtype`` exactly, else
-    :class:`InvalidFile` (numpy would truncate, wrap or round silently)."""
+    """``values`` cast to ``dtype`` exactly (numpy would truncate, wrap or round)."""
     if not isinstance(values, np.ndarray):
         values = np.array(values, dtype=object)
     if values.dtype == dtype:
@@ -225,8 +221,7 @@ def history_records(history):
 
 
 def checksum(blob):
-    """SHA-256 (hex) of a model file's config and every tensor's name, dtype,
-    shape and bytes: a flipped bit is an error, not a different model."""
+    """SHA-256 (hex) of the config and every tensor's name, dtype, shape and bytes."""
     digest = hashlib.sha256()
     digest.update(str(blob.get("config")).encode())
 

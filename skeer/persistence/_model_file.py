@@ -1,8 +1,5 @@
-"""A model file must not lie: the consistency checks of :func:`skeer.load`.
-
-Each check raises :class:`~skeer.persistence._model_codec.InvalidFile` naming
-the disagreement; sizes are checked before anything is allocated.
-"""
+"""The consistency checks of :func:`skeer.load`: each raises ``InvalidFile``
+naming the disagreement; sizes are checked before anything is allocated."""
 
 import inspect
 import numbers
@@ -76,8 +73,7 @@ def _check_float_matrix(value, name):
 
 
 def _check_templates(est, geometry):
-    """``templates_``, ``template_scales_``, ``threshold_`` against each other,
-    ``geometry`` and ``operating_point``."""
+    """Templates, their scales and ``threshold_`` against the geometry, each other."""
     if geometry not in _enrol.GEOMETRIES:
         raise InvalidFile(f"the template geometry is {geometry!r}, not a known one")
     classes = getattr(est, "classes_", None)
@@ -164,8 +160,7 @@ def _check_per_feature(est, name):
 
 
 def _check_input_standardization(net):
-    """``input_mean_``, ``input_scale_``: both None, or both per-feature of 2-D
-    input, scales positive."""
+    """``input_mean_``, ``input_scale_``: both None, or both set (2-D input only)."""
     mean = _check_per_feature(net, "input_mean_")
     scale = _check_per_feature(net, "input_scale_")
     if (mean is None) != (scale is None):
@@ -249,12 +244,9 @@ def _int_sizes(value, name):
 
 def _module_shapes(state):
     """``{key: shape}`` of a saved state dict; every value must be a tensor."""
-    shapes = {}
-    for key, value in state.items():
-        if not isinstance(key, str) or not isinstance(value, torch.Tensor):
-            raise InvalidFile("the module state holds something that is not a tensor")
-        shapes[key] = tuple(value.shape)
-    return shapes
+    if not all(isinstance(k, str) and torch.is_tensor(v) for k, v in state.items()):
+        raise InvalidFile("the module state holds something that is not a tensor")
+    return {key: tuple(value.shape) for key, value in state.items()}
 
 
 def _check_size_parameters(net, saved):
@@ -280,8 +272,7 @@ def _check_size_parameters(net, saved):
 
 
 def check_module_sizes(net, state):
-    """The network the saved parameters describe, built on the ``meta`` device
-    (no memory) after a bound on its sizes, has the saved weights' shapes."""
+    """The network the parameters describe (built on ``meta``) fits the weights."""
     saved = _module_shapes(state)
     module = net.module
     if module is None:
@@ -327,8 +318,7 @@ def check_weights_finite(state):
 
 
 def check_network_output(net):
-    """The network's output width is the templates' (less the standardised
-    input's, if ``input_mean_`` is set) and ``embedding_dim_``."""
+    """The network's output width fits ``templates_`` and ``embedding_dim_``."""
     module = getattr(net.module_, "_orig_mod", net.module_)
     n = net.n_features_in_
     shape = (2, n) if net.input_ndim_ == 2 else (2, 1, n)
@@ -398,8 +388,7 @@ def _is_default(key, value):
 
 
 def saved_params(params):
-    """A verifier's parameters to save, less (with a warning) those of
-    :data:`DEFAULT_ONLY` off their default."""
+    """A verifier's parameters less (warning) those of DEFAULT_ONLY off default."""
     kept = {}
     for key, value in params.items():
         if key in DEFAULT_ONLY and not _is_default(key, value):
@@ -416,8 +405,7 @@ def saved_params(params):
 
 
 def check_unsaved_params(params, skipped, prefixes):
-    """No parameter :func:`skeer.save` never writes (``skipped``, ``prefixes``,
-    :data:`DEFAULT_ONLY` off its default)."""
+    """No parameter :func:`skeer.save` never writes."""
     unsaved = [k for k in params if k in skipped or k.startswith(prefixes)]
     if unsaved:
         raise InvalidFile(f"parameters save never writes: {sorted(unsaved)[:3]}")

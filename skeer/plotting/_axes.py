@@ -1,5 +1,4 @@
-"""Axes of the plots: matplotlib on demand (only when drawing), the shared
-finishing touches, and the DET curve's probit axes."""
+"""Plot axes: matplotlib on demand, the shared finishing touches, DET probit axes."""
 
 import numpy as np
 
@@ -40,8 +39,7 @@ def _new_axes(ax, figsize=(5.0, 4.5)):
 
 
 def _finish(display, ax, xlabel=None, ylabel=None, *, epochs=False, **legend):
-    """Label and grid ``ax`` (given ``xlabel``), integer epoch ticks, a small legend
-    (given ``legend`` keywords); keep ``ax_`` and ``figure_``, return ``display``."""
+    """Labels, grid, epoch ticks and legend as given; set ``ax_``/``figure_``."""
     if epochs:
         from matplotlib.ticker import MaxNLocator
 
@@ -74,9 +72,7 @@ def _percent_label(p, _pos=None):
 
 
 def _det_tick_locator():
-    """A locator of :data:`DET_TICKS` placing them in priority order at each draw,
-    skipping any whose label would come within 0.4 em of one already placed.
-    """
+    """Place :data:`DET_TICKS` in priority order, skipping labels within 0.4 em."""
     import matplotlib as mpl
     from matplotlib.font_manager import FontProperties
     from matplotlib.textpath import TextToPath
@@ -100,16 +96,13 @@ def _det_tick_locator():
             other = ax.get_ylim()[0] if name == "x" else ax.get_xlim()[0]
             xy = [(t, other) if name == "x" else (other, t) for t in ticks]
             where = ax.transData.transform(xy)[:, 0 if name == "x" else 1]
-            if name == "x":
-                sizes = [
-                    TextToPath().get_text_width_height_descent(
-                        _percent_label(t), prop, ismath=False
-                    )[0]
-                    * px
-                    for t in ticks
-                ]
-            else:
-                sizes = [points * px] * len(ticks)
+            measure = TextToPath().get_text_width_height_descent
+            sizes = [
+                measure(_percent_label(t), prop, ismath=False)[0] * px
+                if name == "x"
+                else points * px
+                for t in ticks
+            ]
             pad = 0.4 * points * px
             placed = []
             for t, p, e in zip(ticks, where, sizes):
@@ -157,9 +150,7 @@ def _setup_det_axes(ax):
 
 
 def _fit_det_limits(ax, fmr, fnmr):
-    """Grow the upper limits (up to :data:`DET_MAX`) to the largest rate the curve
-    reaches while the other rate is visible: its low-FMR, high-FNMR end included.
-    """
+    """Grow the upper limits (to :data:`DET_MAX`) to the curve's largest shown rate."""
     fmr, fnmr = np.asarray(fmr, dtype=float), np.asarray(fnmr, dtype=float)
     for rates, other, get, set_ in (
         (fnmr, fmr, ax.get_ylim, ax.set_ylim),

@@ -42,7 +42,7 @@ class VerificationDETDisplay:
     line_, eer_marker_, operating_points_marker_ : matplotlib.lines.Line2D
         The curve, the EER point and the operating points (None when not drawn).
     ax_ : matplotlib.axes.Axes
-        Axes with probit (``"function"``) scales; the data are rates, not deviates.
+        Axes with probit (``"function"``) scales of rates.
     figure_ : matplotlib.figure.Figure
         Figure of ``ax_``.
 
@@ -89,8 +89,7 @@ class VerificationDETDisplay:
         y_true, y_score, labels
             As in :func:`~skeer.metrics.equal_error_rate`.
         pos_label : int, float, bool or str, default=None
-            The genuine label of a 1-D ``y_true`` (any other is impostor); None:
-            the labels of :func:`~skeer.metrics.equal_error_rate`.
+            The genuine label of a 1-D ``y_true``; None: as in ``equal_error_rate``.
         fmr_levels : sequence of float in [0, 1], default=None
             Target FMRs whose operating points are marked and FNMR put in the legend.
         name : str, default=None
@@ -273,11 +272,8 @@ class VerificationDETDisplay:
             )
         self.operating_points_marker_ = None
         if self.operating_points:
-            xy = np.clip(
-                np.array(list(self.operating_points.values()), dtype=float),
-                _RATE_CLIP,
-                1 - _RATE_CLIP,
-            )
+            xy = np.array(list(self.operating_points.values()), dtype=float)
+            xy = xy.clip(_RATE_CLIP, 1 - _RATE_CLIP)
             (self.operating_points_marker_,) = ax.plot(
                 xy[:, 0],
                 xy[:, 1],
@@ -321,8 +317,7 @@ def plot_det(y_true, y_score, *, ax=None, label=None, mark_eer=True, fmr_levels=
     Returns
     -------
     ax : matplotlib.axes.Axes
-        The axes, both scales ``"function"`` (probit); rates of exactly 0 lie
-        far outside, so the curve leaves the plot at its edge.
+        The axes, both scales ``"function"`` (probit).
 
     Examples
     --------

@@ -52,14 +52,11 @@ estimator : fitted estimator
 X, y : array-like
     Test samples (sessions or vectors) and the subject of each.
 protocol : {"open_set", "fixed_text", "closed_set"}, default="open_set"
-    How comparisons are made: ``"open_set"`` by
-    :func:`skeer.evaluation.evaluate_verification` (first samples enrol, the
-    rest probe), ``"fixed_text"`` by :func:`skeer.evaluation.evaluate_fixed_text`,
-    ``"closed_set"`` by ``estimator.decision_function(X)`` (each sample against
-    every subject of ``estimator.classes_``: its own column genuine).
+    ``"open_set"``: the comparisons of :func:`skeer.evaluation.evaluate_verification`,
+    ``"fixed_text"``: of :func:`skeer.evaluation.evaluate_fixed_text`,
+    ``"closed_set"``: ``decision_function(X)`` against every subject of ``classes_``.
 protocol_params : dict, default=None
-    Keyword arguments of the protocol function (e.g. ``{"n_enroll":
-    5}``); by default no bootstrap is run."""
+    Keyword arguments of the protocol function; no bootstrap by default."""
 
 
 def _from_estimator_doc(func):

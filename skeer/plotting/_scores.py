@@ -87,8 +87,7 @@ class ScoreDistributionDisplay:
         bins : int, str or sequence, default=50
             Shared bins over all scores, as :func:`numpy.histogram_bin_edges` takes.
         threshold : "eer", float or None, default="eer"
-            The line drawn: these comparisons' EER threshold, a given one (e.g. an
-            estimator's ``threshold_``), or none.
+            The line drawn: the EER threshold, a given one, or none.
         name : str, default=None
             Name of the system, prefixed to the legend entries.
         ax : matplotlib.axes.Axes, default=None

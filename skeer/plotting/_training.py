@@ -1,5 +1,4 @@
-"""Training curves: :class:`TrainingDisplay`, :class:`ConvergenceDisplay`, and
-their one-call forms :func:`plot_training` and :func:`plot_convergence`."""
+"""Training curves: :class:`TrainingDisplay`, :class:`ConvergenceDisplay`, one-calls."""
 
 import numbers
 import warnings
@@ -79,20 +78,14 @@ class TrainingDisplay:
         Parameters
         ----------
         history : skorch History, list of dict or dict of list
-            Per-epoch records as in ``KeystrokeVerifier.history_`` (or
-            ``report.json``): ``train_loss``, optionally ``epoch``, ``valid_loss``
-            and ``valid_eer``.
+            Per-epoch records as in ``KeystrokeVerifier.history_``: ``train_loss``,
+            optionally ``epoch``, ``valid_loss`` and ``valid_eer``.
         ax : matplotlib.axes.Axes, default=None
             Axes for the losses; a new figure is made when None.
 
         Returns
         -------
         display : TrainingDisplay
-
-        Raises
-        ------
-        ValueError
-            If ``history`` holds no ``train_loss``.
 
         Examples
         --------
@@ -256,21 +249,14 @@ class ConvergenceDisplay:
         Parameters
         ----------
         curves : dict
-            ``label -> curve``: a list of validation EERs (fractions), one per
-            epoch, or a list of such lists, one per seed (lengths may differ, e.g.
-            after early stopping), as :meth:`skeer.evaluation.LossComparison.curves`
-            returns.
+            ``label -> curve``: validation EERs per epoch, or a list of them per seed
+            (lengths may differ), as :meth:`skeer.evaluation.LossComparison.curves`.
         ax : matplotlib.axes.Axes, default=None
             Axes to draw on; a new figure is made when None.
 
         Returns
         -------
         display : ConvergenceDisplay
-
-        Raises
-        ------
-        ValueError
-            If ``curves`` is empty or a curve is empty.
 
         Examples
         --------
@@ -354,8 +340,7 @@ def plot_training(history, *, ax=None):
     Returns
     -------
     ax : matplotlib.axes.Axes
-        The losses' axes; ``ax.right_ax`` is the validation EER's twin axes
-        (None when no ``valid_eer`` was recorded).
+        The losses' axes; ``ax.right_ax``: the validation EER's twin (or None).
 
     Examples
     --------

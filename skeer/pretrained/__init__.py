@@ -38,25 +38,17 @@ def load_pretrained(name="aalto-typenet", *, map_location="cpu"):
     Parameters
     ----------
     name : str, default="aalto-typenet"
-        One of :data:`PRETRAINED`. ``"aalto-typenet"``: free text, TypeNet
-        trained with skeer's default recipe on all 1,565 Aalto development
-        users (see its card).
+        One of :data:`PRETRAINED`. ``"aalto-typenet"``: free-text TypeNet, default
+        recipe, all 1,565 Aalto development users (see its card).
     map_location : str, default="cpu"
         Device of the network (``"cuda"`` to score on a GPU).
 
     Returns
     -------
     model : sklearn.pipeline.Pipeline
-        ``KeystrokeFeatures`` then ``KeystrokeVerifier`` (enrol people as in
-        the example). Sessions are arrays ``(n_keys, 3)``: press ms, release
-        ms, key code (JavaScript key codes, as in the Aalto data). Its
-        ``threshold_`` was calibrated at the EER on held-out development users
-        with 5-session templates: recalibrate it for your population.
-
-    Raises
-    ------
-    ValueError
-        If ``name`` is not a shipped model.
+        ``KeystrokeFeatures`` then ``KeystrokeVerifier``. A session is an array
+        ``(n_keys, 3)``: press ms, release ms, JavaScript key code. ``threshold_``
+        is at the EER of held-out users' 5-session templates: recalibrate it.
 
     See Also
     --------

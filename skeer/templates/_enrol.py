@@ -1,18 +1,7 @@
-"""Geometries, identities and thresholds: the rules every enrolment shares.
+"""Geometries, identities and thresholds: the rules every enrolment shares (no torch).
 
-A *geometry* is how ``G`` feature vectors of one subject become a template and
-how a probe is scored against it (scores are similarities):
-
-- ``"cosine"``: the template is the renormalised mean of the L2-normalised
-  vectors; the score is the cosine similarity (a dot product of unit vectors).
-- ``"scaled_manhattan"``: the template is the per-dimension mean and mean
-  absolute deviation; the score is ``-sum_j |x_j - mu_j| / mad_j`` (Killourhy &
-  Maxion's best detector).
-- ``"manhattan"``: ``-sum_j |x_j - mu_j|``.
-- ``"euclidean"``: ``-sum_j (x_j - mu_j)**2``.
-
-Identities are compared here (never two distinct ids merged) and thresholds
-set. Nothing here imports torch.
+Each geometry's template and score are documented on the detector of
+:mod:`skeer.baselines` that fixes it; distinct identities are never merged here.
 """
 
 import warnings
@@ -32,9 +21,7 @@ def check_geometry(geometry, name="geometry"):
 
 
 def resolve_geometry(geometry, template_input, ndim):
-    """``(geometry, with_input)`` of the parameters for ``ndim``-D input
-    ("auto": scaled Manhattan with the input on fixed text, see
-    ``docs/fixed_text.rst``; cosine on free text)."""
+    """``(geometry, with_input)`` for ``ndim``-D input ("auto": see fixed_text.rst)."""
     if geometry == "auto":
         geometry = "scaled_manhattan" if ndim == 2 else "cosine"
     if isinstance(template_input, str) and template_input == "auto":
@@ -61,11 +48,7 @@ def _id_kind(a):
 
 
 def common_ids(old, new):
-    """Both id arrays in one dtype that keeps every identity distinct.
-
-    Identities of different kinds are refused rather than promoted, since
-    promotion can merge two (``True == 1``, ``2**53 + 1 == float(2**53)``).
-    """
+    """Both id arrays in one dtype; other kinds are refused, as promotion merges ids."""
     k_old, k_new = _id_kind(old), _id_kind(new)
     if old.size and new.size and (k_old != k_new or "mixed" in (k_old, k_new)):
         raise ValueError(
@@ -102,8 +85,7 @@ def common_ids(old, new):
 
 
 def claimed_columns(classes, claimed, n):
-    """Template column of each claimed identity (one per sample, or a scalar
-    for all); a clear error if not enrolled or of another kind."""
+    """Template column of each claimed identity (per sample, or a scalar for all)."""
     if claimed is None:
         raise ValueError(
             "claimed must hold the identity each sample claims (or one identity "

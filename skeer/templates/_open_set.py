@@ -176,13 +176,14 @@ def tie_collapsed(scores):
     return np.full_like(scores, scores.mean()), True
 
 
-def open_set_scores(judge_, split):
+def open_set_scores(judge_, split, *, compute=True):
     """``(genuine, S)``: ``genuine[k]`` scores probe ``split.probes[k]`` against
     its own template; ``S[b, a]`` subject ``b``'s impostor probe against
-    subject ``a``'s template (the diagonal is genuine)."""
+    subject ``a``'s template (the diagonal is genuine). ``compute=False``: the
+    judge already holds the rows' features."""
     m = len(split.subjects)
-    rows = np.unique(np.concatenate([split.enrol.ravel(), split.probes]))
-    judge_.rows(rows)
+    if compute:
+        judge_.rows(np.unique(np.concatenate([split.enrol.ravel(), split.probes])))
     codes = np.repeat(np.arange(m), split.enrol.shape[1])
     templates = judge_.templates(split.enrol.ravel(), codes, m)
     genuine = np.asarray(

@@ -1,10 +1,4 @@
-"""The one template object: what a subject is enrolled as, and how a probe scores.
-
-:class:`Templates` is the interface every enrolment goes through; two kinds
-implement it: :class:`GeometryTemplates` (a mean vector, and a spread for
-scaled Manhattan) and :class:`ModelTemplates` (one fitted model per subject).
-NumPy only.
-"""
+"""The template object (:class:`Templates`) and its two kinds; NumPy only."""
 
 import abc
 import warnings
@@ -20,10 +14,8 @@ _BLOCK = 2**24
 class Templates(abc.ABC):
     """The enrolled templates of ``n`` subjects, in column order.
 
-    Scores are similarities: higher means more likely the same person.
-    Subclasses implement :meth:`matrix`, :meth:`claims`, :meth:`take`,
-    :meth:`concat` and ``len``; :meth:`best`, :meth:`keep` and
-    :meth:`merge` follow from them.
+    Scores are similarities (higher: the same person). Subclasses implement
+    :meth:`matrix`, :meth:`claims`, :meth:`take`, :meth:`concat` and ``len``.
 
     Examples
     --------
@@ -137,9 +129,7 @@ class GeometryTemplates(Templates):
         return (l2_normalize(F) if self.geometry == "cosine" else F), dtype
 
     def matrix(self, F):
-        """Similarity of every row of ``F`` to every template, in bounded blocks.
-
-        Float32, or float64 when ``F`` or the templates are."""
+        """Similarity of every row of ``F`` to every template (float64 if either is)."""
         F, dtype = self._prepared(F)
         center, scale, geometry = self.center, self.scale, self.geometry
         out = np.empty((len(F), len(center)), dtype=dtype)
@@ -290,8 +280,8 @@ def make_templates(F, codes, n_codes, geometry="cosine", *, fallback_scale=None)
     geometry : str, default="cosine"
         One of :data:`GEOMETRIES`.
     fallback_scale : ndarray of shape (d,) or None, default=None
-        ``"scaled_manhattan"`` only: the spread of a dimension in which no
-        subject of this call has any (e.g. the enrolled subjects' mean). None: 1.
+        ``"scaled_manhattan"``: the spread of a dimension no subject here spreads
+        in (e.g. the enrolled mean); None: 1.
 
     Returns
     -------

@@ -1,11 +1,8 @@
-"""The verifier's scoring API over a template representation, written once.
+"""The verifier's scoring API over templates, written once (docs/architecture.rst).
 
-A host class (:class:`~skeer.KeystrokeVerifier`, the detectors of
-:mod:`skeer.baselines`) provides ``_check_targets(y, n_samples)``,
-``_check_fitted()`` and ``_template_features(X)`` (the vectors templates are
-made of). Its templates are :class:`~skeer.templates.GeometryTemplates` in
-``_template_geometry`` (kept as ``templates_`` / ``template_scales_``), unless
-it overrides ``_new_templates``, ``_templates`` and ``_set_templates``.
+A host provides ``_check_targets``, ``_check_fitted``, ``_template_features`` and
+``_template_geometry`` (or overrides ``_new_templates``, ``_templates``,
+``_set_templates``).
 """
 
 import warnings
@@ -21,8 +18,7 @@ class VerificationMixin:
     """Enrolment, scoring and calibration of a template-based verifier."""
 
     def _new_templates(self, F, codes, n_codes):
-        """Templates of subjects ``0..n_codes-1`` from rows of features ``F``
-        (scaled Manhattan: flat dimensions borrow the enrolled mean spread)."""
+        """Templates of subjects ``0..n_codes-1`` (flat dimensions: enrolled spread)."""
         fallback = None
         if getattr(self, "template_scales_", None) is not None:
             fallback = self._templates().mean_scale(F.shape[1])
@@ -52,16 +48,14 @@ class VerificationMixin:
             raise ValueError("No subject is enrolled: enroll some first.")
 
     def _calibration_n_enroll(self, codes):
-        """``n_enroll``, or fewer when fewer than 2 subjects have more samples;
-        None when no 2 subjects have 2 samples each."""
+        """``n_enroll`` capped by the 2nd-largest count - 1; None below 2 samples."""
         counts = np.sort(np.bincount(codes)[np.unique(codes)])[::-1]
         if len(counts) < 2 or counts[1] < 2:
             return None
         return int(min(self.n_enroll, counts[1] - 1))
 
     def _open_set_scores(self, F, codes):
-        """Binary labels and scores of the open-set protocol on features ``F``;
-        ``(None, None)`` when fewer than 2 subjects have 2 samples."""
+        """Open-set labels and scores on ``F``; ``(None, None)`` if it cannot run."""
         n_enroll = self._calibration_n_enroll(codes)
         if n_enroll is None:
             return None, None
@@ -122,8 +116,7 @@ class VerificationMixin:
         X : array-like
             Input as in ``fit``.
         y : array-like of shape (n_samples,)
-            Subject of each sample, of the kind already enrolled (integers
-            with integers, strings with strings): mixing kinds is refused.
+            Subject of each sample, of the enrolled kind (kinds never mix).
         reset : bool, default=False
             Drop every enrolled subject first.
 
@@ -159,8 +152,7 @@ class VerificationMixin:
         Parameters
         ----------
         ids : array-like or scalar
-            Enrolled identities to remove (one not enrolled is an error, and
-            nothing is removed then).
+            Enrolled identities to remove (any other: an error, nothing removed).
 
         Returns
         -------

@@ -15,9 +15,7 @@ SMOOTHING_WINDOW = 3
 
 
 class ValidationEER(Callback):
-    """Record ``valid_eer`` (the open-set EER on the held-out identities), its
-    mean over :data:`SMOOTHING_WINDOW` epochs ``valid_eer_smooth``, and their
-    skorch-style ``*_best`` flags."""
+    """Record ``valid_eer``, ``valid_eer_smooth`` and their ``*_best`` flags."""
 
     def on_epoch_end(self, net, dataset_valid=None, **kwargs):
         if dataset_valid is None:
@@ -46,34 +44,8 @@ class ValidationEER(Callback):
 def lr_factor(step, *, steps_per_epoch, warmup_epochs, max_epochs, constant=False):
     """The multiplier of the base learning rate at training step ``step``.
 
-    A linear warm-up from ``1 / (warm-up steps)`` to 1 over ``warmup_epochs``
-    epochs, then 1 (``constant``) or a half cosine from 1 to 0 at the end of
-    epoch ``max_epochs``, and 0 beyond it.
-
-    Parameters
-    ----------
-    step : int
-        Training steps taken in this fit (0-based).
-    steps_per_epoch : int
-        Training batches per epoch.
-    warmup_epochs : float
-        Epochs of warm-up (rounded up to whole steps).
-    max_epochs : int
-        The fit's epochs: the cosine ends with the last of them.
-    constant : bool, default=False
-        Keep the rate after the warm-up instead of decaying it.
-
-    Returns
-    -------
-    factor : float
-        In [0, 1].
-
-    Examples
-    --------
-    >>> from skeer.verifier._callbacks import lr_factor
-    >>> [round(lr_factor(s, steps_per_epoch=10, warmup_epochs=1, max_epochs=3), 3)
-    ...  for s in (0, 9, 10, 20, 29)]
-    [0.1, 1.0, 1.0, 0.5, 0.006]
+    Linear warm-up over ``warmup_epochs``, then 1 (``constant``) or a half cosine
+    to 0 at the end of epoch ``max_epochs``, and 0 beyond it.
     """
     per_epoch = steps_per_epoch or 1
     # rounded first: 1.1 epochs of 50 steps is 55 steps, not 56
@@ -88,10 +60,8 @@ def lr_factor(step, *, steps_per_epoch, warmup_epochs, max_epochs, constant=Fals
 
 
 class LearningRateSchedule(LRScheduler):
-    """torch's ``LambdaLR`` of :func:`lr_factor`, stepped before every training
-    batch from each group's rate at the start of the fit (unless this schedule
-    set it); steps aside, with a warning, for a skorch ``LRScheduler``;
-    records each epoch's last rate as ``lr``."""
+    """``LambdaLR`` of :func:`lr_factor`, stepped before every training batch;
+    steps aside, with a warning, for a skorch ``LRScheduler``."""
 
     def __init__(self):
         super().__init__(policy=LambdaLR, step_every="batch", event_name=None)
@@ -193,8 +163,7 @@ class DivergenceCheck(Callback):
 
 
 class TolerantEarlyStopping(EarlyStopping):
-    """skorch's EarlyStopping, idle without ``valid_eer``; ``stopped_`` tells
-    its stop (a ``KeyboardInterrupt``) from a Ctrl-C."""
+    """skorch's EarlyStopping, idle without its monitor; ``stopped_``: it stopped."""
 
     def on_train_begin(self, net, **kwargs):
         self.stopped_ = False
@@ -240,10 +209,11 @@ class EpochProgress(Callback):
         self.delay = delay
 
     def on_train_begin(self, net, **kwargs):
+        import torch.distributed as dist
         from tqdm.auto import tqdm
 
         self.bar_ = None
-        if _rank() != 0:
+        if dist.is_available() and dist.is_initialized() and dist.get_rank() != 0:
             return
         total = getattr(net, "max_epochs_", None)
         self.bar_ = tqdm(
@@ -276,12 +246,3 @@ class EpochProgress(Callback):
         state = self.__dict__.copy()
         state.pop("bar_", None)
         return state
-
-
-def _rank():
-    """This process's rank in a distributed run, 0 otherwise."""
-    import torch.distributed as dist
-
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank()
-    return 0

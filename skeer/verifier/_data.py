@@ -10,8 +10,7 @@ from skeer._validation import check_real
 
 
 class ArrayDataset(SkorchDataset):
-    """In-memory skorch ``Dataset`` fetching a batch with one fancy index;
-    ``balanced=True`` marks held-out data batched by identity."""
+    """In-memory skorch ``Dataset``; ``balanced``: held-out data batched by identity."""
 
     def __init__(self, X, y=None, *, balanced=False):
         self.X = X
@@ -107,8 +106,7 @@ class SubjectSplit:
 
 
 def as_array_dataset(dataset, *, balanced=False):
-    """``dataset`` (an ArrayDataset, None, or Subsets of an ArrayDataset, as
-    skorch's ``ValidSplit`` returns) as an :class:`ArrayDataset`."""
+    """``dataset`` (None, or Subsets of an ArrayDataset) as an ArrayDataset."""
     if dataset is None or isinstance(dataset, ArrayDataset):
         return dataset
     base, rows = dataset, None

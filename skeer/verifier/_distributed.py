@@ -1,29 +1,6 @@
-"""Beyond one machine: :class:`AcceleratedKeystrokeVerifier` (multi-process
-training under Accelerate) and cluster search: estimators pickle cleanly, so
-scikit-learn's searches run on a Dask or Ray cluster through joblib, unchanged:
+"""Multi-process training under Accelerate: :class:`AcceleratedKeystrokeVerifier`.
 
-.. code-block:: python
-
-    import joblib
-    from dask.distributed import Client
-    from sklearn.model_selection import GridSearchCV, GroupKFold
-    from sklearn.pipeline import make_pipeline
-    from skeer import KeystrokeFeatures, KeystrokeVerifier, make_verification_scorer
-
-    client = Client("tcp://scheduler-address:8786")  # or Client(LocalCluster())
-    pipe = make_pipeline(KeystrokeFeatures(), KeystrokeVerifier(random_state=0))
-    search = GridSearchCV(
-        pipe,
-        {"keystrokeverifier__operating_point": ["eer", 0.01, 0.001]},
-        cv=GroupKFold(3),
-        scoring=make_verification_scorer(),
-    )
-    with joblib.parallel_backend("dask"):  # or "ray" (register_ray() first)
-        search.fit(X, y, groups=y)
-
-Dask's nanny starts workers with ``OMP_NUM_THREADS=1`` (raise it with
-``torch.set_num_threads``); evaluation at scale streams scores into
-:class:`~skeer.metrics.StreamingVerificationMetrics`.
+Cluster search (Dask/Ray through joblib) is described in :ref:`gpu`.
 """
 
 import numpy as np
@@ -40,12 +17,8 @@ class AcceleratedKeystrokeVerifier(AccelerateMixin, KeystrokeVerifier):
     """KeystrokeVerifier trained on several GPUs, machines or CPU processes.
 
     skorch's :class:`~skorch.hf.AccelerateMixin` on
-    :class:`~skeer.KeystrokeVerifier`: every process runs the same script on
-    the same data, takes its identities of a shared draw
-    (:class:`~skeer.verifier.SubjectBatchSampler`), and
-    :class:`~skeer.losses.EERLoss` computes the loss of the global batch: the
-    update is that of one process with ``n_subjects_per_batch = P·world_size``
-    (:ref:`gpu`).
+    :class:`~skeer.KeystrokeVerifier`: the update is that of one process with
+    ``n_subjects_per_batch = P·world_size`` (:ref:`gpu`).
 
     Parameters
     ----------
@@ -58,9 +31,8 @@ class AcceleratedKeystrokeVerifier(AccelerateMixin, KeystrokeVerifier):
     device : None, default=None
         Leave it None: the accelerator places the module and the batches.
     unwrap_after_train : bool, default=True
-        Unwrap the module and the criterion after ``fit`` (after the
-        callbacks' ``on_train_end``, so early stopping restores the best
-        weights into the wrapped module first); needed to pickle or ``save``.
+        Unwrap the module and the criterion after ``fit`` (and the callbacks'
+        ``on_train_end``); needed to pickle or ``save``.
     callbacks__print_log__sink : "auto" or callable, default="auto"
         ``"auto"``: with ``verbose``, the epoch table is printed by the main
         process only.
@@ -76,13 +48,10 @@ class AcceleratedKeystrokeVerifier(AccelerateMixin, KeystrokeVerifier):
 
     Notes
     -----
-    Data loaders are not prepared by the accelerator (its re-sharding breaks
-    identity-balanced batches): the sampler takes this process's ``rank``
-    instead. Inference is not sharded, so its results and early stopping
-    agree on every process. ``X`` and ``y`` must be the same everywhere; with
-    ``random_state=None`` the main process's seed is broadcast. Batch norm
-    statistics are per process. Launch with ``accelerate launch --multi_gpu
-    --num_processes 4 train.py`` (``--cpu`` for CPU processes).
+    Data loaders are not prepared by the accelerator (the sampler shards the
+    batches) and inference is not sharded. ``X`` and ``y`` must be the same on
+    every process; with ``random_state=None`` the main process's seed is
+    broadcast. Launch with ``accelerate launch`` (:ref:`gpu`).
 
     Examples
     --------

@@ -38,35 +38,31 @@ class KeystrokeVerifier(
     Parameters
     ----------
     module : torch.nn.Module class or instance, default=None
-        The embedding network (float32 batch in, raw ``(batch, d)``
-        embeddings out). ``None``: :class:`~skeer.networks.TypeNet` for 3-D
-        sequences, :class:`~skeer.networks.MLPEmbedder` for 2-D fixed-text
-        vectors. ``n_features`` comes from the data unless given as
-        ``module__n_features``; other arguments as ``module__<name>``.
+        The embedding network (raw ``(batch, d)`` embeddings out). ``None``:
+        :class:`~skeer.networks.TypeNet` for 3-D sequences,
+        :class:`~skeer.networks.MLPEmbedder` for 2-D vectors. Arguments as
+        ``module__<name>`` (``n_features`` comes from the data).
     criterion : torch.nn.Module class or instance, default=None
         A metric-learning loss, ``loss(embeddings, labels)``. ``None``:
         :class:`~skeer.losses.SupConEERLoss` for 3-D sequences,
-        :class:`~skeer.EERLoss` for 2-D vectors (:ref:`benchmark_results`). A
-        class is given what it accepts of ``operating_point``, ``n_enroll``,
-        ``num_classes`` (the subjects of ``fit``) and ``embedding_size``
-        unless ``criterion__<name>`` sets them; an instance is used as given.
+        :class:`~skeer.EERLoss` for 2-D vectors. A class is given what it
+        accepts of ``operating_point``, ``n_enroll``, ``num_classes`` and
+        ``embedding_size``; an instance is used as given.
     operating_point : "eer" or float in (0, 1), default="eer"
-        The equal error rate, or a target false-match rate: what the loss
-        optimises and where ``threshold_`` sits.
+        The EER or a target false-match rate, for the loss and ``threshold_``.
     optimizer : torch optimizer class, default=torch.optim.Adam
     lr : float, default=1e-3
         Peak learning rate (see ``lr_schedule``).
     lr_schedule : {"cosine", "constant"} or None, default="cosine"
-        After the warm-up, ``"cosine"`` decays the rate to 0 by the end of
-        epoch ``max_epochs`` (stepped every batch); ``"constant"`` keeps
-        ``lr``; ``None`` never sets it (:ref:`the recipe <training_recipe>`).
+        After the warm-up, ``"cosine"`` decays the rate to 0 by the last epoch,
+        ``"constant"`` keeps ``lr``; ``None`` never sets it
+        (:ref:`recipe <training_recipe>`).
     warmup_epochs : float >= 0, default=1
         Epochs of linear warm-up from ``lr / steps`` to ``lr`` in every ``fit``.
     max_epochs : int or "auto", default="auto"
-        Training epochs at most; ``0`` enrols and calibrates the untrained
-        network. ``"auto"`` (resolved in ``max_epochs_``):
-        ``AUTO_TRAINING_STEPS`` batches; for fixed-text vectors
-        ``AUTO_MAX_EPOCHS`` passes, at most ``AUTO_FIXED_TEXT_STEPS`` batches.
+        Training epochs at most (``0``: untrained). ``"auto"``: the budget of
+        ``AUTO_TRAINING_STEPS`` (sequences) or ``AUTO_MAX_EPOCHS`` and
+        ``AUTO_FIXED_TEXT_STEPS`` (vectors), resolved in ``max_epochs_``.
     batch_size : int, default=256
         Batch size for inference (``transform``, ``decision_function``).
     n_subjects_per_batch : int, default=40
@@ -74,37 +70,28 @@ class KeystrokeVerifier(
     n_samples_per_subject : int, default=8
         K, samples per subject in a training batch.
     batches_per_epoch : int or None, default=None
-        Training batches per epoch; ``None`` draws about as many samples as
-        the training set has.
+        Training batches per epoch; ``None``: about one pass over the data.
     validation_size : float, default=0.2
-        Share of subjects held out to monitor ``valid_eer``, stop early and
-        calibrate ``threshold_``; ``0`` calibrates on training subjects
-        (optimistic). Off, with a warning, below 4 subjects.
+        Share of subjects held out for ``valid_eer``, early stopping and
+        ``threshold_``; ``0`` (or, with a warning, under 4 subjects): none.
     n_enroll : int, default=5
-        Samples per held-out subject enrolling a template for ``valid_eer``
-        and ``threshold_`` (subjects with fewer than ``n_enroll + 1`` are left
-        out, with a warning); also passed to a criterion that takes it.
+        Samples enrolling a held-out subject's template for ``valid_eer`` and
+        ``threshold_``; also passed to a criterion that takes it.
     geometry : {"auto", "cosine", "scaled_manhattan", "manhattan", \
             "euclidean"}, default="auto"
-        How samples become a template and a probe is scored
-        (:mod:`skeer.templates`), everywhere. ``"auto"``: ``"cosine"`` for
-        3-D sequences, ``"scaled_manhattan"`` for 2-D fixed-text vectors.
+        How templates are made and probes scored (:mod:`skeer.templates`).
+        ``"auto"``: ``"cosine"`` for sequences, ``"scaled_manhattan"`` for vectors.
     template_input : bool or "auto", default="auto"
-        Fixed text only: templates of [embedding, input standardised by
-        ``input_mean_``/``input_scale_``]. ``"auto"``: True with
-        ``"scaled_manhattan"``, else False.
+        Fixed text only: templates of [embedding, standardised input].
+        ``"auto"``: True with ``"scaled_manhattan"``.
     patience : int or None, default=None
-        Early stopping on ``valid_eer_smooth`` (the last three epochs' mean),
-        restoring the best weights; ``None``: every epoch runs.
+        Early stopping on ``valid_eer_smooth``, restoring the best weights.
     amp : bool, default=False
-        Mixed precision: float16 with gradient scaling on CUDA, bfloat16 on
-        CPU. The loss is always computed in float32.
+        Mixed precision (float16 on CUDA, bfloat16 on CPU); the loss stays float32.
     random_state : int or None, default=None
-        Seeds the split, the batches and torch's (forked) generator; with an
-        int, CPU runs are bit-for-bit repeatable.
+        Seeds the split, the batches and the weights (repeatable on CPU).
     train_split : callable or None, default=None
-        skorch's ``train_split(dataset, y) -> (train, valid)``, deterministic
-        and ideally subject-disjoint; ``None`` holds out ``validation_size``.
+        skorch's ``train_split(dataset, y)``; ``None`` holds out ``validation_size``.
     device : str, default="cpu"
         ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"mps"``.
     compile : bool, default=False

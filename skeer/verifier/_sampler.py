@@ -20,28 +20,23 @@ class SubjectBatchSampler(Sampler):
     Identities with a single sample are skipped, with one warning counting
     them. Use it as ``DataLoader(dataset, batch_sampler=...)``.
 
-    Sharded (``world_size > 1``): every process builds it with the same
-    labels and seed and its own ``rank``; each batch draws ``P·world_size``
-    identities and process ``rank`` takes identities ``rank·P`` to
-    ``(rank + 1)·P − 1``: the batches, concatenated in rank order, are those
-    of an unsharded sampler with ``n_subjects = P·world_size``.
+    Sharded (``world_size > 1``): each batch draws ``P·world_size`` identities
+    and process ``rank`` takes its slice of P (:ref:`gpu`).
 
     Parameters
     ----------
     labels : array-like of shape (n_samples,)
         Identity of each sample of the dataset.
     n_subjects : int, default=40
-        Identities per batch (P), per process when sharded, capped at the
-        usable identities divided by ``world_size``. At least 2 (1 when
-        sharded).
+        Identities per batch (P) per process, at least 2 (1 when sharded),
+        capped at the usable identities divided by ``world_size``.
     n_samples : int, default=8
         Samples per identity in a batch (K), at least 2.
     n_batches : int or None, default=None
         Batches per epoch; ``None``: ``ceil(n_usable_samples /
         (P·K·world_size))``.
     random_state : int, numpy Generator or None, default=None
-        Seed of the draw (one generator across epochs, so successive epochs
-        differ). An integer, the same on every process, when sharded.
+        Seed of the draw (successive epochs differ); an integer when sharded.
     reseed_each_epoch : bool, default=False
         Restart every epoch from ``random_state`` (the same batches).
     rank : int, default=0
@@ -149,8 +144,8 @@ class SubjectBatchSampler(Sampler):
         mine = slice(self.rank * p, (self.rank + 1) * p)
         for _ in range(self.n_batches):
             chosen = rng.choice(len(groups), size=p * self.world_size, replace=False)
-            batch = []
-            for g in chosen:
-                members = groups[g]
-                batch.append(rng.choice(members, size=k, replace=len(members) < k))
+            batch = [
+                rng.choice(groups[g], size=k, replace=len(groups[g]) < k)
+                for g in chosen
+            ]
             yield np.concatenate(batch[mine]).tolist()

@@ -45,8 +45,9 @@ AUTO_FIXED_TEXT_STEPS = 3500
 
 
 def _accepts(cls_or_instance, name):
-    is_class = inspect.isclass(cls_or_instance)
-    target = cls_or_instance if is_class else type(cls_or_instance)
+    target = cls_or_instance
+    if not inspect.isclass(target):
+        target = type(target)
     try:
         params = inspect.signature(target).parameters
     except (TypeError, ValueError):
@@ -110,9 +111,7 @@ class TrainingMixin:
         return self
 
     def _criterion_defaults(self, criterion, kwargs):
-        """What a criterion class is given unless ``criterion__<name>`` is set:
-        ``operating_point``, ``n_enroll``, ``num_classes`` and
-        ``embedding_size``."""
+        """Fill in what the criterion accepts unless ``criterion__<name>`` sets it."""
         known = {
             "operating_point": lambda: self.operating_point,
             "n_enroll": lambda: self.n_enroll,
@@ -200,8 +199,7 @@ class TrainingMixin:
         return as_array_dataset(train), as_array_dataset(valid, balanced=True)
 
     def _resolve_max_epochs(self, dataset_train):
-        """Set ``batches_per_epoch_`` and return the epochs of this fit (the
-        ``"auto"`` budget of the ``max_epochs`` parameter on ``dataset_train``)."""
+        """Set ``batches_per_epoch_``; return the epochs of this fit."""
         capped = self.max_epochs == "auto" and self.input_ndim_ == 2
         per_epoch = self.batches_per_epoch
         if per_epoch is None or capped:
@@ -239,9 +237,7 @@ class TrainingMixin:
             raise
 
     def _train(self, X, codes, **fit_params):
-        """skorch's ``partial_fit`` for ``max_epochs_`` epochs: a non-finite loss
-        raises :class:`TrainingDivergedError`; an interrupt that was not an
-        early stop (skorch catches Ctrl-C) sets ``interrupted_`` and warns."""
+        """skorch's ``partial_fit``; a Ctrl-C sets ``interrupted_`` and warns."""
         self.interrupted_ = False
         self._stopped_by_interrupt = False
         try:
@@ -329,9 +325,8 @@ class TrainingMixin:
         # a private generator: a DataLoader draws its base seed from torch's
         # global generator otherwise, and inference must not touch it
         kwargs.setdefault("generator", torch.Generator())
-        kwargs["shuffle"] = False
+        kwargs.pop("shuffle", None)
         if isinstance(dataset, ArrayDataset):
-            del kwargs["shuffle"]
             kwargs.setdefault("collate_fn", collate_batch)
             sampler = torch.utils.data.BatchSampler(
                 torch.utils.data.SequentialSampler(dataset),
@@ -339,4 +334,4 @@ class TrainingMixin:
                 drop_last=False,
             )
             return self.iterator_valid(dataset, batch_sampler=sampler, **kwargs)
-        return self.iterator_valid(dataset, **kwargs)
+        return self.iterator_valid(dataset, shuffle=False, **kwargs)
